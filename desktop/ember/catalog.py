@@ -149,7 +149,9 @@ def verify_checksum(entry: ModelEntry, paths: Paths | None = None) -> None:
     os.replace(tmp, marker)
 
 
-def add_user_model(gguf_path: Path, paths: Paths | None = None, name: str | None = None) -> ModelEntry:
+def add_user_model(
+    gguf_path: Path, paths: Paths | None = None, name: str | None = None
+) -> ModelEntry:
     """Check a GGUF's header and record it in the user's catalog."""
     import tomli_w
 
@@ -199,13 +201,19 @@ def resolve_model(
         "n_gpu_layers": settings.gpu_layers,
     }
     if choice.startswith("ollama:"):
-        return EngineSpec("ollama", choice.removeprefix("ollama:"), host=settings.ollama_host, **common), None
+        return EngineSpec(
+            "ollama", choice.removeprefix("ollama:"), host=settings.ollama_host, **common
+        ), None
     if choice.startswith("remote:"):
         wanted = choice.removeprefix("remote:")
         for remote in settings.remotes:
             if remote.name == wanted:
                 spec = EngineSpec(
-                    remote.kind, remote.model, host=remote.base_url, api_key=remote.api_key or None, **common
+                    remote.kind,
+                    remote.model,
+                    host=remote.base_url,
+                    api_key=remote.api_key or None,
+                    **common,
                 )
                 return spec, None
         names = ", ".join(r.name for r in settings.remotes) or "none configured"
@@ -213,7 +221,9 @@ def resolve_model(
     if choice.endswith(".gguf") or os.sep in choice or Path(choice).is_file():
         path = Path(choice).expanduser()
         if not path.is_file():
-            raise ModelLoadError(f"Model file {path} does not exist. Check the path, or run `ember models`.")
+            raise ModelLoadError(
+                f"Model file {path} does not exist. Check the path, or run `ember models`."
+            )
         return EngineSpec("llama.cpp", str(path.resolve()), **common), None
     entry = find_model(choice, paths) if choice else default_model(paths)
     if not entry.available:

@@ -110,7 +110,9 @@ def load_settings(paths: Paths | None = None) -> Settings:
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Settings file {path} is not valid TOML ({exc}); fix or delete it.") from None
+        raise ConfigError(
+            f"Settings file {path} is not valid TOML ({exc}); fix or delete it."
+        ) from None
     return _from_dict(raw, path)
 
 

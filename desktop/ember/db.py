@@ -43,7 +43,9 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], *, label:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"The {label} database is damaged ({exc}); nothing was changed.") from None
+        raise StorageError(
+            f"The {label} database is damaged ({exc}); nothing was changed."
+        ) from None
     if version > len(migrations):
         raise SchemaTooNew(
             f"The {label} database was written by a newer Ember (schema {version}, this version "

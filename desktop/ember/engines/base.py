@@ -133,7 +133,11 @@ class StreamClock:
         return "".join(self.pieces)
 
     def finish(
-        self, reason: FinishReason, model: str, prompt_tokens: int, completion_tokens: int | None = None
+        self,
+        reason: FinishReason,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int | None = None,
     ) -> Finished:
         now = time.perf_counter()
         ttft = None if self.first_token_at is None else self.first_token_at - self.started
@@ -141,7 +145,9 @@ class StreamClock:
             ttft_s=ttft,
             total_s=now - self.started,
             prompt_tokens=prompt_tokens,
-            completion_tokens=self.completion_tokens if completion_tokens is None else completion_tokens,
+            completion_tokens=self.completion_tokens
+            if completion_tokens is None
+            else completion_tokens,
         )
         return Finished(reason=reason, text=self.text, timings=timings, model=model)
 

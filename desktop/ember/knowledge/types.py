@@ -1,0 +1,46 @@
+"""Records shared across the knowledge base, the assistant and the UI (no heavy imports here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A structural piece of a parsed document: a page of a PDF, a section under a heading, ..."""
+
+    text: str
+    page: int | None = None  # 1-based page number, where the format has pages
+    heading_path: tuple[str, ...] = ()  # e.g. ("Installation", "On Linux")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    path: str
+    kind: str  # "pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"
+    sections: tuple[Section, ...]
+    title: str | None = None
+    encoding: str | None = None  # for decoded text formats: the encoding that was detected
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One numbered source behind an answer: ``[n]`` in the text maps to this."""
+
+    n: int
+    source: str  # file path
+    page: int | None
+    heading: str | None
+    snippet: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """What retrieval hands the assistant for one question."""
+
+    context: str  # the fenced, numbered, neutralised sources block for the prompt ("" if none)
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False  # nothing relevant found: answer "not found in your documents"
+    best_score: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
