@@ -21,6 +21,7 @@ class ParsedDocument:
     sections: tuple[Section, ...]
     title: str | None = None
     encoding: str | None = None  # for decoded text formats: the encoding that was detected
+    notes: tuple[str, ...] = ()  # things a person should know, e.g. "text truncated: ..."
 
 
 @dataclass(frozen=True, slots=True)

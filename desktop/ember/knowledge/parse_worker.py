@@ -1,0 +1,148 @@
+"""The sandbox's child process: parses one file per request, under memory and CPU limits.
+
+Run as ``python -m ember.knowledge.parse_worker`` by :mod:`ember.knowledge.sandbox`. Requests come
+as one JSON object per line on stdin; replies go out as frames (8-byte big-endian length, then UTF-8
+JSON) on the original stdout, which is moved aside so that nothing a library prints can corrupt
+the stream. JSON in both directions, never pickle: a parser compromised by a crafted file can at
+worst send back bad text, not code for the parent to run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, BinaryIO
+
+try:
+    import resource
+except ImportError:  # Windows: no rlimits; the parent's timeout still applies
+    resource = None  # type: ignore[assignment]
+
+FRAME_HEADER = struct.Struct(">Q")
+
+
+def send(stream: BinaryIO, message: dict[str, Any]) -> None:
+    payload = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    stream.write(FRAME_HEADER.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _harden() -> None:
+    if resource is None:
+        return
+    # A crashing parser must not leave a core dump of someone's private document on disk.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _set_limits(timeout_s: float, memory_mb: int) -> None:
+    if resource is None:
+        return
+    _, as_hard = resource.getrlimit(resource.RLIMIT_AS)
+    want = memory_mb * 1024 * 1024
+    if as_hard == resource.RLIM_INFINITY or want <= as_hard:
+        resource.setrlimit(resource.RLIMIT_AS, (want, as_hard))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+    # CPU time is cumulative over the worker's life, so the limit is "what we used so far + this
+    # file's share". The parent's wall-clock timeout usually fires first; this is the backstop.
+    want_cpu = int(used + timeout_s) + 2
+    if cpu_hard == resource.RLIM_INFINITY or want_cpu <= cpu_hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (want_cpu, cpu_hard))
+
+
+def _clear_limits() -> None:
+    if resource is None:
+        return
+    for limit in (resource.RLIMIT_AS, resource.RLIMIT_CPU):
+        _, hard = resource.getrlimit(limit)
+        resource.setrlimit(limit, (hard, hard))
+
+
+def _warm_imports() -> None:
+    """Import the heavy parsers once, at start-up, so each file costs only its own parsing."""
+    import bs4  # noqa: F401
+    import docx  # noqa: F401
+    import pypdfium2  # noqa: F401
+
+    import ember.knowledge.parsers.docx
+    import ember.knowledge.parsers.html
+    import ember.knowledge.parsers.pdf  # noqa: F401
+
+
+def handle(request: dict[str, Any]) -> dict[str, Any]:
+    from ember.errors import IngestError
+    from ember.knowledge.parsers import LABELS, parse_in_this_process
+
+    kind = str(request["kind"])
+    reply: dict[str, Any] = {"id": request["id"]}
+    try:
+        _set_limits(float(request["timeout_s"]), int(request["memory_mb"]))
+        try:
+            document = parse_in_this_process(kind, Path(request["path"]))
+        finally:
+            _clear_limits()
+    except IngestError as exc:
+        reply.update(ok=False, error=str(exc))
+    except MemoryError:
+        _clear_limits()
+        # The heap may be in any state after this; the parent replaces this worker.
+        reply.update(
+            ok=False,
+            fatal=True,
+            error=f"the {LABELS.get(kind, kind)} parser ran out of memory "
+            f"(limit {request['memory_mb']} MB)",
+        )
+    except RecursionError:
+        reply.update(
+            ok=False, error=f"the {LABELS.get(kind, kind)} parser gave up: nested too deep"
+        )
+    except Exception as exc:  # a library bug on a strange file fails that file, not the batch
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+        reply.update(
+            ok=False,
+            error=f"the {LABELS.get(kind, kind)} parser failed on this file "
+            f"({type(exc).__name__}{where})",
+        )
+    else:
+        reply.update(
+            ok=True,
+            document={
+                "kind": document.kind,
+                "title": document.title,
+                "encoding": document.encoding,
+                "notes": list(document.notes),
+                "sections": [
+                    [section.text, section.page, list(section.heading_path)]
+                    for section in document.sections
+                ],
+            },
+        )
+    return reply
+
+
+def main() -> int:
+    _harden()
+    # Keep the real stdout for frames; anything else printing to fd 1 goes nowhere.
+    frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    _warm_imports()
+    send(frames, {"ready": True, "pid": os.getpid()})
+    for line in sys.stdin.buffer:
+        reply = handle(json.loads(line))
+        send(frames, reply)
+        if reply.get("fatal"):
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""PDF text, page by page, through PDFium (pypdfium2). Page numbers are 1-based.
+
+PDFium tries the empty user password by itself, so "protected" PDFs that open without one (only
+printing or copying restricted) just work. There is no OCR: a PDF without a text layer is refused
+with a message that says so, rather than indexed as nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ember.errors import IngestError
+from ember.knowledge.parsers.base import TextBudget, clean_text
+from ember.knowledge.types import ParsedDocument, Section
+
+# PDFium's FPDF_GetLastError codes, as pypdfium2 passes them on in PdfiumError.err_code.
+_ERR_FILE, _ERR_FORMAT, _ERR_PASSWORD, _ERR_SECURITY = 2, 3, 4, 5
+
+NO_TEXT = "no extractable text (scanned PDF? OCR is not supported)"
+
+
+def parse(path: Path) -> ParsedDocument:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise _open_error(exc) from None
+    try:
+        page_count = len(pdf)
+        if page_count == 0:
+            raise IngestError("the PDF has no pages")
+        budget = TextBudget()
+        sections: list[Section] = []
+        unreadable = 0
+        for index in range(page_count):
+            if budget.exhausted:
+                budget.truncated()
+                break
+            try:
+                text = _page_text(pdf, index)
+            except pdfium.PdfiumError:
+                unreadable += 1
+                continue
+            text = clean_text(text)
+            if text:
+                sections.append(Section(budget.take(text), page=index + 1))
+        if not sections:
+            if unreadable:
+                raise IngestError("damaged PDF: no page could be read")
+            raise IngestError(NO_TEXT)
+        title = _title(pdf)
+    finally:
+        pdf.close()
+    notes = list(budget.notes)
+    if unreadable:
+        notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
+    return ParsedDocument(str(path), "pdf", tuple(sections), title=title, notes=tuple(notes))
+
+
+def _page_text(pdf: object, index: int) -> str:
+    page = pdf[index]  # type: ignore[index]
+    try:
+        textpage = page.get_textpage()
+        try:
+            return textpage.get_text_range()
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+
+
+def _title(pdf: object) -> str | None:
+    try:
+        title = pdf.get_metadata_dict().get("Title", "")  # type: ignore[attr-defined]
+    except Exception:  # metadata is a nicety; a broken info dictionary must not fail the file
+        return None
+    return title.strip() or None
+
+
+def _open_error(exc: Exception) -> IngestError:
+    code = getattr(exc, "err_code", None)
+    if code == _ERR_PASSWORD:
+        return IngestError(
+            "password protected PDF: Ember cannot open it; save a copy without a password"
+        )
+    if code == _ERR_SECURITY:
+        return IngestError("this PDF uses an unsupported security handler (encryption)")
+    if code == _ERR_FILE:
+        return IngestError("could not open the PDF file (missing or unreadable)")
+    return IngestError("damaged PDF: PDFium could not read its structure")

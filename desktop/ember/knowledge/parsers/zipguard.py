@@ -1,0 +1,134 @@
+"""Checks a ZIP container (DOCX) before any XML parser or python-docx sees it.
+
+python-docx reads every part of the package whole into memory with no size limit, and XML parsers
+have been tricked by entity expansion. So, first: count members from the end-of-central-directory
+record (a 20-million-entry archive must not be listed to find that out), then check declared
+sizes, compression ratios, member names, and scan every XML member for DTD declarations.
+
+Declared sizes can be trusted as upper bounds here because zipfile never inflates a member past
+its declared size (it stops and then fails the CRC check).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ember.errors import IngestError
+from ember.knowledge.parsers.base import human_size
+
+
+@dataclass(frozen=True, slots=True)
+class ZipLimits:
+    max_members: int = 5_000
+    max_total_bytes: int = 256 * 1024 * 1024  # uncompressed, all members together
+    max_member_bytes: int = 128 * 1024 * 1024
+    max_ratio: float = 100.0  # uncompressed / compressed, for members big enough to matter
+    ratio_floor_bytes: int = 1024 * 1024  # smaller members may compress as well as they like
+
+
+DEFAULT_LIMITS = ZipLimits()
+
+_EOCD = b"PK\x05\x06"
+_EOCD_SIZE = 22
+_MAX_COMMENT = 65535
+_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+_SCAN_CHUNK = 1024 * 1024
+
+
+def declared_member_count(path: Path) -> int | None:
+    """Members listed in the end-of-central-directory record, or None if it is not found."""
+    with open(path, "rb") as stream:
+        stream.seek(0, 2)
+        size = stream.tell()
+        tail_len = min(size, _EOCD_SIZE + _MAX_COMMENT)
+        stream.seek(size - tail_len)
+        tail = stream.read(tail_len)
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < _EOCD_SIZE:
+        return None
+    (total,) = struct.unpack_from("<H", tail, at + 10)
+    return total  # 0xFFFF means ZIP64: zipfile reads the real count, still under the limits below
+
+
+def check_zip(path: Path, limits: ZipLimits = DEFAULT_LIMITS) -> None:
+    """Raise :class:`IngestError` if the archive at ``path`` is unsafe to hand to python-docx."""
+    count = declared_member_count(path)
+    if count is None:
+        raise IngestError("damaged Word document: the ZIP directory is missing (truncated file?)")
+    if count > limits.max_members and count != 0xFFFF:
+        raise IngestError(_too_many(count, limits))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if len(infos) > limits.max_members:
+                raise IngestError(_too_many(len(infos), limits))
+            _check_infos(infos, limits)
+            for info in infos:
+                if info.filename.lower().endswith(_XML_SUFFIXES):
+                    _check_no_dtd(archive, info)
+    except zipfile.BadZipFile:
+        raise IngestError("damaged Word document: the ZIP archive is corrupt") from None
+    except (NotImplementedError, RuntimeError):
+        raise IngestError(
+            "this Word document uses unsupported ZIP features (encryption or compression)"
+        ) from None
+
+
+def _too_many(count: int, limits: ZipLimits) -> str:
+    return (
+        f"refusing this Word document: its archive has {count} members "
+        f"(more than {limits.max_members}; a real document has far fewer)"
+    )
+
+
+def _check_infos(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    total = 0
+    for info in infos:
+        if _unsafe_name(info.filename):
+            raise IngestError(
+                f"refusing this Word document: unsafe member name {info.filename!r} "
+                "(path traversal)"
+            )
+        size = info.file_size
+        if size > limits.max_member_bytes:
+            raise IngestError(
+                f"refusing this Word document: member {info.filename!r} unpacks to "
+                f"{human_size(size)} (limit {human_size(limits.max_member_bytes)})"
+            )
+        if size >= limits.ratio_floor_bytes and size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            raise IngestError(
+                "refusing this Word document: it looks like a zip bomb (member "
+                f"{info.filename!r} is compressed {size // max(info.compress_size, 1)}:1)"
+            )
+        total += size
+        if total > limits.max_total_bytes:
+            raise IngestError(
+                "refusing this Word document: it unpacks to more than "
+                f"{human_size(limits.max_total_bytes)} (zip bomb?)"
+            )
+
+
+def _unsafe_name(name: str) -> bool:
+    if name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
+        return True
+    pure = PurePosixPath(name)
+    return ".." in pure.parts or (len(name) > 1 and name[1] == ":")
+
+
+def _check_no_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    overlap = b""
+    with archive.open(info) as member:
+        while chunk := member.read(_SCAN_CHUNK):
+            if _DTD.search(overlap + chunk):
+                raise IngestError(
+                    f"refusing this Word document: XML entity bomb risk ({info.filename!r} "
+                    "declares a DOCTYPE or ENTITY, which Word never writes)"
+                )
+            overlap = chunk[-16:]

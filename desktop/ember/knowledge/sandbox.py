@@ -1,0 +1,355 @@
+"""Parse documents so that one bad file fails alone: risky parsers run in a child process.
+
+PDF, DOCX and HTML go to a long-lived worker process (``ember.knowledge.parse_worker``) that runs
+under an address-space limit (``memory_mb``) and a CPU-time limit; the parent waits at most
+``timeout_s`` for the answer and kills the worker if it does not come. A hang, a segfault or an
+out-of-memory then costs that one file an :class:`IngestError` ("the PDF parser timed out after
+30 s", "the PDF parser crashed (SIGSEGV)"), and the next file gets a fresh worker. Workers are
+reused between files, so a normal PDF costs its parse time plus about a millisecond of IPC, not an
+interpreter start.
+
+Plain text, Markdown, reStructuredText, source code and CSV are parsed in this process: their
+parsers are linear pure-Python code over text capped at ``MAX_TEXT_CHARS``.
+
+Use :class:`ParserPool` for a batch (it owns its workers), or :func:`parse_file` for one-off calls
+(it shares a module-level pool that is closed at interpreter exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from ember.errors import IngestError
+from ember.knowledge.detect import FileIdentity, Probe, probe
+from ember.knowledge.parsers import LABELS, RISKY_KINDS, parse_in_this_process
+from ember.knowledge.parsers.base import MAX_TEXT_CHARS
+from ember.knowledge.types import ParsedDocument, Section
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MEMORY_MB = 1024
+STARTUP_TIMEOUT_S = 60.0  # importing pdfium, lxml and bs4 on a busy two-core machine
+_HEADER_BYTES = 8
+_MAX_FRAME_BYTES = 8 * MAX_TEXT_CHARS + 1024 * 1024  # 50 M chars as UTF-8 JSON, with escapes
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """One child process and the thread that reads its replies."""
+
+    def __init__(self) -> None:
+        import ember
+
+        env = dict(os.environ)
+        source_root = str(Path(ember.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ember.knowledge.parse_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
+        )
+        self._frames: queue.Queue[bytes | None] = queue.Queue()
+        self._next_id = 0
+        threading.Thread(
+            target=self._read_frames, args=(self.proc.stdout,), daemon=True, name="parse-reader"
+        ).start()
+        self._ready = False
+
+    def _read_frames(self, stream: IO[bytes]) -> None:
+        try:
+            while True:
+                header = stream.read(_HEADER_BYTES)
+                if len(header) < _HEADER_BYTES:
+                    break
+                size = int.from_bytes(header, "big")
+                if size > _MAX_FRAME_BYTES:
+                    break
+                payload = stream.read(size)
+                if len(payload) < size:
+                    break
+                self._frames.put(payload)
+        except (OSError, ValueError):
+            pass
+        self._frames.put(None)
+
+    def _next_frame(self, deadline: float) -> dict[str, Any]:
+        """The next reply; raises TimeoutError at ``deadline`` and _WorkerDied on EOF/garbage."""
+        try:
+            payload = self._frames.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            raise TimeoutError from None
+        if payload is None:
+            raise _WorkerDied
+        try:
+            message = json.loads(payload.decode("utf-8", "surrogatepass"))
+        except (UnicodeDecodeError, ValueError):
+            raise _WorkerDied from None
+        if not isinstance(message, dict):
+            raise _WorkerDied
+        return message
+
+    def request(self, kind: str, path: Path, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+        if not self._ready:
+            try:
+                self._next_frame(time.monotonic() + STARTUP_TIMEOUT_S)
+            except (TimeoutError, _WorkerDied):
+                self.kill()
+                raise IngestError(
+                    "could not start the document parser process (is Ember installed correctly?)"
+                ) from None
+            self._ready = True
+        self._next_id += 1
+        line = json.dumps(
+            {
+                "id": self._next_id,
+                "kind": kind,
+                "path": os.fspath(path),
+                "timeout_s": timeout_s,
+                "memory_mb": memory_mb,
+            }
+        )
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line.encode("ascii") + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise _WorkerDied from None
+        reply = self._next_frame(time.monotonic() + timeout_s)
+        if reply.get("id") != self._next_id:
+            raise _WorkerDied
+        return reply
+
+    def exit_status(self) -> int | None:
+        try:
+            return self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        """Ask the worker to finish (end of input), then make sure it is gone."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+
+class ParserPool:
+    """Parses files with up to ``workers`` sandboxed child processes; safe to share between threads.
+
+    ``with ParserPool() as pool: doc = pool.parse(path)``. Workers start on first need and are
+    replaced after a crash or timeout.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self._slots = threading.BoundedSemaphore(workers)
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._closed = False
+
+    def __enter__(self) -> ParserPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def parse(
+        self, path: Path, *, timeout_s: float | None = None, memory_mb: int | None = None
+    ) -> ParsedDocument:
+        """Parse one file; raises :class:`IngestError` with the reason if it cannot be indexed."""
+        found = probe(Path(path))
+        if found.kind in RISKY_KINDS:
+            document = self._parse_in_child(
+                found,
+                self.timeout_s if timeout_s is None else timeout_s,
+                self.memory_mb if memory_mb is None else memory_mb,
+            )
+        else:
+            document = parse_in_this_process(found.kind, found.path)
+        check_unchanged(found)
+        return document
+
+    def _parse_in_child(self, found: Probe, timeout_s: float, memory_mb: int) -> ParsedDocument:
+        label = LABELS.get(found.kind, found.kind)
+        with self._slots:
+            worker = self._checkout()
+            try:
+                reply = worker.request(found.kind, found.path, timeout_s, memory_mb)
+            except TimeoutError:
+                self._discard(worker, kill=True)
+                raise IngestError(f"the {label} parser timed out after {timeout_s:g} s") from None
+            except _WorkerDied:
+                status = worker.exit_status()
+                self._discard(worker, kill=True)
+                raise IngestError(_death_message(label, status, timeout_s, memory_mb)) from None
+            except BaseException:
+                self._discard(worker, kill=True)
+                raise
+            if reply.get("fatal"):
+                self._discard(worker, kill=False)
+            else:
+                self._checkin(worker)
+        if not reply.get("ok"):
+            raise IngestError(str(reply.get("error") or f"the {label} parser failed"))
+        try:
+            return _document_from_json(found.path, reply["document"])
+        except (KeyError, TypeError, ValueError):
+            raise IngestError(f"the {label} parser returned a malformed result") from None
+
+    def _checkout(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this ParserPool is closed")
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or worker.proc.poll() is not None:
+            if worker is not None:
+                worker.kill()
+            worker = _Worker()
+        with self._lock:
+            self._busy.add(worker)
+        return worker
+
+    def _checkin(self, worker: _Worker) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        worker.close()
+
+    def _discard(self, worker: _Worker, *, kill: bool) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+        if kill:
+            worker.kill()
+        else:
+            worker.close()
+
+    def close(self) -> None:
+        """Stop every worker. Parses still running in other threads are killed and fail."""
+        with self._lock:
+            self._closed = True
+            idle, busy = list(self._idle), list(self._busy)
+            self._idle.clear()
+        for worker in idle:
+            worker.close()
+        for worker in busy:
+            worker.kill()
+
+
+def _death_message(label: str, status: int | None, timeout_s: float, memory_mb: int) -> str:
+    if status is not None and status < 0:
+        signum = -status
+        if signum == getattr(signal, "SIGXCPU", None):
+            return f"the {label} parser timed out after {timeout_s:g} s (CPU limit)"
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        if signum == signal.SIGKILL:
+            return f"the {label} parser was killed (out of memory? limit {memory_mb} MB)"
+        return f"the {label} parser crashed ({name}); the file is probably damaged"
+    if status is None:
+        return f"the {label} parser stopped answering"
+    return f"the {label} parser crashed (exit status {status}); the file is probably damaged"
+
+
+def _document_from_json(path: Path, data: dict[str, Any]) -> ParsedDocument:
+    sections = []
+    for text, page, heading_path in data["sections"]:
+        if not isinstance(text, str) or not (page is None or isinstance(page, int)):
+            raise TypeError("bad section")
+        sections.append(Section(text, page=page, heading_path=tuple(str(h) for h in heading_path)))
+    title, encoding = data.get("title"), data.get("encoding")
+    return ParsedDocument(
+        os.fspath(path),
+        str(data["kind"]),
+        tuple(sections),
+        title=str(title) if title is not None else None,
+        encoding=str(encoding) if encoding is not None else None,
+        notes=tuple(str(note) for note in data.get("notes", ())),
+    )
+
+
+def check_unchanged(found: Probe) -> None:
+    """Raise :class:`IngestError` if the file was deleted or rewritten since it was probed."""
+    try:
+        now = FileIdentity.of(os.stat(found.path))
+    except FileNotFoundError:
+        raise IngestError("the file was deleted while it was being read") from None
+    except OSError as exc:
+        raise IngestError(f"could not check the file after reading it: {exc.strerror}") from None
+    if now != found.identity:
+        raise IngestError(
+            "the file changed while it was being read; it will be read again once it is saved"
+        )
+
+
+_default_pool: ParserPool | None = None
+_default_lock = threading.Lock()
+
+
+def _shared_pool() -> ParserPool:
+    global _default_pool
+    with _default_lock:
+        if _default_pool is None:
+            _default_pool = ParserPool(workers=min(2, os.cpu_count() or 1))
+            atexit.register(_default_pool.close)
+        return _default_pool
+
+
+def parse_file(
+    path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB
+) -> ParsedDocument:
+    """Detect ``path``'s type by content and parse it, sandboxed where the format is risky.
+
+    Raises :class:`IngestError` with a message for a person ("empty file", "password protected
+    PDF: ...", "the PDF parser timed out after 30 s", ...).
+    """
+    return _shared_pool().parse(Path(path), timeout_s=timeout_s, memory_mb=memory_mb)

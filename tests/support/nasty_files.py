@@ -1,0 +1,280 @@
+"""Real documents, good and hostile, generated on demand (no binary blobs in git).
+
+Good ones: :func:`write_pdf` (fpdf2, known text per page, optional encryption), :func:`write_docx`
+(python-docx, headings and tables). Hostile ones: zip bombs, entity bombs, path traversal,
+truncated and mislabelled files, FIFOs, symlink loops, sparse giants. :func:`generate` writes the
+whole hostile corpus into a folder in well under a few seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zipfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+# A DOCX block: ("title" | "h1".."h9" | "p", text) or ("table", rows).
+Block = tuple[str, object]
+
+
+def write_pdf(
+    path: Path,
+    pages: Sequence[str],
+    *,
+    user_password: str | None = None,
+    title: str | None = None,
+) -> Path:
+    """A PDF with one page per string; ``user_password=""`` encrypts with an empty user password."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    if user_password is not None:
+        pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(w=0, text=text)
+    pdf.output(str(path))
+    return path
+
+
+def write_image_only_pdf(path: Path, pages: int = 2) -> Path:
+    """A "scanned" PDF: every page is a picture, there is no text layer at all."""
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (400, 200), "white")
+    ImageDraw.Draw(picture).rectangle((20, 20, 380, 180), outline="black", width=5)
+    pdf = FPDF()
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.image(picture, x=10, y=10, w=180)
+    pdf.output(str(path))
+    return path
+
+
+def write_docx(path: Path, blocks: Sequence[Block], *, core_title: str | None = None) -> Path:
+    """A Word document built with python-docx from ``blocks`` in order."""
+    import docx
+
+    document = docx.Document()
+    if core_title:
+        document.core_properties.title = core_title
+    for kind, content in blocks:
+        if kind == "title":
+            document.add_heading(str(content), level=0)
+        elif kind.startswith("h"):
+            document.add_heading(str(content), level=int(kind[1:]))
+        elif kind == "table":
+            rows = list(content)  # type: ignore[call-overload]
+            table = document.add_table(rows=len(rows), cols=len(rows[0]))
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    table.cell(r, c).text = str(value)
+        else:
+            document.add_paragraph(str(content))
+    document.save(str(path))
+    return path
+
+
+def _simple_docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Harmless heading", level=1)
+    document.add_paragraph("Harmless text.")
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def rebuild_docx(
+    path: Path,
+    *,
+    replace: dict[str, bytes] | None = None,
+    extra: dict[str, bytes] | None = None,
+) -> Path:
+    """A valid DOCX with some members replaced and some added (names are written verbatim)."""
+    replace = replace or {}
+    with (
+        zipfile.ZipFile(io.BytesIO(_simple_docx_bytes())) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            target.writestr(info.filename, replace.get(info.filename, source.read(info)))
+        for name, data in (extra or {}).items():
+            target.writestr(zipfile.ZipInfo(name), data)
+    return path
+
+
+def zip_bomb_docx(path: Path, unpacked_mb: int = 64) -> Path:
+    """A DOCX with a media member of ``unpacked_mb`` MB of zeros that compresses ~1000:1."""
+    rebuild_docx(path)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("word/media/image1.png", "w", force_zip64=True) as member:
+            block = bytes(1024 * 1024)
+            for _ in range(unpacked_mb):
+                member.write(block)
+    return path
+
+
+def many_members_docx(path: Path, members: int = 100_000) -> Path:
+    """A DOCX padded with ``members`` empty extra members.
+
+    Written as raw ZIP64 records: zipfile would take seconds for 100k entries, this takes ~0.1 s.
+    """
+    with zipfile.ZipFile(io.BytesIO(_simple_docx_bytes())) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    entries += [(f"customXml/item{index}.bin", b"") for index in range(members)]
+    local: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, data in entries:
+        raw_name = name.encode()
+        crc = zlib.crc32(data)
+        size = len(data)
+        # Version 2.0, no flags, stored, dated 1980-01-01; the central entry points at the local one.
+        header = struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0x21, crc, size, size, len(raw_name), 0
+        )
+        entry = (20, 20, 0, 0, 0, 0x21, crc, size, size, len(raw_name), 0, 0, 0, 0, 0, offset)
+        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", *entry) + raw_name)
+        local += (header, raw_name, data)
+        offset += len(header) + len(raw_name) + len(data)
+    directory = b"".join(central)
+    count = len(entries)
+    zip64_end = struct.pack(
+        "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), offset
+    )
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + len(directory), 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(directory), offset, 0)
+    path.write_bytes(b"".join(local) + directory + zip64_end + locator + end)
+    return path
+
+
+def traversal_docx(path: Path) -> Path:
+    """A DOCX carrying a member whose name climbs out of the extraction folder."""
+    return rebuild_docx(path, extra={"../../evil.txt": b"owned"})
+
+
+ENTITY_BOMB_XML = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
+<w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>
+"""
+
+
+def entity_bomb_docx(path: Path) -> Path:
+    """A DOCX whose main part is a "billion laughs" XML entity bomb."""
+    return rebuild_docx(path, replace={"word/document.xml": ENTITY_BOMB_XML})
+
+
+def truncated_pdf(path: Path) -> Path:
+    """The first 300 bytes of a real PDF: header present, body and cross-references gone."""
+    full = write_pdf(path, ["This PDF will lose most of its bytes."])
+    full.write_bytes(full.read_bytes()[:300])
+    return path
+
+
+def pdf_named_docx(path: Path, text: str = "I am a PDF wearing a .docx name.") -> Path:
+    return write_pdf(path, [text])
+
+
+def binary_named_txt(path: Path) -> Path:
+    """Bytes that are not text (NULs and high bytes), under a .txt name."""
+    path.write_bytes(bytes(range(256)) * 64)
+    return path
+
+
+def png_named_txt(path: Path) -> Path:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    return path
+
+
+def empty_file(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def fifo(path: Path) -> Path:
+    """A named pipe: opening it for reading would block forever if nobody writes."""
+    os.mkfifo(path)
+    return path
+
+
+def symlink_loop(folder: Path) -> Path:
+    """``folder/loop -> folder`` plus ``folder/self -> self``: naive walkers never finish."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "note.txt").write_text("inside the loop\n")
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "self.txt").symlink_to(folder / "self.txt")
+    return folder
+
+
+def sparse_file(path: Path, size: int = 5 * 1024**3) -> Path:
+    """A ``size``-byte file that takes no disk space (``truncate``)."""
+    with open(path, "wb") as stream:
+        stream.truncate(size)
+    return path
+
+
+def single_line_text(path: Path, size: int) -> Path:
+    """``size`` bytes of text with no newline at all, written in 8 MB pieces."""
+    piece = (b"lorem ipsum dolor sit amet " * (8 * 1024 * 1024 // 27 + 1))[: 8 * 1024 * 1024]
+    with open(path, "wb") as stream:
+        written = 0
+        while written < size:
+            chunk = piece[: size - written]
+            stream.write(chunk)
+            written += len(chunk)
+    return path
+
+
+def deeply_nested_html(path: Path, depth: int = 50_000) -> Path:
+    """An HTML page nested ``depth`` divs deep, with text at the bottom."""
+    path.write_text(
+        "<html><body>" + "<div>" * depth + "deep text" + "</div>" * depth + "</body></html>"
+    )
+    return path
+
+
+def corrupt_csv(path: Path) -> Path:
+    """A CSV with an unterminated quote swallowing a 2 MB field."""
+    path.write_text('name,notes\nalpha,"' + "x" * (2 * 1024 * 1024) + "\n")
+    return path
+
+
+def generate(folder: Path) -> dict[str, Path]:
+    """Write the whole hostile corpus into ``folder``; returns name -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "zip_bomb.docx": zip_bomb_docx(folder / "zip_bomb.docx"),
+        "many_members.docx": many_members_docx(folder / "many_members.docx"),
+        "traversal.docx": traversal_docx(folder / "traversal.docx"),
+        "entity_bomb.docx": entity_bomb_docx(folder / "entity_bomb.docx"),
+        "truncated.pdf": truncated_pdf(folder / "truncated.pdf"),
+        "pdf_named.docx": pdf_named_docx(folder / "pdf_named.docx"),
+        "binary.txt": binary_named_txt(folder / "binary.txt"),
+        "png.txt": png_named_txt(folder / "png.txt"),
+        "empty.txt": empty_file(folder / "empty.txt"),
+        "fifo.txt": fifo(folder / "fifo.txt"),
+        "loop": symlink_loop(folder / "loop"),
+        "sparse_5gb.txt": sparse_file(folder / "sparse_5gb.txt"),
+        "nested.html": deeply_nested_html(folder / "nested.html"),
+        "corrupt.csv": corrupt_csv(folder / "corrupt.csv"),
+    }

@@ -1,0 +1,58 @@
+"""The PDF parser (PDFium), on real PDFs made with fpdf2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.support import nasty_files
+
+from ember.errors import IngestError
+from ember.knowledge.parsers import pdf
+
+PAGES = [
+    "The boiler pressure should read between 1 and 1.5 bar.",
+    "Bleed the radiators once a year, starting downstairs.",
+    "Call a registered engineer if the pilot light keeps going out.",
+]
+
+
+def test_text_comes_back_page_by_page_with_1_based_page_numbers(tmp_path: Path) -> None:
+    document = pdf.parse(nasty_files.write_pdf(tmp_path / "manual.pdf", PAGES))
+    assert document.kind == "pdf"
+    assert [section.page for section in document.sections] == [1, 2, 3]
+    assert [section.text for section in document.sections] == PAGES
+
+
+def test_the_title_comes_from_the_pdf_metadata(tmp_path: Path) -> None:
+    path = nasty_files.write_pdf(tmp_path / "m.pdf", PAGES[:1], title="Boiler Manual")
+    assert pdf.parse(path).title == "Boiler Manual"
+
+
+def test_pages_without_text_are_left_out_but_numbering_is_kept(tmp_path: Path) -> None:
+    path = nasty_files.write_pdf(tmp_path / "gap.pdf", ["first page", "", "third page"])
+    document = pdf.parse(path)
+    assert [(s.page, s.text) for s in document.sections] == [(1, "first page"), (3, "third page")]
+
+
+def test_a_pdf_encrypted_with_an_empty_user_password_opens(tmp_path: Path) -> None:
+    path = nasty_files.write_pdf(tmp_path / "restricted.pdf", PAGES[:1], user_password="")
+    assert pdf.parse(path).sections[0].text == PAGES[0]
+
+
+def test_a_pdf_with_a_user_password_is_refused_as_password_protected(tmp_path: Path) -> None:
+    path = nasty_files.write_pdf(tmp_path / "locked.pdf", PAGES[:1], user_password="hunter2")
+    with pytest.raises(IngestError, match="password protected"):
+        pdf.parse(path)
+
+
+def test_a_scanned_pdf_without_a_text_layer_says_ocr_is_not_supported(tmp_path: Path) -> None:
+    path = nasty_files.write_image_only_pdf(tmp_path / "scan.pdf")
+    with pytest.raises(IngestError, match=r"no extractable text \(scanned PDF\? OCR is not"):
+        pdf.parse(path)
+
+
+def test_a_truncated_pdf_is_reported_as_damaged(tmp_path: Path) -> None:
+    path = nasty_files.truncated_pdf(tmp_path / "cut.pdf")
+    with pytest.raises(IngestError, match="damaged PDF"):
+        pdf.parse(path)
