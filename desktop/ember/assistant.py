@@ -1,0 +1,329 @@
+"""The conversation service the CLI and the Qt UI both drive.
+
+:class:`Assistant` turns "the user said X in chat N" into a stored, streamed, durable answer:
+it saves the user message, optionally grounds the question in the chat's document collections,
+fits system prompt + history + question into the model's context, streams the engine's tokens
+through a :class:`~ember.chats.reply.ReplyWriter`, and saves citations, timings and the outcome.
+
+It is a plain iterator with no Qt and no threads: nothing happens until the caller iterates, and
+the UI iterates in its worker. Cancellation goes through a :class:`~ember.engines.CancelToken`
+(or by closing the iterator); either way the partial answer is kept as 'cancelled'.
+
+Documents that do not contain the answer: when the retriever abstains (nothing relevant above its
+calibrated threshold), the assistant answers :data:`ABSTAIN_TEXT` without running the model. A
+small model handed no sources invents confident answers that *look* grounded, which is the
+complaint users have most about document chat; an honest "not in your documents" is better, and
+the user can turn documents off for the chat to ask the model directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ember.chats.records import ConversationNotFound, Message
+from ember.chats.store import ChatStore
+from ember.config import Settings
+from ember.engines.base import (
+    CancelToken,
+    ChatMessage,
+    Engine,
+    Finished,
+    GenerationOptions,
+    Token,
+)
+from ember.engines.sanitize import neutralize_special_tokens
+from ember.errors import EmberError, EngineUnavailable
+from ember.knowledge.types import Citation, Grounding
+
+ABSTAIN_TEXT = "I could not find this in your documents."
+
+# Fixed text, appended to the system prompt whenever sources are given, so the prefix of every
+# grounded prompt is identical and the backend can reuse its KV cache for it.
+GROUNDING_INSTRUCTION = (
+    "The user's message starts with numbered sources from their own documents. Answer using only "
+    "those sources and cite each one you use as [n], for example [1]. If the sources do not "
+    "contain the answer, say plainly that your documents do not contain it; do not guess."
+)
+
+# Tokens a chat template adds around each message (role markers, separators); generous on purpose.
+_TEMPLATE_OVERHEAD = 8
+# Never squeeze the answer below this to make a prompt fit.
+_MIN_ANSWER_TOKENS = 64
+
+
+class Retriever(Protocol):
+    """What the assistant needs from the knowledge base."""
+
+    def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding: ...
+
+
+class PromptTooLong(EmberError):
+    """The message (plus its sources) does not fit the model's context window."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStarted:
+    """First event: the question is stored and the answer's message exists (empty, streaming)."""
+
+    user_message: Message
+    reply_id: int
+    citations: tuple[Citation, ...]  # the sources the answer may cite (already saved)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDone:
+    """Last event: the answer as stored (text, state, timings, citations)."""
+
+    message: Message
+    finished: Finished | None  # the engine's end event; None when the assistant abstained
+    abstained: bool = False
+
+
+AssistantEvent = ReplyStarted | Token | ReplyDone
+
+EngineProvider = Callable[[], Engine]
+
+
+class Assistant:
+    """Chats stored in ``store``, answered by an engine (or a zero-argument function returning the
+    engine to use now, so a model switch or a lazy load needs no new Assistant)."""
+
+    def __init__(
+        self,
+        engine: Engine | EngineProvider,
+        store: ChatStore,
+        settings: Settings,
+        retriever: Retriever | None = None,
+    ) -> None:
+        if isinstance(engine, Engine):
+            loaded = engine
+            self._engine_provider: EngineProvider = lambda: loaded
+        else:
+            self._engine_provider = engine
+        self.store = store
+        self.settings = settings
+        self.retriever = retriever
+        self._token_counts: dict[tuple[str, int, int], int] = {}
+
+    # -- public operations ------------------------------------------------------------------
+
+    def send(
+        self,
+        conversation_id: int,
+        text: str,
+        *,
+        collections: Sequence[str] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[AssistantEvent]:
+        """Store ``text`` as the user's next message and stream the answer.
+
+        ``collections`` (when given) becomes the chat's document selection; ``None`` keeps the
+        chat's own. Yields :class:`ReplyStarted`, then :class:`Token` events, then
+        :class:`ReplyDone`. Errors are saved on the answer (state 'error', partial text kept) and
+        re-raised.
+        """
+        if not text.strip():
+            raise EmberError("There is nothing to send: the message is empty.")
+        self._require(conversation_id)
+        if collections is not None:
+            self.store.set_collections(conversation_id, collections)
+        user_message = self.store.add_message(conversation_id, "user", text)
+        yield from self._answer(user_message, cancel)
+
+    def regenerate(
+        self, conversation_id: int, *, cancel: CancelToken | None = None
+    ) -> Iterator[AssistantEvent]:
+        """Answer the chat's last user message again, replacing what followed it."""
+        self._require(conversation_id)
+        last_user = next(
+            (m for m in reversed(self.store.messages(conversation_id)) if m.role == "user"), None
+        )
+        if last_user is None:
+            raise EmberError("There is no question in this chat to answer again.")
+        self.store.truncate_after(last_user.id)
+        yield from self._answer(last_user, cancel)
+
+    def edit_and_resend(
+        self,
+        message_id: int,
+        new_text: str,
+        *,
+        collections: Sequence[str] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[AssistantEvent]:
+        """Replace a user message (and everything after it) with ``new_text`` and answer it."""
+        original = self.store.message(message_id)
+        if original is None:
+            raise ConversationNotFound(f"Message {message_id} no longer exists.")
+        if original.role != "user":
+            raise EmberError("Only your own messages can be edited and sent again.")
+        if not new_text.strip():
+            raise EmberError("There is nothing to send: the message is empty.")
+        self.store.truncate_after(message_id, inclusive=True)
+        yield from self.send(
+            original.conversation_id, new_text, collections=collections, cancel=cancel
+        )
+
+    def options(self, max_tokens: int | None = None) -> GenerationOptions:
+        """Generation options from the settings (seed -1 means a random seed)."""
+        s = self.settings
+        return GenerationOptions(
+            temperature=s.temperature,
+            top_p=s.top_p,
+            max_tokens=max_tokens or s.max_tokens,
+            seed=None if s.seed < 0 else s.seed,
+        )
+
+    # -- the answer ---------------------------------------------------------------------------
+
+    def _require(self, conversation_id: int) -> None:
+        conversation = self.store.get(conversation_id)
+        if conversation is None or conversation.deleted:
+            raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
+
+    def _answer(
+        self, user_message: Message, cancel: CancelToken | None
+    ) -> Iterator[AssistantEvent]:
+        conversation_id = user_message.conversation_id
+        writer = self.store.begin_reply(conversation_id)
+        try:
+            conversation = self.store.get(conversation_id)
+            assert conversation is not None
+            grounding: Grounding | None = None
+            if self.retriever is not None and conversation.collections:
+                grounding = self.retriever.retrieve(
+                    user_message.content, list(conversation.collections)
+                )
+                if grounding.citations and not grounding.abstained:
+                    self.store.save_citations(writer.message_id, grounding.citations)
+            citations = grounding.citations if grounding and not grounding.abstained else ()
+            yield ReplyStarted(user_message, writer.message_id, citations)
+
+            if grounding is not None and grounding.abstained:
+                writer.append(ABSTAIN_TEXT)
+                yield Token(ABSTAIN_TEXT)
+                yield ReplyDone(writer.finish(), None, abstained=True)
+                return
+
+            engine = self._engine_provider()
+            prompt, max_tokens = self._prompt(engine, user_message, grounding)
+            finished: Finished | None = None
+            stream = engine.stream_chat(prompt, self.options(max_tokens), cancel)
+            try:
+                for event in stream:
+                    if isinstance(event, Token):
+                        writer.append(event.text)
+                        yield event
+                    else:
+                        finished = event
+            finally:
+                # Stop the backend now (not whenever the garbage collector gets to it).
+                close_stream = getattr(stream, "close", None)
+                if close_stream is not None:
+                    close_stream()
+            if finished is None:
+                raise EngineUnavailable(
+                    f"{engine.model_name} ended its answer without finishing properly; "
+                    "try again or pick another model.",
+                    partial_text=writer.text,
+                )
+            model = finished.model or engine.model_name
+            close = writer.cancel if finished.reason == "cancelled" else writer.finish
+            message = close(text=finished.text, timings=finished.timings, model=model)
+            self.store.set_model(conversation_id, model)
+            yield ReplyDone(message, finished)
+        except EngineUnavailable as exc:
+            if not writer.closed:
+                writer.fail(str(exc), partial_text=exc.partial_text)
+            raise
+        except (GeneratorExit, KeyboardInterrupt):
+            # The caller stopped listening (closed the iterator, Ctrl-C): a cancel, text kept.
+            if not writer.closed:
+                writer.cancel()
+            raise
+        except Exception as exc:
+            if not writer.closed:
+                writer.fail(str(exc) or type(exc).__name__)
+            raise
+
+    def _prompt(
+        self, engine: Engine, user_message: Message, grounding: Grounding | None
+    ) -> tuple[list[ChatMessage], int]:
+        """System prompt + as much recent history as fits + the question (with its sources).
+
+        Returns the messages and the answer budget (``max_tokens``, shrunk if the question is long).
+        """
+        grounded = grounding is not None and bool(grounding.context.strip())
+        system = self.settings.system_prompt.strip()
+        if grounded:
+            system = f"{system}\n\n{GROUNDING_INSTRUCTION}".strip()
+        # The model's own control tokens, where the backend knows them (llama.cpp does).
+        extra = tuple(getattr(engine, "special_tokens", ()) or ())
+
+        def neutral(text: str) -> str:
+            return neutralize_special_tokens(text, extra)
+
+        question = neutral(user_message.content)
+        if grounded:
+            assert grounding is not None
+            context = neutral(grounding.context.strip())
+            question = f"Sources:\n{context}\n\nQuestion: {question}"
+
+        n_ctx = engine.context_length
+        required = self._count(engine, system) + self._count(engine, question)
+        required += 2 * _TEMPLATE_OVERHEAD
+        max_tokens = min(self.settings.max_tokens, n_ctx - required)
+        if max_tokens < min(_MIN_ANSWER_TOKENS, self.settings.max_tokens):
+            what = "message and its sources" if grounded else "message"
+            raise PromptTooLong(
+                f"Your {what} take about {required} tokens, but {engine.model_name} reads at most "
+                f"{n_ctx} at once. Shorten the message, or raise the context size in settings."
+            )
+
+        # Newest history first, while it fits; older turns are left out, not the question.
+        budget = n_ctx - max_tokens - required
+        history: list[ChatMessage] = []
+        for message in reversed(self.store.messages(user_message.conversation_id)):
+            if message.id >= user_message.id:
+                continue
+            if message.role not in ("user", "assistant") or message.state == "error":
+                continue
+            if not message.content.strip():
+                continue
+            cost = self._count(engine, message.content, message.id) + _TEMPLATE_OVERHEAD
+            if cost > budget:
+                break
+            budget -= cost
+            history.append(ChatMessage(message.role, neutral(message.content)))
+        history.reverse()
+        while history and history[0].role != "user":
+            history.pop(0)  # templates expect the conversation to open with the user
+
+        turns = _alternate([*history, ChatMessage("user", question)])
+        messages = [ChatMessage("system", system), *turns] if system else turns
+        return messages, max_tokens
+
+    def _count(self, engine: Engine, text: str, message_id: int | None = None) -> int:
+        """Tokens ``text`` takes in ``engine``; stored messages are counted once per model."""
+        if message_id is None:
+            return engine.count_tokens(text)
+        key = (engine.model_name, message_id, len(text))
+        count = self._token_counts.get(key)
+        if count is None:
+            if len(self._token_counts) > 10_000:
+                self._token_counts.clear()
+            count = self._token_counts[key] = engine.count_tokens(text)
+        return count
+
+
+def _alternate(turns: list[ChatMessage]) -> list[ChatMessage]:
+    """Merge neighbouring messages of one role (strict templates reject user, user)."""
+    merged: list[ChatMessage] = []
+    for turn in turns:
+        if merged and merged[-1].role == turn.role:
+            merged[-1] = ChatMessage(turn.role, f"{merged[-1].content}\n\n{turn.content}")
+        else:
+            merged.append(turn)
+    return merged

@@ -1,0 +1,87 @@
+"""A conversation as Markdown (to read or share) or JSON (to keep or import elsewhere)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from ember import __version__
+from ember.chats.records import Conversation, Message
+
+JSON_FORMAT = "ember-chat"
+JSON_VERSION = 1
+
+_ROLE_HEADINGS = {"user": "You", "assistant": "Ember", "system": "System"}
+_STATE_NOTES = {
+    "cancelled": "stopped before the end",
+    "interrupted": "interrupted: Ember closed while writing this answer",
+    "error": "failed",
+    "streaming": "still being written",
+}
+# A remote image in Markdown is fetched the moment a viewer renders it: an exfiltration channel if
+# a model was tricked into writing one. Exported, it becomes a plain link that loads nothing.
+_REMOTE_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*(?=[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def defuse_remote_images(markdown: str) -> str:
+    """Turn ``![alt](http://…)`` into ``[image: alt](http://…)`` so nothing loads by itself."""
+    return _REMOTE_IMAGE.sub(lambda m: f"[image: {m.group(1)}](", markdown)
+
+
+def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+    lines = [f"# {conversation.title}", ""]
+    meta = f"Exported from Ember {__version__} · started {_iso(conversation.created)}"
+    if conversation.model:
+        meta += f" · model {conversation.model}"
+    if conversation.collections:
+        meta += " · documents: " + ", ".join(conversation.collections)
+    lines += [f"*{meta}*", ""]
+    for message in messages:
+        heading = _ROLE_HEADINGS.get(message.role, message.role)
+        if message.role == "assistant" and message.model:
+            heading += f" ({message.model})"
+        lines += [f"## {heading}", ""]
+        lines.append(defuse_remote_images(message.content.strip()) or "*(no text)*")
+        lines.append("")
+        note = _STATE_NOTES.get(message.state)
+        if note:
+            detail = f": {message.error}" if message.error else ""
+            lines += [f"> *{note}{detail}*", ""]
+        if message.citations:
+            lines += ["**Sources**", ""]
+            for citation in message.citations:
+                where = citation.source
+                if citation.page is not None:
+                    where += f", page {citation.page}"
+                if citation.heading:
+                    where += f" — {citation.heading}"
+                lines.append(f"{citation.n}. {where}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(conversation: Conversation, messages: list[Message]) -> str:
+    payload = {
+        "format": JSON_FORMAT,
+        "version": JSON_VERSION,
+        "exported_by": f"Ember {__version__}",
+        "conversation": {
+            **asdict(conversation),
+            "collections": list(conversation.collections),
+            "created_iso": _iso(conversation.created),
+        },
+        "messages": [
+            {
+                **{k: v for k, v in asdict(m).items() if k != "citations"},
+                "citations": [asdict(c) for c in m.citations],
+            }
+            for m in messages
+        ],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"

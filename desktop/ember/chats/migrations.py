@@ -1,0 +1,86 @@
+"""The chat database's schema, as ordered, named migrations (append only; never edit a shipped one)."""
+
+from __future__ import annotations
+
+from ember.db import Migration
+
+_CREATE_CHATS = """
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    title_is_auto INTEGER NOT NULL DEFAULT 1,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    collections TEXT NOT NULL DEFAULT '[]',
+    deleted_at REAL
+);
+CREATE INDEX conversations_updated ON conversations(deleted_at, updated);
+
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'done'
+        CHECK (state IN ('streaming', 'done', 'cancelled', 'error', 'interrupted')),
+    error TEXT,
+    ttft_s REAL,
+    tokens_per_s REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    created REAL NOT NULL
+);
+CREATE INDEX messages_conversation ON messages(conversation_id, id);
+CREATE INDEX messages_state ON messages(state);
+
+CREATE TABLE citations (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    snippet TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (message_id, n)
+);
+"""
+
+# External-content FTS5 tables kept in step by triggers, so search can never disagree with the
+# data it indexes (both change in the same transaction). unicode61 + remove_diacritics lets
+# "cafe" find "café"; no stemmer, because prefix search-as-you-type is what the sidebar does.
+_CREATE_SEARCH = """
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+
+CREATE VIRTUAL TABLE conversations_fts USING fts5(
+    title, content='conversations', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO conversations_fts(rowid, title) VALUES (new.id, new.title);
+END;
+CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+    INSERT INTO conversations_fts(conversations_fts, rowid, title) VALUES ('delete', old.id, old.title);
+END;
+CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN
+    INSERT INTO conversations_fts(conversations_fts, rowid, title) VALUES ('delete', old.id, old.title);
+    INSERT INTO conversations_fts(rowid, title) VALUES (new.id, new.title);
+END;
+"""
+
+MIGRATIONS: list[Migration] = [
+    Migration("create conversations, messages, citations", _CREATE_CHATS),
+    Migration("full-text search over messages and titles", _CREATE_SEARCH),
+]

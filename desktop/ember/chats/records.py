@@ -1,0 +1,74 @@
+"""Typed records the chat store hands out (never ``sqlite3.Row``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ember.errors import EmberError
+from ember.knowledge.types import Citation
+
+MessageRole = Literal["system", "user", "assistant"]
+# 'streaming': being written now; 'interrupted': was 'streaming' when the app died (text kept up to
+# the last flush); 'cancelled': stopped on request; 'error': the backend failed (text kept).
+MessageState = Literal["streaming", "done", "cancelled", "error", "interrupted"]
+
+NEW_CHAT_TITLE = "New chat"
+
+
+class ConversationNotFound(EmberError):
+    """A chat or message id that does not exist (any more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str
+    created: float  # Unix time, seconds
+    updated: float
+    model: str  # the model last used in this chat ("" = none yet)
+    collections: tuple[str, ...]  # knowledge collections that answer in this chat
+    deleted_at: float | None = None  # set while the chat is in the trash (undo possible)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: MessageRole
+    content: str
+    model: str
+    state: MessageState
+    created: float
+    error: str | None = None
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    citations: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedConversation:
+    """What :meth:`ChatStore.delete` returns and :meth:`ChatStore.restore` takes: the undo."""
+
+    conversation_id: int
+    deleted_at: float
+    title: str
+
+
+def derive_title(text: str, limit: int = 60) -> str:
+    """A chat title from its first user message: the first non-empty line, cut at a word."""
+    line = next((" ".join(part.split()) for part in text.splitlines() if part.strip()), "")
+    if not line:
+        return NEW_CHAT_TITLE
+    if len(line) <= limit:
+        return line
+    cut = line[:limit]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:-") + "…"

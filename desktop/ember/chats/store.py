@@ -1,0 +1,451 @@
+"""Conversations, messages and their citations in one SQLite file (WAL, migrated, never wiped).
+
+One :class:`ChatStore` per process and database. Its methods are safe to call from several threads
+(the UI reads the list while a worker streams a reply): every operation holds one lock and writes
+run in ``BEGIN IMMEDIATE`` transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ember.chats.migrations import MIGRATIONS
+from ember.chats.records import (
+    NEW_CHAT_TITLE,
+    Conversation,
+    ConversationNotFound,
+    DeletedConversation,
+    Message,
+    MessageRole,
+    MessageState,
+    derive_title,
+)
+from ember.db import connect, migrate
+from ember.errors import StorageError
+from ember.knowledge.types import Citation
+
+if TYPE_CHECKING:
+    from ember.chats.reply import ReplyWriter
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, role, content, model, state, created, error, ttft_s, tokens_per_s, "
+    "prompt_tokens, completion_tokens"
+)
+
+
+def _match_expression(query: str) -> str | None:
+    """Turn what a person typed into a safe FTS5 query: every word, as a prefix, all required."""
+    words = _WORD.findall(query)
+    if not words:
+        return None
+    return " ".join('"' + word.replace('"', "") + '"*' for word in words)
+
+
+class ChatStore:
+    """The chat history database at ``path`` (created and migrated on open)."""
+
+    def __init__(self, path: Path, *, recover: bool = True) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._conn = connect(self.path)
+        try:
+            migrate(self._conn, MIGRATIONS, label="chat history")
+        except BaseException:
+            self._conn.close()
+            raise
+        if recover:
+            self.recover_interrupted()
+
+    @classmethod
+    def default(cls) -> ChatStore:
+        """The store in this user's (or ``EMBER_HOME``'s) data directory."""
+        from ember.paths import ember_paths
+
+        return cls(ember_paths().chats_db)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ChatStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StorageError(
+                    f"The chat history at {self.path} is busy or read-only ({exc})."
+                ) from None
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                # Disk full, I/O error, file made read-only under us: the environment, not a bug.
+                self._rollback()
+                raise StorageError(
+                    f"Could not save to the chat history at {self.path} ({exc}); is the disk full?"
+                ) from None
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def create(
+        self,
+        title: str | None = None,
+        *,
+        model: str = "",
+        collections: Iterable[str] = (),
+    ) -> Conversation:
+        """A new, empty chat. Without ``title`` it is named after its first user message."""
+        now = time.time()
+        auto = not (title and title.strip())
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO conversations (title, title_is_auto, created, updated, model, collections)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    NEW_CHAT_TITLE if auto else title.strip(),  # type: ignore[union-attr]
+                    int(auto),
+                    now,
+                    now,
+                    model,
+                    json.dumps(list(collections)),
+                ),
+            )
+            conversation_id = cursor.lastrowid
+        assert conversation_id is not None
+        return self._require(conversation_id)
+
+    def get(self, conversation_id: int) -> Conversation | None:
+        """The chat, also while it is in the trash (then ``deleted_at`` is set); None if gone."""
+        rows = self._query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        return _conversation(rows[0]) if rows else None
+
+    def _require(self, conversation_id: int) -> Conversation:
+        conversation = self.get(conversation_id)
+        if conversation is None:
+            raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
+        return conversation
+
+    def conversations(
+        self, query: str | None = None, *, deleted: bool = False, limit: int | None = None
+    ) -> list[Conversation]:
+        """Chats, most recently active first; ``query`` keeps those whose title or a message
+        contains every word typed (prefix match); ``deleted=True`` lists the trash instead."""
+        where = "c.deleted_at IS NOT NULL" if deleted else "c.deleted_at IS NULL"
+        params: list[Any] = []
+        match = _match_expression(query) if query else None
+        if match is not None:
+            where += (
+                " AND (c.id IN (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH ?)"
+                " OR c.id IN (SELECT m.conversation_id FROM messages m JOIN messages_fts f"
+                " ON f.rowid = m.id WHERE messages_fts MATCH ?))"
+            )
+            params += [match, match]
+        sql = f"SELECT c.* FROM conversations c WHERE {where} ORDER BY c.updated DESC, c.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_conversation(row) for row in self._query(sql, params)]
+
+    def rename(self, conversation_id: int, title: str) -> Conversation:
+        title = " ".join(title.split())
+        if not title:
+            raise StorageError("A chat title cannot be empty.")
+        self._update_conversation(conversation_id, "title = ?, title_is_auto = 0", (title,))
+        return self._require(conversation_id)
+
+    def set_model(self, conversation_id: int, model: str) -> Conversation:
+        self._update_conversation(conversation_id, "model = ?", (model,))
+        return self._require(conversation_id)
+
+    def set_collections(self, conversation_id: int, collections: Iterable[str]) -> Conversation:
+        """Which knowledge collections answer in this chat (empty = plain chat)."""
+        value = json.dumps(list(dict.fromkeys(collections)))
+        self._update_conversation(conversation_id, "collections = ?", (value,))
+        return self._require(conversation_id)
+
+    def _update_conversation(self, conversation_id: int, assignments: str, params: tuple) -> None:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE conversations SET {assignments} WHERE id = ?", (*params, conversation_id)
+            )
+        if cursor.rowcount == 0:
+            raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
+
+    def delete(self, conversation_id: int) -> DeletedConversation:
+        """Move a chat to the trash; pass the result to :meth:`restore` to undo."""
+        now = time.time()
+        conversation = self._require(conversation_id)
+        self._update_conversation(conversation_id, "deleted_at = ?", (now,))
+        return DeletedConversation(conversation_id, now, conversation.title)
+
+    def restore(self, deleted: DeletedConversation) -> Conversation:
+        """Undo a :meth:`delete` (until the trash is purged)."""
+        self._update_conversation(deleted.conversation_id, "deleted_at = NULL", ())
+        return self._require(deleted.conversation_id)
+
+    def purge_deleted(self, older_than_s: float = 0.0) -> int:
+        """Erase chats that have been in the trash at least ``older_than_s``; returns how many."""
+        cutoff = time.time() - older_than_s
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
+                (cutoff,),
+            )
+        return cursor.rowcount
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: MessageRole,
+        content: str,
+        *,
+        model: str = "",
+        state: MessageState = "done",
+    ) -> Message:
+        """Append a message; the first user message names a chat that has no title of its own."""
+        now = time.time()
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT title_is_auto FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
+            cursor = conn.execute(
+                "INSERT INTO messages (conversation_id, role, content, model, state, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, model, state, now),
+            )
+            message_id = cursor.lastrowid
+            conn.execute(
+                "UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id)
+            )
+            if role == "user" and row["title_is_auto"]:
+                first = conn.execute(
+                    "SELECT id FROM messages WHERE conversation_id = ? AND role = 'user'"
+                    " ORDER BY id LIMIT 1",
+                    (conversation_id,),
+                ).fetchone()
+                if first["id"] == message_id:
+                    conn.execute(
+                        "UPDATE conversations SET title = ? WHERE id = ?",
+                        (derive_title(content), conversation_id),
+                    )
+        assert message_id is not None
+        message = self.message(message_id)
+        assert message is not None
+        return message
+
+    def message(self, message_id: int) -> Message | None:
+        rows = self._query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
+        if not rows:
+            return None
+        return _message(rows[0], self.citations(message_id))
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        """The chat's messages in order, each with its citations."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+            cited: dict[int, list[Citation]] = {}
+            for row in self._conn.execute(
+                "SELECT c.* FROM citations c JOIN messages m ON m.id = c.message_id"
+                " WHERE m.conversation_id = ? ORDER BY c.message_id, c.n",
+                (conversation_id,),
+            ):
+                cited.setdefault(row["message_id"], []).append(_citation(row))
+        return [_message(row, tuple(cited.get(row["id"], ()))) for row in rows]
+
+    def truncate_after(self, message_id: int, *, inclusive: bool = False) -> int:
+        """Delete the messages that follow ``message_id`` in its chat (and it too if
+        ``inclusive``), for regenerate and edit-and-resend. Returns how many were deleted."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFound(f"Message {message_id} no longer exists.")
+            op = ">=" if inclusive else ">"
+            cursor = conn.execute(
+                f"DELETE FROM messages WHERE conversation_id = ? AND id {op} ?",
+                (row["conversation_id"], message_id),
+            )
+            conn.execute(
+                "UPDATE conversations SET updated = ? WHERE id = ?",
+                (time.time(), row["conversation_id"]),
+            )
+        return cursor.rowcount
+
+    def save_citations(self, message_id: int, citations: Iterable[Citation]) -> None:
+        """Record the numbered sources behind a message (replacing any it had)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM citations WHERE message_id = ?", (message_id,))
+            conn.executemany(
+                "INSERT INTO citations (message_id, n, source, page, heading, snippet, score)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (message_id, c.n, c.source, c.page, c.heading, c.snippet, float(c.score))
+                    for c in citations
+                ],
+            )
+
+    def citations(self, message_id: int) -> tuple[Citation, ...]:
+        rows = self._query("SELECT * FROM citations WHERE message_id = ? ORDER BY n", (message_id,))
+        return tuple(_citation(row) for row in rows)
+
+    # -- streaming replies ------------------------------------------------------------------
+
+    def begin_reply(
+        self,
+        conversation_id: int,
+        *,
+        model: str = "",
+        flush_interval_s: float = 0.1,
+        flush_tokens: int = 32,
+    ) -> ReplyWriter:
+        """Start an assistant message in state 'streaming' and return its durable writer."""
+        from ember.chats.reply import ReplyWriter
+
+        message = self.add_message(conversation_id, "assistant", "", model=model, state="streaming")
+        if model:
+            self._update_conversation(conversation_id, "model = ?", (model,))
+        return ReplyWriter(
+            self, message, flush_interval_s=flush_interval_s, flush_tokens=flush_tokens
+        )
+
+    def _write_reply(
+        self,
+        message_id: int,
+        content: str,
+        state: MessageState,
+        *,
+        error: str | None = None,
+        model: str | None = None,
+        stats: tuple[float | None, float | None, int | None, int | None] | None = None,
+    ) -> None:
+        """One transactional write of a streaming reply's text (and, at the end, its outcome)."""
+        assignments = ["content = ?", "state = ?", "error = ?"]
+        params: list[Any] = [content, state, error]
+        if model:
+            assignments.append("model = ?")
+            params.append(model)
+        if stats is not None:
+            assignments += [
+                "ttft_s = ?",
+                "tokens_per_s = ?",
+                "prompt_tokens = ?",
+                "completion_tokens = ?",
+            ]
+            params += list(stats)
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFound(
+                    f"Message {message_id} was deleted while it was being written."
+                )
+            conn.execute(
+                f"UPDATE messages SET {', '.join(assignments)} WHERE id = ?", (*params, message_id)
+            )
+            conn.execute(
+                "UPDATE conversations SET updated = ? WHERE id = ?",
+                (time.time(), row["conversation_id"]),
+            )
+
+    def recover_interrupted(self) -> int:
+        """Mark replies left 'streaming' by a crash as 'interrupted' (their text is kept).
+
+        Harmless if another process is really still streaming: its next flush sets the state
+        back to 'streaming' and its end sets the final one.
+        """
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE messages SET state = 'interrupted' WHERE state = 'streaming'"
+            )
+        return cursor.rowcount
+
+    # -- export -----------------------------------------------------------------------------
+
+    def export_markdown(self, conversation_id: int) -> str:
+        from ember.chats.export import to_markdown
+
+        return to_markdown(self._require(conversation_id), self.messages(conversation_id))
+
+    def export_json(self, conversation_id: int) -> str:
+        from ember.chats.export import to_json
+
+        return to_json(self._require(conversation_id), self.messages(conversation_id))
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        created=row["created"],
+        updated=row["updated"],
+        model=row["model"],
+        collections=tuple(json.loads(row["collections"])),
+        deleted_at=row["deleted_at"],
+    )
+
+
+def _message(row: sqlite3.Row, citations: tuple[Citation, ...]) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=row["role"],
+        content=row["content"],
+        model=row["model"],
+        state=row["state"],
+        created=row["created"],
+        error=row["error"],
+        ttft_s=row["ttft_s"],
+        tokens_per_s=row["tokens_per_s"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        citations=citations,
+    )
+
+
+def _citation(row: sqlite3.Row) -> Citation:
+    return Citation(
+        n=row["n"],
+        source=row["source"],
+        page=row["page"],
+        heading=row["heading"],
+        snippet=row["snippet"],
+        score=row["score"],
+    )
