@@ -1,0 +1,307 @@
+"""The offline knowledge base: collections of documents, indexed for hybrid search.
+
+:class:`KnowledgeBase` is the one object the CLI, the assistant and the Qt UI use::
+
+    kb = KnowledgeBase()                       # under ember_paths().knowledge_dir
+    report = kb.index([Path("~/notes")], collection="notes", progress=print, cancel=token)
+    result = kb.search("how do I reset the router?", collections=["notes"], k=5)
+    grounding = kb.retrieve("how do I reset the router?", ["notes"])   # the assistant's Retriever
+
+Importing this package is cheap: SQLite opens on first use, FAISS on the first search or write,
+torch and the embedding model on the first embedding. One process writes at a time (a lock file);
+others may search meanwhile and see the index as of its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ember.errors import StorageError
+
+if TYPE_CHECKING:
+    from ember.engines.base import CancelToken
+    from ember.knowledge.chunking import ChunkingOptions
+    from ember.knowledge.embedder import Embedder
+    from ember.knowledge.grounding import DocumentRetriever, GroundingOptions
+    from ember.knowledge.ingest import IngestReport, Parser, ProgressEvent, RepairReport
+    from ember.knowledge.retrieval import RetrievalOptions, SearchResult
+    from ember.knowledge.store import CollectionInfo, DocumentRecord, KnowledgeStore
+    from ember.knowledge.types import Grounding
+    from ember.knowledge.vectors import VectorIndex
+
+__all__ = ["DEFAULT_COLLECTION", "KnowledgeBase"]
+
+DEFAULT_COLLECTION = "default"
+DB_NAME = "knowledge.sqlite3"
+VECTORS_NAME = "vectors.faiss"
+LOCK_NAME = "writer.lock"
+_LOCK_WAIT_S = 3.0
+
+
+class KnowledgeBase:
+    """Collections of indexed documents in one folder (SQLite + FAISS)."""
+
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        embedder: Embedder | None = None,
+        parse: Parser | None = None,
+        chunking: ChunkingOptions | None = None,
+        retrieval: RetrievalOptions | None = None,
+        grounding: GroundingOptions | None = None,
+        ann_threshold: int | None = None,
+        checkpoint_s: float | None = None,
+    ) -> None:
+        if directory is None:
+            from ember.paths import ember_paths
+
+            directory = ember_paths().knowledge_dir
+        self.directory = Path(directory)
+        self._embedder = embedder
+        self._parse = parse
+        self._chunking = chunking
+        self._retrieval = retrieval
+        self._grounding = grounding
+        self._ann_threshold = ann_threshold
+        self._checkpoint_s = checkpoint_s
+        self._store: KnowledgeStore | None = None
+        self._vectors: VectorIndex | None = None
+        self._vectors_stamp: tuple[int, int] | None = None
+        self._lock = threading.RLock()
+        self._lock_file: Any = None
+        self.repair_report: RepairReport | None = None
+
+    # -- parts, opened on demand ----------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from ember.knowledge.embedder import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @property
+    def store(self) -> KnowledgeStore:
+        with self._lock:
+            if self._store is None:
+                from ember.knowledge.store import KnowledgeStore
+
+                self._store = KnowledgeStore(self.directory / DB_NAME)
+            return self._store
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The vector index; re-read when another process saved a newer one (readers only)."""
+        with self._lock:
+            path = self.directory / VECTORS_NAME
+            if self._vectors is None or (
+                self._lock_file is None and self._stamp(path) != self._vectors_stamp
+            ):
+                from ember.knowledge.vectors import DEFAULT_ANN_THRESHOLD, VectorIndex
+
+                threshold = self._ann_threshold or DEFAULT_ANN_THRESHOLD
+                self._vectors_stamp = self._stamp(path)
+                self._vectors = VectorIndex.open(
+                    path, self.embedder.dimension, ann_threshold=threshold
+                )
+            return self._vectors
+
+    @staticmethod
+    def _stamp(path: Path) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with its count of searchable documents and chunks."""
+        return self.store.collections()
+
+    def documents(self, collection: str | None = None) -> list[DocumentRecord]:
+        """Every document (done, pending or failed with its reason), by collection and path."""
+        return self.store.documents(collection)
+
+    def search(
+        self, query: str, collections: Sequence[str] | None = None, k: int | None = None
+    ) -> SearchResult:
+        """The best chunks for ``query`` in ``collections`` (every collection when ``None``)."""
+        from ember.knowledge.retrieval import HybridSearcher
+
+        with self._lock:
+            self._check_model()
+            searcher = HybridSearcher(self.store, self.vectors, self.embedder, self._retrieval)
+            return searcher.search(query, collections, k)
+
+    def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
+        """The assistant's Retriever protocol: sources + citations, or an abstention."""
+        return self.retriever().retrieve(question, collections)
+
+    def retriever(self, options: GroundingOptions | None = None) -> DocumentRetriever:
+        from ember.knowledge.grounding import DocumentRetriever
+
+        return DocumentRetriever(self, options or self._grounding)
+
+    def _check_model(self) -> None:
+        from ember.knowledge.ingest import META_MODEL
+
+        recorded = self.store.get_meta(META_MODEL)
+        if recorded is not None and recorded != self.embedder.name and self._lock_file is None:
+            raise StorageError(
+                f"Your documents were indexed with the embedding model {recorded}, but this Ember "
+                f"uses {self.embedder.name}. Run `ember docs reindex` to index them again."
+            )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def index(
+        self,
+        paths: Sequence[Path | str],
+        collection: str = DEFAULT_COLLECTION,
+        *,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IngestReport:
+        """Index files and folders into ``collection``: new and changed files are (re)embedded,
+        unchanged ones skipped, files gone from those folders removed."""
+        _check_collection_name(collection)
+        with self._lock:
+            ingestor = self._ingestor()
+            return ingestor.run(
+                [Path(p) for p in paths], collection, progress=progress, cancel=cancel
+            )
+
+    def reindex(
+        self,
+        collection: str | None = None,
+        *,
+        everything: bool = False,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IngestReport:
+        """Finish unfinished documents and retry failed ones; with ``everything``, redo all."""
+        with self._lock:
+            return self._ingestor().reindex(
+                collection, everything=everything, progress=progress, cancel=cancel
+            )
+
+    def remove(self, path: Path | str, collection: str | None = None) -> int:
+        """Forget a document, or every document under a folder; returns how many went."""
+        target = os.path.abspath(os.fspath(Path(path).expanduser()))
+        with self._lock:
+            self._writer()
+            removed = 0
+            for record in self.store.documents(collection):
+                if record.path == target or record.path.startswith(target.rstrip(os.sep) + os.sep):
+                    self.vectors.remove(self.store.remove_document(record.id))
+                    removed += 1
+            self.vectors.save()
+            return removed
+
+    def delete_collection(self, name: str) -> bool:
+        with self._lock:
+            self._writer()
+            if self.store.collection_id(name) is None:
+                return False
+            self.vectors.remove(self.store.delete_collection(name))
+            self.vectors.save()
+            return True
+
+    def repair(self) -> RepairReport:
+        """Take the writer's lock and make the vectors agree with SQLite (done on first write)."""
+        with self._lock:
+            self._writer()
+            assert self.repair_report is not None
+            return self.repair_report
+
+    def _ingestor(self) -> Any:
+        from ember.knowledge.ingest import CHECKPOINT_S, Ingestor
+
+        self._writer()
+        return Ingestor(
+            self.store,
+            self.vectors,
+            self.embedder,
+            parse=self._parse,
+            chunking=self._chunking,
+            checkpoint_s=self._checkpoint_s if self._checkpoint_s is not None else CHECKPOINT_S,
+        )
+
+    def _writer(self) -> None:
+        """Become the one writer: lock file, then reconcile FAISS with SQLite."""
+        if self._lock_file is not None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle = open(self.directory / LOCK_NAME, "a+b")
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while not _try_lock(handle):
+            if time.monotonic() > deadline:
+                handle.close()
+                raise StorageError(
+                    "Another Ember process is indexing these documents right now (for example "
+                    "`ember index --watch`). Wait for it to finish, or stop it, and try again."
+                )
+            time.sleep(0.1)
+        self._lock_file = handle
+        self._vectors = None  # reload: the last writer may have saved since we read it
+        from ember.knowledge.ingest import reconcile
+
+        self.repair_report = reconcile(self.store, self.vectors, self.embedder)
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._vectors is not None and self._lock_file is not None:
+                self._vectors.save()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._vectors = None
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the lock
+                self._lock_file = None
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _check_collection_name(name: str) -> None:
+    if not name or not name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise StorageError(f"{name!r} cannot be a collection name: use 1-200 printable characters.")
+
+
+def _try_lock(handle: Any) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True

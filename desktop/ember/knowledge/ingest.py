@@ -1,0 +1,540 @@
+"""The indexing pipeline: discover → skip unchanged → parse → chunk → record → embed → checkpoint.
+
+Durability protocol (what makes ``kill -9`` at any point harmless):
+
+1. A (re)parsed document's chunks are committed to SQLite in one transaction, state ``pending``.
+2. Its chunks are embedded in batches (chunks of many small files share a batch) and added to
+   the in-memory FAISS index.
+3. At a checkpoint (every few seconds, at cancel and at the end) the FAISS file is written
+   atomically, and only then are the documents whose every vector it holds marked ``done``.
+
+On open, :func:`reconcile` makes FAISS agree with SQLite: vectors without a chunk row are removed,
+``done`` documents with missing vectors become ``pending``, and ``pending`` documents whose vectors
+all made it are ``done``. A resumed run embeds exactly the chunks still missing, so it ends with
+the same chunks a clean run makes. Searches only ever see ``done`` documents.
+
+Unchanged files cost a ``stat``: size and mtime equal to the record's mean skip; otherwise the
+content hash decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ember.engines.base import CancelToken
+from ember.errors import EmberError, IngestError
+from ember.knowledge.chunking import ChunkingOptions, chunk_document, embedding_text
+from ember.knowledge.embedder import Embedder
+from ember.knowledge.store import DocumentRecord, KnowledgeStore
+from ember.knowledge.types import ParsedDocument
+from ember.knowledge.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Parser = Callable[[Path], ParsedDocument]
+
+CHECKPOINT_S = 5.0
+# Chunks gathered before embedding: many small files fill one batch, and sorting a pool by
+# length keeps padding (wasted attention) low.
+EMBED_POOL = 256
+# Batches are sized to take about this long, so a cancel is honoured within a second while the
+# batch stays as large as the machine's speed allows (larger batches embed faster per chunk).
+BATCH_TARGET_S = 0.8
+MIN_BATCH, MAX_BATCH = 16, 64
+# Discovery reasons that are not failures when met inside a folder the user chose.
+_QUIET_SKIPS = ("hidden", "cache folder", "Ember's own data folder", "unsupported file type")
+
+META_MODEL = "embedding_model"
+META_DIMENSION = "embedding_dimension"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Where an indexing run stands; the CLI and the Qt UI draw their bars from this."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int  # chunks embedded so far in this run
+    bytes_done: int
+    bytes_total: int  # bytes of the files that need work (unchanged ones are not counted)
+    current: str | None  # the file being read now
+    eta_s: float | None
+    elapsed_s: float
+    failed: int = 0
+    phase: str = "indexing"  # "discovering", "indexing", "saving", "done"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    indexed: int = 0  # documents (re)indexed in this run
+    skipped: int = 0  # unchanged documents
+    removed: int = 0  # documents whose files are gone
+    chunks: int = 0  # chunks embedded in this run
+    failed: list[Failure] = field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "indexed": self.indexed,
+            "skipped": self.skipped,
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "chunks": self.chunks,
+            "removed": self.removed,
+            "cancelled": self.cancelled,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RepairReport:
+    removed_vectors: int = 0
+    reopened_documents: int = 0  # 'done' documents whose vectors were missing
+    finished_documents: int = 0  # 'pending' documents whose vectors were all there
+    reset_for_model: str | None = None  # set when a new embedding model forced a re-embed
+    problem: str | None = None  # why the vector file was unusable, if it was
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def reconcile(store: KnowledgeStore, vectors: VectorIndex, embedder: Embedder) -> RepairReport:
+    """Make the FAISS index and SQLite agree (SQLite wins); switch embedding models cleanly."""
+    import numpy as np
+
+    reset_for: str | None = None
+    recorded = store.get_meta(META_MODEL)
+    if recorded is not None and (
+        recorded != embedder.name or store.get_meta(META_DIMENSION) != str(embedder.dimension)
+    ):
+        # Never mix two models' vectors: forget every chunk and vector, re-embed from scratch.
+        with store.transaction():
+            store.set_meta(META_MODEL, embedder.name)
+            store.set_meta(META_DIMENSION, str(embedder.dimension))
+        store.forget_all_chunks()
+        vectors.remove(vectors.ids())
+        reset_for = embedder.name
+    elif recorded is None:
+        with store.transaction():
+            store.set_meta(META_MODEL, embedder.name)
+            store.set_meta(META_DIMENSION, str(embedder.dimension))
+
+    chunk_ids = np.asarray(store.chunk_ids(), dtype=np.int64)
+    vector_ids = vectors.ids()
+    extra = np.setdiff1d(vector_ids, chunk_ids)
+    if len(extra):
+        vectors.remove(extra)
+    vectors.save()
+    missing = np.setdiff1d(chunk_ids, vector_ids)
+    reopened = store.documents_of_chunks(int(i) for i in missing)
+    done_missing = [d.id for d in store.documents(state="done") if d.id in reopened]
+    store.mark_pending(done_missing)
+    finished = [
+        d.id for d in store.documents(state="pending") if d.id not in reopened and d.content_hash
+    ]
+    store.mark_done(finished)
+    return RepairReport(
+        removed_vectors=len(extra),
+        reopened_documents=len(done_missing),
+        finished_documents=len(finished),
+        reset_for_model=reset_for,
+        problem=vectors.load_problem,
+    )
+
+
+@dataclass(slots=True)
+class _Plan:
+    path: str
+    size: int
+    mtime_ns: int
+    kind: str
+    record: DocumentRecord | None
+
+
+class Ingestor:
+    """Runs indexing passes over one store + vector index with one embedder (one thread)."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        *,
+        parse: Parser | None = None,
+        chunking: ChunkingOptions | None = None,
+        checkpoint_s: float = CHECKPOINT_S,
+        batch_size: int = 32,
+    ) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.embedder = embedder
+        self.parse = parse
+        self.chunking = chunking or ChunkingOptions(max_tokens=embedder.max_tokens - 2)
+        self.checkpoint_s = checkpoint_s
+        self.batch_size = batch_size
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def run(
+        self,
+        inputs: Sequence[Path],
+        collection: str,
+        *,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IngestReport:
+        """Index files and folders into ``collection``; gone files under them are removed."""
+        from ember.knowledge.discover import Candidate, discover
+
+        run = _Run(self, collection, progress, cancel)
+        run.emit(phase="discovering")
+        started = time.perf_counter()
+        explicit = {os.path.abspath(os.fspath(p)) for p in inputs}
+        plans: list[_Plan] = []
+        for found in discover([Path(p) for p in inputs]):
+            path = os.path.abspath(os.fspath(found.path))
+            if isinstance(found, Candidate):
+                record = self.store.document(collection, path)
+                plans.append(_Plan(path, found.size, found.mtime_ns, found.kind, record))
+            elif path in explicit or not found.reason.startswith(_QUIET_SKIPS):
+                if found.reason != "empty file" or path in explicit:
+                    run.report.failed.append(Failure(path, found.reason))
+        run.stage("discover", started)
+        seen = {plan.path for plan in plans}
+        run.remove_gone(inputs, seen)
+        run.process(plans)
+        return run.finish()
+
+    def reindex(
+        self,
+        collection: str | None = None,
+        *,
+        everything: bool = False,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IngestReport:
+        """Bring the stored documents up to date: unfinished ones always, all with ``everything``."""
+        report = IngestReport()
+        by_collection: dict[str, list[DocumentRecord]] = {}
+        for record in self.store.documents(collection):
+            if everything or record.state != "done":
+                by_collection.setdefault(record.collection, []).append(record)
+        for name, records in by_collection.items():
+            run = _Run(self, name, progress, cancel)
+            plans = []
+            for record in records:
+                try:
+                    st = os.stat(record.path)
+                except OSError:
+                    self.vectors.remove(self.store.remove_document(record.id))
+                    run.report.removed += 1
+                    continue
+                # Forget what we knew (parse and embed again) for everything and for failures.
+                known = None if everything or record.state == "failed" else record
+                plans.append(
+                    _Plan(record.path, st.st_size, st.st_mtime_ns, record.kind or "", known)
+                )
+            run.process(plans)
+            part = run.finish()
+            report.indexed += part.indexed
+            report.skipped += part.skipped
+            report.removed += part.removed
+            report.chunks += part.chunks
+            report.failed.extend(part.failed)
+            report.cancelled = report.cancelled or part.cancelled
+            report.elapsed_s += part.elapsed_s
+            if part.cancelled:
+                break
+        return report
+
+
+class _Run:
+    """State of one indexing pass."""
+
+    def __init__(
+        self,
+        owner: Ingestor,
+        collection: str,
+        progress: Callable[[ProgressEvent], None] | None,
+        cancel: CancelToken | None,
+    ) -> None:
+        self.owner = owner
+        self.store = owner.store
+        self.vectors = owner.vectors
+        self.embedder = owner.embedder
+        self.collection = collection
+        self.progress = progress
+        self.cancel = cancel
+        self.report = IngestReport()
+        self.started = time.perf_counter()
+        self.last_checkpoint = self.started
+        self.files_total = 0
+        self.files_done = 0
+        self.bytes_total = 0
+        self.bytes_done = 0
+        self.current: str | None = None
+        self.pool: list[tuple[int, int, str]] = []  # (document id, chunk id, text to embed)
+        self.remaining: dict[int, int] = {}  # document id -> chunks still to embed
+        self.embedded_documents: list[int] = []  # all vectors in memory, not yet saved
+        self._parser_pool: object | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    def stage(self, name: str, since: float) -> None:
+        self.report.stages[name] = self.report.stages.get(name, 0.0) + time.perf_counter() - since
+
+    def emit(self, phase: str = "indexing") -> None:
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        eta = None
+        if self.bytes_done and self.bytes_total > self.bytes_done:
+            eta = elapsed / self.bytes_done * (self.bytes_total - self.bytes_done)
+        elif self.bytes_total and self.bytes_done >= self.bytes_total:
+            eta = 0.0
+        self.progress(
+            ProgressEvent(
+                files_done=self.files_done,
+                files_total=self.files_total,
+                chunks_done=self.report.chunks,
+                bytes_done=self.bytes_done,
+                bytes_total=self.bytes_total,
+                current=self.current,
+                eta_s=eta,
+                elapsed_s=elapsed,
+                failed=len(self.report.failed),
+                phase=phase,
+            )
+        )
+
+    # -- removal -------------------------------------------------------------------------------
+
+    def remove_gone(self, inputs: Sequence[Path], seen: set[str]) -> None:
+        """Documents under the given folders (or named files) that discovery no longer finds."""
+        roots = [os.path.abspath(os.fspath(p)) for p in inputs]
+        for record in self.store.documents(self.collection):
+            if record.path in seen:
+                continue
+            if any(
+                record.path == root or record.path.startswith(root.rstrip(os.sep) + os.sep)
+                for root in roots
+            ):
+                self.vectors.remove(self.store.remove_document(record.id))
+                self.report.removed += 1
+
+    # -- the work ------------------------------------------------------------------------------
+
+    def process(self, plans: Iterable[_Plan]) -> None:
+        plans = list(plans)
+        self.files_total = len(plans)
+        todo: list[_Plan] = []
+        for plan in plans:
+            record = plan.record
+            if record is not None and record.size == plan.size and record.mtime_ns == plan.mtime_ns:
+                if record.state == "done":
+                    self.report.skipped += 1
+                    self.files_done += 1
+                    continue
+                if record.state == "failed":
+                    self.report.skipped += 1
+                    self.report.failed.append(Failure(plan.path, record.error or "failed"))
+                    self.files_done += 1
+                    continue
+            todo.append(plan)
+        self.bytes_total = sum(p.size for p in todo)
+        self.emit()
+        try:
+            for plan in todo:
+                if self.cancelled:
+                    break
+                self.current = plan.path
+                self.emit()
+                self.index_file(plan)
+                self.files_done += 1
+                self.bytes_done += plan.size
+                if len(self.pool) >= EMBED_POOL:
+                    self.embed_pool()
+                self.maybe_checkpoint()
+            if not self.cancelled:
+                self.embed_pool()
+        finally:
+            self.current = None
+            self.checkpoint()
+            self._close_parser()
+
+    def index_file(self, plan: _Plan) -> None:
+        path = Path(plan.path)
+        record = plan.record
+        started = time.perf_counter()
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            self.fail(plan, f"cannot read the file: {exc.strerror or exc}")
+            return
+        finally:
+            self.stage("hash", started)
+        if record is not None and record.content_hash == digest:
+            if record.state == "done":
+                # Saved again with the same bytes: remember the new mtime, embed nothing.
+                self.store.touch(record.id, size=plan.size, mtime_ns=plan.mtime_ns)
+                self.report.skipped += 1
+                return
+            if record.state == "pending" and record.chunk_count > 0:
+                self.resume(record)
+                return
+        started = time.perf_counter()
+        try:
+            document = self.parse(path)
+        except IngestError as exc:
+            self.stage("parse", started)
+            self.fail(plan, str(exc))
+            return
+        except EmberError as exc:
+            self.stage("parse", started)
+            self.fail(plan, str(exc))
+            return
+        self.stage("parse", started)
+        started = time.perf_counter()
+        chunks = chunk_document(document, self.embedder.count_tokens, self.owner.chunking)
+        texts = [embedding_text(chunk, document.title) for chunk in chunks]
+        self.stage("chunk", started)
+        if not chunks:
+            self.fail(plan, "no text to index (a scanned document needs OCR, which Ember lacks)")
+            return
+        started = time.perf_counter()
+        document_id, chunk_ids, removed = self.store.replace_document(
+            self.collection,
+            plan.path,
+            kind=document.kind,
+            encoding=document.encoding,
+            title=document.title,
+            size=plan.size,
+            mtime_ns=plan.mtime_ns,
+            content_hash=digest,
+            chunks=chunks,
+            embed_texts=texts,
+        )
+        self.vectors.remove(removed)
+        self.stage("store", started)
+        self.queue(document_id, list(zip(chunk_ids, texts, strict=True)))
+
+    def resume(self, record: DocumentRecord) -> None:
+        """A pending document whose chunks are recorded: embed only the chunks with no vector."""
+        rows = self.store.pending_chunks(record.id)
+        present = self.vectors._contains(_ids([r[0] for r in rows])) if rows else []
+        missing = [row for row, has in zip(rows, present, strict=True) if not has]
+        self.queue(record.id, missing)
+
+    def queue(self, document_id: int, chunks: list[tuple[int, str]]) -> None:
+        if not chunks:
+            self.embedded_documents.append(document_id)
+            return
+        self.remaining[document_id] = len(chunks)
+        self.pool.extend((document_id, chunk_id, text) for chunk_id, text in chunks)
+
+    def fail(self, plan: _Plan, reason: str) -> None:
+        removed = self.store.record_failure(
+            self.collection, plan.path, reason, size=plan.size, mtime_ns=plan.mtime_ns
+        )
+        self.vectors.remove(removed)
+        self.report.failed.append(Failure(plan.path, reason))
+
+    def embed_pool(self) -> None:
+        """Embed everything pooled, shortest first, one small batch at a time (cancel between)."""
+        import numpy as np
+
+        pool = sorted(self.pool, key=lambda item: len(item[2]))
+        self.pool = []
+        start = 0
+        while start < len(pool):
+            if self.cancelled:
+                return  # what is left stays pending; the next run embeds it
+            batch = pool[start : start + self.owner.batch_size]
+            start += len(batch)
+            began = time.perf_counter()
+            vectors = self.embedder.embed([text for _, _, text in batch])
+            spent = time.perf_counter() - began
+            self.owner.batch_size = _next_batch_size(len(batch), spent, self.owner.batch_size)
+            self.stage("embed", began)
+            began = time.perf_counter()
+            self.vectors.add(
+                np.array([chunk_id for _, chunk_id, _ in batch], dtype=np.int64), vectors
+            )
+            self.stage("faiss", began)
+            self.report.chunks += len(batch)
+            for document_id, _, _ in batch:
+                self.remaining[document_id] -= 1
+                if self.remaining[document_id] == 0:
+                    del self.remaining[document_id]
+                    self.embedded_documents.append(document_id)
+            self.emit()
+            self.maybe_checkpoint()
+
+    def maybe_checkpoint(self) -> None:
+        if time.perf_counter() - self.last_checkpoint >= self.owner.checkpoint_s:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Save vectors durably, then (only then) call their documents done."""
+        started = time.perf_counter()
+        self.vectors.save()
+        done, self.embedded_documents = self.embedded_documents, []
+        self.store.mark_done(done)
+        self.report.indexed += len(done)
+        self.last_checkpoint = time.perf_counter()
+        self.stage("save", started)
+
+    def finish(self) -> IngestReport:
+        self.report.cancelled = self.cancelled
+        self.report.elapsed_s = time.perf_counter() - self.started
+        self.emit(phase="done")
+        return self.report
+
+    def _close_parser(self) -> None:
+        pool = self._parser_pool
+        self._parser_pool = None
+        if pool is not None:
+            pool.close()  # type: ignore[attr-defined]
+
+    def parse(self, path: Path) -> ParsedDocument:
+        if self.owner.parse is not None:
+            return self.owner.parse(path)
+        if self._parser_pool is None:
+            from ember.knowledge.sandbox import ParserPool
+
+            self._parser_pool = ParserPool()
+        return self._parser_pool.parse(path)  # type: ignore[attr-defined]
+
+
+def _next_batch_size(done: int, seconds: float, current: int) -> int:
+    """A batch size that takes about ``BATCH_TARGET_S`` at the speed just measured."""
+    if seconds <= 0 or done < current:
+        return current  # a short final batch says little about speed
+    wanted = int(BATCH_TARGET_S * done / seconds)
+    return max(MIN_BATCH, min(MAX_BATCH, wanted))
+
+
+def _ids(values: Iterable[int]) -> np.ndarray:
+    import numpy as np
+
+    return np.asarray(list(values), dtype=np.int64)

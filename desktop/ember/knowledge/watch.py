@@ -1,0 +1,113 @@
+"""Keep a collection in step with folders: re-index after changes settle.
+
+File-system events (watchdog) only say *that* something changed; what to do is decided by an
+ordinary incremental run over the watched paths, which skips unchanged files with one ``stat``
+each. Events are debounced: a run starts once no event has arrived for ``debounce_s`` (an editor's
+save, a ``git checkout`` or a copy of 500 files becomes one run). Without watchdog, or where the
+platform cannot watch, the paths are polled every ``poll_s`` instead.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ember.engines.base import CancelToken
+
+if TYPE_CHECKING:
+    from ember.knowledge import KnowledgeBase
+    from ember.knowledge.ingest import IngestReport
+
+DEFAULT_DEBOUNCE_S = 1.0
+DEFAULT_POLL_S = 10.0
+
+
+class ChangeSignal:
+    """Collects change notifications from watcher threads; wait for them to go quiet."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._last: float | None = None
+
+    def notify(self) -> None:
+        with self._cond:
+            self._last = time.monotonic()
+            self._cond.notify_all()
+
+    def wait_quiet(self, debounce_s: float, timeout_s: float) -> bool:
+        """True once a change happened and then ``debounce_s`` passed without another."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if self._last is not None and now - self._last >= debounce_s:
+                    self._last = None
+                    return True
+                if now >= deadline:
+                    return False
+                wait = deadline - now
+                if self._last is not None:
+                    wait = min(wait, self._last + debounce_s - now)
+                self._cond.wait(max(0.01, wait))
+
+
+def _start_observer(paths: Sequence[Path], signal: ChangeSignal) -> Any:
+    """A running watchdog observer that calls ``signal.notify``; None if watching is impossible."""
+    try:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+    except ImportError:
+        return None
+
+    class Handler(FileSystemEventHandler):  # type: ignore[misc]
+        def on_any_event(self, event: Any) -> None:
+            if getattr(event, "event_type", "") in ("opened", "closed_no_write"):
+                return  # reads (ours included) change nothing
+            signal.notify()
+
+    observer = Observer()
+    handler = Handler()
+    try:
+        for path in paths:
+            target = path if path.is_dir() else path.parent
+            observer.schedule(handler, str(target), recursive=path.is_dir())
+        observer.start()
+    except (OSError, RuntimeError):
+        return None  # e.g. inotify watch limit reached: fall back to polling
+    return observer
+
+
+def watch(
+    kb: KnowledgeBase,
+    paths: Sequence[Path],
+    collection: str,
+    *,
+    cancel: CancelToken,
+    on_report: Callable[[IngestReport], None] | None = None,
+    debounce_s: float = DEFAULT_DEBOUNCE_S,
+    poll_s: float = DEFAULT_POLL_S,
+    use_watchdog: bool = True,
+) -> None:
+    """Re-index ``paths`` into ``collection`` whenever they change, until ``cancel`` is set."""
+    signal = ChangeSignal()
+    observer = _start_observer(paths, signal) if use_watchdog else None
+    try:
+        while not cancel.cancelled:
+            if observer is not None:
+                changed = signal.wait_quiet(debounce_s, timeout_s=0.5)
+            else:
+                deadline = time.monotonic() + poll_s
+                while not cancel.cancelled and time.monotonic() < deadline:
+                    time.sleep(min(0.2, poll_s))
+                changed = not cancel.cancelled
+            if changed and not cancel.cancelled:
+                report = kb.index(paths, collection, cancel=cancel)
+                if on_report is not None:
+                    on_report(report)
+    finally:
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)

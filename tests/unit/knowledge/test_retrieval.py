@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.support.knowledge_corpus import QUESTIONS
+from tests.support.tiny_embedder import TinyEmbedder
+
+from ember.knowledge import KnowledgeBase
+from ember.knowledge.retrieval import fts_query
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("question", "name", "page"), QUESTIONS)
+def test_a_paraphrased_question_finds_its_passage_first(
+    indexed_kb: tuple[KnowledgeBase, Path], question: str, name: str, page: int | None
+) -> None:
+    kb, _ = indexed_kb
+    best = kb.search(question, ["manuals"], k=3).hits[0]
+    assert Path(best.source).name == name
+    assert best.page == page
+
+
+def test_a_pdf_hit_carries_its_page_and_a_similarity_score(
+    indexed_kb: tuple[KnowledgeBase, Path],
+) -> None:
+    kb, _ = indexed_kb
+    hits = kb.search("patching a bicycle inner tube", k=3).hits
+    assert (Path(hits[0].source).name, hits[0].page) == ("guide.pdf", 2)
+    assert 0.3 < hits[0].similarity <= 1.0
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_exact_terms_are_found_by_keyword_search(indexed_kb: tuple[KnowledgeBase, Path]) -> None:
+    kb, _ = indexed_kb
+    hits = kb.search("192.168.1.1", k=3).hits
+    assert "192.168.1.1" in hits[0].text
+
+
+def test_an_unknown_collection_finds_nothing(indexed_kb: tuple[KnowledgeBase, Path]) -> None:
+    kb, _ = indexed_kb
+    result = kb.search("router reset", ["no-such-collection"])
+    assert result.hits == () and result.best_similarity is None
+
+
+def test_top_k_is_respected_and_results_are_distinct(
+    indexed_kb: tuple[KnowledgeBase, Path],
+) -> None:
+    kb, _ = indexed_kb
+    hits = kb.search("baking bread in the oven", k=4).hits
+    assert len(hits) == 4
+    assert len({h.chunk_id for h in hits}) == 4
+
+
+def test_near_duplicate_chunks_come_back_once(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    passage = "The espresso machine descaling cycle takes twenty minutes with citric acid."
+    (folder / "copy1.txt").write_text(passage)
+    (folder / "copy2.txt").write_text(passage + " ")
+    (folder / "other.txt").write_text("Espresso beans keep best in an airtight tin.")
+    with KnowledgeBase(tmp_path / "kb", embedder=TinyEmbedder()) as kb:
+        kb.index([folder], "c")
+        hits = kb.search("espresso machine descaling", k=3).hits
+    assert sum(h.text.strip() == passage for h in hits) == 1
+    assert len(hits) == 2
+
+
+def test_fts_query_quotes_words_and_drops_operators_and_stopwords() -> None:
+    assert fts_query('What is "NEAR(x" OR the -flag AND *?') == '"near" OR "flag"'
+    assert fts_query("the of and") == ""
