@@ -1,26 +1,34 @@
-"""``ember ask`` (one answer) and ``ember chat`` (a terminal conversation)."""
+"""``ember ask`` (one answer) and ``ember chat`` (a terminal conversation).
+
+Both drive the same :class:`~ember.assistant.Assistant` as the desktop app: the exchange is kept
+in the chat history (``--no-save`` for a throwaway answer) and, when documents are indexed, answers
+are grounded in them with numbered sources.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ember.catalog import resolve_model
 from ember.config import Settings, load_settings
-from ember.engines import (
-    ChatMessage,
-    Engine,
-    Finished,
-    GenerationOptions,
-    Token,
-    create_engine,
-)
-from ember.engines.sanitize import neutralize_special_tokens
+from ember.engines import Engine, Finished, Token, create_engine
+from ember.paths import ember_paths
+
+if TYPE_CHECKING:
+    from ember.assistant import Assistant
+    from ember.chats.store import ChatStore
+    from ember.knowledge import KnowledgeBase
+    from ember.knowledge.types import Citation
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    ask = commands.add_parser("ask", help="answer one question on stdout")
+    ask = commands.add_parser("ask", help="answer one question on stdout (with document sources)")
     ask.add_argument("question")
     _generation_arguments(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object")
@@ -35,84 +43,158 @@ def _generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", "-m", help="catalog name, .gguf path, ollama:NAME or remote:NAME"
     )
+    parser.add_argument(
+        "--collection",
+        "-c",
+        action="append",
+        metavar="NAME",
+        help="answer from this document collection (repeatable; default: all indexed documents)",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="answer without your documents")
+    parser.add_argument("--no-save", action="store_true", help="keep nothing in the chat history")
     parser.add_argument("--temperature", type=float)
     parser.add_argument("--max-tokens", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--system", help="system prompt for this run")
 
 
-def _options(args: argparse.Namespace, settings: Settings) -> GenerationOptions:
-    seed = args.seed if args.seed is not None else settings.seed
-    return GenerationOptions(
-        temperature=settings.temperature if args.temperature is None else args.temperature,
-        top_p=settings.top_p,
-        max_tokens=args.max_tokens or settings.max_tokens,
-        seed=None if seed is None or seed < 0 else seed,
-    )
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if args.temperature is not None:
+        settings.temperature = args.temperature
+    if args.max_tokens is not None:
+        settings.max_tokens = args.max_tokens
+    if args.seed is not None:
+        settings.seed = args.seed
+    if args.system is not None:
+        settings.system_prompt = args.system
+    return settings.validate()
 
 
-def _engine(args: argparse.Namespace, settings: Settings) -> Engine:
+def _collections(args: argparse.Namespace, kb: KnowledgeBase | None) -> list[str]:
+    """Which collections answer: the named ones, none, or every one that has documents."""
+    if args.no_docs or kb is None:
+        return []
+    if args.collection:
+        known = {c.name for c in kb.collections()}
+        missing = [name for name in args.collection if name not in known]
+        if missing:
+            from ember.errors import EmberError
+
+            names = ", ".join(sorted(known)) or "none yet; add some with `ember index PATH`"
+            raise EmberError(f"No collection called {', '.join(missing)} (collections: {names}).")
+        return list(args.collection)
+    return [c.name for c in kb.collections() if c.chunks > 0]
+
+
+def _knowledge_base(args: argparse.Namespace) -> KnowledgeBase | None:
+    if args.no_docs:
+        return None
+    paths = ember_paths()
+    if not args.collection and not paths.knowledge_dir.exists():
+        return None  # nothing indexed yet: don't even open the index
+    from ember.knowledge import KnowledgeBase
+
+    return KnowledgeBase(paths.knowledge_dir)
+
+
+@contextmanager
+def _session(args: argparse.Namespace) -> Iterator[tuple[Assistant, ChatStore, Engine, list[str]]]:
+    from ember.assistant import Assistant
+    from ember.chats.store import ChatStore
+
+    settings = _settings(args)
     spec, _entry = resolve_model(args.model, settings)
-    return create_engine(spec)
+    kb = _knowledge_base(args)
+    collections = _collections(args, kb)
+    engine = create_engine(spec)
+    store = ChatStore(Path(":memory:") if args.no_save else ember_paths().chats_db)
+    try:
+        yield (
+            Assistant(engine, store, settings, retriever=kb if collections else None),
+            store,
+            engine,
+            collections,
+        )
+    finally:
+        store.close()
+        engine.close()
+        if kb is not None:
+            kb.close()
+
+
+def _stream(assistant: Assistant, conversation_id: int, text: str, echo: bool) -> dict[str, object]:
+    """Send one message, echoing tokens to stdout; returns what `ask --json` reports."""
+    from ember.assistant import ReplyDone, ReplyStarted
+
+    citations: tuple[Citation, ...] = ()
+    finished: Finished | None = None
+    abstained = False
+    answer = ""
+    for event in assistant.send(conversation_id, text):
+        if isinstance(event, ReplyStarted):
+            citations = tuple(event.citations)
+        elif isinstance(event, Token):
+            if echo:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+        elif isinstance(event, ReplyDone):
+            finished, abstained, answer = event.finished, event.abstained, event.message.content
+    if echo:
+        sys.stdout.write("\n")
+        if citations and not abstained:
+            sys.stdout.write("\nSources:\n")
+            for c in citations:
+                where = f", page {c.page}" if c.page else ""
+                heading = f" — {c.heading}" if c.heading else ""
+                sys.stdout.write(f"  [{c.n}] {c.source}{where}{heading}\n")
+        sys.stdout.flush()
+    timings = finished.timings if finished else None
+    return {
+        "answer": answer.strip(),
+        "model": (finished.model if finished else "") or assistant.store.get(conversation_id).model,
+        "sources": [
+            {
+                "n": c.n,
+                "source": c.source,
+                "page": c.page,
+                "heading": c.heading,
+                "score": c.score,
+                "text": c.snippet,
+            }
+            for c in citations
+        ],
+        "abstained": abstained,
+        "ttft_s": timings.ttft_s if timings and timings.ttft_s is not None else 0.0,
+        "tokens_per_s": timings.tokens_per_s if timings else 0.0,
+    }
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    engine = _engine(args, settings)
-    messages = [
-        ChatMessage("system", args.system or settings.system_prompt),
-        ChatMessage("user", neutralize_special_tokens(args.question)),
-    ]
-    finished: Finished | None = None
-    for event in engine.stream_chat(messages, _options(args, settings)):
-        if isinstance(event, Token):
-            if not args.json:
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-        else:
-            finished = event
-    assert finished is not None
+    with _session(args) as (assistant, store, engine, collections):
+        conversation = store.create(model=engine.model_name, collections=collections)
+        result = _stream(assistant, conversation.id, args.question, echo=not args.json)
+        if not result["model"]:
+            result["model"] = engine.model_name
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "answer": finished.text.strip(),
-                    "model": finished.model,
-                    "sources": [],
-                    "abstained": False,
-                    "ttft_s": finished.timings.ttft_s,
-                    "tokens_per_s": finished.timings.tokens_per_s,
-                }
-            )
-        )
-    else:
-        sys.stdout.write("\n")
-    engine.close()
+        print(json.dumps(result))
     return 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    engine = _engine(args, settings)
-    history = [ChatMessage("system", args.system or settings.system_prompt)]
-    print(f"Chatting with {engine.model_name}. Empty line or Ctrl-D to quit.", file=sys.stderr)
-    while True:
-        try:
-            line = input("> ").strip()
-        except EOFError:
-            break
-        if not line:
-            break
-        history.append(ChatMessage("user", neutralize_special_tokens(line)))
-        finished: Finished | None = None
-        for event in engine.stream_chat(history, _options(args, settings)):
-            if isinstance(event, Token):
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-            else:
-                finished = event
-        sys.stdout.write("\n")
-        if finished is not None:
-            history.append(ChatMessage("assistant", finished.text))
-    engine.close()
+    with _session(args) as (assistant, store, engine, collections):
+        conversation = store.create(model=engine.model_name, collections=collections)
+        scope = f" with documents from {', '.join(collections)}" if collections else ""
+        print(
+            f"Chatting with {engine.model_name}{scope}. Empty line or Ctrl-D to quit.",
+            file=sys.stderr,
+        )
+        while True:
+            try:
+                line = input("> ").strip()
+            except EOFError:
+                break
+            if not line:
+                break
+            _stream(assistant, conversation.id, line, echo=True)
     return 0
