@@ -1,16 +1,104 @@
-"""Start the desktop app (placeholder window until the desktop UI lands)."""
+"""Start the desktop app: the window first, everything heavy afterwards on workers.
+
+``run_app`` is what ``ember`` (no command) calls. The window is on screen before torch,
+llama_cpp, faiss or sentence_transformers are imported; the model loads right after, in the
+background, while the composer shows why it waits.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import time
 from collections.abc import Sequence
+
+# Modules that must not be imported before the window shows (checked by tests and the benchmark).
+HEAVY_MODULES = ("torch", "llama_cpp", "faiss", "sentence_transformers", "transformers")
+
+
+def heavy_modules_loaded() -> list[str]:
+    return [name for name in HEAVY_MODULES if name in sys.modules]
+
+
+def create_application(argv: Sequence[str] = ()) -> object:
+    """The QApplication (reused if one exists), named and iconed for Ember."""
+    from ember.ui.qt import QApplication
+    from ember.ui.theme import app_icon
+
+    app = QApplication.instance() or QApplication(list(argv) or ["ember"])
+    app.setApplicationName("Ember")
+    app.setOrganizationName("Ember")
+    app.setApplicationDisplayName("Ember")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def create_window(*, start_background: bool = True, dark: bool | None = None) -> object:
+    """Build the main window over a fresh :class:`Services` (call after create_application)."""
+    from ember.ui.qt import QApplication, QTimer
+    from ember.ui.services import Services
+    from ember.ui.tasks import TaskManager
+    from ember.ui.theme import Theme
+    from ember.ui.window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication), "create_application() first"
+    forced = os.environ.get("EMBER_THEME", "").lower()
+    if dark is None and forced in ("dark", "light"):
+        dark = forced == "dark"
+    theme = Theme(app, dark)
+    services = Services()
+    tasks = TaskManager()
+    window = MainWindow(services, tasks, theme)
+    tasks.setParent(window)
+    if start_background:
+        # After the first paint: the person sees the window while the model loads.
+        QTimer.singleShot(0, window.start_background)
+    return window
+
+
+def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
+    """Stop workers (bounded) and close the core; safe to call twice."""
+    from ember.ui.window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    if getattr(window, "_shut_down", False):
+        return
+    window._shut_down = True  # type: ignore[attr-defined]
+    window.tasks.shutdown(timeout_ms)
+    window.services.close()
 
 
 def run_app(argv: Sequence[str]) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    """Run the desktop app until its window closes; returns the exit status."""
+    started = time.time()
+    app = create_application(argv)
+    from ember.ui.qt import QApplication, QTimer
 
-    app = QApplication.instance() or QApplication(list(argv) or ["ember"])
-    label = QLabel("Ember — the chat window is coming. Use `ember ask` meanwhile.")
-    label.setWindowTitle("Ember")
-    label.resize(640, 400)
-    label.show()
-    return app.exec()
+    assert isinstance(app, QApplication)
+    probe = os.environ.get("EMBER_STARTUP_PROBE") == "1"
+    window = create_window(start_background=not probe)
+    window.show()  # type: ignore[attr-defined]
+    if probe:
+        # Benchmarks and tests: report when the window is up and what was imported by then.
+        def report() -> None:
+            print(
+                json.dumps(
+                    {
+                        "shown_at": time.time(),
+                        "started_at": started,
+                        "heavy": heavy_modules_loaded(),
+                    }
+                ),
+                flush=True,
+            )
+            window.close()  # type: ignore[attr-defined]
+
+        QTimer.singleShot(0, report)
+    app.aboutToQuit.connect(lambda: shutdown_window(window))
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_app(sys.argv))

@@ -1,0 +1,470 @@
+"""The conversation: one bubble per message, streamed answers updated in place.
+
+Long threads stay fast because nothing re-renders the whole conversation: a streaming answer
+collects tokens in memory and its own bubble re-renders at most every ``RENDER_INTERVAL_MS``.
+Only the newest ``PAGE`` messages get widgets; older ones appear on request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ember.chats.records import Message
+from ember.knowledge.types import Citation
+from ember.ui.markdown import CITE_SCHEME, COPY_SCHEME, SafeTextBrowser, render_markdown
+from ember.ui.qt import (
+    QApplication,
+    QColor,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    Qt,
+    QTimer,
+    QToolButton,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+RENDER_INTERVAL_MS = 50
+COLUMN_MAX_WIDTH = 920
+PAGE = 60
+
+_STATE_TEXT = {
+    "cancelled": "Stopped",
+    "interrupted": "Interrupted — Ember closed while writing this",
+    "error": "Failed",
+    "streaming": "",
+}
+
+
+@dataclass(slots=True)
+class BubbleData:
+    """What a bubble shows; built from a stored Message or while streaming."""
+
+    role: str
+    text: str = ""
+    message_id: int | None = None
+    model: str = ""
+    state: str = "done"
+    error: str | None = None
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    completion_tokens: int | None = None
+    citations: tuple[Citation, ...] = ()
+
+    @classmethod
+    def from_message(cls, m: Message) -> BubbleData:
+        return cls(
+            role=m.role,
+            text=m.content,
+            message_id=m.id,
+            model=m.model,
+            state=m.state,
+            error=m.error,
+            ttft_s=m.ttft_s,
+            tokens_per_s=m.tokens_per_s,
+            completion_tokens=m.completion_tokens,
+            citations=m.citations,
+        )
+
+
+def source_label(citation: Citation) -> str:
+    from pathlib import Path
+
+    label = Path(citation.source).name
+    if citation.page is not None:
+        label += f" · p.{citation.page}"
+    return label
+
+
+class MessageBubble(QFrame):
+    """One message: author line, the rendered text, sources, and its actions."""
+
+    linkRequested = Signal(QUrl)
+    citationRequested = Signal(object)  # Citation
+    copyRequested = Signal(str)
+    regenerateRequested = Signal()
+    editRequested = Signal(object)  # BubbleData
+
+    def __init__(self, data: BubbleData, code_color: QColor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data = data
+        self._code_color = code_color
+        self._code_blocks: list[str] = []
+        self._dirty = False
+        self.setObjectName("Bubble")
+        self.setProperty("role", data.role)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 4, 0, 4)
+        self.card = QFrame(self)
+        self.card.setObjectName("BubbleCard")
+        card = QVBoxLayout(self.card)
+        card.setContentsMargins(14, 10, 14, 8)
+        card.setSpacing(4)
+        if data.role == "user":
+            outer.addStretch(1)
+            outer.addWidget(self.card, 6)
+        else:
+            outer.addWidget(self.card, 12)
+            outer.addStretch(1)
+
+        header = QHBoxLayout()
+        header.setSpacing(8)
+        self.author = QLabel(self._author_text(), self.card)
+        self.author.setObjectName("Author")
+        self.state_label = QLabel("", self.card)
+        self.state_label.setObjectName("State")
+        self.meta = QLabel("", self.card)
+        self.meta.setObjectName("Meta")
+        header.addWidget(self.author)
+        header.addWidget(self.state_label)
+        header.addStretch(1)
+        header.addWidget(self.meta)
+        card.addLayout(header)
+
+        self.body = SafeTextBrowser(self.card)
+        self.body.linkRequested.connect(self._on_link)
+        card.addWidget(self.body)
+
+        self.error_label = QLabel("", self.card)
+        self.error_label.setObjectName("Error")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        card.addWidget(self.error_label)
+
+        self.sources_row = QWidget(self.card)
+        self.sources_layout = QHBoxLayout(self.sources_row)
+        self.sources_layout.setContentsMargins(0, 2, 0, 0)
+        self.sources_layout.setSpacing(6)
+        self.sources_row.hide()
+        card.addWidget(self.sources_row)
+
+        actions = QHBoxLayout()
+        actions.setSpacing(2)
+        actions.addStretch(1)
+        self.copy_button = QToolButton(self.card)
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip("Copy this message")
+        self.copy_button.clicked.connect(lambda: self.copyRequested.emit(self.data.text))
+        self.edit_button = QToolButton(self.card)
+        self.edit_button.setText("Edit")
+        self.edit_button.setToolTip("Edit this message and send it again")
+        self.edit_button.clicked.connect(lambda: self.editRequested.emit(self.data))
+        self.regenerate_button = QToolButton(self.card)
+        self.regenerate_button.setText("Regenerate")
+        self.regenerate_button.setToolTip("Answer this question again")
+        self.regenerate_button.clicked.connect(self.regenerateRequested.emit)
+        for button in (self.edit_button, self.regenerate_button, self.copy_button):
+            actions.addWidget(button)
+        self.edit_button.setVisible(data.role == "user")
+        self.regenerate_button.setVisible(False)
+        card.addLayout(actions)
+
+        self._render()
+        self._update_meta()
+
+    # -- content ----------------------------------------------------------------------------
+
+    def _author_text(self) -> str:
+        if self.data.role == "user":
+            return "You"
+        model = self.data.model.removesuffix(".gguf")
+        return model or "Ember"
+
+    def _render(self) -> None:
+        self._dirty = False
+        if self.data.role == "user":
+            self.body.set_plain(self.data.text)
+            return
+        text = self.data.text
+        if not text and self.data.state == "streaming":
+            self.body.set_plain("…")
+            return
+        cited = frozenset(c.n for c in self.data.citations)
+        safe = render_markdown(self.body.document(), text, cited, self._code_color)
+        self._code_blocks = safe.code_blocks
+        self.body._fit()
+
+    def append(self, piece: str) -> None:
+        """Add streamed text; the visible text catches up on the next :meth:`flush`."""
+        self.data.text += piece
+        self._dirty = True
+
+    def flush(self) -> None:
+        if self._dirty:
+            self._render()
+
+    def set_citations(self, citations: tuple[Citation, ...]) -> None:
+        self.data.citations = citations
+        while self.sources_layout.count():
+            item = self.sources_layout.takeAt(0)
+            widget = item.widget()
+            if widget is not None:
+                widget.deleteLater()
+        if not citations:
+            self.sources_row.hide()
+            return
+        title = QLabel("Sources", self.sources_row)
+        title.setObjectName("Meta")
+        self.sources_layout.addWidget(title)
+        for citation in citations:
+            chip = QToolButton(self.sources_row)
+            chip.setObjectName("Chip")
+            chip.setText(f"[{citation.n}] {source_label(citation)}")
+            chip.setToolTip(citation.snippet[:300])
+            chip.clicked.connect(lambda _=False, c=citation: self.citationRequested.emit(c))
+            self.sources_layout.addWidget(chip)
+        self.sources_layout.addStretch(1)
+        self.sources_row.show()
+        self._dirty = True
+
+    def finish(self, data: BubbleData) -> None:
+        """The stored outcome: final text, state, timings."""
+        citations = data.citations or self.data.citations
+        self.data = data
+        self.data.citations = citations
+        self.author.setText(self._author_text())
+        self.set_citations(citations)
+        self._render()
+        self._update_meta()
+
+    def fail(self, message: str) -> None:
+        self.data.state = "error"
+        self.data.error = message
+        self._render()
+        self._update_meta()
+
+    def _update_meta(self) -> None:
+        d = self.data
+        parts = []
+        if d.role == "assistant":
+            if d.tokens_per_s:
+                parts.append(f"{d.tokens_per_s:.0f} tok/s")
+            if d.ttft_s is not None:
+                parts.append(f"first token {d.ttft_s:.2f} s")
+            if d.completion_tokens:
+                parts.append(f"{d.completion_tokens} tokens")
+        self.meta.setText(" · ".join(parts))
+        self.state_label.setText(_STATE_TEXT.get(d.state, ""))
+        if d.state == "error" and d.error:
+            self.error_label.setText(d.error)
+            self.error_label.show()
+        else:
+            self.error_label.hide()
+        self.copy_button.setEnabled(d.state != "streaming")
+
+    # -- links --------------------------------------------------------------------------------
+
+    def _on_link(self, url: QUrl) -> None:
+        scheme = url.scheme()
+        if scheme == CITE_SCHEME:
+            n = int(url.path() or 0)
+            for citation in self.data.citations:
+                if citation.n == n:
+                    self.citationRequested.emit(citation)
+                    return
+        elif scheme == COPY_SCHEME:
+            index = int(url.path() or 0)
+            if 0 <= index < len(self._code_blocks):
+                self.copyRequested.emit(self._code_blocks[index])
+        else:
+            self.linkRequested.emit(url)
+
+
+class EmptyState(QWidget):
+    """What a new chat shows: what Ember is, and a few things to try."""
+
+    suggestionPicked = Signal(str)
+
+    SUGGESTIONS = (
+        "Explain what a context window is, briefly.",
+        "Write a Python function that reverses a string.",
+        "Give me three ideas for a short weekend trip.",
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        hero = QLabel("How can I help?", self)
+        hero.setObjectName("Hero")
+        hero.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(hero)
+        sub = QLabel(
+            "Ember runs on this computer. Your chats and documents never leave it.\n"
+            "Drop files or folders here to ask questions about them.",
+            self,
+        )
+        sub.setObjectName("Muted")
+        sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(sub)
+        layout.addSpacing(16)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        for text in self.SUGGESTIONS:
+            button = QPushButton(text, self)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(lambda _=False, t=text: self.suggestionPicked.emit(t))
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(3)
+
+
+class ChatView(QScrollArea):
+    """The scrolling list of bubbles for one conversation."""
+
+    linkRequested = Signal(QUrl)
+    citationRequested = Signal(object)
+    regenerateRequested = Signal()
+    editRequested = Signal(object)
+    suggestionPicked = Signal(str)
+
+    def __init__(self, code_color: QColor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatArea")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.code_color = code_color
+        # A centred column of readable width, like a page, however wide the window is.
+        page = QWidget(self)
+        row = QHBoxLayout(page)
+        row.setContentsMargins(0, 0, 0, 0)
+        self._container = QWidget(page)
+        self._container.setMaximumWidth(COLUMN_MAX_WIDTH)
+        row.addStretch(1)
+        row.addWidget(self._container, 100)
+        row.addStretch(1)
+        self._layout = QVBoxLayout(self._container)
+        self._layout.setContentsMargins(24, 16, 24, 16)
+        self._layout.setSpacing(6)
+        self._more = QPushButton("Show earlier messages", self._container)
+        self._more.clicked.connect(self._show_earlier)
+        self._more.hide()
+        self._layout.addWidget(self._more, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.empty = EmptyState(self._container)
+        self.empty.suggestionPicked.connect(self.suggestionPicked.emit)
+        self._layout.addWidget(self.empty, 1)
+        self._layout.addStretch(0)
+        self.setWidget(page)
+        self.bubbles: list[MessageBubble] = []
+        self._hidden: list[BubbleData] = []
+        self.streaming: MessageBubble | None = None
+        self._stick_to_bottom = True
+        self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self._timer = QTimer(self)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self._flush_streaming)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        self.stop_streaming()
+        for bubble in self.bubbles:
+            bubble.setParent(None)  # type: ignore[call-overload]
+            bubble.deleteLater()
+        self.bubbles.clear()
+        self._hidden.clear()
+        self._more.hide()
+        self.empty.show()
+
+    def show_messages(self, messages: list[Message]) -> None:
+        self.clear()
+        data = [BubbleData.from_message(m) for m in messages if m.role != "system"]
+        self._hidden = data[:-PAGE] if len(data) > PAGE else []
+        for item in data[-PAGE:]:
+            self.add_bubble(item)
+        self._more.setVisible(bool(self._hidden))
+        self._update_actions()
+        self._stick_to_bottom = True
+        QTimer.singleShot(0, self.scroll_to_bottom)
+
+    def _show_earlier(self) -> None:
+        batch, self._hidden = self._hidden[-PAGE:], self._hidden[:-PAGE]
+        for offset, item in enumerate(batch):
+            self._insert_bubble(item, 2 + offset, index=offset)  # after 'more' and empty
+        self._more.setVisible(bool(self._hidden))
+
+    def add_bubble(self, data: BubbleData) -> MessageBubble:
+        return self._insert_bubble(data, self._layout.count() - 1, index=len(self.bubbles))
+
+    def _insert_bubble(self, data: BubbleData, position: int, index: int) -> MessageBubble:
+        self.empty.hide()
+        bubble = MessageBubble(data, self.code_color, self._container)
+        bubble.linkRequested.connect(self.linkRequested.emit)
+        bubble.citationRequested.connect(self.citationRequested.emit)
+        bubble.copyRequested.connect(self._copy)
+        bubble.regenerateRequested.connect(self.regenerateRequested.emit)
+        bubble.editRequested.connect(self.editRequested.emit)
+        if data.citations:
+            bubble.set_citations(data.citations)
+            bubble.flush()
+        self._layout.insertWidget(position, bubble)
+        self.bubbles.insert(index, bubble)
+        return bubble
+
+    def remove_from(self, bubble: MessageBubble) -> None:
+        """Drop ``bubble`` and everything after it (regenerate, edit and resend)."""
+        if bubble not in self.bubbles:
+            return
+        index = self.bubbles.index(bubble)
+        for gone in self.bubbles[index:]:
+            gone.setParent(None)  # type: ignore[call-overload]
+            gone.deleteLater()
+        del self.bubbles[index:]
+        if not self.bubbles and not self._hidden:
+            self.empty.show()
+
+    def _update_actions(self) -> None:
+        """Only the last answer offers Regenerate."""
+        last_answer = next((b for b in reversed(self.bubbles) if b.data.role == "assistant"), None)
+        for bubble in self.bubbles:
+            busy = self.streaming is not None
+            bubble.regenerate_button.setVisible(bubble is last_answer and not busy)
+            bubble.edit_button.setVisible(bubble.data.role == "user" and not busy)
+
+    @staticmethod
+    def _copy(text: str) -> None:
+        QApplication.clipboard().setText(text)
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    def start_streaming(self, data: BubbleData) -> MessageBubble:
+        self.streaming = self.add_bubble(data)
+        self._update_actions()
+        self._stick_to_bottom = True
+        self._timer.start()
+        return self.streaming
+
+    def _flush_streaming(self) -> None:
+        if self.streaming is not None:
+            self.streaming.flush()
+
+    def stop_streaming(self) -> None:
+        self._timer.stop()
+        if self.streaming is not None:
+            self.streaming.flush()
+        self.streaming = None
+        self._update_actions()
+
+    # -- scrolling ----------------------------------------------------------------------------
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._stick_to_bottom = value >= bar.maximum() - 24
+
+    def _on_range_changed(self, _low: int, high: int) -> None:
+        if self._stick_to_bottom:
+            self.verticalScrollBar().setValue(high)
+
+    def scroll_to_bottom(self) -> None:
+        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())

@@ -1,0 +1,176 @@
+"""Where the person types: Enter sends, Shift+Enter starts a new line, Esc stops an answer."""
+
+from __future__ import annotations
+
+from ember.ui.qt import (
+    QFrame,
+    QHBoxLayout,
+    QKeyEvent,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    Qt,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+
+class _Input(QPlainTextEdit):
+    submitted = Signal()
+    escaped = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.submitted.emit()
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class Composer(QWidget):
+    """The message box with its Send / Stop button and the reason it is disabled, if it is."""
+
+    sendRequested = Signal(str)
+    stopRequested = Signal()
+    editCancelled = Signal()
+
+    MIN_LINES = 2
+    MAX_LINES = 10
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 6, 24, 10)
+        outer.setSpacing(4)
+
+        self.edit_banner = QFrame(self)
+        self.edit_banner.setObjectName("EditBanner")
+        banner = QHBoxLayout(self.edit_banner)
+        banner.setContentsMargins(10, 4, 4, 4)
+        self.edit_label = QLabel("Editing your message — sending replaces it and what followed.")
+        banner.addWidget(self.edit_label, 1)
+        cancel_edit = QToolButton(self.edit_banner)
+        cancel_edit.setText("Cancel")
+        cancel_edit.clicked.connect(self.cancel_edit)
+        banner.addWidget(cancel_edit)
+        self.edit_banner.hide()
+        outer.addWidget(self.edit_banner)
+
+        self.frame = QFrame(self)
+        self.frame.setObjectName("Composer")
+        row = QHBoxLayout(self.frame)
+        row.setContentsMargins(12, 8, 8, 8)
+        self.input = _Input(self.frame)
+        self.input.setPlaceholderText("Message Ember…  (Enter to send, Shift+Enter for a new line)")
+        self.input.setTabChangesFocus(True)
+        self.input.submitted.connect(self._submit)
+        self.input.escaped.connect(self._escape)
+        self.input.textChanged.connect(self._resize_to_text)
+        row.addWidget(self.input, 1)
+        self.button = QPushButton("Send", self.frame)
+        self.button.setObjectName("Primary")
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.button.setMinimumWidth(80)
+        self.button.clicked.connect(self._button_clicked)
+        row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
+        outer.addWidget(self.frame)
+
+        self.reason = QLabel("", self)
+        self.reason.setObjectName("ComposerReason")
+        outer.addWidget(self.reason)
+
+        self.generating = False
+        self.blocked_reason: str | None = None
+        self.editing_message_id: int | None = None
+        self._resize_to_text()
+        self._refresh()
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def set_generating(self, generating: bool) -> None:
+        self.generating = generating
+        self._refresh()
+
+    def set_blocked(self, reason: str | None) -> None:
+        """Disable sending with a visible reason (a model is loading), or enable it (None)."""
+        self.blocked_reason = reason
+        self._refresh()
+
+    def set_hint(self, text: str) -> None:
+        if self.blocked_reason is None:
+            self.reason.setText(text)
+
+    def _refresh(self) -> None:
+        if self.generating:
+            self.button.setText("Stop")
+            self.button.setObjectName("Danger")
+            self.button.setEnabled(True)
+            self.button.setToolTip("Stop the answer (Esc); what was written so far is kept")
+        else:
+            self.button.setText("Send")
+            self.button.setObjectName("Primary")
+            self.button.setEnabled(self.blocked_reason is None)
+            self.button.setToolTip("Send (Enter)")
+        self.button.style().unpolish(self.button)
+        self.button.style().polish(self.button)
+        self.input.setReadOnly(self.blocked_reason is not None and not self.generating)
+        self.reason.setText(self.blocked_reason or "")
+
+    def start_edit(self, message_id: int, text: str) -> None:
+        self.editing_message_id = message_id
+        self.input.setPlainText(text)
+        self.edit_banner.show()
+        self.input.setFocus()
+
+    def cancel_edit(self) -> None:
+        if self.editing_message_id is not None:
+            self.editing_message_id = None
+            self.input.clear()
+            self.edit_banner.hide()
+            self.editCancelled.emit()
+
+    def finish_edit(self) -> None:
+        self.editing_message_id = None
+        self.edit_banner.hide()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def _submit(self) -> None:
+        if self.generating or self.blocked_reason is not None:
+            return
+        text = self.input.toPlainText()
+        if not text.strip():
+            return
+        self.sendRequested.emit(text)
+
+    def _escape(self) -> None:
+        if self.generating:
+            self.stopRequested.emit()
+        else:
+            self.cancel_edit()
+
+    def _button_clicked(self) -> None:
+        if self.generating:
+            self.stopRequested.emit()
+        else:
+            self._submit()
+
+    def _resize_to_text(self) -> None:
+        metrics = self.input.fontMetrics()
+        lines = max(self.MIN_LINES, min(self.MAX_LINES, self.input.document().blockCount()))
+        self.input.setFixedHeight(lines * metrics.lineSpacing() + 12)
+
+    def take_text(self) -> str:
+        text = self.input.toPlainText()
+        self.input.clear()
+        return text

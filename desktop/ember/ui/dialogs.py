@@ -1,0 +1,288 @@
+"""The app's dialogs: settings, choosing a collection, a source's snippet, indexing errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ember.config import PROMPT_PRESETS, Settings
+from ember.errors import ConfigError
+from ember.knowledge.types import Citation
+from ember.ui.qt import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    Qt,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class SettingsDialog(QDialog):
+    """Every setting a person may change; validated before it is accepted."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SettingsDialog")
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self._base = settings
+        layout = QVBoxLayout(self)
+
+        prompt_box = QGroupBox("Assistant", self)
+        prompt_form = QFormLayout(prompt_box)
+        self.preset = QComboBox(prompt_box)
+        self.preset.addItem("Custom")
+        self.preset.addItems(list(PROMPT_PRESETS))
+        self.preset.currentTextChanged.connect(self._preset_chosen)
+        prompt_form.addRow("Preset", self.preset)
+        self.system_prompt = QPlainTextEdit(prompt_box)
+        self.system_prompt.setPlainText(settings.system_prompt)
+        self.system_prompt.setFixedHeight(90)
+        self.system_prompt.textChanged.connect(self._prompt_edited)
+        prompt_form.addRow("System prompt", self.system_prompt)
+        layout.addWidget(prompt_box)
+
+        gen_box = QGroupBox("Generation", self)
+        gen = QFormLayout(gen_box)
+        self.temperature = QDoubleSpinBox(gen_box)
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setValue(settings.temperature)
+        gen.addRow("Temperature", self.temperature)
+        self.top_p = QDoubleSpinBox(gen_box)
+        self.top_p.setRange(0.01, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setValue(settings.top_p)
+        gen.addRow("Top-p", self.top_p)
+        self.max_tokens = QSpinBox(gen_box)
+        self.max_tokens.setRange(1, 32768)
+        self.max_tokens.setValue(settings.max_tokens)
+        gen.addRow("Max answer tokens", self.max_tokens)
+        self.context_size = QSpinBox(gen_box)
+        self.context_size.setRange(256, 1_048_576)
+        self.context_size.setSingleStep(512)
+        self.context_size.setValue(settings.context_size)
+        gen.addRow("Context size", self.context_size)
+        layout.addWidget(gen_box)
+
+        hw_box = QGroupBox("Hardware and servers", self)
+        hw = QFormLayout(hw_box)
+        self.threads = QSpinBox(hw_box)
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("Automatic")
+        self.threads.setValue(settings.threads)
+        hw.addRow("CPU threads", self.threads)
+        self.gpu_layers = QSpinBox(hw_box)
+        self.gpu_layers.setRange(-1, 999)
+        self.gpu_layers.setSpecialValueText("All")
+        self.gpu_layers.setValue(settings.gpu_layers)
+        hw.addRow("GPU layers", self.gpu_layers)
+        self.ollama_host = QLineEdit(settings.ollama_host, hw_box)
+        hw.addRow("Ollama host", self.ollama_host)
+        data_row = QHBoxLayout()
+        self.data_dir = QLineEdit(settings.data_dir, hw_box)
+        self.data_dir.setPlaceholderText("Default location")
+        browse = QPushButton("Choose…", hw_box)
+        browse.clicked.connect(self._choose_data_dir)
+        data_row.addWidget(self.data_dir, 1)
+        data_row.addWidget(browse)
+        hw.addRow("Data folder", data_row)
+        note = QLabel("A new data folder is used from the next start.", hw_box)
+        note.setObjectName("Muted")
+        hw.addRow("", note)
+        layout.addWidget(hw_box)
+
+        self.error = QLabel("", self)
+        self.error.setObjectName("Error")
+        self.error.setStyleSheet("color: #c92a2a;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.result_settings: Settings | None = None
+        self._select_matching_preset()
+
+    def _select_matching_preset(self) -> None:
+        text = self.system_prompt.toPlainText().strip()
+        for name, prompt in PROMPT_PRESETS.items():
+            if prompt.strip() == text:
+                self.preset.blockSignals(True)
+                self.preset.setCurrentText(name)
+                self.preset.blockSignals(False)
+                return
+
+    def _preset_chosen(self, name: str) -> None:
+        if name in PROMPT_PRESETS:
+            self.system_prompt.blockSignals(True)
+            self.system_prompt.setPlainText(PROMPT_PRESETS[name])
+            self.system_prompt.blockSignals(False)
+
+    def _prompt_edited(self) -> None:
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(0)
+        self.preset.blockSignals(False)
+        self._select_matching_preset()
+
+    def _choose_data_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def settings(self) -> Settings:
+        return dataclasses.replace(
+            self._base,
+            system_prompt=self.system_prompt.toPlainText().strip(),
+            temperature=round(self.temperature.value(), 3),
+            top_p=round(self.top_p.value(), 3),
+            max_tokens=self.max_tokens.value(),
+            context_size=self.context_size.value(),
+            threads=self.threads.value(),
+            gpu_layers=self.gpu_layers.value(),
+            ollama_host=self.ollama_host.text().strip(),
+            data_dir=self.data_dir.text().strip(),
+        )
+
+    def accept(self) -> None:
+        try:
+            self.result_settings = self.settings().validate()
+        except ConfigError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()
+
+
+class CollectionDialog(QDialog):
+    """Choose an existing collection for new documents, or name a new one."""
+
+    def __init__(
+        self, existing: list[str], suggestion: str, count: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("CollectionDialog")
+        self.setWindowTitle("Add documents")
+        layout = QVBoxLayout(self)
+        what = "1 item" if count == 1 else f"{count} items"
+        layout.addWidget(QLabel(f"Add {what} to which collection?", self))
+        self.choice = QComboBox(self)
+        self.choice.setEditable(True)
+        self.choice.addItems(existing)
+        self.choice.setCurrentText(suggestion)
+        self.choice.lineEdit().setPlaceholderText("Collection name")
+        layout.addWidget(self.choice)
+        hint = QLabel("Type a new name to create a collection.", self)
+        hint.setObjectName("Muted")
+        layout.addWidget(hint)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Index")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def collection(self) -> str:
+        return " ".join(self.choice.currentText().split())
+
+    def accept(self) -> None:
+        if self.collection():
+            super().accept()
+
+
+class SourceDialog(QDialog):
+    """One citation: where it comes from and the passage the answer was built on."""
+
+    def __init__(self, citation: Citation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SourceDialog")
+        self.citation = citation
+        self.setWindowTitle(f"Source [{citation.n}]")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        name = QLabel(f"<b>[{citation.n}] {_escape(Path(citation.source).name)}</b>", self)
+        name.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(name)
+        where = [citation.source]
+        if citation.page is not None:
+            where.append(f"page {citation.page}")
+        if citation.heading:
+            where.append(f"section “{citation.heading}”")
+        self.location = QLabel(" · ".join(where), self)
+        self.location.setObjectName("Muted")
+        self.location.setWordWrap(True)
+        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.location)
+        self.snippet = QPlainTextEdit(self)
+        self.snippet.setReadOnly(True)
+        self.snippet.setPlainText(citation.snippet)
+        self.snippet.setMinimumHeight(160)
+        layout.addWidget(self.snippet)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.open_button = buttons.addButton("Open file", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.setEnabled(Path(citation.source).exists())
+        self.open_button.clicked.connect(self._open)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.opened: QUrl | None = None
+
+    def file_url(self) -> QUrl:
+        """The file as a URL; for PDFs, with ``#page=N`` (viewers that support it jump there)."""
+        url = QUrl.fromLocalFile(self.citation.source)
+        if self.citation.page is not None and self.citation.source.lower().endswith(".pdf"):
+            url.setFragment(f"page={self.citation.page}")
+        return url
+
+    def _open(self) -> None:
+        from ember.ui.qt import QDesktopServices
+
+        url = self.file_url()
+        self.opened = url
+        if not QDesktopServices.openUrl(url) and url.hasFragment():
+            # Some openers reject fragments on local files: open the file itself then.
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.citation.source))
+
+
+class IndexReportDialog(QDialog):
+    """The files that could not be indexed, each with a reason a person can read."""
+
+    def __init__(
+        self, collection: str, errors: list[tuple[str, str]], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("IndexReportDialog")
+        self.setWindowTitle(f"{collection}: files not indexed")
+        self.setMinimumWidth(620)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(f"{len(errors)} file(s) could not be indexed into “{collection}”:", self)
+        )
+        self.list = QListWidget(self)
+        for path, reason in errors:
+            self.list.addItem(f"{Path(path).name} — {reason}\n    {path}")
+        layout.addWidget(self.list)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,225 @@
+"""Model answers as Markdown, rendered safely.
+
+A model's text is untrusted: it may contain raw HTML or a remote image (``![](http://host/?q=...)``,
+an exfiltration channel the moment it is fetched). So:
+
+* Qt's Markdown reader runs with ``MarkdownNoHTML``: tags are shown as text, never interpreted.
+* Images are rewritten into plain links before parsing (``![alt](url)`` -> ``[image: alt](url)``,
+  reference images lose their ``!``), so the document never even asks for one.
+* :class:`SafeTextBrowser` answers every resource request with nothing, as a second wall.
+* Links never open by themselves: the browser only emits :attr:`SafeTextBrowser.linkRequested`;
+  the window asks the person (showing the URL) before the system browser opens it.
+
+Two Ember-only link schemes decorate the text: ``ember-cite:N`` for a ``[N]`` that matches one of
+the answer's sources, and ``ember-copy:N`` for the "Copy code" link under each code block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ember.ui.qt import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QSizePolicy,
+    Qt,
+    QTextBlockFormat,
+    QTextBrowser,
+    QTextCursor,
+    QTextDocument,
+    QUrl,
+    QWidget,
+    Signal,
+)
+
+CITE_SCHEME = "ember-cite"
+COPY_SCHEME = "ember-copy"
+
+_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+_INLINE_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(")
+_BANG_BRACKET = re.compile(r"!\[")
+_CITATION = re.compile(r"\[(\d{1,3})\](?![(:\[])")
+
+
+@dataclass(slots=True)
+class SafeMarkdown:
+    """Markdown ready for Qt's reader, plus the code blocks its copy links refer to."""
+
+    text: str
+    code_blocks: list[str] = field(default_factory=list)
+
+
+def _defuse_inline(text: str, citations: frozenset[int]) -> str:
+    """Rewrite images and citation markers outside inline code spans."""
+    out: list[str] = []
+    pos = 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(_defuse_plain(text[pos : match.start()], citations))
+        out.append(match.group(0))
+        pos = match.end()
+    out.append(_defuse_plain(text[pos:], citations))
+    return "".join(out)
+
+
+def _defuse_plain(text: str, citations: frozenset[int]) -> str:
+    text = _INLINE_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text)
+    text = _BANG_BRACKET.sub(r"\\![", text)  # reference-style images become plain text + link
+    if citations:
+
+        def cite(m: re.Match[str]) -> str:
+            n = int(m.group(1))
+            return f"[\\[{n}\\]]({CITE_SCHEME}:{n})" if n in citations else m.group(0)
+
+        text = _CITATION.sub(cite, text)
+    return text
+
+
+def sanitize_markdown(text: str, citations: frozenset[int] = frozenset()) -> SafeMarkdown:
+    """Prepare untrusted Markdown for display (see the module docstring)."""
+    result = SafeMarkdown("")
+    lines: list[str] = []
+    fence: str | None = None
+    code: list[str] = []
+    paragraph: list[str] = []
+
+    def flush_paragraph() -> None:
+        if paragraph:
+            lines.append(_defuse_inline("\n".join(paragraph), citations))
+            paragraph.clear()
+
+    def close_code() -> None:
+        result.code_blocks.append("\n".join(code))
+        lines.append(f"[Copy code]({COPY_SCHEME}:{len(result.code_blocks) - 1})")
+        lines.append("")
+        code.clear()
+
+    for line in text.splitlines():
+        if fence is None:
+            match = _FENCE.match(line)
+            if match and not (match.group(2)[0] == "`" and "`" in match.group(3)):
+                flush_paragraph()
+                fence = match.group(2)
+                lines.append(line)
+                continue
+            if not line.strip():
+                flush_paragraph()
+                lines.append(line)
+            else:
+                paragraph.append(line)
+        else:
+            stripped = line.strip()
+            if stripped.startswith(fence[0] * len(fence)) and not stripped.strip(fence[0]):
+                lines.append(line)
+                fence = None
+                lines.append("")
+                close_code()
+            else:
+                lines.append(line)
+                code.append(line)
+    flush_paragraph()
+    if fence is not None:  # still streaming inside a code block: close it for display
+        lines.append(fence)
+        lines.append("")
+        close_code()
+    result.text = "\n".join(lines)
+    return result
+
+
+MARKDOWN_FEATURES = (
+    QTextDocument.MarkdownFeature.MarkdownNoHTML
+    | QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+)
+
+
+def render_markdown(
+    document: QTextDocument,
+    text: str,
+    citations: frozenset[int] = frozenset(),
+    code_background: QColor | None = None,
+) -> SafeMarkdown:
+    """Replace ``document``'s content with ``text`` rendered safely; returns what was rendered."""
+    safe = sanitize_markdown(text, citations)
+    document.setMarkdown(safe.text, MARKDOWN_FEATURES)
+    _style_code_blocks(document, code_background)
+    return safe
+
+
+def _style_code_blocks(document: QTextDocument, background: QColor | None) -> None:
+    """Give fenced code a monospace font and a tinted background (Qt sets neither fully)."""
+    mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    block = document.begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        if fmt.hasProperty(QTextBlockFormat.Property.BlockCodeFence) or fmt.nonBreakableLines():
+            cursor = QTextCursor(block)
+            if background is not None:
+                styled = QTextBlockFormat()
+                styled.setBackground(background)
+                styled.setLeftMargin(6)
+                styled.setRightMargin(6)
+                cursor.mergeBlockFormat(styled)
+            cursor.select(QTextCursor.SelectionType.BlockUnderCursor)
+            char = cursor.charFormat()
+            char.setFont(mono)
+            char.setFontFixedPitch(True)
+            cursor.mergeCharFormat(char)
+        block = block.next()
+
+
+class SafeTextBrowser(QTextBrowser):
+    """A read-only rich text view that loads nothing and opens nothing by itself.
+
+    It sizes itself to its content (no inner scroll bar): chat bubbles grow with the text.
+    """
+
+    linkRequested = Signal(QUrl)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QTextBrowser.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
+        self.document().setDocumentMargin(2)
+        self.anchorClicked.connect(self.linkRequested.emit)
+        self.document().contentsChanged.connect(self._fit)
+        self.resource_requests: list[str] = []  # what the document asked for (tests read it)
+
+    def loadResource(self, kind: int, url: QUrl) -> object:
+        """Never fetch anything: no remote images, no local files, no stylesheets."""
+        self.resource_requests.append(url.toString())
+        return None
+
+    def setSource(self, url: QUrl, kind: object = None) -> None:
+        """Navigation is the window's decision (see linkRequested); never follow a link here."""
+        self.linkRequested.emit(url)
+
+    def _fit(self) -> None:
+        width = self.viewport().width()
+        if width <= 0:
+            return
+        document = self.document()
+        document.setTextWidth(width)
+        height = int(document.size().height()) + 2 * self.frameWidth() + 2
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._fit()
+
+    def set_plain(self, text: str) -> None:
+        self.setPlainText(text)
+        font = QFont(self.font())
+        self.document().setDefaultFont(font)
+        self._fit()

@@ -1,0 +1,214 @@
+"""The left column: chats (newest first, searchable) and document collections with their state."""
+
+from __future__ import annotations
+
+import time
+
+from ember.chats.records import Conversation
+from ember.ui.qt import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPoint,
+    QPushButton,
+    Qt,
+    QTimer,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ember.ui.services import CollectionInfo
+
+_ID_ROLE = Qt.ItemDataRole.UserRole
+
+_STATE_BADGE = {
+    "ready": "ready",
+    "indexing": "indexing…",
+    "errors": "some files failed",
+    "empty": "empty",
+}
+
+
+def _age(timestamp: float) -> str:
+    seconds = max(0.0, time.time() - timestamp)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return time.strftime("%d %b", time.localtime(timestamp))
+
+
+class Sidebar(QFrame):
+    newChatRequested = Signal()
+    conversationSelected = Signal(int)
+    renameRequested = Signal(int)
+    deleteRequested = Signal(int)
+    exportRequested = Signal(int, str)  # id, "markdown" | "json"
+    searchChanged = Signal(str)
+    addDocumentsRequested = Signal()
+    collectionActivated = Signal(str)
+    settingsRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Sidebar")
+        self.setMinimumWidth(220)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 8)
+        layout.setSpacing(6)
+
+        brand_row = QHBoxLayout()
+        brand = QLabel("Ember", self)
+        brand.setObjectName("Brand")
+        brand_row.addWidget(brand)
+        brand_row.addStretch(1)
+        layout.addLayout(brand_row)
+
+        self.new_chat = QPushButton("+  New chat", self)
+        self.new_chat.setObjectName("Primary")
+        self.new_chat.setToolTip("Start a new chat (Ctrl+N)")
+        self.new_chat.clicked.connect(self.newChatRequested.emit)
+        layout.addWidget(self.new_chat)
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search chats…")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(150)
+        self._search_timer.timeout.connect(lambda: self.searchChanged.emit(self.search.text()))
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        layout.addWidget(self.search)
+
+        chats_title = QLabel("CHATS", self)
+        chats_title.setObjectName("SectionTitle")
+        layout.addWidget(chats_title)
+        self.chats = QListWidget(self)
+        self.chats.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.chats.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.chats.customContextMenuRequested.connect(self._chat_menu)
+        self.chats.itemClicked.connect(self._chat_clicked)
+        self.chats.currentItemChanged.connect(self._chat_changed)
+        self.chats.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.chats.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.chats.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.chats.setUniformItemSizes(True)
+        layout.addWidget(self.chats, 3)
+        self.no_results = QLabel("No chats match.", self)
+        self.no_results.setObjectName("Muted")
+        self.no_results.hide()
+        layout.addWidget(self.no_results)
+
+        docs_row = QHBoxLayout()
+        docs_title = QLabel("DOCUMENTS", self)
+        docs_title.setObjectName("SectionTitle")
+        docs_row.addWidget(docs_title)
+        docs_row.addStretch(1)
+        self.add_docs = QToolButton(self)
+        self.add_docs.setText("+ Add")
+        self.add_docs.setToolTip("Add documents… (or drop files and folders on the window)")
+        self.add_docs.clicked.connect(self.addDocumentsRequested.emit)
+        docs_row.addWidget(self.add_docs)
+        layout.addLayout(docs_row)
+        self.collections = QListWidget(self)
+        self.collections.setObjectName("Collections")
+        self.collections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.collections.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.collections.itemActivated.connect(
+            lambda item: self.collectionActivated.emit(item.data(_ID_ROLE))
+        )
+        self.collections.setMaximumHeight(170)
+        layout.addWidget(self.collections, 1)
+        self.no_collections = QLabel(
+            "Drop files or folders on the window\nto chat with them.", self
+        )
+        self.no_collections.setObjectName("Muted")
+        layout.addWidget(self.no_collections)
+
+        self.settings_button = QToolButton(self)
+        self.settings_button.setText("⚙  Settings")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self.settings_button.clicked.connect(self.settingsRequested.emit)
+        layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self._suppress = False
+
+    # -- chats ------------------------------------------------------------------------------------
+
+    def set_conversations(self, conversations: list[Conversation], current: int | None) -> None:
+        self._suppress = True
+        try:
+            self.chats.clear()
+            for conversation in conversations:
+                item = QListWidgetItem(conversation.title)
+                item.setData(_ID_ROLE, conversation.id)
+                item.setToolTip(f"{conversation.title}\nLast active {_age(conversation.updated)}")
+                self.chats.addItem(item)
+                if conversation.id == current:
+                    self.chats.setCurrentItem(item)
+        finally:
+            self._suppress = False
+        self.no_results.setVisible(not conversations and bool(self.search.text().strip()))
+
+    def select(self, conversation_id: int | None) -> None:
+        self._suppress = True
+        try:
+            self.chats.setCurrentItem(None)  # type: ignore[arg-type]
+            for row in range(self.chats.count()):
+                item = self.chats.item(row)
+                if item.data(_ID_ROLE) == conversation_id:
+                    self.chats.setCurrentItem(item)
+                    break
+        finally:
+            self._suppress = False
+
+    def conversation_ids(self) -> list[int]:
+        return [self.chats.item(r).data(_ID_ROLE) for r in range(self.chats.count())]
+
+    def _chat_clicked(self, item: QListWidgetItem) -> None:
+        self.conversationSelected.emit(int(item.data(_ID_ROLE)))
+
+    def _chat_changed(self, current: QListWidgetItem | None, _previous: object) -> None:
+        if current is not None and not self._suppress:
+            self.conversationSelected.emit(int(current.data(_ID_ROLE)))
+
+    def _chat_menu(self, pos: QPoint) -> None:
+        item = self.chats.itemAt(pos)
+        if item is None:
+            return
+        conversation_id = int(item.data(_ID_ROLE))
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.renameRequested.emit(conversation_id))
+        menu.addAction(
+            "Export as Markdown…", lambda: self.exportRequested.emit(conversation_id, "markdown")
+        )
+        menu.addAction(
+            "Export as JSON…", lambda: self.exportRequested.emit(conversation_id, "json")
+        )
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.deleteRequested.emit(conversation_id))
+        menu.exec(self.chats.viewport().mapToGlobal(pos))
+
+    # -- collections ------------------------------------------------------------------------------
+
+    def set_collections(self, collections: list[CollectionInfo], indexing: str | None) -> None:
+        self.collections.clear()
+        for info in collections:
+            state = "indexing" if info.name == indexing else info.state
+            detail = f"{info.documents} files · {_STATE_BADGE.get(state, state)}"
+            item = QListWidgetItem(f"{info.name}\n{detail}")
+            item.setData(_ID_ROLE, info.name)
+            tip = f"{info.name}: {info.documents} files, {info.chunks} passages"
+            if info.errors:
+                tip += "\n\nCould not index:\n" + "\n".join(info.errors[:10])
+            item.setToolTip(tip)
+            self.collections.addItem(item)
+        self.no_collections.setVisible(not collections)
+        self.collections.setVisible(bool(collections))

@@ -1,0 +1,140 @@
+"""Light and dark looks that follow the system (Fusion style, a palette and one stylesheet)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from ember.ui.qt import QApplication, QColor, QIcon, QPalette, Qt
+
+_ASSET_DIRS = (
+    Path(__file__).resolve().parents[3] / "assets",
+    Path(sys.prefix) / "share" / "ember" / "assets",
+)
+
+LIGHT: dict[str, str] = {
+    "window": "#f7f7f8",
+    "sidebar": "#eef0f3",
+    "surface": "#ffffff",
+    "user_bubble": "#fdebdc",
+    "text": "#1f2328",
+    "muted": "#6b7280",
+    "border": "#e1e4e8",
+    "hover": "#e4e7eb",
+    "selected": "#dde3ea",
+    "chip": "#f1f3f5",
+    "code": "#f1f3f5",
+    "accent": "#e8590c",
+    "accent_hover": "#d9480f",
+    "on_accent": "#ffffff",
+    "link": "#c2410c",
+    "danger": "#c92a2a",
+    "warning": "#b35c00",
+    "warn_bg": "#fff3bf",
+    "ok": "#2b8a3e",
+    "ok_bg": "#d3f9d8",
+}
+
+DARK: dict[str, str] = {
+    "window": "#1c1d20",
+    "sidebar": "#151618",
+    "surface": "#25262a",
+    "user_bubble": "#3b2b21",
+    "text": "#e8e8ea",
+    "muted": "#9aa0a6",
+    "border": "#34363c",
+    "hover": "#2c2e33",
+    "selected": "#33363c",
+    "chip": "#2c2e33",
+    "code": "#2e3036",
+    "accent": "#ff7a2f",
+    "accent_hover": "#ff8f50",
+    "on_accent": "#1c1d20",
+    "link": "#ffa26b",
+    "danger": "#ff6b6b",
+    "warning": "#ffc078",
+    "warn_bg": "#3d3122",
+    "ok": "#8ce99a",
+    "ok_bg": "#1f3325",
+}
+
+
+def asset(*parts: str) -> Path | None:
+    for base in _ASSET_DIRS:
+        candidate = base.joinpath(*parts)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def app_icon() -> QIcon:
+    path = asset("icons", "ember.svg")
+    return QIcon(str(path)) if path else QIcon()
+
+
+def system_prefers_dark(app: QApplication) -> bool:
+    scheme = app.styleHints().colorScheme()
+    if scheme == Qt.ColorScheme.Dark:
+        return True
+    if scheme == Qt.ColorScheme.Light:
+        return False
+    return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def palette_for(colors: dict[str, str]) -> QPalette:
+    p = QPalette()
+    c = {k: QColor(v) for k, v in colors.items()}
+    role = QPalette.ColorRole
+    p.setColor(role.Window, c["window"])
+    p.setColor(role.WindowText, c["text"])
+    p.setColor(role.Base, c["surface"])
+    p.setColor(role.AlternateBase, c["chip"])
+    p.setColor(role.Text, c["text"])
+    p.setColor(role.Button, c["surface"])
+    p.setColor(role.ButtonText, c["text"])
+    p.setColor(role.Highlight, c["accent"])
+    p.setColor(role.HighlightedText, c["on_accent"])
+    p.setColor(role.Link, c["link"])
+    p.setColor(role.LinkVisited, c["link"])
+    p.setColor(role.ToolTipBase, c["surface"])
+    p.setColor(role.ToolTipText, c["text"])
+    p.setColor(role.PlaceholderText, c["muted"])
+    p.setColor(QPalette.ColorGroup.Disabled, role.Text, c["muted"])
+    p.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, c["muted"])
+    p.setColor(QPalette.ColorGroup.Disabled, role.WindowText, c["muted"])
+    return p
+
+
+def stylesheet(colors: dict[str, str]) -> str:
+    path = asset("styles", "ember.qss")
+    if path is None:
+        return ""
+    text = path.read_text(encoding="utf-8")
+    # Longest names first so "@accent_hover" is not eaten by "@accent".
+    values = {**colors, "assets": path.parent.parent.as_posix()}
+    names = sorted(values, key=len, reverse=True)
+    pattern = re.compile("@(" + "|".join(map(re.escape, names)) + r")\b")
+    return pattern.sub(lambda m: values[m.group(1)], text)
+
+
+class Theme:
+    """The current look; ``colors`` is what widgets read for custom painting."""
+
+    def __init__(self, app: QApplication, dark: bool | None = None) -> None:
+        self.app = app
+        self.forced = dark
+        self.dark = False
+        self.colors: dict[str, str] = LIGHT
+        self.apply()
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: self.apply())
+
+    def apply(self) -> None:
+        self.dark = self.forced if self.forced is not None else system_prefers_dark(self.app)
+        self.colors = DARK if self.dark else LIGHT
+        self.app.setStyle("Fusion")
+        self.app.setPalette(palette_for(self.colors))
+        self.app.setStyleSheet(stylesheet(self.colors))
+
+    def color(self, name: str) -> QColor:
+        return QColor(self.colors[name])

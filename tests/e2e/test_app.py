@@ -1,0 +1,268 @@
+"""The desktop app, driven like a person would: real window, real embedded model, real stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ember.chats.store import ChatStore
+from ember.paths import ember_paths
+from ember.ui.qt import QDesktopServices, QMessageBox, QObject, Qt, QUrl, Slot
+from tests.support.ui_app import (
+    ANSWER_TIMEOUT_MS,
+    ConnectionRecorder,
+    close_window,
+    deterministic_settings,
+    drop_paths,
+    find_dialog,
+    open_window,
+    send_and_wait,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def window(qtbot):
+    win = open_window(qtbot, deterministic_settings())
+    yield win
+    close_window(win)
+
+
+def _answers(window):
+    return [b for b in window.chat.bubbles if b.data.role == "assistant"]
+
+
+def test_a_message_gets_a_streamed_answer(qtbot, window) -> None:
+    tokens: list[object] = []
+    original = window._on_stream_event
+    window._on_stream_event = lambda event: (tokens.append(event), original(event))
+    send_and_wait(qtbot, window, "What is the capital of France?")
+
+    answer = _answers(window)[-1]
+    assert answer.data.state == "done"
+    assert answer.data.text.strip()
+    assert answer.body.document().toPlainText().strip()
+    assert len(tokens) > 3  # it arrived piece by piece, not all at once
+    assert "tok/s" in answer.meta.text() and "first token" in answer.meta.text()
+    stored = window.services.store.messages(window.conversation_id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].content == answer.data.text
+
+
+def test_stop_keeps_the_partial_answer(qtbot, window) -> None:
+    window.services.apply_settings(deterministic_settings(max_tokens=400))
+    window.composer.input.setPlainText(
+        "Write a long story about a dragon who learns to bake bread."
+    )
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(_answers(window)[-1].data.text) > 20, timeout=ANSWER_TIMEOUT_MS)
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+
+    answer = _answers(window)[-1]
+    assert answer.data.state == "cancelled"
+    assert len(answer.data.text) > 20
+    assert answer.state_label.text() == "Stopped"
+    stored = window.services.store.messages(window.conversation_id)[-1]
+    assert stored.state == "cancelled" and stored.content == answer.data.text
+    assert window.composer.button.text() == "Send"
+
+
+def test_regenerate_replaces_the_last_answer(qtbot, window) -> None:
+    send_and_wait(qtbot, window, "Say hello.")
+    first = _answers(window)[-1]
+    assert first.regenerate_button.isVisibleTo(window)
+    first.regenerate_button.click()
+    qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+    stored = window.services.store.messages(window.conversation_id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert _answers(window)[-1] is not first
+
+
+def test_editing_a_message_resends_it(qtbot, window) -> None:
+    send_and_wait(qtbot, window, "Name a color.")
+    mine = window.chat.bubbles[0]
+    mine.edit_button.click()
+    assert window.composer.editing_message_id == mine.data.message_id
+    send_and_wait(qtbot, window, "Name a fruit.")
+    stored = window.services.store.messages(window.conversation_id)
+    assert (stored[0].role, stored[0].content) == ("user", "Name a fruit.")
+    assert len(stored) == 2
+
+
+def test_conversations_can_be_renamed_deleted_and_restored(qtbot, window) -> None:
+    send_and_wait(qtbot, window, "Hello there")
+    chat_id = window.conversation_id
+    assert window.sidebar.conversation_ids() == [chat_id]
+
+    window.rename_to(chat_id, "Greetings")
+    assert window.sidebar.chats.item(0).text() == "Greetings"
+    assert window.title_label.text() == "Greetings"
+
+    window.delete_conversation(chat_id)
+    assert window.sidebar.conversation_ids() == []
+    assert window.undo_bar.isVisibleTo(window)
+    assert window.conversation_id is None
+
+    window.undo_button.click()
+    assert window.sidebar.conversation_ids() == [chat_id]
+    assert window.conversation_id == chat_id
+    assert [b.data.role for b in window.chat.bubbles] == ["user", "assistant"]
+
+
+def test_search_finds_chats_by_their_text(qtbot, window) -> None:
+    send_and_wait(qtbot, window, "Tell me about pelicans")
+    window.new_chat()
+    send_and_wait(qtbot, window, "Hello")
+    window.sidebar.search.setText("pelicans")
+    qtbot.waitUntil(lambda: len(window.sidebar.conversation_ids()) == 1, timeout=3000)
+    conversation = window.services.store.get(window.sidebar.conversation_ids()[0])
+    assert conversation.title == "Tell me about pelicans"
+
+
+def test_a_chat_exports_to_markdown_and_json(qtbot, window, tmp_path) -> None:
+    send_and_wait(qtbot, window, "Hello")
+    window.export_to(window.conversation_id, "markdown", tmp_path / "chat.md")
+    window.export_to(window.conversation_id, "json", tmp_path / "chat.json")
+    assert "## You" in (tmp_path / "chat.md").read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "chat.json").read_text(encoding="utf-8"))["messages"]
+
+
+def test_a_restarted_app_reopens_the_last_conversation(qtbot) -> None:
+    first = open_window(qtbot, deterministic_settings())
+    send_and_wait(qtbot, first, "Remember the word kumquat.")
+    chat_id = first.conversation_id
+    close_window(first)
+
+    second = open_window(qtbot, wait_for_model=False)
+    try:
+        assert second.conversation_id == chat_id
+        assert second.chat.bubbles[0].data.text == "Remember the word kumquat."
+        assert second.chat.bubbles[1].data.role == "assistant"
+        # Geometry and splitter come back too (the offscreen screen clamps sizes, so compare
+        # what was saved rather than pixels).
+        assert second.ui_state.geometry is not None and second.ui_state.splitter is not None
+    finally:
+        qtbot.waitUntil(lambda: not second.model_loading, timeout=60_000)
+        close_window(second)
+
+
+def test_a_broken_gguf_dropped_on_the_window_shows_an_error_and_the_app_keeps_working(
+    qtbot, window, tmp_path
+) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + os.urandom(256))
+    drop_paths(window, [bad])
+    qtbot.waitUntil(lambda: find_dialog(window, "ErrorDialog") is not None, timeout=30_000)
+    dialog = find_dialog(window, "ErrorDialog")
+    assert "broken.gguf" in dialog.text()
+    dialog.button(QMessageBox.StandardButton.Ok).click()
+
+    assert window.services.loaded is not None and window.composer.blocked_reason is None
+    send_and_wait(qtbot, window, "Say hi.")
+    assert _answers(window)[-1].data.state == "done"
+
+
+def _store_answer(text: str) -> int:
+    store = ChatStore(ember_paths().ensure().chats_db)
+    chat = store.create("Rendering")
+    store.add_message(chat.id, "user", "show me")
+    store.add_message(chat.id, "assistant", text, model="test")
+    store.close()
+    return chat.id
+
+
+def test_images_and_img_tags_in_an_answer_load_nothing(qtbot) -> None:
+    with ConnectionRecorder().running() as listener:
+        url = f"http://127.0.0.1:{listener.port}/beacon.png"
+        chat_id = _store_answer(
+            f'Here: ![x]({url}?q=secret)\n\n<img src="{url}">\n\n![ref][r]\n\n[r]: {url}'
+        )
+        window = open_window(qtbot, deterministic_settings())
+        try:
+            window.open_conversation(chat_id)
+            answer = _answers(window)[-1]
+            qtbot.wait(500)  # give any fetch the time to happen
+            assert listener.connections == 0
+            assert answer.body.resource_requests == []
+            assert "<img src=" in answer.body.document().toPlainText()
+        finally:
+            close_window(window)
+    assert listener.connections == 0
+
+
+def test_raw_html_in_an_answer_is_shown_as_text(qtbot) -> None:
+    chat_id = _store_answer("Bold: <b>not bold</b> <a href='http://127.0.0.1:9/'>link</a>")
+    window = open_window(qtbot, wait_for_model=False)
+    try:
+        window.open_conversation(chat_id)
+        shown = _answers(window)[-1].body.document().toPlainText()
+        assert "<b>not bold</b>" in shown
+        assert "<a href='http://127.0.0.1:9/'>link</a>" in shown
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+class _UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+def test_a_link_opens_only_after_confirming_the_url(qtbot, window) -> None:
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("http", catcher, "open")
+    try:
+        url = QUrl("http://127.0.0.1:9/page?q=1")
+        window.request_open_link(url)
+        dialog = find_dialog(window, "ConfirmLink")
+        assert dialog.informativeText() == url.toString()
+        dialog.button(QMessageBox.StandardButton.Cancel).click()
+        assert catcher.opened == []
+
+        window.request_open_link(url)
+        find_dialog(window, "ConfirmLink").button(QMessageBox.StandardButton.Open).click()
+        assert catcher.opened == [url.toString()]
+    finally:
+        QDesktopServices.unsetUrlHandler("http")
+
+
+def test_the_window_shows_before_heavy_libraries_load(tmp_path) -> None:
+    env = {**os.environ, "EMBER_STARTUP_PROBE": "1", "EMBER_HOME": str(tmp_path)}
+    code = "import sys; from ember.ui.app import run_app; sys.exit(run_app([]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["heavy"] == []
+
+
+def test_settings_are_validated_saved_and_applied(qtbot, window) -> None:
+    dialog = window.open_settings()
+    dialog.temperature.setValue(0.3)
+    dialog.max_tokens.setValue(5000)  # larger than the context size: refused
+    dialog.context_size.setValue(2048)
+    dialog.accept()
+    assert dialog.isVisible() and "max_tokens" in dialog.error.text()
+    dialog.max_tokens.setValue(64)
+    dialog.preset.setCurrentText("Concise")
+    dialog.accept()
+    from ember.config import PROMPT_PRESETS, load_settings
+
+    saved = load_settings()
+    assert saved.temperature == pytest.approx(0.3)
+    assert saved.system_prompt == PROMPT_PRESETS["Concise"]
+    assert window.services.assistant.settings.max_tokens == 64
+    assert Path(ember_paths().config_file).is_file()

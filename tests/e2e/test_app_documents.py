@@ -1,0 +1,130 @@
+"""Documents in the app: drop a folder, watch it index, ask, and follow the answer's sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ember.ui.qt import QDesktopServices, QObject, QUrl, Slot
+from tests.support.ui_app import (
+    close_window,
+    deterministic_settings,
+    drop_paths,
+    find_dialog,
+    open_window,
+    send_and_wait,
+)
+
+pytestmark = pytest.mark.slow
+
+INDEX_TIMEOUT_MS = 240_000
+
+ROUTER = """# Zephyr router manual
+
+## Resetting the router
+
+To reset the Zephyr router to factory settings, hold the red pinhole button on the back
+for fifteen seconds until the status light blinks purple. All saved Wi-Fi passwords are erased.
+
+## Changing the Wi-Fi channel
+
+Open the admin page at the router address and pick a channel between 1 and 11.
+"""
+
+GARDEN = """# Tomato growing notes
+
+Tomatoes need at least six hours of direct sun. Water the soil, not the leaves,
+and stake the plants when they reach thirty centimetres.
+"""
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    (folder / "router.md").write_text(ROUTER, encoding="utf-8")
+    (folder / "garden.md").write_text(GARDEN, encoding="utf-8")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    return folder
+
+
+@pytest.fixture
+def window(qtbot):
+    win = open_window(qtbot, deterministic_settings(max_tokens=40))
+    yield win
+    close_window(win)
+
+
+def _index_by_drop(qtbot, window, folder: Path) -> None:
+    drop_paths(window, [folder])
+    qtbot.waitUntil(lambda: find_dialog(window, "CollectionDialog") is not None, timeout=5000)
+    dialog = find_dialog(window, "CollectionDialog")
+    assert dialog.collection() == "manuals"  # suggested from the folder's name
+    dialog.accept()
+    assert window.indexing is not None and window.index_bar.isVisibleTo(window)
+    qtbot.waitUntil(lambda: window.indexing is None, timeout=INDEX_TIMEOUT_MS)
+
+
+def test_a_dropped_folder_is_indexed_into_a_collection(qtbot, window, library) -> None:
+    _index_by_drop(qtbot, window, library)
+    result = window.last_index_result
+    assert result is not None and result.collection == "manuals"
+    assert result.files_indexed == 2 and result.chunks >= 2
+    assert [Path(path).name for path, _reason in result.errors] == ["broken.pdf"]
+    assert result.errors[0][1]  # a reason a person can read
+    assert window.index_report.isVisibleTo(window)
+    qtbot.waitUntil(lambda: [c.name for c in window.collection_infos] == ["manuals"], timeout=5000)
+    item = window.sidebar.collections.item(0)
+    assert item.text().startswith("manuals\n2 files")
+    assert window.collections_button.text().startswith("Documents: manuals")
+
+
+def test_an_answer_from_documents_lists_its_sources(qtbot, window, library) -> None:
+    _index_by_drop(qtbot, window, library)
+    send_and_wait(qtbot, window, "How do I reset the Zephyr router to factory settings?")
+
+    answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
+    assert answer.data.state == "done"
+    sources = [c.source for c in answer.data.citations]
+    assert sources and Path(sources[0]).name == "router.md"
+    assert answer.sources_row.isVisibleTo(window)
+    stored = window.services.store.messages(window.conversation_id)[-1]
+    assert stored.citations == answer.data.citations
+
+
+class _UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url)
+
+
+def test_clicking_a_source_shows_its_passage_and_opens_the_file(qtbot, window, library) -> None:
+    _index_by_drop(qtbot, window, library)
+    send_and_wait(qtbot, window, "How do I reset the Zephyr router to factory settings?")
+    answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
+    chips = answer.sources_row.findChildren(type(answer.copy_button))
+    assert chips
+    chips[0].click()
+    dialog = find_dialog(window, "SourceDialog")
+    assert dialog is not None
+    assert "pinhole" in dialog.snippet.toPlainText()
+    assert "router.md" in dialog.location.text()
+    assert "Resetting the router" in dialog.location.text()
+
+    # Clicking the [1] marker in the text goes to the same place.
+    answer._on_link(QUrl("ember-cite:1"))
+    assert find_dialog(window, "SourceDialog") is not None
+
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        dialog.open_button.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert dialog.opened is not None
+    assert Path(dialog.opened.toLocalFile()).name == "router.md"

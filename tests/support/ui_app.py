@@ -1,0 +1,131 @@
+"""Helpers for tests that drive the real desktop app (real model, real stores, offscreen Qt)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ember.config import Settings, save_settings
+from ember.ui.qt import QApplication, QDropEvent, QMimeData, QPointF, Qt, QUrl, QWidget
+
+MODEL_LOAD_TIMEOUT_MS = 60_000
+ANSWER_TIMEOUT_MS = 120_000
+
+
+def deterministic_settings(**overrides: object) -> Settings:
+    """Temperature 0 and a fixed seed: the embedded model answers the same way every run."""
+    values: dict[str, object] = {
+        "temperature": 0.0,
+        "seed": 7,
+        "max_tokens": 48,
+        "context_size": 2048,
+        "threads": 2,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def open_window(qtbot, settings: Settings | None = None, wait_for_model: bool = True):  # type: ignore[no-untyped-def]
+    """The real main window over this test's EMBER_HOME, shown, with its model loaded."""
+    from ember.ui.app import create_application, create_window
+
+    if settings is not None:
+        save_settings(settings)
+    create_application()
+    window = create_window()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    if wait_for_model:
+        qtbot.waitUntil(
+            lambda: window.services.loaded is not None and not window.model_loading,
+            timeout=MODEL_LOAD_TIMEOUT_MS,
+        )
+    return window
+
+
+def close_window(window) -> None:  # type: ignore[no-untyped-def]
+    from ember.ui.app import shutdown_window
+
+    window.close()
+    shutdown_window(window)
+
+
+def send_and_wait(qtbot, window, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type ``text`` in the composer, press Enter, wait until the answer is complete."""
+    window.composer.input.setPlainText(text)
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    assert window.generation is not None, "pressing Enter should have started an answer"
+    qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+
+
+def drop_paths(widget: QWidget, paths: list[Path]) -> None:
+    """Send a real drag-and-drop sequence with file URLs to ``widget``."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    from ember.ui.qt import QDragEnterEvent
+
+    enter = QDragEnterEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted(), "the window should accept dragged files"
+    drop = QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, drop)
+
+
+def find_dialog(window, name: str):  # type: ignore[no-untyped-def]
+    """The visible top-level dialog whose objectName is ``name``, or None."""
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() == name and widget.isVisible():
+            return widget
+    return window.findChild(QWidget, name)
+
+
+class ConnectionRecorder:
+    """A real TCP listener on 127.0.0.1 that records every connection made to it."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(8)
+        self.server.settimeout(0.1)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    @contextmanager
+    def running(self) -> Iterator[ConnectionRecorder]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(2)
+            self.server.close()

@@ -1,0 +1,52 @@
+"""The composer: Enter sends, Shift+Enter breaks the line, Esc stops, a reason when disabled."""
+
+from __future__ import annotations
+
+import pytest
+
+from ember.ui.composer import Composer
+from ember.ui.qt import Qt
+
+
+@pytest.fixture
+def composer(qtbot) -> Composer:
+    widget = Composer()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_enter_sends_the_text(qtbot, composer) -> None:
+    qtbot.keyClicks(composer.input, "hello")
+    with qtbot.waitSignal(composer.sendRequested) as blocker:
+        qtbot.keyClick(composer.input, Qt.Key.Key_Return)
+    assert blocker.args == ["hello"]
+
+
+def test_shift_enter_starts_a_new_line(qtbot, composer) -> None:
+    qtbot.keyClicks(composer.input, "one")
+    qtbot.keyClick(composer.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(composer.input, "two")
+    assert composer.input.toPlainText() == "one\ntwo"
+
+
+def test_an_empty_message_is_not_sent(qtbot, composer) -> None:
+    with qtbot.assertNotEmitted(composer.sendRequested):
+        qtbot.keyClicks(composer.input, "   ")
+        qtbot.keyClick(composer.input, Qt.Key.Key_Return)
+
+
+def test_a_blocked_composer_says_why_and_does_not_send(qtbot, composer) -> None:
+    composer.set_blocked("Loading SmolLM2…")
+    assert composer.reason.text() == "Loading SmolLM2…"
+    assert not composer.button.isEnabled()
+    composer.input.setPlainText("hello")
+    with qtbot.assertNotEmitted(composer.sendRequested):
+        qtbot.keyClick(composer.input, Qt.Key.Key_Return)
+
+
+def test_escape_stops_while_generating(qtbot, composer) -> None:
+    composer.set_generating(True)
+    assert composer.button.text() == "Stop"
+    with qtbot.waitSignal(composer.stopRequested):
+        qtbot.keyClick(composer.input, Qt.Key.Key_Escape)
