@@ -1,0 +1,284 @@
+"""The in-process llama.cpp backend (llama-cpp-python), used for the embedded model and user GGUFs.
+
+Every file passes :func:`ember.engines.gguf.inspect_gguf` before llama.cpp opens it. The chat
+template is the GGUF's own, rendered by llama-cpp-python's ``Jinja2ChatFormatter`` in an
+``ImmutableSandboxedEnvironment`` (a template once ran arbitrary code: CVE-2024-34359); we build
+that formatter ourselves so no exact-match "guess" swaps in another format behind our back.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import threading
+from collections.abc import Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ember.engines.base import (
+    CancelToken,
+    ChatMessage,
+    FinishReason,
+    GenerationOptions,
+    StreamClock,
+    StreamEvent,
+    Token,
+)
+from ember.engines.context import (
+    DEFAULT_MESSAGE_OVERHEAD,
+    SAFETY_TOKENS,
+    fit_messages,
+    reply_budget,
+)
+from ember.engines.gguf import GGUFInfo, inspect_gguf
+from ember.errors import EngineUnavailable, ModelLoadError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from ember.engines import EngineSpec
+
+BACKEND = "llama.cpp"
+
+# For a GGUF without a template: ChatML, the format most small instruct models were tuned on.
+FALLBACK_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def chat_formatter(
+    template: str, eos_token: str, bos_token: str, stop_token_ids: list[int] | None = None
+) -> Jinja2ChatFormatter:
+    """llama-cpp-python's sandboxed Jinja2 formatter for ``template`` (never render unsandboxed)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    return Jinja2ChatFormatter(
+        template=template, eos_token=eos_token, bos_token=bos_token, stop_token_ids=stop_token_ids
+    )
+
+
+class LlamaCppEngine:
+    """A GGUF loaded in this process. One generation at a time (the ``Llama`` is not reentrant)."""
+
+    backend = BACKEND
+
+    def __init__(self, llama: Llama, info: GGUFInfo, model_name: str) -> None:
+        self._llama = llama
+        self.info = info
+        self.model_name = model_name
+        self.context_length = int(llama.n_ctx())
+        self.template_source = "gguf" if info.chat_template else "fallback-chatml"
+        eos_id, bos_id = llama.token_eos(), llama.token_bos()
+        eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
+        bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+        # Stop on the end-of-generation id too, as llama-cpp-python's own GGUF handler does.
+        self.formatter = chat_formatter(
+            info.chat_template or FALLBACK_TEMPLATE, eos, bos, [eos_id] if eos_id != -1 else None
+        )
+        llama.chat_handler = self.formatter.to_chat_handler()
+        self.special_tokens: tuple[str, ...] = info.special_tokens
+        self._lock = threading.Lock()  # one generation at a time
+        self._tokenizer_lock = threading.Lock()
+        self._closed = False
+        self._count = functools.lru_cache(maxsize=4096)(self._count_uncached)
+        self.message_overhead, self.fixed_overhead = self._measure_overhead()
+
+    # -- Engine protocol -------------------------------------------------------------------------
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Stream the model's answer; see :class:`ember.engines.base.Engine`."""
+        options = options or GenerationOptions()
+        clock = StreamClock()
+        with self._lock:
+            if self._closed:
+                raise EngineUnavailable(f"{self.model_name} was closed; load it again.")
+            reason, payload = yield from self._stream_locked(messages, options, cancel, clock)
+        # Finished goes out after the lock is released: a caller that stops reading at
+        # Finished (as ``complete`` does) must not keep the model locked.
+        yield clock.finish(reason, self.model_name, self._prompt_tokens(payload))
+
+    def _stream_locked(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken | None,
+        clock: StreamClock,
+    ) -> Generator[Token, None, tuple[FinishReason, list[dict[str, str]]]]:
+        fitted = fit_messages(
+            messages,
+            self.count_tokens,
+            self.context_length,
+            reply_budget(options.max_tokens, self.context_length),
+            self.message_overhead,
+            self.fixed_overhead,
+        )
+        payload = [{"role": m.role, "content": m.content} for m in fitted]
+        if options.seed is not None:
+            # A fixed seed promises the same answer for the same messages. Reusing the KV cache
+            # of the previous prompt evaluates the tail in a smaller batch, which changes the
+            # floats enough to flip a greedy choice; so a seeded request starts clean. Unseeded
+            # requests (the app's default) keep the prefix reuse that makes follow-ups fast.
+            self._llama.reset()
+            seed = options.seed
+        else:
+            seed = secrets.randbelow(2**31)
+        reason = "length"
+        chunks: Any = None
+        try:
+            chunks = self._llama.create_chat_completion(
+                messages=payload,  # type: ignore[arg-type]
+                temperature=options.temperature,
+                top_p=options.top_p,
+                max_tokens=options.max_tokens,
+                seed=seed,
+                stop=list(options.stop),
+                stream=True,
+            )
+            for chunk in chunks:
+                if cancel is not None and cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                choice = chunk["choices"][0]
+                text = choice["delta"].get("content")
+                if text:
+                    yield clock.token(text)
+                if choice["finish_reason"] is not None:
+                    reason = choice["finish_reason"]
+            else:
+                if cancel is not None and cancel.cancelled:
+                    reason = "cancelled"
+        except Exception as exc:
+            # Translate what the model or its template can cause; anything else is our bug.
+            if isinstance(exc, ValueError | RuntimeError) or type(exc).__module__.startswith(
+                "jinja2"
+            ):
+                raise EngineUnavailable(
+                    f"llama.cpp stopped generating with {self.model_name}: {exc}", clock.text
+                ) from None
+            raise
+        finally:
+            if chunks is not None:
+                chunks.close()  # frees llama.cpp's generator now, not at garbage collection
+        final: FinishReason = (
+            "cancelled" if reason == "cancelled" else ("stop" if reason == "stop" else "length")
+        )
+        return final, payload
+
+    def count_tokens(self, text: str) -> int:
+        """Exact token count with the model's own tokenizer (special tokens parsed, as in prompts)."""
+        return self._count(text)
+
+    def close(self) -> None:
+        """Free the model; waits for a running generation to end (cancel it first)."""
+        with self._lock, self._tokenizer_lock:
+            if not self._closed:
+                self._closed = True
+                self._llama.close()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _count_uncached(self, text: str) -> int:
+        if not text:
+            return 0
+        # Tokenizing only reads the vocabulary, so it may run beside a generation; the lock
+        # only keeps it from racing close(), which frees that vocabulary.
+        with self._tokenizer_lock:
+            if self._closed:
+                raise EngineUnavailable(f"{self.model_name} was closed; load it again.")
+            tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return len(tokens)
+
+    def _render(self, payload: list[dict[str, str]]) -> str:
+        return self.formatter(messages=payload).prompt  # type: ignore[arg-type]
+
+    def _prompt_tokens(self, payload: list[dict[str, str]]) -> int:
+        """Tokens of the rendered prompt; computed after streaming so it never delays a token."""
+        try:
+            return self._count(self._render(payload))
+        except Exception:  # a failing template fails the stream first; a closed model says so
+            return 0
+
+    def _measure_overhead(self) -> tuple[int, int]:
+        """Template tokens per message and once per prompt (role markers, generation prompt)."""
+        one_msg = [{"role": "user", "content": "x"}]
+        two_msgs = [*one_msg, {"role": "assistant", "content": "x"}]
+        try:
+            one = self._count(self._render(one_msg))
+            two = self._count(self._render(two_msgs))
+        except Exception:
+            return DEFAULT_MESSAGE_OVERHEAD, SAFETY_TOKENS
+        content = self._count("x")
+        # A token of margin each: BPE merges across a role boundary can differ by one.
+        per_message = max(4, two - one - content + 1)
+        fixed = max(SAFETY_TOKENS, one - content - per_message + 2)
+        return per_message, fixed
+
+
+def load(spec: EngineSpec) -> LlamaCppEngine:
+    """Check the GGUF header, then load it in llama.cpp; any failure is a :class:`ModelLoadError`."""
+    from pathlib import Path
+
+    path = Path(spec.model).expanduser()
+    info = inspect_gguf(path)
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"llama-cpp-python is not installed ({exc}); run `make setup` or pick an Ollama model."
+        ) from None
+    n_ctx = spec.n_ctx if spec.n_ctx > 0 else (info.context_length or 4096)
+    if info.context_length:
+        n_ctx = min(n_ctx, info.context_length)
+    try:
+        llama = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            # The threads setting governs prompt processing too: llama.cpp's default of every
+            # core for batches stalls badly when another process is busy on one of them.
+            n_threads=spec.n_threads or None,
+            n_threads_batch=spec.n_threads or None,
+            n_gpu_layers=spec.n_gpu_layers,
+            seed=llama_cpp.LLAMA_DEFAULT_SEED,
+            verbose=False,
+        )
+    except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError/OSError variously
+        raise ModelLoadError(
+            f"llama.cpp could not load {path.name}: {exc}. The file may be damaged or use an "
+            "architecture this llama.cpp build does not know; try another model."
+        ) from None
+    return LlamaCppEngine(llama, info, model_name=path.name)
+
+
+def special_tokens(engine: LlamaCppEngine) -> tuple[str, ...]:
+    """The model's control tokens (for :func:`ember.engines.sanitize.neutralize_special_tokens`)."""
+    return engine.special_tokens
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama.cpp build can put layers on a GPU (CUDA, Metal, Vulkan...)."""
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def backend_info() -> dict[str, object]:
+    """What ``ember doctor`` shows about llama.cpp."""
+    import llama_cpp
+
+    system = llama_cpp.llama_print_system_info()
+    return {
+        "installed": True,
+        "version": llama_cpp.__version__,
+        "gpu_offload": gpu_offload_supported(),
+        "system_info": system.decode("utf-8", "replace").strip()
+        if isinstance(system, bytes)
+        else str(system),
+    }
