@@ -112,3 +112,48 @@ def test_ask_works_with_no_network_at_all() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["answer"]
+
+
+def test_models_add_checks_the_header_and_the_model_is_then_usable(tmp_path: Path) -> None:
+    from ember.catalog import default_model
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\xff" * 60)
+    refused = ember("models", "add", str(bad))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert str(bad) in refused.stderr or "bad.gguf" in refused.stderr
+
+    added = ember("models", "add", default_model().path, "--name", "my-smol", "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["family"] == "llama"
+    shown = json.loads(ember("models", "show", "my-smol", "--json").stdout)
+    assert shown["available"] is True
+    asked = ember("ask", "Say hello.", "--model", "my-smol", "--max-tokens", "8", "--json")
+    assert asked.returncode == 0, asked.stderr
+
+
+def test_chat_keeps_the_conversation_in_history() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ember", "chat", "--temperature", "0", "--max-tokens", "16"],
+        input="Hello!\nWhat did I just say?\n\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    from ember.chats.store import ChatStore
+    from ember.paths import ember_paths
+
+    with ChatStore(ember_paths().chats_db) as store:
+        (conversation,) = store.conversations()
+        roles = [m.role for m in store.messages(conversation.id)]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
+def test_no_save_leaves_no_history() -> None:
+    result = ember("ask", "Hi", "--no-save", "--max-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    from ember.paths import ember_paths
+
+    assert not ember_paths().chats_db.exists()
