@@ -47,15 +47,33 @@ class Paths:
 
 
 def ember_paths() -> Paths:
-    """The directories for this process, honouring ``EMBER_HOME``."""
+    """The directories for this process, honouring ``EMBER_HOME`` and the ``data_dir`` setting."""
     home = os.environ.get("EMBER_HOME")
     if home:
         root = Path(home).expanduser().resolve()
-        return Paths(root / "config", root / "data", root / "cache")
-    import platformdirs
+        paths = Paths(root / "config", root / "data", root / "cache")
+    else:
+        import platformdirs
 
-    return Paths(
-        Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)),
-        Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
-        Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)),
-    )
+        paths = Paths(
+            Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)),
+            Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
+            Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)),
+        )
+    chosen = _configured_data_dir(paths.config_file)
+    return Paths(paths.config_dir, chosen, paths.cache_dir) if chosen else paths
+
+
+def _configured_data_dir(config_file: Path) -> Path | None:
+    """The user's chosen data folder (settings ``data_dir``), if any.
+
+    Read directly rather than through ``ember.config`` (which needs these paths); a broken
+    settings file is reported by ``load_settings``, not here.
+    """
+    import tomllib
+
+    try:
+        value = tomllib.loads(config_file.read_text(encoding="utf-8")).get("data_dir", "")
+    except (OSError, ValueError):
+        return None
+    return Path(value).expanduser().resolve() if isinstance(value, str) and value.strip() else None

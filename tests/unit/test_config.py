@@ -57,3 +57,13 @@ def test_ember_home_holds_all_paths(ember_home) -> None:
     paths = ember_paths()
     for directory in (paths.config_dir, paths.data_dir, paths.cache_dir):
         assert directory.is_relative_to(ember_home)
+
+
+def test_the_data_folder_setting_moves_chats_and_documents(tmp_path) -> None:
+    chosen = tmp_path / "my-ember-data"
+    save_settings(Settings(data_dir=str(chosen)))
+    paths = ember_paths()
+    assert paths.data_dir == chosen
+    assert paths.chats_db.is_relative_to(chosen)
+    assert paths.knowledge_dir.is_relative_to(chosen)
+    assert paths.config_file.exists()  # settings themselves stay in the config folder
