@@ -157,7 +157,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 _MEASURE = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from ember.knowledge.sandbox import parse_file
 document = parse_file(Path(sys.argv[1]))
@@ -165,7 +165,10 @@ print(json.dumps({
     "chars": sum(len(s.text) for s in document.sections),
     "sections": len(document.sections),
     "notes": list(document.notes),
-    "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent (pytest,
+    # with models loaded), which would measure the parent instead of this process.
+    "max_rss_mb": next(int(line.split()[1]) for line in open("/proc/self/status")
+                       if line.startswith("VmHWM:")) / 1024,
 }))
 """
 
