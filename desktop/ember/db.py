@@ -89,3 +89,21 @@ def _split_sql(script: str) -> list[str]:
 
 def integrity_ok(conn: sqlite3.Connection) -> bool:
     return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def check_health(conn: sqlite3.Connection, path: Path, *, label: str, remedy: str) -> None:
+    """Raise :class:`StorageError` if the file's pages are damaged (``PRAGMA quick_check``).
+
+    Run at open, before anything writes, so damage is named at start instead of surfacing later
+    as "database disk image is malformed" in the middle of work. The file is never modified.
+    """
+    try:
+        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems:
+        raise StorageError(
+            f"The {label} at {path} is damaged ({'; '.join(problems)[:300]}). It was left "
+            f"untouched. {remedy}"
+        )

@@ -278,3 +278,145 @@ def generate(folder: Path) -> dict[str, Path]:
         "nested.html": deeply_nested_html(folder / "nested.html"),
         "corrupt.csv": corrupt_csv(folder / "corrupt.csv"),
     }
+
+
+# -- more hostile PDFs ----------------------------------------------------------------------------
+
+
+def _raw_pdf(objects: dict[int, bytes], root: int = 1, *, xref: bool = True) -> bytes:
+    """A PDF from numbered object bodies, with a correct cross-reference table unless told not to."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    start = len(out)
+    size = max(objects) + 1
+    if xref:
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+        for number in range(1, size):
+            out += b"%010d 00000 n \n" % offsets.get(number, 0)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, start)
+    return bytes(out)
+
+
+def pdf_decompression_bomb(path: Path, unpacked_mb: int = 512) -> Path:
+    """A one-page PDF whose content stream inflates from ~0.5 MB to ``unpacked_mb`` MB."""
+    compressor = zlib.compressobj(9)
+    block = b" " * (1024 * 1024)
+    packed = b"".join(compressor.compress(block) for _ in range(unpacked_mb)) + compressor.flush()
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        4: stream + b"\nendstream",
+    }
+    path.write_bytes(_raw_pdf(objects))
+    return path
+
+
+def pdf_circular_xref(path: Path) -> Path:
+    """A PDF whose trailer's /Prev points back at its own cross-reference table (a loop)."""
+    body = _raw_pdf(
+        {
+            1: b"<< /Type /Catalog /Pages 2 0 R >>",
+            2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        }
+    )
+    start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    body = body.replace(b"/Root 1 0 R >>", b"/Root 1 0 R /Prev %d >>" % start)
+    path.write_bytes(body)
+    return path
+
+
+def pdf_self_referencing_pages(path: Path) -> Path:
+    """A page tree whose /Pages node lists itself among its kids (an infinite tree)."""
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+    }
+    path.write_bytes(_raw_pdf(objects))
+    return path
+
+
+# -- text in every encoding, and files that are hard to reach ----------------------------------------
+
+SAMPLE_TEXT = "Crème brûlée costs 5 € at the café. Naïve façade, déjà vu."
+
+
+def utf16_text(path: Path, *, bom: bool) -> Path:
+    path.write_bytes(SAMPLE_TEXT.encode("utf-16" if bom else "utf-16-le"))
+    return path
+
+
+def encoded_text(path: Path, text: str, encoding: str) -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def invalid_utf8(path: Path) -> Path:
+    path.write_bytes(b"Valid start, then \xff\xfe\xc3\x28 broken bytes, then valid again.\n" * 20)
+    return path
+
+
+def text_with_nuls(path: Path) -> Path:
+    """Mostly text with a few NUL bytes sprinkled in (a log file with a glitch)."""
+    path.write_bytes(b"Line of a log file.\n" * 50 + b"\x00\x00\x00" + b"More log text.\n" * 50)
+    return path
+
+
+def unreadable(path: Path) -> Path:
+    path.write_text("You may not read me.\n")
+    path.chmod(0)
+    return path
+
+
+def very_long_path(folder: Path) -> Path:
+    """A file about 3,900 characters deep (PATH_MAX is 4,096), in 250-character folder names."""
+    current = folder
+    while len(str(current)) < 3_600:
+        current = current / ("d" * 250)
+    current.mkdir(parents=True, exist_ok=True)
+    target = current / ("long-name-" + "n" * 200 + ".txt")
+    target.write_text("A note at the end of a very long path.\n")
+    return target
+
+
+def generate_all(folder: Path, *, data_dir: Path | None = None) -> dict[str, Path]:
+    """:func:`generate` plus every other hostile and awkward input, one folder each kind."""
+    files = generate(folder)
+    pdfs = {
+        "decompression_bomb.pdf": pdf_decompression_bomb(folder / "decompression_bomb.pdf"),
+        "circular_xref.pdf": pdf_circular_xref(folder / "circular_xref.pdf"),
+        "self_pages.pdf": pdf_self_referencing_pages(folder / "self_pages.pdf"),
+        "encrypted_empty.pdf": write_pdf(
+            folder / "encrypted_empty.pdf", ["Opens without a password."], user_password=""
+        ),
+        "encrypted_real.pdf": write_pdf(
+            folder / "encrypted_real.pdf", ["Secret text."], user_password="hunter2"
+        ),
+        "image_only.pdf": write_image_only_pdf(folder / "image_only.pdf"),
+    }
+    texts = {
+        "utf16_bom.txt": utf16_text(folder / "utf16_bom.txt", bom=True),
+        "utf16_nobom.txt": utf16_text(folder / "utf16_nobom.txt", bom=False),
+        "cp1252.txt": encoded_text(folder / "cp1252.txt", SAMPLE_TEXT, "cp1252"),
+        "shift_jis.txt": encoded_text(
+            folder / "shift_jis.txt",
+            "東京の天気は晴れです。明日は雨が降るでしょう。" * 5,
+            "shift_jis",
+        ),
+        "invalid_utf8.txt": invalid_utf8(folder / "invalid_utf8.txt"),
+        "nuls.txt": text_with_nuls(folder / "nuls.txt"),
+        "one_line_200mb.txt": single_line_text(folder / "one_line_200mb.txt", 200 * 1024 * 1024),
+        "unreadable.txt": unreadable(folder / "unreadable.txt"),
+        "long_path.txt": very_long_path(folder / "deep"),
+    }
+    files.update(pdfs)
+    files.update(texts)
+    if data_dir is not None:
+        files["data_dir"] = data_dir
+    return files

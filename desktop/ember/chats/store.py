@@ -28,7 +28,7 @@ from ember.chats.records import (
     MessageState,
     derive_title,
 )
-from ember.db import connect, migrate
+from ember.db import check_health, connect, migrate
 from ember.errors import StorageError
 from ember.knowledge.types import Citation
 
@@ -58,6 +58,13 @@ class ChatStore:
         self._lock = threading.RLock()
         self._conn = connect(self.path)
         try:
+            check_health(
+                self._conn,
+                self.path,
+                label="chat history",
+                remedy="Ember will not write to it; restore it from a backup, or move it aside "
+                "(the SQLite `.recover` command can often save its chats) to start a new history.",
+            )
             migrate(self._conn, MIGRATIONS, label="chat history")
         except BaseException:
             self._conn.close()

@@ -1,0 +1,86 @@
+"""An OpenAI-compatible chat server (SSE) on 127.0.0.1 that can misbehave mid-stream.
+
+The happy path is covered by llama-cpp-python's own server (``openai_server.py``); this one exists
+for what that server never does: hang mid-answer, send garbage, send one endless line. It streams
+real tokens from the embedded model (through :class:`OllamaTestServer`'s generator) in the
+``chat.completion.chunk`` format, then misbehaves as its ``failure`` says.
+"""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+from tests.support.ollama_server import Failure, OllamaTestServer, _OllamaHandler
+
+
+class FaultyOpenAIServer(OllamaTestServer):
+    """``/v1/models`` and ``/v1/chat/completions`` with the failures of :class:`Failure`."""
+
+    def __init__(self, model_path: Path, model_name: str = "smollm2") -> None:
+        super().__init__(model_path, model_name)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(_OpenAIHandler):
+            owner = server
+
+        return Handler
+
+
+class _OpenAIHandler(_OllamaHandler):
+    owner: FaultyOpenAIServer  # type: ignore[assignment]
+
+    def do_GET(self) -> None:
+        if self.path == "/v1/models":
+            self._json(200, {"object": "list", "data": [{"id": self.owner.model_name}]})
+        else:
+            self._json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        if self.path != "/v1/chat/completions":
+            self._json(404, {"error": {"message": "not found"}})
+            return
+        body = self._body()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        failure: Failure | None = self.owner.failure
+        options = {
+            "temperature": body.get("temperature", 0.8),
+            "top_p": body.get("top_p", 0.9),
+            "num_predict": body.get("max_tokens", 128),
+            "seed": body.get("seed"),
+        }
+        count, finish = 0, None
+        for text, reason in self.owner.generate(body["messages"], options):
+            finish = reason or finish
+            if failure is not None and count >= failure.after_tokens:
+                self._misbehave(failure)
+                return
+            if text:
+                count += 1
+                self._event({"choices": [{"index": 0, "delta": {"content": text}}]})
+        self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish or "stop"}]})
+        self._chunk(b"data: [DONE]\n\n")
+        self._end_stream()
+
+    def _event(self, chunk: dict[str, Any]) -> None:
+        payload = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, **chunk}
+        payload["model"] = self.owner.model_name
+        self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+    def _misbehave(self, failure: Failure) -> None:
+        if failure.kind == "garbage":
+            self._chunk(b"data: <html>502 Bad Gateway</html>\n\n")
+            self._end_stream()
+        else:
+            super()._misbehave(failure)
