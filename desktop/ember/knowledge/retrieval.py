@@ -10,7 +10,9 @@ the same paragraph in two files) and only come from fully indexed documents.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,12 @@ _STOPWORDS = frozenset(
     "why will with you your".split()
 )
 _MAX_TERMS = 16
+# BM25 ranks every row a word matches, at 1-2 µs a row: past this many rows in all, the most
+# common words are left out of the keyword query (~10 ms; the query embedding runs meanwhile).
+# Smaller collections are ranked by every word, as before.
+_KEYWORD_ROW_BUDGET = 8_000
+# A word in more than this share of chunks ranks next to nothing (BM25 idf below ~3).
+_COMMON_WORD_SHARE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +70,63 @@ class SearchResult:
     best_similarity: float | None  # the closest chunk by meaning, for abstaining
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 expression: any of the question's content words, each quoted (no operators)."""
+def query_words(text: str) -> list[str]:
+    """The question's distinct content words, lower-cased, in order (at most 16)."""
     words: list[str] = []
     for word in _WORD.findall(text.lower()):
         if word in _STOPWORDS or len(word) < 2 or word in words:
             continue
         words.append(word)
-    return " OR ".join(f'"{w}"' for w in words[:_MAX_TERMS])
+    return words[:_MAX_TERMS]
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 expression: any of the question's content words, each quoted (no operators)."""
+    return _any_of(query_words(text))
+
+
+def _any_of(words: Sequence[str]) -> str:
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def selective_words(
+    words: Sequence[str], frequencies: Sequence[int], total: int, budget: int = _KEYWORD_ROW_BUDGET
+) -> list[str]:
+    """The words worth ranking by, in their original order, so BM25 ranks at most ~``budget`` rows.
+
+    ``frequencies`` are the chunks containing each word (``total`` chunks in all). Words that
+    match nothing are dropped. If the rest fit the budget they are all kept; otherwise the
+    rarest word is kept (unless even it matches over four budgets of rows: then it alone ranks
+    nothing worth its time), and then the next rarest while they fit the budget and are in at
+    most 5% of chunks.
+    """
+    present = [(count, order) for order, count in enumerate(frequencies) if count > 0]
+    if sum(count for count, _ in present) <= budget:
+        return [words[order] for _, order in present]
+    kept: list[int] = []
+    rows = 0
+    for count, order in sorted(present):
+        if not kept:
+            if count > 4 * budget:
+                return []
+        elif rows + count > budget or count > _COMMON_WORD_SHARE * total:
+            break
+        kept.append(order)
+        rows += count
+    return [words[order] for order in sorted(kept)]
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _query_pool() -> ThreadPoolExecutor:
+    """One thread that embeds queries while the calling thread runs the keyword search."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ember-query")
+        return _pool
 
 
 class HybridSearcher:
@@ -95,13 +152,16 @@ class HybridSearcher:
         k = opts.k if k is None else k
         if not query.strip() or k <= 0:
             return SearchResult((), None)
-        query_vector = self.embedder.embed_query(query)
+        # Embedding plus vector search (torch, FAISS) and keyword search (SQLite) all release
+        # the GIL: run them side by side. SQLite stays on this thread (its connection's owner).
+        wanted = max(opts.vector_candidates, 2 * k)
+        pending = _query_pool().submit(self._embed_and_search, query, wanted)
+        try:
+            keyword_ids = self._keyword_candidates(query, collections)
+        finally:
+            query_vector, nearest = pending.result()
 
-        rows, vector_ranked = self._vector_candidates(query_vector, collections, k)
-        match = fts_query(query)
-        keyword_ids = (
-            self.store.keyword_search(match, collections, opts.keyword_candidates) if match else []
-        )
+        rows, vector_ranked = self._vector_candidates(query_vector, collections, k, nearest)
         fresh = [i for i in keyword_ids if i not in rows]
         if fresh:
             rows.update(self.store.chunk_rows(fresh, collections))
@@ -128,14 +188,44 @@ class HybridSearcher:
         hits = self._distinct(ordered, rows, similarity, fused, k)
         return SearchResult(tuple(hits), None if best is None else float(best))
 
+    def _embed_and_search(
+        self, query: str, wanted: int
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        query_vector = self.embedder.embed_query(query)
+        return query_vector, self.vectors.search(query_vector, wanted)
+
+    def _keyword_candidates(self, query: str, collections: Sequence[str] | None) -> list[int]:
+        """Chunk ids best first by BM25, ranked by the words selective enough to be worth it."""
+        words = query_words(query)
+        if not words:
+            return []
+        budget = _KEYWORD_ROW_BUDGET
+        counts = self.store.document_frequencies(words, 4 * budget + 1)
+        words = selective_words(words, counts, len(self.vectors), budget)
+        if not words:
+            return []
+        return self.store.keyword_search(
+            _any_of(words), collections, self.options.keyword_candidates
+        )
+
     def _vector_candidates(
-        self, query_vector: np.ndarray, collections: Sequence[str] | None, k: int
+        self,
+        query_vector: np.ndarray,
+        collections: Sequence[str] | None,
+        k: int,
+        nearest: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[dict[int, ChunkRow], list[tuple[float, int]]]:
-        """Nearest chunks of finished documents in ``collections``, widening the net as needed."""
+        """Nearest chunks of finished documents in ``collections``, widening the net as needed.
+
+        ``nearest`` is the first search's result when the caller already ran it.
+        """
         wanted = max(self.options.vector_candidates, 2 * k)
         total = len(self.vectors)
         while True:
-            scores, ids = self.vectors.search(query_vector, wanted)
+            if nearest is None:
+                scores, ids = self.vectors.search(query_vector, wanted)
+            else:
+                (scores, ids), nearest = nearest, None
             rows = self.store.chunk_rows([int(i) for i in ids], collections)
             ranked = [
                 (float(s), int(i)) for s, i in zip(scores, ids, strict=True) if int(i) in rows

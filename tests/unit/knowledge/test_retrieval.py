@@ -7,7 +7,7 @@ from tests.support.knowledge_corpus import QUESTIONS
 from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.knowledge import KnowledgeBase
-from ember.knowledge.retrieval import fts_query
+from ember.knowledge.retrieval import fts_query, selective_words
 
 pytestmark = pytest.mark.slow
 
@@ -70,3 +70,27 @@ def test_near_duplicate_chunks_come_back_once(tmp_path: Path) -> None:
 def test_fts_query_quotes_words_and_drops_operators_and_stopwords() -> None:
     assert fts_query('What is "NEAR(x" OR the -flag AND *?') == '"near" OR "flag"'
     assert fts_query("the of and") == ""
+
+
+def test_every_word_ranks_when_the_rows_fit_the_budget() -> None:
+    words = ["license", "covers", "package"]
+    assert selective_words(words, [900, 50, 40], total=10_000, budget=1000) == words
+
+
+def test_words_matching_nothing_are_left_out() -> None:
+    assert selective_words(["xyzzy", "proxy"], [0, 12], total=10_000) == ["proxy"]
+
+
+def test_common_words_are_left_out_once_the_rare_ones_fill_the_budget() -> None:
+    words = ["configure", "network", "proxy"]
+    kept = selective_words(words, [36_000, 800, 1_250], total=1_000_000, budget=8_000)
+    assert kept == ["network", "proxy"]  # in the question's order
+
+
+def test_the_rarest_word_ranks_even_past_the_budget() -> None:
+    kept = selective_words(["options", "output"], [67_000, 26_000], total=1_000_000, budget=8_000)
+    assert kept == ["output"]
+
+
+def test_a_question_of_only_very_common_words_skips_keyword_search() -> None:
+    assert selective_words(["license"], [176_000], total=1_000_000, budget=8_000) == []
