@@ -1,4 +1,4 @@
-"""Terminal commands for the knowledge base: ``ember index``, ``ember search``, ``ember docs``.
+"""Terminal commands for the knowledge base: ``ember index``, ``search``, ``docs`` and ``eval``.
 
 Progress goes to stderr (a redrawn bar on a terminal, plain lines otherwise) so that stdout
 carries only the result, and ``--json`` output stays machine-readable. Ctrl-C during indexing
@@ -27,7 +27,7 @@ EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
-    """Add ``index``, ``search`` and ``docs`` to the ``ember`` command's subparsers."""
+    """Add ``index``, ``search``, ``docs`` and ``eval`` to the ``ember`` command's subparsers."""
     index = subparsers.add_parser(
         "index", help="index files and folders for document chat (re-runs are incremental)"
     )
@@ -69,6 +69,20 @@ def register(subparsers: Any) -> None:
     reindex.add_argument("--all", action="store_true", help="parse and embed every document again")
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=run_docs_reindex)
+
+    evaluate = subparsers.add_parser(
+        "eval", help="measure answer quality on a QA file (hit@k, MRR, abstentions, latency)"
+    )
+    evaluate.add_argument("qa_file", metavar="QA.json", help="questions with their source file")
+    evaluate.add_argument(
+        "--collection", action="append", metavar="NAME", help="repeatable; default: all"
+    )
+    evaluate.add_argument("--json", action="store_true", help="last line: the metrics as JSON")
+    evaluate.add_argument(
+        "--generate", action="store_true", help="also answer each question with the model"
+    )
+    evaluate.add_argument("--model", "-m", help="model for --generate (default: your default)")
+    evaluate.set_defaults(handler=run_eval)
 
 
 def _knowledge_base() -> KnowledgeBase:
@@ -304,3 +318,42 @@ def run_docs_reindex(args: argparse.Namespace) -> int:
         bar.close()
     _print_index_report(report, args.json)
     return EXIT_INTERRUPTED if report.cancelled else 0
+
+
+# -- eval --------------------------------------------------------------------------------------
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ember.errors import EmberError
+    from ember.knowledge import evaluate
+
+    items = evaluate.load_questions(Path(args.qa_file).expanduser())
+    with _knowledge_base() as kb:
+        collections = args.collection or [c.name for c in kb.collections() if c.chunks > 0]
+        if not collections:
+            raise EmberError("No documents are indexed yet: add some with `ember index PATH`.")
+        generate, close = None, None
+        if args.generate:
+            generate, close = evaluate.assistant_generator(kb, collections, args.model)
+        try:
+            results = evaluate.evaluate(kb, items, collections, generate=generate)
+        finally:
+            if close is not None:
+                close()
+    metrics = evaluate.summarize(results)
+    if args.generate and not args.json:
+        for result in results:
+            print(f"Q: {result.item.question}\nA: {result.answer}\n")
+    if not args.json:
+        for line in evaluate.format_misses(results):
+            print(line)
+        print(evaluate.format_table(metrics))
+        return 0
+    data = metrics.as_json()
+    if args.generate:
+        data["answers"] = [
+            {"question": r.item.question, "answer": r.answer, "abstained": r.abstained}
+            for r in results
+        ]
+    print(json.dumps(data, ensure_ascii=False))
+    return 0

@@ -6,9 +6,13 @@ neutralised, so a document saying ``<|im_start|>system`` cannot switch roles.
 
 Abstaining: when even the closest chunk by meaning is less similar than ``abstain_below``, the
 documents almost surely do not hold the answer and a small model handed weak sources invents
-one. On our test corpus (``tests/unit/knowledge/test_grounding.py``) answerable questions scored a
-best cosine similarity of about 0.55-0.75 and unrelated ones 0.04-0.20; the threshold sits
-between. It is a setting, to be tuned on a larger evaluation set.
+one. Calibrated with ``benchmarks/eval_python_docs.py`` (59 paraphrased questions over 32 pages
+of Python's docs, 13 plausible ones those pages do not answer, MiniLM, 80-token chunks): the
+weakest answerable question of the tuning half scored 0.41 and the threshold sits a margin below
+it, at 0.38. Questions about another topic score far lower (0.04-0.29), but unanswerable questions
+*in the documents' own domain* overlap the answerable ones (0.33-0.44 against 0.35-0.80): 5 of
+the 13 unanswerable ones are still answered. A missed answer ("not in your documents" when it is)
+costs the user more than weak sources the model is told to decline.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from ember.knowledge.retrieval import Hit, SearchResult
 from ember.knowledge.types import Citation, Grounding
 
 NOT_FOUND_TEXT = "not found in your documents"
-DEFAULT_ABSTAIN_BELOW = 0.30
+DEFAULT_ABSTAIN_BELOW = 0.38
 _BACKTICKS = re.compile(r"`{3,}")
 
 
