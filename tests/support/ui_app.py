@@ -39,6 +39,8 @@ def open_window(qtbot, settings: Settings | None = None, wait_for_model: bool = 
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
+    # Chats, the last conversation and the model load start right after the first paint.
+    qtbot.waitUntil(lambda: window.started, timeout=5000)
     if wait_for_model:
         qtbot.waitUntil(
             lambda: window.services.loaded is not None and not window.model_loading,
@@ -70,7 +72,7 @@ def drop_paths(widget: QWidget, paths: list[Path]) -> None:
     from ember.ui.qt import QDragEnterEvent
 
     enter = QDragEnterEvent(
-        pos,
+        pos.toPoint(),  # QDragEnterEvent takes integer positions (QPoint) up to PySide6 6.11
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

@@ -8,10 +8,8 @@ Only the newest ``PAGE`` messages get widgets; older ones appear on request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ember.chats.records import Message
-from ember.knowledge.types import Citation
-from ember.ui.markdown import CITE_SCHEME, COPY_SCHEME, SafeTextBrowser, render_markdown
 from ember.ui.qt import (
     QApplication,
     QColor,
@@ -29,6 +27,10 @@ from ember.ui.qt import (
     QWidget,
     Signal,
 )
+
+if TYPE_CHECKING:
+    from ember.chats.records import Message
+    from ember.knowledge.types import Citation
 
 RENDER_INTERVAL_MS = 50
 COLUMN_MAX_WIDTH = 920
@@ -129,6 +131,9 @@ class MessageBubble(QFrame):
         header.addWidget(self.meta)
         card.addLayout(header)
 
+        # The renderer loads with the first message, not before the window's first paint.
+        from ember.ui.markdown import SafeTextBrowser
+
         self.body = SafeTextBrowser(self.card)
         self.body.linkRequested.connect(self._on_link)
         card.addWidget(self.body)
@@ -187,6 +192,8 @@ class MessageBubble(QFrame):
         if not text and self.data.state == "streaming":
             self.body.set_plain("…")
             return
+        from ember.ui.markdown import render_markdown
+
         cited = frozenset(c.n for c in self.data.citations)
         safe = render_markdown(self.body.document(), text, cited, self._code_color)
         self._code_blocks = safe.code_blocks
@@ -263,6 +270,8 @@ class MessageBubble(QFrame):
     # -- links --------------------------------------------------------------------------------
 
     def _on_link(self, url: QUrl) -> None:
+        from ember.ui.markdown import CITE_SCHEME, COPY_SCHEME
+
         scheme = url.scheme()
         if scheme == CITE_SCHEME:
             n = int(url.path() or 0)

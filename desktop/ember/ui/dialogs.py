@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ember.config import PROMPT_PRESETS, Settings
+from ember.config import PROMPT_PRESETS, RemoteEndpoint, Settings
 from ember.errors import ConfigError
-from ember.knowledge.types import Citation
 from ember.ui.qt import (
     QComboBox,
     QDialog,
@@ -28,6 +28,125 @@ from ember.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from ember.knowledge.types import Citation
+
+REMOTE_KINDS = {"openai": "OpenAI-compatible", "ollama": "Ollama"}
+
+
+def _is_loopback(url: str) -> bool:
+    from ember.engines.http import is_loopback_url
+
+    return is_loopback_url(url)
+
+
+class RemoteServers(QGroupBox):
+    """The user's remote endpoints (OpenAI-compatible or Ollama): list, add, remove.
+
+    Adding one whose host is not this computer shows, before it is saved, that messages sent to
+    it leave this computer."""
+
+    def __init__(self, remotes: list[RemoteEndpoint], parent: QWidget | None = None) -> None:
+        super().__init__("Remote servers", parent)
+        self.remotes = list(remotes)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget(self)
+        self.list.setMaximumHeight(80)
+        layout.addWidget(self.list)
+        form = QFormLayout()
+        self.kind = QComboBox(self)
+        for key, label in REMOTE_KINDS.items():
+            self.kind.addItem(label, key)
+        form.addRow("Kind", self.kind)
+        self.name = QLineEdit(self)
+        self.name.setPlaceholderText("A short name, e.g. work-server")
+        form.addRow("Name", self.name)
+        self.url = QLineEdit(self)
+        self.url.setPlaceholderText("http://127.0.0.1:8000/v1 or http://host:11434")
+        self.url.textChanged.connect(self._url_changed)
+        form.addRow("URL", self.url)
+        self.model = QLineEdit(self)
+        self.model.setPlaceholderText("Model name on that server")
+        form.addRow("Model", self.model)
+        self.api_key = QLineEdit(self)
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText("Optional")
+        form.addRow("API key", self.api_key)
+        layout.addLayout(form)
+        self.warning = QLabel("", self)
+        self.warning.setObjectName("RemoteWarning")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        layout.addWidget(self.warning)
+        self.problem = QLabel("", self)
+        self.problem.setObjectName("Error")
+        self.problem.hide()
+        layout.addWidget(self.problem)
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add server", self)
+        self.add_button.clicked.connect(self.add)
+        self.remove_button = QPushButton("Remove selected", self)
+        self.remove_button.clicked.connect(self.remove_selected)
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.list.clear()
+        for remote in self.remotes:
+            where = "" if _is_loopback(remote.base_url) else "  (leaves this computer)"
+            self.list.addItem(
+                f"{remote.name}: {remote.model} at {remote.base_url} "
+                f"[{REMOTE_KINDS.get(remote.kind, remote.kind)}]{where}"
+            )
+
+    def _url_changed(self, text: str) -> None:
+        url = text.strip()
+        if url and "://" in url and not _is_loopback(url):
+            self.warning.setText(
+                "This server is not on this computer: everything you send to this model, "
+                "including passages from your documents, leaves this computer."
+            )
+            self.warning.show()
+        else:
+            self.warning.hide()
+
+    def add(self) -> RemoteEndpoint | None:
+        """Add the endpoint the form describes (checked); returns it, or None with a reason."""
+        name, url, model = (w.text().strip() for w in (self.name, self.url, self.model))
+        problem = ""
+        if not name or not url or not model:
+            problem = "A remote server needs a name, a URL and a model."
+        elif not url.startswith(("http://", "https://")):
+            problem = "The URL must start with http:// or https://."
+        elif any(r.name == name for r in self.remotes):
+            problem = f"There is already a server named {name!r}."
+        if problem:
+            self.problem.setText(problem)
+            self.problem.show()
+            return None
+        self.problem.hide()
+        remote = RemoteEndpoint(
+            name=name,
+            kind=str(self.kind.currentData()),
+            base_url=url,
+            model=model,
+            api_key=self.api_key.text().strip(),
+        )
+        self.remotes.append(remote)
+        for widget in (self.name, self.url, self.model, self.api_key):
+            widget.clear()
+        self._refresh()
+        return remote
+
+    def remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if 0 <= row < len(self.remotes):
+            del self.remotes[row]
+            self._refresh()
 
 
 class SettingsDialog(QDialog):
@@ -105,6 +224,9 @@ class SettingsDialog(QDialog):
         hw.addRow("", note)
         layout.addWidget(hw_box)
 
+        self.remote_servers = RemoteServers(settings.remotes, self)
+        layout.addWidget(self.remote_servers)
+
         self.error = QLabel("", self)
         self.error.setObjectName("Error")
         self.error.setStyleSheet("color: #c92a2a;")
@@ -158,6 +280,7 @@ class SettingsDialog(QDialog):
             threads=self.threads.value(),
             gpu_layers=self.gpu_layers.value(),
             ollama_host=self.ollama_host.text().strip(),
+            remotes=list(self.remote_servers.remotes),
             data_dir=self.data_dir.text().strip(),
         )
 

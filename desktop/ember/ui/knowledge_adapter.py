@@ -1,6 +1,8 @@
 """The UI's binding to :class:`ember.knowledge.KnowledgeBase` (the one module that knows its API).
 
-Runs on workers only: opening the knowledge base is cheap, but the first embedding loads torch.
+Runs on workers only. The GUI process itself only reads the catalogue (SQLite, no torch): indexing
+and retrieval run in a helper process (:mod:`ember.ui.knowledge_process`), because importing
+torch, loading MiniLM and some FAISS calls hold the GIL long enough to freeze the window.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from ember.config import Settings
 from ember.engines.base import CancelToken
 from ember.paths import Paths
-from ember.ui.services import CollectionInfo, IndexProgress, IndexResult
+from ember.ui.services import CollectionInfo, IndexResult
 
 
 def available() -> bool:
@@ -27,9 +29,12 @@ def open_knowledge(paths: Paths, settings: Settings) -> Any:
     return KnowledgeBase(paths.knowledge_dir)
 
 
-def retriever(kb: Any) -> Any:
-    """The assistant's Retriever (``retrieve(question, collections) -> Grounding``)."""
-    return kb
+def retriever(paths: Paths) -> Any:
+    """The assistant's Retriever (``retrieve(question, collections) -> Grounding``), answered by
+    a helper process that keeps the embedder loaded."""
+    from ember.ui.knowledge_process import RetrievalProcess
+
+    return RetrievalProcess(paths.knowledge_dir)
 
 
 def collections(kb: Any) -> list[CollectionInfo]:
@@ -53,33 +58,13 @@ def collections(kb: Any) -> list[CollectionInfo]:
 
 
 def index(
-    kb: Any,
+    paths_: Paths,
     paths: Sequence[Path],
     collection: str,
     report: Callable[[object], None],
     cancel: CancelToken,
 ) -> IndexResult:
-    """Index ``paths`` into ``collection``, translating progress for the status bar."""
+    """Index ``paths`` into ``collection`` in a helper process, reporting IndexProgress."""
+    from ember.ui.knowledge_process import index_in_child
 
-    def progress(event: Any) -> None:
-        report(
-            IndexProgress(
-                files_done=event.files_done,
-                files_total=event.files_total,
-                chunks=event.chunks_done,
-                eta_s=event.eta_s,
-                current=event.current or "",
-                failed=event.failed,
-                phase=event.phase,
-            )
-        )
-
-    outcome = kb.index(list(paths), collection, progress=progress, cancel=cancel)
-    return IndexResult(
-        collection=collection,
-        files_indexed=outcome.indexed,
-        files_skipped=outcome.skipped,
-        chunks=outcome.chunks,
-        errors=tuple((f.path, f.reason) for f in outcome.failed),
-        cancelled=outcome.cancelled,
-    )
+    return index_in_child(paths_.knowledge_dir, paths, collection, report, cancel)

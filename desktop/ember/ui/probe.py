@@ -8,9 +8,13 @@ from ember.ui.qt import QObject, QTimer
 
 
 class StallProbe(QObject):
-    """A timer that should fire every ``interval_ms``; the longest extra wait is the worst stall."""
+    """A timer that should fire every ``interval_ms``; the longest extra wait is the worst stall.
 
-    def __init__(self, interval_ms: int = 10, parent: QObject | None = None) -> None:
+    ``over_goal`` counts the stalls longer than ``goal_ms`` (50 ms: what a person notices)."""
+
+    def __init__(
+        self, interval_ms: int = 10, parent: QObject | None = None, goal_ms: float = 50.0
+    ) -> None:
         super().__init__(parent)
         self.interval_s = interval_ms / 1000
         self._timer = QTimer(self)
@@ -19,10 +23,13 @@ class StallProbe(QObject):
         self._last: float | None = None
         self.worst_ms = 0.0
         self.ticks = 0
+        self.goal_ms = goal_ms
+        self.over_goal = 0
 
     def start(self) -> None:
         self.worst_ms = 0.0
         self.ticks = 0
+        self.over_goal = 0
         self._last = time.perf_counter()
         self._timer.start()
 
@@ -35,5 +42,6 @@ class StallProbe(QObject):
         if self._last is not None:
             stall = (now - self._last - self.interval_s) * 1000
             self.worst_ms = max(self.worst_ms, stall)
+            self.over_goal += stall > self.goal_ms
         self._last = now
         self.ticks += 1

@@ -6,87 +6,218 @@ outside ``ember.ui`` imports this module (the core never touches Qt).
 
 from __future__ import annotations
 
-from PySide6.QtCore import (
-    QByteArray,
-    QCoreApplication,
-    QElapsedTimer,
-    QEvent,
-    QMimeData,
-    QObject,
-    QPoint,
-    QPointF,
-    QRect,
-    QSettings,
-    QSize,
-    Qt,
-    QThread,
-    QTimer,
-    QUrl,
-    Signal,
-    Slot,
-)
-from PySide6.QtGui import (
-    QAction,
-    QBrush,
-    QCloseEvent,
-    QColor,
-    QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
-    QFont,
-    QFontDatabase,
-    QGuiApplication,
-    QIcon,
-    QKeyEvent,
-    QKeySequence,
-    QPainter,
-    QPalette,
-    QPixmap,
-    QResizeEvent,
-    QShortcut,
-    QTextBlockFormat,
-    QTextCursor,
-    QTextDocument,
-    QTextFrameFormat,
-)
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSpinBox,
-    QSplitter,
-    QStackedWidget,
-    QStatusBar,
-    QStyle,
-    QTabWidget,
-    QTextBrowser,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import (
+        QByteArray,
+        QCoreApplication,
+        QElapsedTimer,
+        QEvent,
+        QMimeData,
+        QObject,
+        QPoint,
+        QPointF,
+        QRect,
+        QSettings,
+        QSize,
+        Qt,
+        QThread,
+        QTimer,
+        QUrl,
+        Signal,
+        Slot,
+    )
+    from PySide6.QtGui import (
+        QAction,
+        QBrush,
+        QCloseEvent,
+        QColor,
+        QDesktopServices,
+        QDragEnterEvent,
+        QDropEvent,
+        QFont,
+        QFontDatabase,
+        QGuiApplication,
+        QIcon,
+        QKeyEvent,
+        QKeySequence,
+        QPainter,
+        QPalette,
+        QPixmap,
+        QResizeEvent,
+        QShortcut,
+        QTextBlockFormat,
+        QTextCursor,
+        QTextDocument,
+        QTextFrameFormat,
+    )
+    from PySide6.QtWidgets import (
+        QAbstractItemView,
+        QApplication,
+        QButtonGroup,
+        QCheckBox,
+        QComboBox,
+        QDialog,
+        QDialogButtonBox,
+        QDoubleSpinBox,
+        QFileDialog,
+        QFormLayout,
+        QFrame,
+        QGroupBox,
+        QHBoxLayout,
+        QInputDialog,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QListWidgetItem,
+        QMainWindow,
+        QMenu,
+        QMessageBox,
+        QPlainTextEdit,
+        QProgressBar,
+        QPushButton,
+        QScrollArea,
+        QSizePolicy,
+        QSpinBox,
+        QSplitter,
+        QStackedWidget,
+        QStatusBar,
+        QStyle,
+        QTabWidget,
+        QTextBrowser,
+        QToolButton,
+        QVBoxLayout,
+        QWidget,
+    )
+
+# Names resolve on first use (PEP 562): PySide6 builds each wrapper type lazily, and some cost
+# tens of milliseconds (the ``Qt`` namespace, ``QStyle``); what only dialogs use is then built
+# when a dialog first opens, not before the window's first paint.
+_MODULES: dict[str, str] = {
+    "QByteArray": "PySide6.QtCore",
+    "QCoreApplication": "PySide6.QtCore",
+    "QElapsedTimer": "PySide6.QtCore",
+    "QEvent": "PySide6.QtCore",
+    "QMimeData": "PySide6.QtCore",
+    "QObject": "PySide6.QtCore",
+    "QPoint": "PySide6.QtCore",
+    "QPointF": "PySide6.QtCore",
+    "QRect": "PySide6.QtCore",
+    "QSettings": "PySide6.QtCore",
+    "QSize": "PySide6.QtCore",
+    "Qt": "PySide6.QtCore",
+    "QThread": "PySide6.QtCore",
+    "QTimer": "PySide6.QtCore",
+    "QUrl": "PySide6.QtCore",
+    "Signal": "PySide6.QtCore",
+    "Slot": "PySide6.QtCore",
+    "QAction": "PySide6.QtGui",
+    "QBrush": "PySide6.QtGui",
+    "QCloseEvent": "PySide6.QtGui",
+    "QColor": "PySide6.QtGui",
+    "QDesktopServices": "PySide6.QtGui",
+    "QDragEnterEvent": "PySide6.QtGui",
+    "QDropEvent": "PySide6.QtGui",
+    "QFont": "PySide6.QtGui",
+    "QFontDatabase": "PySide6.QtGui",
+    "QGuiApplication": "PySide6.QtGui",
+    "QIcon": "PySide6.QtGui",
+    "QKeyEvent": "PySide6.QtGui",
+    "QKeySequence": "PySide6.QtGui",
+    "QPainter": "PySide6.QtGui",
+    "QPalette": "PySide6.QtGui",
+    "QPixmap": "PySide6.QtGui",
+    "QResizeEvent": "PySide6.QtGui",
+    "QShortcut": "PySide6.QtGui",
+    "QTextBlockFormat": "PySide6.QtGui",
+    "QTextCursor": "PySide6.QtGui",
+    "QTextDocument": "PySide6.QtGui",
+    "QTextFrameFormat": "PySide6.QtGui",
+    "QAbstractItemView": "PySide6.QtWidgets",
+    "QApplication": "PySide6.QtWidgets",
+    "QButtonGroup": "PySide6.QtWidgets",
+    "QCheckBox": "PySide6.QtWidgets",
+    "QComboBox": "PySide6.QtWidgets",
+    "QDialog": "PySide6.QtWidgets",
+    "QDialogButtonBox": "PySide6.QtWidgets",
+    "QDoubleSpinBox": "PySide6.QtWidgets",
+    "QFileDialog": "PySide6.QtWidgets",
+    "QFormLayout": "PySide6.QtWidgets",
+    "QFrame": "PySide6.QtWidgets",
+    "QGroupBox": "PySide6.QtWidgets",
+    "QHBoxLayout": "PySide6.QtWidgets",
+    "QInputDialog": "PySide6.QtWidgets",
+    "QLabel": "PySide6.QtWidgets",
+    "QLineEdit": "PySide6.QtWidgets",
+    "QListWidget": "PySide6.QtWidgets",
+    "QListWidgetItem": "PySide6.QtWidgets",
+    "QMainWindow": "PySide6.QtWidgets",
+    "QMenu": "PySide6.QtWidgets",
+    "QMessageBox": "PySide6.QtWidgets",
+    "QPlainTextEdit": "PySide6.QtWidgets",
+    "QProgressBar": "PySide6.QtWidgets",
+    "QPushButton": "PySide6.QtWidgets",
+    "QScrollArea": "PySide6.QtWidgets",
+    "QSizePolicy": "PySide6.QtWidgets",
+    "QSpinBox": "PySide6.QtWidgets",
+    "QSplitter": "PySide6.QtWidgets",
+    "QStackedWidget": "PySide6.QtWidgets",
+    "QStatusBar": "PySide6.QtWidgets",
+    "QStyle": "PySide6.QtWidgets",
+    "QTabWidget": "PySide6.QtWidgets",
+    "QTextBrowser": "PySide6.QtWidgets",
+    "QToolButton": "PySide6.QtWidgets",
+    "QVBoxLayout": "PySide6.QtWidgets",
+    "QWidget": "PySide6.QtWidgets",
+}
+
+
+def _keep_singletons_alive() -> None:
+    """Work around PySide6 6.12.0 on Python 3.11: its calls return ``None`` (void methods) and
+    ``True``/``False`` (``Signal.emit``, ``disconnect``) without owning the reference, as if
+    they were immortal (they are from Python 3.12 on). Each call takes one reference away, and
+    after enough widget calls and streamed tokens the interpreter aborts ("deallocating None").
+
+    When the loss is detected, give the three singletons what 3.12 gives them: a reference
+    count no program can use up (2**48: a million lost references a second for eight years)."""
+    import sys
+
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return
+    import ctypes
+
+    from PySide6.QtCore import QObject, Signal
+
+    class _Probe(QObject):
+        ping = Signal()
+
+    probe = _Probe()
+    singletons = (None, True, False)
+    before = [sys.getrefcount(x) for x in singletons]
+    for _ in range(8):
+        probe.setObjectName("probe")  # a void method: returns None
+        probe.ping.emit()  # returns a bool
+    lost = sum(b - sys.getrefcount(x) for b, x in zip(before, singletons, strict=True))
+    if lost < 8:
+        return  # a PySide6 without the bug
+    for singleton in singletons:
+        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 48
+
+
+_keep_singletons_alive()
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _MODULES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups are plain module attributes
+    return value
+
 
 __all__ = [
     "QAbstractItemView",

@@ -11,13 +11,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ember.chats.store import ChatStore
 from ember.config import Settings, load_settings, save_settings
-from ember.engines.base import CancelToken, Engine
 from ember.errors import EmberError, ModelLoadError
 from ember.paths import Paths, ember_paths
+
+if TYPE_CHECKING:
+    from ember.assistant import Assistant
+    from ember.chats.store import ChatStore
+    from ember.engines.base import CancelToken, Engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +94,38 @@ class Services:
     def __init__(self, paths: Paths | None = None, settings: Settings | None = None) -> None:
         self.paths = (paths or ember_paths()).ensure()
         self.settings = settings if settings is not None else load_settings(self.paths)
-        self.store = ChatStore(self.paths.chats_db)
+        self._store: ChatStore | None = None
+        self._assistant: Assistant | None = None
+        self._open_lock = threading.Lock()
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self.loaded: LoadedModel | None = None
         self._knowledge: Any = None
+        self._retriever: Any = None
         self._knowledge_lock = threading.Lock()
-        from ember.assistant import Assistant
 
-        self.assistant = Assistant(self._require_engine, self.store, self.settings)
+    # The chat store and the assistant open on first use: the window paints before either
+    # (their imports and the database are not needed to show it).
+
+    @property
+    def store(self) -> ChatStore:
+        with self._open_lock:
+            if self._store is None:
+                from ember.chats.store import ChatStore
+
+                self._store = ChatStore(self.paths.chats_db)
+            return self._store
+
+    @property
+    def assistant(self) -> Assistant:
+        store = self.store
+        with self._open_lock:
+            if self._assistant is None:
+                from ember.assistant import Assistant
+
+                self._assistant = Assistant(self._require_engine, store, self.settings)
+                self._assistant.retriever = self._retriever
+            return self._assistant
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -109,7 +135,8 @@ class Services:
         save_settings(settings, self.paths)
         old = self.settings
         self.settings = settings
-        self.assistant.settings = settings
+        if self._assistant is not None:
+            self._assistant.settings = settings
         reload_keys = ("model", "context_size", "threads", "gpu_layers", "ollama_host", "remotes")
         return any(getattr(old, k) != getattr(settings, k) for k in reload_keys)
 
@@ -215,10 +242,13 @@ class Services:
             if self._engine is not None:
                 self._engine.close()
                 self._engine = None
+        if self._retriever is not None:
+            self._retriever.close()
         kb = self._knowledge
         if kb is not None and hasattr(kb, "close"):
             kb.close()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
     # -- knowledge ------------------------------------------------------------------------------
 
@@ -229,7 +259,8 @@ class Services:
                 from ember.ui import knowledge_adapter
 
                 self._knowledge = knowledge_adapter.open_knowledge(self.paths, self.settings)
-                self.assistant.retriever = knowledge_adapter.retriever(self._knowledge)
+                self._retriever = knowledge_adapter.retriever(self.paths)
+                self.assistant.retriever = self._retriever
             return self._knowledge
 
     def knowledge_available(self) -> bool:
@@ -255,7 +286,13 @@ class Services:
         """*knowledge worker* Index files/folders into ``collection``, reporting IndexProgress."""
         from ember.ui import knowledge_adapter
 
-        return knowledge_adapter.index(self.knowledge(), paths, collection, report, cancel)
+        return knowledge_adapter.index(self.paths, paths, collection, report, cancel)
+
+    def warm_retriever(self) -> None:
+        """*worker* Start the retrieval helper and load its embedder ahead of the first question."""
+        self.knowledge()
+        if self._retriever is not None:
+            self._retriever.warm()
 
     def ensure_retriever(self) -> None:
         """*engine worker* Make sure grounded chats can retrieve (opens the knowledge base)."""

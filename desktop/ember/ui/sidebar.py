@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from ember.chats.records import Conversation
 from ember.ui.qt import (
     QAbstractItemView,
     QFrame,
@@ -24,6 +24,9 @@ from ember.ui.qt import (
     Signal,
 )
 from ember.ui.services import CollectionInfo
+
+if TYPE_CHECKING:
+    from ember.chats.records import Conversation
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 

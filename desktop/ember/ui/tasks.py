@@ -17,10 +17,12 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ember.engines.base import CancelToken
 from ember.ui.qt import QObject, Qt, QThread, Signal, Slot
+
+if TYPE_CHECKING:
+    from ember.engines.base import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,19 @@ Report = Callable[[object], None]
 Job = Callable[[Report], Any]
 
 
+def _new_token() -> CancelToken:
+    # Imported on first use: the engines package is not needed before the window paints.
+    from ember.engines.base import CancelToken
+
+    return CancelToken()
+
+
 @dataclass(eq=False)
 class TaskHandle:
     """What the GUI keeps of a submitted job: its name, its cancel flag, whether it ended."""
 
     name: str
-    cancel_token: CancelToken = field(default_factory=CancelToken)
+    cancel_token: CancelToken = field(default_factory=lambda: _new_token())
     done: bool = False
 
     def cancel(self) -> None:

@@ -7,10 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ember.assistant import ReplyDone, ReplyStarted
-from ember.engines.base import Token
 from ember.errors import EmberError, GenerationCancelled
-from ember.knowledge.types import Citation
 from ember.ui.chatview import BubbleData, ChatView, MessageBubble
 from ember.ui.composer import Composer
 from ember.ui.qt import (
@@ -20,6 +17,7 @@ from ember.ui.qt import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QEvent,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -29,6 +27,7 @@ from ember.ui.qt import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QObject,
     QProgressBar,
     QShortcut,
     QSplitter,
@@ -54,6 +53,7 @@ from ember.ui.tasks import TaskHandle, TaskManager
 from ember.ui.theme import Theme, app_icon
 
 if TYPE_CHECKING:
+    from ember.knowledge.types import Citation
     from ember.ui.dialogs import SettingsDialog, SourceDialog
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,31 @@ def _eta(seconds: float | None) -> str:
 def _is_loopback(url: str) -> bool:
     host = QUrl(url).host()
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+class _FirstPaint(QObject):
+    """Calls ``then`` once, right after the window's first paint (or after a short while when
+    the window stays hidden, e.g. started minimised), then removes itself."""
+
+    FALLBACK_MS = 1000
+
+    def __init__(self, window: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._then = then
+        window.installEventFilter(self)
+        QTimer.singleShot(self.FALLBACK_MS, self, self._fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self._window.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._fire)  # after this paint has reached the screen
+        return False
+
+    def _fire(self) -> None:
+        if self._then is not None:
+            then, self._then = self._then, None
+            then()
 
 
 class MainWindow(QMainWindow):
@@ -102,11 +127,16 @@ class MainWindow(QMainWindow):
         self._stream_bubble: MessageBubble | None = None
         self._user_bubble: MessageBubble | None = None
         self._closing = False
+        self._retriever_warmed = False
+        self.start_background_when_shown = True  # create_window(start_background=False) clears it
+        self._started = False
 
         self._build()
         self._shortcuts()
-        self.refresh_conversations()
         self._restore_state()
+        # Conversations, the last chat and the model start after the first paint: the person
+        # sees the window at once, and its contents fill in a moment later.
+        self._first_paint = _FirstPaint(self, self._after_first_paint)
 
     # ------------------------------------------------------------------------------------------
     # layout
@@ -250,11 +280,25 @@ class MainWindow(QMainWindow):
         splitter = self.ui_state.splitter
         if splitter is not None:
             self.splitter.restoreState(splitter)
+
+    @property
+    def started(self) -> bool:
+        """True once the window has filled in after its first paint (chats, last chat, model)."""
+        return self._started
+
+    def _after_first_paint(self) -> None:
+        """Fill in what the first paint did not need: chats, the last one open, the model."""
+        if self._started or self._closing:
+            return
+        self._started = True
+        self.refresh_conversations()
         last = self.ui_state.last_conversation
         if last is not None:
             conversation = self.services.store.get(last)
             if conversation is not None and not conversation.deleted:
                 self.open_conversation(last)
+        if self.start_background_when_shown:
+            self.start_background()
 
     def start_background(self) -> None:
         """After the window is on screen: load the model, list documents and servers."""
@@ -469,6 +513,8 @@ class MainWindow(QMainWindow):
         grounded = bool(conversation and conversation.collections)
 
         def job(report: Callable[[object], None]) -> object:
+            from ember.assistant import ReplyDone
+
             if grounded:
                 services.ensure_retriever()
             done = None
@@ -489,6 +535,10 @@ class MainWindow(QMainWindow):
         self.generation = handle
 
     def _on_stream_event(self, event: object) -> None:
+        # Imported here, not at the top: the window paints before the core's modules load.
+        from ember.assistant import ReplyDone, ReplyStarted
+        from ember.engines.base import Token
+
         bubble = self._stream_bubble
         if bubble is None:
             return
@@ -662,9 +712,17 @@ class MainWindow(QMainWindow):
         self.show_error("The model could not be loaded", message)
 
     def _update_offline(self, loaded: LoadedModel) -> None:
-        local = loaded.backend == "llama.cpp" or (
-            loaded.backend == "ollama" and _is_loopback(self.services.settings.ollama_host)
+        settings = self.services.settings
+        remote = next(
+            (r for r in settings.remotes if loaded.key == f"remote:{r.name}"),
+            None,
         )
+        if remote is not None:
+            local = _is_loopback(remote.base_url)
+        else:
+            local = loaded.backend == "llama.cpp" or (
+                loaded.backend == "ollama" and _is_loopback(settings.ollama_host)
+            )
         self.offline_pill.setText("OFFLINE" if local else "REMOTE")
         self.offline_pill.setObjectName("Pill" if local else "PillRemote")
         self.offline_pill.setToolTip(
@@ -793,6 +851,19 @@ class MainWindow(QMainWindow):
         self.collection_infos = infos
         self.sidebar.set_collections(infos, self.indexing_collection)
         self._update_collections_button()
+        if infos:
+            self.warm_retriever()
+
+    def warm_retriever(self) -> None:
+        """Load the embedder in its helper process now, not when the first question waits."""
+        if self._retriever_warmed:
+            return
+        self._retriever_warmed = True
+        self.tasks.run_background(
+            "warm-retriever",
+            lambda _report: self.services.warm_retriever(),
+            on_error=lambda exc: log.warning("document search helper: %s", exc),
+        )
 
     def _current_collections(self) -> tuple[str, ...]:
         if self.conversation_id is None:
@@ -907,6 +978,7 @@ class MainWindow(QMainWindow):
             on_error=self._index_failed,
         )
         self.indexing = handle
+        self.warm_retriever()  # the first question after indexing then answers at once
         self.sidebar.set_collections(
             self.collection_infos
             if any(c.name == collection for c in self.collection_infos)

@@ -1,0 +1,113 @@
+"""Models on servers in the app: Ollama's models in the picker, and remote endpoints in settings.
+
+The Ollama server is the test stand-in that speaks Ollama's real HTTP protocol and generates with
+the real embedded GGUF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ember.catalog import default_model
+from ember.config import RemoteEndpoint
+from tests.support.ollama_server import OllamaTestServer
+from tests.support.ui_app import (
+    MODEL_LOAD_TIMEOUT_MS,
+    close_window,
+    deterministic_settings,
+    open_window,
+    send_and_wait,
+)
+
+pytestmark = pytest.mark.slow
+
+OLLAMA_KEY = "ollama:smollm2:135m"
+
+
+@pytest.fixture(scope="module")
+def ollama():
+    with OllamaTestServer(Path(default_model().path)) as server:
+        yield server
+
+
+@pytest.fixture
+def window(qtbot, ollama):
+    win = open_window(qtbot, deterministic_settings(ollama_host=ollama.url, max_tokens=16))
+    yield win
+    close_window(win)
+
+
+def _picker_keys(window) -> list[str]:  # type: ignore[no-untyped-def]
+    picker = window.model_picker
+    return [picker.itemData(i) for i in range(picker.count())]
+
+
+def test_the_model_picker_lists_the_models_an_ollama_server_offers(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: OLLAMA_KEY in _picker_keys(window), timeout=10_000)
+    index = _picker_keys(window).index(OLLAMA_KEY)
+    assert window.model_picker.itemText(index) == "smollm2:135m"
+
+
+def test_an_ollama_model_picked_in_the_window_streams_the_answer(qtbot, window, ollama) -> None:
+    qtbot.waitUntil(lambda: OLLAMA_KEY in _picker_keys(window), timeout=10_000)
+    window.model_picker.setCurrentIndex(_picker_keys(window).index(OLLAMA_KEY))
+    window.model_picker.activated.emit(window.model_picker.currentIndex())
+    qtbot.waitUntil(
+        lambda: (
+            window.services.loaded is not None
+            and window.services.loaded.backend == "ollama"
+            and not window.model_loading
+        ),
+        timeout=MODEL_LOAD_TIMEOUT_MS,
+    )
+    assert window.offline_pill.text() == "OFFLINE"  # the server is on this computer
+
+    send_and_wait(qtbot, window, "Say hello.")
+    answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
+    assert answer.data.state == "done" and answer.data.text.strip()
+    assert any(path == "/api/chat" for _method, path, _body in ollama.requests)
+
+
+def test_a_remote_server_can_be_added_in_settings(qtbot, window) -> None:
+    dialog = window.open_settings()
+    servers = dialog.remote_servers
+    servers.kind.setCurrentIndex(servers.kind.findData("openai"))
+    servers.name.setText("work")
+    servers.url.setText("http://127.0.0.1:8000/v1")
+    servers.model.setText("qwen2.5")
+    assert not servers.warning.isVisibleTo(dialog)  # loopback: nothing leaves the computer
+    servers.add_button.click()
+    dialog.accept()
+
+    assert window.services.settings.remotes == [
+        RemoteEndpoint("work", "openai", "http://127.0.0.1:8000/v1", "qwen2.5")
+    ]
+    assert "remote:work" in _picker_keys(window)
+
+
+def test_a_remote_server_elsewhere_is_flagged_before_it_is_added(qtbot, window) -> None:
+    dialog = window.open_settings()
+    servers = dialog.remote_servers
+    servers.url.setText("https://gpu-box.example.com:11434")
+    assert servers.warning.isVisibleTo(dialog)
+    assert "leaves this computer" in servers.warning.text()
+    servers.kind.setCurrentIndex(servers.kind.findData("ollama"))
+    servers.name.setText("gpu-box")
+    servers.model.setText("llama3.2")
+    servers.add_button.click()
+    assert "(leaves this computer)" in servers.list.item(0).text()
+    dialog.reject()
+    assert window.services.settings.remotes == []  # nothing saved without Save
+
+
+def test_a_remote_server_without_a_model_is_not_added(qtbot, window) -> None:
+    dialog = window.open_settings()
+    servers = dialog.remote_servers
+    servers.name.setText("half")
+    servers.url.setText("http://127.0.0.1:8000/v1")
+    servers.add_button.click()
+    assert servers.remotes == []
+    assert "needs a name, a URL and a model" in servers.problem.text()
+    dialog.reject()

@@ -1,0 +1,121 @@
+"""Indexing and retrieval in the knowledge helper process (real MiniLM, FAISS and SQLite).
+
+The window never runs torch or FAISS itself: these tests drive the helper directly, the way the
+UI's workers do, and check what the person relies on: progress, per-file errors, cancel within a
+second with a consistent index afterwards, and answers with their sources.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ember.db import integrity_ok
+from ember.engines.base import CancelToken
+from ember.errors import StorageError
+from ember.knowledge import KnowledgeBase
+from ember.ui.knowledge_process import RetrievalProcess, index_in_child
+from ember.ui.services import IndexProgress
+
+ROUTER = """# Zephyr router manual
+
+## Resetting the router
+
+To reset the Zephyr router to factory settings, hold the red pinhole button on the back
+for fifteen seconds until the status light blinks purple.
+"""
+
+GARDEN = "# Tomato notes\n\nTomatoes need at least six hours of direct sun every day.\n"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[object], object]:
+    """A knowledge folder with two manuals and a broken PDF, indexed once by the helper."""
+    root = tmp_path_factory.mktemp("helper")
+    library = root / "manuals"
+    library.mkdir()
+    (library / "router.md").write_text(ROUTER, encoding="utf-8")
+    (library / "garden.md").write_text(GARDEN, encoding="utf-8")
+    (library / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    events: list[object] = []
+    result = index_in_child(root / "kb", [library], "manuals", events.append, CancelToken())
+    return root / "kb", events, result
+
+
+def test_the_helper_indexes_files_and_reports_each_one_that_failed(indexed) -> None:
+    _kb_dir, _events, result = indexed
+    assert result.collection == "manuals" and not result.cancelled
+    assert result.files_indexed == 2 and result.chunks >= 2
+    assert [Path(path).name for path, _reason in result.errors] == ["broken.pdf"]
+    assert result.errors[0][1]  # a reason a person can read
+
+
+def test_the_helper_reports_progress_with_files_chunks_and_phase(indexed) -> None:
+    _kb_dir, events, _result = indexed
+    progress = [e for e in events if isinstance(e, IndexProgress)]
+    assert progress, "no progress reached the window"
+    assert max(e.files_total for e in progress) == 3
+    last = progress[-1]
+    assert last.phase == "done" and last.files_done == 3 and last.chunks >= 2 and last.failed == 1
+
+
+def test_retrieval_in_the_helper_cites_the_right_file(indexed) -> None:
+    kb_dir, _events, _result = indexed
+    retriever = RetrievalProcess(kb_dir)
+    try:
+        grounding = retriever.retrieve("How do I reset the Zephyr router?", ["manuals"])
+        again = retriever.retrieve("How much sun do tomatoes need?", ["manuals"])
+    finally:
+        retriever.close()
+    assert not grounding.abstained and "pinhole" in grounding.context
+    assert Path(grounding.citations[0].source).name == "router.md"
+    assert grounding.citations[0].heading and "Resetting" in grounding.citations[0].heading
+    assert Path(again.citations[0].source).name == "garden.md"
+
+
+def test_a_knowledge_base_error_reaches_the_window_in_its_own_words(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="collection name"):
+        index_in_child(tmp_path / "kb", [tmp_path], "", lambda _e: None, CancelToken())
+
+
+def test_cancel_stops_the_helper_within_a_second_and_the_index_stays_consistent(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for n in range(80):
+        body = " ".join(f"Note {n} says fact {i} about rivers." for i in range(20))
+        (folder / f"note{n:03}.txt").write_text(body, encoding="utf-8")
+    kb_dir = tmp_path / "kb"
+    cancel = CancelToken()
+    cancelled_at: list[float] = []
+
+    def report(event: object) -> None:
+        # Cancel once embedding is under way, like a person pressing Cancel mid-run.
+        if isinstance(event, IndexProgress) and event.chunks > 0 and not cancelled_at:
+            cancelled_at.append(time.perf_counter())
+            cancel.cancel()
+
+    result = index_in_child(kb_dir, [folder], "notes", report, cancel)
+    lag = time.perf_counter() - cancelled_at[0]
+    assert result.cancelled and lag < 1.0
+
+    with KnowledgeBase(kb_dir) as kb:
+        kb.repair()  # what the next writer does on open
+        vector_ids = sorted(int(i) for i in kb.vectors.ids())
+        assert vector_ids == sorted(set(vector_ids)), "duplicate vectors"
+        assert set(vector_ids) <= set(kb.store.chunk_ids())
+        assert integrity_ok(kb.store.conn)
+        done = kb.store.documents(state="done")
+        assert len(done) < 80
+        for record in done:
+            ids = {cid for cid, _ in kb.store.pending_chunks(record.id)}
+            assert ids <= set(vector_ids), f"{record.path} done without its vectors"
+
+    resumed = index_in_child(kb_dir, [folder], "notes", lambda _e: None, CancelToken())
+    assert not resumed.cancelled and resumed.files_indexed + resumed.files_skipped == 80
+    with KnowledgeBase(kb_dir) as kb:
+        assert len(kb.store.documents(state="done")) == 80
+        assert sorted(kb.store.chunk_ids()) == sorted(int(i) for i in kb.vectors.ids())
