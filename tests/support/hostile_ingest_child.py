@@ -2,7 +2,7 @@
 
 ``python -m tests.support.hostile_ingest_child FOLDER [EXTRA_INPUT ...]`` indexes into the
 knowledge base under ``$EMBER_HOME`` and prints one JSON object: the ingest report (indexed
-files, failures with reasons), wall time, and the peak RSS of this process and of its parser
+files, failures with reasons, warnings), wall time, and the peak RSS of this process and of its parser
 workers.
 """
 
@@ -42,10 +42,14 @@ def main(argv: list[str]) -> int:
         report = kb.index(inputs, "hostile")
         done = sorted(Path(d.path).name for d in kb.documents("hostile") if d.state == "done")
     elapsed = time.perf_counter() - started
+    warnings: dict[str, list[str]] = {}
+    for notice in report.warnings:
+        warnings.setdefault(Path(notice.path).name, []).append(notice.message)
     print(
         json.dumps(
             {
                 "failed": {Path(f.path).name: f.reason for f in report.failed},
+                "warnings": warnings,
                 "done": done,
                 "chunks": report.chunks,
                 "elapsed_s": elapsed,

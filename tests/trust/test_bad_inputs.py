@@ -20,6 +20,8 @@ import pytest
 from tests.support import nasty_files
 from tests.support.children import REPO_ROOT, child_env
 
+from ember.knowledge.chunking import MAX_CHUNKS_PER_DOCUMENT
+
 pytestmark = pytest.mark.slow
 
 # File (or folder) name -> the reason the ingest report must give for it.
@@ -36,7 +38,8 @@ EXPECTED_FAILURES = {
     "self.txt": "symbolic link loop",
     "sparse_5gb.txt": "file is too large (5.0 GB; the limit is 1.0 GB)",
     "corrupt.csv": "damaged CSV file",
-    "decompression_bomb.pdf": "the PDF parser crashed",  # pdfium aborts at the memory limit
+    # PDFium aborts when the worker's memory limit refuses the inflated content stream.
+    "decompression_bomb.pdf": "the PDF is too large when decompressed",
     "circular_xref.pdf": "no extractable text",  # pdfium recovers the (empty) page
     "self_pages.pdf": "damaged PDF: no page could be read",
     "encrypted_real.pdf": "password protected PDF",
@@ -55,9 +58,14 @@ EXPECTED_DONE = {
     "cp1252.txt",
     "shift_jis.txt",
     "invalid_utf8.txt",
-    "one_line_200mb.txt",  # cut to the text limit, not refused
+    "one_line_200mb.txt",  # indexed up to the chunk cap, with a warning (below)
     "good.md",
     "good.pdf",
+}
+# File name -> a warning the ingest report must give for it (the file is still indexed).
+EXPECTED_WARNINGS = {
+    "one_line_200mb.txt": f"indexed only the first {MAX_CHUNKS_PER_DOCUMENT:,} chunks of a very "
+    "large file",
 }
 MAX_SECONDS = 150
 MAX_RSS_MB = 700  # measured ~215 MB in the indexing process
@@ -113,6 +121,10 @@ def test_every_hostile_input_fails_alone_with_its_reason_in_bounded_time_and_mem
         assert reason in failed[name], f"{name}: {failed[name]!r}"
     assert set(failed) == set(EXPECTED_FAILURES), "unexpected failures"
     assert set(outcome["done"]) == EXPECTED_DONE | {long_name}
+    for name, message in EXPECTED_WARNINGS.items():
+        assert any(message in m for m in outcome["warnings"].get(name, [])), outcome["warnings"]
+    # The chunk cap bounds the work: the 200 MB file alone once made ~116k chunks.
+    assert outcome["chunks"] < MAX_CHUNKS_PER_DOCUMENT + 1_000, outcome["chunks"]
     # An empty file inside a chosen folder is skipped quietly: nothing to index, nothing wrong.
     assert "empty.txt" not in failed and "empty.txt" not in outcome["done"]
 

@@ -20,6 +20,7 @@ from ember.errors import SchemaTooNew, StorageError
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.sandbox import parse_file
 from ember.knowledge.types import ParsedDocument
+from ember.knowledge.vectors import REBUILD_ADVICE
 
 
 def digest(path: Path) -> str:
@@ -58,9 +59,29 @@ def garbage(path: Path) -> None:
     path.write_bytes(b"this is not a FAISS index at all\n" * 100)
 
 
-@pytest.mark.parametrize("damage", [truncate_half, garbage])
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def garbage_without_check_file(path: Path) -> None:
+    """As an older Ember (no check file) would leave it, then scribbled over."""
+    garbage(path)
+    path.with_name(path.name + ".check").unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (truncate_half, "the vector file vectors.faiss is damaged ("),
+        (garbage, "the vector file vectors.faiss is damaged ("),
+        (flip_a_byte, "is damaged (its contents do not match the checksum saved with it)"),
+        (garbage_without_check_file, "could not be read (it is damaged, or not a FAISS index)"),
+    ],
+)
 def test_a_damaged_vector_file_is_named_and_rebuilt_from_the_chunk_rows(
-    tmp_path: Path, damage: Callable[[Path], None]
+    tmp_path: Path, damage: Callable[[Path], None], problem: str
 ) -> None:
     kb_dir, folder = build_index(tmp_path)
     with KnowledgeBase(kb_dir, embedder=TinyEmbedder()) as kb:
@@ -72,7 +93,8 @@ def test_a_damaged_vector_file_is_named_and_rebuilt_from_the_chunk_rows(
     with KnowledgeBase(kb_dir, embedder=TinyEmbedder(), parse=parser) as kb:
         repair = kb.repair()
         assert repair.problem is not None
-        assert repair.problem.startswith("the vector file could not be read")
+        assert problem in repair.problem
+        assert repair.problem.endswith(REBUILD_ADVICE)  # what happens, and what to run
         assert repair.reopened_documents == 12
         report = kb.reindex()  # what `ember docs reindex` does
         assert report.indexed == 12 and not report.failed

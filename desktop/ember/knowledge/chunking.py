@@ -11,12 +11,18 @@ clearly more often than 512-1000 character chunks on real manuals, and embed fas
 Token counts are additive over whitespace-separated pieces for WordPiece tokenizers (the
 pre-tokenizer splits on whitespace and punctuation first), so a chunk's size is the sum of its
 sentences' counts, counted in one batch per section.
+
+A document yields at most ``max_chunks`` chunks (``MAX_CHUNKS_PER_DOCUMENT`` by default, room for
+a book of well over a thousand pages): past that, embedding one file would take hours. Chunks are
+made lazily, a section at a time, so a capped document costs no more memory or tokenizing than
+its first ``max_chunks`` chunks (plus the rest of one section of at most ``MAX_SECTION_CHARS``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ember.knowledge.types import ParsedDocument
@@ -24,6 +30,9 @@ from ember.knowledge.types import ParsedDocument
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 HEADING_SEPARATOR = " > "
+# A dense printed page is ~3,000 characters, about 11 chunks of ~300 with their overlap: 15,000
+# chunks hold a 1,300-page book, and take 6-25 minutes to embed with MiniLM on two cores.
+MAX_CHUNKS_PER_DOCUMENT = 15_000
 _MAX_PREFIX_CHARS = 160  # a long heading path must not eat the chunk's own token budget
 _FALLBACK_CHARS_PER_TOKEN = 3  # to cut a single "word" (a URL, a base64 blob) too long to embed
 
@@ -39,6 +48,7 @@ class ChunkingOptions:
     target_tokens: int = 80  # about 300 characters of English
     overlap_tokens: int = 12
     max_tokens: int = 254  # the model's limit less [CLS] and [SEP]; nothing may exceed it
+    max_chunks: int = MAX_CHUNKS_PER_DOCUMENT  # per document; the rest of a huge file is left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,25 +79,31 @@ class _Unit:
 def chunk_document(
     document: ParsedDocument, count_tokens: TokenCounter, options: ChunkingOptions | None = None
 ) -> list[Chunk]:
-    """Every chunk of ``document``, in reading order."""
+    """The chunks of ``document`` in reading order: every one, or the first ``max_chunks``."""
     options = options or ChunkingOptions()
-    chunks: list[Chunk] = []
+    return list(itertools.islice(iter_chunks(document, count_tokens, options), options.max_chunks))
+
+
+def iter_chunks(
+    document: ParsedDocument, count_tokens: TokenCounter, options: ChunkingOptions | None = None
+) -> Iterator[Chunk]:
+    """Every chunk of ``document`` in reading order, made one section at a time (no cap)."""
+    options = options or ChunkingOptions()
+    ordinal = 0
     for index, section in enumerate(document.sections):
         if not section.text.strip():
             continue
         for start, end in _section_spans(section.text, count_tokens, options):
-            chunks.append(
-                Chunk(
-                    ordinal=len(chunks),
-                    text=section.text[start:end],
-                    section=index,
-                    start=start,
-                    end=end,
-                    page=section.page,
-                    heading_path=section.heading_path,
-                )
+            yield Chunk(
+                ordinal=ordinal,
+                text=section.text[start:end],
+                section=index,
+                start=start,
+                end=end,
+                page=section.page,
+                heading_path=section.heading_path,
             )
-    return chunks
+            ordinal += 1
 
 
 def embedding_text(chunk: Chunk, title: str | None = None) -> str:

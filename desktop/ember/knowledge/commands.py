@@ -115,7 +115,7 @@ def run_index(args: argparse.Namespace) -> int:
             )
 
             def changed(report: IngestReport) -> None:
-                if report.indexed or report.removed or report.failed:
+                if report.indexed or report.removed or report.failed or report.warnings:
                     _print_index_report(report, args.json)
 
             watch(kb, paths, args.collection, cancel=cancel, on_report=changed)
@@ -136,6 +136,8 @@ def _print_index_report(report: IngestReport, as_json: bool) -> None:
     print(line)
     for failure in report.failed:
         print(f"  failed: {failure.path}: {failure.reason}")
+    for notice in report.warnings:
+        print(f"  warning: {notice.path}: {notice.message}")
     sys.stdout.flush()
 
 

@@ -10,12 +10,14 @@ readable parts instead of failing the whole file.
 from __future__ import annotations
 
 import codecs
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ember.errors import IngestError
-from ember.knowledge.parsers.base import MAX_TEXT_CHARS, READ_CHUNK_BYTES
+from ember.knowledge.parsers.base import MAX_TEXT_CHARS, READ_CHUNK_BYTES, normalize_newlines
 
 # Longest first: the UTF-32-LE BOM starts with the UTF-16-LE one.
 BOMS: tuple[tuple[bytes, str], ...] = (
@@ -129,30 +131,34 @@ def sniff_encoding(data: bytes, *, complete: bool) -> tuple[str, int]:
 
 
 def decode_bytes(data: bytes) -> DecodedText:
-    """Decode a complete byte string (see the module docstring for the order of attempts)."""
+    """Decode a complete byte string (see the module docstring for the order of attempts).
+
+    Newlines come back as ``\\n`` (``\\r\\n`` and a lone ``\\r`` alike), as from :func:`read_text`.
+    """
     encoding, skip = sniff_encoding(data, complete=True)
     body = data[skip:]
     try:
-        return DecodedText(body.decode(encoding), encoding, bom=skip > 0)
+        text, replaced = body.decode(encoding), False
     except UnicodeDecodeError:
-        return DecodedText(body.decode(encoding, "replace"), encoding, bom=skip > 0, replaced=True)
+        text, replaced = body.decode(encoding, "replace"), True
+    return DecodedText(normalize_newlines(text), encoding, bom=skip > 0, replaced=replaced)
 
 
 def read_text(path: Path, *, max_chars: int = MAX_TEXT_CHARS) -> DecodedText:
     """Read and decode a text file with bounded memory, keeping at most ``max_chars`` characters.
 
-    Newlines come back as ``\\n``. Raises :class:`IngestError` if the file cannot be read.
+    Newlines come back as ``\\n``. Files up to ``WHOLE_FILE_BYTES`` are decoded whole, larger ones
+    streamed (their encoding judged on the first ``SAMPLE_BYTES``); given the same encoding, both
+    ways give the same text. Raises :class:`IngestError` if the file cannot be read.
     """
     try:
         with open(path, "rb") as stream:
             size = os.fstat(stream.fileno()).st_size
             if size <= WHOLE_FILE_BYTES:
-                data = stream.read(WHOLE_FILE_BYTES + 1)
-                decoded = decode_bytes(data)
-                text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
-                truncated = len(text) > max_chars
+                decoded = decode_bytes(stream.read(WHOLE_FILE_BYTES + 1))
+                truncated = len(decoded.text) > max_chars
                 return DecodedText(
-                    text[:max_chars] if truncated else text,
+                    decoded.text[:max_chars] if truncated else decoded.text,
                     decoded.encoding,
                     bom=decoded.bom,
                     replaced=decoded.replaced,
@@ -169,27 +175,58 @@ def read_text(path: Path, *, max_chars: int = MAX_TEXT_CHARS) -> DecodedText:
         raise IngestError(f"could not read the file: {exc.strerror or exc}") from None
 
 
-def _read_streaming(stream: object, max_chars: int) -> DecodedText:
-    read = stream.read  # type: ignore[attr-defined]
-    head = read(SAMPLE_BYTES)
-    encoding, skip = sniff_encoding(head, complete=False)
+class _NewlineNormaliser:
+    """``\\r\\n`` and lone ``\\r`` to ``\\n`` over text that arrives in pieces.
+
+    A ``\\r`` at the end of a piece is held back: the next piece may start with the ``\\n`` of
+    the same pair. The result is exactly :func:`normalize_newlines` of the whole text.
+    """
+
+    def __init__(self) -> None:
+        self._held_cr = False
+
+    def feed(self, text: str, *, final: bool = False) -> str:
+        if self._held_cr:
+            text = "\r" + text
+        self._held_cr = text.endswith("\r") and not final
+        if self._held_cr:
+            text = text[:-1]
+        return normalize_newlines(text)
+
+
+def _read_streaming(
+    stream: BinaryIO,
+    max_chars: int,
+    *,
+    sample_bytes: int | None = None,
+    chunk_bytes: int | None = None,
+) -> DecodedText:
+    """Decode ``stream`` piece by piece, judging the encoding on its first ``sample_bytes``.
+
+    When the sample holds the whole stream, the encoding is judged exactly as
+    :func:`decode_bytes` judges it; newlines are normalised the same way in either case.
+    """
+    sample_bytes = SAMPLE_BYTES if sample_bytes is None else sample_bytes
+    chunk_bytes = READ_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    head = stream.read(sample_bytes)
+    encoding, skip = sniff_encoding(head, complete=len(head) < sample_bytes)
+    body = head[skip:]
+    # The sample is decoded in chunk_bytes pieces too (one piece with the default sizes).
+    blocks = itertools.chain(
+        (body[at : at + chunk_bytes] for at in range(0, len(body), chunk_bytes)),
+        iter(lambda: stream.read(chunk_bytes), b""),
+    )
     decoder = codecs.getincrementaldecoder(encoding)("replace")
+    newlines = _NewlineNormaliser()
     pieces: list[str] = []
     count = 0
-    carry_cr = False
     replaced = False
     truncated = False
-    chunk = head[skip:]
-    while True:
-        final = not chunk
-        text = decoder.decode(chunk, final=final)
-        if carry_cr:
-            text = "\r" + text
-        # A "\r\n" may straddle two chunks: hold a trailing "\r" back until the next one.
-        carry_cr = text.endswith("\r") and not final
-        if carry_cr:
-            text = text[:-1]
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    final = False
+    while not final:
+        block = next(blocks, None)
+        final = block is None
+        text = newlines.feed(decoder.decode(block or b"", final=final), final=final)
         replaced = replaced or "\ufffd" in text
         if count + len(text) > max_chars:
             pieces.append(text[: max_chars - count])
@@ -197,9 +234,6 @@ def _read_streaming(stream: object, max_chars: int) -> DecodedText:
             break
         pieces.append(text)
         count += len(text)
-        if final:
-            break
-        chunk = read(READ_CHUNK_BYTES)
     return DecodedText(
         "".join(pieces), encoding, bom=skip > 0, replaced=replaced, truncated=truncated
     )

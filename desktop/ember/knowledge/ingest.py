@@ -15,11 +15,19 @@ the same chunks a clean run makes. Searches only ever see ``done`` documents.
 
 Unchanged files cost a ``stat``: size and mtime equal to the record's mean skip; otherwise the
 content hash decides.
+
+A document gets at most ``ChunkingOptions.max_chunks`` chunks (15,000 by default): a 200 MB
+one-line file would otherwise be ~116k chunks and an hour of embedding. Its first chunks are
+indexed and the report carries a warning naming the file, rather than failing it: the beginning
+of a huge log or dump is still worth finding. Chunks are made lazily, so the cap also bounds the
+memory and tokenizing such a file costs. Parser notes (replaced bytes, unreadable PDF pages,
+truncated text) reach the report as warnings too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from ember.engines.base import CancelToken
 from ember.errors import EmberError, IngestError
-from ember.knowledge.chunking import ChunkingOptions, chunk_document, embedding_text
+from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
 from ember.knowledge.embedder import Embedder
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
 from ember.knowledge.types import ParsedDocument
@@ -62,6 +70,14 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a person should know about a file that was indexed anyway (it is searchable)."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProgressEvent:
     """Where an indexing run stands; the CLI and the Qt UI draw their bars from this."""
 
@@ -84,6 +100,8 @@ class IngestReport:
     removed: int = 0  # documents whose files are gone
     chunks: int = 0  # chunks embedded in this run
     failed: list[Failure] = field(default_factory=list)
+    # Indexed, but not all of it or not cleanly: "indexed only the first 15,000 chunks ...".
+    warnings: list[Notice] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
@@ -94,6 +112,7 @@ class IngestReport:
             "skipped": self.skipped,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
             "chunks": self.chunks,
+            "warnings": [{"path": w.path, "message": w.message} for w in self.warnings],
             "removed": self.removed,
             "cancelled": self.cancelled,
         }
@@ -259,6 +278,7 @@ class Ingestor:
             report.removed += part.removed
             report.chunks += part.chunks
             report.failed.extend(part.failed)
+            report.warnings.extend(part.warnings)
             report.cancelled = report.cancelled or part.cancelled
             report.elapsed_s += part.elapsed_s
             if part.cancelled:
@@ -415,12 +435,16 @@ class _Run:
             return
         self.stage("parse", started)
         started = time.perf_counter()
-        chunks = chunk_document(document, self.embedder.count_tokens, self.owner.chunking)
+        chunks, cut = _capped_chunks(document, self.embedder.count_tokens, self.owner.chunking)
         texts = [embedding_text(chunk, document.title) for chunk in chunks]
         self.stage("chunk", started)
         if not chunks:
             self.fail(plan, "no text to index (a scanned document needs OCR, which Ember lacks)")
             return
+        notices = list(document.notes)
+        if cut:
+            notices.append(_cap_message(document, chunks))
+        self.report.warnings.extend(Notice(plan.path, message) for message in notices)
         started = time.perf_counter()
         document_id, chunk_ids, removed = self.store.replace_document(
             self.collection,
@@ -524,6 +548,34 @@ class _Run:
 
             self._parser_pool = ParserPool()
         return self._parser_pool.parse(path)  # type: ignore[attr-defined]
+
+
+def _capped_chunks(
+    document: ParsedDocument,
+    count_tokens: Callable[[Sequence[str]], list[int]],
+    options: ChunkingOptions,
+) -> tuple[list[Chunk], bool]:
+    """The document's first ``options.max_chunks`` chunks, and whether there was more text.
+
+    Chunks are made lazily, so a huge document is never chunked (or tokenized) past the cap.
+    """
+    chunks = list(
+        itertools.islice(iter_chunks(document, count_tokens, options), options.max_chunks + 1)
+    )
+    cut = len(chunks) > options.max_chunks
+    if cut:
+        del chunks[options.max_chunks :]
+    return chunks, cut
+
+
+def _cap_message(document: ParsedDocument, chunks: list[Chunk]) -> str:
+    last = chunks[-1]
+    covered = sum(len(s.text) for s in document.sections[: last.section]) + last.end
+    return (
+        f"indexed only the first {len(chunks):,} chunks of a very large file (its first "
+        f"{covered:,} characters); the rest cannot be found by search. Split the file into "
+        "smaller ones to index all of it"
+    )
 
 
 def _next_batch_size(done: int, seconds: float, current: int) -> int:

@@ -134,13 +134,15 @@ def main() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    _warm_imports()
-    send(frames, {"ready": True, "pid": os.getpid()})
-    for line in sys.stdin.buffer:
-        reply = handle(json.loads(line))
-        send(frames, reply)
-        if reply.get("fatal"):
-            return 3
+    # Closed on every way out: an open frame stream at exit is a ResourceWarning on stderr.
+    with frames:
+        _warm_imports()
+        send(frames, {"ready": True, "pid": os.getpid()})
+        for line in sys.stdin.buffer:
+            reply = handle(json.loads(line))
+            send(frames, reply)
+            if reply.get("fatal"):
+                return 3
     return 0
 
 

@@ -32,7 +32,12 @@ from typing import IO, Any
 
 from ember.errors import IngestError
 from ember.knowledge.detect import FileIdentity, Probe, probe
-from ember.knowledge.parsers import LABELS, RISKY_KINDS, parse_in_this_process
+from ember.knowledge.parsers import (
+    ABORT_MEANS_OUT_OF_MEMORY,
+    LABELS,
+    RISKY_KINDS,
+    parse_in_this_process,
+)
 from ember.knowledge.parsers.base import MAX_TEXT_CHARS
 from ember.knowledge.types import ParsedDocument, Section
 
@@ -227,7 +232,9 @@ class ParserPool:
             except _WorkerDied:
                 status = worker.exit_status()
                 self._discard(worker, kill=True)
-                raise IngestError(_death_message(label, status, timeout_s, memory_mb)) from None
+                raise IngestError(
+                    _death_message(found.kind, status, timeout_s, memory_mb)
+                ) from None
             except BaseException:
                 self._discard(worker, kill=True)
                 raise
@@ -283,7 +290,8 @@ class ParserPool:
             worker.kill()
 
 
-def _death_message(label: str, status: int | None, timeout_s: float, memory_mb: int) -> str:
+def _death_message(kind: str, status: int | None, timeout_s: float, memory_mb: int) -> str:
+    label = LABELS.get(kind, kind)
     if status is not None and status < 0:
         signum = -status
         if signum == getattr(signal, "SIGXCPU", None):
@@ -292,6 +300,12 @@ def _death_message(label: str, status: int | None, timeout_s: float, memory_mb: 
             name = signal.Signals(signum).name
         except ValueError:
             name = f"signal {signum}"
+        if signum == signal.SIGABRT and kind in ABORT_MEANS_OUT_OF_MEMORY:
+            return (
+                f"the {label} is too large when decompressed: reading it needs more than the "
+                f"{memory_mb} MB the {label} parser may use (a decompression bomb, or a page "
+                "far too large)"
+            )
         if signum == signal.SIGKILL:
             return f"the {label} parser was killed (out of memory? limit {memory_mb} MB)"
         return f"the {label} parser crashed ({name}); the file is probably damaged"

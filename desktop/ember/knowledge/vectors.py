@@ -14,12 +14,20 @@ stays the truth; the IVF file is reconciled against it whenever it is loaded.
 Files are written with ``faiss.write_index`` to a temporary file, fsynced, then renamed over the
 old one (and the folder fsynced): a crash leaves either the old or the new file, never half of
 one. No pickle.
+
+Beside each file, ``<name>.check`` (JSON) records its size and CRC-32, so a damaged file is caught
+before FAISS parses it (FAISS trusts the counts in a file, and a flipped bit in one can exhaust
+memory or crash). The check file is replaced first and also accepts the file it replaces, so a
+crash between the two renames leaves a pair that still agrees. A file without a check file (from
+an older Ember) is handed to FAISS as before, and gains one at the next save.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +45,17 @@ IVF_TRAIN_ITERATIONS = 10
 # neighbourhoods (0.92 on 3k real MiniLM vectors): 64 (~6% of 1M, ~4 ms) buys a margin.
 IVF_PROBES = 64
 RERANK_FACTOR = 4  # candidates re-scored exactly per result wanted
+
+CHECK_SUFFIX = ".check"
+_CHECK_FORMAT = 1
+# What a person can do about an unusable vector file; SQLite keeps every chunk's text.
+REBUILD_ADVICE = (
+    "Ember rebuilds the vectors from the text in its database (no document is read again) the "
+    "next time you index, or now with `ember docs reindex`; until then, documents indexed "
+    "before are left out of search."
+)
+
+Fingerprint = tuple[int, int]  # (size in bytes, CRC-32) of a saved file
 
 
 _configured = threading.local()
@@ -72,6 +91,9 @@ class VectorIndex:
         self._ann_dirty = False
         self._ann_unusable: tuple[int, int] | None = None  # (mtime, size) of a bad IVF file
         self._sorted_ids: np.ndarray | None = None
+        # The fingerprints of the files on disk as this object last read or wrote them: a save
+        # lets its check file accept them too, in case the save dies before its rename.
+        self._on_disk: dict[Path, Fingerprint] = {}
 
     @property
     def ann_path(self) -> Path:
@@ -89,36 +111,54 @@ class VectorIndex:
         has no vector. ``load_problem`` says what happened.
         """
         vectors = cls(path, dimension, ann_threshold=ann_threshold)
-        if not path.exists():
-            return vectors
         faiss = _faiss()
-        try:
-            loaded = faiss.read_index(os.fspath(path))
-        except RuntimeError as exc:
-            vectors.load_problem = f"the vector file could not be read ({exc})"
-            vectors.dirty = True
-            return vectors
-        if not isinstance(loaded, faiss.IndexIDMap2) or loaded.d != dimension:
-            vectors.load_problem = (
-                f"the vector file holds {loaded.d}-dimensional vectors, not {dimension}"
+        loaded: Any = None
+        problem: str | None = None
+        for _ in range(3):  # again if a writer replaced the file while it was being read
+            before = _identity(path)
+            if before is None:
+                return vectors
+            fingerprint, problem = _verify(path)
+            loaded = None
+            if problem is None:
+                try:
+                    loaded = faiss.read_index(os.fspath(path))
+                except RuntimeError:  # FAISS's own text names C++ internals, not the remedy
+                    problem = (
+                        f"the vector file {path.name} could not be read (it is damaged, or not "
+                        "a FAISS index)"
+                    )
+            if _identity(path) == before:
+                break
+        if problem is None and (not isinstance(loaded, faiss.IndexIDMap2) or loaded.d != dimension):
+            problem = (
+                f"the vector file {path.name} holds {loaded.d}-dimensional vectors, not "
+                f"{dimension} (it was made for another embedding model)"
             )
-            vectors.dirty = True
+        if problem is not None:
+            vectors.load_problem = f"{problem}. {REBUILD_ADVICE}"
+            vectors.dirty = True  # the next save replaces the unusable file
             return vectors
         vectors.index = loaded
+        if fingerprint is not None:
+            vectors._on_disk[path] = fingerprint
         return vectors
 
     def save(self) -> None:
         """Write the index durably (temp file, fsync, rename) if it changed."""
         if self.dirty:
-            _write_atomically(self.index, self.path)
+            self._write(self.index, self.path)
             self.dirty = False
         if self.approximate and self._load_ann() is None:
             self._ann = self._build_ann()  # by the writer, so searching processes just load it
             self._ann_dirty = True
         if self._ann is not None and self._ann_dirty:
-            _write_atomically(self._ann, self.ann_path)
+            self._write(self._ann, self.ann_path)
             self._ann_dirty = False
             self.path.with_suffix(".hnsw").unlink(missing_ok=True)  # an older Ember's index
+
+    def _write(self, index: Any, path: Path) -> None:
+        self._on_disk[path] = _write_atomically(index, path, self._on_disk.get(path))
 
     # -- contents ------------------------------------------------------------------------------
 
@@ -232,8 +272,9 @@ class VectorIndex:
         if stamp == self._ann_unusable:
             return None
         faiss = _faiss()
+        fingerprint, problem = _verify(self.ann_path)
         try:
-            ann = faiss.read_index(os.fspath(self.ann_path))
+            ann = None if problem else faiss.read_index(os.fspath(self.ann_path))
         except RuntimeError:
             ann = None
         if ann is None or not isinstance(ann, faiss.IndexIVF) or ann.d != self.dimension:
@@ -241,6 +282,8 @@ class VectorIndex:
             return None
         self._reconcile(ann)
         self._ann = ann
+        if fingerprint is not None:
+            self._on_disk[self.ann_path] = fingerprint
         return ann
 
     def _reconcile(self, ann: Any) -> None:
@@ -310,7 +353,12 @@ def _ivf_ids(ann: Any) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
-def _write_atomically(index: Any, path: Path) -> None:
+def _write_atomically(index: Any, path: Path, replacing: Fingerprint | None) -> Fingerprint:
+    """Write ``index`` to ``path`` and its check file; returns the new file's fingerprint.
+
+    ``replacing`` is the fingerprint of the file now at ``path`` (if known and sound): the new
+    check file accepts it too, for the moment between the two renames.
+    """
     faiss = _faiss()
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -318,6 +366,9 @@ def _write_atomically(index: Any, path: Path) -> None:
         faiss.write_index(index, os.fspath(temp))
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
+        fingerprint = _fingerprint(temp)  # read back from the page cache: fast
+        accepted = [fingerprint] + ([replacing] if replacing and replacing != fingerprint else [])
+        _write_check(path, accepted)
         os.replace(temp, path)
     except (OSError, RuntimeError) as exc:
         try:
@@ -329,6 +380,75 @@ def _write_atomically(index: Any, path: Path) -> None:
             "again; nothing already indexed was lost."
         ) from None
     _fsync_directory(path.parent)
+    return fingerprint
+
+
+def check_path(path: Path) -> Path:
+    """Where the size and checksum of the index file ``path`` are kept."""
+    return path.with_name(path.name + CHECK_SUFFIX)
+
+
+def _write_check(path: Path, accepted: list[Fingerprint]) -> None:
+    target = check_path(path)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    record = {
+        "format": _CHECK_FORMAT,
+        "accept": [{"size": size, "crc32": crc} for size, crc in accepted],
+    }
+    with open(temp, "w", encoding="utf-8") as handle:
+        json.dump(record, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+
+
+def _read_check(path: Path) -> list[Fingerprint] | None:
+    """The fingerprints the check file accepts, or None if there is no usable check file."""
+    try:
+        with open(check_path(path), encoding="utf-8") as handle:
+            record = json.load(handle)
+        if record.get("format") != _CHECK_FORMAT:
+            return None
+        return [(int(item["size"]), int(item["crc32"])) for item in record["accept"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # no check file (an older Ember's index), or an unreadable one
+
+
+def _fingerprint(path: Path) -> Fingerprint:
+    crc, size = 0, 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+            size += len(block)
+    return size, crc
+
+
+def _verify(path: Path) -> tuple[Fingerprint | None, str | None]:
+    """``(fingerprint, None)`` if ``path`` may go to FAISS, else ``(None, what is wrong)``.
+
+    Read the file before the check file: a writer replaces the check file first, so the check
+    file read afterwards accepts whatever file was there (see :meth:`VectorIndex.open`).
+    """
+    try:
+        fingerprint = _fingerprint(path)
+    except OSError as exc:
+        return None, f"the vector file {path.name} could not be read ({exc.strerror or exc})"
+    accepted = _read_check(path)
+    if accepted is None or fingerprint in accepted:
+        return fingerprint, None
+    if fingerprint[0] not in {size for size, _ in accepted}:
+        what = f"{fingerprint[0]:,} bytes long where {accepted[0][0]:,} were saved"
+    else:
+        what = "its contents do not match the checksum saved with it"
+    return None, f"the vector file {path.name} is damaged ({what})"
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -72,6 +72,41 @@ def test_read_text_normalises_windows_newlines(tmp_path: Path) -> None:
     assert read_text(path).text == "one\ntwo\nthree\n"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "old Mac\rline endings\rthroughout\r",
+        "Windows\r\nline endings\r\n",
+        "mixed\r\n\rand\n\r\r\nruns\r",
+        "\r\r\r\n\n\r",
+    ],
+    ids=["old-mac", "windows", "mixed", "only-newlines"],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1252"])
+def test_whole_and_streamed_reads_give_the_same_text_for_every_newline_convention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, encoding: str
+) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_bytes((text * 40).encode(encoding))
+    whole = read_text(path)
+    monkeypatch.setattr(decode, "WHOLE_FILE_BYTES", 0)  # as if the file were large
+    monkeypatch.setattr(decode, "READ_CHUNK_BYTES", 3)  # pieces that split "\r\n" pairs
+    streamed = read_text(path)
+    expected = (text * 40).replace("\r\n", "\n").replace("\r", "\n")
+    assert streamed.text == whole.text == decode_bytes(path.read_bytes()).text == expected
+
+
+def test_a_file_whose_first_piece_is_only_a_byte_order_mark_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decode, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(decode, "SAMPLE_BYTES", 3)  # exactly the UTF-8 BOM
+    monkeypatch.setattr(decode, "READ_CHUNK_BYTES", 4)
+    path = tmp_path / "bom.txt"
+    path.write_bytes(codecs.BOM_UTF8 + "après le BOM\r\nsuite\n".encode())
+    assert read_text(path).text == "après le BOM\nsuite\n"
+
+
 def test_streamed_reads_keep_crlf_pairs_split_across_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

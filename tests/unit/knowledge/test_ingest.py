@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 import time
@@ -7,13 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.support import nasty_files
 from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.db import integrity_ok
 from ember.engines.base import CancelToken
 from ember.knowledge import KnowledgeBase
+from ember.knowledge.chunking import ChunkingOptions
 from ember.knowledge.embedder import MiniLMEmbedder
 from ember.knowledge.ingest import ProgressEvent
+from ember.knowledge.parsers.base import MAX_SECTION_CHARS
 
 
 def consistent(kb: KnowledgeBase) -> bool:
@@ -228,3 +232,70 @@ def test_vectors_of_the_index_are_normalised(tiny_kb: KnowledgeBase, corpus: Pat
     ids = tiny_kb.vectors.ids()
     norms = np.linalg.norm(tiny_kb.vectors.reconstruct(ids), axis=1)
     assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+# -- very large documents -------------------------------------------------------------------------
+
+
+class CountingEmbedder(TinyEmbedder):
+    """Counts the characters it is asked to tokenize: the chunker's work on a document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chars_counted = 0
+
+    def count_tokens(self, texts):  # type: ignore[no-untyped-def]
+        self.chars_counted += sum(len(t) for t in texts)
+        return super().count_tokens(texts)
+
+
+def test_a_document_past_the_chunk_cap_is_indexed_up_to_the_cap_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    huge = nasty_files.single_line_text(tmp_path / "one_line.txt", 3 * 1024 * 1024)
+    small = tmp_path / "small.txt"
+    small.write_text("A small note about the garden shed.\n")
+    options = ChunkingOptions(max_tokens=254, max_chunks=40)
+    with KnowledgeBase(tmp_path / "kb", embedder=TinyEmbedder(), chunking=options) as kb:
+        report = kb.index([huge, small], "big")
+        assert (report.indexed, report.failed) == (2, [])
+        assert report.chunks == 41 == kb.store.chunk_count()  # 40 + the small note's one
+        [notice] = report.warnings
+        assert notice.path == str(huge)
+        assert notice.message.startswith("indexed only the first 40 chunks of a very large file")
+        assert report.as_json()["warnings"] == [{"path": str(huge), "message": notice.message}]
+        assert {d.state for d in kb.documents()} == {"done"}
+        assert consistent(kb)
+
+
+def test_a_capped_document_is_chunked_no_further_than_the_cap(tmp_path: Path) -> None:
+    # 8 MB of one line becomes 8 sections of 1 M characters; 40 chunks fit in the first.
+    huge = nasty_files.single_line_text(tmp_path / "one_line.txt", 8 * 1024 * 1024)
+    embedder = CountingEmbedder()
+    options = ChunkingOptions(max_tokens=254, max_chunks=40)
+    with KnowledgeBase(tmp_path / "kb", embedder=embedder, chunking=options) as kb:
+        report = kb.index([huge], "big")
+    assert report.chunks == 40
+    assert embedder.chars_counted < 3 * MAX_SECTION_CHARS  # not the 8 M characters of the file
+
+
+def test_a_document_exactly_at_the_cap_is_indexed_whole_without_a_warning(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "paragraphs.txt"
+    path.write_text("\n\n".join(f"Paragraph {n} stands alone." for n in range(30)))
+    options = ChunkingOptions(target_tokens=6, overlap_tokens=0, max_tokens=254, max_chunks=30)
+    with KnowledgeBase(tmp_path / "kb", embedder=TinyEmbedder(), chunking=options) as kb:
+        report = kb.index([path], "exact")
+    assert (report.chunks, report.warnings) == (30, [])
+
+
+def test_notes_from_parsing_reach_the_report_as_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.txt"
+    # UTF-16 by its byte-order mark, with a lone surrogate that is no character at all.
+    text = "Readable text about the garden shed.\n" * 20
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le") + b"\x00\xd8")
+    with KnowledgeBase(tmp_path / "kb", embedder=TinyEmbedder()) as kb:
+        report = kb.index([path], "notes")
+    assert report.failed == [] and report.indexed == 1
+    assert any("were replaced" in w.message for w in report.warnings), report.warnings

@@ -9,6 +9,7 @@ from tests.support import nasty_files
 
 from ember.errors import IngestError
 from ember.knowledge.parsers import pdf
+from ember.knowledge.sandbox import ParserPool
 
 PAGES = [
     "The boiler pressure should read between 1 and 1.5 bar.",
@@ -56,3 +57,15 @@ def test_a_truncated_pdf_is_reported_as_damaged(tmp_path: Path) -> None:
     path = nasty_files.truncated_pdf(tmp_path / "cut.pdf")
     with pytest.raises(IngestError, match="damaged PDF"):
         pdf.parse(path)
+
+
+def test_a_decompression_bomb_is_refused_as_too_large_when_decompressed(tmp_path: Path) -> None:
+    # 130 KB that inflate to 128 MB: PDFium aborts when the sandbox's memory limit refuses it.
+    bomb = nasty_files.pdf_decompression_bomb(tmp_path / "bomb.pdf", unpacked_mb=128)
+    good = nasty_files.write_pdf(tmp_path / "good.pdf", PAGES[:1])
+    with ParserPool(memory_mb=256) as pool:
+        with pytest.raises(IngestError) as failure:
+            pool.parse(bomb)
+        assert str(failure.value).startswith("the PDF is too large when decompressed")
+        assert "256 MB" in str(failure.value)
+        assert pool.parse(good).sections[0].text == PAGES[0]  # the next file gets a new worker

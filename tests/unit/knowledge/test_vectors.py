@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ember.knowledge.vectors import VectorIndex
+from ember.errors import StorageError
+from ember.knowledge.vectors import VectorIndex, check_path
 
 
 def unit_vectors(n: int, dimension: int = 16, seed: int = 0) -> np.ndarray:
@@ -28,7 +30,8 @@ def test_saved_index_loads_back_with_its_ids(tmp_path: Path) -> None:
     index.add([5, 9], unit_vectors(2))
     index.save()
     assert sorted(VectorIndex.open(path, 16).ids()) == [5, 9]
-    assert [p.name for p in tmp_path.iterdir()] == ["v.faiss"]  # no temporary file left
+    # The index and its check file (size and checksum), no temporary file left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.faiss", "v.faiss.check"]
 
 
 def test_removed_ids_are_gone_after_save_and_load(tmp_path: Path) -> None:
@@ -40,11 +43,97 @@ def test_removed_ids_are_gone_after_save_and_load(tmp_path: Path) -> None:
     assert sorted(VectorIndex.open(path, 16).ids()) == [1, 3]
 
 
+def saved_index(path: Path, n: int = 40) -> VectorIndex:
+    index = VectorIndex(path, 16)
+    index.add(np.arange(n), unit_vectors(n))
+    index.save()
+    return index
+
+
 def test_an_unreadable_file_opens_empty_and_says_why(tmp_path: Path) -> None:
     path = tmp_path / "v.faiss"
-    path.write_bytes(b"not a faiss index at all")
+    path.write_bytes(b"not a faiss index at all")  # and no check file: as an older Ember left it
     index = VectorIndex.open(path, 16)
-    assert len(index) == 0 and "could not be read" in (index.load_problem or "")
+    assert len(index) == 0 and index.load_problem is not None
+    assert index.load_problem.startswith(
+        "the vector file v.faiss could not be read (it is damaged, or not a FAISS index)."
+    )
+    assert "ember docs reindex" in index.load_problem
+    assert "Error in" not in index.load_problem and ".cpp" not in index.load_problem  # no FAISS
+
+
+def test_a_flipped_byte_is_caught_by_the_checksum_before_faiss_reads_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v.faiss"
+    saved_index(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40  # inside the vectors: FAISS alone would load this silently
+    path.write_bytes(bytes(data))
+    index = VectorIndex.open(path, 16)
+    assert len(index) == 0
+    assert (index.load_problem or "").startswith(
+        "the vector file v.faiss is damaged (its contents do not match the checksum saved with it)"
+    )
+    assert "ember docs reindex" in (index.load_problem or "")
+
+
+def test_a_truncated_file_is_named_as_damaged_with_its_sizes(tmp_path: Path) -> None:
+    path = tmp_path / "v.faiss"
+    saved_index(path)
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: size // 2])
+    problem = VectorIndex.open(path, 16).load_problem or ""
+    assert problem.startswith(
+        f"the vector file v.faiss is damaged ({size // 2:,} bytes long where {size:,} were saved)"
+    )
+
+
+def test_an_unusable_file_is_replaced_by_the_next_save(tmp_path: Path) -> None:
+    path = tmp_path / "v.faiss"
+    saved_index(path)
+    path.write_bytes(b"scribble")
+    index = VectorIndex.open(path, 16)
+    index.add([7], unit_vectors(1))
+    index.save()
+    reopened = VectorIndex.open(path, 16)
+    assert reopened.load_problem is None and list(reopened.ids()) == [7]
+
+
+def test_a_save_that_dies_between_its_two_renames_leaves_the_old_index_loadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v.faiss"
+    index = saved_index(path, n=10)
+    index.add([99], unit_vectors(1))
+
+    real_replace = os.replace
+
+    def check_file_only(source: os.PathLike[str], target: os.PathLike[str]) -> None:
+        if Path(target) == path:
+            raise OSError(28, "No space left on device")  # the index's own rename never happens
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", check_file_only)
+    with pytest.raises(StorageError):
+        index.save()
+    monkeypatch.undo()
+    reopened = VectorIndex.open(path, 16)  # the new check file, the old index file
+    assert reopened.load_problem is None and sorted(reopened.ids()) == list(range(10))
+
+
+def test_a_file_without_a_check_file_loads_and_gains_one_at_the_next_save(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v.faiss"
+    saved_index(path, n=5)
+    check_path(path).unlink()  # as an older Ember saved it
+    index = VectorIndex.open(path, 16)
+    assert index.load_problem is None and len(index) == 5
+    index.add([50], unit_vectors(1))
+    index.save()
+    assert check_path(path).exists()
+    assert VectorIndex.open(path, 16).load_problem is None
 
 
 def test_a_file_of_another_dimension_opens_empty(tmp_path: Path) -> None:
@@ -53,7 +142,11 @@ def test_a_file_of_another_dimension_opens_empty(tmp_path: Path) -> None:
     index.add([1], unit_vectors(1, 8))
     index.save()
     reopened = VectorIndex.open(path, 16)
-    assert len(reopened) == 0 and "8-dimensional" in (reopened.load_problem or "")
+    assert len(reopened) == 0
+    assert (reopened.load_problem or "").startswith(
+        "the vector file v.faiss holds 8-dimensional vectors, not 16 (it was made for another "
+        "embedding model)."
+    )
 
 
 def clustered_vectors(n: int, dimension: int = 32, seed: int = 0) -> np.ndarray:

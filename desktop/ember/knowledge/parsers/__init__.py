@@ -26,6 +26,12 @@ PARSER_MODULES: dict[str, str] = {
 # only in the sandbox's child process. The rest are linear pure-Python code over bounded text.
 RISKY_KINDS: frozenset[str] = frozenset({"pdf", "docx", "html", "test-hook"})
 
+# Parsers whose native library calls abort() when an allocation fails, and nowhere else that a
+# file can reach: PDFium's FX_OutOfMemoryTerminate (its consistency checks trap instead). In the
+# sandbox, under the worker's address-space limit, a SIGABRT from these means "out of memory":
+# a decompression bomb, or a page far too large to read.
+ABORT_MEANS_OUT_OF_MEMORY: frozenset[str] = frozenset({"pdf"})
+
 # How a parser is named in messages: "the PDF parser crashed".
 LABELS: dict[str, str] = {
     "pdf": "PDF",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ember.errors import IngestError
 from ember.knowledge.decode import DecodedText, decode_bytes, read_text
-from ember.knowledge.parsers.base import TextBudget, sections_from_blocks
+from ember.knowledge.parsers.base import TextBudget, normalize_newlines, sections_from_blocks
 from ember.knowledge.types import ParsedDocument
 
 DROP_TAGS = (
@@ -80,7 +80,7 @@ def _decode(path: Path) -> DecodedText:
     with open(path, "rb") as stream:
         data = stream.read(8 * 1024 * 1024)
     try:
-        return DecodedText(data.decode(declared), declared)
+        return DecodedText(normalize_newlines(data.decode(declared)), declared)
     except UnicodeDecodeError:
         return decode_bytes(data) if len(data) < 8 * 1024 * 1024 else decoded
 
