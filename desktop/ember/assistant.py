@@ -172,6 +172,7 @@ class Assistant:
         return GenerationOptions(
             temperature=s.temperature,
             top_p=s.top_p,
+            repeat_penalty=s.repeat_penalty,
             max_tokens=max_tokens or s.max_tokens,
             seed=None if s.seed < 0 else s.seed,
         )

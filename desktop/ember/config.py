@@ -43,6 +43,7 @@ class Settings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float = 0.7
     top_p: float = 0.95
+    repeat_penalty: float = 1.1  # 1.0 = off; the small embedded model repeats itself without it
     max_tokens: int = 512
     context_size: int = 4096
     threads: int = 0  # 0 = let llama.cpp choose
@@ -58,6 +59,8 @@ class Settings:
             problems.append("temperature must be between 0 and 2")
         if not 0.0 < self.top_p <= 1.0:
             problems.append("top_p must be above 0 and at most 1")
+        if not 1.0 <= self.repeat_penalty <= 2.0:
+            problems.append("repeat_penalty must be between 1.0 (off) and 2.0")
         if not 1 <= self.max_tokens <= 32768:
             problems.append("max_tokens must be between 1 and 32768")
         if not 256 <= self.context_size <= 1_048_576:

@@ -101,6 +101,7 @@ class OllamaTestServer:
                 messages=messages,  # type: ignore[arg-type]
                 temperature=float(options.get("temperature", 0.8)),
                 top_p=float(options.get("top_p", 0.9)),
+                repeat_penalty=float(options.get("repeat_penalty", 1.1)),  # Ollama's default
                 max_tokens=int(options.get("num_predict", 128)),
                 seed=options.get("seed"),
                 stop=list(options.get("stop", [])),

@@ -148,10 +148,14 @@ def test_answers_at_temperature_zero_are_repeatable(engine: Engine, store: ChatS
 
 def test_options_come_from_the_settings(engine: Engine, store: ChatStore) -> None:
     recorder = RecordingEngine(engine)
-    assistant = Assistant(recorder, store, settings(temperature=0.3, top_p=0.5, seed=-1))
+    assistant = Assistant(
+        recorder, store, settings(temperature=0.3, top_p=0.5, repeat_penalty=1.3, seed=-1)
+    )
     run(assistant.send(store.create().id, "Hi"))
     assert recorder.options == [
-        GenerationOptions(temperature=0.3, top_p=0.5, max_tokens=40, seed=None)
+        GenerationOptions(
+            temperature=0.3, top_p=0.5, max_tokens=40, seed=None, repeat_penalty=1.3
+        )
     ]
 
 

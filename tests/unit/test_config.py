@@ -28,9 +28,10 @@ def test_settings_round_trip_through_the_config_file() -> None:
 
 def test_invalid_values_are_refused_with_every_problem_named() -> None:
     with pytest.raises(ConfigError) as err:
-        save_settings(Settings(temperature=5.0, top_p=0.0))
+        save_settings(Settings(temperature=5.0, top_p=0.0, repeat_penalty=0.5))
     assert "temperature" in str(err.value)
     assert "top_p" in str(err.value)
+    assert "repeat_penalty" in str(err.value)
     assert not ember_paths().config_file.exists()
 
 

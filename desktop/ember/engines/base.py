@@ -29,6 +29,8 @@ class GenerationOptions:
     top_p: float = 0.95
     max_tokens: int = 512
     seed: int | None = None
+    # 1.0 = off. Tiny models loop on a phrase without it; llama.cpp's own tools default to 1.1.
+    repeat_penalty: float = 1.0
     stop: tuple[str, ...] = ()
 
 

@@ -137,6 +137,7 @@ class LlamaCppEngine:
                 messages=payload,  # type: ignore[arg-type]
                 temperature=options.temperature,
                 top_p=options.top_p,
+                repeat_penalty=options.repeat_penalty,
                 max_tokens=options.max_tokens,
                 seed=seed,
                 stop=list(options.stop),
@@ -222,6 +223,23 @@ class LlamaCppEngine:
         return per_message, fixed
 
 
+@functools.cache
+def _close_llama_cpp_devnull_at_exit() -> None:
+    """llama-cpp-python opens /dev/null twice on import (to silence native logs) and never closes
+    it, so every Ember process that loaded a model ended with a ResourceWarning."""
+    import atexit
+
+    def close() -> None:
+        from llama_cpp import _utils
+
+        for name in ("outnull_file", "errnull_file"):
+            handle = getattr(_utils, name, None)
+            if handle is not None and not handle.closed:
+                handle.close()
+
+    atexit.register(close)
+
+
 def load(spec: EngineSpec) -> LlamaCppEngine:
     """Check the GGUF header, then load it in llama.cpp; any failure is a :class:`ModelLoadError`."""
     from pathlib import Path
@@ -234,6 +252,7 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
         raise ModelLoadError(
             f"llama-cpp-python is not installed ({exc}); run `make setup` or pick an Ollama model."
         ) from None
+    _close_llama_cpp_devnull_at_exit()
     n_ctx = spec.n_ctx if spec.n_ctx > 0 else (info.context_length or 4096)
     if info.context_length:
         n_ctx = min(n_ctx, info.context_length)

@@ -158,6 +158,7 @@ class OllamaEngine:
         request: dict[str, Any] = {
             "temperature": options.temperature,
             "top_p": options.top_p,
+            "repeat_penalty": options.repeat_penalty,
             "num_predict": options.max_tokens,
             "num_ctx": self.context_length,
         }

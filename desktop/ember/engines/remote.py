@@ -187,6 +187,8 @@ class RemoteEngine:
             "temperature": options.temperature,
             "top_p": options.top_p,
             "max_tokens": options.max_tokens,
+            # No repeat penalty: the OpenAI API has no such field and strict servers refuse
+            # unknown ones; vLLM and llama-server apply their own defaults.
         }
         if options.seed is not None:
             body["seed"] = options.seed

@@ -81,6 +81,14 @@ def test_hitting_max_tokens_finishes_with_length(engine: LlamaCppEngine) -> None
     assert finished.finished.timings.completion_tokens <= 5
 
 
+def test_a_repeat_penalty_changes_what_greedy_decoding_picks(engine: LlamaCppEngine) -> None:
+    # A list invites the tiny model to repeat its own words; penalising them must change the text.
+    question = [ChatMessage("user", "List the days of the week, three times over.")]
+    plain = GenerationOptions(temperature=0.0, seed=5, max_tokens=40)
+    penalised = GenerationOptions(temperature=0.0, seed=5, max_tokens=40, repeat_penalty=1.5)
+    assert complete(engine, question, plain).text != complete(engine, question, penalised).text
+
+
 def test_a_stop_sequence_ends_the_answer_with_stop(engine: LlamaCppEngine) -> None:
     baseline = complete(engine, QUESTION, GREEDY).text
     stop_word = baseline.split()[1]

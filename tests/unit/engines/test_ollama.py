@@ -151,12 +151,15 @@ def test_greedy_output_with_a_seed_is_the_same_twice(engine: ollama.OllamaEngine
 def test_options_reach_the_server_under_ollamas_names(
     engine: ollama.OllamaEngine, server: OllamaTestServer
 ) -> None:
-    options = GenerationOptions(temperature=0.3, top_p=0.5, max_tokens=7, seed=9, stop=("\n",))
+    options = GenerationOptions(
+        temperature=0.3, top_p=0.5, max_tokens=7, seed=9, stop=("\n",), repeat_penalty=1.2
+    )
     complete(engine, QUESTION, options)
     sent = [body for method, path, body in server.requests if path == "/api/chat"][-1]["options"]
     assert sent == {
         "temperature": 0.3,
         "top_p": 0.5,
+        "repeat_penalty": 1.2,
         "num_predict": 7,
         "seed": 9,
         "stop": ["\n"],
