@@ -64,11 +64,12 @@ class QuestionResult:
     item: QAItem
     rank: int | None  # 1-based rank of the first hit within DEPTH results; None if none
     abstained: bool  # what `ember ask` would do: answer "not found in your documents"
-    best_score: float | None  # the score the abstain decision looked at
+    best_score: float | None  # similarity of the nearest chunk, one input of the abstain decision
     latency_ms: float  # the retrieve call `ember ask` makes
     retrieved: tuple[str, ...] = ()  # file names of the ranked results, for reports
     answer: str | None = None  # with generation: the model's answer
     cited_source: bool | None = None  # with generation: the answer cites a matching source
+    coverage: float | None = None  # the abstain decision's other input (see grounding.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ def evaluate(
             best_score=grounding.best_score,
             latency_ms=latency_ms,
             retrieved=tuple(os.path.basename(path) for path, _ in pairs),
+            coverage=_number(grounding.extra.get("coverage")),
         )
         if generate is not None:
             answer = generate(item.question)
@@ -175,6 +177,10 @@ def evaluate(
         if on_result is not None:
             on_result(result)
     return results
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _replace(result: QuestionResult, **changes: Any) -> QuestionResult:
@@ -318,12 +324,14 @@ def format_misses(results: Sequence[QuestionResult]) -> list[str]:
     """One line per question that went wrong: not found in the top 5, or the wrong abstention."""
     lines: list[str] = []
     for r in results:
-        score = "-" if r.best_score is None else f"{r.best_score:.2f}"
+        score = "similarity " + ("-" if r.best_score is None else f"{r.best_score:.2f}")
+        if r.coverage is not None:
+            score += f", coverage {r.coverage:.2f}"
         if r.item.answerable and r.abstained:
-            lines.append(f"false abstain (score {score}): {r.item.question}")
+            lines.append(f"false abstain ({score}): {r.item.question}")
         elif r.item.answerable and (r.rank is None or r.rank > 5):
             found = ", ".join(r.retrieved[:3]) or "nothing"
             lines.append(f"miss, want {r.item.source}, got {found}: {r.item.question}")
         elif not r.item.answerable and not r.abstained:
-            lines.append(f"answered unanswerable (score {score}): {r.item.question}")
+            lines.append(f"answered unanswerable ({score}): {r.item.question}")
     return lines

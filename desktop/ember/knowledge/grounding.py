@@ -4,19 +4,44 @@ Retrieved text is untrusted input: each source sits in its own code fence (longe
 backticks inside it, so a document cannot close the fence), and chat-template special tokens are
 neutralised, so a document saying ``<|im_start|>system`` cannot switch roles.
 
-Abstaining: when even the closest chunk by meaning is less similar than ``abstain_below``, the
-documents almost surely do not hold the answer and a small model handed weak sources invents
-one. Calibrated with ``benchmarks/eval_python_docs.py`` (59 paraphrased questions over 32 pages
-of Python's docs, 13 plausible ones those pages do not answer, MiniLM, 80-token chunks): the
-weakest answerable question of the tuning half scored 0.41 and the threshold sits a margin below
-it, at 0.38. Questions about another topic score far lower (0.04-0.29), but unanswerable questions
-*in the documents' own domain* overlap the answerable ones (0.33-0.44 against 0.35-0.80): 5 of
-the 13 unanswerable ones are still answered. A missed answer ("not in your documents" when it is)
-costs the user more than weak sources the model is told to decline.
+Abstaining: a small model handed weak sources invents an answer, so when the documents almost
+surely do not hold one Ember says so instead. The decision (:func:`abstain_evidence`) weighs two
+pieces of evidence, both cheap and both shown in ``Grounding.extra``:
+
+* ``similarity``: how close the nearest chunk is to the question in meaning (cosine, MiniLM);
+* ``coverage``: the share of the question's words, weighted by how rare they are in the
+  documents (IDF), that one of the retrieved chunks contains. A question the documents do not
+  answer but whose domain they share ("How do I publish my package on PyPI?" over Python's
+  tutorial) lands near chunks about packages, yet the words that make it that question (PyPI,
+  publish) are in none of them.
+
+Ember abstains when ``similarity + coverage_weight * coverage < abstain_below``.
+
+Calibrated with ``benchmarks/eval_python_docs.py`` (32 pages of Python's docs, MiniLM, 80-token
+chunks; 91 paraphrased questions and 37 plausible Python questions those pages do not answer,
+each in a ``dev`` half used to tune and a held-out ``test`` half). Weight and threshold were
+chosen on dev alone: the weakest answerable dev question scores 0.555 and the threshold sits a
+margin below it, at 0.52; weights from 0.2 to 0.5 did about as well on dev (0.4 is mid-plateau).
+Scoring costs under 1 ms a question (the word counts come with the keyword search).
+Unanswerable questions abstained / answerable ones wrongly abstained:
+
+=================================  ==========  ==========  ==========
+decision                           dev         test        all
+=================================  ==========  ==========  ==========
+similarity < 0.38 (before)         0.37 / 0    0.50 / .02  0.43 / .01
+similarity + 0.4 coverage < 0.52   0.47 / 0    0.78 / .07  0.62 / .03
+=================================  ==========  ==========  ==========
+
+Still short of the 0.80 / 0.05 target: in-domain unanswerable questions reach similarities of
+0.33-0.61 against 0.35-0.80 for answerable ones, and paraphrases that share few words with their
+answer ("few biggest values of a huge list" for ``heapq.nlargest``) have low coverage too. A
+missed answer ("not found in your documents" when it is there) costs the user more than weak
+sources the model is told to decline, so the threshold stays on the safe side of dev.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -24,19 +49,43 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ember.engines.sanitize import neutralize_special_tokens
-from ember.knowledge.retrieval import Hit, SearchResult
+from ember.knowledge.retrieval import Hit, SearchResult, query_words
 from ember.knowledge.types import Citation, Grounding
 
 NOT_FOUND_TEXT = "not found in your documents"
-DEFAULT_ABSTAIN_BELOW = 0.38
+DEFAULT_ABSTAIN_BELOW = 0.52
+DEFAULT_COVERAGE_WEIGHT = 0.4
 _BACKTICKS = re.compile(r"`{3,}")
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Suffixes folded away before words are compared, longest first, so "prints", "printed" and
+# "printing" meet "print" (a small cousin of the porter stemmer the keyword index uses).
+_SUFFIXES = (
+    ("sses", "ss"),
+    ("ies", "y"),
+    ("ss", "ss"),
+    ("ing", ""),
+    ("ed", ""),
+    ("ly", ""),
+    ("s", ""),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class GroundingOptions:
     k: int = 4  # sources per question: a small model's context is short
-    abstain_below: float = DEFAULT_ABSTAIN_BELOW
+    abstain_below: float = DEFAULT_ABSTAIN_BELOW  # on similarity + coverage_weight * coverage
+    coverage_weight: float = DEFAULT_COVERAGE_WEIGHT  # 0: decide on similarity alone
     snippet_chars: int = 240
+
+
+@dataclass(frozen=True, slots=True)
+class AbstainEvidence:
+    """Why Ember answers from the documents or says they do not hold the answer."""
+
+    similarity: float | None  # cosine of the question and its nearest chunk
+    coverage: float  # 0..1: IDF-weighted share of the question's words found in one chunk
+    score: float | None  # similarity + coverage_weight * coverage
+    abstain: bool
 
 
 class Searcher(Protocol):
@@ -56,15 +105,22 @@ class DocumentRetriever:
         result = self.searcher.search(
             question, list(collections) if collections is not None else None, self.options.k
         )
-        return ground(result, self.options)
+        return ground(result, self.options, question)
 
 
-def ground(result: SearchResult, options: GroundingOptions | None = None) -> Grounding:
+def ground(
+    result: SearchResult, options: GroundingOptions | None = None, question: str | None = None
+) -> Grounding:
     """The sources block and citations for ``result``, or an abstention."""
     options = options or GroundingOptions()
+    evidence = abstain_evidence(result, options, question)
     best = result.best_similarity
-    extra: dict[str, object] = {"abstain_below": options.abstain_below}
-    if not result.hits or best is None or best < options.abstain_below:
+    extra: dict[str, object] = {
+        "abstain_below": options.abstain_below,
+        "coverage": round(evidence.coverage, 4),
+        "abstain_score": None if evidence.score is None else round(evidence.score, 4),
+    }
+    if evidence.abstain:
         extra["reason"] = NOT_FOUND_TEXT
         return Grounding(context="", abstained=True, best_score=best, extra=extra)
     citations = tuple(
@@ -80,6 +136,67 @@ def ground(result: SearchResult, options: GroundingOptions | None = None) -> Gro
     )
     context = format_sources(result.hits)
     return Grounding(context=context, citations=citations, best_score=best, extra=extra)
+
+
+def abstain_evidence(
+    result: SearchResult, options: GroundingOptions | None = None, question: str | None = None
+) -> AbstainEvidence:
+    """Similarity, coverage and the decision to abstain for one search result.
+
+    The question's words and their document frequencies come from ``result.terms`` (the keyword
+    search counts them anyway); a searcher that reports none gets every word of ``question``
+    weighted alike.
+    """
+    options = options or GroundingOptions()
+    best = result.best_similarity
+    if not result.hits or best is None:
+        return AbstainEvidence(best, 0.0, None, True)
+    if result.terms:
+        weighted = term_weights(result.terms, result.chunk_total)
+    else:
+        weighted = [(word, 1.0) for word in query_words(question or "")]
+    coverage = best_coverage(weighted, [f"{hit.heading or ''} {hit.text}" for hit in result.hits])
+    score = best + options.coverage_weight * coverage
+    return AbstainEvidence(best, coverage, score, score < options.abstain_below)
+
+
+def term_weights(terms: Sequence[tuple[str, int]], total: int) -> list[tuple[str, float]]:
+    """BM25's IDF of each word, found in ``count`` of ``total`` chunks.
+
+    A word in no chunk at all weighs the most: the documents never use it, and that is strong
+    evidence they do not answer a question built around it (though a paraphrase, "folder" for
+    "directory", pays for it too).
+    """
+    total = max(total, max((count for _, count in terms), default=0))
+    return [(word, math.log(1 + (total - count + 0.5) / (count + 0.5))) for word, count in terms]
+
+
+def best_coverage(weighted: Sequence[tuple[str, float]], texts: Sequence[str]) -> float:
+    """The largest IDF-weighted share of the words that any one of ``texts`` contains (0..1).
+
+    One chunk, not all of them together: an answer sits in one place, while a question the
+    documents do not answer tends to find its words scattered over several chunks.
+    """
+    whole = sum(weight for _, weight in weighted)
+    if whole <= 0 or not texts:
+        return 0.0
+    wanted = [(stem(word), weight) for word, weight in weighted]
+    best = 0.0
+    for text in texts:
+        present = {stem(word) for word in _WORD.findall(text.lower())}
+        best = max(best, sum(weight for word, weight in wanted if word in present))
+    return best / whole
+
+
+def stem(word: str) -> str:
+    """``word`` without a common English inflection or a final "e" ("files" and "file": "fil")."""
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) + len(replacement) >= 3:
+            word = word[: len(word) - len(suffix)] + replacement
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
 
 
 def format_sources(hits: Sequence[Hit]) -> str:

@@ -68,6 +68,10 @@ class Hit:
 class SearchResult:
     hits: tuple[Hit, ...]
     best_similarity: float | None  # the closest chunk by meaning, for abstaining
+    # The question's content words with the chunks containing each (counted up to a cap) out of
+    # ``chunk_total``: what the keyword search counted anyway, kept as evidence for abstaining.
+    terms: tuple[tuple[str, int], ...] = ()
+    chunk_total: int = 0
 
 
 def query_words(text: str) -> list[str]:
@@ -156,8 +160,9 @@ class HybridSearcher:
         # the GIL: run them side by side. SQLite stays on this thread (its connection's owner).
         wanted = max(opts.vector_candidates, 2 * k)
         pending = _query_pool().submit(self._embed_and_search, query, wanted)
+        terms: list[tuple[str, int]] = []
         try:
-            keyword_ids = self._keyword_candidates(query, collections)
+            keyword_ids = self._keyword_candidates(query, collections, terms)
         finally:
             query_vector, nearest = pending.result()
 
@@ -186,7 +191,9 @@ class HybridSearcher:
         ordered = sorted(fused, key=lambda i: (-fused[i], -similarity.get(i, -1.0), i))
         best = max((score for score, _ in vector_ranked), default=None)
         hits = self._distinct(ordered, rows, similarity, fused, k)
-        return SearchResult(tuple(hits), None if best is None else float(best))
+        return SearchResult(
+            tuple(hits), None if best is None else float(best), tuple(terms), len(self.vectors)
+        )
 
     def _embed_and_search(
         self, query: str, wanted: int
@@ -194,13 +201,19 @@ class HybridSearcher:
         query_vector = self.embedder.embed_query(query)
         return query_vector, self.vectors.search(query_vector, wanted)
 
-    def _keyword_candidates(self, query: str, collections: Sequence[str] | None) -> list[int]:
-        """Chunk ids best first by BM25, ranked by the words selective enough to be worth it."""
+    def _keyword_candidates(
+        self, query: str, collections: Sequence[str] | None, terms: list[tuple[str, int]]
+    ) -> list[int]:
+        """Chunk ids best first by BM25, ranked by the words selective enough to be worth it.
+
+        Each content word's chunk count is appended to ``terms``.
+        """
         words = query_words(query)
         if not words:
             return []
         budget = _KEYWORD_ROW_BUDGET
         counts = self.store.document_frequencies(words, 4 * budget + 1)
+        terms.extend(zip(words, counts, strict=True))
         words = selective_words(words, counts, len(self.vectors), budget)
         if not words:
             return []

@@ -18,6 +18,7 @@ from ember.knowledge.evaluate import (
     QuestionResult,
     evaluate,
     first_hit_rank,
+    format_misses,
     load_questions,
     percentile,
     summarize,
@@ -130,6 +131,15 @@ def test_a_malformed_entry_is_reported_by_its_number(tmp_path: Path) -> None:
         load_questions(path)
 
 
+def test_misses_show_both_inputs_of_the_abstain_decision() -> None:
+    answerable = QuestionResult(QAItem("q1", "a.txt"), 1, True, 0.41, 9.0, coverage=0.1)
+    unanswerable = QuestionResult(QAItem("q2", None), None, False, 0.55, 9.0, coverage=0.8)
+    assert format_misses([answerable, unanswerable]) == [
+        "false abstain (similarity 0.41, coverage 0.10): q1",
+        "answered unanswerable (similarity 0.55, coverage 0.80): q2",
+    ]
+
+
 # -- on a real corpus with the real embedder ---------------------------------------------------
 
 
@@ -150,6 +160,7 @@ def test_abstention_is_the_decision_ask_makes(manuals: tuple[Path, KnowledgeBase
         grounding = kb.retrieve(outcome.item.question, ["manuals"])
         assert outcome.abstained == grounding.abstained
         assert outcome.best_score == grounding.best_score
+        assert outcome.coverage == grounding.extra["coverage"]
 
 
 @pytest.mark.slow

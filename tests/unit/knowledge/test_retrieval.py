@@ -38,6 +38,17 @@ def test_exact_terms_are_found_by_keyword_search(indexed_kb: tuple[KnowledgeBase
     assert "192.168.1.1" in hits[0].text
 
 
+def test_a_search_reports_the_questions_words_with_the_chunks_holding_each(
+    indexed_kb: tuple[KnowledgeBase, Path],
+) -> None:
+    kb, _ = indexed_kb
+    result = kb.search("What oven temperature for the loaf of zyxwvut?", k=3)
+    counts = dict(result.terms)
+    assert list(counts) == ["oven", "temperature", "loaf", "zyxwvut"]
+    assert counts["zyxwvut"] == 0 and 0 < counts["oven"] <= result.chunk_total
+    assert result.chunk_total == kb.store.chunk_count()
+
+
 def test_an_unknown_collection_finds_nothing(indexed_kb: tuple[KnowledgeBase, Path]) -> None:
     kb, _ = indexed_kb
     result = kb.search("router reset", ["no-such-collection"])
