@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ember import __version__
 from ember.errors import EmberError
@@ -22,12 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ember",
         description="Ember: chat with open models about your documents, privately and offline. "
-        "With no command, the desktop app starts.",
+        "With no command, the desktop app starts; `ember FILE...` starts it and offers to index "
+        "the files and folders (as the desktop entry does).",
     )
     parser.add_argument("--version", action="version", version=f"ember {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     app = commands.add_parser("app", help="start the desktop app (the default)")
+    app.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or folders to offer for indexing once the window is open (a .gguf is "
+        "added as a model)",
+    )
     app.set_defaults(handler=_run_app)
 
     from ember import cli_chat, cli_models
@@ -46,12 +55,42 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_app(args: argparse.Namespace) -> int:
     from ember.ui.app import run_app
 
-    return run_app([])
+    return run_app([], paths=list(getattr(args, "paths", None) or []))
+
+
+def _route_paths(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``ember FILE...`` means ``ember app FILE...`` (the desktop entry runs ``ember %F``).
+
+    Only when the first argument is an existing path and no command of that name exists, so a
+    mistyped command still gets argparse's list of commands."""
+    if not argv or argv[0].startswith("-") or argv[0] in _command_names(parser):
+        return argv
+    if not Path(argv[0]).exists():
+        return argv
+    return ["app", *argv]
+
+
+def _command_names(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; paths given to the app must exist (a usage error otherwise)."""
+    parser = build_parser()
+    args = parser.parse_args(_route_paths(parser, list(sys.argv[1:] if argv is None else argv)))
+    if getattr(args, "handler", None) is _run_app:
+        missing = [p for p in args.paths if not Path(p).exists()]
+        if missing:
+            parser.error(f"no such file or folder: {', '.join(missing)}")
+        args.paths = [Path(p).resolve() for p in args.paths]
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     handler = getattr(args, "handler", _run_app)
     try:
         return int(handler(args) or 0)

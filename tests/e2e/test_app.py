@@ -266,3 +266,153 @@ def test_settings_are_validated_saved_and_applied(qtbot, window) -> None:
     assert saved.system_prompt == PROMPT_PRESETS["Concise"]
     assert window.services.assistant.settings.max_tokens == 64
     assert Path(ember_paths().config_file).is_file()
+
+
+def test_copy_puts_the_whole_answer_on_the_clipboard(qtbot, window) -> None:
+    from ember.ui.qt import QApplication
+
+    send_and_wait(qtbot, window, "Say hello.")
+    answer = _answers(window)[-1]
+    QApplication.clipboard().clear()
+    answer.copy_button.click()
+    assert QApplication.clipboard().text() == answer.data.text
+
+
+def test_a_code_block_s_copy_link_copies_just_that_code(qtbot) -> None:
+    from ember.ui.qt import QApplication
+
+    chat_id = _store_answer(
+        "Use this:\n\n```python\nprint('hi')\n```\n\nAnd this:\n\n```\nls -l\n```"
+    )
+    window = open_window(qtbot, wait_for_model=False)
+    try:
+        window.open_conversation(chat_id)
+        answer = _answers(window)[-1]
+        assert "Copy code" in answer.body.document().toPlainText()
+        answer._on_link(QUrl("ember-copy:1"))  # what clicking the second block's link sends
+        assert QApplication.clipboard().text().strip() == "ls -l"
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+def test_search_finds_chats_by_their_title(qtbot) -> None:
+    store = ChatStore(ember_paths().ensure().chats_db)
+    for title in ("Quarterly budget review", "Holiday plans"):
+        chat = store.create(title)
+        store.add_message(chat.id, "user", "hello")
+    store.close()
+    window = open_window(qtbot, wait_for_model=False)
+    try:
+        assert len(window.sidebar.conversation_ids()) == 2
+        window.sidebar.search.setText("budget")
+        qtbot.waitUntil(lambda: len(window.sidebar.conversation_ids()) == 1, timeout=3000)
+        assert window.sidebar.chats.item(0).text() == "Quarterly budget review"
+        window.sidebar.search.setText("nothing-like-this")
+        qtbot.waitUntil(lambda: window.sidebar.conversation_ids() == [], timeout=3000)
+        assert window.sidebar.no_results.isVisibleTo(window)
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+def test_the_window_size_and_splitter_come_back_as_they_were_left(qtbot) -> None:
+    first = open_window(qtbot, wait_for_model=False)
+    # Smaller than the offscreen screen (800 x 800), so nothing is clamped on the way back.
+    first.resize(780, 560)
+    first.splitter.setSizes([250, 530])
+    qtbot.wait(50)
+    size, sizes = first.size(), first.splitter.sizes()
+    qtbot.waitUntil(lambda: not first.model_loading, timeout=60_000)
+    close_window(first)
+
+    second = open_window(qtbot, wait_for_model=False)
+    try:
+        assert second.size() == size
+        assert second.splitter.sizes() == sizes
+    finally:
+        qtbot.waitUntil(lambda: not second.model_loading, timeout=60_000)
+        close_window(second)
+
+
+def test_the_status_bar_names_the_model_and_its_backend(qtbot, window) -> None:
+    loaded = window.services.loaded
+    assert loaded is not None
+    assert loaded.name in window.model_label.text() and "llama.cpp" in window.model_label.text()
+    assert window.offline_pill.text() == "OFFLINE"
+
+
+def test_sending_waits_while_the_model_loads_and_says_why(qtbot) -> None:
+    window = open_window(qtbot, deterministic_settings(), wait_for_model=False)
+    try:
+        window.load_model()  # as switching models does
+        assert window.model_loading
+        assert window.composer.reason.text().startswith("Loading")
+        window.composer.input.setPlainText("Hello?")
+        qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+        assert window.generation is None
+        assert window.composer.input.toPlainText() == "Hello?"  # kept for when it can send
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        assert window.composer.reason.text() == ""
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+def test_ctrl_z_brings_back_a_deleted_chat(qtbot) -> None:
+    store = ChatStore(ember_paths().ensure().chats_db)
+    chat = store.create("Keep me")
+    store.add_message(chat.id, "user", "hello")
+    store.close()
+    window = open_window(qtbot, wait_for_model=False)
+    try:
+        window.activateWindow()
+        qtbot.waitActive(window)
+        window.open_conversation(chat.id)
+        window.delete_conversation(chat.id)
+        assert window.sidebar.conversation_ids() == []
+        focused = window.focusWidget() or window  # the composer, after a delete
+        qtbot.keyClick(focused, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert window.sidebar.conversation_ids() == [chat.id]
+        assert window.conversation_id == chat.id and not window.undo_bar.isVisibleTo(window)
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+def _chat_with_one_message(title: str) -> int:
+    store = ChatStore(ember_paths().ensure().chats_db)
+    chat = store.create(title)
+    store.add_message(chat.id, "user", "something private")
+    store.close()
+    return chat.id
+
+
+def _stored(chat_id: int):  # type: ignore[no-untyped-def]
+    with ChatStore(ember_paths().chats_db) as store:
+        return store.get(chat_id)
+
+
+def test_a_deleted_chat_is_erased_once_undo_is_no_longer_offered(qtbot) -> None:
+    first, second = _chat_with_one_message("First"), _chat_with_one_message("Second")
+    window = open_window(qtbot, wait_for_model=False)
+    try:
+        window.delete_conversation(first)
+        assert _stored(first) is not None  # still in the trash: Undo can bring it back
+        window.delete_conversation(second)  # only the newest deletion can be undone
+        assert _stored(first) is None
+        window._undo_timer.timeout.emit()  # the undo offer runs out
+        assert not window.undo_bar.isVisibleTo(window)
+        assert _stored(second) is None
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+def test_closing_the_window_erases_a_chat_still_offered_for_undo(qtbot) -> None:
+    chat_id = _chat_with_one_message("Private")
+    window = open_window(qtbot, wait_for_model=False)
+    window.delete_conversation(chat_id)
+    qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+    close_window(window)
+    assert _stored(chat_id) is None

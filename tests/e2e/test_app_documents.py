@@ -128,3 +128,49 @@ def test_clicking_a_source_shows_its_passage_and_opens_the_file(qtbot, window, l
         QDesktopServices.unsetUrlHandler("file")
     assert dialog.opened is not None
     assert Path(dialog.opened.toLocalFile()).name == "router.md"
+
+
+def test_indexing_can_be_cancelled_from_the_status_bar(qtbot, window, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(60):
+        (folder / f"note{number:02}.md").write_text(
+            f"# Note {number}\n\n" + f"Observation {number} about tides and bridges. " * 40,
+            encoding="utf-8",
+        )
+    window.index_documents([folder], "many")
+    qtbot.waitUntil(lambda: window.index_bar.maximum() == 60, timeout=60_000)  # files counted
+    window.index_cancel.click()
+    qtbot.waitUntil(lambda: window.indexing is None, timeout=30_000)
+
+    result = window.last_index_result
+    assert result is not None and result.cancelled
+    assert result.files_indexed < 60
+    assert window.index_label.text().startswith("Stopped indexing")
+    assert not window.index_cancel.isVisibleTo(window)
+    assert find_dialog(window, "ErrorDialog") is None  # stopping is not a failure
+
+
+def _menu_action(window, text: str):  # type: ignore[no-untyped-def]
+    window.collections_menu.aboutToShow.emit()  # fills the menu as opening it does
+    return next(a for a in window.collections_menu.actions() if a.text() == text)
+
+
+def test_each_chat_chooses_which_collections_answer_it(qtbot, window, library) -> None:
+    _index_by_drop(qtbot, window, library)
+    qtbot.waitUntil(lambda: [c.name for c in window.collection_infos] == ["manuals"], timeout=5000)
+    store = window.services.store
+    plain, grounded = store.create("Plain chat"), store.create("About the router")
+
+    window.open_conversation(grounded.id)
+    _menu_action(window, "manuals").trigger()
+    assert store.get(grounded.id).collections == ("manuals",)
+    assert window.collections_button.text().startswith("Documents: manuals")
+
+    window.open_conversation(plain.id)  # another chat keeps its own choice
+    assert store.get(plain.id).collections == ()
+    assert window.collections_button.text().startswith("No documents")
+
+    window.open_conversation(grounded.id)
+    _menu_action(window, "No documents (plain chat)").trigger()
+    assert store.get(grounded.id).collections == ()

@@ -6,7 +6,9 @@ the real embedded GGUF.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.support.ui_app import (
     MODEL_LOAD_TIMEOUT_MS,
     close_window,
     deterministic_settings,
+    find_dialog,
     open_window,
     send_and_wait,
 )
@@ -111,3 +114,79 @@ def test_a_remote_server_without_a_model_is_not_added(qtbot, window) -> None:
     assert servers.remotes == []
     assert "needs a name, a URL and a model" in servers.problem.text()
     dialog.reject()
+
+
+# -- pulling a model into Ollama -----------------------------------------------------------------
+
+PULLABLE = "tinyllama:latest"  # what the stand-in server's "registry" offers
+
+
+def test_a_pulled_model_shows_progress_and_joins_the_picker(qtbot, window, ollama) -> None:
+    fractions: list[int] = []
+    window.pull_bar.valueChanged.connect(fractions.append)
+    handle = window.pull_ollama(PULLABLE)
+    assert handle is not None and window.pull_cancel.isVisibleTo(window)
+    qtbot.waitUntil(lambda: window.pulling is None, timeout=30_000)
+
+    assert fractions and max(fractions) == 1000  # the bar went all the way
+    assert not window.pull_bar.isVisibleTo(window)
+    assert find_dialog(window, "ErrorDialog") is None
+    qtbot.waitUntil(lambda: f"ollama:{PULLABLE}" in _picker_keys(window), timeout=10_000)
+
+
+def test_pulling_a_model_the_server_does_not_know_says_so(qtbot, window) -> None:
+    window.pull_ollama("no-such-model:7b")
+    qtbot.waitUntil(lambda: window.pulling is None, timeout=30_000)
+    dialog = find_dialog(window, "ErrorDialog")
+    assert dialog is not None and "no-such-model" in dialog.text()
+
+
+class SlowPullServer(OllamaTestServer):
+    """The stand-in server, downloading slowly: ten progress lines a second for ten seconds."""
+
+    def _handler_class(self) -> Any:
+        base = super()._handler_class()
+
+        class Slow(base):  # type: ignore[misc, valid-type]
+            def _pull(self, body: dict[str, Any]) -> None:
+                name = body.get("model") or body.get("name") or ""
+                self._start_stream()
+                total = 100
+                try:
+                    for completed in range(total + 1):
+                        if self.owner.released.is_set():
+                            break
+                        self._line(
+                            {
+                                "status": "pulling 0123456789ab",
+                                "total": total,
+                                "completed": completed,
+                            }
+                        )
+                        time.sleep(0.1)
+                    self._line({"status": "success"})
+                    self.owner.models[name] = total
+                    self._end_stream()
+                except OSError:  # the client hung up: a cancelled pull
+                    self.close_connection = True
+
+        return Slow
+
+
+def test_a_pull_can_be_cancelled_from_the_status_bar(qtbot) -> None:
+    with SlowPullServer(Path(default_model().path)) as slow:
+        window = open_window(qtbot, deterministic_settings(ollama_host=slow.url))
+        try:
+            window.pull_ollama(PULLABLE)
+            qtbot.waitUntil(lambda: window.pull_bar.value() > 0, timeout=10_000)
+            started = time.monotonic()
+            window.pull_cancel.click()
+            qtbot.waitUntil(lambda: window.pulling is None, timeout=5_000)
+            assert time.monotonic() - started < 5  # the whole download would take 10 s
+
+            assert not window.pull_cancel.isVisibleTo(window)
+            assert find_dialog(window, "ErrorDialog") is None  # cancelling is not a failure
+            assert "Stopped pulling" in window.statusBar().currentMessage()
+            assert PULLABLE not in slow.models  # the server never finished it
+        finally:
+            close_window(window)

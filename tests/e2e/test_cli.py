@@ -157,3 +157,45 @@ def test_no_save_leaves_no_history() -> None:
     from ember.paths import ember_paths
 
     assert not ember_paths().chats_db.exists()
+
+
+# -- `ember PATH...` (the desktop entry runs `ember %F`) ------------------------------------------
+# Argument routing only, in process: starting the window is covered by tests/e2e/test_app_start.py.
+
+
+def test_a_path_instead_of_a_command_starts_the_app_with_that_path(tmp_path: Path) -> None:
+    from ember import cli
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n", encoding="utf-8")
+    args = cli.parse_args([str(notes), str(tmp_path)])
+    assert args.handler is cli._run_app
+    assert args.paths == [notes.resolve(), tmp_path.resolve()]
+
+
+def test_no_arguments_start_the_app_with_nothing_to_index() -> None:
+    from ember import cli
+
+    args = cli.parse_args([])
+    assert getattr(args, "handler", cli._run_app) is cli._run_app
+    assert getattr(args, "paths", []) == []
+
+
+def test_a_missing_path_given_to_the_app_is_a_one_line_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ember import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.parse_args(["app", str(tmp_path / "gone.pdf")])
+    assert exited.value.code == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_a_mistyped_command_still_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from ember import cli
+
+    with pytest.raises(SystemExit):
+        cli.parse_args(["aks", "hello"])
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and "ask" in err

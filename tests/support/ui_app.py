@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,14 +28,21 @@ def deterministic_settings(**overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def open_window(qtbot, settings: Settings | None = None, wait_for_model: bool = True):  # type: ignore[no-untyped-def]
-    """The real main window over this test's EMBER_HOME, shown, with its model loaded."""
+def open_window(  # type: ignore[no-untyped-def]
+    qtbot,
+    settings: Settings | None = None,
+    wait_for_model: bool = True,
+    open_paths: Sequence[Path] = (),
+):
+    """The real main window over this test's EMBER_HOME, shown, with its model loaded.
+
+    ``open_paths`` are handed over as ``ember PATH...`` hands them to ``run_app``."""
     from ember.ui.app import create_application, create_window
 
     if settings is not None:
         save_settings(settings)
     create_application()
-    window = create_window()
+    window = create_window(open_paths=open_paths)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 # Modules that must not be imported before the window shows (checked by tests and the benchmark).
 HEAVY_MODULES = ("torch", "llama_cpp", "faiss", "sentence_transformers", "transformers")
@@ -34,8 +35,16 @@ def create_application(argv: Sequence[str] = ()) -> object:
     return app
 
 
-def create_window(*, start_background: bool = True, dark: bool | None = None) -> object:
-    """Build the main window over a fresh :class:`Services` (call after create_application)."""
+def create_window(
+    *,
+    start_background: bool = True,
+    dark: bool | None = None,
+    open_paths: Sequence[Path] = (),
+) -> object:
+    """Build the main window over a fresh :class:`Services` (call after create_application).
+
+    ``open_paths`` (``ember FILE...``) are offered for indexing once the window has started, as
+    if they had been dropped on it."""
     from ember.ui.qt import QApplication
     from ember.ui.services import Services
     from ember.ui.tasks import TaskManager
@@ -55,6 +64,7 @@ def create_window(*, start_background: bool = True, dark: bool | None = None) ->
     # The window starts its background work (model, documents, servers) after its first paint:
     # the person sees the window while the model loads.
     window.start_background_when_shown = start_background
+    window.paths_at_start = [Path(p) for p in open_paths]
     return window
 
 
@@ -66,8 +76,17 @@ def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
     if getattr(window, "_shut_down", False):
         return
     window._shut_down = True  # type: ignore[attr-defined]
-    window.tasks.shutdown(timeout_ms)
-    window.services.close()
+    if window.tasks.shutdown(timeout_ms):
+        window.services.close()
+    else:
+        # A worker is still inside the engine or the stores (a very slow token, a stuck call):
+        # freeing the model under it would crash the process. Leave it to the process exit.
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "a background task did not stop within %d ms; not closing the engine under it",
+            timeout_ms,
+        )
 
 
 def report_first_paint(window: object, then: Callable[[dict[str, object]], None]) -> object:
@@ -96,15 +115,18 @@ def report_first_paint(window: object, then: Callable[[dict[str, object]], None]
     return spy
 
 
-def run_app(argv: Sequence[str]) -> int:
-    """Run the desktop app until its window closes; returns the exit status."""
+def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
+    """Run the desktop app until its window closes; returns the exit status.
+
+    ``paths`` (files or folders from ``ember PATH...``) are offered for indexing, a ``.gguf``
+    is added as a model, once the window is up."""
     started = time.time()
     app = create_application(argv)
     from ember.ui.qt import QApplication, QTimer
 
     assert isinstance(app, QApplication)
     probe = os.environ.get("EMBER_STARTUP_PROBE") == "1"
-    window = create_window(start_background=not probe)
+    window = create_window(start_background=not probe, open_paths=() if probe else paths)
     if probe:
         # Benchmarks and tests: report when the window first paints and what was imported by
         # then, and close.

@@ -87,6 +87,8 @@ class Composer(QWidget):
 
         self.reason = QLabel("", self)
         self.reason.setObjectName("ComposerReason")
+        # Wrapped: a long reason (a model's load error) must not widen the whole window.
+        self.reason.setWordWrap(True)
         outer.addWidget(self.reason)
 
         self.generating = False

@@ -184,7 +184,8 @@ class Services:
         """*worker* Pull ``name`` into the Ollama server, yielding progress until done."""
         from ember.engines import ollama as ollama_engine
 
-        for progress in ollama_engine.pull(self.settings.ollama_host, name):
+        # The engine checks the token between progress lines and closes the HTTP stream.
+        for progress in ollama_engine.pull(self.settings.ollama_host, name, cancel=cancel):
             if cancel.cancelled:
                 return
             yield PullProgress(

@@ -160,6 +160,16 @@ class Sidebar(QFrame):
             self._suppress = False
         self.no_results.setVisible(not conversations and bool(self.search.text().strip()))
 
+    def show_history_problem(self, text: str) -> None:
+        """The chat history could not be opened: say so where the chats would be."""
+        self.chats.clear()
+        self.chats.setEnabled(False)
+        self.search.setEnabled(False)
+        self.no_results.setText(text)
+        self.no_results.setObjectName("Error")
+        self.no_results.setWordWrap(True)
+        self.no_results.show()
+
     def select(self, conversation_id: int | None) -> None:
         self._suppress = True
         try:

@@ -183,8 +183,10 @@ class TaskManager(QObject):
         on_event: Callable[[object], None] | None,
         on_done: Callable[[Any], None] | None,
         on_error: Callable[[BaseException], None] | None,
+        handle: TaskHandle | None = None,
     ) -> _Bridge:
-        handle = TaskHandle(f"{name}#{next(self._ids)}")
+        if handle is None:
+            handle = TaskHandle(f"{name}#{next(self._ids)}")
         bridge = _Bridge(handle, on_event, on_done, on_error, self._bridges.discard)
         self._bridges.add(bridge)
         return bridge
@@ -198,11 +200,18 @@ class TaskManager(QObject):
         on_event: Callable[[object], None] | None = None,
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        handle: TaskHandle | None = None,
     ) -> TaskHandle:
-        """Queue ``job`` on a serial worker (``self.engine`` or ``self.knowledge``)."""
+        """Queue ``job`` on a serial worker (``self.engine`` or ``self.knowledge``).
+
+        A job that checks its own cancel token makes its ``handle`` first and passes it here:
+        the job may start before this call returns."""
         if self._closing:  # the window is going away: nothing new starts
-            return TaskHandle(name, done=True)
-        bridge = self._bridge(name, on_event, on_done, on_error)
+            if handle is not None:
+                handle.done = True
+                handle.cancel()
+            return handle or TaskHandle(name, done=True)
+        bridge = self._bridge(name, on_event, on_done, on_error, handle)
         worker.submit(job, bridge)
         return bridge.handle
 
@@ -214,11 +223,17 @@ class TaskManager(QObject):
         on_event: Callable[[object], None] | None = None,
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        handle: TaskHandle | None = None,
     ) -> TaskHandle:
-        """Run ``job`` in the pool (independent work: server queries, pulls, exports)."""
+        """Run ``job`` in the pool (independent work: server queries, pulls, exports).
+
+        As with :meth:`run_on`, pass ``handle`` when the job reads its cancel token."""
         if self._closing:
-            return TaskHandle(name, done=True)
-        bridge = self._bridge(name, on_event, on_done, on_error)
+            if handle is not None:
+                handle.done = True
+                handle.cancel()
+            return handle or TaskHandle(name, done=True)
+        bridge = self._bridge(name, on_event, on_done, on_error, handle)
 
         def body() -> None:
             with self._pool_slots:

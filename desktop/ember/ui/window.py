@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ember.errors import EmberError, GenerationCancelled
+from ember.errors import EmberError, GenerationCancelled, StorageError
 from ember.ui.chatview import BubbleData, ChatView, MessageBubble
 from ember.ui.composer import Composer
 from ember.ui.qt import (
@@ -118,6 +118,12 @@ class MainWindow(QMainWindow):
         self.generation: TaskHandle | None = None
         self.indexing: TaskHandle | None = None
         self.indexing_collection: str | None = None
+        self.pulling: TaskHandle | None = None
+        # Set when the chat history cannot be opened (damaged, from a newer Ember): the window
+        # says so and sends nothing, rather than start a new history over the old one.
+        self.history_error: str | None = None
+        # Files and folders from ``ember PATH...``: offered for indexing once the window is up.
+        self.paths_at_start: list[Path] = []
         self.model_loading = False
         self.collection_infos: list[CollectionInfo] = []
         self.ollama_choices: list[ModelChoice] = []
@@ -219,7 +225,7 @@ class MainWindow(QMainWindow):
         self.undo_bar.hide()
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
-        self._undo_timer.timeout.connect(self.undo_bar.hide)
+        self._undo_timer.timeout.connect(self._undo_expired)
         undo_holder = QHBoxLayout()
         undo_holder.setContentsMargins(24, 0, 24, 0)
         undo_holder.addWidget(self.undo_bar)
@@ -252,7 +258,23 @@ class MainWindow(QMainWindow):
         self.index_cancel.clicked.connect(self.cancel_indexing)
         self.index_report = QToolButton(self)
         self.index_report.clicked.connect(self.show_index_report)
-        for widget in (self.index_label, self.index_bar, self.index_cancel, self.index_report):
+        self.pull_label = QLabel("", self)
+        self.pull_bar = QProgressBar(self)
+        self.pull_bar.setFixedWidth(140)
+        self.pull_bar.setTextVisible(False)
+        self.pull_cancel = QToolButton(self)
+        self.pull_cancel.setText("Cancel")
+        self.pull_cancel.setToolTip("Stop downloading this model")
+        self.pull_cancel.clicked.connect(self.cancel_pull)
+        for widget in (
+            self.pull_label,
+            self.pull_bar,
+            self.pull_cancel,
+            self.index_label,
+            self.index_bar,
+            self.index_cancel,
+            self.index_report,
+        ):
             status.addPermanentWidget(widget)
             widget.hide()
         self._update_collections_button()
@@ -291,14 +313,46 @@ class MainWindow(QMainWindow):
         if self._started or self._closing:
             return
         self._started = True
-        self.refresh_conversations()
-        last = self.ui_state.last_conversation
-        if last is not None:
-            conversation = self.services.store.get(last)
-            if conversation is not None and not conversation.deleted:
-                self.open_conversation(last)
+        try:
+            self.refresh_conversations()
+            last = self.ui_state.last_conversation
+            if last is not None:
+                conversation = self.services.store.get(last)
+                if conversation is not None and not conversation.deleted:
+                    self.open_conversation(last)
+        except StorageError as exc:
+            self._history_unavailable(exc)
         if self.start_background_when_shown:
             self.start_background()
+        if self.paths_at_start and (
+            not self.start_background_when_shown or not self.services.knowledge_available()
+        ):
+            QTimer.singleShot(0, self._open_paths_at_start)
+        # Otherwise they open once the collections are listed, so the dialog can offer them.
+
+    def _open_paths_at_start(self) -> None:
+        paths, self.paths_at_start = self.paths_at_start, []
+        if paths and not self._closing:
+            self.open_paths(paths)
+
+    def _history_unavailable(self, error: StorageError) -> None:
+        """The chat history cannot be opened: say why, keep it untouched, send nothing."""
+        self.history_error = str(error)
+        log.error("chat history unavailable: %s", self.history_error)
+        self.sidebar.show_history_problem(
+            "Chat history unavailable.\nIt was left untouched; see the message."
+        )
+        self._set_composer_blocked(None)
+        self.show_error("Your chat history cannot be opened", str(error))
+
+    def _set_composer_blocked(self, reason: str | None) -> None:
+        """Block the composer for ``reason`` (a model loading), or for a damaged history."""
+        if self.history_error is not None:
+            reason = (
+                "Chats cannot be saved: the chat history could not be opened. Restore it or move "
+                "it aside, then restart Ember."
+            )
+        self.composer.set_blocked(reason)
 
     def start_background(self) -> None:
         """After the window is on screen: load the model, list documents and servers."""
@@ -316,6 +370,10 @@ class MainWindow(QMainWindow):
             self.generation.cancel()
         if self.indexing is not None:
             self.indexing.cancel()
+        if self.pulling is not None:
+            self.pulling.cancel()
+        self._deleted = None
+        self._purge_trash()  # the undo offer ends with the window
         super().closeEvent(event)
 
     # ------------------------------------------------------------------------------------------
@@ -338,6 +396,8 @@ class MainWindow(QMainWindow):
     # conversations
 
     def refresh_conversations(self) -> None:
+        if self.history_error is not None:
+            return
         query = self.sidebar.search.text().strip() or None
         conversations = self.services.store.conversations(query)
         self.sidebar.set_conversations(conversations, self.conversation_id)
@@ -402,6 +462,8 @@ class MainWindow(QMainWindow):
             return
         if conversation_id == self.conversation_id and self.generation is not None:
             self.stop()
+        self._deleted = None
+        self._purge_trash()  # only the newest deletion can be undone
         self._deleted = self.services.store.delete(conversation_id)
         if conversation_id == self.conversation_id:
             self.new_chat()
@@ -409,6 +471,20 @@ class MainWindow(QMainWindow):
         self.undo_label.setText(f"Deleted “{self._deleted.title}”.")
         self.undo_bar.show()
         self._undo_timer.start(UNDO_SECONDS * 1000)
+
+    def _undo_expired(self) -> None:
+        self.undo_bar.hide()
+        self._deleted = None
+        self._purge_trash()
+
+    def _purge_trash(self) -> None:
+        """Erase deleted chats for good, except the one still offered for undo."""
+        if not self._started or self.history_error is not None or self._deleted is not None:
+            return
+        try:
+            self.services.store.purge_deleted()
+        except StorageError as exc:
+            log.warning("could not empty the chat trash: %s", exc)
 
     def undo_delete(self) -> None:
         if self._deleted is None:
@@ -511,6 +587,7 @@ class MainWindow(QMainWindow):
         services = self.services
         conversation = services.store.get(self.conversation_id) if self.conversation_id else None
         grounded = bool(conversation and conversation.collections)
+        handle = TaskHandle("generate")  # before submitting: the job reads it
 
         def job(report: Callable[[object], None]) -> object:
             from ember.assistant import ReplyDone
@@ -524,13 +601,14 @@ class MainWindow(QMainWindow):
                 report(event)
             return done
 
-        handle = self.tasks.run_on(
+        self.tasks.run_on(
             self.tasks.engine,
             "generate",
             job,
             on_event=self._on_stream_event,
             on_done=self._on_stream_done,
             on_error=self._on_stream_error,
+            handle=handle,
         )
         self.generation = handle
 
@@ -688,7 +766,7 @@ class MainWindow(QMainWindow):
         key = self.services.settings.model
         label = self.services.model_label(key)
         self.model_loading = True
-        self.composer.set_blocked(f"Loading {label}… you can type, sending waits for it.")
+        self._set_composer_blocked(f"Loading {label}… you can type, sending waits for it.")
         self.model_label.setText(f"Loading {label}…")
         self.tasks.run_on(
             self.tasks.engine,
@@ -700,7 +778,7 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, loaded: LoadedModel) -> None:
         self.model_loading = False
-        self.composer.set_blocked(None)
+        self._set_composer_blocked(None)
         self.model_label.setText(f"{loaded.name}  ·  {loaded.backend}")
         self._update_offline(loaded)
 
@@ -708,7 +786,7 @@ class MainWindow(QMainWindow):
         self.model_loading = False
         message = str(error) if isinstance(error, EmberError) else repr(error)
         self.model_label.setText("No model loaded")
-        self.composer.set_blocked(f"No model loaded: {message} Pick another model above.")
+        self._set_composer_blocked(f"No model loaded: {message} Pick another model above.")
         self.show_error("The model could not be loaded", message)
 
     def _update_offline(self, loaded: LoadedModel) -> None:
@@ -771,40 +849,62 @@ class MainWindow(QMainWindow):
         if ok and name.strip():
             self.pull_ollama(name.strip())
 
-    def pull_ollama(self, name: str) -> TaskHandle:
+    def pull_ollama(self, name: str) -> TaskHandle | None:
+        """Download ``name`` into the Ollama server in the background, with progress and Cancel."""
+        if self.pulling is not None:
+            self.show_error("Pull from Ollama", "Ember is already pulling a model; wait or cancel.")
+            return None
+        services = self.services
+        # Made before the job is submitted: the job reads it and may start at once.
+        handle = TaskHandle(f"pull {name}")
+
         def job(report: Callable[[object], None]) -> str:
-            for progress in self.services.pull_ollama(name, handle.cancel_token):
+            for progress in services.pull_ollama(name, handle.cancel_token):
                 report(progress)
+            if handle.cancelled:
+                raise GenerationCancelled(f"Stopped pulling {name}.")
             return name
 
-        self.index_label.setText(f"Pulling {name}…")
-        self.index_label.show()
-        self.index_bar.show()
-        self.index_bar.setRange(0, 0)
+        self.pull_label.setText(f"Pulling {name}…")
+        self.pull_bar.setRange(0, 0)
+        for widget in (self.pull_label, self.pull_bar, self.pull_cancel):
+            widget.show()
 
         def progress(event: object) -> None:
-            if isinstance(event, PullProgress):
-                text = f"Pulling {name}: {event.status}"
-                self.index_label.setText(text)
+            if isinstance(event, PullProgress) and not handle.cancelled:
+                self.pull_label.setText(f"Pulling {name}: {event.status}")
                 if event.total:
-                    self.index_bar.setRange(0, 1000)
-                    self.index_bar.setValue(int(1000 * event.completed / event.total))
+                    self.pull_bar.setRange(0, 1000)
+                    self.pull_bar.setValue(int(1000 * event.completed / event.total))
+
+        def ended() -> None:
+            self.pulling = None
+            for widget in (self.pull_label, self.pull_bar, self.pull_cancel):
+                widget.hide()
 
         def done(_result: object) -> None:
-            self.index_label.hide()
-            self.index_bar.hide()
+            ended()
             self.notify(f"Pulled {name}.")
             self.refresh_ollama()
 
         def failed(error: BaseException) -> None:
-            self.index_label.hide()
-            self.index_bar.hide()
-            self.show_error("Pull failed", str(error))
+            ended()
+            if isinstance(error, GenerationCancelled):
+                self.notify(f"Stopped pulling {name}.")
+            else:
+                message = str(error) if isinstance(error, EmberError) else repr(error)
+                self.show_error("Pull failed", message)
 
-        handle = self.tasks.run_background(
-            "pull", job, on_event=progress, on_done=done, on_error=failed
+        self.tasks.run_background(
+            "pull", job, on_event=progress, on_done=done, on_error=failed, handle=handle
         )
+        self.pulling = handle
         return handle
+
+    def cancel_pull(self) -> None:
+        if self.pulling is not None:
+            self.pulling.cancel()
+            self.pull_label.setText("Stopping the download…")
 
     # ------------------------------------------------------------------------------------------
     # settings
@@ -844,8 +944,13 @@ class MainWindow(QMainWindow):
             "list-collections",
             lambda _report: self.services.collections(),
             on_done=self._collections_listed,
-            on_error=lambda exc: self.notify(f"Could not list documents: {exc}"),
+            on_error=self._collections_list_failed,
         )
+
+    def _collections_list_failed(self, error: BaseException) -> None:
+        self.notify(f"Could not list documents: {error}")
+        if self.paths_at_start:
+            self._open_paths_at_start()
 
     def _collections_listed(self, infos: list[CollectionInfo]) -> None:
         self.collection_infos = infos
@@ -853,6 +958,8 @@ class MainWindow(QMainWindow):
         self._update_collections_button()
         if infos:
             self.warm_retriever()
+        if self.paths_at_start:
+            self._open_paths_at_start()
 
     def warm_retriever(self) -> None:
         """Load the embedder in its helper process now, not when the first question waits."""
@@ -959,6 +1066,7 @@ class MainWindow(QMainWindow):
 
     def index_documents(self, paths: list[Path], collection: str) -> TaskHandle:
         services = self.services
+        handle = TaskHandle(f"index {collection}")  # before submitting: the job reads it
 
         def job(report: Callable[[object], None]) -> IndexResult:
             return services.index(paths, collection, report, handle.cancel_token)
@@ -969,13 +1077,14 @@ class MainWindow(QMainWindow):
         for widget in (self.index_label, self.index_bar, self.index_cancel):
             widget.show()
         self.index_report.hide()
-        handle = self.tasks.run_on(
+        self.tasks.run_on(
             self.tasks.knowledge,
             "index",
             job,
             on_event=self._index_progress,
             on_done=self._index_done,
             on_error=self._index_failed,
+            handle=handle,
         )
         self.indexing = handle
         self.warm_retriever()  # the first question after indexing then answers at once
@@ -1080,12 +1189,17 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        models = [p for p in paths if p.suffix.lower() == ".gguf"]
-        documents = [p for p in paths if p.suffix.lower() != ".gguf"]
+        # Let the drop finish before a dialog opens (some platforms hold the drag otherwise).
+        QTimer.singleShot(0, lambda: self.open_paths(paths))
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """What a drop (or ``ember PATH...``) means: a ``.gguf`` is added as a model, other files
+        and folders are offered for indexing."""
+        models = [p for p in paths if p.suffix.lower() == ".gguf" and p.is_file()]
+        documents = [p for p in paths if p not in models]
         for model in models:
             self.add_gguf(model)
         if documents:
-            # Let the drop finish before a dialog opens (some platforms hold the drag otherwise).
-            QTimer.singleShot(0, lambda: self.add_documents(documents))
+            self.add_documents(documents)
 
     # ------------------------------------------------------------------------------------------

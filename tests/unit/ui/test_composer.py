@@ -50,3 +50,10 @@ def test_escape_stops_while_generating(qtbot, composer) -> None:
     assert composer.button.text() == "Stop"
     with qtbot.waitSignal(composer.stopRequested):
         qtbot.keyClick(composer.input, Qt.Key.Key_Escape)
+
+
+def test_a_long_reason_wraps_instead_of_widening_the_window(qtbot, composer) -> None:
+    narrow = composer.minimumSizeHint().width()
+    composer.set_blocked("No model loaded: " + "this model file could not be read " * 12)
+    assert composer.reason.wordWrap()
+    assert composer.minimumSizeHint().width() <= max(narrow, 400)

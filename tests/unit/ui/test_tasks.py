@@ -114,3 +114,29 @@ def test_a_running_job_sees_its_cancel_token(qtbot, tasks) -> None:
     handle.cancel()
     qtbot.waitUntil(lambda: bool(results), timeout=5000)
     assert results == ["stopped"]
+
+
+@pytest.mark.parametrize("where", ["pool", "serial"])
+def test_a_job_that_starts_at_once_can_read_the_handle_made_for_it(qtbot, tasks, where) -> None:
+    """The job may run before run_* returns; a handle made first is there for it already."""
+    from ember.ui.tasks import TaskHandle
+
+    handle = TaskHandle("pull")
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def job(_report):
+        return handle.cancel_token is not None and not handle.cancelled
+
+    if where == "pool":
+        returned = tasks.run_background(
+            "pull", job, on_done=results.append, on_error=errors.append, handle=handle
+        )
+    else:
+        returned = tasks.run_on(
+            tasks.engine, "pull", job, on_done=results.append, on_error=errors.append, handle=handle
+        )
+    assert returned is handle
+    qtbot.waitUntil(lambda: bool(results or errors), timeout=5000)
+    assert (results, errors) == ([True], [])
+    assert handle.done

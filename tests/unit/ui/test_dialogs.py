@@ -1,0 +1,39 @@
+"""The dialogs on their own: where a source is, and how its file is opened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ember.knowledge.types import Citation
+from ember.ui.dialogs import SourceDialog
+
+
+def _citation(path: Path, page: int | None, heading: str | None = None) -> Citation:
+    return Citation(1, str(path), page, heading, "The kettle switches itself off.", 0.8)
+
+
+def test_a_pdf_source_shows_its_page_and_opens_at_it(qtbot, tmp_path: Path) -> None:
+    manual = tmp_path / "kettle manual.pdf"
+    manual.write_bytes(b"%PDF-1.4\n")
+    dialog = SourceDialog(_citation(manual, 12, "Safety"))
+    qtbot.addWidget(dialog)
+    assert "page 12" in dialog.location.text() and "Safety" in dialog.location.text()
+    url = dialog.file_url()
+    assert Path(url.toLocalFile()) == manual and url.fragment() == "page=12"
+    assert dialog.open_button.isEnabled()
+
+
+def test_a_text_source_opens_as_a_plain_file(qtbot, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n", encoding="utf-8")
+    dialog = SourceDialog(_citation(notes, None))
+    qtbot.addWidget(dialog)
+    assert not dialog.file_url().hasFragment()
+    assert "page" not in dialog.location.text()
+
+
+def test_a_source_whose_file_is_gone_cannot_be_opened(qtbot, tmp_path: Path) -> None:
+    dialog = SourceDialog(_citation(tmp_path / "moved.pdf", 3))
+    qtbot.addWidget(dialog)
+    assert not dialog.open_button.isEnabled()
+    assert "The kettle switches itself off." in dialog.snippet.toPlainText()
