@@ -6,7 +6,7 @@ STAMP := $(VENV)/.ember-setup-stamp
 # torch is pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: setup run test bench lint screenshots clean
+.PHONY: setup run test bench eval lint screenshots clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,13 @@ bench: setup
 	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/retrieval.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/ui.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
+
+# Answer quality on Python's own documentation (Debian's python3.11-doc, installed when missing).
+eval: setup
+	test -d /usr/share/doc/python3.11/html || \
+		{ apt-get update -qq && apt-get install -y -qq python3.11-doc; }
+	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
 
 # The real app under Xvfb; installs Debian's xvfb and the xcb plugin's libraries when missing.
 XCB_LIBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \

@@ -23,6 +23,7 @@ class Migration:
 def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     """Open ``path`` in WAL mode: durable across application crashes, readers never block writers."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -31,6 +32,8 @@ def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()  # at once: its empty -wal/-shm files must not linger beside the damage
         raise StorageError(
             f"{path} is not a usable database ({exc}). It was left untouched; move it aside to start "
             "fresh, or restore a backup."
