@@ -153,9 +153,7 @@ def test_options_come_from_the_settings(engine: Engine, store: ChatStore) -> Non
     )
     run(assistant.send(store.create().id, "Hi"))
     assert recorder.options == [
-        GenerationOptions(
-            temperature=0.3, top_p=0.5, max_tokens=40, seed=None, repeat_penalty=1.3
-        )
+        GenerationOptions(temperature=0.3, top_p=0.5, max_tokens=40, seed=None, repeat_penalty=1.3)
     ]
 
 
