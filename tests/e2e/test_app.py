@@ -257,15 +257,25 @@ def test_settings_are_validated_saved_and_applied(qtbot, window) -> None:
     dialog.accept()
     assert dialog.isVisible() and "max_tokens" in dialog.error.text()
     dialog.max_tokens.setValue(64)
+    dialog.repeat_penalty.setValue(1.25)
     dialog.preset.setCurrentText("Concise")
     dialog.accept()
     from ember.config import PROMPT_PRESETS, load_settings
 
     saved = load_settings()
     assert saved.temperature == pytest.approx(0.3)
+    assert saved.repeat_penalty == pytest.approx(1.25)
     assert saved.system_prompt == PROMPT_PRESETS["Concise"]
     assert window.services.assistant.settings.max_tokens == 64
     assert Path(ember_paths().config_file).is_file()
+
+
+def test_the_settings_dialog_fits_a_small_laptop_screen(qtbot, window) -> None:
+    dialog = window.open_settings()
+    try:
+        assert dialog.sizeHint().height() <= 700
+    finally:
+        dialog.reject()
 
 
 def test_copy_puts_the_whole_answer_on_the_clipboard(qtbot, window) -> None:

@@ -24,6 +24,7 @@ from ember.ui.qt import (
     QPushButton,
     QSpinBox,
     Qt,
+    QTabWidget,
     QUrl,
     QVBoxLayout,
     QWidget,
@@ -159,6 +160,16 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(560)
         self._base = settings
         layout = QVBoxLayout(self)
+        # Two tabs keep the dialog within a laptop screen's height.
+        tabs = QTabWidget(self)
+        tabs.setDocumentMode(True)
+        general = QWidget(tabs)
+        general_layout = QVBoxLayout(general)
+        servers = QWidget(tabs)
+        servers_layout = QVBoxLayout(servers)
+        tabs.addTab(general, "Assistant")
+        tabs.addTab(servers, "Hardware and servers")
+        layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
         prompt_form = QFormLayout(prompt_box)
@@ -172,7 +183,7 @@ class SettingsDialog(QDialog):
         self.system_prompt.setFixedHeight(90)
         self.system_prompt.textChanged.connect(self._prompt_edited)
         prompt_form.addRow("System prompt", self.system_prompt)
-        layout.addWidget(prompt_box)
+        general_layout.addWidget(prompt_box)
 
         gen_box = QGroupBox("Generation", self)
         gen = QFormLayout(gen_box)
@@ -186,6 +197,12 @@ class SettingsDialog(QDialog):
         self.top_p.setSingleStep(0.05)
         self.top_p.setValue(settings.top_p)
         gen.addRow("Top-p", self.top_p)
+        self.repeat_penalty = QDoubleSpinBox(gen_box)
+        self.repeat_penalty.setRange(1.0, 2.0)
+        self.repeat_penalty.setSingleStep(0.05)
+        self.repeat_penalty.setSpecialValueText("Off")
+        self.repeat_penalty.setValue(settings.repeat_penalty)
+        gen.addRow("Repeat penalty", self.repeat_penalty)
         self.max_tokens = QSpinBox(gen_box)
         self.max_tokens.setRange(1, 32768)
         self.max_tokens.setValue(settings.max_tokens)
@@ -195,7 +212,8 @@ class SettingsDialog(QDialog):
         self.context_size.setSingleStep(512)
         self.context_size.setValue(settings.context_size)
         gen.addRow("Context size", self.context_size)
-        layout.addWidget(gen_box)
+        general_layout.addWidget(gen_box)
+        general_layout.addStretch(1)
 
         hw_box = QGroupBox("Hardware and servers", self)
         hw = QFormLayout(hw_box)
@@ -222,10 +240,11 @@ class SettingsDialog(QDialog):
         note = QLabel("A new data folder is used from the next start.", hw_box)
         note.setObjectName("Muted")
         hw.addRow("", note)
-        layout.addWidget(hw_box)
+        servers_layout.addWidget(hw_box)
 
         self.remote_servers = RemoteServers(settings.remotes, self)
-        layout.addWidget(self.remote_servers)
+        servers_layout.addWidget(self.remote_servers)
+        servers_layout.addStretch(1)
 
         self.error = QLabel("", self)
         self.error.setObjectName("Error")
@@ -275,6 +294,7 @@ class SettingsDialog(QDialog):
             system_prompt=self.system_prompt.toPlainText().strip(),
             temperature=round(self.temperature.value(), 3),
             top_p=round(self.top_p.value(), 3),
+            repeat_penalty=round(self.repeat_penalty.value(), 3),
             max_tokens=self.max_tokens.value(),
             context_size=self.context_size.value(),
             threads=self.threads.value(),

@@ -1122,11 +1122,17 @@ class MainWindow(QMainWindow):
         self.last_index_result = result
         for widget in (self.index_bar, self.index_cancel):
             widget.hide()
-        verb = "Stopped indexing" if result.cancelled else "Indexed"
-        self.index_label.setText(
-            f"{verb} “{result.collection}”: {result.files_indexed} new or changed files, "
-            f"{result.files_skipped} unchanged, {result.chunks} passages"
-        )
+        if result.cancelled:
+            # Files read before the stop are not counted: only finished batches are kept.
+            self.index_label.setText(
+                f"Stopped indexing “{result.collection}”: {result.chunks} passages kept; "
+                "add the same files again to finish"
+            )
+        else:
+            self.index_label.setText(
+                f"Indexed “{result.collection}”: {result.files_indexed} new or changed files, "
+                f"{result.files_skipped} unchanged, {result.chunks} passages"
+            )
         QTimer.singleShot(8000, self._hide_index_label)
         if result.errors:
             self.index_report.setText(f"{len(result.errors)} file(s) not indexed — details")
