@@ -87,7 +87,13 @@ def main() -> int:
 
 def run(work: Path, chosen: list[str], entries: list[dict], quick: bool) -> int:
     from ember.knowledge import KnowledgeBase
-    from ember.knowledge.evaluate import QAItem, evaluate, format_misses, summarize
+    from ember.knowledge.evaluate import (
+        QAItem,
+        evaluate,
+        format_cell,
+        format_misses,
+        summarize,
+    )
     from ember.paths import ember_paths
 
     docs = work / "docs"
@@ -125,7 +131,7 @@ def run(work: Path, chosen: list[str], entries: list[dict], quick: bool) -> int:
     keys = list(table["all"])
     print(f"\n{'':<26}" + "".join(f"{name:>10}" for name in table))
     for key in keys:
-        cells = "".join(f"{_cell(table[name][key]):>10}" for name in table)
+        cells = "".join(f"{format_cell(table[name][key]):>10}" for name in table)
         print(f"{key:<26}{cells}")
 
     summary = dict(table["all"])
@@ -146,14 +152,6 @@ def run(work: Path, chosen: list[str], entries: list[dict], quick: bool) -> int:
 def _pages(entry: dict) -> tuple[int, ...] | None:
     pages = entry.get("pages")
     return tuple(pages) if pages is not None else None
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
 
 
 if __name__ == "__main__":

@@ -309,10 +309,11 @@ def format_table(metrics: Metrics) -> str:
     """The metrics as an aligned two-column table."""
     rows = [(key, value) for key, value in metrics.as_json().items()]
     width = max(len(key) for key, _ in rows)
-    return "\n".join(f"{key:<{width}}  {_cell(value)}" for key, value in rows)
+    return "\n".join(f"{key:<{width}}  {format_cell(value)}" for key, value in rows)
 
 
-def _cell(value: object) -> str:
+def format_cell(value: object) -> str:
+    """A metric for a table: three decimals, "-" when there is none."""
     if value is None:
         return "-"
     if isinstance(value, float):
