@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,9 +66,10 @@ def _route_paths(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     mistyped command still gets argparse's list of commands."""
     if not argv or argv[0].startswith("-") or argv[0] in _command_names(parser):
         return argv
-    if not Path(argv[0]).exists():
-        return argv
-    return ["app", *argv]
+    looks_like_a_path = "/" in argv[0] or os.sep in argv[0] or "." in argv[0]
+    if not Path(argv[0]).exists() and not looks_like_a_path:
+        return argv  # a mistyped command: argparse lists the real ones
+    return ["app", *argv]  # a missing file is then named as such
 
 
 def _command_names(parser: argparse.ArgumentParser) -> set[str]:

@@ -192,6 +192,17 @@ def test_a_missing_path_given_to_the_app_is_a_one_line_usage_error(
     assert "no such file or folder" in capsys.readouterr().err
 
 
+def test_a_missing_file_given_alone_is_named_as_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ember import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.parse_args([str(tmp_path / "gone.pdf")])  # as the desktop entry would pass it
+    assert exited.value.code == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
 def test_a_mistyped_command_still_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     from ember import cli
 
