@@ -80,7 +80,7 @@ def test_a_remote_server_can_be_added_in_settings(qtbot, window) -> None:
     servers.name.setText("work")
     servers.url.setText("http://127.0.0.1:8000/v1")
     servers.model.setText("qwen2.5")
-    assert not servers.warning.isVisibleTo(dialog)  # loopback: nothing leaves the computer
+    assert not servers.warning.isVisibleTo(servers)  # loopback: nothing leaves the computer
     servers.add_button.click()
     dialog.accept()
 
@@ -94,7 +94,7 @@ def test_a_remote_server_elsewhere_is_flagged_before_it_is_added(qtbot, window) 
     dialog = window.open_settings()
     servers = dialog.remote_servers
     servers.url.setText("https://gpu-box.example.com:11434")
-    assert servers.warning.isVisibleTo(dialog)
+    assert servers.warning.isVisibleTo(servers)
     assert "leaves this computer" in servers.warning.text()
     servers.kind.setCurrentIndex(servers.kind.findData("ollama"))
     servers.name.setText("gpu-box")
