@@ -13,10 +13,14 @@ The bounds below are what keeps one hostile or enormous file from taking the mac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ember.knowledge.types import Section
+from ember.errors import IngestError
+from ember.knowledge.types import ParsedDocument, Section
+
+Blocks = list[tuple[tuple[str, ...], list[str]]]
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB
 MAX_TEXT_CHARS = 50_000_000
@@ -103,9 +107,26 @@ class TextBudget:
             self.notes.append(note)
 
 
-def sections_from_blocks(
-    blocks: list[tuple[tuple[str, ...], list[str]]], budget: TextBudget
-) -> tuple[Section, ...]:
+def parse_headed_text(
+    path: Path, kind: str, split_sections: Callable[[str], tuple[str | None, Blocks]]
+) -> ParsedDocument:
+    """A text format whose ``split_sections`` finds its title and heading blocks (Markdown, reST)."""
+    from ember.knowledge.decode import read_text  # decode builds on this module
+
+    decoded = read_text(path)
+    title, blocks = split_sections(decoded.text)
+    budget = TextBudget()
+    if decoded.truncated:
+        budget.truncated()
+    sections = sections_from_blocks(blocks, budget)
+    if not sections:
+        raise IngestError("no text found (the file holds only whitespace or headings)")
+    return ParsedDocument(
+        str(path), kind, sections, title=title, encoding=decoded.encoding, notes=tuple(budget.notes)
+    )
+
+
+def sections_from_blocks(blocks: Blocks, budget: TextBudget) -> tuple[Section, ...]:
     """Turn ``(heading_path, lines)`` blocks into cleaned, size-bounded, non-empty sections."""
     sections: list[Section] = []
     for heading_path, lines in blocks:

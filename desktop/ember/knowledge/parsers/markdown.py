@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ember.errors import IngestError
-from ember.knowledge.decode import read_text
-from ember.knowledge.parsers.base import TextBudget, sections_from_blocks
+from ember.knowledge.parsers.base import Blocks, parse_headed_text
 from ember.knowledge.types import ParsedDocument
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -19,26 +17,9 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _FRONT_TITLE = re.compile(r"""^title:\s*["']?(.*?)["']?\s*$""")
 
-Blocks = list[tuple[tuple[str, ...], list[str]]]
-
 
 def parse(path: Path) -> ParsedDocument:
-    decoded = read_text(path)
-    title, blocks = split_sections(decoded.text)
-    budget = TextBudget()
-    if decoded.truncated:
-        budget.truncated()
-    sections = sections_from_blocks(blocks, budget)
-    if not sections:
-        raise IngestError("no text found (the file holds only whitespace or headings)")
-    return ParsedDocument(
-        str(path),
-        "markdown",
-        sections,
-        title=title,
-        encoding=decoded.encoding,
-        notes=tuple(budget.notes),
-    )
+    return parse_headed_text(path, "markdown", split_sections)
 
 
 def split_sections(text: str) -> tuple[str | None, Blocks]:

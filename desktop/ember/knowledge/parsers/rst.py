@@ -8,33 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ember.errors import IngestError
-from ember.knowledge.decode import read_text
-from ember.knowledge.parsers.base import TextBudget, sections_from_blocks
+from ember.knowledge.parsers.base import Blocks, parse_headed_text
 from ember.knowledge.types import ParsedDocument
 
 _ADORNMENT = set("=-`:'\"~^_*+#<>.")
 
-Blocks = list[tuple[tuple[str, ...], list[str]]]
-
 
 def parse(path: Path) -> ParsedDocument:
-    decoded = read_text(path)
-    title, blocks = split_sections(decoded.text)
-    budget = TextBudget()
-    if decoded.truncated:
-        budget.truncated()
-    sections = sections_from_blocks(blocks, budget)
-    if not sections:
-        raise IngestError("no text found (the file holds only whitespace or headings)")
-    return ParsedDocument(
-        str(path),
-        "rst",
-        sections,
-        title=title,
-        encoding=decoded.encoding,
-        notes=tuple(budget.notes),
-    )
+    return parse_headed_text(path, "rst", split_sections)
 
 
 def _adornment(line: str) -> str | None:
