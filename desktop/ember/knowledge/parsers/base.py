@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ember.errors import IngestError
 from ember.knowledge.types import ParsedDocument, Section
@@ -108,19 +109,27 @@ class TextBudget:
 
 
 def parse_headed_text(
-    path: Path, kind: str, split_sections: Callable[[str], tuple[str | None, Blocks]]
+    path: Path,
+    kind: str,
+    split_sections: Callable[[str], tuple[str | None, Blocks]],
+    *,
+    decode: Callable[[Path], Any] | None = None,
+    empty: str = "no text found (the file holds only whitespace or headings)",
 ) -> ParsedDocument:
-    """A text format whose ``split_sections`` finds its title and heading blocks (Markdown, reST)."""
-    from ember.knowledge.decode import read_text  # decode builds on this module
+    """A text format whose ``split_sections`` finds its title and heading blocks (Markdown, reST,
+    HTML). ``decode`` reads the file (default: ``read_text``); ``empty`` is the reason given when
+    no text is left."""
+    if decode is None:
+        from ember.knowledge.decode import read_text as decode  # decode builds on this module
 
-    decoded = read_text(path)
+    decoded = decode(path)
     title, blocks = split_sections(decoded.text)
     budget = TextBudget()
     if decoded.truncated:
         budget.truncated()
     sections = sections_from_blocks(blocks, budget)
     if not sections:
-        raise IngestError("no text found (the file holds only whitespace or headings)")
+        raise IngestError(empty)
     return ParsedDocument(
         str(path), kind, sections, title=title, encoding=decoded.encoding, notes=tuple(budget.notes)
     )

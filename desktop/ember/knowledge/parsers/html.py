@@ -10,9 +10,11 @@ import codecs
 import re
 from pathlib import Path
 
-from ember.errors import IngestError
 from ember.knowledge.decode import DecodedText, decode_bytes, read_text
-from ember.knowledge.parsers.base import TextBudget, normalize_newlines, sections_from_blocks
+from ember.knowledge.parsers.base import (
+    normalize_newlines,
+    parse_headed_text,
+)
 from ember.knowledge.types import ParsedDocument
 
 DROP_TAGS = (
@@ -43,21 +45,8 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""
 
 
 def parse(path: Path) -> ParsedDocument:
-    decoded = _decode(path)
-    title, blocks = extract(decoded.text)
-    budget = TextBudget()
-    if decoded.truncated:
-        budget.truncated()
-    sections = sections_from_blocks(blocks, budget)
-    if not sections:
-        raise IngestError("no visible text in this web page")
-    return ParsedDocument(
-        str(path),
-        "html",
-        sections,
-        title=title,
-        encoding=decoded.encoding,
-        notes=tuple(budget.notes),
+    return parse_headed_text(
+        path, "html", extract, decode=_decode, empty="no visible text in this web page"
     )
 
 
