@@ -48,6 +48,9 @@ class RetrievalOptions:
     vector_weight: float = 1.0
     keyword_weight: float = 0.25
     duplicate_similarity: float = 0.95  # two chunks this alike are one result
+    # Each passage a document already has among the results multiplies the score of its next
+    # one by this (1: no spreading). See ``HybridSearcher._distinct``.
+    same_source_decay: float = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class Hit:
     start: int
     end: int
     similarity: float  # cosine similarity of question and chunk, -1..1
-    score: float  # the fused rank score results are ordered by
+    score: float  # the rank score results are ordered by (fused, spread over sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,11 +258,32 @@ class HybridSearcher:
         fused: dict[int, float],
         k: int,
     ) -> list[Hit]:
+        """The ``k`` best of ``ordered``: near-duplicates dropped, spread over documents.
 
+        A document's second passage competes at ``same_source_decay`` times its score, its third
+        at that squared, and so on. Without it one long page on a neighbouring subject could
+        fill every slot: "pack a folder into a zip file with one call" found five passages of
+        ``zipfile`` and not ``shutil.make_archive``, which is the answer. Within one document
+        the order is unchanged. The decay was tuned on the dev half of the eval set
+        (``benchmarks/eval_python_docs.py``): hit@5 0.957 -> 1.0 at 0.6 and below, 0.978 from
+        0.7 to 0.85; the held-out half went 0.933 -> 0.978.
+        """
+        decay = self.options.same_source_decay
+        remaining = list(ordered)
+        per_source: dict[str, int] = {}
         hits: list[Hit] = []
         kept_vectors: list[np.ndarray] = []
         kept_texts: set[str] = set()
-        for chunk_id in ordered:
+        while remaining and len(hits) < k:
+            # The first candidate wins ties: ``ordered`` already breaks them.
+            position = max(
+                range(len(remaining)),
+                key=lambda n: (
+                    fused[remaining[n]] * decay ** per_source.get(rows[remaining[n]].path, 0),
+                    -n,
+                ),
+            )
+            chunk_id = remaining.pop(position)
             row = rows[chunk_id]
             normal = " ".join(row.text.split()).lower()
             if normal in kept_texts:
@@ -275,6 +299,8 @@ class HybridSearcher:
             kept_texts.add(normal)
             if vector is not None:
                 kept_vectors.append(vector)
+            repeats = per_source.get(row.path, 0)
+            per_source[row.path] = repeats + 1
             hits.append(
                 Hit(
                     chunk_id=chunk_id,
@@ -286,9 +312,7 @@ class HybridSearcher:
                     start=row.start,
                     end=row.end,
                     similarity=similarity.get(chunk_id, 0.0),
-                    score=fused[chunk_id],
+                    score=fused[chunk_id] * decay**repeats,
                 )
             )
-            if len(hits) >= k:
-                break
         return hits

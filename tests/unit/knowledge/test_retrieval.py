@@ -7,7 +7,9 @@ from tests.support.knowledge_corpus import QUESTIONS
 from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.knowledge import KnowledgeBase
-from ember.knowledge.retrieval import fts_query, selective_words
+from ember.knowledge.chunking import ChunkingOptions
+from ember.knowledge.embedder import MiniLMEmbedder
+from ember.knowledge.retrieval import Hit, RetrievalOptions, fts_query, selective_words
 
 pytestmark = pytest.mark.slow
 
@@ -76,6 +78,51 @@ def test_near_duplicate_chunks_come_back_once(tmp_path: Path) -> None:
         hits = kb.search("espresso machine descaling", k=3).hits
     assert sum(h.text.strip() == passage for h in hits) == 1
     assert len(hits) == 2
+
+
+def _zip_corpus(folder: Path) -> None:
+    """A long page about zip archives and a short note that holds the actual answer."""
+    folder.mkdir()
+    sections = [
+        "ZipFile objects open a zip archive for reading or writing members.",
+        "ZipFile.write adds one file to a zip archive under an archive name.",
+        "ZipFile.extractall unpacks every member of a zip archive into a folder.",
+        "ZipFile.namelist lists the member names stored in the zip archive.",
+        "Zip archives compress each member with deflate, bzip2 or lzma.",
+        "ZipInfo describes one member of a zip archive: its name, size and date.",
+    ]
+    (folder / "zipfile.md").write_text(
+        "\n\n".join(f"## {text.split()[0]}\n\n{text}" for text in sections)
+    )
+    (folder / "shutil.md").write_text(
+        "## Archiving\n\nshutil.make_archive packs a whole directory tree into a zip or tar "
+        "file in one call."
+    )
+
+
+def test_one_long_document_does_not_crowd_out_the_others(
+    tmp_path: Path, minilm: MiniLMEmbedder
+) -> None:
+    folder = tmp_path / "docs"
+    _zip_corpus(folder)
+    question = "How can I pack a whole folder into a zip file with one function call?"
+    unspread = RetrievalOptions(same_source_decay=1.0)
+    small = ChunkingOptions(target_tokens=24, overlap_tokens=0)
+    with KnowledgeBase(tmp_path / "kb", embedder=minilm, chunking=small, retrieval=unspread) as kb:
+        kb.index([folder], "c")
+        crowded = kb.search(question, k=2).hits
+    with KnowledgeBase(tmp_path / "kb", embedder=minilm, chunking=small) as kb:
+        spread = kb.search(question, k=2).hits
+
+    def names(hits: tuple[Hit, ...]) -> list[str]:
+        return [Path(h.source).name for h in hits]
+
+    assert names(crowded) == ["zipfile.md"] * 2  # what happened before spreading
+    assert "shutil.md" in names(spread)
+    assert [h.score for h in spread] == sorted((h.score for h in spread), reverse=True)
+    # Within the long page the order is the one it had without spreading.
+    zip_ids = [h.chunk_id for h in spread if Path(h.source).name == "zipfile.md"]
+    assert zip_ids == [h.chunk_id for h in crowded][: len(zip_ids)]
 
 
 def test_fts_query_quotes_words_and_drops_operators_and_stopwords() -> None:
