@@ -8,6 +8,10 @@
   indexing helper process imports torch and loads the embedder).
 * ``stall_asking_ms``: the same for the first question grounded in those notes (retrieval, and
   loading the embedder in the retrieval helper if it is not warm yet).
+* ``stall_opening_history_ms``: the worst stall from ``show()`` until the window has filled in
+  with a large chat history (~200 MB, warm in the page cache; opening checks every page), next to
+  ``stall_first_paint_ms``, the same with an empty history: the difference is what opening costs
+  the GUI thread (it opens in a worker).
 * ``startup_ratio``: process start -> first paint of the window, Ember vs a bare PySide6 window,
   both run as subprocesses in this run, alternating (median ratio of the pairs); goal <= 2.
   ``startup_cpu_ratio`` is the same for CPU seconds used by then (steadier on a busy machine).
@@ -127,6 +131,50 @@ def _notes(folder: Path, files: int) -> None:
         (folder / f"note{i:03}.md").write_text(f"# Topic {i}\n\n{body}\n", encoding="utf-8")
 
 
+def _large_history(home: Path, megabytes: int) -> None:
+    """A chat history of about ``megabytes`` MB: chats of 50 messages of ~3 KB each."""
+    from ember.chats.store import ChatStore
+    from ember.paths import ember_paths
+
+    text = "The lighthouse keeper logged the storm, the tides and the ships that passed. " * 40
+    chats = max(1, megabytes * 1_000_000 * 2 // (50 * 3 * len(text)))  # with its search index
+    with ChatStore(ember_paths().ensure().chats_db) as store:
+        for number in range(chats):
+            chat = store.create(f"Chat {number}")
+            for turn in range(50):
+                store.add_message(chat.id, "user" if turn % 2 == 0 else "assistant", text)
+
+
+def measure_history_open(megabytes: int, home: Path) -> dict[str, object]:
+    """Worst stall from show() to a filled-in window, with an empty and with a large history."""
+    from ember.ui.app import create_application, create_window, shutdown_window
+    from ember.ui.probe import StallProbe
+
+    app = create_application()
+    results: dict[str, object] = {}
+    for name, size in (("stall_first_paint_ms", 0), ("stall_opening_history_ms", megabytes)):
+        os.environ["EMBER_HOME"] = str(home / name)
+        if size:
+            _large_history(home / name, size)
+            results["history_mb"] = round(
+                sum(f.stat().st_size for f in (home / name).rglob("chats.sqlite3*")) / 1e6
+            )
+        window = create_window(start_background=False)
+        probe = StallProbe()
+        probe.start()
+        started = time.perf_counter()
+        window.show()
+        _wait(app, lambda: window.started, 120)  # noqa: B023 (used before the loop moves on)
+        filled_in_s = time.perf_counter() - started
+        settle = time.monotonic() + 0.2  # the probe's next tick measures a stall that just ended
+        _wait(app, lambda: time.monotonic() > settle, 5)  # noqa: B023
+        results[name] = round(probe.stop(), 1)
+        results[name.replace("stall_", "").replace("_ms", "_s")] = round(filled_in_s, 2)
+        window.close()
+        shutdown_window(window)
+    return results
+
+
 def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     os.environ["EMBER_HOME"] = str(home)
     from dataclasses import replace
@@ -215,10 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="ember-bench-ui-") as tmp:
         startup = measure_startup(runs, Path(tmp) / "startup")
+        history = measure_history_open(40 if args.quick else 200, Path(tmp) / "history")
         stalls = measure_stalls(tokens, files, Path(tmp) / "stalls")
     load_after = _load()
     results = {
         **stalls,
+        **history,
         **startup,
         "load_average_before": load_before,
         "load_average_after": load_after,
@@ -244,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['stall_asking_ms']} ms",
             f"first grounded question, {r['asked_citations']} sources, {r['ask_s']} s; "
             f"{r['stalls_over_50ms_asking']} > 50 ms",
+        ),
+        (
+            "worst stall opening history",
+            f"{r['stall_opening_history_ms']} ms",
+            f"{r['history_mb']} MB of chats, filled in after {r['opening_history_s']} s; "
+            f"empty history: {r['stall_first_paint_ms']} ms",
         ),
         ("window painted, bare PySide6", f"{r['startup_bare_s']} s", f"median of {runs}"),
         ("window painted, Ember", f"{r['startup_ember_s']} s", f"median of {runs}"),

@@ -131,3 +131,35 @@ def test_a_damaged_chat_history_is_named_in_the_window_and_left_untouched(qtbot)
     gc.collect()
     assert _digest(path) == before
     assert sorted(p.name for p in path.parent.glob("chats*")) == files_before  # no new history
+
+
+def test_the_chat_history_opens_off_the_gui_thread_and_then_fills_the_window(
+    qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening checks every page of the history: seconds for a large one on a cold disk."""
+    import threading
+
+    import ember.chats.store as chat_store
+
+    path = ember_paths().ensure().chats_db
+    with ChatStore(path) as store:
+        chat = store.create("Descaling the kettle")
+        store.add_message(chat.id, "user", "How do I descale it?")
+    checked_on: list[str] = []
+    real_check = chat_store.check_health
+
+    def watched_check(*args, **kwargs):  # type: ignore[no-untyped-def]
+        checked_on.append(threading.current_thread().name)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(chat_store, "check_health", watched_check)
+    window = open_window(qtbot, deterministic_settings(), wait_for_model=False)
+    try:
+        assert checked_on and checked_on[0] != threading.main_thread().name
+        chats = window.sidebar.chats
+        assert [chats.item(n).text() for n in range(chats.count())] == ["Descaling the kettle"]
+        assert window.history_error is None
+        assert "chat history" not in window.composer.reason.text()
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)

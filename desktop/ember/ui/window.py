@@ -136,6 +136,8 @@ class MainWindow(QMainWindow):
         self._retriever_warmed = False
         self.start_background_when_shown = True  # create_window(start_background=False) clears it
         self._started = False
+        self._history_opening = False
+        self._model_block: str | None = None  # why the model keeps the composer blocked, if it does
 
         self._build()
         self._shortcuts()
@@ -310,10 +312,31 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         """Fill in what the first paint did not need: chats, the last one open, the model."""
-        if self._started or self._closing:
+        if self._started or self._history_opening or self._closing:
             return
-        self._started = True
+        # Opening the history checks every page of it (quick_check) and migrates it: a second
+        # or more for a large history on a cold disk, so it opens off the GUI thread.
+        self._history_opening = True
+        self._apply_composer_block()
+        self.tasks.run_background(
+            "open-history",
+            lambda report: self.services.store,
+            on_done=lambda _store: self._history_opened(None),
+            on_error=self._history_opened,
+        )
+        if self.start_background_when_shown:
+            self.start_background()
+
+    def _history_opened(self, error: BaseException | None) -> None:
+        """The history is open (``error`` is None) or cannot be: show the chats, or say why."""
+        self._history_opening = False
+        if self._closing:
+            return
+        if error is not None and not isinstance(error, StorageError):
+            error = StorageError(f"The chat history could not be opened: {error}")
         try:
+            if error is not None:
+                raise error
             self.refresh_conversations()
             last = self.ui_state.last_conversation
             if last is not None:
@@ -322,8 +345,8 @@ class MainWindow(QMainWindow):
                     self.open_conversation(last)
         except StorageError as exc:
             self._history_unavailable(exc)
-        if self.start_background_when_shown:
-            self.start_background()
+        self._started = True
+        self._apply_composer_block()
         if self.paths_at_start and (
             not self.start_background_when_shown or not self.services.knowledge_available()
         ):
@@ -342,16 +365,28 @@ class MainWindow(QMainWindow):
         self.sidebar.show_history_problem(
             "Chat history unavailable.\nIt was left untouched; see the message."
         )
-        self._set_composer_blocked(None)
+        self._apply_composer_block()
         self.show_error("Your chat history cannot be opened", str(error))
 
     def _set_composer_blocked(self, reason: str | None) -> None:
-        """Block the composer for ``reason`` (a model loading), or for a damaged history."""
+        """Block the composer for ``reason`` (a model loading), or unblock it (None)."""
+        self._model_block = reason
+        self._apply_composer_block()
+
+    def _apply_composer_block(self) -> None:
+        """A damaged history blocks sending for good; else the model's reason, or the history
+        still opening."""
         if self.history_error is not None:
-            reason = (
+            reason: str | None = (
                 "Chats cannot be saved: the chat history could not be opened. Restore it or move "
                 "it aside, then restart Ember."
             )
+        elif self._model_block is not None:
+            reason = self._model_block
+        elif self._history_opening:
+            reason = "Opening your chat history…"
+        else:
+            reason = None
         self.composer.set_blocked(reason)
 
     def start_background(self) -> None:
@@ -396,8 +431,8 @@ class MainWindow(QMainWindow):
     # conversations
 
     def refresh_conversations(self) -> None:
-        if self.history_error is not None:
-            return
+        if self.history_error is not None or self._history_opening:
+            return  # (once it opens, the list fills in)
         query = self.sidebar.search.text().strip() or None
         conversations = self.services.store.conversations(query)
         self.sidebar.set_conversations(conversations, self.conversation_id)
