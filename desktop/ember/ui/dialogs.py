@@ -405,23 +405,38 @@ class SourceDialog(QDialog):
 
 
 class IndexReportDialog(QDialog):
-    """The files that could not be indexed, each with a reason a person can read."""
+    """The files that could not be indexed, and those indexed with a warning, each with a reason
+    a person can read."""
 
     def __init__(
-        self, collection: str, errors: list[tuple[str, str]], parent: QWidget | None = None
+        self,
+        collection: str,
+        errors: list[tuple[str, str]],
+        parent: QWidget | None = None,
+        *,
+        warnings: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(parent)
+        warnings = warnings or []
         self.setObjectName("IndexReportDialog")
-        self.setWindowTitle(f"{collection}: files not indexed")
+        self.setWindowTitle(
+            f"{collection}: files not indexed" if errors else f"{collection}: indexing warnings"
+        )
         self.setMinimumWidth(620)
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(f"{len(errors)} file(s) could not be indexed into “{collection}”:", self)
-        )
         self.list = QListWidget(self)
-        for path, reason in errors:
-            self.list.addItem(f"{Path(path).name} — {reason}\n    {path}")
-        layout.addWidget(self.list)
+        self.warnings = QListWidget(self)
+        for title, rows, widget in (
+            (f"{len(errors)} file(s) could not be indexed into “{collection}”:", errors, self.list),
+            (f"{len(warnings)} file(s) were indexed with a warning:", warnings, self.warnings),
+        ):
+            if not rows:
+                widget.hide()
+                continue
+            layout.addWidget(QLabel(title, self))
+            for path, reason in rows:
+                widget.addItem(f"{Path(path).name} — {reason}\n    {path}")
+            layout.addWidget(widget)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

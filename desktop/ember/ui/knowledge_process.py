@@ -154,6 +154,7 @@ def index_in_child(
                     chunks=message["chunks"],
                     errors=tuple((f["path"], f["reason"]) for f in message["failed"]),
                     cancelled=message["cancelled"],
+                    warnings=tuple((w["path"], w["message"]) for w in message["warnings"]),
                 )
             elif kind == "error":
                 raise StorageError(str(message["message"]))

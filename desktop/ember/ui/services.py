@@ -86,6 +86,8 @@ class IndexResult:
     chunks: int
     errors: tuple[tuple[str, str], ...]
     cancelled: bool = False
+    # Indexed, with something to know: a document cut at the chunk cap, bytes replaced...
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 class Services:

@@ -1169,8 +1169,14 @@ class MainWindow(QMainWindow):
                 f"{result.files_skipped} unchanged, {result.chunks} passages"
             )
         QTimer.singleShot(8000, self._hide_index_label)
-        if result.errors:
-            self.index_report.setText(f"{len(result.errors)} file(s) not indexed — details")
+        if result.errors or result.warnings:
+            parts = []
+            if result.errors:
+                parts.append(f"{len(result.errors)} file(s) not indexed")
+            if result.warnings:
+                count = len(result.warnings)
+                parts.append(f"{count} warning{'s' if count > 1 else ''}")
+            self.index_report.setText(f"{', '.join(parts)} — details")
             self.index_report.show()
         if (
             not result.cancelled
@@ -1202,11 +1208,13 @@ class MainWindow(QMainWindow):
 
     def show_index_report(self) -> None:
         result = self.last_index_result
-        if result is None or not result.errors:
+        if result is None or not (result.errors or result.warnings):
             return
         from ember.ui.dialogs import IndexReportDialog
 
-        dialog = IndexReportDialog(result.collection, list(result.errors), self)
+        dialog = IndexReportDialog(
+            result.collection, list(result.errors), self, warnings=list(result.warnings)
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ember.knowledge.types import Citation
-from ember.ui.dialogs import SourceDialog
+from ember.ui.dialogs import IndexReportDialog, SourceDialog
 
 
 def _citation(path: Path, page: int | None, heading: str | None = None) -> Citation:
@@ -37,3 +37,20 @@ def test_a_source_whose_file_is_gone_cannot_be_opened(qtbot, tmp_path: Path) -> 
     qtbot.addWidget(dialog)
     assert not dialog.open_button.isEnabled()
     assert "The kettle switches itself off." in dialog.snippet.toPlainText()
+
+
+def test_the_index_report_lists_failures_and_warnings_apart(qtbot, tmp_path: Path) -> None:
+    failed = [(str(tmp_path / "broken.pdf"), "damaged PDF: PDFium could not read its structure")]
+    warned = [(str(tmp_path / "huge.log"), "only the first 15,000 passages were indexed")]
+    dialog = IndexReportDialog("manuals", failed, warnings=warned)
+    qtbot.addWidget(dialog)
+    assert dialog.list.count() == 1 and "broken.pdf — damaged PDF" in dialog.list.item(0).text()
+    assert (
+        dialog.warnings.count() == 1
+        and "huge.log — only the first" in dialog.warnings.item(0).text()
+    )
+
+    only_warned = IndexReportDialog("manuals", [], warnings=warned)
+    qtbot.addWidget(only_warned)
+    assert only_warned.windowTitle() == "manuals: indexing warnings"
+    assert only_warned.list.isHidden() and not only_warned.warnings.isHidden()

@@ -7,6 +7,7 @@ second with a consistent index afterwards, and answers with their sources.
 
 from __future__ import annotations
 
+import codecs
 import time
 from pathlib import Path
 
@@ -32,13 +33,17 @@ GARDEN = "# Tomato notes\n\nTomatoes need at least six hours of direct sun every
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[object], object]:
-    """A knowledge folder with two manuals and a broken PDF, indexed once by the helper."""
+    """A knowledge folder with three notes (one slightly damaged) and a broken PDF, indexed once
+    by the helper."""
     root = tmp_path_factory.mktemp("helper")
     library = root / "manuals"
     library.mkdir()
     (library / "router.md").write_text(ROUTER, encoding="utf-8")
     (library / "garden.md").write_text(GARDEN, encoding="utf-8")
     (library / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+    # UTF-16 by its byte-order mark, ending in a lone surrogate: indexed, with a warning.
+    shed = "Readable notes about the garden shed and its rusty hinges.\n" * 4
+    (library / "shed.txt").write_bytes(codecs.BOM_UTF16_LE + shed.encode("utf-16-le") + b"\x00\xd8")
     events: list[object] = []
     result = index_in_child(root / "kb", [library], "manuals", events.append, CancelToken())
     return root / "kb", events, result
@@ -47,18 +52,24 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[object
 def test_the_helper_indexes_files_and_reports_each_one_that_failed(indexed) -> None:
     _kb_dir, _events, result = indexed
     assert result.collection == "manuals" and not result.cancelled
-    assert result.files_indexed == 2 and result.chunks >= 2
+    assert result.files_indexed == 3 and result.chunks >= 3
     assert [Path(path).name for path, _reason in result.errors] == ["broken.pdf"]
     assert result.errors[0][1]  # a reason a person can read
+
+
+def test_the_helper_reports_files_indexed_with_a_warning(indexed) -> None:
+    _kb_dir, _events, result = indexed
+    [(path, message)] = result.warnings
+    assert Path(path).name == "shed.txt" and "were replaced" in message
 
 
 def test_the_helper_reports_progress_with_files_chunks_and_phase(indexed) -> None:
     _kb_dir, events, _result = indexed
     progress = [e for e in events if isinstance(e, IndexProgress)]
     assert progress, "no progress reached the window"
-    assert max(e.files_total for e in progress) == 3
+    assert max(e.files_total for e in progress) == 4
     last = progress[-1]
-    assert last.phase == "done" and last.files_done == 3 and last.chunks >= 2 and last.failed == 1
+    assert last.phase == "done" and last.files_done == 4 and last.chunks >= 3 and last.failed == 1
 
 
 def test_retrieval_in_the_helper_cites_the_right_file(indexed) -> None:
