@@ -53,6 +53,7 @@ class OllamaTestServer:
         self.models: dict[str, int] = {model_name: model_path.stat().st_size}
         self.pullable = {"tinyllama:latest": 3 * 1024 * 1024}  # what the "registry" offers
         self.failure: Failure | None = None
+        self.stall_pull_after: int | None = None  # progress lines before a pull goes quiet
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.released = threading.Event()  # ends a "hang" early at shutdown
         self._llama = llama_cpp.Llama(
@@ -325,7 +326,11 @@ class _OllamaHandler(BaseHTTPRequestHandler):
             self._end_stream()
             return
         digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
-        for completed in range(0, total + 1, total // 4):
+        for number, completed in enumerate(range(0, total + 1, total // 4)):
+            if number == self.owner.stall_pull_after:  # a stalled registry: nothing more comes
+                self._wait_for_client_to_leave(timeout_s=30)
+                self._die()
+                return
             self._line(
                 {
                     "status": f"pulling {digest[7:19]}",

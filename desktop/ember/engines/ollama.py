@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -29,6 +31,7 @@ BACKEND = "ollama"
 DEFAULT_HOST = "http://127.0.0.1:11434"
 CHARS_PER_TOKEN_ESTIMATE = 3  # UTF-8 bytes per token: over-counts English (~4), fits CJK (~3)
 MESSAGE_OVERHEAD_ESTIMATE = 8
+_CANCEL_POLL_S = 0.1  # how often a pull waiting on a quiet server looks at its cancel token
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,29 +282,56 @@ def show(host: str | None, name: str, timeout_s: float = 10.0) -> OllamaModelInf
 def pull(
     host: str | None, name: str, cancel: CancelToken | None = None, timeout_s: float = 120.0
 ) -> Iterator[PullProgress]:
-    """Ask Ollama to download ``name``, yielding its progress; cancelling closes the stream."""
+    """Ask Ollama to download ``name``, yielding its progress; cancelling stops at once.
+
+    The stream is read on a helper thread: a server that goes quiet mid-download (a stalled
+    registry) would otherwise hold a cancel until its next line or the read timeout. Cancelled,
+    this returns within ~0.1 s; the helper hangs up at the next line or at the timeout.
+    """
     host = _host(host)
     client = _client(host, timeout_s)
-    stream: Any = None
+    parts: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    stopped = threading.Event()  # the caller is gone: the helper stops reading
+
+    def read() -> None:
+        stream: Any = None
+        try:
+            stream = client.pull(name, stream=True)
+            for part in stream:
+                parts.put(("part", part))
+                if stopped.is_set() or (cancel is not None and cancel.cancelled):
+                    return
+            parts.put(("end", None))
+        except Exception as exc:
+            parts.put(("error", exc))
+        finally:
+            if stream is not None:
+                stream.close()
+            client._client.close()
+
+    threading.Thread(target=read, name=f"ember-pull-{name}", daemon=True).start()
     done = False
     try:
-        stream = client.pull(name, stream=True)
-        for part in stream:
+        while True:
             if cancel is not None and cancel.cancelled:
                 return
+            try:
+                kind, value = parts.get(timeout=_CANCEL_POLL_S)
+            except queue.Empty:
+                continue
+            if kind == "end":
+                break
+            if kind == "error":
+                _translate(value, host, name, timeout_s=timeout_s, pulling=True)
             progress = PullProgress(
-                status=part.status or "",
-                completed=part.completed,
-                total=part.total,
-                digest=part.digest or "",
+                status=value.status or "",
+                completed=value.completed,
+                total=value.total,
+                digest=value.digest or "",
             )
             done = progress.status == "success"
             yield progress
-    except Exception as exc:
-        _translate(exc, host, name, timeout_s=timeout_s, pulling=True)
     finally:
-        if stream is not None:
-            stream.close()
-        client._client.close()
-    if not done and not (cancel is not None and cancel.cancelled):
+        stopped.set()
+    if not done:
         raise EngineUnavailable(f"Ollama at {host} stopped pulling {name} before it finished.")

@@ -39,8 +39,10 @@ def server(model_path: Path) -> Iterator[OllamaTestServer]:
 @pytest.fixture(autouse=True)
 def well_behaved(server: OllamaTestServer) -> Iterator[None]:
     server.failure = None
+    server.stall_pull_after = None
     yield
     server.failure = None
+    server.stall_pull_after = None
 
 
 @pytest.fixture
@@ -113,6 +115,23 @@ def test_pull_stops_when_cancelled(server: OllamaTestServer) -> None:
         seen.append(progress)
         cancel.cancel()
     assert len(seen) == 1
+
+
+def test_a_cancelled_pull_returns_at_once_even_when_the_server_has_gone_quiet(
+    server: OllamaTestServer,
+) -> None:
+    server.stall_pull_after = 1
+    server.pullable["stalled:latest"] = 1024 * 1024
+    cancel = CancelToken()
+    pulling = ollama.pull(server.url, "stalled:latest", cancel, timeout_s=60)
+    first = next(pulling)
+    assert first.status == "pulling manifest"
+    threading.Timer(0.3, cancel.cancel).start()
+    started = time.monotonic()
+    rest = [progress.status for progress in pulling]  # ends without an error: cancelled
+    assert time.monotonic() - started < 10  # not the 60 s read timeout
+    assert len(rest) == 1 and rest[0].startswith("pulling ")  # the one line before the stall
+    assert "stalled:latest" not in server.models
 
 
 def test_create_engine_picks_the_ollama_backend(server: OllamaTestServer) -> None:
