@@ -332,19 +332,22 @@ class MainWindow(QMainWindow):
         self._history_opening = False
         if self._closing:
             return
-        if error is not None and not isinstance(error, StorageError):
-            error = StorageError(f"The chat history could not be opened: {error}")
-        try:
-            if error is not None:
-                raise error
-            self.refresh_conversations()
-            last = self.ui_state.last_conversation
-            if last is not None:
-                conversation = self.services.store.get(last)
-                if conversation is not None and not conversation.deleted:
-                    self.open_conversation(last)
-        except StorageError as exc:
-            self._history_unavailable(exc)
+        if error is None:
+            try:
+                self.refresh_conversations()
+                last = self.ui_state.last_conversation
+                if last is not None:
+                    conversation = self.services.store.get(last)
+                    if conversation is not None and not conversation.deleted:
+                        self.open_conversation(last)
+            except StorageError as exc:
+                self._history_unavailable(exc)
+        elif isinstance(error, StorageError):
+            self._history_unavailable(error)
+        else:
+            self._history_unavailable(
+                StorageError(f"The chat history could not be opened: {error}")
+            )
         self._started = True
         self._apply_composer_block()
         if self.paths_at_start and (
