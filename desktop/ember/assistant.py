@@ -6,7 +6,7 @@ fits system prompt + history + question into the model's context, streams the en
 through a :class:`~ember.chats.reply.ReplyWriter`, and saves citations, timings and the outcome.
 
 It is a plain iterator with no Qt and no threads: nothing happens until the caller iterates, and
-the UI iterates in its worker. Cancellation goes through a :class:`~ember.engines.CancelToken`
+the UI iterates in its worker. Cancellation goes through a :class:`~ember.cancel.CancelToken`
 (or by closing the iterator); either way the partial answer is kept as 'cancelled'.
 
 Documents that do not contain the answer: when the retriever abstains (nothing relevant above its

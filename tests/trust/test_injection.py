@@ -15,7 +15,8 @@ import pytest
 from ember.assistant import Assistant, ReplyStarted
 from ember.chats.store import ChatStore
 from ember.config import Settings
-from ember.engines import CancelToken, ChatMessage, GenerationOptions, StreamEvent
+from ember.cancel import CancelToken
+from ember.engines import ChatMessage, GenerationOptions, StreamEvent
 from ember.knowledge import KnowledgeBase
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ import importlib
 from dataclasses import dataclass
 
 from ember.engines.base import (
-    CancelToken,
     ChatMessage,
     Engine,
     Finished,
@@ -21,7 +20,6 @@ from ember.errors import ModelNotFound
 
 __all__ = [
     "BACKENDS",
-    "CancelToken",
     "ChatMessage",
     "Engine",
     "EngineSpec",

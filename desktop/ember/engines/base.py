@@ -7,11 +7,12 @@ stream end at the next token with ``reason="cancelled"`` and the partial text ke
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
+
+from ember.cancel import CancelToken
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -68,22 +69,6 @@ class Finished:
 
 
 StreamEvent = Token | Finished
-
-
-class CancelToken:
-    """Thread-safe 'stop now' flag shared between the UI and a generating worker."""
-
-    __slots__ = ("_event",)
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
 
 
 @runtime_checkable

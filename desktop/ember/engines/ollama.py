@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
-from ember.engines.base import CancelToken, ChatMessage, GenerationOptions, StreamClock, StreamEvent
+from ember.cancel import CancelToken
+from ember.engines.base import ChatMessage, GenerationOptions, StreamClock, StreamEvent
 from ember.engines.context import fit_messages, reply_budget
 from ember.engines.http import LineLimitTransport, OversizedLine, http_timeout, warn_if_remote
 from ember.errors import EngineUnavailable, ModelNotFound

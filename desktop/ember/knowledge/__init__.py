@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ember.errors import StorageError
 
 if TYPE_CHECKING:
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
     from ember.knowledge.chunking import ChunkingOptions
     from ember.knowledge.embedder import Embedder
     from ember.knowledge.grounding import DocumentRetriever, GroundingOptions

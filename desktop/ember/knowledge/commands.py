@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.ingest import IngestReport, ProgressEvent
 
@@ -95,7 +95,7 @@ def _knowledge_base() -> KnowledgeBase:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
 
     paths = [Path(p).expanduser() for p in args.paths]
     cancel = CancelToken()
@@ -311,7 +311,7 @@ def run_docs_remove(args: argparse.Namespace) -> int:
 
 
 def run_docs_reindex(args: argparse.Namespace) -> int:
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
 
     cancel = CancelToken()
     with _knowledge_base() as kb, _cancel_on_interrupt(cancel):

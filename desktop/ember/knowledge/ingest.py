@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 from ember.errors import EmberError, IngestError
 from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
 from ember.knowledge.embedder import Embedder

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 
 if TYPE_CHECKING:
     from ember.knowledge import KnowledgeBase

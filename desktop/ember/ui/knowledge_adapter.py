@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ember.config import Settings
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 from ember.paths import Paths
 from ember.ui.services import CollectionInfo, IndexResult
 

@@ -53,7 +53,7 @@ def _error_message(exc: BaseException) -> str:
 
 
 def run_index(directory: Path) -> int:
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
     from ember.knowledge import KnowledgeBase
 
     out = _protocol_stream()

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 from ember.errors import StorageError
 from ember.ui.services import IndexProgress, IndexResult
 

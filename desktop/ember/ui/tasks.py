@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ember.ui.qt import QObject, Qt, QThread, Signal, Slot
 
 if TYPE_CHECKING:
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ Job = Callable[[Report], Any]
 
 def _new_token() -> CancelToken:
     # Imported on first use: the engines package is not needed before the window paints.
-    from ember.engines.base import CancelToken
+    from ember.cancel import CancelToken
 
     return CancelToken()
 

@@ -12,7 +12,7 @@ from tests.support import nasty_files
 from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.db import integrity_ok
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.chunking import ChunkingOptions
 from ember.knowledge.embedder import MiniLMEmbedder

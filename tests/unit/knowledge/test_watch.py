@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.ingest import IngestReport
 from ember.knowledge.watch import ChangeSignal, watch

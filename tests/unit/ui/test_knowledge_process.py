@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ember.db import integrity_ok
-from ember.engines.base import CancelToken
+from ember.cancel import CancelToken
 from ember.errors import StorageError
 from ember.knowledge import KnowledgeBase
 from ember.ui.knowledge_process import RetrievalProcess, index_in_child
