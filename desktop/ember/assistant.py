@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ember.cancel import CancelToken
 from ember.chats.records import ConversationNotFound, Message
 from ember.chats.store import ChatStore
 from ember.config import Settings
 from ember.engines.base import (
-    CancelToken,
     ChatMessage,
     Engine,
     Finished,
