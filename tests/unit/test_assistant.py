@@ -18,8 +18,8 @@ from ember.assistant import (
 )
 from ember.chats.store import ChatStore
 from ember.config import Settings
+from ember.cancel import CancelToken
 from ember.engines import (
-    CancelToken,
     ChatMessage,
     Engine,
     GenerationOptions,

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ember.cancel import CancelToken
 from ember.engines.base import (
-    CancelToken,
     ChatMessage,
     FinishReason,
     GenerationOptions,

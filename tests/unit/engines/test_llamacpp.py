@@ -12,8 +12,8 @@ import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tests.support.gguf_builder import GGUF
 
+from ember.cancel import CancelToken
 from ember.engines import (
-    CancelToken,
     ChatMessage,
     EngineSpec,
     Finished,

@@ -13,8 +13,8 @@ import ollama as ollama_client
 import pytest
 from tests.support.ollama_server import Failure, OllamaTestServer
 
+from ember.cancel import CancelToken
 from ember.engines import (
-    CancelToken,
     ChatMessage,
     EngineSpec,
     Finished,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from tests.support.openai_server import LlamaCppServer, free_port
 
+from ember.cancel import CancelToken
 from ember.engines import (
-    CancelToken,
     ChatMessage,
     EngineSpec,
     Finished,
