@@ -41,11 +41,8 @@ class LoadedModel:
     name: str
     backend: str
     context_length: int
-
-    @property
-    def local(self) -> bool:
-        """True when nothing leaves this computer (llama.cpp, or Ollama on loopback)."""
-        return self.backend == "llama.cpp"
+    # The engine's own verdict: True when prompts leave this computer (a server not on loopback).
+    is_remote: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +228,7 @@ class Services:
                 name=engine.model_name,
                 backend=engine.backend,
                 context_length=engine.context_length,
+                is_remote=bool(getattr(engine, "is_remote", False)),
             )
             return self.loaded
 
