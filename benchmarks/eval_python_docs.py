@@ -87,14 +87,9 @@ def main() -> int:
 
 
 def run(work: Path, chosen: list[str], entries: list[dict], quick: bool) -> int:
+    from ember.cli.evaluate import format_cell, format_misses
     from ember.knowledge import KnowledgeBase
-    from ember.knowledge.evaluate import (
-        QAItem,
-        evaluate,
-        format_cell,
-        format_misses,
-        summarize,
-    )
+    from ember.knowledge.evaluate import QAItem, evaluate, summarize
     from ember.paths import ember_paths
 
     docs = work / "docs"

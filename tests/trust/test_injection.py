@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ember.assistant import Assistant, ReplyStarted
+from ember.cancel import CancelToken
 from ember.chats.store import ChatStore
 from ember.config import Settings
-from ember.cancel import CancelToken
 from ember.engines import ChatMessage, GenerationOptions, StreamEvent
 from ember.knowledge import KnowledgeBase
 

@@ -16,9 +16,9 @@ from ember.assistant import (
     ReplyDone,
     ReplyStarted,
 )
+from ember.cancel import CancelToken
 from ember.chats.store import ChatStore
 from ember.config import Settings
-from ember.cancel import CancelToken
 from ember.engines import (
     ChatMessage,
     Engine,

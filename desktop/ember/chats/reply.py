@@ -10,13 +10,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ember.chats.records import Message, MessageState
 
 if TYPE_CHECKING:
-    from ember.chats.store import ChatStore
     from ember.engines.base import Timings
+
+# (ttft_s, tokens_per_s, prompt_tokens, completion_tokens) of a finished reply.
+ReplyStats = tuple[float | None, float | None, int | None, int | None]
+
+
+class ReplyStore(Protocol):
+    """What a :class:`ReplyWriter` needs of a chat store (:class:`~ember.chats.store.ChatStore`
+    implements it)."""
+
+    def write_reply(
+        self,
+        message_id: int,
+        content: str,
+        state: MessageState,
+        *,
+        error: str | None = None,
+        model: str | None = None,
+        stats: ReplyStats | None = None,
+    ) -> None: ...
+
+    def message(self, message_id: int) -> Message | None: ...
 
 
 class ReplyWriter:
@@ -28,7 +48,7 @@ class ReplyWriter:
 
     def __init__(
         self,
-        store: ChatStore,
+        store: ReplyStore,
         message: Message,
         *,
         flush_interval_s: float = 0.1,
@@ -123,10 +143,10 @@ class ReplyWriter:
         *,
         error: str | None = None,
         model: str = "",
-        stats: tuple[float | None, float | None, int | None, int | None] | None = None,
+        stats: ReplyStats | None = None,
     ) -> None:
         text = self.text
-        self.store._write_reply(
+        self.store.write_reply(
             self.message_id, text, state, error=error, model=model or None, stats=stats
         )
         self.committed_text = text

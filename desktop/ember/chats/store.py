@@ -352,7 +352,7 @@ class ChatStore:
             self, message, flush_interval_s=flush_interval_s, flush_tokens=flush_tokens
         )
 
-    def _write_reply(
+    def write_reply(
         self,
         message_id: int,
         content: str,
@@ -362,7 +362,8 @@ class ChatStore:
         model: str | None = None,
         stats: tuple[float | None, float | None, int | None, int | None] | None = None,
     ) -> None:
-        """One transactional write of a streaming reply's text (and, at the end, its outcome)."""
+        """One transactional write of a streaming reply's text (and, at the end, its outcome);
+        raises :class:`ConversationNotFound` when the message was deleted meanwhile."""
         assignments = ["content = ?", "state = ?", "error = ?"]
         params: list[Any] = [content, state, error]
         if model:

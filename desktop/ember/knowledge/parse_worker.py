@@ -1,35 +1,26 @@
 """The sandbox's child process: parses one file per request, under memory and CPU limits.
 
 Run as ``python -m ember.knowledge.parse_worker`` by :mod:`ember.knowledge.sandbox`. Requests come
-as one JSON object per line on stdin; replies go out as frames (8-byte big-endian length, then UTF-8
-JSON) on the original stdout, which is moved aside so that nothing a library prints can corrupt
-the stream. JSON in both directions, never pickle: a parser compromised by a crafted file can at
+and replies go out as :mod:`ember.ipc` frames (8-byte big-endian length, then UTF-8 JSON); the
+original stdout is moved aside, so nothing a library prints can corrupt the stream, and what it
+prints on stderr reaches the parent, which quotes it when a parser dies. JSON in both directions, never pickle: a parser compromised by a crafted file can at
 worst send back bad text, not code for the parent to run.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import struct
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
+
+from ember import ipc
 
 try:
     import resource
 except ImportError:  # Windows: no rlimits; the parent's timeout still applies
     resource = None  # type: ignore[assignment]
-
-FRAME_HEADER = struct.Struct(">Q")
-
-
-def send(stream: BinaryIO, message: dict[str, Any]) -> None:
-    payload = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    stream.write(FRAME_HEADER.pack(len(payload)))
-    stream.write(payload)
-    stream.flush()
 
 
 def _harden() -> None:
@@ -129,18 +120,14 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     _harden()
-    # Keep the real stdout for frames; anything else printing to fd 1 goes nowhere.
-    frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    frames = ipc.protocol_stream()
     # Closed on every way out: an open frame stream at exit is a ResourceWarning on stderr.
     with frames:
         _warm_imports()
-        send(frames, {"ready": True, "pid": os.getpid()})
-        for line in sys.stdin.buffer:
-            reply = handle(json.loads(line))
-            send(frames, reply)
+        ipc.send(frames, {"ready": True, "pid": os.getpid()})
+        for request in ipc.requests():
+            reply = handle(request)
+            ipc.send(frames, reply)
             if reply.get("fatal"):
                 return 3
     return 0

@@ -18,19 +18,16 @@ Use :class:`ParserPool` for a batch (it owns its workers), or :func:`parse_file`
 from __future__ import annotations
 
 import atexit
-import json
 import os
-import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from ember.errors import IngestError
+from ember.ipc import ChildProcess
 from ember.knowledge.detect import FileIdentity, Probe, probe
 from ember.knowledge.parsers import (
     ABORT_MEANS_OUT_OF_MEMORY,
@@ -44,7 +41,6 @@ from ember.knowledge.types import ParsedDocument, Section
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MEMORY_MB = 1024
 STARTUP_TIMEOUT_S = 60.0  # importing pdfium, lxml and bs4 on a busy two-core machine
-_HEADER_BYTES = 8
 _MAX_FRAME_BYTES = 8 * MAX_TEXT_CHARS + 1024 * 1024  # 50 M chars as UTF-8 JSON, with escapes
 
 
@@ -53,59 +49,18 @@ class _WorkerDied(Exception):
 
 
 class _Worker:
-    """One child process and the thread that reads its replies."""
+    """One parser child process on :mod:`ember.ipc` (its stderr tail kept for messages)."""
 
     def __init__(self) -> None:
-        import ember
-
-        env = dict(os.environ)
-        source_root = str(Path(ember.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ember.knowledge.parse_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            close_fds=True,
-        )
-        self._frames: queue.Queue[bytes | None] = queue.Queue()
+        self.child = ChildProcess("ember.knowledge.parse_worker", max_frame_bytes=_MAX_FRAME_BYTES)
+        self.proc = self.child.process
         self._next_id = 0
-        threading.Thread(
-            target=self._read_frames, args=(self.proc.stdout,), daemon=True, name="parse-reader"
-        ).start()
         self._ready = False
-
-    def _read_frames(self, stream: IO[bytes]) -> None:
-        try:
-            while True:
-                header = stream.read(_HEADER_BYTES)
-                if len(header) < _HEADER_BYTES:
-                    break
-                size = int.from_bytes(header, "big")
-                if size > _MAX_FRAME_BYTES:
-                    break
-                payload = stream.read(size)
-                if len(payload) < size:
-                    break
-                self._frames.put(payload)
-        except (OSError, ValueError):
-            pass
-        self._frames.put(None)
 
     def _next_frame(self, deadline: float) -> dict[str, Any]:
         """The next reply; raises TimeoutError at ``deadline`` and _WorkerDied on EOF/garbage."""
-        try:
-            payload = self._frames.get(timeout=max(deadline - time.monotonic(), 0.0))
-        except queue.Empty:
-            raise TimeoutError from None
-        if payload is None:
-            raise _WorkerDied
-        try:
-            message = json.loads(payload.decode("utf-8", "surrogatepass"))
-        except (UnicodeDecodeError, ValueError):
-            raise _WorkerDied from None
-        if not isinstance(message, dict):
+        message = self.child.receive_until(deadline)
+        if message is None:
             raise _WorkerDied
         return message
 
@@ -114,13 +69,15 @@ class _Worker:
             try:
                 self._next_frame(time.monotonic() + STARTUP_TIMEOUT_S)
             except (TimeoutError, _WorkerDied):
+                tail = self.child.last_words() if not self.child.alive() else "no answer"
                 self.kill()
                 raise IngestError(
-                    "could not start the document parser process (is Ember installed correctly?)"
+                    "could not start the document parser process (is Ember installed "
+                    f"correctly? {tail})"
                 ) from None
             self._ready = True
         self._next_id += 1
-        line = json.dumps(
+        sent = self.child.send(
             {
                 "id": self._next_id,
                 "kind": kind,
@@ -129,44 +86,22 @@ class _Worker:
                 "memory_mb": memory_mb,
             }
         )
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(line.encode("ascii") + b"\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise _WorkerDied from None
+        if not sent:
+            raise _WorkerDied
         reply = self._next_frame(time.monotonic() + timeout_s)
         if reply.get("id") != self._next_id:
             raise _WorkerDied
         return reply
 
     def exit_status(self) -> int | None:
-        try:
-            return self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
+        return self.child.exit_status()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self.child.kill()
 
     def close(self) -> None:
         """Ask the worker to finish (end of input), then make sure it is gone."""
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        self.kill()
+        self.child.stop(grace_s=2)
 
 
 class ParserPool:

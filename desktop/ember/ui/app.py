@@ -41,12 +41,13 @@ def create_window(
     dark: bool | None = None,
     open_paths: Sequence[Path] = (),
 ) -> object:
-    """Build the main window over a fresh :class:`Services` (call after create_application).
+    """Build the main window over a fresh :class:`~ember.core.Core` (call after
+    create_application).
 
     ``open_paths`` (``ember FILE...``) are offered for indexing once the window has started, as
     if they had been dropped on it."""
+    from ember.core import Core
     from ember.ui.qt import QApplication
-    from ember.ui.services import Services
     from ember.ui.tasks import TaskManager
     from ember.ui.theme import Theme
     from ember.ui.window import MainWindow
@@ -57,7 +58,9 @@ def create_window(
     if dark is None and forced in ("dark", "light"):
         dark = forced == "dark"
     theme = Theme(app, dark)
-    services = Services()
+    # The composition root; indexing and retrieval run in its helper process (see
+    # ember.knowledge.helper) so torch never holds the window's GIL.
+    services = Core(knowledge_helper=True)
     tasks = TaskManager()
     window = MainWindow(services, tasks, theme)
     tasks.setParent(window)

@@ -23,10 +23,10 @@ from ember.ui.qt import (
     QWidget,
     Signal,
 )
-from ember.ui.services import CollectionInfo
 
 if TYPE_CHECKING:
     from ember.chats.records import Conversation
+    from ember.core import CollectionState
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -211,16 +211,17 @@ class Sidebar(QFrame):
 
     # -- collections ------------------------------------------------------------------------------
 
-    def set_collections(self, collections: list[CollectionInfo], indexing: str | None) -> None:
+    def set_collections(self, collections: list[CollectionState], indexing: str | None) -> None:
         self.collections.clear()
-        for info in collections:
-            state = "indexing" if info.name == indexing else info.state
+        for collection in collections:
+            info = collection.info
+            state = "indexing" if info.name == indexing else collection.state
             detail = f"{info.documents} files · {_STATE_BADGE.get(state, state)}"
             item = QListWidgetItem(f"{info.name}\n{detail}")
             item.setData(_ID_ROLE, info.name)
             tip = f"{info.name}: {info.documents} files, {info.chunks} passages"
-            if info.errors:
-                tip += "\n\nCould not index:\n" + "\n".join(info.errors[:10])
+            if collection.failures:
+                tip += "\n\nCould not index:\n" + "\n".join(collection.failures[:10])
             item.setToolTip(tip)
             self.collections.addItem(item)
         self.no_collections.setVisible(not collections)

@@ -1,7 +1,6 @@
 """Fixtures for the knowledge base's indexing and retrieval tests.
 
-The real MiniLM is loaded once per test session (torch import + weights take seconds); corpora
-are small because it embeds only ~20-40 chunks per second on a two-core machine.
+``minilm`` and ``corpus`` come from ``tests/unit/conftest.py``; corpora are small because it embeds only ~20-40 chunks per second on a two-core machine.
 """
 
 from __future__ import annotations
@@ -14,26 +13,12 @@ from tests.support.knowledge_corpus import write_corpus
 from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.knowledge import KnowledgeBase
-from ember.knowledge.embedder import MiniLMEmbedder, default_embedder
-
-
-@pytest.fixture(scope="session")
-def minilm() -> MiniLMEmbedder:
-    embedder = default_embedder()
-    embedder.load()
-    return embedder
+from ember.knowledge.embedder import MiniLMEmbedder
 
 
 @pytest.fixture
 def tiny() -> TinyEmbedder:
     return TinyEmbedder()
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    write_corpus(folder)
-    return folder
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from ember.knowledge.evaluate import (
     QuestionResult,
     evaluate,
     first_hit_rank,
-    format_misses,
     load_questions,
     percentile,
     summarize,
@@ -44,10 +43,11 @@ def manuals(
 ) -> Iterator[tuple[Path, KnowledgeBase]]:
     root = tmp_path_factory.mktemp("evaluate")
     write_corpus(root / "docs", pdf=True)
-    with KnowledgeBase(root / "kb", embedder=minilm) as kb:
+    # data/knowledge: where a Core over Paths(data_dir=root / "data") looks for it.
+    with KnowledgeBase(root / "data" / "knowledge", embedder=minilm) as kb:
         assert not kb.index([root / "docs"], "manuals").failed
-    with KnowledgeBase(root / "kb", embedder=minilm) as reader:
-        yield root / "kb", reader
+    with KnowledgeBase(root / "data" / "knowledge", embedder=minilm) as reader:
+        yield root, reader
 
 
 # -- arithmetic on known rankings ----------------------------------------------------------------
@@ -134,6 +134,8 @@ def test_a_malformed_entry_is_reported_by_its_number(tmp_path: Path) -> None:
 def test_misses_show_both_inputs_of_the_abstain_decision() -> None:
     answerable = QuestionResult(QAItem("q1", "a.txt"), 1, True, 0.41, 9.0, coverage=0.1)
     unanswerable = QuestionResult(QAItem("q2", None), None, False, 0.55, 9.0, coverage=0.8)
+    from ember.cli.evaluate import format_misses
+
     assert format_misses([answerable, unanswerable]) == [
         "false abstain (similarity 0.41, coverage 0.10): q1",
         "answered unanswerable (similarity 0.55, coverage 0.80): q2",
@@ -167,7 +169,8 @@ def test_abstention_is_the_decision_ask_makes(manuals: tuple[Path, KnowledgeBase
 def test_a_stricter_abstain_setting_changes_the_measured_abstentions(
     manuals: tuple[Path, KnowledgeBase], minilm: MiniLMEmbedder
 ) -> None:
-    directory, _ = manuals
+    root, _ = manuals
+    directory = root / "data" / "knowledge"
     strict = GroundingOptions(abstain_below=0.99)
     with KnowledgeBase(directory, embedder=minilm, grounding=strict) as kb:
         metrics = summarize(evaluate(kb, qa_items(), ["manuals"]))
@@ -211,16 +214,20 @@ def test_generation_answers_through_the_assistant_and_abstains_without_the_model
     manuals: tuple[Path, KnowledgeBase],
 ) -> None:
     from ember.assistant import ABSTAIN_TEXT
-    from ember.knowledge.evaluate import assistant_generator
+    from ember.cli.evaluate import assistant_generator
+    from ember.core import Core
+    from ember.paths import Paths
 
-    _, kb = manuals
+    root, kb = manuals
     question, name, _page = QUESTIONS[2]
     items = [QAItem(question, name), QAItem(UNANSWERABLE[0], None)]
-    generate, close = assistant_generator(kb, ["manuals"])
+    paths = Paths(root / "config", root / "data", root / "cache")
+    core = Core(paths, chats_db=Path(":memory:"))
     try:
+        generate = assistant_generator(core, ["manuals"])
         answered, declined = evaluate(kb, items, ["manuals"], generate=generate)
     finally:
-        close()
+        core.close()
     assert answered.answer and answered.cited_source in (True, False)
     assert declined.abstained and declined.answer == ABSTAIN_TEXT
     assert "answer_cites_source_rate" in summarize([answered, declined]).as_json()

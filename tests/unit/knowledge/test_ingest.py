@@ -11,8 +11,8 @@ import pytest
 from tests.support import nasty_files
 from tests.support.tiny_embedder import TinyEmbedder
 
-from ember.db import integrity_ok
 from ember.cancel import CancelToken
+from ember.db import integrity_ok
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.chunking import ChunkingOptions
 from ember.knowledge.embedder import MiniLMEmbedder

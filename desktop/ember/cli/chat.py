@@ -1,6 +1,6 @@
 """``ember ask`` (one answer) and ``ember chat`` (a terminal conversation).
 
-Both drive the same :class:`~ember.assistant.Assistant` as the desktop app: the exchange is kept
+Both drive the same core (:class:`~ember.core.Core`) as the desktop app: the exchange is kept
 in the chat history (``--no-save`` for a throwaway answer) and, when documents are indexed, answers
 are grounded in them with numbered sources.
 """
@@ -15,23 +15,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ember.catalog import resolve_model
+from ember.cli.common import json_flag, wants_json
 from ember.config import Settings, load_settings
-from ember.engines import Engine, Finished, Token, create_engine
-from ember.paths import ember_paths
+from ember.engines import Finished, Token
 
 if TYPE_CHECKING:
-    from ember.assistant import Assistant
-    from ember.chats.store import ChatStore
-    from ember.knowledge import KnowledgeBase
+    from ember.core import Core
     from ember.knowledge.types import Citation
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    ask = commands.add_parser("ask", help="answer one question on stdout (with document sources)")
+    ask = commands.add_parser(
+        "ask", parents=[json_flag()], help="answer one question on stdout (with document sources)"
+    )
     ask.add_argument("question")
     _generation_arguments(ask)
-    ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.set_defaults(handler=run_ask)
 
     chat = commands.add_parser("chat", help="chat in the terminal")
@@ -71,59 +69,24 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.validate()
 
 
-def _collections(args: argparse.Namespace, kb: KnowledgeBase | None) -> list[str]:
-    """Which collections answer: the named ones, none, or every one that has documents."""
-    if args.no_docs or kb is None:
-        return []
-    if args.collection:
-        known = {c.name for c in kb.collections()}
-        missing = [name for name in args.collection if name not in known]
-        if missing:
-            from ember.errors import EmberError
-
-            names = ", ".join(sorted(known)) or "none yet; add some with `ember index PATH`"
-            raise EmberError(f"No collection called {', '.join(missing)} (collections: {names}).")
-        return list(args.collection)
-    return [c.name for c in kb.collections() if c.chunks > 0]
-
-
-def _knowledge_base(args: argparse.Namespace) -> KnowledgeBase | None:
-    if args.no_docs:
-        return None
-    paths = ember_paths()
-    if not args.collection and not paths.knowledge_dir.exists():
-        return None  # nothing indexed yet: don't even open the index
-    from ember.knowledge import KnowledgeBase
-
-    return KnowledgeBase(paths.knowledge_dir)
-
-
 @contextmanager
-def _session(args: argparse.Namespace) -> Iterator[tuple[Assistant, ChatStore, Engine, list[str]]]:
-    from ember.assistant import Assistant
-    from ember.chats.store import ChatStore
+def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
+    """The core for one command: settings from the command line, the chosen model loaded, and
+    the collections to answer from (none with ``--no-docs``)."""
+    from ember.core import Core
 
-    settings = _settings(args)
-    spec, _entry = resolve_model(args.model, settings)
-    kb = _knowledge_base(args)
-    collections = _collections(args, kb)
-    engine = create_engine(spec)
-    store = ChatStore(Path(":memory:") if args.no_save else ember_paths().chats_db)
+    chats_db = Path(":memory:") if args.no_save else None
+    core = Core(settings=_settings(args), chats_db=chats_db)
     try:
-        yield (
-            Assistant(engine, store, settings, retriever=kb if collections else None),
-            store,
-            engine,
-            collections,
-        )
+        collections = [] if args.no_docs else core.known_collections(args.collection)
+        core.load_engine(args.model)
+        core.ground_in(collections)
+        yield core, collections
     finally:
-        store.close()
-        engine.close()
-        if kb is not None:
-            kb.close()
+        core.close()
 
 
-def _stream(assistant: Assistant, conversation_id: int, text: str, echo: bool) -> dict[str, object]:
+def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str, object]:
     """Send one message, echoing tokens to stdout; returns what `ask --json` reports."""
     from ember.assistant import ReplyDone, ReplyStarted
 
@@ -131,7 +94,7 @@ def _stream(assistant: Assistant, conversation_id: int, text: str, echo: bool) -
     finished: Finished | None = None
     abstained = False
     answer = ""
-    for event in assistant.send(conversation_id, text):
+    for event in core.assistant.send(conversation_id, text):
         if isinstance(event, ReplyStarted):
             citations = tuple(event.citations)
         elif isinstance(event, Token):
@@ -152,7 +115,7 @@ def _stream(assistant: Assistant, conversation_id: int, text: str, echo: bool) -
     timings = finished.timings if finished else None
     return {
         "answer": answer.strip(),
-        "model": (finished.model if finished else "") or assistant.store.get(conversation_id).model,
+        "model": (finished.model if finished else "") or core.store.get(conversation_id).model,
         "sources": [
             {
                 "n": c.n,
@@ -171,22 +134,25 @@ def _stream(assistant: Assistant, conversation_id: int, text: str, echo: bool) -
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    with _session(args) as (assistant, store, engine, collections):
-        conversation = store.create(model=engine.model_name, collections=collections)
-        result = _stream(assistant, conversation.id, args.question, echo=not args.json)
+    as_json = wants_json(args)
+    with _session(args) as (core, collections):
+        model = core.loaded.name if core.loaded else ""
+        conversation = core.store.create(model=model, collections=collections)
+        result = _stream(core, conversation.id, args.question, echo=not as_json)
         if not result["model"]:
-            result["model"] = engine.model_name
-    if args.json:
+            result["model"] = model
+    if as_json:
         print(json.dumps(result))
     return 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    with _session(args) as (assistant, store, engine, collections):
-        conversation = store.create(model=engine.model_name, collections=collections)
+    with _session(args) as (core, collections):
+        model = core.loaded.name if core.loaded else ""
+        conversation = core.store.create(model=model, collections=collections)
         scope = f" with documents from {', '.join(collections)}" if collections else ""
         print(
-            f"Chatting with {engine.model_name}{scope}. Empty line or Ctrl-D to quit.",
+            f"Chatting with {model}{scope}. Empty line or Ctrl-D to quit.",
             file=sys.stderr,
         )
         while True:
@@ -196,5 +162,5 @@ def run_chat(args: argparse.Namespace) -> int:
                 break
             if not line:
                 break
-            _stream(assistant, conversation.id, line, echo=True)
+            _stream(core, conversation.id, line, echo=True)
     return 0

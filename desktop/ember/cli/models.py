@@ -9,31 +9,32 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ember import catalog
+from ember.cli.common import json_flag, wants_json
 from ember.config import load_settings
 from ember.errors import EmberError, ModelLoadError
 from ember.paths import ember_paths
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    models = commands.add_parser("models", help="list, add, show or pull models")
-    models.add_argument("--json", action="store_true", help="machine-readable output")
+    output = json_flag()
+    models = commands.add_parser("models", parents=[output], help="list, add, show or pull models")
     actions = models.add_subparsers(dest="models_action", metavar="ACTION")
-    listing = actions.add_parser("list", help="list known models (the default)")
-    listing.add_argument("--json", action="store_true")
-    add = actions.add_parser("add", help="add a GGUF file to your models (its header is checked)")
+    actions.add_parser("list", parents=[output], help="list known models (the default)")
+    add = actions.add_parser(
+        "add", parents=[output], help="add a GGUF file to your models (its header is checked)"
+    )
     add.add_argument("path", type=Path)
     add.add_argument("--name", help="name to use (default: the file name)")
-    add.add_argument("--json", action="store_true")
-    show = actions.add_parser("show", help="show one model's details")
+    show = actions.add_parser("show", parents=[output], help="show one model's details")
     show.add_argument("name")
-    show.add_argument("--json", action="store_true")
     pull = actions.add_parser("pull", help="pull a model into the Ollama server")
     pull.add_argument("name")
     pull.add_argument("--host", help="Ollama host (default: from settings)")
     models.set_defaults(handler=run_models)
 
-    doctor = commands.add_parser("doctor", help="report backends, GPU offload, Ollama, data paths")
-    doctor.add_argument("--json", action="store_true")
+    doctor = commands.add_parser(
+        "doctor", parents=[output], help="report backends, GPU offload, Ollama, data paths"
+    )
     doctor.add_argument(
         "--check-embedded",
         action="store_true",
@@ -44,7 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_models(args: argparse.Namespace) -> int:
     action = args.models_action or "list"
-    as_json = getattr(args, "json", False)
+    as_json = wants_json(args)
     if action == "add":
         entry = catalog.add_user_model(args.path, name=args.name)
         print(json.dumps(asdict(entry)) if as_json else f"Added {entry.name} ({entry.path}).")
@@ -145,7 +146,7 @@ def run_doctor(args: argparse.Namespace) -> int:
             "reachable": _ollama_reachable(settings.ollama_host),
         }
     report["problems"] = problems
-    if args.json:
+    if wants_json(args):
         print(json.dumps(report, indent=None))
     else:
         _print_report(report)

@@ -1,6 +1,10 @@
 """The ``ember`` command: the desktop app by default, and terminal commands for everything else.
 
-Errors a person can act on print one line on stderr and exit non-zero, never a traceback.
+One module per command group: :mod:`~ember.cli.chat` (ask, chat), :mod:`~ember.cli.models`
+(models, doctor), :mod:`~ember.cli.documents` (index, search, docs) and
+:mod:`~ember.cli.evaluate` (eval); :mod:`~ember.cli.common` holds what they share. All terminal
+code lives in this package: the core imports none of it and prints nothing. Errors a person can
+act on print one line on stderr and exit non-zero, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ember import __version__
+from ember.cli.common import EXIT_INTERRUPTED, wants_json
 from ember.errors import EmberError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,16 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app.set_defaults(handler=_run_app)
 
-    from ember import cli_chat, cli_models
+    from ember.cli import chat, documents, evaluate, models
 
-    cli_chat.register(commands)
-    cli_models.register(commands)
-    try:
-        from ember.knowledge import commands as knowledge_commands
-    except ImportError:  # the knowledge base is optional for the chat-only commands
-        knowledge_commands = None
-    if knowledge_commands is not None:
-        knowledge_commands.register(commands)
+    for group in (chat, models, documents, evaluate):
+        group.register(commands)
     return parser
 
 
@@ -97,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except EmberError as exc:
-        if getattr(args, "json", False):
+        if wants_json(args):
             print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
         print(f"ember: {exc}", file=sys.stderr)
         return EXIT_ERROR

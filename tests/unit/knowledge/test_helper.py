@@ -1,7 +1,7 @@
 """Indexing and retrieval in the knowledge helper process (real MiniLM, FAISS and SQLite).
 
-The window never runs torch or FAISS itself: these tests drive the helper directly, the way the
-UI's workers do, and check what the person relies on: progress, per-file errors, cancel within a
+The window never runs torch or FAISS itself: these tests drive the helper directly
+(:mod:`ember.knowledge.helper`), the way the core does for the UI's workers, and check what the person relies on: progress, per-file errors, cancel within a
 second with a consistent index afterwards, and answers with their sources.
 """
 
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ember.db import integrity_ok
 from ember.cancel import CancelToken
+from ember.db import integrity_ok
 from ember.errors import StorageError
 from ember.knowledge import KnowledgeBase
-from ember.ui.knowledge_process import RetrievalProcess, index_in_child
-from ember.ui.services import IndexProgress
+from ember.knowledge.helper import RetrievalHelper, index_in_helper
+from ember.knowledge.ingest import ProgressEvent
 
 ROUTER = """# Zephyr router manual
 
@@ -45,36 +45,38 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[object
     shed = "Readable notes about the garden shed and its rusty hinges.\n" * 4
     (library / "shed.txt").write_bytes(codecs.BOM_UTF16_LE + shed.encode("utf-16-le") + b"\x00\xd8")
     events: list[object] = []
-    result = index_in_child(root / "kb", [library], "manuals", events.append, CancelToken())
+    result = index_in_helper(root / "kb", [library], "manuals", events.append, CancelToken())
     return root / "kb", events, result
 
 
 def test_the_helper_indexes_files_and_reports_each_one_that_failed(indexed) -> None:
     _kb_dir, _events, result = indexed
-    assert result.collection == "manuals" and not result.cancelled
-    assert result.files_indexed == 3 and result.chunks >= 3
-    assert [Path(path).name for path, _reason in result.errors] == ["broken.pdf"]
-    assert result.errors[0][1]  # a reason a person can read
+    assert not result.cancelled
+    assert result.indexed == 3 and result.chunks >= 3
+    assert [Path(failure.path).name for failure in result.failed] == ["broken.pdf"]
+    assert result.failed[0].reason  # a reason a person can read
 
 
 def test_the_helper_reports_files_indexed_with_a_warning(indexed) -> None:
     _kb_dir, _events, result = indexed
-    [(path, message)] = result.warnings
-    assert Path(path).name == "shed.txt" and "were replaced" in message
+    [notice] = result.warnings
+    assert Path(notice.path).name == "shed.txt" and "were replaced" in notice.message
 
 
 def test_the_helper_reports_progress_with_files_chunks_and_phase(indexed) -> None:
     _kb_dir, events, _result = indexed
-    progress = [e for e in events if isinstance(e, IndexProgress)]
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
     assert progress, "no progress reached the window"
     assert max(e.files_total for e in progress) == 4
     last = progress[-1]
-    assert last.phase == "done" and last.files_done == 4 and last.chunks >= 3 and last.failed == 1
+    assert (
+        last.phase == "done" and last.files_done == 4 and last.chunks_done >= 3 and last.failed == 1
+    )
 
 
 def test_retrieval_in_the_helper_cites_the_right_file(indexed) -> None:
     kb_dir, _events, _result = indexed
-    retriever = RetrievalProcess(kb_dir)
+    retriever = RetrievalHelper(kb_dir)
     try:
         grounding = retriever.retrieve("How do I reset the Zephyr router?", ["manuals"])
         again = retriever.retrieve("How much sun do tomatoes need?", ["manuals"])
@@ -88,7 +90,7 @@ def test_retrieval_in_the_helper_cites_the_right_file(indexed) -> None:
 
 def test_a_knowledge_base_error_reaches_the_window_in_its_own_words(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="collection name"):
-        index_in_child(tmp_path / "kb", [tmp_path], "", lambda _e: None, CancelToken())
+        index_in_helper(tmp_path / "kb", [tmp_path], "", lambda _e: None, CancelToken())
 
 
 def test_cancel_stops_the_helper_within_a_second_and_the_index_stays_consistent(
@@ -105,11 +107,11 @@ def test_cancel_stops_the_helper_within_a_second_and_the_index_stays_consistent(
 
     def report(event: object) -> None:
         # Cancel once embedding is under way, like a person pressing Cancel mid-run.
-        if isinstance(event, IndexProgress) and event.chunks > 0 and not cancelled_at:
+        if isinstance(event, ProgressEvent) and event.chunks_done > 0 and not cancelled_at:
             cancelled_at.append(time.perf_counter())
             cancel.cancel()
 
-    result = index_in_child(kb_dir, [folder], "notes", report, cancel)
+    result = index_in_helper(kb_dir, [folder], "notes", report, cancel)
     lag = time.perf_counter() - cancelled_at[0]
     assert result.cancelled and lag < 1.0
 
@@ -125,8 +127,8 @@ def test_cancel_stops_the_helper_within_a_second_and_the_index_stays_consistent(
             ids = {cid for cid, _ in kb.store.pending_chunks(record.id)}
             assert ids <= set(vector_ids), f"{record.path} done without its vectors"
 
-    resumed = index_in_child(kb_dir, [folder], "notes", lambda _e: None, CancelToken())
-    assert not resumed.cancelled and resumed.files_indexed + resumed.files_skipped == 80
+    resumed = index_in_helper(kb_dir, [folder], "notes", lambda _e: None, CancelToken())
+    assert not resumed.cancelled and resumed.indexed + resumed.skipped == 80
     with KnowledgeBase(kb_dir) as kb:
         assert len(kb.store.documents(state="done")) == 80
         assert sorted(kb.store.chunk_ids()) == sorted(int(i) for i in kb.vectors.ids())

@@ -1,0 +1,146 @@
+"""What every ``ember`` command shares: the ``--json`` flag, the core, progress and Ctrl-C.
+
+Progress goes to stderr (tqdm's bar on a terminal, a plain line every few seconds otherwise) so
+that stdout carries only the result and ``--json`` output stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ember.cancel import CancelToken
+    from ember.knowledge.ingest import ProgressEvent
+
+EXIT_INTERRUPTED = 130
+
+
+def json_flag() -> argparse.ArgumentParser:
+    """The one ``--json`` option, as a parent parser for every command that offers it.
+
+    Its default is *suppressed*, so a subcommand never resets a ``--json`` given before it
+    (``ember models --json list`` and ``ember models list --json`` mean the same); read it with
+    :func:`wants_json`."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts"
+    )
+    return parent
+
+
+def wants_json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
+
+
+class ProgressBar:
+    """Draws indexing :class:`ProgressEvent`s on ``stream`` with tqdm (bytes, files, chunks,
+    ETA) on a terminal, or as a plain line every ``interval_s`` seconds otherwise."""
+
+    def __init__(self, stream: TextIO | None = None, *, interval_s: float = 2.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval_s = interval_s
+        self._last = float("-inf")  # the first event is always shown
+        self._bar: Any = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self.tty:
+            self._draw(event)
+            return
+        now = time.monotonic()
+        if event.phase == "done" or now - self._last < self.interval_s:
+            return
+        self._last = now
+        text = "Looking for files..." if event.phase == "discovering" else describe(event)
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _draw(self, event: ProgressEvent) -> None:
+        if event.phase == "discovering":
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=event.bytes_total or None,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=self.stream,
+                dynamic_ncols=True,
+                leave=True,
+            )
+        if event.bytes_total and self._bar.total != event.bytes_total:
+            self._bar.total = event.bytes_total
+        self._bar.n = event.bytes_done
+        current = f" {Path(event.current).name}" if event.current else ""
+        self._bar.set_postfix_str(
+            f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks{current}",
+            refresh=False,
+        )
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def describe(event: ProgressEvent) -> str:
+    """One line for a log: files, chunks, bytes, time left and the file being read."""
+    eta = f", {_duration(event.eta_s)} left" if event.eta_s else ""
+    current = f"  {Path(event.current).name}" if event.current else ""
+    return (
+        f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks, "
+        f"{_size(event.bytes_done)}/{_size(event.bytes_total)}{eta}{current}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"
+
+
+@contextmanager
+def cancel_on_interrupt(cancel: CancelToken) -> Iterator[None]:
+    """First Ctrl-C asks the run to stop cleanly; a second one interrupts at once."""
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+    except ValueError:  # not the main thread
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\nStopping after the current batch (Ctrl-C again to quit now)...", file=sys.stderr)
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,354 @@
+"""Ember's composition root: the one place the core is assembled.
+
+:class:`Core` builds settings, the chat store, the knowledge base, the engine and the assistant.
+The desktop app, every ``ember`` command, ``ember eval`` and the coming local API all start here
+and nowhere else assembles these parts. No Qt and no terminal code: ``ember.ui`` and
+``ember.cli`` are shells over this module.
+
+Everything heavy (llama_cpp, torch, faiss, the embedder) is imported inside methods, on first use,
+so a window can appear before any of it loads. Methods marked *worker* block (they load models,
+read the disk or talk to a server) and belong on a background thread in a GUI; the rest are quick.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ember.config import Settings, load_settings, save_settings
+from ember.errors import EmberError, ModelLoadError
+from ember.paths import Paths, ember_paths
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ember.assistant import Assistant, Retriever
+    from ember.cancel import CancelToken
+    from ember.chats.store import ChatStore
+    from ember.engines.base import Engine
+    from ember.knowledge import KnowledgeBase
+    from ember.knowledge.ingest import IngestReport, ProgressEvent
+    from ember.knowledge.store import CollectionInfo
+
+# Settings whose change means the model must be loaded again.
+RELOAD_KEYS = ("model", "context_size", "threads", "gpu_layers", "ollama_host", "remotes")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """One model a person can pick; ``key`` is what ``Settings.model`` stores."""
+
+    key: str
+    label: str
+    backend: str
+    detail: str = ""
+    available: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """The model now loaded: its key, the engine's name for it, backend and context window."""
+
+    key: str
+    name: str
+    backend: str
+    n_ctx: int  # tokens
+    # The engine's own verdict: True when prompts leave this computer (a server not on loopback).
+    is_remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PullProgress:
+    """One progress line of an Ollama pull: ``completed`` of ``total`` bytes (0 when unknown)."""
+
+    status: str
+    completed: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionState:
+    """A collection as the knowledge base counts it, with the files that failed to index."""
+
+    info: CollectionInfo
+    failures: tuple[str, ...] = ()  # "file.pdf: reason", one per failed document
+
+    @property
+    def state(self) -> str:
+        """ "errors" when a file failed, "empty" with no documents, else "ready"."""
+        if self.failures:
+            return "errors"
+        return "empty" if self.info.documents == 0 else "ready"
+
+
+class Core:
+    """Ember's core, assembled once per process.
+
+    ``chats_db`` overrides where conversations are kept (``Path(":memory:")`` keeps nothing).
+    With ``knowledge_helper=True`` (the desktop app) indexing and retrieval run in a helper
+    process (:mod:`ember.knowledge.helper`) so torch never holds the GUI's GIL; otherwise (the
+    CLI, ``ember eval``) the knowledge base runs in this process.
+    """
+
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        settings: Settings | None = None,
+        *,
+        chats_db: Path | None = None,
+        knowledge_helper: bool = False,
+    ) -> None:
+        self.paths = (paths or ember_paths()).ensure()
+        self.settings = settings if settings is not None else load_settings(self.paths)
+        self.knowledge_helper = knowledge_helper
+        self._chats_db = chats_db if chats_db is not None else self.paths.chats_db
+        self._store: ChatStore | None = None
+        self._assistant: Assistant | None = None
+        self._open_lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        self.loaded: LoadedModel | None = None
+        self._knowledge: KnowledgeBase | None = None
+        self._retriever: Retriever | None = None
+        self._knowledge_lock = threading.Lock()
+
+    # The chat store and the assistant open on first use: a window paints before either.
+
+    @property
+    def store(self) -> ChatStore:
+        """*worker* The chat history (opened, checked and migrated on first use)."""
+        with self._open_lock:
+            if self._store is None:
+                from ember.chats.store import ChatStore
+
+                self._store = ChatStore(self._chats_db)
+            return self._store
+
+    @property
+    def assistant(self) -> Assistant:
+        """*worker* The assistant over the chat store; it loads the engine when first asked."""
+        store = self.store
+        with self._open_lock:
+            if self._assistant is None:
+                from ember.assistant import Assistant
+
+                self._assistant = Assistant(self.engine, store, self.settings)
+                self._assistant.retriever = self._retriever
+            return self._assistant
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings) -> bool:
+        """Validate, save and use new settings. Returns True when the model must be reloaded."""
+        settings.validate()
+        save_settings(settings, self.paths)
+        old = self.settings
+        self.settings = settings
+        if self._assistant is not None:
+            self._assistant.settings = settings
+        return any(getattr(old, k) != getattr(settings, k) for k in RELOAD_KEYS)
+
+    def choose_model(self, key: str) -> Settings:
+        """Remember ``key`` as the model to use (saved); the caller then reloads."""
+        settings = replace(self.settings, model=key)
+        self.apply_settings(settings)
+        return settings
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def local_models(self) -> list[ModelChoice]:
+        """The catalog's models on this computer, the user's GGUFs and the configured remote
+        servers (quick: nothing loads)."""
+        from ember import catalog
+
+        choices = []
+        for entry in catalog.all_models(self.paths):
+            if not entry.available:
+                continue
+            key = "" if entry.embedded else entry.name
+            detail = " · ".join(x for x in (entry.parameters, entry.quantization) if x)
+            choices.append(ModelChoice(key, entry.display_name, entry.backend, detail))
+        for remote in self.settings.remotes:
+            choices.append(
+                ModelChoice(f"remote:{remote.name}", f"{remote.name} ({remote.model})", remote.kind)
+            )
+        return choices
+
+    def ollama_models(self) -> list[ModelChoice]:
+        """*worker* Models served by Ollama, or [] when no server answers (that is normal)."""
+        try:
+            from ember.engines import ollama as ollama_engine
+
+            host = self.settings.ollama_host
+            if not ollama_engine.is_reachable(host):
+                return []
+            return [
+                ModelChoice(f"ollama:{m.name}", m.name, "ollama", "Ollama")
+                for m in ollama_engine.list_models(host)
+            ]
+        except (EmberError, ImportError, AttributeError, OSError):
+            return []
+
+    def pull_ollama(self, name: str, cancel: CancelToken) -> Iterator[PullProgress]:
+        """*worker* Pull ``name`` into the Ollama server, yielding progress until done."""
+        from ember.engines import ollama as ollama_engine
+
+        # The engine checks the token between progress lines and closes the HTTP stream.
+        for progress in ollama_engine.pull(self.settings.ollama_host, name, cancel=cancel):
+            if cancel.cancelled:
+                return
+            yield PullProgress(
+                str(progress.status or ""), int(progress.completed or 0), int(progress.total or 0)
+            )
+
+    def add_gguf(self, path: Path) -> ModelChoice:
+        """*worker* Check a GGUF's header and add it to the user's models; raises
+        :class:`ModelLoadError` for anything that is not a sound GGUF file."""
+        from ember import catalog
+
+        if path.suffix.lower() != ".gguf":
+            raise ModelLoadError(
+                f"{path.name} is not a .gguf file; Ember can add GGUF models only."
+            )
+        entry = catalog.add_user_model(path, self.paths)
+        return ModelChoice(entry.name, entry.display_name, entry.backend, entry.quantization)
+
+    def model_label(self, key: str) -> str:
+        """What to call the model ``key`` in a picker or a title."""
+        for choice in self.local_models():
+            if choice.key == key:
+                return choice.label
+        return key.split(":", 1)[-1] or "Embedded model"
+
+    def load_engine(self, key: str | None = None) -> LoadedModel:
+        """*worker* Load the chosen (or configured) model, closing the previous one. ``key`` is
+        anything ``ember --model`` takes; raises a domain error a person can act on."""
+        from ember.catalog import resolve_model
+        from ember.engines import create_engine
+
+        choice = self.settings.model if key is None else key
+        spec, _entry = resolve_model(choice, self.settings, self.paths)
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+                self.loaded = None
+            engine = create_engine(spec)
+            self._engine = engine
+            self.loaded = LoadedModel(
+                key=choice or "",
+                name=engine.model_name,
+                backend=engine.backend,
+                n_ctx=engine.context_length,
+                is_remote=bool(getattr(engine, "is_remote", False)),
+            )
+            return self.loaded
+
+    def engine(self) -> Engine:
+        """*worker* The loaded engine (loading the configured one on first use)."""
+        if self._engine is None:
+            self.load_engine()
+        assert self._engine is not None
+        return self._engine
+
+    # -- knowledge ------------------------------------------------------------------------------
+
+    def knowledge(self) -> KnowledgeBase:
+        """*worker* The knowledge base (opened on first use; the embedder loads when needed)."""
+        with self._knowledge_lock:
+            if self._knowledge is None:
+                from ember.knowledge import KnowledgeBase
+
+                self._knowledge = KnowledgeBase(self.paths.knowledge_dir)
+                if self.knowledge_helper:
+                    from ember.knowledge.helper import RetrievalHelper
+
+                    self._retriever = RetrievalHelper(self.paths.knowledge_dir)
+                else:
+                    self._retriever = self._knowledge
+                if self._assistant is not None:
+                    self._assistant.retriever = self._retriever
+            return self._knowledge
+
+    def has_documents(self) -> bool:
+        """Whether anything was ever indexed (quick: nothing is opened)."""
+        return self.paths.knowledge_dir.exists()
+
+    def ground_in(self, collections: Sequence[str]) -> None:
+        """*worker* Answer from these collections' documents (none: answer without them)."""
+        if collections:
+            self.knowledge()
+        self.assistant.retriever = self._retriever if collections else None
+
+    def known_collections(self, wanted: Sequence[str] | None) -> list[str]:
+        """*worker* The collections to answer from: ``wanted`` (each must exist, else an
+        :class:`EmberError` lists the real ones), or every collection with documents."""
+        if not wanted and not self.has_documents():
+            return []
+        collections = self.knowledge().collections()
+        if not wanted:
+            return [c.name for c in collections if c.chunks > 0]
+        known = {c.name for c in collections}
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            names = ", ".join(sorted(known)) or "none yet; add some with `ember index PATH`"
+            raise EmberError(f"No collection called {', '.join(missing)} (collections: {names}).")
+        return list(wanted)
+
+    def collections(self) -> list[CollectionState]:
+        """*worker* Every collection with its counts and the files that failed to index."""
+        kb = self.knowledge()
+        failures: dict[str, list[str]] = {}
+        for record in kb.documents():
+            if record.state == "failed":
+                failures.setdefault(record.collection, []).append(
+                    f"{Path(record.path).name}: {record.error or 'could not be read'}"
+                )
+        return [
+            CollectionState(info, tuple(failures.get(info.name, ()))) for info in kb.collections()
+        ]
+
+    def index(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        progress: Callable[[ProgressEvent], None],
+        cancel: CancelToken,
+    ) -> IngestReport:
+        """*worker* Index files and folders into ``collection``, calling ``progress``; in the
+        helper process when the core was built with ``knowledge_helper``."""
+        if self.knowledge_helper:
+            from ember.knowledge.helper import index_in_helper
+
+            return index_in_helper(self.paths.knowledge_dir, paths, collection, progress, cancel)
+        return self.knowledge().index(paths, collection, progress=progress, cancel=cancel)
+
+    def warm_retriever(self) -> None:
+        """*worker* Start the retrieval helper and load its embedder before the first question."""
+        self.knowledge()
+        warm = getattr(self._retriever, "warm", None)
+        if warm is not None:
+            warm()
+
+    def ensure_retriever(self) -> None:
+        """*worker* Make sure grounded chats can retrieve (opens the knowledge base)."""
+        if self.assistant.retriever is None:
+            self.knowledge()
+
+    def close(self) -> None:
+        """Close the engine, the retrieval helper, the knowledge base and the chat store."""
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+        if self._retriever is not None and self._retriever is not self._knowledge:
+            close = getattr(self._retriever, "close", None)
+            if close is not None:
+                close()
+        if self._knowledge is not None:
+            self._knowledge.close()
+        if self._store is not None:
+            self._store.close()

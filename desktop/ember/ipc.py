@@ -1,0 +1,238 @@
+"""Child processes that speak framed JSON: one protocol for every helper Ember runs.
+
+Ember runs work that could crash, hang or hold Python's GIL in child processes: the document
+parser sandbox (:mod:`ember.knowledge.sandbox`) and the knowledge helper that indexes and
+retrieves for the desktop app (:mod:`ember.knowledge.helper`). Both use this module.
+
+The protocol, both ways: a *frame* is an 8-byte big-endian length, then that many bytes of UTF-8
+JSON holding one object. JSON, never pickle: a child compromised by a crafted file can at worst
+send back bad data, not code for the parent to run. In the child, :func:`protocol_stream` moves
+the real stdout aside for frames and points file descriptor 1 at stderr, so nothing a library
+prints can corrupt the stream; the parent keeps the last few KB of the child's stderr
+(:meth:`ChildProcess.stderr_tail`) to say why a child died.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+FRAME_HEADER = struct.Struct(">Q")
+DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+STDERR_TAIL_CHARS = 4000
+
+
+class ChildDied(Exception):
+    """The child closed its output, sent a malformed frame, or could not be written to."""
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One frame: header + UTF-8 JSON (lone surrogates from odd file names survive the trip)."""
+    payload = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return FRAME_HEADER.pack(len(payload)) + payload
+
+
+def read_frame(stream: IO[bytes], max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> dict[str, Any]:
+    """The next frame's object from ``stream``; raises :class:`ChildDied` at end of input, on a
+    frame over ``max_bytes`` or on anything that is not a JSON object."""
+    header = stream.read(FRAME_HEADER.size)
+    if len(header) < FRAME_HEADER.size:
+        raise ChildDied("end of input")
+    (size,) = FRAME_HEADER.unpack(header)
+    if size > max_bytes:
+        raise ChildDied(f"a frame of {size} bytes (the limit is {max_bytes})")
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise ChildDied("end of input inside a frame")
+    try:
+        message = json.loads(payload.decode("utf-8", "surrogatepass"))
+    except (UnicodeDecodeError, ValueError):
+        raise ChildDied("a frame that is not JSON") from None
+    if not isinstance(message, dict):
+        raise ChildDied("a frame that is not a JSON object")
+    return message
+
+
+# -- the parent's side -------------------------------------------------------------------------
+
+
+class ChildProcess:
+    """``python -m MODULE ARGS...`` with frames on stdin/stdout, read by a thread.
+
+    ``receive`` returns the child's next message, ``None`` once it has closed its output (exited
+    or died), and raises ``TimeoutError`` when nothing came in time. ``stop`` closes the child's
+    input (every Ember child then exits on its own) and kills it if it lingers.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        args: Sequence[str] = (),
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        import ember
+
+        env = dict(os.environ if env is None else env)
+        # The child imports this very copy of Ember, whichever way the parent found it.
+        source_root = str(Path(ember.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+            creationflags=flags,
+        )
+        self.max_frame_bytes = max_frame_bytes
+        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._stderr: list[str] = []
+        self._stderr_lock = threading.Lock()
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._readers = [
+            threading.Thread(
+                target=self._read, args=(self.process.stdout,), daemon=True, name=f"{module}-out"
+            ),
+            threading.Thread(
+                target=self._drain, args=(self.process.stderr,), daemon=True, name=f"{module}-err"
+            ),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        try:
+            while True:
+                self._messages.put(read_frame(stream, self.max_frame_bytes))
+        except (ChildDied, OSError, ValueError):
+            pass
+        self._messages.put(None)
+
+    def _drain(self, stream: IO[bytes]) -> None:
+        try:
+            for raw in stream:
+                line = raw.decode("utf-8", "replace")
+                with self._stderr_lock:
+                    self._stderr.append(line)
+                    while sum(map(len, self._stderr)) > STDERR_TAIL_CHARS and len(self._stderr) > 1:
+                        self._stderr.pop(0)
+        except (OSError, ValueError):
+            pass
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Write one frame; False when the child is gone (its input closed or broken)."""
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(encode(message))
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def receive(self, timeout_s: float | None = None) -> dict[str, Any] | None:
+        """The next message, or None once the child's output has ended; ``TimeoutError`` after
+        ``timeout_s`` seconds without one."""
+        try:
+            return self._messages.get(timeout=timeout_s)
+        except queue.Empty:
+            raise TimeoutError from None
+
+    def receive_until(self, deadline: float) -> dict[str, Any] | None:
+        """:meth:`receive` until ``deadline`` (a ``time.monotonic()`` value)."""
+        return self.receive(max(deadline - time.monotonic(), 0.0))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stderr_tail(self) -> str:
+        """The last few KB the child wrote on stderr (tracebacks, library noise), stripped."""
+        for reader in self._readers[1:]:
+            reader.join(0.5)  # what a child wrote just before dying
+        with self._stderr_lock:
+            return "".join(self._stderr).strip()
+
+    def last_words(self) -> str:
+        """The last line of the child's stderr, else its exit status: for messages."""
+        tail = self.stderr_tail().splitlines()
+        return tail[-1] if tail else f"exit status {self.process.poll()}"
+
+    def exit_status(self, timeout_s: float = 5.0) -> int | None:
+        """Wait up to ``timeout_s`` for the child to end; its exit status (negative: the signal
+        that ended it), or None after killing one that would not end."""
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._close_streams()
+
+    def stop(self, grace_s: float = 1.0) -> None:
+        """Close the child's input (it exits on its own), then kill it if it lingers."""
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        for reader in self._readers:  # they see end of file once the child is gone
+            reader.join(2)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+
+# -- the child's side --------------------------------------------------------------------------
+
+
+def protocol_stream() -> BinaryIO:
+    """A private copy of stdout for frames; file descriptor 1 then points at stderr, so a library
+    that prints can never corrupt the protocol (and what it prints reaches the parent's tail)."""
+    sys.stdout.flush()
+    private = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(private, "wb")
+
+
+def send(stream: BinaryIO, message: dict[str, Any]) -> None:
+    """Write one frame to the parent."""
+    stream.write(encode(message))
+    stream.flush()
+
+
+def requests(stream: IO[bytes] | None = None) -> Iterator[dict[str, Any]]:
+    """The parent's messages, until it closes our input (it went away, or wants us to exit)."""
+    source = stream if stream is not None else sys.stdin.buffer
+    while True:
+        try:
+            yield read_frame(source)
+        except ChildDied:
+            return

@@ -1,0 +1,112 @@
+"""The knowledge helper process (``python -m ember.knowledge.helper_main``); see
+:mod:`ember.knowledge.helper` for why it exists. No Qt here.
+
+``index DIRECTORY`` reads one request frame (``{"paths": [...], "collection": "..."}``), then
+writes ``{"event": "progress", "progress": {...}}`` frames and one ``{"event": "result", "report":
+{...}}`` frame (or ``{"event": "error", "message": ...}``). A ``{"op": "cancel"}`` frame, or its
+input closing (the app went away), stops the run between batches; everything finished so far
+stays indexed.
+
+``serve DIRECTORY`` answers request frames until its input closes: ``{"op": "warm"}`` loads the
+embedder; ``{"op": "retrieve", "question": ..., "collections": ...}`` answers ``{"ok": true,
+"grounding": {...}}``; failures answer ``{"ok": false, "message": ...}`` and it keeps serving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+from ember import ipc
+
+
+def _be_nice() -> None:
+    """Indexing is background work: on a busy machine the window and answers come first."""
+    if hasattr(os, "nice"):
+        os.nice(5)
+
+
+def _error_message(exc: BaseException) -> str:
+    from ember.errors import EmberError
+
+    return str(exc) if isinstance(exc, EmberError) else f"{type(exc).__name__}: {exc}"
+
+
+def run_index(directory: Path, out: BinaryIO) -> int:
+    from ember.cancel import CancelToken
+    from ember.knowledge import KnowledgeBase
+    from ember.knowledge.helper import report_to_json
+
+    incoming = ipc.requests()
+    request = next(incoming, None) or {}
+    cancel = CancelToken()
+
+    def watch_input() -> None:
+        # A cancel frame or end of input (the app closed or died): stop between batches.
+        for message in incoming:
+            if message.get("op") == "cancel":
+                break
+        cancel.cancel()
+
+    threading.Thread(target=watch_input, name="ember-cancel", daemon=True).start()
+    _be_nice()
+
+    def progress(event: object) -> None:
+        ipc.send(out, {"event": "progress", "progress": dataclasses.asdict(event)})  # type: ignore[call-overload]
+
+    try:
+        with KnowledgeBase(directory) as kb:
+            report = kb.index(
+                [Path(p) for p in request["paths"]],
+                request["collection"],
+                progress=progress,
+                cancel=cancel,
+            )
+    except Exception as exc:  # reported to the app, which shows it to the person
+        ipc.send(out, {"event": "error", "message": _error_message(exc)})
+        return 1
+    ipc.send(out, {"event": "result", "report": report_to_json(report)})
+    return 0
+
+
+def serve(directory: Path, out: BinaryIO) -> int:
+    from ember.knowledge import KnowledgeBase
+    from ember.knowledge.helper import grounding_to_json
+
+    kb = KnowledgeBase(directory)
+    try:
+        for request in ipc.requests():
+            try:
+                if request.get("op") == "warm":
+                    kb.embedder.embed_query("warm up")
+                    ipc.send(out, {"ok": True})
+                elif request.get("op") == "retrieve":
+                    grounding = kb.retrieve(request["question"], request.get("collections"))
+                    ipc.send(out, {"ok": True, "grounding": grounding_to_json(grounding)})
+                else:
+                    ipc.send(out, {"ok": False, "message": f"unknown request {request!r}"})
+            except Exception as exc:  # answered, and the helper keeps serving
+                ipc.send(out, {"ok": False, "message": _error_message(exc)})
+    finally:
+        kb.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("index", "serve"):
+        print("usage: python -m ember.knowledge.helper_main index|serve DIRECTORY", file=sys.stderr)
+        return 2
+    import ember  # noqa: F401  (sets the offline switches before any Hugging Face import)
+
+    out = ipc.protocol_stream()
+    with out:
+        directory = Path(argv[1])
+        return run_index(directory, out) if argv[0] == "index" else serve(directory, out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

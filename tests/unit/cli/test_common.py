@@ -1,0 +1,74 @@
+"""What every command shares: one ``--json`` flag, and the indexing progress display."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from ember.cli import main
+from ember.cli.common import ProgressBar, describe
+from ember.knowledge.ingest import ProgressEvent
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["models", "--json", "list"], ["models", "list", "--json"], ["models", "--json"]],
+)
+def test_models_json_holds_wherever_the_flag_stands(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert any(row.get("embedded") for row in rows), rows
+
+
+def test_without_json_models_print_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list"]) == 0
+    assert capsys.readouterr().out.startswith("NAME")
+
+
+def event(**changes: object) -> ProgressEvent:
+    fields = {
+        "files_done": 3,
+        "files_total": 10,
+        "chunks_done": 42,
+        "bytes_done": 3 * 1024 * 1024,
+        "bytes_total": 10 * 1024 * 1024,
+        "current": "/docs/manual.pdf",
+        "eta_s": 125.0,
+        "elapsed_s": 9.0,
+    }
+    return ProgressEvent(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_a_progress_line_names_files_chunks_bytes_time_left_and_the_file() -> None:
+    assert describe(event()) == ("3/10 files, 42 chunks, 3.0 MB/10.0 MB, 2 min left  manual.pdf")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_bar_is_drawn_with_counts_and_closed_on_its_own_line() -> None:
+    stream = Terminal()
+    bar = ProgressBar(stream)
+    bar(event(phase="discovering"))
+    bar(event())
+    bar(event(files_done=10, bytes_done=10 * 1024 * 1024, phase="done"))
+    bar.close()
+    drawn = stream.getvalue()
+    assert "10/10 files, 42 chunks" in drawn and "100%" in drawn
+    assert drawn.endswith("\n")
+
+
+def test_in_a_log_progress_is_a_plain_line_every_interval() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, interval_s=3600)
+    bar(event())
+    bar(event(files_done=4))  # within the interval: not repeated
+    bar(event(phase="done"))
+    bar.close()
+    assert stream.getvalue().splitlines() == [describe(event())]
