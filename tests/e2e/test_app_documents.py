@@ -14,6 +14,7 @@ from tests.support.ui_app import (
     find_dialog,
     open_window,
     send_and_wait,
+    wait_chats,
 )
 
 pytestmark = pytest.mark.slow
@@ -163,14 +164,19 @@ def test_each_chat_chooses_which_collections_answer_it(qtbot, window, library) -
     plain, grounded = store.create("Plain chat"), store.create("About the router")
 
     window.open_conversation(grounded.id)
+    wait_chats(qtbot, window)
     _menu_action(window, "manuals").trigger()
+    wait_chats(qtbot, window)
     assert store.get(grounded.id).collections == ("manuals",)
     assert window.collections_button.text().startswith("Documents: manuals")
 
     window.open_conversation(plain.id)  # another chat keeps its own choice
+    wait_chats(qtbot, window)
     assert store.get(plain.id).collections == ()
     assert window.collections_button.text().startswith("No documents")
 
     window.open_conversation(grounded.id)
+    wait_chats(qtbot, window)
     _menu_action(window, "No documents (plain chat)").trigger()
+    wait_chats(qtbot, window)
     assert store.get(grounded.id).collections == ()

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ember.config import Settings
 from ember.cancel import CancelToken
+from ember.config import Settings
 from ember.paths import Paths
 from ember.ui.services import CollectionInfo, IndexResult
 

@@ -19,8 +19,8 @@ from ember.paths import Paths, ember_paths
 
 if TYPE_CHECKING:
     from ember.assistant import Assistant
-    from ember.chats.store import ChatStore
     from ember.cancel import CancelToken
+    from ember.chats.store import ChatStore
 from ember.engines.base import Engine
 
 
