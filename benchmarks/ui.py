@@ -1,6 +1,6 @@
 """Desktop app benchmark: event-loop stalls while streaming and indexing, and start-up time.
 
-    python benchmarks/ui.py [--quick]
+    python benchmarks/ui.py [--quick] [--busy]
 
 * ``stall_streaming_ms``: worst gap (beyond a 10 ms timer's period) in the GUI event loop while the
   embedded model streams ~300 tokens into the real window.
@@ -8,6 +8,9 @@
   indexing helper process imports torch and loads the embedder).
 * ``stall_asking_ms``: the same for the first question grounded in those notes (retrieval, and
   loading the embedder in the retrieval helper if it is not warm yet).
+* ``stall_locked_history_ms``: the same while sending a message with another process holding the
+  chat history's write lock for 5 s (``BEGIN IMMEDIATE`` in a child process): the history is
+  written off the GUI thread, so the answer waits, not the window.
 * ``stall_opening_history_ms``: the worst stall from ``show()`` until the window has filled in
   with a large chat history (~200 MB, warm in the page cache; opening checks every page), next to
   ``stall_first_paint_ms``, the same with an empty history: the difference is what opening costs
@@ -16,6 +19,9 @@
   both run as subprocesses in this run, alternating (median ratio of the pairs); goal <= 2.
   ``startup_cpu_ratio`` is the same for CPU seconds used by then (steadier on a busy machine).
   The start-up processes may write ``__pycache__`` (an installed app has compiled bytecode).
+
+``--busy`` runs two CPU-bound processes beside the app (bounded in time, killed at the end) and
+measures only the streaming, indexing, asking and locked-history stalls.
 
 The goal for every stall is 50 ms; ``stalls_over_50ms_*`` counts how often it was missed. The
 machine's load average is printed: on a shared machine every number here moves with it.
@@ -175,6 +181,50 @@ def measure_history_open(megabytes: int, home: Path) -> dict[str, object]:
     return results
 
 
+LOCK_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+CPU_BURNER = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+
+
+def _hold_write_lock(database: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another process holding ``database``'s write lock for ``seconds`` (returns once held)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(database), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    if child.stdout.readline().strip() != "locked":
+        child.kill()
+        raise SystemExit("the lock-holding process did not take the lock")
+    return child
+
+
+def _send_while_locked(app, window, database: Path, seconds: float):  # type: ignore[no-untyped-def]
+    """Send in a new chat while another process holds the history's write lock."""
+    from ember.ui.probe import StallProbe
+
+    window.new_chat()
+    holder = _hold_write_lock(database, seconds)
+    probe = StallProbe()
+    probe.start()
+    started = time.perf_counter()
+    try:
+        window.send("Say hello.")
+        _wait(app, lambda: window.generation is None, 120)
+    finally:
+        holder.wait(seconds + 30)
+    stall, over = probe.stop(), probe.over_goal
+    return round(stall, 1), over, round(time.perf_counter() - started, 2)
+
+
 def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     os.environ["EMBER_HOME"] = str(home)
     from dataclasses import replace
@@ -225,6 +275,12 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     stall_asking, over_asking = probe.stop(), probe.over_goal
     ask_s = time.perf_counter() - started
     answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
+    asked_citations = len(answer.data.citations)
+
+    # Another Ember (or any SQLite client) holding the chat history's write lock: sending must
+    # not freeze the window while the history waits for it.
+    database = window.services.paths.chats_db
+    stall_locked, over_locked, locked_s = _send_while_locked(app, window, database, 5.0)
     heavy = heavy_modules_loaded()
     window.close()
     shutdown_window(window)
@@ -235,13 +291,16 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
         "tokens_per_s": round(tokens_per_s, 1),
         "stall_indexing_ms": round(stall_indexing, 1),
         "stalls_over_50ms_indexing": over_indexing,
-        "indexed_files": result.files_indexed if result else 0,
+        "indexed_files": result.indexed if result else 0,
         "indexed_chunks": result.chunks if result else 0,
         "index_s": round(index_s, 2),
         "stall_asking_ms": round(stall_asking, 1),
         "stalls_over_50ms_asking": over_asking,
         "ask_s": round(ask_s, 2),
-        "asked_citations": len(answer.data.citations),
+        "asked_citations": asked_citations,
+        "stall_locked_history_ms": stall_locked,
+        "stalls_over_50ms_locked_history": over_locked,
+        "locked_history_answer_s": locked_s,
         "heavy_modules_in_gui_process": heavy,
     }
 
@@ -253,30 +312,14 @@ def _load() -> list[float]:
         return []
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs (about a minute)")
-    args = parser.parse_args(argv)
-    runs = 5 if args.quick else 9
-    files = 30 if args.quick else 200
-    tokens = 300
-    load_before = _load()
-    with tempfile.TemporaryDirectory(prefix="ember-bench-ui-") as tmp:
-        startup = measure_startup(runs, Path(tmp) / "startup")
-        history = measure_history_open(40 if args.quick else 200, Path(tmp) / "history")
-        stalls = measure_stalls(tokens, files, Path(tmp) / "stalls")
-    load_after = _load()
-    results = {
-        **stalls,
-        **history,
-        **startup,
-        "load_average_before": load_before,
-        "load_average_after": load_after,
-        "cpus": os.cpu_count(),
-        "quick": args.quick,
-    }
-    r = results
-    rows = [
+def _burners(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """``count`` CPU-bound processes that stop by themselves after ``seconds`` at the latest."""
+    code = CPU_BURNER.format(seconds=seconds)
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
+
+
+def _stall_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
+    return [
         (
             "worst stall while streaming",
             f"{r['stall_streaming_ms']} ms",
@@ -296,29 +339,85 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['stalls_over_50ms_asking']} > 50 ms",
         ),
         (
-            "worst stall opening history",
-            f"{r['stall_opening_history_ms']} ms",
-            f"{r['history_mb']} MB of chats, filled in after {r['opening_history_s']} s; "
-            f"empty history: {r['stall_first_paint_ms']} ms",
+            "worst stall, history locked",
+            f"{r['stall_locked_history_ms']} ms",
+            "sending while another process holds the chat history's write lock for 5 s; "
+            f"answered in {r['locked_history_answer_s']} s; "
+            f"{r['stalls_over_50ms_locked_history']} > 50 ms",
         ),
-        ("window painted, bare PySide6", f"{r['startup_bare_s']} s", f"median of {runs}"),
-        ("window painted, Ember", f"{r['startup_ember_s']} s", f"median of {runs}"),
-        ("start-up ratio", f"{r['startup_ratio']}x", "median of paired runs; goal <= 2x"),
-        ("start-up CPU ratio", f"{r['startup_cpu_ratio']}x", "CPU seconds to first paint"),
-        (
-            "heavy modules at window",
-            ", ".join(r["heavy_modules_at_window"]) or "none",
-            "torch, llama_cpp, faiss, ...",
-        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs (about a minute)")
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="only the stalls, with two CPU-bound processes running beside the app",
+    )
+    args = parser.parse_args(argv)
+    runs = 5 if args.quick else 9
+    files = 30 if args.quick else 200
+    tokens = 300
+    load_before = _load()
+    history: dict[str, object] = {}
+    startup: dict[str, object] = {}
+    burners: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="ember-bench-ui-") as tmp:
+        if not args.busy:
+            startup = measure_startup(runs, Path(tmp) / "startup")
+            history = measure_history_open(40 if args.quick else 200, Path(tmp) / "history")
+        else:
+            burners = _burners(2, 900)
+        try:
+            stalls = measure_stalls(tokens, files, Path(tmp) / "stalls")
+        finally:
+            load_after = _load()
+            for burner in burners:
+                burner.kill()
+                burner.wait()
+    results = {
+        **stalls,
+        **history,
+        **startup,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+        "busy": args.busy,
+    }
+    r = results
+    rows = _stall_rows(r)
+    if not args.busy:
+        rows += [
+            (
+                "worst stall opening history",
+                f"{r['stall_opening_history_ms']} ms",
+                f"{r['history_mb']} MB of chats, filled in after {r['opening_history_s']} s; "
+                f"empty history: {r['stall_first_paint_ms']} ms",
+            ),
+            ("window painted, bare PySide6", f"{r['startup_bare_s']} s", f"median of {runs}"),
+            ("window painted, Ember", f"{r['startup_ember_s']} s", f"median of {runs}"),
+            ("start-up ratio", f"{r['startup_ratio']}x", "median of paired runs; goal <= 2x"),
+            ("start-up CPU ratio", f"{r['startup_cpu_ratio']}x", "CPU seconds to first paint"),
+            (
+                "heavy modules at window",
+                ", ".join(r["heavy_modules_at_window"]) or "none",  # type: ignore[arg-type]
+                "torch, llama_cpp, faiss, ...",
+            ),
+        ]
+    rows += [
         (
             "heavy modules in GUI process",
-            ", ".join(r["heavy_modules_in_gui_process"]) or "none",
+            ", ".join(r["heavy_modules_in_gui_process"]) or "none",  # type: ignore[arg-type]
             "after indexing and asking (llama_cpp belongs there)",
         ),
         (
             "load average (1/5/15 min)",
             " ".join(map(str, load_after)),
-            f"before: {' '.join(map(str, load_before))}; {r['cpus']} CPUs",
+            f"before: {' '.join(map(str, load_before))}; {r['cpus']} CPUs"
+            + ("; two CPU-bound processes beside the app" if args.busy else ""),
         ),
     ]
     width = max(len(row[0]) for row in rows)

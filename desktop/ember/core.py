@@ -77,6 +77,10 @@ class CollectionState:
     failures: tuple[str, ...] = ()  # "file.pdf: reason", one per failed document
 
     @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
     def state(self) -> str:
         """ "errors" when a file failed, "empty" with no documents, else "ready"."""
         if self.failures:

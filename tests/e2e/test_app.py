@@ -22,6 +22,7 @@ from tests.support.ui_app import (
     find_dialog,
     open_window,
     send_and_wait,
+    wait_chats,
 )
 
 pytestmark = pytest.mark.slow
@@ -40,8 +41,8 @@ def _answers(window):
 
 def test_a_message_gets_a_streamed_answer(qtbot, window) -> None:
     tokens: list[object] = []
-    original = window._on_stream_event
-    window._on_stream_event = lambda event: (tokens.append(event), original(event))
+    original = window.generator._on_stream_event
+    window.generator._on_stream_event = lambda event: (tokens.append(event), original(event))
     send_and_wait(qtbot, window, "What is the capital of France?")
 
     answer = _answers(window)[-1]
@@ -102,15 +103,19 @@ def test_conversations_can_be_renamed_deleted_and_restored(qtbot, window) -> Non
     assert window.sidebar.conversation_ids() == [chat_id]
 
     window.rename_to(chat_id, "Greetings")
+    wait_chats(qtbot, window)
     assert window.sidebar.chats.item(0).text() == "Greetings"
     assert window.title_label.text() == "Greetings"
 
     window.delete_conversation(chat_id)
+    assert window.conversation_id is None  # at once; the history catches up off the GUI thread
+    wait_chats(qtbot, window)
     assert window.sidebar.conversation_ids() == []
     assert window.undo_bar.isVisibleTo(window)
     assert window.conversation_id is None
 
     window.undo_button.click()
+    wait_chats(qtbot, window)
     assert window.sidebar.conversation_ids() == [chat_id]
     assert window.conversation_id == chat_id
     assert [b.data.role for b in window.chat.bubbles] == ["user", "assistant"]
@@ -130,6 +135,7 @@ def test_a_chat_exports_to_markdown_and_json(qtbot, window, tmp_path) -> None:
     send_and_wait(qtbot, window, "Hello")
     window.export_to(window.conversation_id, "markdown", tmp_path / "chat.md")
     window.export_to(window.conversation_id, "json", tmp_path / "chat.json")
+    wait_chats(qtbot, window)
     assert "## You" in (tmp_path / "chat.md").read_text(encoding="utf-8")
     assert json.loads((tmp_path / "chat.json").read_text(encoding="utf-8"))["messages"]
 
@@ -187,6 +193,7 @@ def test_images_and_img_tags_in_an_answer_load_nothing(qtbot) -> None:
         window = open_window(qtbot, deterministic_settings())
         try:
             window.open_conversation(chat_id)
+            wait_chats(qtbot, window)
             answer = _answers(window)[-1]
             qtbot.wait(500)  # give any fetch the time to happen
             assert listener.connections == 0
@@ -202,6 +209,7 @@ def test_raw_html_in_an_answer_is_shown_as_text(qtbot) -> None:
     window = open_window(qtbot, wait_for_model=False)
     try:
         window.open_conversation(chat_id)
+        wait_chats(qtbot, window)
         shown = _answers(window)[-1].body.document().toPlainText()
         assert "<b>not bold</b>" in shown
         assert "<a href='http://127.0.0.1:9/'>link</a>" in shown
@@ -297,6 +305,7 @@ def test_a_code_block_s_copy_link_copies_just_that_code(qtbot) -> None:
     window = open_window(qtbot, wait_for_model=False)
     try:
         window.open_conversation(chat_id)
+        wait_chats(qtbot, window)
         answer = _answers(window)[-1]
         assert "Copy code" in answer.body.document().toPlainText()
         answer._on_link(QUrl("ember-copy:1"))  # what clicking the second block's link sends
@@ -379,10 +388,13 @@ def test_ctrl_z_brings_back_a_deleted_chat(qtbot) -> None:
         window.activateWindow()
         qtbot.waitActive(window)
         window.open_conversation(chat.id)
+        wait_chats(qtbot, window)
         window.delete_conversation(chat.id)
+        wait_chats(qtbot, window)
         assert window.sidebar.conversation_ids() == []
         focused = window.focusWidget() or window  # the composer, after a delete
         qtbot.keyClick(focused, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        wait_chats(qtbot, window)
         assert window.sidebar.conversation_ids() == [chat.id]
         assert window.conversation_id == chat.id and not window.undo_bar.isVisibleTo(window)
     finally:
@@ -408,11 +420,15 @@ def test_a_deleted_chat_is_erased_once_undo_is_no_longer_offered(qtbot) -> None:
     window = open_window(qtbot, wait_for_model=False)
     try:
         window.delete_conversation(first)
+        wait_chats(qtbot, window)
         assert _stored(first) is not None  # still in the trash: Undo can bring it back
+        assert _stored(first).deleted
         window.delete_conversation(second)  # only the newest deletion can be undone
+        wait_chats(qtbot, window)
         assert _stored(first) is None
         window._undo_timer.timeout.emit()  # the undo offer runs out
         assert not window.undo_bar.isVisibleTo(window)
+        wait_chats(qtbot, window)
         assert _stored(second) is None
     finally:
         qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)

@@ -14,6 +14,7 @@ from tests.support.ui_app import (
     find_dialog,
     open_window,
     send_and_wait,
+    wait_chats,
 )
 
 pytestmark = pytest.mark.slow
@@ -69,10 +70,10 @@ def _index_by_drop(qtbot, window, folder: Path) -> None:
 def test_a_dropped_folder_is_indexed_into_a_collection(qtbot, window, library) -> None:
     _index_by_drop(qtbot, window, library)
     result = window.last_index_result
-    assert result is not None and result.collection == "manuals"
-    assert result.files_indexed == 2 and result.chunks >= 2
-    assert [Path(path).name for path, _reason in result.errors] == ["broken.pdf"]
-    assert result.errors[0][1]  # a reason a person can read
+    assert result is not None and window.documents.last_collection == "manuals"
+    assert result.indexed == 2 and result.chunks >= 2
+    assert [Path(failure.path).name for failure in result.failed] == ["broken.pdf"]
+    assert result.failed[0].reason  # a reason a person can read
     assert window.index_report.isVisibleTo(window)
     qtbot.waitUntil(lambda: [c.name for c in window.collection_infos] == ["manuals"], timeout=5000)
     item = window.sidebar.collections.item(0)
@@ -145,7 +146,7 @@ def test_indexing_can_be_cancelled_from_the_status_bar(qtbot, window, tmp_path: 
 
     result = window.last_index_result
     assert result is not None and result.cancelled
-    assert result.files_indexed < 60
+    assert result.indexed < 60
     assert window.index_label.text().startswith("Stopped indexing")
     assert not window.index_cancel.isVisibleTo(window)
     assert find_dialog(window, "ErrorDialog") is None  # stopping is not a failure
@@ -163,14 +164,19 @@ def test_each_chat_chooses_which_collections_answer_it(qtbot, window, library) -
     plain, grounded = store.create("Plain chat"), store.create("About the router")
 
     window.open_conversation(grounded.id)
+    wait_chats(qtbot, window)
     _menu_action(window, "manuals").trigger()
+    wait_chats(qtbot, window)
     assert store.get(grounded.id).collections == ("manuals",)
     assert window.collections_button.text().startswith("Documents: manuals")
 
     window.open_conversation(plain.id)  # another chat keeps its own choice
+    wait_chats(qtbot, window)
     assert store.get(plain.id).collections == ()
     assert window.collections_button.text().startswith("No documents")
 
     window.open_conversation(grounded.id)
+    wait_chats(qtbot, window)
     _menu_action(window, "No documents (plain chat)").trigger()
+    wait_chats(qtbot, window)
     assert store.get(grounded.id).collections == ()

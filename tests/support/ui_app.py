@@ -56,6 +56,12 @@ def open_window(  # type: ignore[no-untyped-def]
     return window
 
 
+def wait_chats(qtbot, window, timeout: int = 10_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until every chat-history call the window queued has answered (they run off the
+    GUI thread; opening, renaming, deleting and exporting a chat all land a moment later)."""
+    qtbot.waitUntil(lambda: not window.chat_db.busy, timeout=timeout)
+
+
 def close_window(window) -> None:  # type: ignore[no-untyped-def]
     from ember.ui.app import shutdown_window
 

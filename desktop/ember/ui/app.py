@@ -80,6 +80,9 @@ def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
         return
     window._shut_down = True  # type: ignore[attr-defined]
     if window.tasks.shutdown(timeout_ms):
+        # The workers have stopped: the chat still offered for undo is erased for good now.
+        if window.conversations.history_open:
+            window.conversations.purge_at_exit(window.services.store)
         window.services.close()
     else:
         # A worker is still inside the engine or the stores (a very slow token, a stuck call):

@@ -4,8 +4,10 @@ Modelled on Anki's ``TaskManager``: a job is a plain function ``fn(report) -> re
 the GUI thread. ``report(event)`` hands progress to the GUI thread (tokens, indexing counts); the
 result or the exception arrives there too, through queued signals. Jobs never touch widgets.
 
-Two serial workers own state that must not be shared between threads at once: ``engine`` (the
-loaded model: loading, generating, unloading) and ``knowledge`` (index writes). Everything else
+Three serial workers own state that must not be shared between threads at once: ``engine`` (the
+loaded model: loading, generating, unloading), ``knowledge`` (index writes) and ``chats`` (the
+chat history: another Ember process may hold its write lock for seconds, so the GUI thread never
+touches it). Everything else
 (listing an Ollama server, pulling a model, exporting) goes to a small thread pool.
 """
 
@@ -168,6 +170,7 @@ class TaskManager(QObject):
         super().__init__(parent)
         self.engine = SerialWorker("engine")
         self.knowledge = SerialWorker("knowledge")
+        self.chats = SerialWorker("chats")
         self._pool_size = pool_size
         self._pool_slots = threading.BoundedSemaphore(pool_size)
         self._bridges: set[_Bridge] = set()
@@ -202,7 +205,7 @@ class TaskManager(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         handle: TaskHandle | None = None,
     ) -> TaskHandle:
-        """Queue ``job`` on a serial worker (``self.engine`` or ``self.knowledge``).
+        """Queue ``job`` on a serial worker (``self.engine``, ``self.knowledge``, ``self.chats``).
 
         A job that checks its own cancel token makes its ``handle`` first and passes it here:
         the job may start before this call returns."""
@@ -265,4 +268,5 @@ class TaskManager(QObject):
             bridge.silenced = True
         ok = self.engine.stop(timeout_ms)
         ok = self.knowledge.stop(timeout_ms) and ok
+        ok = self.chats.stop(timeout_ms) and ok
         return ok

@@ -1,0 +1,346 @@
+"""The conversation list and the open chat: open, new, rename, delete with undo, export, search.
+
+Every chat-store call goes through :class:`~ember.ui.chat_db.ChatDb` (off the GUI thread); the
+widgets change when the answer comes back. The controller keeps what the window shows about the
+open chat (its id and which collections answer in it) so nothing needs the store to redraw.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ember.errors import EmberError, StorageError
+from ember.ui import message
+from ember.ui.chat_db import ChatDb
+from ember.ui.qt import QFileDialog, QInputDialog, QLabel, QObject, QTimer, QWidget, Signal
+
+if TYPE_CHECKING:
+    from ember.chats.records import Conversation, Message
+    from ember.chats.store import ChatStore
+    from ember.ui.chatview import ChatView
+    from ember.ui.composer import Composer
+    from ember.ui.sidebar import Sidebar
+
+log = logging.getLogger(__name__)
+
+UNDO_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ChatWidgets:
+    """The widgets the conversations controller drives (built by the window)."""
+
+    parent: QWidget  # dialogs open over it
+    sidebar: Sidebar
+    chat: ChatView
+    composer: Composer
+    title: QLabel
+    undo_bar: QWidget
+    undo_label: QLabel
+
+
+def _purge(store: ChatStore) -> None:
+    try:
+        store.purge_deleted()
+    except StorageError as exc:  # the trash empties next time; nothing the person must do
+        log.warning("could not empty the chat trash: %s", exc)
+
+
+class Conversations(QObject):
+    """Owns the open chat's id, its collections, the undo offer and the list's contents."""
+
+    switching = Signal()  # another chat is about to show: stop the answer being written
+    collectionsChanged = Signal()  # which collections answer in the open chat changed
+    historyOpened = Signal()  # the history opened, or cannot be (then ``history_error`` says why)
+    openingChanged = Signal()  # a chat started or finished loading (``opening_chat``)
+
+    def __init__(self, db: ChatDb, widgets: ChatWidgets, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.w = widgets
+        self.conversation_id: int | None = None
+        self.collections: tuple[str, ...] = ()  # the open (or not yet created) chat's choice
+        # Set when the chat history cannot be opened (damaged, from a newer Ember): the window
+        # says so and sends nothing, rather than start a new history over the old one.
+        self.history_error: str | None = None
+        self.opening_history = False
+        self.history_open = False
+        self._deleted = None  # the DeletedConversation still offered for undo
+        self._opening = 0  # the newest open request: older answers are dropped
+        self.opening_chat = False  # sending waits: the message must go to the chat being opened
+        self.undo_timer = QTimer(self)
+        self.undo_timer.setSingleShot(True)
+        self.undo_timer.timeout.connect(self._undo_expired)
+
+    # -- the history ---------------------------------------------------------------------------
+
+    def open_history(self, last: int | None) -> None:
+        """Open the history (integrity check and migration: seconds for a large one), list its
+        chats and reopen ``last``, all on the chats worker."""
+        self.opening_history = True
+
+        def job(store: ChatStore) -> tuple[list[Conversation], Conversation | None, list]:
+            chats = store.conversations(None)
+            chat = store.get(last) if last is not None else None
+            if chat is None or chat.deleted:
+                return chats, None, []
+            return chats, chat, store.messages(chat.id)
+
+        self.db.call("open-history", job, on_done=self._history_opened, on_error=self._unavailable)
+
+    def _history_opened(self, result: tuple) -> None:
+        self.opening_history = False
+        self.history_open = True
+        chats, chat, messages = result
+        if chat is not None:
+            self._show(chat, messages)
+        self.w.sidebar.set_conversations(chats, self.conversation_id)
+        self.historyOpened.emit()
+
+    def _unavailable(self, error: BaseException) -> None:
+        """The chat history cannot be opened: say why, keep it untouched, send nothing."""
+        self.opening_history = False
+        if not isinstance(error, StorageError):
+            error = StorageError(f"The chat history could not be opened: {error}")
+        self.history_error = str(error)
+        log.error("chat history unavailable: %s", self.history_error)
+        self.w.sidebar.show_history_problem(
+            "Chat history unavailable.\nIt was left untouched; see the message."
+        )
+        message.error("Your chat history cannot be opened", str(error))
+        self.historyOpened.emit()
+
+    # -- the list and the open chat ------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the list (filtered by the search box) and the open chat's title."""
+        if self.history_error is not None or not self.history_open:
+            return  # (once it opens, the list fills in)
+        query = self.w.sidebar.search.text().strip() or None
+        current = self.conversation_id
+
+        def job(store: ChatStore) -> tuple[list[Conversation], Conversation | None]:
+            return store.conversations(query), store.get(current) if current else None
+
+        self.db.call("list-chats", job, on_done=self._listed)
+
+    def _listed(self, result: tuple[list[Conversation], Conversation | None]) -> None:
+        chats, chat = result
+        self.w.sidebar.set_conversations(chats, self.conversation_id)
+        if chat is not None and chat.id == self.conversation_id:
+            self.w.title.setText(chat.title)
+
+    def new_chat(self) -> None:
+        self.switching.emit()
+        self._opening += 1
+        self._set_opening(False)
+        self.conversation_id = None
+        self.collections = ()
+        self.w.composer.cancel_edit()
+        self.w.chat.clear()
+        self.w.title.setText("New chat")
+        self.w.sidebar.select(None)
+        self.collectionsChanged.emit()
+        self.w.composer.input.setFocus()
+
+    def open(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id and self.w.chat.bubbles:
+            return
+        self.switching.emit()
+        self._opening += 1
+        ticket = self._opening
+        self._set_opening(True)
+
+        def job(store: ChatStore) -> tuple[Conversation | None, list[Message]]:
+            chat = store.get(conversation_id)
+            if chat is None or chat.deleted:
+                return None, []
+            return chat, store.messages(conversation_id)
+
+        def opened(result: tuple[Conversation | None, list[Message]]) -> None:
+            if ticket != self._opening:
+                return  # another chat was asked for meanwhile
+            self._set_opening(False)
+            chat, messages = result
+            if chat is None:
+                self.refresh()
+            else:
+                self._show(chat, messages)
+
+        def failed(error: BaseException) -> None:
+            if ticket == self._opening:
+                self._set_opening(False)
+            message.error("Cannot open the chat", str(error))
+
+        self.db.call("open-chat", job, on_done=opened, on_error=failed)
+
+    def _set_opening(self, opening: bool) -> None:
+        if opening != self.opening_chat:
+            self.opening_chat = opening
+            self.openingChanged.emit()
+
+    def _show(self, chat: Conversation, messages: list[Message]) -> None:
+        self.conversation_id = chat.id
+        self.collections = tuple(chat.collections)
+        self.w.composer.cancel_edit()
+        self.w.title.setText(chat.title)
+        self.w.chat.show_messages(messages)
+        self.w.sidebar.select(chat.id)
+        self.collectionsChanged.emit()
+
+    @property
+    def view(self) -> int:
+        """Changes whenever another chat (or a new one) is asked for: stale answers compare it."""
+        return self._opening
+
+    def created(self, chat: Conversation, view: int) -> None:
+        """The generation job created ``chat`` for the message sent while ``view`` showed."""
+        if view == self._opening and self.conversation_id is None:
+            self.conversation_id = chat.id  # the refreshed list selects it
+        self.refresh()
+
+    def set_collections(self, names: tuple[str, ...]) -> None:
+        """Which collections answer in the open chat (none, one, several, all)."""
+        self.collections = tuple(names)
+        current = self.conversation_id
+        if current is not None:
+            self.db.call(
+                "set-collections",
+                lambda store: store.set_collections(current, names),
+                failure="Documents not chosen",
+            )
+        self.collectionsChanged.emit()
+
+    # -- rename, delete, undo ------------------------------------------------------------------
+
+    def rename(self, conversation_id: int | None) -> None:
+        """Ask for a new title (the dialog shows the current one)."""
+        if conversation_id is None:
+            return
+
+        def ask(chat: Conversation | None) -> None:
+            if chat is None:
+                return
+            title, ok = QInputDialog.getText(
+                self.w.parent, "Rename chat", "Title:", text=chat.title
+            )
+            if ok:
+                self.rename_to(conversation_id, title)
+
+        self.db.call("get-chat", lambda store: store.get(conversation_id), on_done=ask)
+
+    def rename_to(self, conversation_id: int, title: str) -> None:
+        def renamed(chat: Conversation) -> None:
+            if conversation_id == self.conversation_id:
+                self.w.title.setText(chat.title)
+            self.refresh()
+
+        self.db.call(
+            "rename-chat",
+            lambda store: store.rename(conversation_id, title),
+            on_done=renamed,
+            failure="Cannot rename",
+        )
+
+    def delete(self, conversation_id: int | None) -> None:
+        if conversation_id is None:
+            return
+        purge = self.history_open and self.history_error is None
+        self._deleted = None  # only the newest deletion can be undone: empty the trash first
+
+        def job(store: ChatStore) -> object:
+            if purge:
+                _purge(store)
+            return store.delete(conversation_id)
+
+        def deleted(trashed: object) -> None:
+            self._deleted = trashed
+            self.refresh()
+            self.w.undo_label.setText(f"Deleted “{trashed.title}”.")  # type: ignore[attr-defined]
+            self.w.undo_bar.show()
+            self.undo_timer.start(UNDO_SECONDS * 1000)
+
+        if conversation_id == self.conversation_id:
+            self.new_chat()
+        self.db.call("delete-chat", job, on_done=deleted, failure="Cannot delete")
+
+    def _undo_expired(self) -> None:
+        self.w.undo_bar.hide()
+        self._deleted = None
+        if self.history_open and self.history_error is None:
+            self.db.call("purge-chats", _purge)
+
+    def undo_delete(self) -> None:
+        deleted, self._deleted = self._deleted, None
+        if deleted is None:
+            return
+        self.undo_timer.stop()
+        self.w.undo_bar.hide()
+
+        def restored(chat: Conversation) -> None:
+            self.refresh()
+            self.open(chat.id)
+
+        self.db.call(
+            "restore-chat",
+            lambda store: store.restore(deleted),
+            on_done=restored,
+            failure="Cannot undo",
+        )
+
+    def purge_at_exit(self, store: ChatStore) -> None:
+        """After the workers stopped: erase deleted chats, the undo offer ends with the window."""
+        self._deleted = None
+        if self.history_open and self.history_error is None:
+            _purge(store)
+
+    # -- export --------------------------------------------------------------------------------
+
+    def export(self, conversation_id: int | None, kind: str) -> None:
+        """Ask where to save the chat as ``kind`` ("markdown" or "json"), then write it."""
+        if conversation_id is None:
+            message.info("Nothing to export yet: this chat is empty.")
+            return
+
+        def ask(chat: Conversation | None) -> None:
+            if chat is None:
+                return
+            suffix, pattern = (
+                (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
+            )
+            safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in chat.title).strip()
+            default = str(Path.home() / f"{safe or 'chat'}{suffix}")
+            path, _ = QFileDialog.getSaveFileName(self.w.parent, "Export chat", default, pattern)
+            if path:
+                self.export_to(conversation_id, kind, Path(path))
+
+        self.db.call("get-chat", lambda store: store.get(conversation_id), on_done=ask)
+
+    def export_to(self, conversation_id: int, kind: str, path: Path) -> None:
+        """Write the chat to ``path`` on the chats worker; says where, or why it could not."""
+
+        def job(store: ChatStore) -> Path:
+            text = (
+                store.export_markdown(conversation_id)
+                if kind == "markdown"
+                else store.export_json(conversation_id)
+            )
+            path.write_text(text, encoding="utf-8")
+            return path
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, OSError):
+                message.error("Export failed", f"Could not write {path}: {error.strerror}.")
+            else:
+                text = str(error) if isinstance(error, EmberError) else repr(error)
+                message.error("Export failed", text)
+
+        self.db.call(
+            "export-chat",
+            job,
+            on_done=lambda written: message.info(f"Exported to {written}"),
+            on_error=failed,
+        )

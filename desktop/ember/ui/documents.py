@@ -1,0 +1,343 @@
+"""Documents: the collections list, which ones answer in a chat, indexing with progress.
+
+Indexing progress can arrive many times a second; the status bar shows the newest figures at
+most every ``PROGRESS_MS`` so a fast stream of events never keeps the GUI thread busy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ember.errors import EmberError, GenerationCancelled
+from ember.ui import message
+from ember.ui.conversations import Conversations
+from ember.ui.qt import (
+    QFileDialog,
+    QMenu,
+    QObject,
+    Qt,
+    QTimer,
+    QToolButton,
+    QWidget,
+    Signal,
+)
+from ember.ui.sidebar import Sidebar
+from ember.ui.statusbar import StatusWidgets
+from ember.ui.tasks import TaskHandle, TaskManager
+
+if TYPE_CHECKING:
+    from ember.core import CollectionState, Core
+    from ember.knowledge.ingest import IngestReport, ProgressEvent
+
+log = logging.getLogger(__name__)
+
+PROGRESS_MS = 100
+
+
+def eta_text(seconds: float | None) -> str:
+    """``~N s left`` / ``~N min left`` for an estimate in seconds; "" when there is none."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"~{max(1, round(seconds))} s left"
+    return f"~{round(seconds / 60)} min left"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWidgets:
+    """The widgets the documents controller drives (built by the window)."""
+
+    parent: QWidget  # dialogs open over it
+    sidebar: Sidebar
+    button: QToolButton  # "Documents: …" in the top bar
+    menu: QMenu
+    status: StatusWidgets  # its indexing label, progress bar, Cancel and report buttons
+
+
+class Documents(QObject):
+    """Owns the collections list, the indexing run and the last run's result."""
+
+    listed = Signal()  # the collections were listed (or could not be)
+
+    def __init__(
+        self,
+        services: Core,
+        tasks: TaskManager,
+        conversations: Conversations,
+        widgets: DocumentWidgets,
+        parent: QObject,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.tasks = tasks
+        self.conversations = conversations
+        self.w = widgets
+        self.infos: list[CollectionState] = []
+        self.indexing: TaskHandle | None = None
+        self.indexing_collection: str | None = None
+        self.last_result: IngestReport | None = None
+        self.last_collection = ""  # the collection last_result is about
+        self._retriever_warmed = False
+        self._progress: ProgressEvent | None = None  # newest, not yet shown
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.timeout.connect(self._show_progress)
+        self.w.menu.aboutToShow.connect(self._fill_menu)
+        self.w.status.index_cancel.clicked.connect(self.cancel_indexing)
+        self.w.status.index_report.clicked.connect(self.show_report)
+        conversations.collectionsChanged.connect(self.update_button)
+
+    # -- the list ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.tasks.run_on(
+            self.tasks.knowledge,
+            "list-collections",
+            lambda _report: self.services.collections(),
+            on_done=self._listed,
+            on_error=self._list_failed,
+        )
+
+    def _list_failed(self, error: BaseException) -> None:
+        message.info(f"Could not list documents: {error}")
+        self.listed.emit()
+
+    def _listed(self, infos: list[CollectionState]) -> None:
+        self.infos = infos
+        self.w.sidebar.set_collections(infos, self.indexing_collection)
+        self.update_button()
+        if infos:
+            self.warm_retriever()
+        self.listed.emit()
+
+    def warm_retriever(self) -> None:
+        """Load the embedder in its helper process now, not when the first question waits."""
+        if self._retriever_warmed:
+            return
+        self._retriever_warmed = True
+        self.tasks.run_background(
+            "warm-retriever",
+            lambda _report: self.services.warm_retriever(),
+            on_error=lambda exc: log.warning("document search helper: %s", exc),
+        )
+
+    # -- which collections answer --------------------------------------------------------------
+
+    def use(self, name: str) -> None:
+        self.conversations.set_collections((name,))
+        message.info(f"This chat now answers from “{name}”.")
+
+    def update_button(self) -> None:
+        chosen = self.conversations.collections
+        names = [c.name for c in self.infos]
+        if not chosen:
+            text = "No documents"
+        elif names and set(chosen) >= set(names) and len(names) > 1:
+            text = "All documents"
+        elif len(chosen) == 1:
+            text = f"Documents: {chosen[0]}"
+        else:
+            text = f"Documents: {len(chosen)} collections"
+        self.w.button.setText(text + "  ▾")
+
+    def _fill_menu(self) -> None:
+        menu = self.w.menu
+        menu.clear()
+        chosen = set(self.conversations.collections)
+        choose = self.conversations.set_collections
+        none = menu.addAction("No documents (plain chat)")
+        none.setCheckable(True)
+        none.setChecked(not chosen)
+        none.triggered.connect(lambda: choose(()))
+        names = [c.name for c in self.infos]
+        if names:
+            every = menu.addAction("All collections")
+            every.setCheckable(True)
+            every.setChecked(bool(chosen) and chosen >= set(names))
+            every.triggered.connect(lambda: choose(tuple(names)))
+            menu.addSeparator()
+        for name in names:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in chosen)
+            action.triggered.connect(lambda checked, n=name: self._toggle(n, checked))
+        menu.addSeparator()
+        menu.addAction("Add documents…", self.choose)
+
+    def _toggle(self, name: str, checked: bool) -> None:
+        chosen = list(self.conversations.collections)
+        if checked and name not in chosen:
+            chosen.append(name)
+        elif not checked and name in chosen:
+            chosen.remove(name)
+        self.conversations.set_collections(tuple(chosen))
+
+    # -- adding and indexing -------------------------------------------------------------------
+
+    def choose(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self.w.parent, "Add documents", str(Path.home()))
+        if files:
+            self.add([Path(p) for p in files])
+
+    def add(self, paths: list[Path], collection: str | None = None) -> None:
+        """Ask which collection (unless given), then index in the background."""
+        if self.indexing is not None:
+            message.error("Documents", "Ember is still indexing; wait for it or cancel it first.")
+            return
+        if collection is not None:
+            self.index(paths, collection)
+            return
+        from ember.ui.dialogs import CollectionDialog
+
+        suggestion = paths[0].name if len(paths) == 1 and paths[0].is_dir() else "My documents"
+        names = [c.name for c in self.infos]
+        dialog = CollectionDialog(names, suggestion, len(paths), self.w.parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.index(paths, dialog.collection()))
+        dialog.open()
+
+    def index(self, paths: list[Path], collection: str) -> TaskHandle:
+        services = self.services
+        handle = TaskHandle(f"index {collection}")  # before submitting: the job reads it
+
+        def job(report: Callable[[object], None]) -> IngestReport:
+            return services.index(paths, collection, report, handle.cancel_token)
+
+        self.indexing_collection = collection
+        self.w.status.index_label.setText(f"Indexing “{collection}”…")
+        self.w.status.index_bar.setRange(0, 0)
+        for widget in (
+            self.w.status.index_label,
+            self.w.status.index_bar,
+            self.w.status.index_cancel,
+        ):
+            widget.show()
+        self.w.status.index_report.hide()
+        self.tasks.run_on(
+            self.tasks.knowledge,
+            "index",
+            job,
+            on_event=self._on_progress,
+            on_done=self._done,
+            on_error=self._failed,
+            handle=handle,
+        )
+        self.indexing = handle
+        self.warm_retriever()  # the first question after indexing then answers at once
+        known = any(c.name == collection for c in self.infos)
+        if known:
+            shown = self.infos
+        else:
+            from ember.core import CollectionState
+            from ember.knowledge.store import CollectionInfo
+
+            shown = [*self.infos, CollectionState(CollectionInfo(collection, 0, 0))]
+        self.w.sidebar.set_collections(shown, collection)
+        return handle
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        self._progress = event  # the index job reports nothing else
+        if not self._progress_timer.isActive():
+            self._progress_timer.start(PROGRESS_MS)
+
+    def _show_progress(self) -> None:
+        event, self._progress = self._progress, None
+        if event is None or self.indexing is None:
+            return
+        if event.files_total:
+            self.w.status.index_bar.setRange(0, event.files_total)
+            self.w.status.index_bar.setValue(event.files_done)
+        name = self.indexing_collection
+        parts = [
+            f"Indexing “{name}”: {event.files_done}/{event.files_total} files",
+            f"{event.chunks_done} passages",
+        ]
+        eta = eta_text(event.eta_s)
+        if eta:
+            parts.append(eta)
+        if event.failed:
+            parts.append(f"{event.failed} failed")
+        if event.phase in ("discovering", "saving"):
+            parts = [f"{event.phase.capitalize()} “{name}”…"]
+        self.w.status.index_label.setText(" · ".join(parts))
+        self.w.status.index_label.setToolTip(event.current)
+
+    def _ended(self) -> None:
+        self.indexing = None
+        self.indexing_collection = None
+        self._progress = None
+        self._progress_timer.stop()
+
+    def _done(self, result: IngestReport) -> None:
+        collection = self.indexing_collection or ""
+        self._ended()
+        self.last_result, self.last_collection = result, collection
+        self.w.status.index_bar.hide()
+        self.w.status.index_cancel.hide()
+        if result.cancelled:
+            # Files read before the stop are not counted: only finished batches are kept.
+            self.w.status.index_label.setText(
+                f"Stopped indexing “{collection}”: {result.chunks} passages kept; "
+                "add the same files again to finish"
+            )
+        else:
+            self.w.status.index_label.setText(
+                f"Indexed “{collection}”: {result.indexed} new or changed files, "
+                f"{result.skipped} unchanged, {result.chunks} passages"
+            )
+        QTimer.singleShot(8000, self, self._hide_label)
+        if result.failed or result.warnings:
+            parts = []
+            if result.failed:
+                parts.append(f"{len(result.failed)} file(s) not indexed")
+            if result.warnings:
+                count = len(result.warnings)
+                parts.append(f"{count} warning{'s' if count > 1 else ''}")
+            self.w.status.index_report.setText(f"{', '.join(parts)} — details")
+            self.w.status.index_report.show()
+        chosen = self.conversations.collections
+        if not result.cancelled and (result.indexed or result.skipped) and collection not in chosen:
+            self.conversations.set_collections((*chosen, collection))
+        self.refresh()
+
+    def _hide_label(self) -> None:
+        if self.indexing is None:
+            self.w.status.index_label.hide()
+
+    def _failed(self, error: BaseException) -> None:
+        collection = self.indexing_collection
+        self._ended()
+        for widget in (
+            self.w.status.index_bar,
+            self.w.status.index_cancel,
+            self.w.status.index_label,
+        ):
+            widget.hide()
+        if not isinstance(error, GenerationCancelled):
+            text = str(error) if isinstance(error, EmberError) else repr(error)
+            message.error("Indexing failed", f"“{collection}”: {text}")
+        self.refresh()
+
+    def cancel_indexing(self) -> None:
+        if self.indexing is not None:
+            self.indexing.cancel()
+            self.w.status.index_label.setText("Stopping…")
+
+    def show_report(self) -> None:
+        result = self.last_result
+        if result is None or not (result.failed or result.warnings):
+            return
+        from ember.ui.dialogs import IndexReportDialog
+
+        dialog = IndexReportDialog(
+            self.last_collection,
+            [(f.path, f.reason) for f in result.failed],
+            self.w.parent,
+            warnings=[(w.path, w.message) for w in result.warnings],
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()

@@ -1,0 +1,202 @@
+"""Sending, streaming, stopping: one answer at a time on the engine worker.
+
+Everything the answer needs from the chat history (creating the chat, whether it is grounded in
+documents) happens inside the job, on the engine worker, never on the GUI thread: another Ember
+process holding the history's write lock then delays the answer, not the window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ember.errors import EmberError, GenerationCancelled
+from ember.ui.chatview import BubbleData, ChatView, MessageBubble
+from ember.ui.composer import Composer
+from ember.ui.qt import QObject
+from ember.ui.tasks import TaskHandle, TaskManager
+
+if TYPE_CHECKING:
+    from ember.cancel import CancelToken
+    from ember.chats.records import Conversation
+    from ember.core import Core
+    from ember.ui.conversations import Conversations
+
+log = logging.getLogger(__name__)
+
+Stream = Callable[[int, "CancelToken"], Iterator[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCreated:
+    """The job created the chat the first message goes to (reported before any token)."""
+
+    conversation: Conversation
+
+
+class Generation(QObject):
+    """Owns the answer being written: its task, its bubble, the composer's Send/Stop state."""
+
+    def __init__(
+        self,
+        services: Core,
+        tasks: TaskManager,
+        conversations: Conversations,
+        chat: ChatView,
+        composer: Composer,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.tasks = tasks
+        self.conversations = conversations
+        self.chat = chat
+        self.composer = composer
+        self.handle: TaskHandle | None = None
+        self._stream_bubble: MessageBubble | None = None
+        self._user_bubble: MessageBubble | None = None
+        self._view = 0  # the chat view the answer was started in (see Conversations.view)
+
+    def send(self, text: str) -> None:
+        """Send what the composer holds (or, while editing, replace that message and resend)."""
+        if self.handle is not None or self.composer.blocked_reason is not None:
+            return
+        if not text.strip():
+            return
+        editing = self.composer.editing_message_id
+        self.composer.take_text()
+        self.composer.finish_edit()
+        if editing is not None:
+            edited = next((b for b in self.chat.bubbles if b.data.message_id == editing), None)
+            if edited is not None:
+                self.chat.remove_from(edited)
+
+            def stream(chat_id: int, token: CancelToken) -> Iterator[object]:
+                return self.services.assistant.edit_and_resend(editing, text, cancel=token)
+        else:
+
+            def stream(chat_id: int, token: CancelToken) -> Iterator[object]:
+                return self.services.assistant.send(chat_id, text, cancel=token)
+
+        self._user_bubble = self.chat.add_bubble(BubbleData(role="user", text=text))
+        self._run(stream)
+
+    def regenerate(self) -> None:
+        if self.handle is not None or self.conversations.conversation_id is None:
+            return
+        if self.composer.blocked_reason is not None:
+            return
+        last_answer = next(
+            (b for b in reversed(self.chat.bubbles) if b.data.role == "assistant"), None
+        )
+        if last_answer is not None:
+            self.chat.remove_from(last_answer)
+        self._user_bubble = None
+        self._run(lambda chat_id, token: self.services.assistant.regenerate(chat_id, cancel=token))
+
+    def _run(self, stream: Stream) -> None:
+        model_name = self.services.loaded.name if self.services.loaded else ""
+        self._stream_bubble = self.chat.start_streaming(
+            BubbleData(role="assistant", model=model_name, state="streaming")
+        )
+        self.composer.set_generating(True)
+        services = self.services
+        chat_id = self.conversations.conversation_id
+        collections = self.conversations.collections
+        handle = TaskHandle("generate")  # before submitting: the job reads it
+        self._view = self.conversations.view
+
+        def job(report: Callable[[object], None]) -> object:
+            from ember.assistant import ReplyDone
+
+            store = services.store
+            if chat_id is None:
+                chat = store.create(collections=collections)
+                report(ChatCreated(chat))
+                conversation_id = chat.id
+            else:
+                conversation_id = chat_id
+            if collections:
+                services.ensure_retriever()
+            done = None
+            for event in stream(conversation_id, handle.cancel_token):
+                if isinstance(event, ReplyDone):
+                    done = event
+                report(event)
+            return done
+
+        self.tasks.run_on(
+            self.tasks.engine,
+            "generate",
+            job,
+            # Looked up per event (not bound now): tests wrap it to watch the tokens arrive.
+            on_event=lambda event: self._on_stream_event(event),
+            on_done=self._on_stream_done,
+            on_error=self._on_stream_error,
+            handle=handle,
+        )
+        self.handle = handle
+
+    def _on_stream_event(self, event: Any) -> None:
+        # Imported here, not at the top: the window paints before the core's modules load.
+        from ember.assistant import ReplyDone, ReplyStarted
+        from ember.engines.base import Token
+
+        bubble = self._stream_bubble
+        if bubble is None:
+            return
+        if isinstance(event, Token):
+            bubble.append(event.text)  # shown at the chat view's next frame, not per token
+        elif isinstance(event, ChatCreated):
+            self.conversations.created(event.conversation, self._view)
+        elif isinstance(event, ReplyStarted):
+            if self._user_bubble is not None:
+                self._user_bubble.data.message_id = event.user_message.id
+            bubble.data.message_id = event.reply_id
+            if event.citations:
+                bubble.set_citations(event.citations)
+            self.conversations.refresh()
+        elif isinstance(event, ReplyDone):
+            bubble.finish(BubbleData.from_message(event.message))
+
+    def _finish(self) -> None:
+        self.handle = None
+        self._stream_bubble = None
+        self._user_bubble = None
+        self.chat.stop_streaming()
+        self.composer.set_generating(False)
+        self.conversations.refresh()
+
+    def _on_stream_done(self, _result: object) -> None:
+        self._finish()
+
+    def _on_stream_error(self, error: BaseException) -> None:
+        bubble = self._stream_bubble
+        if isinstance(error, GenerationCancelled):
+            if bubble is not None:
+                bubble.data.state = "cancelled"
+                bubble.finish(bubble.data)
+        elif bubble is not None:
+            message = (
+                str(error) if isinstance(error, EmberError) else f"Unexpected error: {error!r}"
+            )
+            if not isinstance(error, EmberError):
+                log.error("generation failed", exc_info=error)
+            bubble.fail(message)
+        self._finish()
+
+    def stop(self) -> None:
+        """Stop the answer being written (Esc); the text so far is kept."""
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def start_edit(self, data: BubbleData) -> None:
+        if self.handle is not None or data.message_id is None:
+            return
+        self.composer.start_edit(data.message_id, data.text)
+
+    def suggestion(self, text: str) -> None:
+        self.composer.input.setPlainText(text)
+        self.composer.input.setFocus()

@@ -1,0 +1,73 @@
+"""Where :mod:`ember.ui.message` reaches the person: dialogs over the window, its status bar."""
+
+from __future__ import annotations
+
+from ember.ui import message
+from ember.ui.qt import QMainWindow, QMessageBox, QObject, Qt
+
+
+class MessageView(QObject):
+    """Connects :data:`message.global_bridge` to one window while :meth:`listen` says so."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._listening = False
+
+    def listen(self, on: bool) -> None:
+        """Start (or stop, when the window closes) showing the bridge's messages."""
+        if on == self._listening:
+            return
+        self._listening = on
+        bridge = message.global_bridge
+        pairs = (
+            (bridge.error_shown, self.show_error),
+            (bridge.warning_shown, self.show_error),
+            (bridge.info_shown, self.notify),
+            (bridge.cleared, self.clear),
+            (bridge.asked, self.ask),
+        )
+        for signal, slot in pairs:
+            if on:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
+
+    def show_error(self, title: str, text: str) -> QMessageBox:
+        """A window-modal error that does not block the event loop."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self.window
+        )
+        box.setObjectName("ErrorDialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def notify(self, text: str, ms: int = 5000) -> None:
+        self.window.statusBar().showMessage(text, ms)
+
+    def clear(self) -> None:
+        self.window.statusBar().clearMessage()
+
+    def ask(self, question: message.Question) -> QMessageBox:
+        """A window-modal yes/no question; ``question.on_yes`` runs if the person agrees."""
+        buttons = QMessageBox.StandardButton
+        yes = buttons.Open if question.yes == "open" else buttons.Ok
+        box = QMessageBox(self.window)
+        box.setObjectName(question.name)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(question.title)
+        box.setText(question.text)
+        box.setInformativeText(question.detail)
+        box.setStandardButtons(yes | buttons.Cancel)
+        box.setDefaultButton(buttons.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        on_yes = question.on_yes
+
+        def decided(result: int) -> None:
+            if result == yes and on_yes is not None:
+                on_yes()
+
+        box.finished.connect(decided)
+        box.open()
+        return box

@@ -1,0 +1,256 @@
+"""The model picker and everything about the model: loading, switching, GGUFs, Ollama pulls,
+settings, and the status bar's model label and OFFLINE/REMOTE pill."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ember.core import Core, LoadedModel, ModelChoice, PullProgress
+from ember.errors import EmberError, GenerationCancelled
+from ember.ui import message
+from ember.ui.qt import (
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QObject,
+    Qt,
+    QWidget,
+    Signal,
+)
+from ember.ui.statusbar import StatusWidgets, show_where
+from ember.ui.tasks import TaskHandle, TaskManager
+
+ADD_GGUF = "__add_gguf__"
+PULL_OLLAMA = "__pull_ollama__"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelWidgets:
+    """The widgets the models controller drives (built by the window)."""
+
+    parent: QWidget  # dialogs open over it
+    picker: QComboBox
+    status: StatusWidgets  # its model label, pill and pull progress
+
+
+class Models(QObject):
+    """Owns the loaded model's state, the picker's entries and the pull in progress."""
+
+    blocked = Signal(object)  # why the model keeps the composer blocked (str), or None
+
+    def __init__(
+        self, services: Core, tasks: TaskManager, widgets: ModelWidgets, parent: QObject
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.tasks = tasks
+        self.w = widgets
+        self.loading = False
+        self.ollama_choices: list[ModelChoice] = []
+        self.pulling: TaskHandle | None = None
+        self.w.picker.activated.connect(self._picked)
+        self.w.status.pull_cancel.clicked.connect(self.cancel_pull)
+
+    # -- the picker ----------------------------------------------------------------------------
+
+    def fill_picker(self) -> None:
+        picker = self.w.picker
+        picker.blockSignals(True)
+        picker.clear()
+        current = self.services.settings.model
+        choices = self.services.local_models() + self.ollama_choices
+        if not any(c.key == current for c in choices):
+            choices.append(ModelChoice(current, self.services.model_label(current), "llama.cpp"))
+        for choice in choices:
+            picker.addItem(choice.label, choice.key)
+            picker.setItemData(
+                picker.count() - 1,
+                f"{choice.backend} {choice.detail}".strip(),
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        picker.insertSeparator(picker.count())
+        picker.addItem("Add a GGUF file…", ADD_GGUF)
+        picker.addItem("Pull from Ollama…", PULL_OLLAMA)
+        picker.setCurrentIndex(max(0, picker.findData(current)))
+        picker.blockSignals(False)
+
+    def _picked(self, index: int) -> None:
+        key = self.w.picker.itemData(index)
+        if key == ADD_GGUF:
+            self.fill_picker()
+            path, _ = QFileDialog.getOpenFileName(
+                self.w.parent, "Add a model", str(Path.home()), "GGUF models (*.gguf)"
+            )
+            if path:
+                self.add_gguf(Path(path))
+            return
+        if key == PULL_OLLAMA:
+            self.fill_picker()
+            self.pull_dialog()
+            return
+        if key == self.services.settings.model and self.services.loaded is not None:
+            return
+        self.switch_model(str(key))
+
+    def switch_model(self, key: str) -> None:
+        try:
+            self.services.choose_model(key)
+        except EmberError as exc:
+            message.error("Cannot use this model", str(exc))
+            return
+        self.fill_picker()
+        self.load_model()
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load_model(self) -> None:
+        """Load the configured model on the engine worker; the composer waits with a reason."""
+        key = self.services.settings.model
+        label = self.services.model_label(key)
+        self.loading = True
+        self.blocked.emit(f"Loading {label}… you can type, sending waits for it.")
+        self.w.status.model_label.setText(f"Loading {label}…")
+        self.tasks.run_on(
+            self.tasks.engine,
+            "load-model",
+            lambda _report: self.services.load_engine(key),
+            on_done=self._loaded,
+            on_error=self._failed,
+        )
+
+    def _loaded(self, loaded: LoadedModel) -> None:
+        self.loading = False
+        self.blocked.emit(None)
+        self.w.status.model_label.setText(f"{loaded.name}  ·  {loaded.backend}")
+        show_where(self.w.status.offline_pill, loaded)
+
+    def _failed(self, error: BaseException) -> None:
+        self.loading = False
+        text = str(error) if isinstance(error, EmberError) else repr(error)
+        self.w.status.model_label.setText("No model loaded")
+        self.blocked.emit(f"No model loaded: {text} Pick another model above.")
+        message.error("The model could not be loaded", text)
+
+    def add_gguf(self, path: Path) -> None:
+        """Check a GGUF's header (in the background), add it, and switch to it."""
+        message.info(f"Checking {path.name}…", 0)
+        self.tasks.run_background(
+            "add-gguf",
+            lambda _report: self.services.add_gguf(path),
+            on_done=self._gguf_added,
+            on_error=lambda exc: self._gguf_failed(path, exc),
+        )
+
+    def _gguf_added(self, choice: ModelChoice) -> None:
+        message.info(f"Added {choice.label}.")
+        self.switch_model(choice.key)
+
+    def _gguf_failed(self, path: Path, error: BaseException) -> None:
+        message.clear()
+        text = str(error) if isinstance(error, EmberError) else repr(error)
+        message.error("This model cannot be used", f"{path.name}: {text}")
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def open_settings(self) -> QWidget:
+        from ember.ui.dialogs import SettingsDialog
+
+        dialog = SettingsDialog(self.services.settings, self.w.parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings))
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, settings: object) -> None:
+        if settings is None:
+            return
+        try:
+            reload_model = self.services.apply_settings(settings)  # type: ignore[arg-type]
+        except EmberError as exc:
+            message.error("Settings not saved", str(exc))
+            return
+        message.info("Settings saved.")
+        self.fill_picker()
+        if reload_model:
+            self.load_model()
+            self.refresh_ollama()
+
+    # -- Ollama --------------------------------------------------------------------------------
+
+    def refresh_ollama(self) -> None:
+        self.tasks.run_background(
+            "list-ollama",
+            lambda _report: self.services.ollama_models(),
+            on_done=self._ollama_listed,
+            on_error=lambda _exc: None,  # no server is normal
+        )
+
+    def _ollama_listed(self, choices: list[ModelChoice]) -> None:
+        self.ollama_choices = choices
+        self.fill_picker()
+
+    def pull_dialog(self) -> None:
+        name, ok = QInputDialog.getText(
+            self.w.parent, "Pull from Ollama", "Model name (for example llama3.2):"
+        )
+        if ok and name.strip():
+            self.pull(name.strip())
+
+    def _pull_widgets(self, visible: bool) -> None:
+        for widget in (self.w.status.pull_label, self.w.status.pull_bar, self.w.status.pull_cancel):
+            widget.setVisible(visible)
+
+    def pull(self, name: str) -> TaskHandle | None:
+        """Download ``name`` into the Ollama server in the background, with progress and Cancel."""
+        if self.pulling is not None:
+            message.error("Pull from Ollama", "Ember is already pulling a model; wait or cancel.")
+            return None
+        services = self.services
+        # Made before the job is submitted: the job reads it and may start at once.
+        handle = TaskHandle(f"pull {name}")
+
+        def job(report: Callable[[object], None]) -> str:
+            for progress in services.pull_ollama(name, handle.cancel_token):
+                report(progress)
+            if handle.cancelled:
+                raise GenerationCancelled(f"Stopped pulling {name}.")
+            return name
+
+        self.w.status.pull_label.setText(f"Pulling {name}…")
+        self.w.status.pull_bar.setRange(0, 0)
+        self._pull_widgets(True)
+
+        def progress(event: object) -> None:
+            if isinstance(event, PullProgress) and not handle.cancelled:
+                self.w.status.pull_label.setText(f"Pulling {name}: {event.status}")
+                if event.total:
+                    self.w.status.pull_bar.setRange(0, 1000)
+                    self.w.status.pull_bar.setValue(int(1000 * event.completed / event.total))
+
+        def done(_result: object) -> None:
+            self.pulling = None
+            self._pull_widgets(False)
+            message.info(f"Pulled {name}.")
+            self.refresh_ollama()
+
+        def failed(error: BaseException) -> None:
+            self.pulling = None
+            self._pull_widgets(False)
+            if isinstance(error, GenerationCancelled):
+                message.info(f"Stopped pulling {name}.")
+            else:
+                text = str(error) if isinstance(error, EmberError) else repr(error)
+                message.error("Pull failed", text)
+
+        self.tasks.run_background(
+            "pull", job, on_event=progress, on_done=done, on_error=failed, handle=handle
+        )
+        self.pulling = handle
+        return handle
+
+    def cancel_pull(self) -> None:
+        if self.pulling is not None:
+            self.pulling.cancel()
+            self.w.status.pull_label.setText("Stopping the download…")

@@ -1,0 +1,80 @@
+"""The status bar's widgets: the model and where it runs, indexing and pull progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ember.core import LoadedModel
+from ember.ui.qt import QLabel, QMainWindow, QProgressBar, QToolButton
+
+_LOCAL_TIP = "Everything runs on this computer; nothing is sent anywhere."
+_REMOTE_TIP = "Messages are sent to a server you configured."
+
+
+def show_where(pill: QLabel, loaded: LoadedModel) -> None:
+    """Say OFFLINE or REMOTE as the engine itself decided (``loaded.is_remote``): the window
+    never second-guesses the engine's reading of a URL."""
+    remote = loaded.is_remote
+    pill.setText("REMOTE" if remote else "OFFLINE")
+    pill.setObjectName("PillRemote" if remote else "Pill")
+    pill.setToolTip(_REMOTE_TIP if remote else _LOCAL_TIP)
+    pill.style().unpolish(pill)  # the object name picks the style sheet's colours
+    pill.style().polish(pill)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusWidgets:
+    model_label: QLabel
+    offline_pill: QLabel
+    index_label: QLabel
+    index_bar: QProgressBar
+    index_cancel: QToolButton
+    index_report: QToolButton
+    pull_label: QLabel
+    pull_bar: QProgressBar
+    pull_cancel: QToolButton
+
+
+def build_status_bar(window: QMainWindow) -> StatusWidgets:
+    """Add Ember's widgets to ``window``'s status bar; the progress ones start hidden."""
+    status = window.statusBar()
+    model_label = QLabel("No model loaded", window)
+    status.addWidget(model_label)
+    pill = QLabel("OFFLINE", window)
+    pill.setObjectName("Pill")
+    pill.setToolTip(_LOCAL_TIP)
+    status.addWidget(pill)
+    index_bar = QProgressBar(window)
+    index_bar.setFixedWidth(180)
+    index_bar.setTextVisible(False)
+    index_cancel = QToolButton(window)
+    index_cancel.setText("Cancel")
+    pull_bar = QProgressBar(window)
+    pull_bar.setFixedWidth(140)
+    pull_bar.setTextVisible(False)
+    pull_cancel = QToolButton(window)
+    pull_cancel.setText("Cancel")
+    pull_cancel.setToolTip("Stop downloading this model")
+    widgets = StatusWidgets(
+        model_label,
+        pill,
+        QLabel("", window),
+        index_bar,
+        index_cancel,
+        QToolButton(window),
+        QLabel("", window),
+        pull_bar,
+        pull_cancel,
+    )
+    for widget in (
+        widgets.pull_label,
+        pull_bar,
+        pull_cancel,
+        widgets.index_label,
+        index_bar,
+        index_cancel,
+        widgets.index_report,
+    ):
+        status.addPermanentWidget(widget)
+        widget.hide()
+    return widgets
