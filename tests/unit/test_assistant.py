@@ -16,9 +16,9 @@ from ember.assistant import (
     ReplyDone,
     ReplyStarted,
 )
+from ember.cancel import CancelToken
 from ember.chats.store import ChatStore
 from ember.config import Settings
-from ember.cancel import CancelToken
 from ember.engines import (
     ChatMessage,
     Engine,
@@ -39,7 +39,7 @@ MANUAL_TEXT = (
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
-    pytest.importorskip("llama_cpp")
+    # No importorskip: llama-cpp-python is a hard dependency; a broken install must fail here.
     from ember.catalog import default_model
     from ember.engines import EngineSpec, create_engine
 
@@ -55,7 +55,9 @@ class RecordingEngine:
         self.inner = inner
         self.backend = inner.backend
         self.model_name = inner.model_name
-        self.context_length = inner.context_length
+        self.n_ctx = inner.n_ctx
+        self.template_overhead = inner.template_overhead
+        self.is_remote = inner.is_remote
         self.special_tokens = getattr(inner, "special_tokens", ())
         self.prompts: list[list[ChatMessage]] = []
         self.options: list[GenerationOptions | None] = []

@@ -40,7 +40,7 @@ class LoadedModel:
     key: str
     name: str
     backend: str
-    context_length: int
+    n_ctx: int  # the context window, in tokens
     # The engine's own verdict: True when prompts leave this computer (a server not on loopback).
     is_remote: bool = False
 
@@ -227,8 +227,8 @@ class Services:
                 key=choice,
                 name=engine.model_name,
                 backend=engine.backend,
-                context_length=engine.context_length,
-                is_remote=bool(getattr(engine, "is_remote", False)),
+                n_ctx=engine.n_ctx,
+                is_remote=engine.is_remote,
             )
             return self.loaded
 
