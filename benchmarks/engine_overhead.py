@@ -3,8 +3,9 @@
 Both sides stream the same model instance, prompt and settings (temperature 0, fixed seed, same
 max_tokens) and start from a cleared KV cache (a seeded Ember request always does). Runs are
 interleaved, alternating which side goes first, after one warm-up each; medians are reported.
-Ember's token-count cache is cleared before each of its runs, so its context fitting is paid in
-full every time.
+Ember's side fits the prompt with the one context policy (:func:`ember.engines.context.fit_prompt`,
+what the Assistant does before every answer) and its token-count cache is cleared before each
+run, so the fitting is paid in full every time.
 
 Usage: ``python benchmarks/engine_overhead.py [--quick] [--model PATH] [--runs N]``
 The last line of stdout is one JSON object (ratio = ours ÷ raw tokens per second).
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ember.catalog import default_model
-from ember.engines import ChatMessage, EngineSpec, GenerationOptions, Token
+from ember.engines import EngineSpec, GenerationOptions, Token
+from ember.engines.context import fit_prompt
 from ember.engines.llamacpp import LlamaCppEngine, load
 
 SYSTEM = "You are Ember, a helpful assistant running privately on the user's own computer."
@@ -43,12 +45,20 @@ class Run:
 
 def run_ours(engine: LlamaCppEngine, max_tokens: int) -> Run:
     engine._count.cache_clear()
-    messages = [ChatMessage("system", SYSTEM), ChatMessage("user", QUESTION)]
-    options = GenerationOptions(temperature=0.0, seed=SEED, max_tokens=max_tokens)
     started = time.perf_counter()
+    fitted = fit_prompt(
+        SYSTEM,
+        [],
+        QUESTION,
+        n_ctx=engine.n_ctx,
+        count_tokens=engine.count_tokens,
+        overhead=engine.template_overhead,
+        max_tokens=max_tokens,
+    )
+    options = GenerationOptions(temperature=0.0, seed=SEED, max_tokens=fitted.max_tokens)
     first = last = 0.0
     tokens = 0
-    for event in engine.stream_chat(messages, options):
+    for event in engine.stream_chat(fitted.messages, options):
         if isinstance(event, Token):
             last = time.perf_counter()
             if tokens == 0:

@@ -33,6 +33,7 @@ from ember.engines.base import (
     GenerationOptions,
     Token,
 )
+from ember.engines.context import PromptTooLong, fit_prompt
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import EmberError, EngineUnavailable
 from ember.knowledge.types import Citation, Grounding
@@ -47,20 +48,22 @@ GROUNDING_INSTRUCTION = (
     "contain the answer, say plainly that your documents do not contain it; do not guess."
 )
 
-# Tokens a chat template adds around each message (role markers, separators); generous on purpose.
-_TEMPLATE_OVERHEAD = 8
-# Never squeeze the answer below this to make a prompt fit.
-_MIN_ANSWER_TOKENS = 64
+__all__ = [
+    "ABSTAIN_TEXT",
+    "GROUNDING_INSTRUCTION",
+    "Assistant",
+    "AssistantEvent",
+    "PromptTooLong",
+    "ReplyDone",
+    "ReplyStarted",
+    "Retriever",
+]
 
 
 class Retriever(Protocol):
     """What the assistant needs from the knowledge base."""
 
     def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding: ...
-
-
-class PromptTooLong(EmberError):
-    """The message (plus its sources) does not fit the model's context window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,6 @@ class Assistant:
         self.store = store
         self.settings = settings
         self.retriever = retriever
-        self._token_counts: dict[tuple[str, int, int], int] = {}
 
     # -- public operations ------------------------------------------------------------------
 
@@ -254,7 +256,9 @@ class Assistant:
     ) -> tuple[list[ChatMessage], int]:
         """System prompt + as much recent history as fits + the question (with its sources).
 
-        Returns the messages and the answer budget (``max_tokens``, shrunk if the question is long).
+        Fitted once, here, by :func:`~ember.engines.context.fit_prompt` with the engine's own
+        window, tokenizer and template overhead. Returns the messages and the answer budget
+        (``max_tokens``, shrunk if the question is long); raises :class:`PromptTooLong`.
         """
         grounded = grounding is not None and bool(grounding.context.strip())
         system = self.settings.system_prompt.strip()
@@ -272,59 +276,31 @@ class Assistant:
             context = neutral(grounding.context.strip())
             question = f"Sources:\n{context}\n\nQuestion: {question}"
 
-        n_ctx = engine.context_length
-        required = self._count(engine, system) + self._count(engine, question)
-        required += 2 * _TEMPLATE_OVERHEAD
-        max_tokens = min(self.settings.max_tokens, n_ctx - required)
-        if max_tokens < min(_MIN_ANSWER_TOKENS, self.settings.max_tokens):
+        history = [
+            ChatMessage(m.role, neutral(m.content))
+            for m in self.store.messages(user_message.conversation_id)
+            if m.id < user_message.id
+            and m.role in ("user", "assistant")
+            and m.state != "error"
+            and m.content.strip()
+        ]
+        try:
+            fitted = fit_prompt(
+                system,
+                history,
+                question,
+                n_ctx=engine.n_ctx,
+                count_tokens=engine.count_tokens,
+                overhead=engine.template_overhead,
+                max_tokens=self.settings.max_tokens,
+            )
+        except PromptTooLong as exc:
             what = "message and its sources" if grounded else "message"
             raise PromptTooLong(
-                f"Your {what} take about {required} tokens, but {engine.model_name} reads at most "
-                f"{n_ctx} at once. Shorten the message, or raise the context size in settings."
-            )
-
-        # Newest history first, while it fits; older turns are left out, not the question.
-        budget = n_ctx - max_tokens - required
-        history: list[ChatMessage] = []
-        for message in reversed(self.store.messages(user_message.conversation_id)):
-            if message.id >= user_message.id:
-                continue
-            if message.role not in ("user", "assistant") or message.state == "error":
-                continue
-            if not message.content.strip():
-                continue
-            cost = self._count(engine, message.content, message.id) + _TEMPLATE_OVERHEAD
-            if cost > budget:
-                break
-            budget -= cost
-            history.append(ChatMessage(message.role, neutral(message.content)))
-        history.reverse()
-        while history and history[0].role != "user":
-            history.pop(0)  # templates expect the conversation to open with the user
-
-        turns = _alternate([*history, ChatMessage("user", question)])
-        messages = [ChatMessage("system", system), *turns] if system else turns
-        return messages, max_tokens
-
-    def _count(self, engine: Engine, text: str, message_id: int | None = None) -> int:
-        """Tokens ``text`` takes in ``engine``; stored messages are counted once per model."""
-        if message_id is None:
-            return engine.count_tokens(text)
-        key = (engine.model_name, message_id, len(text))
-        count = self._token_counts.get(key)
-        if count is None:
-            if len(self._token_counts) > 10_000:
-                self._token_counts.clear()
-            count = self._token_counts[key] = engine.count_tokens(text)
-        return count
-
-
-def _alternate(turns: list[ChatMessage]) -> list[ChatMessage]:
-    """Merge neighbouring messages of one role (strict templates reject user, user)."""
-    merged: list[ChatMessage] = []
-    for turn in turns:
-        if merged and merged[-1].role == turn.role:
-            merged[-1] = ChatMessage(turn.role, f"{merged[-1].content}\n\n{turn.content}")
-        else:
-            merged.append(turn)
-    return merged
+                f"Your {what} take about {exc.required_tokens} tokens, but {engine.model_name} "
+                f"reads at most {exc.n_ctx} at once. Shorten the message, or raise the context "
+                "size in settings.",
+                exc.required_tokens,
+                exc.n_ctx,
+            ) from None
+        return fitted.messages, fitted.max_tokens

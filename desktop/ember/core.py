@@ -246,8 +246,8 @@ class Core:
                 key=choice or "",
                 name=engine.model_name,
                 backend=engine.backend,
-                n_ctx=engine.context_length,
-                is_remote=bool(getattr(engine, "is_remote", False)),
+                n_ctx=engine.n_ctx,
+                is_remote=engine.is_remote,
             )
             return self.loaded
 

@@ -40,7 +40,9 @@ class PromptRecorder:
         self.inner = inner
         self.backend = inner.backend  # type: ignore[attr-defined]
         self.model_name = inner.model_name  # type: ignore[attr-defined]
-        self.context_length = inner.context_length  # type: ignore[attr-defined]
+        self.n_ctx = inner.n_ctx  # type: ignore[attr-defined]
+        self.template_overhead = inner.template_overhead  # type: ignore[attr-defined]
+        self.is_remote = inner.is_remote  # type: ignore[attr-defined]
         self.special_tokens = inner.special_tokens  # type: ignore[attr-defined]
         self.messages: list[ChatMessage] = []
 

@@ -39,7 +39,7 @@ MANUAL_TEXT = (
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
-    pytest.importorskip("llama_cpp")
+    # No importorskip: llama-cpp-python is a hard dependency; a broken install must fail here.
     from ember.catalog import default_model
     from ember.engines import EngineSpec, create_engine
 
@@ -55,7 +55,9 @@ class RecordingEngine:
         self.inner = inner
         self.backend = inner.backend
         self.model_name = inner.model_name
-        self.context_length = inner.context_length
+        self.n_ctx = inner.n_ctx
+        self.template_overhead = inner.template_overhead
+        self.is_remote = inner.is_remote
         self.special_tokens = getattr(inner, "special_tokens", ())
         self.prompts: list[list[ChatMessage]] = []
         self.options: list[GenerationOptions | None] = []
@@ -88,16 +90,17 @@ class RecordingEngine:
 class FixedRetriever:
     """Stands in for the knowledge base: one real passage, cited as [1]."""
 
-    def __init__(self, abstain: bool = False) -> None:
+    def __init__(self, abstain: bool = False, text: str = MANUAL_TEXT) -> None:
         self.abstain = abstain
+        self.text = text
         self.calls: list[tuple[str, list[str] | None]] = []
 
     def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
         self.calls.append((question, None if collections is None else list(collections)))
         if self.abstain:
             return Grounding(context="", abstained=True, best_score=0.05)
-        citation = Citation(1, "/docs/aurora-manual.txt", 2, "Care", MANUAL_TEXT, 0.74)
-        context = f'[1] aurora-manual.txt, page 2, "Care"\n"""\n{MANUAL_TEXT}\n"""'
+        citation = Citation(1, "/docs/aurora-manual.txt", 2, "Care", self.text, 0.74)
+        context = f'[1] aurora-manual.txt, page 2, "Care"\n"""\n{self.text}\n"""'
         return Grounding(context=context, citations=(citation,), best_score=0.74)
 
 
@@ -259,6 +262,34 @@ def test_a_long_conversation_keeps_fitting_the_context(store: ChatStore) -> None
     assert prompt[-1].content == "Summarise our chat in one line."
     assert prompt[-2].content.startswith("Answer 11:")  # the newest history is what is kept
     assert prompt[1].role == "user" and not prompt[1].content.startswith("Question 0:")
+
+
+def test_long_sources_and_a_long_history_fit_the_window_together(store: ChatStore) -> None:
+    from ember.catalog import default_model
+    from ember.engines import EngineSpec, create_engine
+
+    small = create_engine(EngineSpec("llama.cpp", default_model().path, n_ctx=512))
+    recorder = RecordingEngine(small)
+    sources = " ".join([MANUAL_TEXT] * 4)  # about 200 tokens of sources
+    assistant = Assistant(recorder, store, settings(max_tokens=24), FixedRetriever(text=sources))
+    chat = store.create(collections=["manuals"])
+    filler = "This is a fairly long sentence that fills the history of the chat. " * 3
+    for n in range(8):
+        store.add_message(chat.id, "user", f"Question {n}: {filler}")
+        store.add_message(chat.id, "assistant", f"Answer {n}: {filler}")
+    try:
+        done = run(assistant.send(chat.id, "How do I descale the kettle?"))[-1]
+        with pytest.raises(PromptTooLong, match="message and its sources take about"):
+            assistant.retriever = FixedRetriever(text=" ".join([MANUAL_TEXT] * 12))
+            run(assistant.send(chat.id, "And the switch-off time?"))
+    finally:
+        small.close()
+    assert done.message.state == "done"
+    assert done.message.prompt_tokens + done.message.completion_tokens <= 512
+    prompt = recorder.prompts[0]
+    assert sources in prompt[-1].content  # the sources go in whole
+    assert prompt[1].role == "user" and prompt[-2].content.startswith("Answer 7:")
+    assert len(prompt) < 2 + 16  # the oldest history is what gave way
 
 
 def test_a_message_too_long_for_the_model_says_so(engine: Engine, store: ChatStore) -> None:

@@ -12,6 +12,7 @@ from ember.engines.base import (
     GenerationOptions,
     Reply,
     StreamEvent,
+    TemplateOverhead,
     Timings,
     Token,
     complete,
@@ -27,6 +28,7 @@ __all__ = [
     "GenerationOptions",
     "Reply",
     "StreamEvent",
+    "TemplateOverhead",
     "Timings",
     "Token",
     "complete",
@@ -44,11 +46,20 @@ BACKENDS: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class EngineSpec:
-    """Everything needed to load one model on one backend."""
+    """Everything needed to load one model on one backend.
+
+    ``backend``: a key of :data:`BACKENDS`. ``model``: a GGUF path for llama.cpp, a model name
+    for servers. ``host``: the server's base URL (Ollama: ``http://host:port``; OpenAI-compatible:
+    ending in ``/v1``). ``api_key``: sent as a Bearer token (OpenAI-compatible only).
+    ``n_ctx``: the context window asked for, in tokens; the engine's own ``n_ctx`` may be smaller
+    (capped at what the model was trained on). ``n_threads``: CPU threads (``None`` = llama.cpp's
+    choice). ``n_gpu_layers``: layers offloaded to a GPU (0 = CPU only). ``timeout_s``: seconds a
+    server may stay silent mid-answer before it counts as hung.
+    """
 
     backend: str
-    model: str  # a GGUF path for llama.cpp; a model name for servers
-    host: str | None = None  # server base URL for ollama / openai
+    model: str
+    host: str | None = None
     api_key: str | None = None
     n_ctx: int = 4096
     n_threads: int | None = None
@@ -57,7 +68,12 @@ class EngineSpec:
 
 
 def create_engine(spec: EngineSpec) -> Engine:
-    """Load ``spec`` on its backend; raises a domain error a person can act on."""
+    """Load ``spec`` on its backend and return the ready :class:`Engine`.
+
+    Imports only the chosen backend's module. Raises :class:`ModelNotFound` for an unknown
+    backend or model, :class:`ember.errors.ModelLoadError` for a file llama.cpp cannot load, and
+    :class:`ember.errors.EngineUnavailable` for a server that cannot be reached.
+    """
     module_name = BACKENDS.get(spec.backend)
     if module_name is None:
         valid = ", ".join(sorted(BACKENDS))

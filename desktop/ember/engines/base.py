@@ -3,6 +3,10 @@
 Messages go in; a plain iterator of :class:`Token` events comes out, closed by exactly one
 :class:`Finished`. Cancellation is cooperative: a :class:`CancelToken` set from any thread makes the
 stream end at the next token with ``reason="cancelled"`` and the partial text kept.
+
+An engine renders and streams what it is given; it does not fit messages into its window. The
+caller does that once (:func:`ember.engines.context.fit_prompt`), from the engine's ``n_ctx``,
+``count_tokens`` and ``template_overhead``.
 """
 
 from __future__ import annotations
@@ -20,12 +24,21 @@ FinishReason = Literal["stop", "length", "cancelled"]
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """One turn of a conversation: who said it (``role``) and the plain text (``content``)."""
+
     role: Role
     content: str
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationOptions:
+    """How to sample one answer.
+
+    ``temperature`` >= 0 (0 = greedy); ``top_p`` in (0, 1]; ``max_tokens`` the most tokens the
+    answer may have; ``seed`` fixes sampling (``None`` = random); ``stop`` strings end the answer
+    where they appear (they are not part of it).
+    """
+
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 512
@@ -44,6 +57,14 @@ class Token:
 
 @dataclass(frozen=True, slots=True)
 class Timings:
+    """How one answer went, measured by the engine.
+
+    ``ttft_s``: seconds from the request to the first token (``None`` when no token came).
+    ``total_s``: seconds from the request to the end of the stream.
+    ``prompt_tokens``: tokens of the rendered prompt (0 where the backend does not report it).
+    ``completion_tokens``: tokens of the answer (the server's count where it gives one).
+    """
+
     ttft_s: float | None
     total_s: float
     prompt_tokens: int
@@ -60,7 +81,12 @@ class Timings:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The last event of every stream."""
+    """The last event of every stream.
+
+    ``reason``: ``"stop"`` (the model ended, or a stop string), ``"length"`` (``max_tokens``
+    reached) or ``"cancelled"``; ``text`` is the whole answer (all :class:`Token` texts joined);
+    ``model`` the name the backend answered with.
+    """
 
     reason: FinishReason
     text: str
@@ -71,13 +97,42 @@ class Finished:
 StreamEvent = Token | Finished
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateOverhead:
+    """Tokens a backend's chat template adds to the text of the messages, in model tokens.
+
+    ``per_message``: role markers and separators around each message (ChatML: 4-6).
+    ``per_prompt``: added once per prompt (the generation prompt such as
+    ``<|im_start|>assistant``, a BOS token, a template's default system prompt) plus rounding.
+    """
+
+    per_message: int = 8
+    per_prompt: int = 8
+
+    def of(self, message_count: int) -> int:
+        """Template tokens of a prompt of ``message_count`` messages."""
+        return self.per_prompt + self.per_message * message_count
+
+
 @runtime_checkable
 class Engine(Protocol):
-    """A loaded model that can chat. Implementations live in ``ember.engines.<backend>``."""
+    """A loaded model that can chat. Implementations live in ``ember.engines.<backend>``.
+
+    Attributes:
+        backend: the backend's name (a key of :data:`ember.engines.BACKENDS`).
+        model_name: the model as the backend names it (a GGUF file name, a server's model id).
+        n_ctx: the context window in tokens: prompt and answer together never exceed it.
+        template_overhead: what the chat template adds around the messages (see
+            :class:`TemplateOverhead`); measured on the template where the backend has it,
+            a generous estimate otherwise.
+        is_remote: True when prompts leave this computer (a server not on loopback).
+    """
 
     backend: str
     model_name: str
-    context_length: int
+    n_ctx: int
+    template_overhead: TemplateOverhead
+    is_remote: bool
 
     def stream_chat(
         self,
@@ -87,7 +142,8 @@ class Engine(Protocol):
     ) -> Iterator[StreamEvent]:
         """Yield :class:`Token` events, then one :class:`Finished`.
 
-        Raises :class:`ember.errors.EngineUnavailable` (with ``partial_text``) when the backend fails
+        ``messages`` must already fit ``n_ctx`` with room for ``options.max_tokens``; an engine
+        does not drop or cut them. Raises :class:`ember.errors.EngineUnavailable` (with ``partial_text``) when the backend fails
         mid-stream.
         """
         ...
@@ -96,7 +152,9 @@ class Engine(Protocol):
         """Tokens ``text`` takes in this model (exact where the backend exposes a tokenizer)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Free the model or connection; the engine is unusable afterwards."""
+        ...
 
 
 @dataclass(slots=True)
@@ -109,6 +167,7 @@ class StreamClock:
     pieces: list[str] = field(default_factory=list)
 
     def token(self, text: str, count: int = 1) -> Token:
+        """Note ``text`` (``count`` tokens of the answer) and return it as a :class:`Token`."""
         if self.first_token_at is None:
             self.first_token_at = time.perf_counter()
         self.completion_tokens += count
@@ -126,6 +185,7 @@ class StreamClock:
         prompt_tokens: int,
         completion_tokens: int | None = None,
     ) -> Finished:
+        """The closing event; ``completion_tokens`` overrides the count of :meth:`token` calls."""
         now = time.perf_counter()
         ttft = None if self.first_token_at is None else self.first_token_at - self.started
         timings = Timings(

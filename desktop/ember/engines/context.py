@@ -1,113 +1,110 @@
-"""Fit a conversation into a model's context window, so a long chat never errors.
+"""The one context policy: what of a conversation goes into a model's window, and how long the
+answer may be.
 
-The system prompt and the newest turns stay; older turns go first. The last user message always
-stays: if it alone is too long, its head is cut (the end of a pasted text is usually the question).
-Tokens are counted with the model's own tokenizer plus a per-message allowance for the chat
-template's role markers.
+The caller (the :class:`~ember.assistant.Assistant`) fits once, with the engine's own numbers:
+``n_ctx``, ``count_tokens`` and ``template_overhead``; engines take the messages as given. The
+system prompt and the question (with its sources) always go in whole: if they leave too little
+room for an answer, :class:`PromptTooLong` says so rather than cutting what the person wrote. The
+answer gets what it asked for where possible; history fills what is left, newest turns first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from ember.engines.base import ChatMessage
+from ember.engines.base import ChatMessage, TemplateOverhead
+from ember.errors import EmberError
 
-DEFAULT_MESSAGE_OVERHEAD = 8  # ChatML role markers and newlines take 4-6 tokens per message
-SAFETY_TOKENS = 8  # the generation prompt ("<|im_start|>assistant\n") and rounding
-ELLIPSIS = "…"
-
-
-def reply_budget(max_tokens: int, n_ctx: int) -> int:
-    """Tokens to keep free for the answer: what was asked, but never more than half the window."""
-    return max(1, min(max_tokens, n_ctx // 2))
+# Never squeeze the answer below this (or below what was asked, if less) to make a prompt fit.
+MIN_ANSWER_TOKENS = 64
 
 
-def fit_messages(
-    messages: Sequence[ChatMessage],
-    count_tokens: Callable[[str], int],
-    n_ctx: int,
-    reply_tokens: int,
-    message_overhead: int = DEFAULT_MESSAGE_OVERHEAD,
-    fixed_overhead: int = SAFETY_TOKENS,
-) -> list[ChatMessage]:
-    """Return the messages that fit in ``n_ctx`` with ``reply_tokens`` left for the answer.
+class PromptTooLong(EmberError):
+    """The system prompt and the question (with its sources) leave too little room for an answer.
 
-    Keeps leading system messages and the newest turns, drops older turns whole, and never
-    starts the kept history with an assistant turn (templates that require alternating roles
-    would refuse it). ``message_overhead`` is what the template adds per message;
-    ``fixed_overhead`` what it adds once (generation prompt, a default system prompt).
+    ``required_tokens``: what they take, template included; ``n_ctx``: the window, in tokens.
     """
-    if not messages:
-        return []
-    budget = n_ctx - min(reply_tokens, n_ctx // 2) - fixed_overhead
 
-    def cost(message: ChatMessage) -> int:
-        return count_tokens(message.content) + message_overhead
+    def __init__(self, message: str, required_tokens: int, n_ctx: int) -> None:
+        super().__init__(message)
+        self.required_tokens = required_tokens
+        self.n_ctx = n_ctx
 
-    leading = 0
-    while leading < len(messages) and messages[leading].role == "system":
-        leading += 1
-    system = list(messages[:leading])
-    rest = list(messages[leading:])
 
-    # The newest user message and anything after it (rarely an assistant prefix) must stay.
-    last_user = max((i for i, m in enumerate(rest) if m.role == "user"), default=len(rest) - 1)
-    last_user = max(last_user, 0)
-    tail = rest[last_user:]
-    older = rest[:last_user]
+@dataclass(frozen=True, slots=True)
+class FittedPrompt:
+    """A prompt that fits: ``messages`` (system, then history and question in alternating roles,
+    the question last), ``max_tokens`` for the answer, and ``prompt_tokens``, the policy's count
+    of the prompt (template included; at least the rendered prompt's real size)."""
 
-    system_cost = sum(cost(m) for m in system)
-    tail_cost = sum(cost(m) for m in tail)
-    if system and system_cost + tail_cost > budget:
-        # A system prompt may use at most half the room; the question needs the rest.
-        system = _trim_system(system, count_tokens, budget // 2, message_overhead)
-        system_cost = sum(cost(m) for m in system)
-    if tail and system_cost + tail_cost > budget:
-        room = budget - system_cost - sum(cost(m) for m in tail[1:]) - message_overhead
-        tail[0] = ChatMessage(tail[0].role, _keep_tail(tail[0].content, count_tokens, room))
-        tail_cost = sum(cost(m) for m in tail)
+    messages: list[ChatMessage]
+    max_tokens: int
+    prompt_tokens: int
 
-    used = system_cost + tail_cost
-    kept: list[ChatMessage] = []
-    for message in reversed(older):
-        used += cost(message)
-        if used > budget:
+
+def fit_prompt(
+    system: str,
+    history: Sequence[ChatMessage],
+    question: str,
+    *,
+    n_ctx: int,
+    count_tokens: Callable[[str], int],
+    overhead: TemplateOverhead,
+    max_tokens: int,
+    min_answer_tokens: int = MIN_ANSWER_TOKENS,
+) -> FittedPrompt:
+    """Fit ``system`` + as much of ``history`` as fits + ``question`` into ``n_ctx`` tokens.
+
+    ``history``: earlier user/assistant turns, oldest first. ``count_tokens``: the model's token
+    count of a text. ``overhead``: what the chat template adds. ``max_tokens``: the answer length
+    asked for; it shrinks when the question is long, never below
+    ``min(min_answer_tokens, max_tokens)``. The kept history is the newest contiguous run of
+    turns and never opens with an assistant turn (strict templates require the user first);
+    neighbouring turns of one role are merged. ``prompt_tokens + max_tokens <= n_ctx`` always.
+
+    Raises :class:`PromptTooLong` when system prompt and question alone leave too little room.
+    """
+    fixed = [ChatMessage("system", system)] if system else []
+    required = sum(count_tokens(m) for m in (system, question) if m)
+    required += overhead.of(len(fixed) + 1)
+    answer = min(max_tokens, n_ctx - required)
+    if answer < min(min_answer_tokens, max_tokens):
+        raise PromptTooLong(
+            f"The message takes about {required} tokens, but the model reads at most {n_ctx} "
+            "at once. Shorten the message, or raise the context size in settings.",
+            required,
+            n_ctx,
+        )
+
+    # Newest history first, while it fits; older turns are left out, never the question.
+    budget = n_ctx - answer - required
+    kept: list[tuple[ChatMessage, int]] = []
+    for message in reversed(history):
+        cost = count_tokens(message.content) + overhead.per_message
+        if cost > budget:
             break
-        kept.append(message)
+        budget -= cost
+        kept.append((message, cost))
     kept.reverse()
-    while kept and kept[0].role == "assistant":
-        kept.pop(0)
-    return [*system, *kept, *tail]
+    while kept and kept[0][0].role != "user":
+        kept.pop(0)  # templates expect the conversation to open with the user
+
+    used = required + sum(cost for _, cost in kept)
+    turns = _alternate([*(message for message, _ in kept), ChatMessage("user", question)])
+    return FittedPrompt([*fixed, *turns], answer, used)
 
 
-def _trim_system(
-    system: list[ChatMessage], count_tokens: Callable[[str], int], room: int, overhead: int
-) -> list[ChatMessage]:
-    """Keep the head of the system prompt(s): instructions come first."""
-    merged = "\n\n".join(m.content for m in system)
-    keep = _longest_fitting(
-        len(merged), lambda n: count_tokens(merged[:n] + ELLIPSIS), room - overhead
-    )
-    return [ChatMessage("system", merged[:keep] + (ELLIPSIS if keep < len(merged) else ""))]
+def _alternate(turns: list[ChatMessage]) -> list[ChatMessage]:
+    """Merge neighbouring messages of one role (strict templates reject user, user).
 
-
-def _keep_tail(text: str, count_tokens: Callable[[str], int], room: int) -> str:
-    """The longest end of ``text`` that fits in ``room`` tokens, marked as cut."""
-    if count_tokens(text) <= room:
-        return text
-    keep = _longest_fitting(
-        len(text), lambda n: count_tokens(ELLIPSIS + text[len(text) - n :]), room
-    )
-    return ELLIPSIS + text[len(text) - keep :] if keep else ELLIPSIS
-
-
-def _longest_fitting(length: int, tokens_for: Callable[[int], int], room: int) -> int:
-    """Largest n in [0, length] with tokens_for(n) <= room (tokens grow with n): binary search."""
-    low, high = 0, length
-    while low < high:
-        middle = (low + high + 1) // 2
-        if tokens_for(middle) <= room:
-            low = middle
+    A merge adds a blank line (a token or two) but saves a message's template overhead, which
+    is larger, so a merged prompt is never longer than its count.
+    """
+    merged: list[ChatMessage] = []
+    for turn in turns:
+        if merged and merged[-1].role == turn.role:
+            merged[-1] = ChatMessage(turn.role, f"{merged[-1].content}\n\n{turn.content}")
         else:
-            high = middle - 1
-    return low
+            merged.append(turn)
+    return merged

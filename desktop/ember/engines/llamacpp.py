@@ -21,13 +21,8 @@ from ember.engines.base import (
     GenerationOptions,
     StreamClock,
     StreamEvent,
+    TemplateOverhead,
     Token,
-)
-from ember.engines.context import (
-    DEFAULT_MESSAGE_OVERHEAD,
-    SAFETY_TOKENS,
-    fit_messages,
-    reply_budget,
 )
 from ember.engines.gguf import GGUFInfo, inspect_gguf
 from ember.errors import EngineUnavailable, ModelLoadError
@@ -64,12 +59,13 @@ class LlamaCppEngine:
     """A GGUF loaded in this process. One generation at a time (the ``Llama`` is not reentrant)."""
 
     backend = BACKEND
+    is_remote = False  # the model runs in this process
 
     def __init__(self, llama: Llama, info: GGUFInfo, model_name: str) -> None:
         self._llama = llama
         self.info = info
         self.model_name = model_name
-        self.context_length = int(llama.n_ctx())
+        self.n_ctx = int(llama.n_ctx())
         self.template_source = "gguf" if info.chat_template else "fallback-chatml"
         eos_id, bos_id = llama.token_eos(), llama.token_bos()
         eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
@@ -84,7 +80,7 @@ class LlamaCppEngine:
         self._tokenizer_lock = threading.Lock()
         self._closed = False
         self._count = functools.lru_cache(maxsize=4096)(self._count_uncached)
-        self.message_overhead, self.fixed_overhead = self._measure_overhead()
+        self.template_overhead = self._measure_overhead()
 
     # -- Engine protocol -------------------------------------------------------------------------
 
@@ -112,15 +108,7 @@ class LlamaCppEngine:
         cancel: CancelToken | None,
         clock: StreamClock,
     ) -> Generator[Token, None, tuple[FinishReason, list[dict[str, str]]]]:
-        fitted = fit_messages(
-            messages,
-            self.count_tokens,
-            self.context_length,
-            reply_budget(options.max_tokens, self.context_length),
-            self.message_overhead,
-            self.fixed_overhead,
-        )
-        payload = [{"role": m.role, "content": m.content} for m in fitted]
+        payload = [{"role": m.role, "content": m.content} for m in messages]
         if options.seed is not None:
             # A fixed seed promises the same answer for the same messages. Reusing the KV cache
             # of the previous prompt evaluates the tail in a smaller batch, which changes the
@@ -207,20 +195,22 @@ class LlamaCppEngine:
         except Exception:  # a failing template fails the stream first; a closed model says so
             return 0
 
-    def _measure_overhead(self) -> tuple[int, int]:
-        """Template tokens per message and once per prompt (role markers, generation prompt)."""
+    def _measure_overhead(self) -> TemplateOverhead:
+        """Template tokens per message and once per prompt, measured by rendering this model's
+        own template (role markers, generation prompt); the generous default if it fails."""
+        default = TemplateOverhead()
         one_msg = [{"role": "user", "content": "x"}]
         two_msgs = [*one_msg, {"role": "assistant", "content": "x"}]
         try:
             one = self._count(self._render(one_msg))
             two = self._count(self._render(two_msgs))
         except Exception:
-            return DEFAULT_MESSAGE_OVERHEAD, SAFETY_TOKENS
+            return default
         content = self._count("x")
         # A token of margin each: BPE merges across a role boundary can differ by one.
         per_message = max(4, two - one - content + 1)
-        fixed = max(SAFETY_TOKENS, one - content - per_message + 2)
-        return per_message, fixed
+        per_prompt = max(default.per_prompt, one - content - per_message + 2)
+        return TemplateOverhead(per_message, per_prompt)
 
 
 @functools.cache

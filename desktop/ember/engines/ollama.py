@@ -1,27 +1,35 @@
 """The Ollama backend, through the official ``ollama`` client.
 
-Every library and transport error is translated in :func:`_translate`, so the rest of Ember sees
-only :class:`EngineUnavailable` (server down, died mid-answer, garbage, timeout; with the text
-streamed so far) and :class:`ModelNotFound` (the model is not pulled).
+This module holds Ollama's protocol only: the request (options under Ollama's names), the chunk
+parsing, and listing, showing and pulling models. Streaming and the translation of failures into
+:class:`EngineUnavailable` / :class:`ModelNotFound` are :mod:`ember.engines.server`'s, in the
+words of :data:`WORDING`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
 from ember.cancel import CancelToken
-from ember.engines.base import ChatMessage, GenerationOptions, StreamClock, StreamEvent
-from ember.engines.context import fit_messages, reply_budget
+from ember.engines.base import ChatMessage, GenerationOptions, StreamEvent
 from ember.engines.http import LineLimitTransport, OversizedLine, http_timeout, warn_if_remote
-from ember.errors import EngineUnavailable, ModelNotFound
+from ember.engines.server import (
+    SERVER_TEMPLATE_OVERHEAD,
+    Chunk,
+    MalformedReply,
+    ServerErrors,
+    ServerRefused,
+    Wording,
+    estimate_tokens,
+    stream_reply,
+)
+from ember.errors import EngineUnavailable
 
 if TYPE_CHECKING:
     import ollama
@@ -30,23 +38,51 @@ if TYPE_CHECKING:
 
 BACKEND = "ollama"
 DEFAULT_HOST = "http://127.0.0.1:11434"
-CHARS_PER_TOKEN_ESTIMATE = 3  # UTF-8 bytes per token: over-counts English (~4), fits CJK (~3)
-MESSAGE_OVERHEAD_ESTIMATE = 8
 _CANCEL_POLL_S = 0.1  # how often a pull waiting on a quiet server looks at its cancel token
+
+WORDING = Wording(
+    who="Ollama at {host}",
+    not_answering=(
+        "Ollama is not answering at {host} — is it running? Start it with `ollama serve`, "
+        "or pick another model."
+    ),
+    stalled=(
+        "{who} stopped answering (nothing for {seconds:g} s). It may be overloaded; try again "
+        "or pick a smaller model."
+    ),
+    malformed="{who} sent a malformed reply; is that really an Ollama server?",
+    refused="{who} refused the request: {detail}",
+    bad_key="{who} refused the request: {detail}",  # Ollama has no keys: just a refusal
+    no_model=(
+        "{who} has no model {model!r}. Fetch it with `ember models pull {model}`, "
+        "or pick another model."
+    ),
+)
+PULL_WORDING = replace(
+    WORDING,
+    no_model=(
+        "{who} found no model {model!r} to download ({detail}). Check the name and tag, "
+        "e.g. `ember models pull llama3.2:1b`."
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class OllamaModel:
+    """A pulled model as ``/api/tags`` lists it (``size_bytes`` on the server's disk)."""
+
     name: str
     size_bytes: int
     family: str
     parameter_size: str
     quantization: str
-    modified_at: str
+    modified_at: str  # ISO 8601, "" when unknown
 
 
 @dataclass(frozen=True, slots=True)
 class OllamaModelInfo:
+    """One model's details from ``/api/show``; ``context_length`` is what it was trained on."""
+
     name: str
     family: str
     parameter_size: str
@@ -59,6 +95,8 @@ class OllamaModelInfo:
 
 @dataclass(frozen=True, slots=True)
 class PullProgress:
+    """One progress line of a pull; ``completed``/``total`` in bytes of the current layer."""
+
     status: str
     completed: int | None = None
     total: int | None = None
@@ -75,73 +113,47 @@ def _client(host: str, timeout_s: float = 30.0) -> ollama.Client:
     return ollama.Client(host=host, timeout=http_timeout(timeout_s), transport=LineLimitTransport())
 
 
-def _translate(
-    exc: BaseException,
-    host: str,
-    model: str | None = None,
-    partial: str = "",
-    timeout_s: float = 0,
-    pulling: bool = False,
-) -> NoReturn:
-    """The one place library and transport errors become Ember errors."""
+def _adapt(exc: BaseException) -> BaseException:
+    """The ``ollama`` library's exceptions in :mod:`ember.engines.server`'s terms."""
     import ollama
     import pydantic
 
     if isinstance(exc, ollama.ResponseError):
         text = str(exc.error)
-        if pulling and ("does not exist" in text or "not found" in text.lower()):
-            raise ModelNotFound(
-                f"Ollama at {host} found no model {model!r} to download ({text}). Check the "
-                "name and tag, e.g. `ember models pull llama3.2:1b`."
-            ) from None
-        if model and (exc.status_code == 404 or "not found" in text.lower()):
-            raise ModelNotFound(
-                f"Ollama at {host} has no model {model!r}. Fetch it with "
-                f"`ember models pull {model}`, or pick another model."
-            ) from None
-        raise EngineUnavailable(f"Ollama at {host} refused the request: {text}", partial) from None
-    if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):
-        raise EngineUnavailable(
-            f"Ollama is not answering at {host} — is it running? Start it with `ollama serve`, "
-            "or pick another model.",
-            partial,
-        ) from None
-    if isinstance(exc, httpx.TimeoutException):
-        raise EngineUnavailable(
-            f"Ollama at {host} stopped answering (nothing for {timeout_s:g} s). It may be "
-            "overloaded; try again or pick a smaller model.",
-            partial,
-        ) from None
-    if isinstance(exc, OversizedLine):
-        raise EngineUnavailable(
-            f"Ollama at {host} sent {exc}; the reply was abandoned.", partial
-        ) from None
-    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError | KeyError | TypeError):
-        raise EngineUnavailable(
-            f"Ollama at {host} sent a malformed reply; is that really an Ollama server?", partial
-        ) from None
-    if isinstance(exc, httpx.HTTPError):
-        raise EngineUnavailable(
-            f"Ollama at {host} closed the connection in the middle of the answer "
-            f"({type(exc).__name__}). Check that it is still running.",
-            partial,
-        ) from None
-    raise exc
+        lowered = text.lower()
+        # Ollama says "not found" / "does not exist" for a missing model, not always with a 404.
+        missing = "not found" in lowered or "does not exist" in lowered
+        return ServerRefused(404 if missing else exc.status_code, text)
+    if isinstance(exc, pydantic.ValidationError | KeyError | TypeError):
+        return MalformedReply(str(exc))
+    return exc
+
+
+def _errors(
+    host: str, model: str | None = None, timeout_s: float = 0, wording: Wording = WORDING
+) -> ServerErrors:
+    return ServerErrors(wording, host, model, timeout_s, _adapt)
+
+
+def _translate(exc: BaseException, host: str, model: str | None = None, **kw: Any) -> NoReturn:
+    _errors(host, model, **kw).translate(exc)
 
 
 class OllamaEngine:
     """A model served by Ollama. The server does the work; we stream and translate."""
 
     backend = BACKEND
+    template_overhead = SERVER_TEMPLATE_OVERHEAD
 
     def __init__(self, spec: EngineSpec, info: OllamaModelInfo) -> None:
         self.host = _host(spec.host)
         self.model_name = spec.model
         self.info = info
         self.timeout_s = spec.timeout_s
-        self.context_length = min(spec.n_ctx, info.context_length or spec.n_ctx)
+        self.n_ctx = min(spec.n_ctx, info.context_length or spec.n_ctx)
         self.is_remote = warn_if_remote(self.host, "The Ollama server")
         self._client = _client(self.host, spec.timeout_s)
+        self._errors = _errors(self.host, self.model_name, self.timeout_s)
 
     def stream_chat(
         self,
@@ -150,68 +162,52 @@ class OllamaEngine:
         cancel: CancelToken | None = None,
     ) -> Iterator[StreamEvent]:
         """Stream from ``/api/chat``; cancelling closes the HTTP stream."""
-        options = options or GenerationOptions()
-        clock = StreamClock()
-        fitted = fit_messages(
-            messages,
-            self.count_tokens,
-            self.context_length,
-            reply_budget(options.max_tokens, self.context_length),
-            MESSAGE_OVERHEAD_ESTIMATE,
-        )
+        chunks = self._chunks(messages, options or GenerationOptions())
+        return stream_reply(chunks, model=self.model_name, errors=self._errors, cancel=cancel)
+
+    def _chunks(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> Iterator[Chunk]:
         request: dict[str, Any] = {
             "temperature": options.temperature,
             "top_p": options.top_p,
             "repeat_penalty": options.repeat_penalty,
             "num_predict": options.max_tokens,
-            "num_ctx": self.context_length,
+            "num_ctx": self.n_ctx,
         }
         if options.seed is not None:
             request["seed"] = options.seed
         if options.stop:
             request["stop"] = list(options.stop)
-        reason, prompt_tokens, completion_tokens = "", 0, None
-        stream: Any = None
+        stream = self._client.chat(
+            model=self.model_name,
+            messages=[{"role": m.role, "content": m.content} for m in messages],
+            options=request,
+            stream=True,
+        )
         try:
-            stream = self._client.chat(
-                model=self.model_name,
-                messages=[{"role": m.role, "content": m.content} for m in fitted],
-                options=request,
-                stream=True,
-            )
             for part in stream:
-                if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
-                    break
-                text = part.message.content if part.message else None
-                if text:
-                    yield clock.token(text)
-                if part.done:
-                    reason = "length" if part.done_reason == "length" else "stop"
-                    prompt_tokens = part.prompt_eval_count or 0
-                    completion_tokens = part.eval_count
-                    break
-        except Exception as exc:
-            _translate(exc, self.host, self.model_name, clock.text, self.timeout_s)
-        finally:
-            if stream is not None:
-                stream.close()  # ends the HTTP response: Ollama stops generating
-        if not reason:
-            if cancel is not None and cancel.cancelled:
-                reason = "cancelled"
-            else:
-                raise EngineUnavailable(
-                    f"Ollama at {self.host} ended the answer before it was done. "
-                    "Check that it is still running.",
-                    clock.text,
+                text = (part.message.content if part.message else None) or ""
+                if not part.done:
+                    yield Chunk(text)
+                    continue
+                yield Chunk(
+                    text,
+                    finish="length" if part.done_reason == "length" else "stop",
+                    done=True,
+                    prompt_tokens=part.prompt_eval_count or 0,
+                    completion_tokens=part.eval_count,
                 )
-        yield clock.finish(reason, self.model_name, prompt_tokens, completion_tokens)  # type: ignore[arg-type]
+                return
+        finally:
+            stream.close()  # ends the HTTP response: Ollama stops generating
 
     def count_tokens(self, text: str) -> int:
         """An estimate: Ollama has no tokenize API. Errs high, so fitted prompts always fit."""
-        return math.ceil(len(text.encode("utf-8")) / CHARS_PER_TOKEN_ESTIMATE)
+        return estimate_tokens(text)
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._client._client.close()
 
 
@@ -323,7 +319,7 @@ def pull(
             if kind == "end":
                 break
             if kind == "error":
-                _translate(value, host, name, timeout_s=timeout_s, pulling=True)
+                _translate(value, host, name, timeout_s=timeout_s, wording=PULL_WORDING)
             progress = PullProgress(
                 status=value.status or "",
                 completed=value.completed,

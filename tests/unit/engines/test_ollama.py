@@ -138,7 +138,7 @@ def test_create_engine_picks_the_ollama_backend(server: OllamaTestServer) -> Non
     loaded = create_engine(EngineSpec("ollama", server.model_name, host=server.url))
     try:
         assert isinstance(loaded, ollama.OllamaEngine)
-        assert loaded.backend == "ollama" and loaded.context_length == 4096
+        assert loaded.backend == "ollama" and loaded.n_ctx == 4096
         assert loaded.is_remote is False
     finally:
         loaded.close()

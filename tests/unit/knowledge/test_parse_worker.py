@@ -1,4 +1,5 @@
-"""The sandbox's child process, run directly: it answers in frames and leaves nothing open."""
+"""The sandbox's child process, run directly: it answers in :mod:`ember.ipc` frames and leaves
+nothing open."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from pathlib import Path
 from tests.support.children import REPO_ROOT, child_env
 
 from ember.knowledge.detect import TEST_HOOK_ENV
-from ember.knowledge.parse_worker import FRAME_HEADER
+from ember.ipc import FRAME_HEADER, encode
 
 
 def run_worker(requests: list[dict[str, object]]) -> subprocess.CompletedProcess[bytes]:
     """The worker under ``-X dev`` (which shows ResourceWarnings) fed ``requests``, then EOF."""
-    lines = b"".join(json.dumps(r).encode() + b"\n" for r in requests)
+    lines = b"".join(encode(r) for r in requests)
     return subprocess.run(
         [sys.executable, "-X", "dev", "-m", "ember.knowledge.parse_worker"],
         input=lines,

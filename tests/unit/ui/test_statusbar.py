@@ -18,7 +18,7 @@ def _shown_for(qtbot, host: str) -> QLabel:  # type: ignore[no-untyped-def]
         key="remote:test",
         name=engine.model_name,
         backend=engine.backend,
-        n_ctx=engine.context_length,
+        n_ctx=engine.n_ctx,
         is_remote=engine.is_remote,
     )
     pill = QLabel("OFFLINE")
