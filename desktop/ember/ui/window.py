@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.errors import EmberError, GenerationCancelled, StorageError
+from ember.files import write_atomically
 from ember.ui.chatview import BubbleData, ChatView, MessageBubble
 from ember.ui.composer import Composer
 from ember.ui.qt import (
@@ -557,7 +558,7 @@ class MainWindow(QMainWindow):
             else store.export_json(conversation_id)
         )
         try:
-            path.write_text(text, encoding="utf-8")
+            write_atomically(path, text)  # a crash never leaves half an export
         except OSError as exc:
             self.show_error("Export failed", f"Could not write {path}: {exc.strerror}.")
             return
