@@ -102,7 +102,7 @@ class FixedRetriever:
 
 
 def settings(**overrides: object) -> Settings:
-    values: dict = {"temperature": 0.0, "seed": 7, "max_tokens": 40, "context_size": 2048}
+    values: dict = {"temperature": 0.0, "seed": 7, "max_tokens": 40, "n_ctx": 2048}
     values.update(overrides)
     return Settings(**values)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,12 +137,12 @@ class Services:
         self.settings = settings
         if self._assistant is not None:
             self._assistant.settings = settings
-        reload_keys = ("model", "context_size", "threads", "gpu_layers", "ollama_host", "remotes")
+        reload_keys = ("model", "n_ctx", "threads", "gpu_layers", "ollama_host", "remotes")
         return any(getattr(old, k) != getattr(settings, k) for k in reload_keys)
 
     def choose_model(self, key: str) -> Settings:
         """Remember ``key`` as the model to use (saved); the caller then reloads."""
-        settings = replace(self.settings, model=key)
+        settings = self.settings.model_copy(update={"model": key})
         self.apply_settings(settings)
         return settings
 
