@@ -159,7 +159,7 @@ def _stream(assistant: Assistant, conversation_id: int, text: str, echo: bool) -
                 "source": c.source,
                 "page": c.page,
                 "heading": c.heading,
-                "score": c.score,
+                "similarity": c.similarity,
                 "text": c.snippet,
             }
             for c in citations

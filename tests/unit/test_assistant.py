@@ -16,9 +16,9 @@ from ember.assistant import (
     ReplyDone,
     ReplyStarted,
 )
+from ember.cancel import CancelToken
 from ember.chats.store import ChatStore
 from ember.config import Settings
-from ember.cancel import CancelToken
 from ember.engines import (
     ChatMessage,
     Engine,
@@ -95,10 +95,10 @@ class FixedRetriever:
     def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
         self.calls.append((question, None if collections is None else list(collections)))
         if self.abstain:
-            return Grounding(context="", abstained=True, best_score=0.05)
+            return Grounding(context="", abstained=True, best_similarity=0.05)
         citation = Citation(1, "/docs/aurora-manual.txt", 2, "Care", MANUAL_TEXT, 0.74)
         context = f'[1] aurora-manual.txt, page 2, "Care"\n"""\n{MANUAL_TEXT}\n"""'
-        return Grounding(context=context, citations=(citation,), best_score=0.74)
+        return Grounding(context=context, citations=(citation,), best_similarity=0.74)
 
 
 def settings(**overrides: object) -> Settings:

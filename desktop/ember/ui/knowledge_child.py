@@ -110,12 +110,12 @@ def _grounding_json(grounding: Any) -> dict[str, Any]:
                 "page": c.page,
                 "heading": c.heading,
                 "snippet": c.snippet,
-                "score": float(c.score),
+                "similarity": float(c.similarity),
             }
             for c in grounding.citations
         ],
         "abstained": grounding.abstained,
-        "best_score": None if grounding.best_score is None else float(grounding.best_score),
+        "best_similarity": None if (best := grounding.best_similarity) is None else float(best),
         "extra": {k: v for k, v in grounding.extra.items() if _plain(v)},
     }
 

@@ -227,7 +227,7 @@ class RetrievalProcess:
             context=data["context"],
             citations=tuple(Citation(**c) for c in data["citations"]),
             abstained=data["abstained"],
-            best_score=data["best_score"],
+            best_similarity=data["best_similarity"],
             extra=data["extra"],
         )
 
