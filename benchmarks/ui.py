@@ -227,8 +227,6 @@ def _send_while_locked(app, window, database: Path, seconds: float):  # type: ig
 
 def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     os.environ["EMBER_HOME"] = str(home)
-    from dataclasses import replace
-
     from ember.config import Settings, save_settings
     from ember.ui.app import (
         create_application,
@@ -238,7 +236,7 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     )
     from ember.ui.probe import StallProbe
 
-    save_settings(Settings(temperature=0.8, seed=3, max_tokens=tokens, context_size=2048))
+    save_settings(Settings(temperature=0.8, seed=3, max_tokens=tokens, n_ctx=2048))
     app = create_application()
     window = create_window()
     window.show()
@@ -265,7 +263,7 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
 
     # A question grounded in the notes, asked at once: retrieval (and, the first time, loading
     # the embedder) happens while the window must stay responsive.
-    window.services.apply_settings(replace(window.services.settings, max_tokens=32))
+    window.services.apply_settings(window.services.settings.model_copy(update={"max_tokens": 32}))
     window.new_chat()
     window.set_chat_collections(("notes",))
     probe.start()

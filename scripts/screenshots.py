@@ -65,7 +65,7 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
     from ember.ui.app import create_application, create_window, shutdown_window
     from ember.ui.qt import QColor, QPainter
 
-    save_settings(Settings(temperature=0.0, seed=11, max_tokens=220, context_size=2048))
+    save_settings(Settings(temperature=0.0, seed=11, max_tokens=220, n_ctx=2048))
     docs = work / "Product manuals"
     docs.mkdir(exist_ok=True)
     (docs / "zephyr-x2-manual.md").write_text(MANUAL, encoding="utf-8")

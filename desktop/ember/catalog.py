@@ -5,7 +5,6 @@ Also resolves what a user types (``--model``) into an :class:`~ember.engines.Eng
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -17,6 +16,7 @@ from pathlib import Path
 from ember.config import Settings
 from ember.engines import EngineSpec
 from ember.errors import ModelLoadError, ModelNotFound
+from ember.files import sha256_file, write_atomically
 from ember.paths import Paths, ember_paths
 
 _REPO_CATALOG = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
@@ -112,14 +112,6 @@ def find_model(name: str, paths: Paths | None = None) -> ModelEntry:
     raise ModelNotFound(f"No model called {name!r}. Known models: {known}. Or pass a .gguf path.")
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_checksum(entry: ModelEntry, paths: Paths | None = None) -> None:
     """Check a model file's sha256 against the catalog, once per (path, size, mtime)."""
     if not entry.sha256 or not entry.path:
@@ -143,10 +135,7 @@ def verify_checksum(entry: ModelEntry, paths: Paths | None = None) -> None:
             "replaced: reinstall it (`make setup` for the embedded model)."
         )
     verified[key] = actual
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps(verified), encoding="utf-8")
-    os.replace(tmp, marker)
+    write_atomically(marker, json.dumps(verified))
 
 
 def add_user_model(
@@ -178,10 +167,7 @@ def add_user_model(
     )
     existing = [m for m in user_models(paths) if m.name != entry.name and m.path != entry.path]
     rows = [asdict(m) for m in [*existing, entry]]
-    paths.user_catalog.parent.mkdir(parents=True, exist_ok=True)
-    tmp = paths.user_catalog.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps({"models": rows}), encoding="utf-8")
-    os.replace(tmp, paths.user_catalog)
+    write_atomically(paths.user_catalog, tomli_w.dumps({"models": rows}))
     return entry
 
 
@@ -196,7 +182,7 @@ def resolve_model(
     paths = paths or ember_paths()
     choice = (choice or settings.model or "").strip()
     common = {
-        "n_ctx": settings.context_size,
+        "n_ctx": settings.n_ctx,
         "n_threads": settings.threads or None,
         "n_gpu_layers": settings.gpu_layers,
     }
@@ -237,5 +223,5 @@ def resolve_model(
             f"{entry.file} from {entry.source}, then `ember models add PATH`."
         )
     verify_checksum(entry, paths)
-    n_ctx = min(settings.context_size, entry.context_length or settings.context_size)
+    n_ctx = min(settings.n_ctx, entry.context_length or settings.n_ctx)
     return EngineSpec(entry.backend, entry.path, **{**common, "n_ctx": n_ctx}), entry

@@ -1,14 +1,18 @@
-"""Ember's settings: a small typed TOML file in the config dir, with defaults that work offline."""
+"""Ember's settings: a small typed TOML file in the config dir, with defaults that work offline.
+
+Every field is checked by pydantic (strict types: ``api_key = 5`` is refused, not turned into
+"5"), and every problem is reported at once as a :class:`~ember.errors.ConfigError` naming the
+field and, when read from disk, the file. The context window is ``n_ctx`` everywhere; files
+written before it was renamed say ``context_size``, which is still read.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import tempfile
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ember.errors import ConfigError
 from ember.paths import Paths, ember_paths
@@ -25,84 +29,138 @@ PROMPT_PRESETS: dict[str, str] = {
     "Programmer": "You are Ember, an expert programmer. Prefer working code with short explanations.",
 }
 
+# The names the context window had in settings files before it was called ``n_ctx``.
+_OLD_KEYS = {"context_size": "n_ctx"}
 
-@dataclass(slots=True)
-class RemoteEndpoint:
+# Strict: a TOML string never becomes a number, nor a number a string or a bool. A float field
+# still takes a whole number (``temperature = 1``).
+_STRICT = ConfigDict(strict=True, extra="forbid")
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+class RemoteEndpoint(BaseModel):
     """A server the user outgrew their machine into: OpenAI-compatible or a remote Ollama."""
 
-    name: str
-    kind: str  # "openai" or "ollama"
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1)]
+    kind: Literal["openai", "ollama"]
     base_url: str
     model: str
-    api_key: str = ""
+    api_key: str = ""  # "" = none; sent as a bearer token
+
+    def __init__(self, /, *args: Any, **values: Any) -> None:
+        # Positional arguments too, in field order, as the dataclass this was took them.
+        if len(args) > len(type(self).model_fields):
+            raise TypeError(f"RemoteEndpoint takes at most {len(type(self).model_fields)} values")
+        super().__init__(**dict(zip(type(self).model_fields, args, strict=False)), **values)
+
+    _check_url = field_validator("base_url")(_http_url)
 
 
-@dataclass(slots=True)
-class Settings:
+class Settings(BaseModel):
+    """What a person can set. Construct with keywords; :meth:`validate` after changing fields.
+
+    Constructing or validating raises :class:`ConfigError` naming every field that is wrong.
+    """
+
+    model_config = _STRICT
+
     model: str = ""  # "" = the embedded default; else a catalog name, GGUF path, "ollama:NAME", "remote:NAME"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    temperature: float = 0.7
-    top_p: float = 0.95
-    repeat_penalty: float = 1.1  # 1.0 = off; the small embedded model repeats itself without it
-    max_tokens: int = 512
-    context_size: int = 4096
-    threads: int = 0  # 0 = let llama.cpp choose
-    gpu_layers: int = 0
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.7
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 0.95
+    # 1.0 = off; the small embedded model repeats itself without it
+    repeat_penalty: Annotated[float, Field(ge=1.0, le=2.0)] = 1.1
+    max_tokens: Annotated[int, Field(ge=1, le=32768)] = 512  # tokens per reply
+    n_ctx: Annotated[int, Field(ge=256, le=1_048_576)] = 4096  # context window, in tokens
+    threads: Annotated[int, Field(ge=0)] = 0  # 0 = let llama.cpp choose
+    gpu_layers: Annotated[int, Field(ge=-1)] = 0  # -1 = all
     seed: int = -1  # -1 = random
     ollama_host: str = "http://127.0.0.1:11434"
-    remotes: list[RemoteEndpoint] = field(default_factory=list)
+    remotes: list[RemoteEndpoint] = Field(default_factory=list)
     data_dir: str = ""  # "" = the platform default
 
-    def validate(self) -> Settings:
-        problems: list[str] = []
-        if not 0.0 <= self.temperature <= 2.0:
-            problems.append("temperature must be between 0 and 2")
-        if not 0.0 < self.top_p <= 1.0:
-            problems.append("top_p must be above 0 and at most 1")
-        if not 1.0 <= self.repeat_penalty <= 2.0:
-            problems.append("repeat_penalty must be between 1.0 (off) and 2.0")
-        if not 1 <= self.max_tokens <= 32768:
-            problems.append("max_tokens must be between 1 and 32768")
-        if not 256 <= self.context_size <= 1_048_576:
-            problems.append("context_size must be between 256 and 1048576")
-        if self.max_tokens >= self.context_size:
-            problems.append("max_tokens must be smaller than context_size")
-        if self.threads < 0 or self.gpu_layers < -1:
-            problems.append("threads must be >= 0 and gpu_layers >= -1 (-1 = all)")
-        if not self.ollama_host.startswith(("http://", "https://")):
-            problems.append("ollama_host must start with http:// or https://")
-        for remote in self.remotes:
-            if remote.kind not in ("openai", "ollama"):
-                problems.append(f"remote {remote.name!r}: kind must be 'openai' or 'ollama'")
-        if problems:
-            raise ConfigError("Invalid settings: " + "; ".join(problems) + ".")
+    def __init__(self, /, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise InvalidSettings(problems(exc)) from None
+
+    _check_host = field_validator("ollama_host")(_http_url)
+
+    @model_validator(mode="after")
+    def _check_together(self) -> Settings:
+        if self.max_tokens >= self.n_ctx:
+            raise ValueError("max_tokens must be smaller than n_ctx (the context window)")
+        names = [remote.name for remote in self.remotes]
+        if len(set(names)) != len(names):
+            raise ValueError("two remote servers share a name")
         return self
 
+    def validate(self) -> Settings:  # type: ignore[override]  # pydantic's deprecated classmethod
+        """Check every field again (after assignments); returns a validated copy.
 
-def _from_dict(raw: dict[str, Any], source: Path) -> Settings:
-    known = {f.name for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; remove or fix them.")
+        Raises :class:`ConfigError` naming each problem.
+        """
+        return Settings(**self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (remotes as dicts), as the settings file holds them."""
+        return self.model_dump(warnings=False)  # validate() names what is wrong
+
+
+class InvalidSettings(ConfigError):
+    """Settings with wrong values; ``problems`` names each field and what is wrong with it."""
+
+    def __init__(self, problems: list[str], source: Path | None = None) -> None:
+        self.problems = problems
+        where = f"Invalid settings in {source}" if source else "Invalid settings"
+        advice = " Fix or remove them." if source else ""
+        super().__init__(f"{where}: " + "; ".join(problems) + "." + advice)
+
+
+def problems(exc: ValidationError) -> list[str]:
+    """``"field: what is wrong (it is VALUE)"`` for every error pydantic found."""
+    found = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]
+        ).replace(".[", "[")
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (misspelt, or from another version of Ember)"
+        elif error["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        else:
+            message = message[:1].lower() + message[1:]
+        shown = error["type"] not in ("missing", "extra_forbidden") and error["loc"]
+        if shown and error["loc"][-1] != "api_key":  # never echo a secret into a log
+            value = repr(error["input"])
+            message += f" (it is {value[:60] + '…' if len(value) > 60 else value})"
+        found.append(f"{where}: {message}" if where else message)
+    return found
+
+
+def from_dict(raw: dict[str, Any], source: Path) -> Settings:
+    """Settings from a parsed settings file; :class:`ConfigError` names ``source`` and the fields."""
     values = dict(raw)
+    for old, new in _OLD_KEYS.items():
+        if old in values and new not in values:
+            values[new] = values.pop(old)
     try:
-        values["remotes"] = [RemoteEndpoint(**r) for r in raw.get("remotes", [])]
-        settings = Settings(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    defaults = Settings()
-    for f in dataclasses.fields(Settings):
-        expected = type(getattr(defaults, f.name))
-        value = getattr(settings, f.name)
-        if expected is float and isinstance(value, int):
-            setattr(settings, f.name, float(value))
-        elif not isinstance(value, expected):
-            raise ConfigError(f"{source}: {f.name} should be {expected.__name__}, not {value!r}.")
-    return settings.validate()
+        return Settings(**values)
+    except InvalidSettings as exc:
+        raise InvalidSettings(exc.problems, source) from None
 
 
 def load_settings(paths: Paths | None = None) -> Settings:
-    """Read settings, or the defaults when there is no file yet."""
+    """Read settings, or the defaults when there is no file yet. Raises :class:`ConfigError`."""
     path = (paths or ember_paths()).config_file
     try:
         data = path.read_bytes()
@@ -116,25 +174,20 @@ def load_settings(paths: Paths | None = None) -> Settings:
         raise ConfigError(
             f"Settings file {path} is not valid TOML ({exc}); fix or delete it."
         ) from None
-    return _from_dict(raw, path)
+    return from_dict(raw, path)
 
 
 def save_settings(settings: Settings, paths: Paths | None = None) -> Path:
-    """Validate and write settings atomically (temp file, fsync, rename)."""
+    """Validate and write settings atomically; returns the file's path.
+
+    Raises :class:`ConfigError` for invalid settings (nothing is written) and :class:`OSError`
+    when the disk refuses. The file is private to the user (it may hold API keys).
+    """
     import tomli_w
 
-    settings.validate()
+    from ember.files import write_atomically
+
+    checked = settings.validate()
     path = (paths or ember_paths()).config_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = tomli_w.dumps(dataclasses.asdict(settings)).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, tomli_w.dumps(checked.to_dict()), mode=0o600)
     return path

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ember.knowledge.store import CollectionInfo
 
 # Settings whose change means the model must be loaded again.
-RELOAD_KEYS = ("model", "context_size", "threads", "gpu_layers", "ollama_host", "remotes")
+RELOAD_KEYS = ("model", "n_ctx", "threads", "gpu_layers", "ollama_host", "remotes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class Core:
 
     def choose_model(self, key: str) -> Settings:
         """Remember ``key`` as the model to use (saved); the caller then reloads."""
-        settings = replace(self.settings, model=key)
+        settings = self.settings.model_copy(update={"model": key})
         self.apply_settings(settings)
         return settings
 

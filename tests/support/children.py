@@ -12,7 +12,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a child Python running test helpers from this checkout."""
-    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), **extra}
+    # desktop/ too: an editable install may point at another checkout of ember.
+    path = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "desktop")])
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 def python(*args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess[str]:

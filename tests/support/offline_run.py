@@ -70,7 +70,7 @@ def main(folder: str) -> int:
         result["indexed"] = report.indexed
         result["failed"] = [f.reason for f in report.failed]
         engine = create_engine(EngineSpec("llama.cpp", default_model().path, n_ctx=2048))
-        settings = Settings(temperature=0.0, seed=7, max_tokens=32, context_size=2048)
+        settings = Settings(temperature=0.0, seed=7, max_tokens=32, n_ctx=2048)
         with ChatStore.default() as store:
             chat = store.create(collections=["manuals"])
             assistant = Assistant(engine, store, settings, retriever=kb)

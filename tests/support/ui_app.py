@@ -21,7 +21,7 @@ def deterministic_settings(**overrides: object) -> Settings:
         "temperature": 0.0,
         "seed": 7,
         "max_tokens": 48,
-        "context_size": 2048,
+        "n_ctx": 2048,
         "threads": 2,
     }
     values.update(overrides)

@@ -47,7 +47,7 @@ def openai_server() -> Iterator[FaultyOpenAIServer]:
 
 def assistant_for(spec: EngineSpec, store: ChatStore) -> Assistant:
     engine = create_engine(spec)
-    settings = Settings(temperature=0.0, seed=3, max_tokens=24, context_size=2048)
+    settings = Settings(temperature=0.0, seed=3, max_tokens=24, n_ctx=2048)
     return Assistant(engine, store, settings)
 
 

@@ -75,7 +75,7 @@ def test_special_tokens_in_a_retrieved_document_cannot_switch_roles(
     folder.mkdir()
     (folder / "aurora.md").write_text(HOSTILE_DOCUMENT)
     recorder = PromptRecorder(chat_engine)
-    settings = Settings(temperature=0.0, seed=7, max_tokens=16, context_size=2048)
+    settings = Settings(temperature=0.0, seed=7, max_tokens=16, n_ctx=2048)
     with KnowledgeBase(tmp_path / "kb") as kb, ChatStore(tmp_path / "chats.sqlite3") as store:
         assert kb.index([folder], "manuals").indexed == 1
         chat = store.create(collections=["manuals"])

@@ -98,14 +98,17 @@ class FixedRetriever:
     def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
         self.calls.append((question, None if collections is None else list(collections)))
         if self.abstain:
-            return Grounding(context="", abstained=True, best_score=0.05)
+            return Grounding(context="", abstained=True, best_similarity=0.05)
         citation = Citation(1, "/docs/aurora-manual.txt", 2, "Care", self.text, 0.74)
-        context = f'[1] aurora-manual.txt, page 2, "Care"\n"""\n{self.text}\n"""'
-        return Grounding(context=context, citations=(citation,), best_score=0.74)
+        context = f'[1] aurora-manual.txt, page 2, "Care"
+"""
+{self.text}
+"""'
+        return Grounding(context=context, citations=(citation,), best_similarity=0.74)
 
 
 def settings(**overrides: object) -> Settings:
-    values: dict = {"temperature": 0.0, "seed": 7, "max_tokens": 40, "context_size": 2048}
+    values: dict = {"temperature": 0.0, "seed": 7, "max_tokens": 40, "n_ctx": 2048}
     values.update(overrides)
     return Settings(**values)
 

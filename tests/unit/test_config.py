@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 
 from ember.config import RemoteEndpoint, Settings, load_settings, save_settings
@@ -68,3 +72,92 @@ def test_the_data_folder_setting_moves_chats_and_documents(tmp_path) -> None:
     assert paths.chats_db.is_relative_to(chosen)
     assert paths.knowledge_dir.is_relative_to(chosen)
     assert paths.config_file.exists()  # settings themselves stay in the config folder
+
+
+def write_settings(text: str) -> Path:
+    path = ember_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_remotes_api_key_that_is_not_text_is_refused_naming_field_and_file() -> None:
+    path = write_settings(
+        '[[remotes]]\nname = "lab"\nkind = "openai"\nbase_url = "http://127.0.0.1:8000/v1"\n'
+        'model = "qwen"\napi_key = 5\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    message = str(err.value)
+    assert str(path) in message
+    assert "remotes[0].api_key" in message and "valid string" in message
+
+
+@pytest.mark.parametrize(
+    ("toml", "field"),
+    [
+        ("temperature = 3.5", "temperature"),
+        ('temperature = "hot"', "temperature"),
+        ("max_tokens = 2.0", "max_tokens"),  # a float is not a count of tokens
+        ("max_tokens = true", "max_tokens"),
+        ("n_ctx = 100", "n_ctx"),
+        ("threads = -2", "threads"),
+        ("gpu_layers = -5", "gpu_layers"),
+        ("seed = 1.5", "seed"),
+        ("model = 3", "model"),
+        ("system_prompt = false", "system_prompt"),
+        ('ollama_host = "127.0.0.1:11434"', "ollama_host"),
+        ("data_dir = 1", "data_dir"),
+        ('remotes = "lab"', "remotes"),
+        (
+            '[[remotes]]\nname = "lab"\nkind = "gopher"\nbase_url = "http://h"\nmodel = "m"',
+            "remotes[0].kind",
+        ),
+        (
+            '[[remotes]]\nname = "lab"\nkind = "openai"\nbase_url = "ftp://h"\nmodel = "m"',
+            "remotes[0].base_url",
+        ),
+        ('[[remotes]]\nname = "lab"\nkind = "openai"\nmodel = "m"', "remotes[0].base_url"),
+        ("max_tokens = 4096\nn_ctx = 4096", "max_tokens must be smaller than n_ctx"),
+    ],
+)
+def test_every_field_is_checked_when_the_file_is_read(toml: str, field: str) -> None:
+    write_settings(toml + "\n")
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        load_settings()
+
+
+def test_whole_numbers_are_fine_for_decimal_settings() -> None:
+    write_settings("temperature = 1\ntop_p = 1\n")
+    settings = load_settings()
+    assert settings.temperature == 1.0 and isinstance(settings.temperature, float)
+
+
+def test_the_old_context_size_key_is_read_as_n_ctx_and_saved_as_n_ctx() -> None:
+    path = write_settings("context_size = 2048\n")
+    settings = load_settings()
+    assert settings.n_ctx == 2048
+    save_settings(settings)
+    text = path.read_text()
+    assert "n_ctx = 2048" in text and "context_size" not in text
+
+
+def test_settings_changed_in_place_are_checked_by_validate() -> None:
+    settings = load_settings()
+    settings.max_tokens = "many"  # type: ignore[assignment]  # what a careless caller might do
+    with pytest.raises(ConfigError, match="max_tokens"):
+        settings.validate()
+    with pytest.raises(ConfigError, match="max_tokens"):
+        save_settings(settings)
+
+
+def test_two_remotes_may_not_share_a_name() -> None:
+    lab = RemoteEndpoint("lab", "openai", "http://127.0.0.1:8000/v1", "qwen")
+    with pytest.raises(ConfigError, match="share a name"):
+        Settings(remotes=[lab, lab])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+def test_the_settings_file_is_private_it_may_hold_api_keys() -> None:
+    path = save_settings(Settings())
+    assert path.stat().st_mode & 0o077 == 0

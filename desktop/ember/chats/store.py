@@ -323,7 +323,7 @@ class ChatStore:
                 "INSERT INTO citations (message_id, n, source, page, heading, snippet, score)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (message_id, c.n, c.source, c.page, c.heading, c.snippet, float(c.score))
+                    (message_id, c.n, c.source, c.page, c.heading, c.snippet, float(c.similarity))
                     for c in citations
                 ],
             )
@@ -455,5 +455,5 @@ def _citation(row: sqlite3.Row) -> Citation:
         page=row["page"],
         heading=row["heading"],
         snippet=row["snippet"],
-        score=row["score"],
+        similarity=row["score"],
     )

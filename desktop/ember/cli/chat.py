@@ -122,7 +122,7 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
                 "source": c.source,
                 "page": c.page,
                 "heading": c.heading,
-                "score": c.score,
+                "similarity": c.similarity,
                 "text": c.snippet,
             }
             for c in citations

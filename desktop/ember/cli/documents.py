@@ -149,7 +149,7 @@ def run_search(args: argparse.Namespace) -> int:
             "source": hit.source,
             "page": hit.page,
             "heading": hit.heading,
-            "score": round(hit.similarity, 4),
+            "similarity": round(hit.similarity, 4),
             "text": hit.text,
         }
         for hit in result.hits
@@ -166,7 +166,7 @@ def run_search(args: argparse.Namespace) -> int:
             where.append(f"page {row['page']}")
         if row["heading"]:
             where.append(str(row["heading"]))
-        print(f"{number}. {' — '.join(where)}  (score {row['score']:.2f})")
+        print(f"{number}. {' — '.join(where)}  (similarity {row['similarity']:.2f})")
         text = " ".join(str(row["text"]).split())
         print(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
     return 0

@@ -121,7 +121,7 @@ def format_misses(results: Sequence[QuestionResult]) -> list[str]:
     """One line per question that went wrong: not found in the top 5, or the wrong abstention."""
     lines: list[str] = []
     for r in results:
-        score = "similarity " + ("-" if r.best_score is None else f"{r.best_score:.2f}")
+        score = "similarity " + ("-" if r.best_similarity is None else f"{r.best_similarity:.2f}")
         if r.coverage is not None:
             score += f", coverage {r.coverage:.2f}"
         if r.item.answerable and r.abstained:

@@ -12,11 +12,13 @@ Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 from __future__ import annotations
 
 import array
+import functools
 import mmap
 import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ember.errors import ModelLoadError
 
@@ -33,106 +35,59 @@ MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME = 63  # GGML_MAX_NAME - 1
 MAX_ELEMENTS = 1 << 60
 
-# GGUF metadata value types -> struct format (scalars); 8 = string, 9 = array.
-_SCALARS: dict[int, str] = {
-    0: "<B",  # uint8
-    1: "<b",  # int8
-    2: "<H",  # uint16
-    3: "<h",  # int16
-    4: "<I",  # uint32
-    5: "<i",  # int32
-    6: "<f",  # float32
-    7: "<?",  # bool
-    10: "<Q",  # uint64
-    11: "<q",  # int64
-    12: "<d",  # float64
-}
-_STRING = 8
-_ARRAY = 9
 
-# ggml type id -> (name, bytes per block, elements per block); mirrors ggml's type_traits.
-# Ids 4, 5 and 36-38 were removed from ggml; 31-33 are the old repacked Q4_0 forms.
-GGML_TYPES: dict[int, tuple[str, int, int]] = {
-    0: ("F32", 4, 1),
-    1: ("F16", 2, 1),
-    2: ("Q4_0", 18, 32),
-    3: ("Q4_1", 20, 32),
-    6: ("Q5_0", 22, 32),
-    7: ("Q5_1", 24, 32),
-    8: ("Q8_0", 34, 32),
-    9: ("Q8_1", 36, 32),
-    10: ("Q2_K", 84, 256),
-    11: ("Q3_K", 110, 256),
-    12: ("Q4_K", 144, 256),
-    13: ("Q5_K", 176, 256),
-    14: ("Q6_K", 210, 256),
-    15: ("Q8_K", 292, 256),
-    16: ("IQ2_XXS", 66, 256),
-    17: ("IQ2_XS", 74, 256),
-    18: ("IQ3_XXS", 98, 256),
-    19: ("IQ1_S", 50, 256),
-    20: ("IQ4_NL", 18, 32),
-    21: ("IQ3_S", 110, 256),
-    22: ("IQ2_S", 82, 256),
-    23: ("IQ4_XS", 136, 256),
-    24: ("I8", 1, 1),
-    25: ("I16", 2, 1),
-    26: ("I32", 4, 1),
-    27: ("I64", 8, 1),
-    28: ("F64", 8, 1),
-    29: ("IQ1_M", 56, 256),
-    30: ("BF16", 2, 1),
-    31: ("Q4_0_4_4", 18, 32),
-    32: ("Q4_0_4_8", 18, 32),
-    33: ("Q4_0_8_8", 18, 32),
-    34: ("TQ1_0", 54, 256),
-    35: ("TQ2_0", 66, 256),
-    39: ("MXFP4", 17, 32),
-}
+@dataclass(frozen=True, slots=True)
+class _TypeTables:
+    """The format's type tables, from the ``gguf`` package (llama.cpp's own Python reader).
 
-# general.file_type (llama_ftype) -> the name people use for the quantization.
-FILE_TYPES: dict[int, str] = {
-    0: "F32",
-    1: "F16",
-    2: "Q4_0",
-    3: "Q4_1",
-    4: "Q4_1_SOME_F16",
-    7: "Q8_0",
-    8: "Q5_0",
-    9: "Q5_1",
-    10: "Q2_K",
-    11: "Q3_K_S",
-    12: "Q3_K_M",
-    13: "Q3_K_L",
-    14: "Q4_K_S",
-    15: "Q4_K_M",
-    16: "Q5_K_S",
-    17: "Q5_K_M",
-    18: "Q6_K",
-    19: "IQ2_XXS",
-    20: "IQ2_XS",
-    21: "Q2_K_S",
-    22: "IQ3_XS",
-    23: "IQ3_XXS",
-    24: "IQ1_S",
-    25: "IQ4_NL",
-    26: "IQ3_S",
-    27: "IQ3_M",
-    28: "IQ2_S",
-    29: "IQ2_M",
-    30: "IQ4_XS",
-    31: "IQ1_M",
-    32: "BF16",
-    33: "Q4_0_4_4",
-    34: "Q4_0_4_8",
-    35: "Q4_0_8_8",
-    36: "TQ1_0",
-    37: "TQ2_0",
-    38: "MXFP4_MOE",
-}
+    Taken from there rather than copied here, so they follow llama.cpp as types are added or
+    retired. Only the tables: the reading itself stays in this module, bounds-checked.
+    """
 
-# tokenizer.ggml.token_type values a llama.cpp tokenizer treats as special when parsing a prompt.
-_SPECIAL_TOKEN_TYPES = (2, 3, 4)  # unknown, control, user-defined
+    scalars: dict[int, str]  # metadata value type -> struct format of one item
+    string: int
+    array: int
+    ggml: dict[int, tuple[str, int, int]]  # ggml type -> (name, bytes per block, items per block)
+    file_types: dict[int, str]  # general.file_type (llama_ftype) -> e.g. "Q4_K_M"
+    # tokenizer.ggml.token_type values a llama.cpp tokenizer treats as special in a prompt.
+    special_tokens: frozenset[int]
+
+
+@functools.cache
+def _tables() -> _TypeTables:
+    # Imported on first use: the gguf package brings numpy (~0.1 s) with it.
+    import numpy as np
+    from gguf import GGML_QUANT_SIZES, GGUFReader, GGUFValueType, LlamaFileType, TokenType
+
+    scalars = {
+        int(value_type): _struct_format(np.dtype(scalar))
+        for value_type, scalar in GGUFReader.gguf_scalar_to_np.items()
+    }
+    ggml = {
+        int(kind): (kind.name, type_size, block_size)
+        for kind, (block_size, type_size) in GGML_QUANT_SIZES.items()
+    }
+    file_types = {
+        int(kind): kind.name.removeprefix("MOSTLY_").removeprefix("ALL_")
+        for kind in LlamaFileType
+        if kind.name != "GUESSED"
+    }
+    special = frozenset(
+        int(kind) for kind in (TokenType.UNKNOWN, TokenType.CONTROL, TokenType.USER_DEFINED)
+    )
+    return _TypeTables(
+        scalars, int(GGUFValueType.STRING), int(GGUFValueType.ARRAY), ggml, file_types, special
+    )
+
+
+def _struct_format(dtype: Any) -> str:
+    """A little-endian :mod:`struct` format for one item of a numpy scalar type."""
+    letters = {"u": "BHIQ", "i": "bhiq", "f": "  fd", "b": "?"}[dtype.kind]
+    letter = letters[min(dtype.itemsize.bit_length() - 1, len(letters) - 1)]
+    if letter == " " or struct.calcsize("<" + letter) != dtype.itemsize:
+        raise AssertionError(f"the gguf package names an unexpected scalar type {dtype}")
+    return "<" + letter
+
 
 # Keys whose (small) values we keep; everything else is validated and stepped over.
 _WANTED_SUFFIXES = (".context_length",)
@@ -245,14 +200,15 @@ class _Array:
 
 
 def _read_value(r: _Reader, value_type: int, key: str, keep: bool) -> object:
-    if value_type in _SCALARS:
-        return r.scalar(_SCALARS[value_type], f"the value of {key}")
-    if value_type == _STRING:
+    types = _tables()
+    if value_type in types.scalars:
+        return r.scalar(types.scalars[value_type], f"the value of {key}")
+    if value_type == types.string:
         if keep:
             return r.string(f"the value of {key}")
         r.string_span(f"the value of {key}")
         return None
-    if value_type == _ARRAY:
+    if value_type == types.array:
         return _read_array(r, key)
     raise r.fail(f"metadata key {key!r} has unknown value type {value_type}")
 
@@ -263,10 +219,11 @@ def _read_array(r: _Reader, key: str) -> _Array:
     if count > MAX_ARRAY_ITEMS:
         raise r.fail(f"array {key!r} claims {count} items (limit {MAX_ARRAY_ITEMS})")
     start = r.pos
-    if item_type in _SCALARS:
-        r.need(count * struct.calcsize(_SCALARS[item_type]), f"the items of {key}")
-        r.pos += count * struct.calcsize(_SCALARS[item_type])
-    elif item_type == _STRING:
+    types = _tables()
+    if item_type in types.scalars:
+        r.need(count * struct.calcsize(types.scalars[item_type]), f"the items of {key}")
+        r.pos += count * struct.calcsize(types.scalars[item_type])
+    elif item_type == types.string:
         # Each item is at least its 8-byte length: a cheap bound before walking the items.
         r.need(count * 8, f"the items of {key}")
         buf, unpack, size = r.buf, struct.Struct("<Q").unpack_from, r.size
@@ -283,7 +240,7 @@ def _read_array(r: _Reader, key: str) -> _Array:
                 r.need(length, f"item {index} of {key}")
             pos += 8 + length
         r.pos = pos
-    elif item_type == _ARRAY:
+    elif item_type == types.array:
         raise r.fail(f"array {key!r} holds nested arrays, which llama.cpp does not support")
     else:
         raise r.fail(f"array {key!r} has unknown item type {item_type}")
@@ -292,7 +249,7 @@ def _read_array(r: _Reader, key: str) -> _Array:
 
 def _string_item(r: _Reader, array: _Array, index: int) -> str | None:
     """Item ``index`` of a string array already validated by :func:`_read_array`."""
-    if array.item_type != _STRING or not 0 <= index < array.count:
+    if array.item_type != _tables().string or not 0 <= index < array.count:
         return None
     pos = array.start
     unpack = struct.Struct("<Q").unpack_from
@@ -303,14 +260,16 @@ def _string_item(r: _Reader, array: _Array, index: int) -> str | None:
 
 
 def _special_tokens(r: _Reader, tokens: _Array | None, types: _Array | None) -> tuple[str, ...]:
-    if tokens is None or types is None or tokens.item_type != _STRING:
+    if tokens is None or types is None or tokens.item_type != _tables().string:
         return ()
-    if types.item_type not in (4, 5) or types.count != tokens.count:  # int32 / uint32 per token
+    # One int32 (or uint32) a token, as llama.cpp writes them.
+    if _tables().scalars.get(types.item_type) not in ("<i", "<I") or types.count != tokens.count:
         return ()
     kinds = array.array("i", r.buf[types.start : types.start + 4 * types.count])
     if sys.byteorder == "big":
         kinds.byteswap()
-    wanted = {i for i, kind in enumerate(kinds) if kind in _SPECIAL_TOKEN_TYPES}
+    special = _tables().special_tokens
+    wanted = {i for i, kind in enumerate(kinds) if kind in special}
     if not wanted:
         return ()
     found: list[str] = []
@@ -325,9 +284,10 @@ def _special_tokens(r: _Reader, tokens: _Array | None, types: _Array | None) -> 
 
 
 def _tensor_size(r: _Reader, name: str, dims: tuple[int, ...], type_id: int) -> tuple[str, int]:
-    if type_id not in GGML_TYPES:
+    ggml = _tables().ggml
+    if type_id not in ggml:
         raise r.fail(f"tensor {name!r} has unknown ggml type {type_id}")
-    type_name, block_bytes, block_items = GGML_TYPES[type_id]
+    type_name, block_bytes, block_items = ggml[type_id]
     elements = 1
     for dim in dims:
         elements *= dim
@@ -462,7 +422,7 @@ def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
         kv_count=kv_count,
         architecture=architecture,
         name=name if isinstance(name, str) else "",
-        file_type=FILE_TYPES.get(file_type, f"type {file_type}")
+        file_type=_tables().file_types.get(file_type, f"type {file_type}")
         if isinstance(file_type, int)
         else "",
         context_length=context_length

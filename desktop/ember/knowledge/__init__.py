@@ -16,20 +16,21 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ember.errors import StorageError
 
 if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
     from ember.cancel import CancelToken
     from ember.knowledge.chunking import ChunkingOptions
     from ember.knowledge.embedder import Embedder
     from ember.knowledge.grounding import DocumentRetriever, GroundingOptions
-    from ember.knowledge.ingest import IngestReport, Parser, ProgressEvent, RepairReport
+    from ember.knowledge.ingest import Ingestor, IngestReport, Parser, ProgressEvent, RepairReport
     from ember.knowledge.retrieval import RetrievalOptions, SearchResult
     from ember.knowledge.store import CollectionInfo, DocumentRecord, KnowledgeStore
     from ember.knowledge.types import Grounding
@@ -75,7 +76,7 @@ class KnowledgeBase:
         self._vectors: VectorIndex | None = None
         self._vectors_stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
-        self._lock_file: Any = None
+        self._lock_file: BaseFileLock | None = None  # held while this object is the writer
         self.repair_report: RepairReport | None = None
 
     # -- parts, opened on demand ----------------------------------------------------------------
@@ -224,7 +225,7 @@ class KnowledgeBase:
             assert self.repair_report is not None
             return self.repair_report
 
-    def _ingestor(self) -> Any:
+    def _ingestor(self) -> Ingestor:
         from ember.knowledge.ingest import CHECKPOINT_S, Ingestor
 
         self._writer()
@@ -241,18 +242,18 @@ class KnowledgeBase:
         """Become the one writer: lock file, then reconcile FAISS with SQLite."""
         if self._lock_file is not None:
             return
+        from filelock import FileLock, Timeout
+
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle = open(self.directory / LOCK_NAME, "a+b")
-        deadline = time.monotonic() + _LOCK_WAIT_S
-        while not _try_lock(handle):
-            if time.monotonic() > deadline:
-                handle.close()
-                raise StorageError(
-                    "Another Ember process is indexing these documents right now (for example "
-                    "`ember index --watch`). Wait for it to finish, or stop it, and try again."
-                )
-            time.sleep(0.1)
-        self._lock_file = handle
+        lock = FileLock(self.directory / LOCK_NAME, timeout=_LOCK_WAIT_S)
+        try:
+            lock.acquire(poll_interval=0.1)
+        except Timeout:
+            raise StorageError(
+                "Another Ember process is indexing these documents right now (for example "
+                "`ember index --watch`). Wait for it to finish, or stop it, and try again."
+            ) from None
+        self._lock_file = lock
         self._vectors = None  # reload: the last writer may have saved since we read it
         from ember.knowledge.ingest import reconcile
 
@@ -269,7 +270,7 @@ class KnowledgeBase:
                 self._store = None
             self._vectors = None
             if self._lock_file is not None:
-                self._lock_file.close()  # releases the lock
+                self._lock_file.release()
                 self._lock_file = None
 
     def __enter__(self) -> KnowledgeBase:
@@ -287,21 +288,3 @@ class KnowledgeBase:
 def _check_collection_name(name: str) -> None:
     if not name or not name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name):
         raise StorageError(f"{name!r} cannot be a collection name: use 1-200 printable characters.")
-
-
-def _try_lock(handle: Any) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ember.errors import IngestError
-from ember.knowledge.parsers.base import MAX_TEXT_CHARS, READ_CHUNK_BYTES, normalize_newlines
+from ember.knowledge.limits import MAX_TEXT_CHARS, READ_CHUNK_BYTES
 
 # Longest first: the UTF-32-LE BOM starts with the UTF-16-LE one.
 BOMS: tuple[tuple[bytes, str], ...] = (
@@ -34,6 +34,11 @@ SAMPLE_BYTES = 1024 * 1024
 # charset-normalizer is slow on large inputs and needs far less to decide.
 _GUESS_BYTES = 256 * 1024
 _CP1252_MARGIN = 0.1
+
+
+def normalize_newlines(text: str) -> str:
+    """``text`` with Windows (CRLF) and old Mac (CR) line ends turned into ``\\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ember.errors import IngestError
 from ember.knowledge.decode import bom_encoding, utf16_without_bom
-from ember.knowledge.parsers.base import MAX_FILE_BYTES, human_size
+from ember.knowledge.limits import MAX_FILE_BYTES
+from ember.knowledge.parsers.base import human_size
 
 SUPPORTED_KINDS: frozenset[str] = frozenset(
     {"pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"}

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ember.errors import IngestError
 from ember.knowledge.detect import SUPPORTED_KINDS, kind_from_name, not_regular_reason, sniff
-from ember.knowledge.parsers.base import MAX_FILE_BYTES, human_size
+from ember.knowledge.limits import MAX_FILE_BYTES
+from ember.knowledge.parsers.base import human_size
 from ember.paths import ember_paths
 
 __all__ = ["SUPPORTED_KINDS", "Candidate", "Skipped", "discover"]

@@ -64,7 +64,7 @@ class QuestionResult:
     item: QAItem
     rank: int | None  # 1-based rank of the first hit within DEPTH results; None if none
     abstained: bool  # what `ember ask` would do: answer "not found in your documents"
-    best_score: float | None  # similarity of the nearest chunk, one input of the abstain decision
+    best_similarity: float | None  # of the nearest chunk: one input of the abstain decision
     latency_ms: float  # the retrieve call `ember ask` makes
     retrieved: tuple[str, ...] = ()  # file names of the ranked results, for reports
     answer: str | None = None  # with generation: the model's answer
@@ -162,7 +162,7 @@ def evaluate(
             item=item,
             rank=first_hit_rank(item, pairs),
             abstained=grounding.abstained,
-            best_score=grounding.best_score,
+            best_similarity=grounding.best_similarity,
             latency_ms=latency_ms,
             retrieved=tuple(os.path.basename(path) for path, _ in pairs),
             coverage=_number(grounding.extra.get("coverage")),

@@ -61,6 +61,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -74,17 +75,10 @@ DEFAULT_ABSTAIN_BELOW = 0.52
 DEFAULT_COVERAGE_WEIGHT = 0.4
 _BACKTICKS = re.compile(r"`{3,}")
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Suffixes folded away before words are compared, longest first, so "prints", "printed" and
-# "printing" meet "print" (a small cousin of the porter stemmer the keyword index uses).
-_SUFFIXES = (
-    ("sses", "ss"),
-    ("ies", "y"),
-    ("ss", "ss"),
-    ("ing", ""),
-    ("ed", ""),
-    ("ly", ""),
-    ("s", ""),
-)
+# Snowball's "porter" is Martin Porter's original algorithm, the one FTS5's ``porter`` tokenizer
+# (the keyword index's) implements: a question word counts as present in a chunk exactly when
+# the keyword search would match it. Stemmers keep state while they work: one per thread.
+_stemmers = threading.local()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +95,7 @@ class AbstainEvidence:
 
     similarity: float | None  # cosine of the question and its nearest chunk
     coverage: float  # 0..1: IDF-weighted share of the question's words found in one chunk
-    score: float | None  # similarity + coverage_weight * coverage
+    grounding_score: float | None  # similarity + coverage_weight * coverage; abstain below
     abstain: bool
 
 
@@ -135,11 +129,13 @@ def ground(
     extra: dict[str, object] = {
         "abstain_below": options.abstain_below,
         "coverage": round(evidence.coverage, 4),
-        "abstain_score": None if evidence.score is None else round(evidence.score, 4),
+        "grounding_score": None
+        if evidence.grounding_score is None
+        else round(evidence.grounding_score, 4),
     }
     if evidence.abstain:
         extra["reason"] = NOT_FOUND_TEXT
-        return Grounding(context="", abstained=True, best_score=best, extra=extra)
+        return Grounding(context="", abstained=True, best_similarity=best, extra=extra)
     citations = tuple(
         Citation(
             n=number,
@@ -147,12 +143,12 @@ def ground(
             page=hit.page,
             heading=hit.heading,
             snippet=snippet(hit.text, options.snippet_chars),
-            score=round(hit.similarity, 4),
+            similarity=round(hit.similarity, 4),
         )
         for number, hit in enumerate(result.hits, start=1)
     )
     context = format_sources(result.hits)
-    return Grounding(context=context, citations=citations, best_score=best, extra=extra)
+    return Grounding(context=context, citations=citations, best_similarity=best, extra=extra)
 
 
 def abstain_evidence(
@@ -173,8 +169,8 @@ def abstain_evidence(
     else:
         weighted = [(word, 1.0) for word in query_words(question or "")]
     coverage = best_coverage(weighted, [f"{hit.heading or ''} {hit.text}" for hit in result.hits])
-    score = best + options.coverage_weight * coverage
-    return AbstainEvidence(best, coverage, score, score < options.abstain_below)
+    grounding_score = best + options.coverage_weight * coverage
+    return AbstainEvidence(best, coverage, grounding_score, grounding_score < options.abstain_below)
 
 
 def term_weights(terms: Sequence[tuple[str, int]], total: int) -> list[tuple[str, float]]:
@@ -206,14 +202,16 @@ def best_coverage(weighted: Sequence[tuple[str, float]], texts: Sequence[str]) -
 
 
 def stem(word: str) -> str:
-    """``word`` without a common English inflection or a final "e" ("files" and "file": "fil")."""
-    for suffix, replacement in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) + len(replacement) >= 3:
-            word = word[: len(word) - len(suffix)] + replacement
-            break
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
+    """``word``'s Porter stem, as FTS5's porter tokenizer makes it ("printing" -> "print").
+
+    ``word`` should already be lower-case (FTS5's unicode61 tokenizer folds case first).
+    """
+    stemmer = getattr(_stemmers, "porter", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _stemmers.porter = snowballstemmer.stemmer("porter")
+    return str(stemmer.stemWord(word))
 
 
 def format_sources(hits: Sequence[Hit]) -> str:

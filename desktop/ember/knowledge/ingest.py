@@ -26,7 +26,6 @@ truncated text) reach the report as warnings too.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import time
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from ember.cancel import CancelToken
 from ember.errors import EmberError, IngestError
+from ember.files import sha256_file
 from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
 from ember.knowledge.embedder import Embedder
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
@@ -125,14 +125,6 @@ class RepairReport:
     finished_documents: int = 0  # 'pending' documents whose vectors were all there
     reset_for_model: str | None = None  # set when a new embedding model forced a re-embed
     problem: str | None = None  # why the vector file was unusable, if it was
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def reconcile(store: KnowledgeStore, vectors: VectorIndex, embedder: Embedder) -> RepairReport:
@@ -407,7 +399,7 @@ class _Run:
         record = plan.record
         started = time.perf_counter()
         try:
-            digest = file_hash(path)
+            digest = sha256_file(path)
         except OSError as exc:
             self.fail(plan, f"cannot read the file: {exc.strerror or exc}")
             return

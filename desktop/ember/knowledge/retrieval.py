@@ -48,7 +48,7 @@ class RetrievalOptions:
     vector_weight: float = 1.0
     keyword_weight: float = 0.25
     duplicate_similarity: float = 0.95  # two chunks this alike are one result
-    # Each passage a document already has among the results multiplies the score of its next
+    # Each passage a document already has among the results multiplies the rank score of its next
     # one by this (1: no spreading). See ``HybridSearcher._distinct``.
     same_source_decay: float = 0.6
 
@@ -64,7 +64,7 @@ class Hit:
     start: int
     end: int
     similarity: float  # cosine similarity of question and chunk, -1..1
-    score: float  # the rank score results are ordered by (fused, spread over sources)
+    rank_score: float  # what results are ordered by: fused reciprocal rank, spread over sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +260,7 @@ class HybridSearcher:
     ) -> list[Hit]:
         """The ``k`` best of ``ordered``: near-duplicates dropped, spread over documents.
 
-        A document's second passage competes at ``same_source_decay`` times its score, its third
+        A document's second passage competes at ``same_source_decay`` times its rank score, its third
         at that squared, and so on. Without it one long page on a neighbouring subject could
         fill every slot: "pack a folder into a zip file with one call" found five passages of
         ``zipfile`` and not ``shutil.make_archive``, which is the answer. Within one document
@@ -312,7 +312,7 @@ class HybridSearcher:
                     start=row.start,
                     end=row.end,
                     similarity=similarity.get(chunk_id, 0.0),
-                    score=fused[chunk_id] * decay**repeats,
+                    rank_score=fused[chunk_id] * decay**repeats,
                 )
             )
         return hits

@@ -29,13 +29,13 @@ from typing import Any
 from ember.errors import IngestError
 from ember.ipc import ChildProcess
 from ember.knowledge.detect import FileIdentity, Probe, probe
+from ember.knowledge.limits import MAX_TEXT_CHARS
 from ember.knowledge.parsers import (
     ABORT_MEANS_OUT_OF_MEMORY,
     LABELS,
     RISKY_KINDS,
     parse_in_this_process,
 )
-from ember.knowledge.parsers.base import MAX_TEXT_CHARS
 from ember.knowledge.types import ParsedDocument, Section
 
 DEFAULT_TIMEOUT_S = 30.0

@@ -122,9 +122,19 @@ _DOC_COLUMNS = (
 
 
 class KnowledgeStore:
-    """One SQLite database of collections, documents and chunks. Writes come from one thread."""
+    """One SQLite database of collections, documents and chunks. Writes come from one thread.
+
+    Ids (collections, documents, chunks) are SQLite integer keys, never reused. Methods that
+    write run in their own transaction unless noted; a disk that refuses a write raises
+    :class:`StorageError` and leaves the database as it was.
+    """
 
     def __init__(self, path: Path) -> None:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        Raises :class:`StorageError` if the file is damaged or not a database, and
+        :class:`~ember.errors.SchemaTooNew` if a newer Ember wrote it; the file is left untouched.
+        """
         self.path = path
         self.conn = connect(path)
         try:
@@ -146,6 +156,11 @@ class KnowledgeStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``), committed when the block ends.
+
+        Rolled back on any exception; SQLite's operational errors (disk full, read-only file)
+        become :class:`StorageError`.
+        """
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -169,15 +184,18 @@ class KnowledgeStore:
     # -- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
+        """The value stored under ``key`` (e.g. the embedding model's name), or None."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (in the caller's transaction, if one is open)."""
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- collections --------------------------------------------------------------------------
 
     def collection_id(self, name: str, *, create: bool = False) -> int | None:
+        """The id of collection ``name``; with ``create``, made if missing (caller's transaction)."""
         row = self.conn.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
         if row is not None:
             return int(row[0])
@@ -189,6 +207,7 @@ class KnowledgeStore:
         return int(cursor.lastrowid or 0)
 
     def collections(self) -> list[CollectionInfo]:
+        """Every collection by name, counting only finished (``done``) documents and their chunks."""
         rows = self.conn.execute(
             "SELECT c.name, COUNT(d.id) AS documents, COALESCE(SUM(d.chunk_count), 0) AS chunks "
             "FROM collections c LEFT JOIN documents d "
@@ -216,6 +235,7 @@ class KnowledgeStore:
         return DocumentRecord(**{key: row[key] for key in row.keys()})
 
     def document(self, collection: str, path: str) -> DocumentRecord | None:
+        """The record of the absolute ``path`` in ``collection``, in any state, or None."""
         row = self.conn.execute(
             f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id "
             "WHERE c.name = ? AND d.path = ?",
@@ -224,6 +244,7 @@ class KnowledgeStore:
         return None if row is None else self._document(row)
 
     def document_by_id(self, document_id: int) -> DocumentRecord | None:
+        """The record with this id, or None."""
         row = self.conn.execute(
             f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id "
             "WHERE d.id = ?",
@@ -234,6 +255,7 @@ class KnowledgeStore:
     def documents(
         self, collection: str | None = None, *, state: DocumentState | None = None
     ) -> list[DocumentRecord]:
+        """Documents (of ``collection`` / in ``state`` when given), by collection then path."""
         query = (
             f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id"
         )
@@ -264,6 +286,9 @@ class KnowledgeStore:
         embed_texts: Sequence[str],
     ) -> tuple[int, list[int], list[int]]:
         """Record a (re)parsed document as ``pending`` with its new chunks, in one transaction.
+
+        ``path`` is absolute; ``size`` in bytes; ``mtime_ns`` in nanoseconds since the epoch;
+        ``content_hash`` the file's SHA-256 in hex; ``embed_texts`` one per chunk, in order.
 
         Returns (document id, new chunk ids, chunk ids removed) so the caller can embed the new
         ones and drop the old vectors.
@@ -344,6 +369,7 @@ class KnowledgeStore:
         )
 
     def mark_done(self, document_ids: Iterable[int]) -> None:
+        """Make ``pending`` documents searchable: call only once their vectors are saved."""
         ids = list(document_ids)
         if not ids:
             return
@@ -356,6 +382,7 @@ class KnowledgeStore:
             )
 
     def mark_pending(self, document_ids: Iterable[int]) -> None:
+        """Hide ``done`` documents from search until their vectors are back (repair)."""
         ids = list(document_ids)
         if ids:
             with self.transaction():
@@ -365,6 +392,7 @@ class KnowledgeStore:
                 )
 
     def remove_document(self, document_id: int) -> list[int]:
+        """Forget a document and its chunks; returns the chunk ids whose vectors must go too."""
         with self.transaction():
             removed = self._delete_chunks(document_id)
             self.conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
@@ -393,12 +421,15 @@ class KnowledgeStore:
     # -- chunks -------------------------------------------------------------------------------
 
     def chunk_ids(self) -> list[int]:
+        """Every chunk id, ascending (documents in any state)."""
         return [int(r[0]) for r in self.conn.execute("SELECT id FROM chunks ORDER BY id")]
 
     def chunk_count(self) -> int:
+        """How many chunks there are, documents in any state."""
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def pending_chunks(self, document_id: int) -> list[tuple[int, str]]:
+        """``(chunk id, text to embed)`` of a document's chunks, in document order."""
         return [
             (int(r[0]), str(r[1]))
             for r in self.conn.execute(
@@ -408,6 +439,7 @@ class KnowledgeStore:
         ]
 
     def documents_of_chunks(self, chunk_ids: Iterable[int]) -> set[int]:
+        """The ids of the documents these chunks belong to (unknown chunk ids are ignored)."""
         ids = list(chunk_ids)
         found: set[int] = set()
         for start in range(0, len(ids), 500):

@@ -33,7 +33,7 @@ class Citation:
     page: int | None
     heading: str | None
     snippet: str
-    score: float
+    similarity: float  # cosine similarity of the question and this source, -1..1
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,5 +43,5 @@ class Grounding:
     context: str  # the fenced, numbered, neutralised sources block for the prompt ("" if none)
     citations: tuple[Citation, ...] = ()
     abstained: bool = False  # nothing relevant found: answer "not found in your documents"
-    best_score: float | None = None
+    best_similarity: float | None = None  # cosine of the question and its nearest chunk
     extra: dict[str, object] = field(default_factory=dict)

@@ -28,13 +28,20 @@ import json
 import os
 import threading
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import StorageError
+from ember.files import replacing as replacing_file
+from ember.files import write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
+    import numpy.typing as npt
+
+    # Chunk ids: SQLite's integer primary keys, as a sequence of ints or a 1-d integer array.
+    Ids = Sequence[int] | npt.NDArray[np.integer[Any]]
 
 DEFAULT_ANN_THRESHOLD = 200_000
 IVF_LISTS = 1024  # cells; ~1k vectors each at 1M
@@ -166,10 +173,17 @@ class VectorIndex:
         return int(self.index.ntotal)
 
     def ids(self) -> np.ndarray:
+        """Every stored id, shape ``(len(self),)``, int64, in storage order (not sorted)."""
         faiss = _faiss()
         return faiss.vector_to_array(self.index.id_map).astype("int64", copy=False)
 
-    def add(self, ids: Any, vectors: Any) -> None:
+    def add(self, ids: Ids, vectors: npt.ArrayLike) -> None:
+        """Add ``vectors`` (shape ``(len(ids), dimension)``, converted to float32) under ``ids``.
+
+        The vectors should be L2-normalised (inner product is then cosine similarity); ids must
+        not be present already (FAISS would keep both). Nothing is written until :meth:`save`.
+        Raises :class:`ValueError` if the shape does not match.
+        """
         import numpy as np
 
         ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -187,7 +201,11 @@ class VectorIndex:
             self._ann.add_with_ids(vectors, ids)  # incremental: the cells are already trained
             self._ann_dirty = True
 
-    def remove(self, ids: Any) -> int:
+    def remove(self, ids: Ids) -> int:
+        """Remove the vectors of ``ids`` (absent ids are ignored); returns how many went.
+
+        Nothing is written until :meth:`save`.
+        """
         import numpy as np
 
         ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -203,8 +221,11 @@ class VectorIndex:
                 self._ann_dirty = True
         return removed
 
-    def reconstruct(self, ids: Any) -> np.ndarray:
-        """The stored vectors of ``ids`` (each must be present)."""
+    def reconstruct(self, ids: Ids) -> np.ndarray:
+        """The stored vectors of ``ids``: shape ``(len(ids), dimension)``, float32, in order.
+
+        Each id must be present; FAISS raises :class:`RuntimeError` for one that is not.
+        """
         import numpy as np
 
         out = np.empty((len(ids), self.dimension), dtype=np.float32)
@@ -218,8 +239,17 @@ class VectorIndex:
     def approximate(self) -> bool:
         return len(self) >= self.ann_threshold
 
-    def search(self, query: Any, k: int, *, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (scores, ids) for one normalised query vector; ids of -1 pad a short result."""
+    def search(
+        self, query: npt.ArrayLike, k: int, *, exact: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` stored vectors nearest ``query``, best first: ``(similarities, ids)``.
+
+        ``query`` is one normalised vector of ``dimension`` floats (any shape that reshapes to
+        ``(1, dimension)``). Returns two 1-d arrays of at most ``k`` items: cosine similarities
+        (float32, -1..1, exact even when the approximate index found the candidates) and their
+        ids (int64). Fewer than ``k`` come back when fewer are stored. ``exact`` skips the
+        approximate index.
+        """
         import numpy as np
 
         _faiss()  # this thread's OpenMP settings
@@ -240,6 +270,7 @@ class VectorIndex:
         return exact_scores[order].astype(np.float32), found[order]
 
     def _contains(self, ids: np.ndarray) -> np.ndarray:
+        """A boolean array, shape ``ids.shape``: which of ``ids`` (int64) are stored."""
         import numpy as np
 
         if self._sorted_ids is None:
@@ -360,26 +391,19 @@ def _write_atomically(index: Any, path: Path, replacing: Fingerprint | None) -> 
     check file accepts it too, for the moment between the two renames.
     """
     faiss = _faiss()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        faiss.write_index(index, os.fspath(temp))
-        with open(temp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        fingerprint = _fingerprint(temp)  # read back from the page cache: fast
-        accepted = [fingerprint] + ([replacing] if replacing and replacing != fingerprint else [])
-        _write_check(path, accepted)
-        os.replace(temp, path)
+        with replacing_file(path) as temp:
+            faiss.write_index(index, os.fspath(temp))
+            fingerprint = _fingerprint(temp)  # read back from the page cache: fast
+            accepted = [fingerprint] + (
+                [replacing] if replacing and replacing != fingerprint else []
+            )
+            _write_check(path, accepted)  # replaced first: see the module's docstring
     except (OSError, RuntimeError) as exc:
-        try:
-            temp.unlink()
-        except OSError:
-            pass
         raise StorageError(
             f"Could not save the vector index to {path} ({exc}). Free some disk space and index "
             "again; nothing already indexed was lost."
         ) from None
-    _fsync_directory(path.parent)
     return fingerprint
 
 
@@ -389,17 +413,11 @@ def check_path(path: Path) -> Path:
 
 
 def _write_check(path: Path, accepted: list[Fingerprint]) -> None:
-    target = check_path(path)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     record = {
         "format": _CHECK_FORMAT,
         "accept": [{"size": size, "crc32": crc} for size, crc in accepted],
     }
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, target)
+    write_atomically(check_path(path), json.dumps(record))
 
 
 def _read_check(path: Path) -> list[Fingerprint] | None:
@@ -449,16 +467,3 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # Windows cannot open folders; its rename is durable enough there
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

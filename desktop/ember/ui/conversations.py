@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.errors import EmberError, StorageError
+from ember.files import write_atomically
 from ember.ui import message
 from ember.ui.chat_db import ChatDb
 from ember.ui.qt import QFileDialog, QInputDialog, QLabel, QObject, QTimer, QWidget, Signal
@@ -328,7 +329,7 @@ class Conversations(QObject):
                 if kind == "markdown"
                 else store.export_json(conversation_id)
             )
-            path.write_text(text, encoding="utf-8")
+            write_atomically(path, text)  # a crash never leaves half an export
             return path
 
         def failed(error: BaseException) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -210,7 +209,7 @@ class SettingsDialog(QDialog):
         self.context_size = QSpinBox(gen_box)
         self.context_size.setRange(256, 1_048_576)
         self.context_size.setSingleStep(512)
-        self.context_size.setValue(settings.context_size)
+        self.context_size.setValue(settings.n_ctx)
         gen.addRow("Context size", self.context_size)
         general_layout.addWidget(gen_box)
         general_layout.addStretch(1)
@@ -289,19 +288,20 @@ class SettingsDialog(QDialog):
             self.data_dir.setText(folder)
 
     def settings(self) -> Settings:
-        return dataclasses.replace(
-            self._base,
-            system_prompt=self.system_prompt.toPlainText().strip(),
-            temperature=round(self.temperature.value(), 3),
-            top_p=round(self.top_p.value(), 3),
-            repeat_penalty=round(self.repeat_penalty.value(), 3),
-            max_tokens=self.max_tokens.value(),
-            context_size=self.context_size.value(),
-            threads=self.threads.value(),
-            gpu_layers=self.gpu_layers.value(),
-            ollama_host=self.ollama_host.text().strip(),
-            remotes=list(self.remote_servers.remotes),
-            data_dir=self.data_dir.text().strip(),
+        return self._base.model_copy(
+            update=dict(
+                system_prompt=self.system_prompt.toPlainText().strip(),
+                temperature=round(self.temperature.value(), 3),
+                top_p=round(self.top_p.value(), 3),
+                repeat_penalty=round(self.repeat_penalty.value(), 3),
+                max_tokens=self.max_tokens.value(),
+                n_ctx=self.context_size.value(),
+                threads=self.threads.value(),
+                gpu_layers=self.gpu_layers.value(),
+                ollama_host=self.ollama_host.text().strip(),
+                remotes=list(self.remote_servers.remotes),
+                data_dir=self.data_dir.text().strip(),
+            )
         )
 
     def accept(self) -> None:

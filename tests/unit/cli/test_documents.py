@@ -31,7 +31,7 @@ def test_index_then_search_as_json(
 
     code, hits = run(capsys, "search", "when are taxes due", "--k", "2", "--json")
     assert code == 0 and len(hits) == 2
-    assert set(hits[0]) == {"source", "page", "heading", "score", "text"}
+    assert set(hits[0]) == {"source", "page", "heading", "similarity", "text"}
     assert hits[0]["source"] == str(corpus / "taxes.html")
     assert hits[0]["heading"] == "Filing your tax return > Deadlines"
 

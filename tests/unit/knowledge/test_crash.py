@@ -27,7 +27,7 @@ def make_folder(folder: Path) -> None:
 
 def run_child_and_kill(kb_dir: Path, folder: Path, delay: float) -> bool:
     """True if the child was killed mid-run, False if it finished first."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "desktop")])}
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.support.knowledge_crash_child", str(kb_dir), str(folder)],
         cwd=ROOT,

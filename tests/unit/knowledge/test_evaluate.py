@@ -34,7 +34,7 @@ def qa_items() -> list[QAItem]:
 
 
 def result(item: QAItem, rank: int | None, abstained: bool = False) -> QuestionResult:
-    return QuestionResult(item, rank, abstained, best_score=0.5, latency_ms=10.0)
+    return QuestionResult(item, rank, abstained, best_similarity=0.5, latency_ms=10.0)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_abstention_is_the_decision_ask_makes(manuals: tuple[Path, KnowledgeBase
     for outcome in evaluate(kb, qa_items(), ["manuals"]):
         grounding = kb.retrieve(outcome.item.question, ["manuals"])
         assert outcome.abstained == grounding.abstained
-        assert outcome.best_score == grounding.best_score
+        assert outcome.best_similarity == grounding.best_similarity
         assert outcome.coverage == grounding.extra["coverage"]
 
 

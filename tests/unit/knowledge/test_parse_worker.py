@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tests.support.children import REPO_ROOT, child_env
 
-from ember.knowledge.detect import TEST_HOOK_ENV
 from ember.ipc import FRAME_HEADER, encode
+from ember.knowledge.detect import TEST_HOOK_ENV
 
 
 def run_worker(requests: list[dict[str, object]]) -> subprocess.CompletedProcess[bytes]:

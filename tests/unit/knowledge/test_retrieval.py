@@ -31,7 +31,7 @@ def test_a_pdf_hit_carries_its_page_and_a_similarity_score(
     hits = kb.search("patching a bicycle inner tube", k=3).hits
     assert (Path(hits[0].source).name, hits[0].page) == ("guide.pdf", 2)
     assert 0.3 < hits[0].similarity <= 1.0
-    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert [h.rank_score for h in hits] == sorted((h.rank_score for h in hits), reverse=True)
 
 
 def test_exact_terms_are_found_by_keyword_search(indexed_kb: tuple[KnowledgeBase, Path]) -> None:
@@ -119,7 +119,7 @@ def test_one_long_document_does_not_crowd_out_the_others(
 
     assert names(crowded) == ["zipfile.md"] * 2  # what happened before spreading
     assert "shutil.md" in names(spread)
-    assert [h.score for h in spread] == sorted((h.score for h in spread), reverse=True)
+    assert [h.rank_score for h in spread] == sorted((h.rank_score for h in spread), reverse=True)
     # Within the long page the order is the one it had without spreading.
     zip_ids = [h.chunk_id for h in spread if Path(h.source).name == "zipfile.md"]
     assert zip_ids == [h.chunk_id for h in crowded][: len(zip_ids)]

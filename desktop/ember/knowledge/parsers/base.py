@@ -1,13 +1,7 @@
-"""Limits and small helpers every parser shares.
+"""Small helpers every parser shares: cleaning text, cutting it into bounded sections.
 
-The bounds below are what keeps one hostile or enormous file from taking the machine with it:
-
-* ``MAX_FILE_BYTES``: files larger than this are refused before anything reads them.
-* ``MAX_TEXT_CHARS``: a document keeps at most this many characters of extracted text; the rest is
-  dropped with a note on the :class:`ParsedDocument`. Text formats are read in ``READ_CHUNK_BYTES``
-  pieces and reading stops at the cap, so a 200 MB one-line file costs about 50 M characters of
-  memory (plus one copy while sections are cut), never the whole file.
-* ``MAX_SECTION_CHARS``: one section never holds more than this; longer runs are cut at whitespace.
+The bounds themselves (file size, characters kept, section length) are in
+:mod:`ember.knowledge.limits`, shared with the text decoder.
 """
 
 from __future__ import annotations
@@ -16,17 +10,33 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ember.errors import IngestError
+from ember.knowledge.decode import DecodedText, normalize_newlines, read_text
+from ember.knowledge.limits import (
+    MAX_FILE_BYTES,
+    MAX_SECTION_CHARS,
+    MAX_TEXT_CHARS,
+    READ_CHUNK_BYTES,
+)
 from ember.knowledge.types import ParsedDocument, Section
 
-Blocks = list[tuple[tuple[str, ...], list[str]]]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_SECTION_CHARS",
+    "MAX_TEXT_CHARS",
+    "READ_CHUNK_BYTES",
+    "Blocks",
+    "TextBudget",
+    "clean_text",
+    "human_size",
+    "normalize_newlines",
+    "parse_headed_text",
+    "sections_from_blocks",
+    "split_long",
+]
 
-MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB
-MAX_TEXT_CHARS = 50_000_000
-MAX_SECTION_CHARS = 1_000_000
-READ_CHUNK_BYTES = 1024 * 1024
+Blocks = list[tuple[tuple[str, ...], list[str]]]
 
 # C0 controls other than tab/newline, DEL, and the non-characters PDF text layers like to emit.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -43,10 +53,6 @@ def human_size(n_bytes: int) -> str:
             return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
-
-
-def normalize_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def clean_text(text: str) -> str:
@@ -113,16 +119,13 @@ def parse_headed_text(
     kind: str,
     split_sections: Callable[[str], tuple[str | None, Blocks]],
     *,
-    decode: Callable[[Path], Any] | None = None,
+    decode: Callable[[Path], DecodedText] | None = None,
     empty: str = "no text found (the file holds only whitespace or headings)",
 ) -> ParsedDocument:
     """A text format whose ``split_sections`` finds its title and heading blocks (Markdown, reST,
     HTML). ``decode`` reads the file (default: ``read_text``); ``empty`` is the reason given when
     no text is left."""
-    if decode is None:
-        from ember.knowledge.decode import read_text as decode  # decode builds on this module
-
-    decoded = decode(path)
+    decoded = (decode or read_text)(path)
     title, blocks = split_sections(decoded.text)
     budget = TextBudget()
     if decoded.truncated:
