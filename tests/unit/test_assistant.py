@@ -100,10 +100,7 @@ class FixedRetriever:
         if self.abstain:
             return Grounding(context="", abstained=True, best_similarity=0.05)
         citation = Citation(1, "/docs/aurora-manual.txt", 2, "Care", self.text, 0.74)
-        context = f'[1] aurora-manual.txt, page 2, "Care"
-"""
-{self.text}
-"""'
+        context = f'[1] aurora-manual.txt, page 2, "Care"\n"""\n{self.text}\n"""'
         return Grounding(context=context, citations=(citation,), best_similarity=0.74)
 
 
