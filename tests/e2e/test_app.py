@@ -1,4 +1,9 @@
-"""The desktop app, driven like a person would: real window, real embedded model, real stores."""
+"""The desktop app, driven like a person would: real window, real embedded model, real stores.
+
+Integration tests: the real window runs inside the test's own process (pytest-qt), so
+they can reach into its widgets. The app as a person starts it, a separate `ember`
+process, is tested in tests/e2e/test_app_process.py.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from tests.support.ui_app import (
     wait_chats,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Documents in the app: drop a folder, watch it index, ask, and follow the answer's sources."""
+"""Documents in the app: drop a folder, watch it index, ask, and follow the answer's sources.
+
+Integration tests: the real window runs inside the test's own process (pytest-qt), so
+they can reach into its widgets. The app as a person starts it, a separate `ember`
+process, is tested in tests/e2e/test_app_process.py.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from tests.support.ui_app import (
     wait_chats,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 INDEX_TIMEOUT_MS = 240_000
 

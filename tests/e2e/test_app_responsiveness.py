@@ -1,16 +1,24 @@
 """The window keeps answering while a long answer streams and while documents index.
 
-The worst stall is printed (see ``benchmarks/ui.py`` for the numbers); the assertion is a very
-generous bound that only a blocked event loop (work on the GUI thread) would break.
+Integration tests: the real window in this process (pytest-qt), the real model and embedder.
+
+A heartbeat timer on the GUI thread (``StallProbe``, every 10 ms) measures the worst gap between
+its ticks: the longest the event loop went without running. The goal is 50 ms (what a person
+notices; ``benchmarks/ui.py`` measures against it). The assertion is ``STALL_BOUND_MS``: a busy
+2-core machine stays well under it, work done on the GUI thread (a model load, an embedding, a
+re-render of the whole answer per token) does not, and the first test below proves that a
+blocked loop breaks it.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from ember.ui.probe import StallProbe
+from ember.ui.qt import QTimer
 from tests.support.ui_app import (
     ANSWER_TIMEOUT_MS,
     close_window,
@@ -18,11 +26,32 @@ from tests.support.ui_app import (
     open_window,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-# Far above the 50 ms goal: a shared 2-core CI box can pause any process for a while, but work
-# done on the GUI thread (loading a model, embedding, a whole re-render per token) shows as seconds.
-GENEROUS_BOUND_MS = 1500
+# Five times the 50 ms goal: the scheduler of a shared 2-core box pauses a process for tens of
+# milliseconds (61 and 73 ms measured at load 2-3), never for a quarter of a second; GUI-thread
+# work shows as hundreds of milliseconds or seconds.
+STALL_BOUND_MS = 250
+
+
+def worst_stall(qtbot, probe: StallProbe) -> float:  # type: ignore[no-untyped-def]
+    """Stop ``probe`` and return its worst stall in ms, after two more ticks: a stall that has
+    just ended is only measured by the tick that follows it."""
+    ticks = probe.ticks
+    qtbot.waitUntil(lambda: probe.ticks >= ticks + 2, timeout=5000)
+    return probe.stop()
+
+
+def test_the_probe_sees_a_blocked_event_loop(qtbot) -> None:
+    """The measure itself: 400 ms of work on the GUI thread is a 400 ms stall, over the bound."""
+    probe = StallProbe()
+    probe.start()
+    blocked: list[bool] = []
+    QTimer.singleShot(50, lambda: (time.sleep(0.4), blocked.append(True)))
+    qtbot.waitUntil(lambda: bool(blocked), timeout=5000)
+    worst = worst_stall(qtbot, probe)
+    assert 390 <= worst < 2000
+    assert worst > STALL_BOUND_MS
 
 
 @pytest.fixture
@@ -39,12 +68,12 @@ def test_streaming_a_long_answer_leaves_the_window_responsive(qtbot, window) -> 
     # 300 tokens take ~5 s on an idle machine, but a CI box shared with other jobs can be 20x
     # slower; a timeout here would leave a worker generating into the next test.
     qtbot.waitUntil(lambda: window.generation is None, timeout=3 * ANSWER_TIMEOUT_MS)
-    worst = probe.stop()
+    worst = worst_stall(qtbot, probe)
     answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
     tokens = answer.data.completion_tokens or 0
     print(f"\nworst event-loop stall while streaming {tokens} tokens: {worst:.1f} ms")
     assert tokens > 50
-    assert worst < GENEROUS_BOUND_MS
+    assert worst < STALL_BOUND_MS
 
 
 def test_indexing_files_leaves_the_window_responsive(qtbot, window, tmp_path) -> None:
@@ -60,8 +89,8 @@ def test_indexing_files_leaves_the_window_responsive(qtbot, window, tmp_path) ->
     probe.start()
     window.index_documents([Path(folder)], "notes")
     qtbot.waitUntil(lambda: window.indexing is None, timeout=240_000)
-    worst = probe.stop()
+    worst = worst_stall(qtbot, probe)
     result = window.last_index_result
     print(f"\nworst event-loop stall while indexing {result.indexed} files: {worst:.1f} ms")
     assert result.indexed == 12
-    assert worst < GENEROUS_BOUND_MS
+    assert worst < STALL_BOUND_MS

@@ -2,6 +2,10 @@
 
 The Ollama server is the test stand-in that speaks Ollama's real HTTP protocol and generates with
 the real embedded GGUF.
+
+Integration tests: the real window runs inside the test's own process (pytest-qt), so
+they can reach into its widgets. The app as a person starts it, a separate `ember`
+process, is tested in tests/e2e/test_app_process.py.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from tests.support.ui_app import (
     send_and_wait,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 OLLAMA_KEY = "ollama:smollm2:135m"
 

@@ -1,4 +1,9 @@
-"""Starting the app: paths from the command line, and a chat history that cannot be opened."""
+"""Starting the app: paths from the command line, and a chat history that cannot be opened.
+
+Integration tests: the real window runs inside the test's own process (pytest-qt), so
+they can reach into its widgets. The app as a person starts it, a separate `ember`
+process, is tested in tests/e2e/test_app_process.py.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from tests.support.ui_app import (
     open_window,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -173,12 +174,21 @@ def test_a_path_instead_of_a_command_starts_the_app_with_that_path(tmp_path: Pat
     assert args.paths == [notes.resolve(), tmp_path.resolve()]
 
 
-def test_no_arguments_start_the_app_with_nothing_to_index() -> None:
+def test_no_arguments_start_the_app_with_nothing_to_index(monkeypatch: pytest.MonkeyPatch) -> None:
     from ember import cli
+    from ember.ui import app
 
-    args = cli.parse_args([])
-    assert getattr(args, "handler", cli._run_app) is cli._run_app
-    assert getattr(args, "paths", []) == []
+    # The window itself is the subprocess harness's job (tests/e2e/test_app_process.py); here
+    # only what `ember` with no arguments hands to it, through main()'s real dispatch.
+    started: list[tuple[list[str], list[Path]]] = []
+
+    def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
+        started.append((list(argv), list(paths)))
+        return 0
+
+    monkeypatch.setattr(app, "run_app", run_app)
+    assert cli.main([]) == 0
+    assert started == [([], [])]
 
 
 def test_a_missing_path_given_to_the_app_is_a_one_line_usage_error(

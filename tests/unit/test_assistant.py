@@ -27,7 +27,8 @@ from ember.engines import (
     Token,
 )
 from ember.errors import EngineUnavailable
-from ember.knowledge.types import Citation, Grounding
+from ember.knowledge.grounding import DocumentRetriever, format_sources
+from ember.knowledge.retrieval import Hit, SearchResult
 
 pytestmark = pytest.mark.slow
 
@@ -87,21 +88,38 @@ class RecordingEngine:
         pass
 
 
-class FixedRetriever:
-    """Stands in for the knowledge base: one real passage, cited as [1]."""
+class FixedSearcher:
+    """Stands in for the knowledge base's search: one real passage (or none). The grounding on
+    top of it is Ember's own (``DocumentRetriever``: the abstain decision, the citations and the
+    sources block from ``format_sources``), so the prompt is the one a real search would give."""
 
     def __init__(self, abstain: bool = False, text: str = MANUAL_TEXT) -> None:
         self.abstain = abstain
         self.text = text
         self.calls: list[tuple[str, list[str] | None]] = []
 
-    def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
-        self.calls.append((question, None if collections is None else list(collections)))
-        if self.abstain:
-            return Grounding(context="", abstained=True, best_similarity=0.05)
-        citation = Citation(1, "/docs/aurora-manual.txt", 2, "Care", self.text, 0.74)
-        context = f'[1] aurora-manual.txt, page 2, "Care"\n"""\n{self.text}\n"""'
-        return Grounding(context=context, citations=(citation,), best_similarity=0.74)
+    def search(
+        self, query: str, collections: Sequence[str] | None = None, k: int | None = None
+    ) -> SearchResult:
+        self.calls.append((query, None if collections is None else list(collections)))
+        if self.abstain:  # nothing relevant was found: Ember's own rule then abstains
+            return SearchResult(hits=(), best_similarity=None)
+        return SearchResult(hits=(self.hit,), best_similarity=self.hit.similarity)
+
+    @property
+    def hit(self) -> Hit:
+        return Hit(
+            chunk_id=1,
+            source="/docs/aurora-manual.txt",
+            collection="manuals",
+            page=2,
+            heading="Care",
+            text=self.text,
+            start=0,
+            end=len(self.text),
+            similarity=0.74,
+            rank_score=0.74,
+        )
 
 
 def settings(**overrides: object) -> Settings:
@@ -271,7 +289,9 @@ def test_long_sources_and_a_long_history_fit_the_window_together(store: ChatStor
     small = create_engine(EngineSpec("llama.cpp", default_model().path, n_ctx=512))
     recorder = RecordingEngine(small)
     sources = " ".join([MANUAL_TEXT] * 4)  # about 200 tokens of sources
-    assistant = Assistant(recorder, store, settings(max_tokens=24), FixedRetriever(text=sources))
+    assistant = Assistant(
+        recorder, store, settings(max_tokens=24), DocumentRetriever(FixedSearcher(text=sources))
+    )
     chat = store.create(collections=["manuals"])
     filler = "This is a fairly long sentence that fills the history of the chat. " * 3
     for n in range(8):
@@ -280,7 +300,9 @@ def test_long_sources_and_a_long_history_fit_the_window_together(store: ChatStor
     try:
         done = run(assistant.send(chat.id, "How do I descale the kettle?"))[-1]
         with pytest.raises(PromptTooLong, match="message and its sources take about"):
-            assistant.retriever = FixedRetriever(text=" ".join([MANUAL_TEXT] * 12))
+            assistant.retriever = DocumentRetriever(
+                FixedSearcher(text=" ".join([MANUAL_TEXT] * 12))
+            )
             run(assistant.send(chat.id, "And the switch-off time?"))
     finally:
         small.close()
@@ -303,12 +325,12 @@ def test_a_message_too_long_for_the_model_says_so(engine: Engine, store: ChatSto
 
 def test_a_grounded_answer_cites_its_sources(engine: Engine, store: ChatStore) -> None:
     recorder = RecordingEngine(engine)
-    retriever = FixedRetriever()
-    assistant = Assistant(recorder, store, settings(max_tokens=60), retriever)
+    searcher = FixedSearcher()
+    assistant = Assistant(recorder, store, settings(max_tokens=60), DocumentRetriever(searcher))
     chat = store.create()
     events = run(assistant.send(chat.id, "How do I descale the kettle?", collections=["manuals"]))
 
-    assert retriever.calls == [("How do I descale the kettle?", ["manuals"])]
+    assert searcher.calls == [("How do I descale the kettle?", ["manuals"])]
     started, done = events[0], events[-1]
     assert [c.source for c in started.citations] == ["/docs/aurora-manual.txt"]
     assert done.message.citations == started.citations
@@ -316,6 +338,8 @@ def test_a_grounded_answer_cites_its_sources(engine: Engine, store: ChatStore) -
     assert store.get(chat.id).collections == ("manuals",)
     system, question = recorder.prompts[-1]
     assert GROUNDING_INSTRUCTION in system.content
+    # The sources block is exactly the one retrieval formats (fenced, numbered, labelled).
+    assert format_sources([searcher.hit]) in question.content
     assert MANUAL_TEXT in question.content
     assert question.content.endswith("Question: How do I descale the kettle?")
 
@@ -324,7 +348,8 @@ def test_when_the_documents_have_no_answer_it_says_so_without_generating(
     engine: Engine, store: ChatStore
 ) -> None:
     recorder = RecordingEngine(engine)
-    assistant = Assistant(recorder, store, settings(), FixedRetriever(abstain=True))
+    retriever = DocumentRetriever(FixedSearcher(abstain=True))
+    assistant = Assistant(recorder, store, settings(), retriever)
     chat = store.create(collections=["manuals"])
     events = run(assistant.send(chat.id, "Who won the 1998 World Cup?"))
     done = events[-1]
@@ -334,10 +359,10 @@ def test_when_the_documents_have_no_answer_it_says_so_without_generating(
 
 
 def test_chats_without_collections_are_not_grounded(engine: Engine, store: ChatStore) -> None:
-    retriever = FixedRetriever()
-    assistant = Assistant(engine, store, settings(), retriever)
+    searcher = FixedSearcher()
+    assistant = Assistant(engine, store, settings(), DocumentRetriever(searcher))
     run(assistant.send(store.create().id, "Hello"))
-    assert retriever.calls == []
+    assert searcher.calls == []
 
 
 def test_regenerate_replaces_the_last_answer(engine: Engine, store: ChatStore) -> None:

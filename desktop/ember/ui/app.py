@@ -3,16 +3,25 @@
 ``run_app`` is what ``ember`` (no command) calls. The window is on screen before torch,
 llama_cpp, faiss or sentence_transformers are imported; the model loads right after, in the
 background, while the composer shows why it waits.
+
+``EMBER_LOG_LEVEL=debug`` (or ``info``) logs to stderr what the app does (windows shown, the
+window filled in, the model ready, shutdown): the subprocess tests read it. SIGTERM closes the
+window as the person would, so nothing is lost, and the app exits with status 0.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Modules that must not be imported before the window shows (checked by tests and the benchmark).
 HEAVY_MODULES = ("torch", "llama_cpp", "faiss", "sentence_transformers", "transformers")
@@ -68,6 +77,8 @@ def create_window(
     # the person sees the window while the model loads.
     window.start_background_when_shown = start_background
     window.paths_at_start = [Path(p) for p in open_paths]
+    if open_paths:
+        log.info("offering %d path(s) once the window is up", len(open_paths))
     return window
 
 
@@ -87,12 +98,12 @@ def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
     else:
         # A worker is still inside the engine or the stores (a very slow token, a stuck call):
         # freeing the model under it would crash the process. Leave it to the process exit.
-        import logging
-
-        logging.getLogger(__name__).warning(
+        log.warning(
             "a background task did not stop within %d ms; not closing the engine under it",
             timeout_ms,
         )
+        return
+    log.info("shut down: background tasks stopped, stores closed")
 
 
 def report_first_paint(window: object, then: Callable[[dict[str, object]], None]) -> object:
@@ -121,16 +132,107 @@ def report_first_paint(window: object, then: Callable[[dict[str, object]], None]
     return spy
 
 
+def _configure_logging() -> None:
+    """Log Ember's own messages to stderr at ``EMBER_LOG_LEVEL`` (debug, info, ...), if set;
+    other libraries' at warning and above."""
+    level = os.environ.get("EMBER_LOG_LEVEL", "").upper()
+    if level:
+        logging.basicConfig(
+            stream=sys.stderr,
+            level=logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("ember").setLevel(level)
+
+
+def _close_on_sigterm(app: object) -> Callable[[], None]:
+    """Handle SIGTERM by closing every window (each saves its state) and quitting; returns the
+    function that puts the previous handling back.
+
+    Python runs signal handlers only between bytecodes, never while Qt's C++ event loop waits:
+    the handler's wake-up byte lands on a socket that a QSocketNotifier watches, whose slot
+    gives Python that moment."""
+    from PySide6.QtCore import QSocketNotifier
+
+    from ember.ui.qt import QApplication, QTimer
+
+    assert isinstance(app, QApplication)
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(send.fileno())
+
+    def terminate(_signum: int, _frame: object) -> None:
+        log.info("SIGTERM: closing the window")
+        QTimer.singleShot(0, lambda: (app.closeAllWindows(), app.quit()))
+
+    previous_handler = signal.signal(signal.SIGTERM, terminate)
+    notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, app)
+    notifier.activated.connect(lambda *_: receive.recv(64))
+
+    def restore() -> None:
+        notifier.setEnabled(False)
+        signal.signal(signal.SIGTERM, previous_handler)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.deleteLater()
+        receive.close()
+        send.close()
+
+    return restore
+
+
+def _log_progress(window: object) -> None:
+    """At debug level: log each window as it is shown, and when the main window has filled in
+    and its model is ready (the window has no signals for these; a light check every 50 ms)."""
+    from ember.ui.qt import QApplication, QEvent, QObject, QTimer, QWidget
+    from ember.ui.window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    app = QApplication.instance()
+
+    class ShownWindows(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if (
+                event.type() == QEvent.Type.Show
+                and isinstance(watched, QWidget)
+                and watched.isWindow()
+            ):
+                name = watched.objectName() or type(watched).__name__
+                log.debug("shown: %s %r", name, watched.windowTitle())
+            return False
+
+    spy = ShownWindows(window)
+    app.installEventFilter(spy)
+    said: set[str] = set()
+
+    def check() -> None:
+        if "started" not in said and window.started:
+            said.add("started")
+            log.debug("started: chat %s open", window.conversation_id)
+        loaded = window.services.loaded
+        if "model" not in said and loaded is not None and not window.model_loading:
+            said.add("model")
+            log.debug("model ready: %s", loaded.name)
+        if len(said) == 2:
+            timer.stop()
+
+    timer = QTimer(window)
+    timer.timeout.connect(check)
+    timer.start(50)
+
+
 def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
     """Run the desktop app until its window closes; returns the exit status.
 
     ``paths`` (files or folders from ``ember PATH...``) are offered for indexing, a ``.gguf``
     is added as a model, once the window is up."""
     started = time.time()
+    _configure_logging()
     app = create_application(argv)
     from ember.ui.qt import QApplication, QTimer
 
     assert isinstance(app, QApplication)
+    restore_sigterm = _close_on_sigterm(app)
     probe = os.environ.get("EMBER_STARTUP_PROBE") == "1"
     window = create_window(start_background=not probe, open_paths=() if probe else paths)
     if probe:
@@ -141,9 +243,14 @@ def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
             QTimer.singleShot(0, window.close)  # type: ignore[attr-defined]
 
         report_first_paint(window, report)
+    if log.isEnabledFor(logging.DEBUG):
+        _log_progress(window)
     window.show()  # type: ignore[attr-defined]
     app.aboutToQuit.connect(lambda: shutdown_window(window))
-    return int(app.exec())
+    status = int(app.exec())
+    restore_sigterm()
+    log.info("exiting with status %d", status)
+    return status
 
 
 if __name__ == "__main__":

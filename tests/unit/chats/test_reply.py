@@ -127,10 +127,17 @@ def test_the_list_can_be_read_while_another_thread_streams_a_reply(store: ChatSt
     chat = store.create("busy")
     writer = store.begin_reply(chat.id, flush_tokens=1)
     errors: list[BaseException] = []
+    mid_reply = threading.Event()  # the writer has committed half the reply and goes on
+    read_mid_reply = threading.Event()  # the reader has read while the reply was streaming
 
     def stream() -> None:
         try:
-            for n in range(300):
+            for n in range(150):
+                writer.append(f"{n} ")
+            mid_reply.set()
+            # The second half is written only once the reader is reading, so the two overlap.
+            assert read_mid_reply.wait(30), "the reader never read"
+            for n in range(150, 300):
                 writer.append(f"{n} ")
             writer.finish()
         except BaseException as exc:
@@ -138,19 +145,25 @@ def test_the_list_can_be_read_while_another_thread_streams_a_reply(store: ChatSt
 
     thread = threading.Thread(target=stream)
     thread.start()
+    assert mid_reply.wait(30)
+    reads = 0
     while thread.is_alive():
         assert [c.title for c in store.conversations()] == ["busy"]
-        store.messages(chat.id)
+        assert store.messages(chat.id)[-1].id == writer.message_id
+        reads += 1
+        if reads == 1:
+            assert _stored(store, writer.message_id)[1] == "streaming"
+            read_mid_reply.set()
     thread.join()
     assert errors == []
-    assert _stored(store, writer.message_id)[1] == "done"
+    assert reads >= 1
+    assert _stored(store, writer.message_id) == (" ".join(str(n) for n in range(300)) + " ", "done")
 
 
 @pytest.mark.slow
 def test_sigkill_mid_reply_keeps_every_committed_token_and_a_healthy_file(
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("llama_cpp")
     db_path = tmp_path / "chats.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     stderr_path = tmp_path / "victim.stderr"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from tests.support.tiny_embedder import TinyEmbedder
 
@@ -71,7 +72,13 @@ def test_an_overlong_sentence_is_cut_between_words() -> None:
     chunks = chunk_document(doc(Section(text)), COUNT, SMALL)
     assert len(chunks) >= 10
     assert all(COUNT([c.text])[0] <= SMALL.target_tokens + SMALL.overlap_tokens for c in chunks)
-    assert all(not c.text.startswith(" ") and " w" not in c.text[-1:] for c in chunks)
+    for c in chunks:
+        # Cut between words: each end of the chunk is a word boundary of the section text, so
+        # every piece is a whole word ("w12", never "w1" from "w12"), and no blank is kept.
+        assert text[c.start : c.end] == c.text == c.text.strip()
+        assert c.start == 0 or text[c.start - 1] == " ", c.text
+        assert c.end == len(text) or text[c.end] == " ", c.text
+        assert all(re.fullmatch(r"w\d+", word) for word in c.text.split()), c.text
     covered = " ".join(c.text for c in chunks)
     assert "w0" in covered and "w199" in covered
 

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from tests.support.knowledge_corpus import QUESTIONS, UNANSWERABLE, write_corpus
 
+from ember.assistant import Assistant, ReplyDone, ReplyStarted
+from ember.chats.store import ChatStore
+from ember.config import Settings
+from ember.engines import Engine
 from ember.errors import EmberError
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.embedder import MiniLMEmbedder
@@ -155,14 +159,41 @@ def test_paraphrased_questions_find_their_source_and_unrelated_ones_abstain(
     assert metrics.abstain_rate_unanswerable == 1.0 and metrics.false_abstain_rate == 0.0
 
 
+class _ModelAsked(Exception):
+    """Raised by the engine provider below: the assistant went on to ask the model."""
+
+
+def _ask_the_model() -> Engine:
+    raise _ModelAsked
+
+
 @pytest.mark.slow
-def test_abstention_is_the_decision_ask_makes(manuals: tuple[Path, KnowledgeBase]) -> None:
+def test_abstention_is_the_decision_ask_makes(
+    manuals: tuple[Path, KnowledgeBase], tmp_path: Path
+) -> None:
+    """What `ember ask` does is the Assistant over the knowledge base: it abstains without
+    asking the model, or asks it. The evaluation must report that decision, question by
+    question (the answer itself does not matter here, so no model is loaded)."""
     _, kb = manuals
-    for outcome in evaluate(kb, qa_items(), ["manuals"]):
-        grounding = kb.retrieve(outcome.item.question, ["manuals"])
-        assert outcome.abstained == grounding.abstained
-        assert outcome.best_similarity == grounding.best_similarity
-        assert outcome.coverage == grounding.extra["coverage"]
+    outcomes = evaluate(kb, qa_items(), ["manuals"])
+    with ChatStore(tmp_path / "chats.sqlite3") as store:
+        assistant = Assistant(_ask_the_model, store, Settings(), retriever=kb)
+        for outcome in outcomes:
+            chat = store.create(collections=["manuals"])
+            events = assistant.send(chat.id, outcome.item.question)
+            started = next(events)
+            assert isinstance(started, ReplyStarted)
+            try:
+                rest = list(events)
+            except _ModelAsked:
+                asked_model = True
+            else:
+                asked_model = False
+                assert isinstance(rest[-1], ReplyDone) and rest[-1].abstained
+            assert outcome.abstained == (not asked_model), outcome.item.question
+            assert bool(started.citations) == asked_model
+    # Both decisions occur, so the comparison above is not vacuous.
+    assert {o.abstained for o in outcomes} == {True, False}
 
 
 @pytest.mark.slow

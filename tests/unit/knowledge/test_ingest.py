@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ember.db import integrity_ok
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.chunking import ChunkingOptions
 from ember.knowledge.embedder import MiniLMEmbedder
-from ember.knowledge.ingest import ProgressEvent
+from ember.knowledge.ingest import EMBED_POOL, ProgressEvent
 from ember.knowledge.parsers.base import MAX_SECTION_CHARS
 
 
@@ -188,12 +187,20 @@ def test_cancel_stops_within_a_second_and_leaves_a_consistent_index(tmp_path: Pa
             f"Note {number}. " + " ".join(f"word{number}x{i}." for i in range(40))
         )
     cancel = CancelToken()
+    cancelled_at: list[float] = []
+
+    def cancel_mid_run(event: ProgressEvent) -> None:
+        # Cancel past the first pool of embeddings (~128 of the 300 notes, two chunks each):
+        # those notes are complete and must be kept; the run is certainly not finished.
+        if not cancelled_at and event.chunks_done > EMBED_POOL + 16:
+            cancelled_at.append(time.perf_counter())
+            cancel.cancel()
+
     embedder = SlowEmbedder()
     with KnowledgeBase(tmp_path / "kb", embedder=embedder) as kb:
-        threading.Timer(0.5, cancel.cancel).start()
-        started = time.perf_counter()
-        report = kb.index([folder], "notes", cancel=cancel)
-        cancel_lag = time.perf_counter() - started - 0.5
+        report = kb.index([folder], "notes", progress=cancel_mid_run, cancel=cancel)
+        assert cancelled_at, "the run finished before it could be cancelled"
+        cancel_lag = time.perf_counter() - cancelled_at[0]
         assert report.cancelled and cancel_lag < 1.0
         done = kb.store.documents(state="done")
         assert 0 < len(done) < 300

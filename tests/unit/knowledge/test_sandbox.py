@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -94,22 +94,60 @@ def test_a_parser_over_its_memory_limit_fails_that_file_alone(
     assert pool.parse(good_pdf).sections
 
 
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s"
+        time.sleep(0.01)
+
+
+def _while_parsing(
+    pool: ParserPool, path: Path, ready: Path, act: Callable[[], None]
+) -> BaseException | None:
+    """Parse ``path`` (a ``handshake`` hook) and run ``act`` while the parser is inside it:
+    after the child has signalled READY, before it is let go. Returns what ``parse`` raised."""
+    outcome: list[BaseException | None] = []
+
+    def parse() -> None:
+        try:
+            pool.parse(path)
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    parsing = threading.Thread(target=parse)
+    parsing.start()
+    try:
+        wait_for(ready.exists)
+        act()
+    finally:
+        ready.unlink(missing_ok=True)  # let the parser finish
+        parsing.join(timeout=60)
+    assert outcome, "the parse did not finish"
+    return outcome[0]
+
+
 def test_a_file_changed_while_being_parsed_is_reported(pool: ParserPool, tmp_path: Path) -> None:
-    path = _hook(tmp_path, "sleep 1")
-    writer = threading.Timer(0.3, lambda: path.write_text(path.read_text() + "more\n"))
-    writer.start()
-    with pytest.raises(IngestError, match="changed while it was being read"):
-        pool.parse(path)
-    writer.join()
+    ready = tmp_path / "ready"
+    path = _hook(tmp_path, f"handshake {ready}")
+    error = _while_parsing(pool, path, ready, lambda: path.write_text(path.read_text() + "more\n"))
+    assert isinstance(error, IngestError) and "changed while it was being read" in str(error)
 
 
 def test_a_file_deleted_while_being_parsed_is_reported(pool: ParserPool, tmp_path: Path) -> None:
-    path = _hook(tmp_path, "sleep 1")
-    remover = threading.Timer(0.3, path.unlink)
-    remover.start()
-    with pytest.raises(IngestError, match="deleted while it was being read"):
-        pool.parse(path)
-    remover.join()
+    ready = tmp_path / "ready"
+    path = _hook(tmp_path, f"handshake {ready}")
+    error = _while_parsing(pool, path, ready, path.unlink)
+    assert isinstance(error, IngestError) and "deleted while it was being read" in str(error)
+
+
+def test_a_file_left_alone_while_being_parsed_parses(pool: ParserPool, tmp_path: Path) -> None:
+    """The control for the two above: the handshake itself does not fail a parse."""
+    ready = tmp_path / "ready"
+    path = _hook(tmp_path, f"handshake {ready}")
+    assert _while_parsing(pool, path, ready, lambda: None) is None
 
 
 def test_a_warm_pool_parses_small_pdfs_in_milliseconds(pool: ParserPool, good_pdf: Path) -> None:
@@ -193,7 +231,8 @@ def test_with_two_workers_a_hang_does_not_hold_up_other_files(
     good_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(TEST_HOOK_ENV, "1")
-    hang = _hook(tmp_path, "hang")
+    hanging_now = tmp_path / "hanging"
+    hang = _hook(tmp_path, f"hang {hanging_now}")
     errors: list[str] = []
     with ParserPool(workers=2, timeout_s=3) as two:
         two.parse(good_pdf)  # one warm worker; the hang will get its own
@@ -206,7 +245,7 @@ def test_with_two_workers_a_hang_does_not_hold_up_other_files(
 
         hanging = threading.Thread(target=parse_hang)
         hanging.start()
-        time.sleep(0.2)
+        wait_for(hanging_now.exists)  # one worker is stuck in the hang now
         started = time.monotonic()
         assert two.parse(good_pdf).sections
         assert time.monotonic() - started < 2

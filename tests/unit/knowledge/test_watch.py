@@ -2,19 +2,34 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ember.cancel import CancelToken
 from ember.knowledge import KnowledgeBase
+from ember.knowledge import watch as watch_module
 from ember.knowledge.ingest import IngestReport
 from ember.knowledge.watch import ChangeSignal, watch
 
 
-def run_watch(kb: KnowledgeBase, folder: Path, **kwargs: object) -> tuple:
+def run_watch(
+    kb: KnowledgeBase, folder: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object
+) -> tuple[CancelToken, list[IngestReport], threading.Thread]:
+    """Start ``watch`` in a thread; returns once it is watching (a change made after this
+    returns is seen: the watchdog observer is running, or the folder is polled)."""
     cancel = CancelToken()
     reports: list[IngestReport] = []
+    watching = threading.Event()
+    start_observer = watch_module._start_observer
+
+    def start_observer_then_say_so(*args: object) -> object:
+        observer = start_observer(*args)  # the real observer; only its readiness is reported
+        watching.set()
+        return observer
+
+    monkeypatch.setattr(watch_module, "_start_observer", start_observer_then_say_so)
     thread = threading.Thread(
         target=watch,
         args=(kb, [folder], "watched"),
@@ -22,10 +37,14 @@ def run_watch(kb: KnowledgeBase, folder: Path, **kwargs: object) -> tuple:
         daemon=True,
     )
     thread.start()
+    if kwargs.get("use_watchdog", True):
+        assert watching.wait(15), "the watcher did not start"
+    # Polling needs no readiness: every poll indexes the folder as it is then.
     return cancel, reports, thread
 
 
-def wait_for(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; True if it held."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -36,16 +55,15 @@ def wait_for(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyp
 
 @pytest.mark.parametrize("use_watchdog", [True, False], ids=["watchdog", "polling"])
 def test_a_new_file_in_a_watched_folder_gets_indexed(
-    tiny_kb: KnowledgeBase, tmp_path: Path, use_watchdog: bool
+    tiny_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_watchdog: bool
 ) -> None:
     folder = tmp_path / "watched"
     folder.mkdir()
     tiny_kb.index([folder], "watched")
     cancel, reports, thread = run_watch(
-        tiny_kb, folder, debounce_s=0.2, poll_s=0.3, use_watchdog=use_watchdog
+        tiny_kb, folder, monkeypatch, debounce_s=0.2, poll_s=0.3, use_watchdog=use_watchdog
     )
     try:
-        time.sleep(0.3)
         (folder / "new.txt").write_text("The lawn mower blade needs sharpening every spring.")
         assert wait_for(lambda: any(r.indexed for r in reports))
         with tiny_kb._lock:
@@ -56,12 +74,14 @@ def test_a_new_file_in_a_watched_folder_gets_indexed(
     assert not thread.is_alive()
 
 
-def test_a_burst_of_changes_becomes_one_run(tiny_kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_a_burst_of_changes_becomes_one_run(
+    tiny_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "watched"
     folder.mkdir()
-    cancel, reports, thread = run_watch(tiny_kb, folder, debounce_s=0.5)
+    # The debounce is far longer than the gaps in the burst, even on a stalling machine.
+    cancel, reports, thread = run_watch(tiny_kb, folder, monkeypatch, debounce_s=1.0)
     try:
-        time.sleep(0.3)
         for number in range(20):
             (folder / f"f{number}.txt").write_text(f"note number {number}")
             time.sleep(0.01)

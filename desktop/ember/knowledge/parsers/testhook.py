@@ -3,9 +3,11 @@
 It is reachable only when ``EMBER_PARSER_TEST_HOOKS=1`` is set (see ``detect.sniff``) and it runs
 in the sandbox's child process like the PDF parser. The file's first line says what to do:
 
-``EMBER-TEST-PARSER hang`` sleeps forever; ``abort`` calls ``os.abort()``; ``segfault`` kills
-itself with SIGSEGV; ``alloc <MB>`` allocates that much memory; ``sleep <s>`` sleeps and then
-succeeds; ``echo`` succeeds with the rest of the file as text.
+``EMBER-TEST-PARSER hang [READY]`` sleeps forever (after creating the file READY, if given);
+``abort`` calls ``os.abort()``; ``segfault`` kills itself with SIGSEGV; ``alloc <MB>`` allocates
+that much memory; ``sleep <s>`` sleeps and then succeeds; ``handshake READY`` creates READY and
+succeeds once the test has removed it (a barrier: the test acts while the parser is mid-file);
+``echo`` succeeds with the rest of the file as text.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def parse(path: Path) -> ParsedDocument:
     first, _, rest = Path(path).read_text("utf-8").partition("\n")
     command, *args = first.split()[1:]
     if command == "hang":
+        if args:
+            Path(args[0]).touch()
         while True:
             time.sleep(3600)
     if command == "abort":
@@ -37,4 +41,10 @@ def parse(path: Path) -> ParsedDocument:
         hog[::4096] = b"x" * len(hog[::4096])
     if command == "sleep":
         time.sleep(float(args[0]))
+    if command == "handshake":
+        ready = Path(args[0])
+        ready.touch()
+        deadline = time.monotonic() + 60  # the sandbox's own timeout normally ends it first
+        while ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
     return ParsedDocument(str(path), "test-hook", (Section(rest.strip() or command),))
