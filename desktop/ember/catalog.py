@@ -33,7 +33,7 @@ class ModelEntry:
     size_bytes: int
     quantization: str
     parameters: str
-    context_length: int
+    n_ctx_train: int
     license: str
     sha256: str
     source: str
@@ -66,6 +66,9 @@ def _package_file(source: str) -> str:
 
 
 def _entry(raw: dict, models_dir: Path) -> ModelEntry:
+    if "context_length" in raw:  # user catalogs written before the rename
+        raw = dict(raw)
+        raw["n_ctx_train"] = raw.pop("context_length")
     entry = ModelEntry(**{k: v for k, v in raw.items() if k != "path"}, path=raw.get("path", ""))
     if not entry.path:
         if entry.source.startswith("package:"):
@@ -158,7 +161,7 @@ def add_user_model(
         size_bytes=path.stat().st_size,
         quantization=info.file_type,
         parameters="",
-        context_length=info.context_length or 0,
+        n_ctx_train=info.n_ctx_train or 0,
         license="",
         sha256=sha256_file(path),
         source=f"file:{path}",
@@ -223,5 +226,5 @@ def resolve_model(
             f"{entry.file} from {entry.source}, then `ember models add PATH`."
         )
     verify_checksum(entry, paths)
-    n_ctx = min(settings.n_ctx, entry.context_length or settings.n_ctx)
+    n_ctx = min(settings.n_ctx, entry.n_ctx_train or settings.n_ctx)
     return EngineSpec(entry.backend, entry.path, **{**common, "n_ctx": n_ctx}), entry

@@ -24,7 +24,7 @@ def test_catalog_lists_popular_instruct_families_with_their_facts() -> None:
     families = {m.family for m in catalog.builtin_models()}
     assert {"qwen2.5", "llama3.2", "phi3", "gemma2"} <= families
     for model in catalog.builtin_models():
-        assert model.license and model.context_length > 0 and model.quantization and model.source
+        assert model.license and model.n_ctx_train > 0 and model.quantization and model.source
 
 
 def test_embedded_model_checksum_is_verified() -> None:
@@ -73,3 +73,24 @@ def test_unknown_names_list_the_known_ones() -> None:
 def test_a_missing_gguf_path_is_a_model_load_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
         catalog.resolve_model(str(tmp_path / "nope.gguf"), Settings())
+
+
+def test_a_user_catalog_written_before_the_n_ctx_train_rename_still_loads(tmp_path) -> None:
+    from ember.catalog import _entry
+
+    raw = {
+        "name": "old",
+        "display_name": "Old model",
+        "family": "llama",
+        "backend": "llama.cpp",
+        "file": "old.gguf",
+        "size_bytes": 1,
+        "quantization": "Q4_0",
+        "parameters": "1B",
+        "context_length": 4096,
+        "license": "MIT",
+        "sha256": "",
+        "source": "user",
+        "path": str(tmp_path / "old.gguf"),
+    }
+    assert _entry(raw, tmp_path).n_ctx_train == 4096

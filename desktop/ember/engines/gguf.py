@@ -124,7 +124,7 @@ class GGUFInfo:
     architecture: str
     name: str
     file_type: str  # e.g. "Q4_1"; "" when the file does not say
-    context_length: int | None
+    n_ctx_train: int | None
     chat_template: str | None
     size_bytes: int
     alignment: int
@@ -407,7 +407,7 @@ def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
     architecture = kept.get("general.architecture")
     if not isinstance(architecture, str) or not architecture:
         raise r.fail("general.architecture is missing")
-    context_length = kept.get(f"{architecture}.context_length")
+    n_ctx_train = kept.get(f"{architecture}.context_length")
     file_type = kept.get("general.file_type")
     name = kept.get("general.name")
     template = kept.get("tokenizer.chat_template")
@@ -425,9 +425,7 @@ def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
         file_type=_tables().file_types.get(file_type, f"type {file_type}")
         if isinstance(file_type, int)
         else "",
-        context_length=context_length
-        if isinstance(context_length, int) and context_length > 0
-        else None,
+        n_ctx_train=n_ctx_train if isinstance(n_ctx_train, int) and n_ctx_train > 0 else None,
         chat_template=template if isinstance(template, str) else None,
         size_bytes=size,
         alignment=alignment,

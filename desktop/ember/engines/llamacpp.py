@@ -243,9 +243,9 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
             f"llama-cpp-python is not installed ({exc}); run `make setup` or pick an Ollama model."
         ) from None
     _close_llama_cpp_devnull_at_exit()
-    n_ctx = spec.n_ctx if spec.n_ctx > 0 else (info.context_length or 4096)
-    if info.context_length:
-        n_ctx = min(n_ctx, info.context_length)
+    n_ctx = spec.n_ctx if spec.n_ctx > 0 else (info.n_ctx_train or 4096)
+    if info.n_ctx_train:
+        n_ctx = min(n_ctx, info.n_ctx_train)
     try:
         llama = llama_cpp.Llama(
             model_path=str(path),

@@ -81,13 +81,13 @@ class OllamaModel:
 
 @dataclass(frozen=True, slots=True)
 class OllamaModelInfo:
-    """One model's details from ``/api/show``; ``context_length`` is what it was trained on."""
+    """One model's details from ``/api/show``; ``n_ctx_train`` is what it was trained on."""
 
     name: str
     family: str
     parameter_size: str
     quantization: str
-    context_length: int | None
+    n_ctx_train: int | None
     template: str
     parameters: str
     capabilities: tuple[str, ...]
@@ -150,7 +150,7 @@ class OllamaEngine:
         self.model_name = spec.model
         self.info = info
         self.timeout_s = spec.timeout_s
-        self.n_ctx = min(spec.n_ctx, info.context_length or spec.n_ctx)
+        self.n_ctx = min(spec.n_ctx, info.n_ctx_train or spec.n_ctx)
         self.is_remote = warn_if_remote(self.host, "The Ollama server")
         self._client = _client(self.host, spec.timeout_s)
         self._errors = _errors(self.host, self.model_name, self.timeout_s)
@@ -269,7 +269,7 @@ def show(host: str | None, name: str, timeout_s: float = 10.0) -> OllamaModelInf
         family=(details.family if details else None) or "",
         parameter_size=(details.parameter_size if details else None) or "",
         quantization=(details.quantization_level if details else None) or "",
-        context_length=context if isinstance(context, int) and context > 0 else None,
+        n_ctx_train=context if isinstance(context, int) and context > 0 else None,
         template=shown.template or "",
         parameters=shown.parameters or "",
         capabilities=tuple(shown.capabilities or ()),

@@ -32,7 +32,7 @@ def write(tmp_path: Path, data: bytes, name: str = "model.gguf") -> Path:
 def test_the_embedded_model_passes_and_describes_itself(model_path: Path) -> None:
     info = inspect_gguf(model_path)
     assert (info.version, info.architecture, info.file_type) == (3, "llama", "Q4_1")
-    assert info.context_length == 8192
+    assert info.n_ctx_train == 8192
     assert info.tensor_count == len(info.tensors) == 272
     assert info.chat_template is not None and "<|im_start|>" in info.chat_template
     assert (info.bos_token, info.eos_token) == ("<|im_start|>", "<|im_end|>")

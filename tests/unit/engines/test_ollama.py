@@ -85,7 +85,7 @@ def test_list_models_names_what_the_server_has(server: OllamaTestServer) -> None
 
 def test_show_reports_the_context_length(server: OllamaTestServer) -> None:
     info = ollama.show(server.url, server.model_name)
-    assert info.context_length == 8192
+    assert info.n_ctx_train == 8192
     assert info.family == "llama" and "completion" in info.capabilities
 
 
