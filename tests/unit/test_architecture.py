@@ -7,6 +7,7 @@
 - The composition root (``ember/core.py``) is the only place the core is assembled: nowhere else
   builds the assistant, the chat store or an engine, or opens the knowledge base.
 - No module is over 600 lines, and the window keeps composition and layout only (< 400).
+- The core prints nothing and parses no command line: that is the CLI's job.
 """
 
 from __future__ import annotations
@@ -135,3 +136,18 @@ def test_no_module_is_over_600_lines_and_the_window_under_400() -> None:
     }
     assert {name: n for name, n in lengths.items() if n > 600} == {}
     assert lengths["ember.ui.window"] < 400
+
+
+# Child-process entry points speak to their parent, not to a person; they may say how to run them.
+CHILD_ENTRY_POINTS = {"ember.knowledge.helper_main", "ember.knowledge.parse_worker"}
+
+
+def test_the_core_prints_nothing_and_parses_no_command_line() -> None:
+    offenders = {
+        name: sorted(calls(name) & {"print", "ArgumentParser", "add_subparsers"})
+        for name in MODULES
+        if is_core(name) and name not in CHILD_ENTRY_POINTS
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+    terminal = {name for name in MODULES if is_core(name) and "argparse" in set(imports(name))}
+    assert terminal == set()
