@@ -83,6 +83,8 @@ class KnowledgeBase:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedding model (default: the process's shared MiniLM, 384 dimensions), created on
+        first use; its weights load on the first embedding."""
         if self._embedder is None:
             from ember.knowledge.embedder import default_embedder
 
@@ -91,6 +93,11 @@ class KnowledgeBase:
 
     @property
     def store(self) -> KnowledgeStore:
+        """The SQLite store, opened and migrated on first use.
+
+        Raises :class:`StorageError` if the file is damaged and :class:`~ember.errors.SchemaTooNew`
+        if a newer Ember wrote it.
+        """
         with self._lock:
             if self._store is None:
                 from ember.knowledge.store import KnowledgeStore
@@ -149,6 +156,8 @@ class KnowledgeBase:
         return self.retriever().retrieve(question, collections)
 
     def retriever(self, options: GroundingOptions | None = None) -> DocumentRetriever:
+        """A :class:`DocumentRetriever` over this knowledge base with ``options`` (default: those
+        given at construction)."""
         from ember.knowledge.grounding import DocumentRetriever
 
         return DocumentRetriever(self, options or self._grounding)
@@ -210,6 +219,10 @@ class KnowledgeBase:
             return removed
 
     def delete_collection(self, name: str) -> bool:
+        """Delete a collection with its documents, chunks and vectors; False if there is none.
+
+        Takes the writer's lock: :class:`StorageError` while another process indexes.
+        """
         with self._lock:
             self._writer()
             if self.store.collection_id(name) is None:
@@ -262,6 +275,8 @@ class KnowledgeBase:
     # -- lifetime -------------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Save the vectors if this object is the writer, close the database and release the
+        writer's lock."""
         with self._lock:
             if self._vectors is not None and self._lock_file is not None:
                 self._vectors.save()

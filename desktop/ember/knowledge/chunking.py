@@ -45,6 +45,9 @@ _WORD = re.compile(r"\S+")
 
 @dataclass(frozen=True, slots=True)
 class ChunkingOptions:
+    """Chunk sizes in embedder tokens: aim for ``target_tokens``, share up to ``overlap_tokens``
+    with the previous chunk, never exceed ``max_tokens``; at most ``max_chunks`` per document."""
+
     target_tokens: int = 80  # about 300 characters of English
     overlap_tokens: int = 12
     max_tokens: int = 254  # the model's limit less [CLS] and [SEP]; nothing may exceed it
@@ -65,6 +68,7 @@ class Chunk:
 
     @property
     def heading(self) -> str | None:
+        """The heading path joined with ``HEADING_SEPARATOR`` (" > "); None outside headings."""
         return HEADING_SEPARATOR.join(self.heading_path) or None
 
 

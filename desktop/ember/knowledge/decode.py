@@ -43,6 +43,9 @@ def normalize_newlines(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DecodedText:
+    """A file's decoded text, with the codec used and whether a BOM was present, bytes were replaced
+    by U+FFFD or reading stopped at the character cap."""
+
     text: str
     encoding: str  # Python codec name, e.g. "utf-8", "utf-16-le", "cp1252", "shift_jis"
     bom: bool = False

@@ -93,11 +93,14 @@ class FileIdentity:
 
     @classmethod
     def of(cls, st: os.stat_result) -> FileIdentity:
+        """The identity recorded in a ``stat`` result."""
         return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
 @dataclass(frozen=True, slots=True)
 class Probe:
+    """What :func:`probe` found: the file, its document kind (e.g. "pdf") and its identity then."""
+
     path: Path
     kind: str
     identity: FileIdentity

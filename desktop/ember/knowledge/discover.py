@@ -38,6 +38,8 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
+    """A path left out of indexing, with the reason (e.g. "hidden")."""
+
     path: Path
     reason: str
 

@@ -103,6 +103,10 @@ class MiniLMEmbedder:
         return self._tokenizer
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens in each text, without [CLS]/[SEP] and without truncation.
+
+        Raises :class:`ModelLoadError` if the tokenizer cannot be read.
+        """
         if not texts:
             return []
         encodings = self._tokens().encode_batch(list(texts), add_special_tokens=False)
@@ -118,6 +122,11 @@ class MiniLMEmbedder:
             return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The texts as L2-normalised vectors: ``(len(texts), 384)`` float32, ``(0, 384)`` for none.
+
+        Loads the model on first use (seconds); raises :class:`ModelLoadError` if it cannot be
+        loaded.
+        """
         import numpy as np
 
         if not texts:

@@ -38,12 +38,16 @@ HIT_AT = (1, 3, 5)
 
 @dataclass(frozen=True, slots=True)
 class QAItem:
+    """One evaluation question: ``source`` is the file (name or path suffix) that answers it, None
+    when the documents do not; ``pages`` (1-based), if set, narrows it to those pages."""
+
     question: str
     source: str | None  # None: the documents do not answer it
     pages: tuple[int, ...] | None = None
 
     @property
     def answerable(self) -> bool:
+        """Whether the documents hold the answer (``source`` is set)."""
         return self.source is not None
 
     def matches(self, path: str, page: int | None) -> bool:
@@ -61,6 +65,9 @@ class QAItem:
 
 @dataclass(frozen=True, slots=True)
 class QuestionResult:
+    """How retrieval (and, with a generator, the model) did on one question; ``latency_ms`` in
+    milliseconds."""
+
     item: QAItem
     rank: int | None  # 1-based rank of the first hit within DEPTH results; None if none
     abstained: bool  # what `ember ask` would do: answer "not found in your documents"
@@ -74,6 +81,9 @@ class QuestionResult:
 
 @dataclass(frozen=True, slots=True)
 class GeneratedAnswer:
+    """A model's answer to one question: its text, whether it abstained, and the ``(file, page)`` of
+    each source it cited."""
+
     text: str
     abstained: bool
     cited: tuple[tuple[str, int | None], ...]  # (file, page) of each source cited as [n]
@@ -191,6 +201,13 @@ def _replace(result: QuestionResult, **changes: Any) -> QuestionResult:
 
 @dataclass(frozen=True, slots=True)
 class Metrics:
+    """Retrieval quality over a QA set.
+
+    Hit rates and MRR@10 over answerable questions (0..1); ``abstain_rate_unanswerable`` and
+    ``false_abstain_rate`` (abstentions on answerable questions) are None without questions of that
+    kind; ``p95_ms`` is the 95th-percentile retrieve latency in milliseconds.
+    """
+
     n: int
     n_answerable: int
     n_unanswerable: int
@@ -204,6 +221,8 @@ class Metrics:
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
+        """The metrics as a JSON-ready dict: rates rounded to 4 places, ``p95_ms`` to 1, ``extra``
+        merged in."""
         data: dict[str, object] = {
             "n": self.n,
             "n_answerable": self.n_answerable,

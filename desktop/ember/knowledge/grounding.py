@@ -83,6 +83,10 @@ _stemmers = threading.local()
 
 @dataclass(frozen=True, slots=True)
 class GroundingOptions:
+    """How retrieval grounds an answer: ``k`` sources per question; abstain when similarity +
+    ``coverage_weight`` * coverage is below ``abstain_below``; snippets of at most ``snippet_chars``
+    characters."""
+
     k: int = 4  # sources per question: a small model's context is short
     abstain_below: float = DEFAULT_ABSTAIN_BELOW  # on similarity + coverage_weight * coverage
     coverage_weight: float = DEFAULT_COVERAGE_WEIGHT  # 0: decide on similarity alone
@@ -100,9 +104,13 @@ class AbstainEvidence:
 
 
 class Searcher(Protocol):
+    """Anything that ranks chunks for a query (:class:`~ember.knowledge.KnowledgeBase`,
+    :class:`~ember.knowledge.retrieval.HybridSearcher`)."""
+
     def search(
         self, query: str, collections: Sequence[str] | None = None, k: int | None = None
-    ) -> SearchResult: ...
+    ) -> SearchResult:
+        """The best ``k`` chunks for ``query`` in ``collections`` (all of them when ``None``)."""
 
 
 class DocumentRetriever:
@@ -113,6 +121,8 @@ class DocumentRetriever:
         self.options = options or GroundingOptions()
 
     def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
+        """Search ``collections`` (every one when ``None``) for ``options.k`` chunks and ground
+        them: the sources block and citations, or an abstention."""
         result = self.searcher.search(
             question, list(collections) if collections is not None else None, self.options.k
         )
@@ -223,6 +233,7 @@ def format_sources(hits: Sequence[Hit]) -> str:
 
 
 def source_label(hit: Hit) -> str:
+    """A one-line label for a hit: file name, page and section, special tokens neutralised."""
     parts = [os.path.basename(hit.source) or hit.source]
     if hit.page is not None:
         parts.append(f"page {hit.page}")
@@ -241,6 +252,8 @@ def fence(text: str) -> str:
 
 
 def snippet(text: str, limit: int) -> str:
+    """``text`` with whitespace collapsed; past ``limit`` characters, cut at a word and ended with
+    "…"."""
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat

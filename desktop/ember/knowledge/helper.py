@@ -84,10 +84,12 @@ def index_in_helper(
 
 
 def report_to_json(report: IngestReport) -> dict[str, Any]:
+    """An :class:`IngestReport` as a JSON-ready dict (every field)."""
     return dataclasses.asdict(report)
 
 
 def report_from_json(data: dict[str, Any]) -> IngestReport:
+    """The :class:`IngestReport` that :func:`report_to_json` gave ``data`` for."""
     return IngestReport(
         **{
             **data,
@@ -107,12 +109,15 @@ def _cancelled(last: ProgressEvent | None) -> IngestReport:
 
 
 def grounding_to_json(grounding: Grounding) -> dict[str, Any]:
+    """A :class:`Grounding` as a JSON-ready dict; ``extra`` keeps only plain values (str, numbers,
+    bool, None)."""
     data = dataclasses.asdict(grounding)
     data["extra"] = {k: v for k, v in grounding.extra.items() if _plain(v)}
     return data
 
 
 def grounding_from_json(data: dict[str, Any]) -> Grounding:
+    """The :class:`Grounding` that :func:`grounding_to_json` gave ``data`` for."""
     return Grounding(
         **{**data, "citations": tuple(Citation(**c) for c in data["citations"])},
     )
@@ -169,6 +174,8 @@ class RetrievalHelper:
         return grounding_from_json(answer["grounding"])
 
     def close(self) -> None:
+        """Stop the helper process; a question waiting on it fails with :class:`StorageError`, and
+        the next request starts a new one."""
         # Without the lock: a question waiting on the helper ends as soon as it is stopped.
         child, self._child = self._child, None
         if child is not None:

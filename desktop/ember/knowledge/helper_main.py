@@ -37,6 +37,11 @@ def _error_message(exc: BaseException) -> str:
 
 
 def run_index(directory: Path, out: BinaryIO) -> int:
+    """*child* Index the first request's ``paths`` into its ``collection`` in ``directory``.
+
+    Sends progress frames, then the result or an error, to ``out``; a cancel frame or the end of
+    input stops the run between batches. Returns the exit status: 0, or 1 after an error.
+    """
     from ember.cancel import CancelToken
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.helper import report_to_json
@@ -74,6 +79,10 @@ def run_index(directory: Path, out: BinaryIO) -> int:
 
 
 def serve(directory: Path, out: BinaryIO) -> int:
+    """*child* Answer ``warm`` and ``retrieve`` requests on ``directory`` until input ends.
+
+    A failed request is answered with ``ok`` false and the helper keeps serving. Returns 0.
+    """
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.helper import grounding_to_json
 
@@ -97,6 +106,7 @@ def serve(directory: Path, out: BinaryIO) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """``index DIRECTORY`` or ``serve DIRECTORY``; returns the exit status (2 for bad arguments)."""
     if len(argv) != 2 or argv[0] not in ("index", "serve"):
         print("usage: python -m ember.knowledge.helper_main index|serve DIRECTORY", file=sys.stderr)
         return 2

@@ -65,6 +65,8 @@ META_DIMENSION = "embedding_dimension"
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """A file that could not be indexed, with the reason a person reads."""
+
     path: str
     reason: str
 
@@ -95,6 +97,9 @@ class ProgressEvent:
 
 @dataclass(slots=True)
 class IngestReport:
+    """What an indexing run did: documents and chunks counted, failures and warnings; ``elapsed_s``
+    and ``stages`` in seconds."""
+
     indexed: int = 0  # documents (re)indexed in this run
     skipped: int = 0  # unchanged documents
     removed: int = 0  # documents whose files are gone
@@ -107,6 +112,7 @@ class IngestReport:
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def as_json(self) -> dict[str, object]:
+        """The counts, failures and warnings as a JSON-ready dict (no timings)."""
         return {
             "indexed": self.indexed,
             "skipped": self.skipped,
@@ -120,6 +126,8 @@ class IngestReport:
 
 @dataclass(frozen=True, slots=True)
 class RepairReport:
+    """What :func:`reconcile` changed to make the vectors agree with SQLite."""
+
     removed_vectors: int = 0
     reopened_documents: int = 0  # 'done' documents whose vectors were missing
     finished_documents: int = 0  # 'pending' documents whose vectors were all there

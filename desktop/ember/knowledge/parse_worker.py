@@ -67,6 +67,12 @@ def _warm_imports() -> None:
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
+    """Parse one request's file and build the reply frame.
+
+    The request gives ``id``, ``kind``, ``path``, ``timeout_s`` (CPU seconds, a backstop) and
+    ``memory_mb`` (address-space limit). The reply has ``ok`` true with the ``document``, or false
+    with an ``error``; ``fatal`` means the worker must be replaced (out of memory).
+    """
     from ember.errors import IngestError
     from ember.knowledge.parsers import LABELS, parse_in_this_process
 
@@ -119,6 +125,8 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
+    """The worker loop: announce ``ready``, answer each request; returns 3 after a fatal reply, 0
+    when input ends."""
     _harden()
     frames = ipc.protocol_stream()
     # Closed on every way out: an open frame stream at exit is a ResourceWarning on stderr.

@@ -41,6 +41,14 @@ _COMMON_WORD_SHARE = 0.05
 
 @dataclass(frozen=True, slots=True)
 class RetrievalOptions:
+    """How hybrid search ranks.
+
+    ``k`` results from the ``vector_candidates`` nearest vectors and ``keyword_candidates`` BM25
+    matches, fused by reciprocal rank (``rrf_k``, one weight per list); chunks at least
+    ``duplicate_similarity`` alike count as one; ``same_source_decay`` spreads results over
+    documents.
+    """
+
     k: int = 5
     vector_candidates: int = 40
     keyword_candidates: int = 40
@@ -55,6 +63,9 @@ class RetrievalOptions:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One retrieved chunk: where it is (``start``/``end`` are character offsets in its section),
+    its ``similarity`` (cosine, -1..1) and ``rank_score`` (fused rank, the sort key)."""
+
     chunk_id: int
     source: str  # file path
     collection: str
@@ -69,6 +80,10 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
+    """The hits of one search, best first, with ``best_similarity`` (cosine of the nearest chunk;
+    None when no vector was compared) and the keyword evidence for abstaining; ``chunk_total``
+    counts stored vectors."""
+
     hits: tuple[Hit, ...]
     best_similarity: float | None  # the closest chunk by meaning, for abstaining
     # The question's content words with the chunks containing each (counted up to a cap) out of
@@ -137,6 +152,9 @@ def _query_pool() -> ThreadPoolExecutor:
 
 
 class HybridSearcher:
+    """Vector (FAISS) and keyword (FTS5 BM25) search over one knowledge store, fused by reciprocal
+    rank."""
+
     def __init__(
         self,
         store: KnowledgeStore,

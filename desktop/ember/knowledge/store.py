@@ -80,6 +80,8 @@ MIGRATIONS = (Migration("knowledge-1-initial", _SCHEMA_V1),)
 
 @dataclass(frozen=True, slots=True)
 class CollectionInfo:
+    """A collection with its counts of searchable documents and chunks."""
+
     name: str
     documents: int
     chunks: int
@@ -87,6 +89,13 @@ class CollectionInfo:
 
 @dataclass(frozen=True, slots=True)
 class DocumentRecord:
+    """A document as stored.
+
+    ``state`` is "pending", "done" or "failed" (``error`` says why); ``size`` in bytes, ``mtime_ns``
+    the file's modification time in nanoseconds, ``content_hash`` its SHA-256 in hex, ``indexed_at``
+    a Unix time in seconds.
+    """
+
     id: int
     collection: str
     path: str
@@ -104,6 +113,9 @@ class DocumentRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChunkRow:
+    """A stored chunk with its document's path and collection; ``start``/``end`` are character
+    offsets in its section."""
+
     id: int
     document_id: int
     path: str
@@ -152,6 +164,7 @@ class KnowledgeStore:
             raise
 
     def close(self) -> None:
+        """Close the database connection."""
         self.conn.close()
 
     @contextmanager

@@ -16,6 +16,9 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class ParsedDocument:
+    """A parser's output: the document's sections in reading order, with its kind, title, detected
+    encoding and notes for the person."""
+
     path: str
     kind: str  # "pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"
     sections: tuple[Section, ...]

@@ -104,6 +104,7 @@ class VectorIndex:
 
     @property
     def ann_path(self) -> Path:
+        """The approximate (IVF) index's file: the exact index's path with suffix ``.ivf``."""
         return self.path.with_suffix(".ivf")
 
     # -- loading and saving --------------------------------------------------------------------
@@ -237,6 +238,8 @@ class VectorIndex:
 
     @property
     def approximate(self) -> bool:
+        """Whether ``ann_threshold`` or more vectors are stored, so that searches go through the
+        approximate index once one is saved."""
         return len(self) >= self.ann_threshold
 
     def search(

@@ -33,6 +33,7 @@ class ChangeSignal:
         self._last: float | None = None
 
     def notify(self) -> None:
+        """Record a change now (called from watcher threads) and wake :meth:`wait_quiet`."""
         with self._cond:
             self._last = time.monotonic()
             self._cond.notify_all()

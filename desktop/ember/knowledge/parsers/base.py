@@ -95,6 +95,7 @@ class TextBudget:
 
     @property
     def exhausted(self) -> bool:
+        """Whether the character limit has been reached."""
         return self.used >= self.limit
 
     def take(self, text: str) -> str:
@@ -107,6 +108,7 @@ class TextBudget:
         return text
 
     def truncated(self) -> None:
+        """Record the truncation note (once)."""
         note = (
             f"text truncated: only the first {self.limit // 1_000_000} million characters were kept"
         )

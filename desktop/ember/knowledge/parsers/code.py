@@ -20,6 +20,10 @@ _BLANK = re.compile(r"\n[ \t]*\n")
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A source file as sections of blank-line blocks.
+
+    Raises :class:`IngestError` if the file cannot be read or holds only whitespace.
+    """
     decoded = read_text(path)
     budget = TextBudget()
     if decoded.truncated:

@@ -20,6 +20,10 @@ MAX_FIELD_CHARS = 1_000_000
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A CSV file (tab-separated for ``.tsv``) as sections of ``column: value`` rows.
+
+    Raises :class:`IngestError` if the file cannot be read or has no rows.
+    """
     decoded = read_text(path)
     budget = TextBudget()
     if decoded.truncated:

@@ -18,6 +18,12 @@ _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A Word document as sections under its headings, titled from its properties, its Title style
+    or its first heading.
+
+    Raises :class:`IngestError` for an unsafe archive, a file that is not a (sound) Word document,
+    or one without text.
+    """
     check_zip(path)
     document = _open(path)
     blocks: list[tuple[tuple[str, ...], list[str]]] = [((), [])]

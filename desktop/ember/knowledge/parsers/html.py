@@ -45,6 +45,10 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A web page's visible text, sectioned by h1-h6.
+
+    Raises :class:`IngestError` if the file cannot be read or has no visible text.
+    """
     return parse_headed_text(
         path, "html", extract, decode=_decode, empty="no visible text in this web page"
     )

@@ -19,6 +19,10 @@ _FRONT_TITLE = re.compile(r"""^title:\s*["']?(.*?)["']?\s*$""")
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A Markdown file, sectioned by its headings.
+
+    Raises :class:`IngestError` if the file cannot be read or holds no text.
+    """
     return parse_headed_text(path, "markdown", split_sections)
 
 

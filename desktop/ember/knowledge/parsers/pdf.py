@@ -20,6 +20,11 @@ NO_TEXT = "no extractable text (scanned PDF? OCR is not supported)"
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A PDF's text layer, one section per page (1-based page numbers).
+
+    Raises :class:`IngestError` if it cannot be opened (damaged, password protected, ...), has no
+    pages, no page can be read, or it has no text layer.
+    """
     import pypdfium2 as pdfium
 
     try:

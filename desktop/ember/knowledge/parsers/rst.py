@@ -15,6 +15,10 @@ _ADORNMENT = set("=-`:'\"~^_*+#<>.")
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A reStructuredText file, sectioned by its titles.
+
+    Raises :class:`IngestError` if the file cannot be read or holds no text.
+    """
     return parse_headed_text(path, "rst", split_sections)
 
 

@@ -23,6 +23,11 @@ from ember.knowledge.types import ParsedDocument, Section
 
 
 def parse(path: Path) -> ParsedDocument:
+    """Do what the file's first line asks (see the module docstring), then return the rest as one
+    section.
+
+    Raises :class:`IngestError` unless ``EMBER_PARSER_TEST_HOOKS=1``.
+    """
     if os.environ.get(TEST_HOOK_ENV) != "1":
         raise IngestError("test parser hooks are disabled")
     first, _, rest = Path(path).read_text("utf-8").partition("\n")

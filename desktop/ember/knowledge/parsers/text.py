@@ -11,6 +11,10 @@ from ember.knowledge.types import ParsedDocument
 
 
 def parse(path: Path) -> ParsedDocument:
+    """A plain-text file as one section (cut into pieces when huge).
+
+    Raises :class:`IngestError` if the file cannot be read or holds only whitespace.
+    """
     decoded = read_text(path)
     budget = TextBudget()
     if decoded.truncated:

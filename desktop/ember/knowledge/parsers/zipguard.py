@@ -23,6 +23,9 @@ from ember.knowledge.parsers.base import human_size
 
 @dataclass(frozen=True, slots=True)
 class ZipLimits:
+    """Bounds an archive must keep: member count, uncompressed bytes in all and per member, and the
+    compression ratio of members over ``ratio_floor_bytes``."""
+
     max_members: int = 5_000
     max_total_bytes: int = 256 * 1024 * 1024  # uncompressed, all members together
     max_member_bytes: int = 128 * 1024 * 1024
