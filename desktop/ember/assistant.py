@@ -63,7 +63,9 @@ __all__ = [
 class Retriever(Protocol):
     """What the assistant needs from the knowledge base."""
 
-    def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding: ...
+    def retrieve(self, question: str, collections: Sequence[str] | None) -> Grounding:
+        """Sources and citations for ``question`` from ``collections`` (every collection when
+        ``None``), or an abstention."""
 
 
 @dataclass(frozen=True, slots=True)

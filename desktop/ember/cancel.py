@@ -24,6 +24,7 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
+        """Whether :meth:`cancel` has been called."""
         return self._event.is_set()
 
     def wait(self, timeout_s: float) -> bool:

@@ -25,6 +25,13 @@ _INSTALLED_CATALOG = Path(sys.prefix) / "share" / "ember" / "models" / "catalog.
 
 @dataclass(frozen=True, slots=True)
 class ModelEntry:
+    """One model of the catalog.
+
+    ``size_bytes`` is the file's size, ``n_ctx_train`` the context length (tokens) the model was
+    trained for (0 when unknown), ``sha256`` the expected checksum ("": not checked), ``embedded``
+    marks the default model that ships with Ember.
+    """
+
     name: str
     display_name: str
     family: str
@@ -42,10 +49,15 @@ class ModelEntry:
 
     @property
     def available(self) -> bool:
+        """Whether the model's file is on this machine."""
         return bool(self.path) and Path(self.path).is_file()
 
 
 def catalog_file() -> Path:
+    """The built-in ``catalog.toml`` (source checkout first, then the installed copy).
+
+    Raises :class:`ModelNotFound` when neither exists.
+    """
     for candidate in (_REPO_CATALOG, _INSTALLED_CATALOG):
         if candidate.is_file():
             return candidate
@@ -81,12 +93,17 @@ def _entry(raw: dict, models_dir: Path) -> ModelEntry:
 
 
 def builtin_models(paths: Paths | None = None) -> list[ModelEntry]:
+    """The built-in catalog's models, ``path`` set where the file is on this machine.
+
+    Raises :class:`ModelNotFound` when the catalog file is missing.
+    """
     paths = paths or ember_paths()
     data = tomllib.loads(catalog_file().read_text(encoding="utf-8"))
     return [_entry(raw, paths.models_dir) for raw in data["models"]]
 
 
 def user_models(paths: Paths | None = None) -> list[ModelEntry]:
+    """The models the user added (``models.toml``); empty when there is no such file."""
     paths = paths or ember_paths()
     try:
         data = tomllib.loads(paths.user_catalog.read_text(encoding="utf-8"))
@@ -96,10 +113,12 @@ def user_models(paths: Paths | None = None) -> list[ModelEntry]:
 
 
 def all_models(paths: Paths | None = None) -> list[ModelEntry]:
+    """The built-in models, then the user's."""
     return builtin_models(paths) + user_models(paths)
 
 
 def default_model(paths: Paths | None = None) -> ModelEntry:
+    """The built-in catalog's embedded default model; :class:`ModelNotFound` if it names none."""
     for entry in builtin_models(paths):
         if entry.embedded:
             return entry
@@ -107,6 +126,10 @@ def default_model(paths: Paths | None = None) -> ModelEntry:
 
 
 def find_model(name: str, paths: Paths | None = None) -> ModelEntry:
+    """The catalog model whose name or file name is ``name``.
+
+    Raises :class:`ModelNotFound`, listing the known names, when there is none.
+    """
     models = all_models(paths)
     for entry in models:
         if name in (entry.name, entry.file):

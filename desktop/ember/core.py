@@ -78,6 +78,7 @@ class CollectionState:
 
     @property
     def name(self) -> str:
+        """The collection's name."""
         return self.info.name
 
     @property

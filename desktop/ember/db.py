@@ -16,6 +16,9 @@ from ember.errors import SchemaTooNew, StorageError
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """One named schema step: a callable given the connection, or an SQL script run statement by
+    statement inside :func:`migrate`'s transaction."""
+
     name: str
     apply: Callable[[sqlite3.Connection], None] | str  # a callable, or an SQL script
 
@@ -91,6 +94,7 @@ def _split_sql(script: str) -> list[str]:
 
 
 def integrity_ok(conn: sqlite3.Connection) -> bool:
+    """Whether SQLite's full ``PRAGMA integrity_check`` reports the database sound."""
     return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

@@ -155,6 +155,7 @@ class ChildProcess:
         return self.receive(max(deadline - time.monotonic(), 0.0))
 
     def alive(self) -> bool:
+        """Whether the child process is still running."""
         return self.process.poll() is None
 
     def stderr_tail(self) -> str:
@@ -179,6 +180,7 @@ class ChildProcess:
             return None
 
     def kill(self) -> None:
+        """Kill the child at once if it still runs, reap it and close its pipes."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()

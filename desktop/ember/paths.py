@@ -16,31 +16,40 @@ APP_AUTHOR = "Ember"
 
 @dataclass(frozen=True)
 class Paths:
+    """Ember's three folders: settings (``config_dir``), user data (``data_dir``) and caches
+    (``cache_dir``)."""
+
     config_dir: Path
     data_dir: Path
     cache_dir: Path
 
     @property
     def config_file(self) -> Path:
+        """The settings file, ``settings.toml`` in the config folder."""
         return self.config_dir / "settings.toml"
 
     @property
     def chats_db(self) -> Path:
+        """The chat history database, ``chats.sqlite3`` in the data folder."""
         return self.data_dir / "chats.sqlite3"
 
     @property
     def knowledge_dir(self) -> Path:
+        """The knowledge base's folder (SQLite and FAISS files), ``knowledge/`` in the data dir."""
         return self.data_dir / "knowledge"
 
     @property
     def models_dir(self) -> Path:
+        """Where downloaded model files are looked for, ``models/`` in the data folder."""
         return self.data_dir / "models"
 
     @property
     def user_catalog(self) -> Path:
+        """The user's own model catalog, ``models.toml`` in the data folder."""
         return self.data_dir / "models.toml"
 
     def ensure(self) -> Paths:
+        """Create the three folders where missing; returns ``self``."""
         for directory in (self.config_dir, self.data_dir, self.cache_dir):
             directory.mkdir(parents=True, exist_ok=True)
         return self

@@ -35,6 +35,8 @@ def defuse_remote_images(markdown: str) -> str:
 
 
 def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+    """The chat as a Markdown document: title, a metadata line, then one section per message with
+    its state note and numbered sources; remote images are defused."""
     lines = [f"# {conversation.title}", ""]
     meta = f"Exported from Ember {__version__} · started {_iso(conversation.created)}"
     if conversation.model:
@@ -67,6 +69,8 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
 
 
 def to_json(conversation: Conversation, messages: list[Message]) -> str:
+    """The chat as indented JSON (``format`` "ember-chat", ``version`` 1): the conversation record
+    and every message with its citations."""
     payload = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,

@@ -22,6 +22,8 @@ class ConversationNotFound(EmberError):
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
+    """One chat as stored; ``created`` and ``updated`` are Unix times in seconds."""
+
     id: int
     title: str
     created: float  # Unix time, seconds
@@ -32,11 +34,19 @@ class Conversation:
 
     @property
     def deleted(self) -> bool:
+        """Whether the chat is in the trash."""
         return self.deleted_at is not None
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One message as stored, with its outcome.
+
+    ``created`` is a Unix time in seconds; ``ttft_s`` the seconds to the first token,
+    ``tokens_per_s`` the generation speed, ``prompt_tokens``/``completion_tokens`` token counts
+    (None where not measured); ``error`` says why a reply failed.
+    """
+
     id: int
     conversation_id: int
     role: MessageRole

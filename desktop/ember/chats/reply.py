@@ -34,9 +34,12 @@ class ReplyStore(Protocol):
         error: str | None = None,
         model: str | None = None,
         stats: ReplyStats | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Store the reply's text and state in one transaction (see
+        :meth:`~ember.chats.store.ChatStore.write_reply`)."""
 
-    def message(self, message_id: int) -> Message | None: ...
+    def message(self, message_id: int) -> Message | None:
+        """The message as stored now, or None once it is gone."""
 
 
 class ReplyWriter:

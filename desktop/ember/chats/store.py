@@ -82,6 +82,7 @@ class ChatStore:
     # -- plumbing ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close the database connection; the store cannot be used afterwards."""
         with self._lock:
             self._conn.close()
 
@@ -183,6 +184,12 @@ class ChatStore:
         return [_conversation(row) for row in self._query(sql, params)]
 
     def rename(self, conversation_id: int, title: str) -> Conversation:
+        """Give the chat its own title (whitespace collapsed; no longer named after its first
+        message).
+
+        Raises :class:`StorageError` for an empty title and :class:`ConversationNotFound` for a chat
+        that is gone.
+        """
         title = " ".join(title.split())
         if not title:
             raise StorageError("A chat title cannot be empty.")
@@ -190,6 +197,8 @@ class ChatStore:
         return self._require(conversation_id)
 
     def set_model(self, conversation_id: int, model: str) -> Conversation:
+        """Record ``model`` as the chat's last-used model; :class:`ConversationNotFound` if it is
+        gone."""
         self._update_conversation(conversation_id, "model = ?", (model,))
         return self._require(conversation_id)
 
@@ -274,6 +283,7 @@ class ChatStore:
         return message
 
     def message(self, message_id: int) -> Message | None:
+        """One message with its citations, or None if it does not exist."""
         rows = self._query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
         if not rows:
             return None
@@ -329,6 +339,7 @@ class ChatStore:
             )
 
     def citations(self, message_id: int) -> tuple[Citation, ...]:
+        """The sources saved for a message, in order of ``n`` (empty if none)."""
         rows = self._query("SELECT * FROM citations WHERE message_id = ? ORDER BY n", (message_id,))
         return tuple(_citation(row) for row in rows)
 
@@ -408,11 +419,15 @@ class ChatStore:
     # -- export -----------------------------------------------------------------------------
 
     def export_markdown(self, conversation_id: int) -> str:
+        """The chat as Markdown (:func:`~ember.chats.export.to_markdown`); raises
+        :class:`ConversationNotFound` if it is gone."""
         from ember.chats.export import to_markdown
 
         return to_markdown(self._require(conversation_id), self.messages(conversation_id))
 
     def export_json(self, conversation_id: int) -> str:
+        """The chat as JSON (:func:`~ember.chats.export.to_json`); raises
+        :class:`ConversationNotFound` if it is gone."""
         from ember.chats.export import to_json
 
         return to_json(self._require(conversation_id), self.messages(conversation_id))

@@ -176,6 +176,7 @@ class StreamClock:
 
     @property
     def text(self) -> str:
+        """Everything passed to :meth:`token` so far, joined."""
         return "".join(self.pieces)
 
     def finish(

@@ -106,6 +106,9 @@ _WANTED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class TensorInfo:
+    """One tensor of a GGUF header: ``dims`` its shape, ``ggml_type`` its element type's name,
+    ``offset`` in bytes from the start of the data section, ``size_bytes`` its size."""
+
     name: str
     dims: tuple[int, ...]
     ggml_type: str

@@ -46,6 +46,8 @@ class LineLimitTransport(httpx.HTTPTransport):
         self._limit = limit
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; reading the response body raises :class:`OversizedLine` once a line
+        exceeds the limit (bytes)."""
         response = super().handle_request(request)
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
