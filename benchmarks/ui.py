@@ -240,7 +240,7 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     app = create_application()
     window = create_window()
     window.show()
-    _wait(app, lambda: window.services.loaded is not None and not window.model_loading, 120)
+    _wait(app, lambda: window.core.loaded is not None and not window.model_loading, 120)
 
     probe = StallProbe()
     probe.start()
@@ -263,7 +263,7 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
 
     # A question grounded in the notes, asked at once: retrieval (and, the first time, loading
     # the embedder) happens while the window must stay responsive.
-    window.services.apply_settings(window.services.settings.model_copy(update={"max_tokens": 32}))
+    window.core.apply_settings(window.core.settings.model_copy(update={"max_tokens": 32}))
     window.new_chat()
     window.set_chat_collections(("notes",))
     probe.start()
@@ -277,7 +277,7 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
 
     # Another Ember (or any SQLite client) holding the chat history's write lock: sending must
     # not freeze the window while the history waits for it.
-    database = window.services.paths.chats_db
+    database = window.core.paths.chats_db
     stall_locked, over_locked, locked_s = _send_while_locked(app, window, database, 5.0)
     heavy = heavy_modules_loaded()
     window.close()

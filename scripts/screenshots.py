@@ -83,7 +83,7 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
     window = create_window()
     window.resize(1280, 820)
     window.show()
-    _wait(app, lambda: window.services.loaded is not None and not window.model_loading)
+    _wait(app, lambda: window.core.loaded is not None and not window.model_loading)
     saved: list[Path] = []
 
     def grab(name: str, dialog=None) -> None:  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
     )
     grab("indexing")
     if window.indexing is not None:
-        window.cancel_indexing()
+        window.documents.cancel_indexing()
     _wait(app, lambda: window.indexing is None, 300)
 
     dialog = window.open_settings()

@@ -56,13 +56,13 @@ def test_a_message_gets_a_streamed_answer(qtbot, window) -> None:
     assert answer.body.document().toPlainText().strip()
     assert len(tokens) > 3  # it arrived piece by piece, not all at once
     assert "tok/s" in answer.meta.text() and "first token" in answer.meta.text()
-    stored = window.services.store.messages(window.conversation_id)
+    stored = window.core.store.messages(window.conversation_id)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert stored[1].content == answer.data.text
 
 
 def test_stop_keeps_the_partial_answer(qtbot, window) -> None:
-    window.services.apply_settings(deterministic_settings(max_tokens=400))
+    window.core.apply_settings(deterministic_settings(max_tokens=400))
     window.composer.input.setPlainText(
         "Write a long story about a dragon who learns to bake bread."
     )
@@ -75,7 +75,7 @@ def test_stop_keeps_the_partial_answer(qtbot, window) -> None:
     assert answer.data.state == "cancelled"
     assert len(answer.data.text) > 20
     assert answer.state_label.text() == "Stopped"
-    stored = window.services.store.messages(window.conversation_id)[-1]
+    stored = window.core.store.messages(window.conversation_id)[-1]
     assert stored.state == "cancelled" and stored.content == answer.data.text
     assert window.composer.button.text() == "Send"
 
@@ -86,7 +86,7 @@ def test_regenerate_replaces_the_last_answer(qtbot, window) -> None:
     assert first.regenerate_button.isVisibleTo(window)
     first.regenerate_button.click()
     qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
-    stored = window.services.store.messages(window.conversation_id)
+    stored = window.core.store.messages(window.conversation_id)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert _answers(window)[-1] is not first
 
@@ -97,7 +97,7 @@ def test_editing_a_message_resends_it(qtbot, window) -> None:
     mine.edit_button.click()
     assert window.composer.editing_message_id == mine.data.message_id
     send_and_wait(qtbot, window, "Name a fruit.")
-    stored = window.services.store.messages(window.conversation_id)
+    stored = window.core.store.messages(window.conversation_id)
     assert (stored[0].role, stored[0].content) == ("user", "Name a fruit.")
     assert len(stored) == 2
 
@@ -132,7 +132,7 @@ def test_search_finds_chats_by_their_text(qtbot, window) -> None:
     send_and_wait(qtbot, window, "Hello")
     window.sidebar.search.setText("pelicans")
     qtbot.waitUntil(lambda: len(window.sidebar.conversation_ids()) == 1, timeout=3000)
-    conversation = window.services.store.get(window.sidebar.conversation_ids()[0])
+    conversation = window.core.store.get(window.sidebar.conversation_ids()[0])
     assert conversation.title == "Tell me about pelicans"
 
 
@@ -175,7 +175,7 @@ def test_a_broken_gguf_dropped_on_the_window_shows_an_error_and_the_app_keeps_wo
     assert "broken.gguf" in dialog.text()
     dialog.button(QMessageBox.StandardButton.Ok).click()
 
-    assert window.services.loaded is not None and window.composer.blocked_reason is None
+    assert window.core.loaded is not None and window.composer.blocked_reason is None
     send_and_wait(qtbot, window, "Say hi.")
     assert _answers(window)[-1].data.state == "done"
 
@@ -266,7 +266,7 @@ def test_settings_are_validated_saved_and_applied(qtbot, window) -> None:
     dialog = window.open_settings()
     dialog.temperature.setValue(0.3)
     dialog.max_tokens.setValue(5000)  # larger than the context size: refused
-    dialog.context_size.setValue(2048)
+    dialog.n_ctx.setValue(2048)
     dialog.accept()
     assert dialog.isVisible() and "max_tokens" in dialog.error.text()
     dialog.max_tokens.setValue(64)
@@ -279,7 +279,7 @@ def test_settings_are_validated_saved_and_applied(qtbot, window) -> None:
     assert saved.temperature == pytest.approx(0.3)
     assert saved.repeat_penalty == pytest.approx(1.25)
     assert saved.system_prompt == PROMPT_PRESETS["Concise"]
-    assert window.services.assistant.settings.max_tokens == 64
+    assert window.core.assistant.settings.max_tokens == 64
     assert Path(ember_paths().config_file).is_file()
 
 
@@ -360,7 +360,7 @@ def test_the_window_size_and_splitter_come_back_as_they_were_left(qtbot) -> None
 
 
 def test_the_status_bar_names_the_model_and_its_backend(qtbot, window) -> None:
-    loaded = window.services.loaded
+    loaded = window.core.loaded
     assert loaded is not None
     assert loaded.name in window.model_label.text() and "llama.cpp" in window.model_label.text()
     assert window.offline_pill.text() == "OFFLINE"

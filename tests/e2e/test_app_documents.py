@@ -95,7 +95,7 @@ def test_an_answer_from_documents_lists_its_sources(qtbot, window, library) -> N
     sources = [c.source for c in answer.data.citations]
     assert sources and Path(sources[0]).name == "router.md"
     assert answer.sources_row.isVisibleTo(window)
-    stored = window.services.store.messages(window.conversation_id)[-1]
+    stored = window.core.store.messages(window.conversation_id)[-1]
     assert stored.citations == answer.data.citations
 
 
@@ -165,7 +165,7 @@ def _menu_action(window, text: str):  # type: ignore[no-untyped-def]
 def test_each_chat_chooses_which_collections_answer_it(qtbot, window, library) -> None:
     _index_by_drop(qtbot, window, library)
     qtbot.waitUntil(lambda: [c.name for c in window.collection_infos] == ["manuals"], timeout=5000)
-    store = window.services.store
+    store = window.core.store
     plain, grounded = store.create("Plain chat"), store.create("About the router")
 
     window.open_conversation(grounded.id)

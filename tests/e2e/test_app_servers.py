@@ -63,8 +63,8 @@ def test_an_ollama_model_picked_in_the_window_streams_the_answer(qtbot, window, 
     window.model_picker.activated.emit(window.model_picker.currentIndex())
     qtbot.waitUntil(
         lambda: (
-            window.services.loaded is not None
-            and window.services.loaded.backend == "ollama"
+            window.core.loaded is not None
+            and window.core.loaded.backend == "ollama"
             and not window.model_loading
         ),
         timeout=MODEL_LOAD_TIMEOUT_MS,
@@ -88,7 +88,7 @@ def test_a_remote_server_can_be_added_in_settings(qtbot, window) -> None:
     servers.add_button.click()
     dialog.accept()
 
-    assert window.services.settings.remotes == [
+    assert window.core.settings.remotes == [
         RemoteEndpoint("work", "openai", "http://127.0.0.1:8000/v1", "qwen2.5")
     ]
     assert "remote:work" in _picker_keys(window)
@@ -106,7 +106,7 @@ def test_a_remote_server_elsewhere_is_flagged_before_it_is_added(qtbot, window) 
     servers.add_button.click()
     assert "(leaves this computer)" in servers.list.item(0).text()
     dialog.reject()
-    assert window.services.settings.remotes == []  # nothing saved without Save
+    assert window.core.settings.remotes == []  # nothing saved without Save
 
 
 def test_a_remote_server_without_a_model_is_not_added(qtbot, window) -> None:

@@ -50,7 +50,7 @@ def open_window(  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: window.started, timeout=5000)
     if wait_for_model:
         qtbot.waitUntil(
-            lambda: window.services.loaded is not None and not window.model_loading,
+            lambda: window.core.loaded is not None and not window.model_loading,
             timeout=MODEL_LOAD_TIMEOUT_MS,
         )
     return window

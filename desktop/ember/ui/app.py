@@ -69,9 +69,9 @@ def create_window(
     theme = Theme(app, dark)
     # The composition root; indexing and retrieval run in its helper process (see
     # ember.knowledge.helper) so torch never holds the window's GIL.
-    services = Core(knowledge_helper=True)
+    core = Core(knowledge_helper=True)
     tasks = TaskManager()
-    window = MainWindow(services, tasks, theme)
+    window = MainWindow(core, tasks, theme)
     tasks.setParent(window)
     # The window starts its background work (model, documents, servers) after its first paint:
     # the person sees the window while the model loads.
@@ -93,8 +93,8 @@ def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
     if window.tasks.shutdown(timeout_ms):
         # The workers have stopped: the chat still offered for undo is erased for good now.
         if window.conversations.history_open:
-            window.conversations.purge_at_exit(window.services.store)
-        window.services.close()
+            window.conversations.purge_at_exit(window.core.store)
+        window.core.close()
     else:
         # A worker is still inside the engine or the stores (a very slow token, a stuck call):
         # freeing the model under it would crash the process. Leave it to the process exit.
@@ -209,7 +209,7 @@ def _log_progress(window: object) -> None:
         if "started" not in said and window.started:
             said.add("started")
             log.debug("started: chat %s open", window.conversation_id)
-        loaded = window.services.loaded
+        loaded = window.core.loaded
         if "model" not in said and loaded is not None and not window.model_loading:
             said.add("model")
             log.debug("model ready: %s", loaded.name)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 class ChatDb:
     """Queue chat-store work off the GUI thread; callbacks run on the GUI thread."""
 
-    def __init__(self, services: Core, tasks: TaskManager) -> None:
-        self._services = services
+    def __init__(self, core: Core, tasks: TaskManager) -> None:
+        self._core = core
         self._tasks = tasks
         self._pending = 0
 
@@ -44,7 +44,7 @@ class ChatDb:
         """Run ``fn(store)`` on the chats worker; ``on_done(result)`` or ``on_error(exc)`` later.
 
         Without ``on_error`` a failure is shown to the person as an error titled ``failure``."""
-        services = self._services
+        core = self._core
         self._pending += 1
 
         def done(result: object) -> None:
@@ -63,7 +63,7 @@ class ChatDb:
         handle = self._tasks.run_on(
             self._tasks.chats,
             name,
-            lambda _report: fn(services.store),
+            lambda _report: fn(core.store),
             on_done=done,
             on_error=failed,
         )

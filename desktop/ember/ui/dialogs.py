@@ -206,11 +206,11 @@ class SettingsDialog(QDialog):
         self.max_tokens.setRange(1, 32768)
         self.max_tokens.setValue(settings.max_tokens)
         gen.addRow("Max answer tokens", self.max_tokens)
-        self.context_size = QSpinBox(gen_box)
-        self.context_size.setRange(256, 1_048_576)
-        self.context_size.setSingleStep(512)
-        self.context_size.setValue(settings.n_ctx)
-        gen.addRow("Context size", self.context_size)
+        self.n_ctx = QSpinBox(gen_box)
+        self.n_ctx.setRange(256, 1_048_576)
+        self.n_ctx.setSingleStep(512)
+        self.n_ctx.setValue(settings.n_ctx)
+        gen.addRow("Context size", self.n_ctx)
         general_layout.addWidget(gen_box)
         general_layout.addStretch(1)
 
@@ -295,7 +295,7 @@ class SettingsDialog(QDialog):
                 top_p=round(self.top_p.value(), 3),
                 repeat_penalty=round(self.repeat_penalty.value(), 3),
                 max_tokens=self.max_tokens.value(),
-                n_ctx=self.context_size.value(),
+                n_ctx=self.n_ctx.value(),
                 threads=self.threads.value(),
                 gpu_layers=self.gpu_layers.value(),
                 ollama_host=self.ollama_host.text().strip(),

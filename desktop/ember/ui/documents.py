@@ -65,14 +65,14 @@ class Documents(QObject):
 
     def __init__(
         self,
-        services: Core,
+        core: Core,
         tasks: TaskManager,
         conversations: Conversations,
         widgets: DocumentWidgets,
         parent: QObject,
     ) -> None:
         super().__init__(parent)
-        self.services = services
+        self.core = core
         self.tasks = tasks
         self.conversations = conversations
         self.w = widgets
@@ -97,7 +97,7 @@ class Documents(QObject):
         self.tasks.run_on(
             self.tasks.knowledge,
             "list-collections",
-            lambda _report: self.services.collections(),
+            lambda _report: self.core.collections(),
             on_done=self._listed,
             on_error=self._list_failed,
         )
@@ -121,7 +121,7 @@ class Documents(QObject):
         self._retriever_warmed = True
         self.tasks.run_background(
             "warm-retriever",
-            lambda _report: self.services.warm_retriever(),
+            lambda _report: self.core.warm_retriever(),
             on_error=lambda exc: log.warning("document search helper: %s", exc),
         )
 
@@ -201,11 +201,11 @@ class Documents(QObject):
         dialog.open()
 
     def index(self, paths: list[Path], collection: str) -> TaskHandle:
-        services = self.services
+        core = self.core
         handle = TaskHandle(f"index {collection}")  # before submitting: the job reads it
 
         def job(report: Callable[[object], None]) -> IngestReport:
-            return services.index(paths, collection, report, handle.cancel_token)
+            return core.index(paths, collection, report, handle.cancel_token)
 
         self.indexing_collection = collection
         self.w.status.index_label.setText(f"Indexing “{collection}”…")

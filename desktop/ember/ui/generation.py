@@ -41,7 +41,7 @@ class Generation(QObject):
 
     def __init__(
         self,
-        services: Core,
+        core: Core,
         tasks: TaskManager,
         conversations: Conversations,
         chat: ChatView,
@@ -49,7 +49,7 @@ class Generation(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.services = services
+        self.core = core
         self.tasks = tasks
         self.conversations = conversations
         self.chat = chat
@@ -74,11 +74,11 @@ class Generation(QObject):
                 self.chat.remove_from(edited)
 
             def stream(chat_id: int, token: CancelToken) -> Iterator[object]:
-                return self.services.assistant.edit_and_resend(editing, text, cancel=token)
+                return self.core.assistant.edit_and_resend(editing, text, cancel=token)
         else:
 
             def stream(chat_id: int, token: CancelToken) -> Iterator[object]:
-                return self.services.assistant.send(chat_id, text, cancel=token)
+                return self.core.assistant.send(chat_id, text, cancel=token)
 
         self._user_bubble = self.chat.add_bubble(BubbleData(role="user", text=text))
         self._run(stream)
@@ -94,15 +94,15 @@ class Generation(QObject):
         if last_answer is not None:
             self.chat.remove_from(last_answer)
         self._user_bubble = None
-        self._run(lambda chat_id, token: self.services.assistant.regenerate(chat_id, cancel=token))
+        self._run(lambda chat_id, token: self.core.assistant.regenerate(chat_id, cancel=token))
 
     def _run(self, stream: Stream) -> None:
-        model_name = self.services.loaded.name if self.services.loaded else ""
+        model_name = self.core.loaded.name if self.core.loaded else ""
         self._stream_bubble = self.chat.start_streaming(
             BubbleData(role="assistant", model=model_name, state="streaming")
         )
         self.composer.set_generating(True)
-        services = self.services
+        core = self.core
         chat_id = self.conversations.conversation_id
         collections = self.conversations.collections
         handle = TaskHandle("generate")  # before submitting: the job reads it
@@ -111,7 +111,7 @@ class Generation(QObject):
         def job(report: Callable[[object], None]) -> object:
             from ember.assistant import ReplyDone
 
-            store = services.store
+            store = core.store
             if chat_id is None:
                 chat = store.create(collections=collections)
                 report(ChatCreated(chat))
@@ -119,7 +119,7 @@ class Generation(QObject):
             else:
                 conversation_id = chat_id
             if collections:
-                services.ensure_retriever()
+                core.ensure_retriever()
             done = None
             for event in stream(conversation_id, handle.cancel_token):
                 if isinstance(event, ReplyDone):

@@ -7,18 +7,18 @@ from ember.ui.qt import QMainWindow, QMessageBox, QObject, Qt
 
 
 class MessageView(QObject):
-    """Connects :data:`message.global_bridge` to one window while :meth:`listen` says so."""
+    """Connects :data:`message.global_bridge` to one window while :meth:`attach` says so."""
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self._listening = False
+        self._attached = False
 
-    def listen(self, on: bool) -> None:
+    def attach(self, on: bool) -> None:
         """Start (or stop, when the window closes) showing the bridge's messages."""
-        if on == self._listening:
+        if on == self._attached:
             return
-        self._listening = on
+        self._attached = on
         bridge = message.global_bridge
         pairs = (
             (bridge.error_shown, self.show_error),

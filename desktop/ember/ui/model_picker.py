@@ -41,10 +41,10 @@ class Models(QObject):
     blocked = Signal(object)  # why the model keeps the composer blocked (str), or None
 
     def __init__(
-        self, services: Core, tasks: TaskManager, widgets: ModelWidgets, parent: QObject
+        self, core: Core, tasks: TaskManager, widgets: ModelWidgets, parent: QObject
     ) -> None:
         super().__init__(parent)
-        self.services = services
+        self.core = core
         self.tasks = tasks
         self.w = widgets
         self.loading = False
@@ -59,10 +59,10 @@ class Models(QObject):
         picker = self.w.picker
         picker.blockSignals(True)
         picker.clear()
-        current = self.services.settings.model
-        choices = self.services.local_models() + self.ollama_choices
+        current = self.core.settings.model
+        choices = self.core.local_models() + self.ollama_choices
         if not any(c.key == current for c in choices):
-            choices.append(ModelChoice(current, self.services.model_label(current), "llama.cpp"))
+            choices.append(ModelChoice(current, self.core.model_label(current), "llama.cpp"))
         for choice in choices:
             picker.addItem(choice.label, choice.key)
             picker.setItemData(
@@ -90,13 +90,13 @@ class Models(QObject):
             self.fill_picker()
             self.pull_dialog()
             return
-        if key == self.services.settings.model and self.services.loaded is not None:
+        if key == self.core.settings.model and self.core.loaded is not None:
             return
         self.switch_model(str(key))
 
     def switch_model(self, key: str) -> None:
         try:
-            self.services.choose_model(key)
+            self.core.choose_model(key)
         except EmberError as exc:
             message.error("Cannot use this model", str(exc))
             return
@@ -107,15 +107,15 @@ class Models(QObject):
 
     def load_model(self) -> None:
         """Load the configured model on the engine worker; the composer waits with a reason."""
-        key = self.services.settings.model
-        label = self.services.model_label(key)
+        key = self.core.settings.model
+        label = self.core.model_label(key)
         self.loading = True
         self.blocked.emit(f"Loading {label}… you can type, sending waits for it.")
         self.w.status.model_label.setText(f"Loading {label}…")
         self.tasks.run_on(
             self.tasks.engine,
             "load-model",
-            lambda _report: self.services.load_engine(key),
+            lambda _report: self.core.load_engine(key),
             on_done=self._loaded,
             on_error=self._failed,
         )
@@ -138,7 +138,7 @@ class Models(QObject):
         message.info(f"Checking {path.name}…", 0)
         self.tasks.run_background(
             "add-gguf",
-            lambda _report: self.services.add_gguf(path),
+            lambda _report: self.core.add_gguf(path),
             on_done=self._gguf_added,
             on_error=lambda exc: self._gguf_failed(path, exc),
         )
@@ -157,7 +157,7 @@ class Models(QObject):
     def open_settings(self) -> QWidget:
         from ember.ui.dialogs import SettingsDialog
 
-        dialog = SettingsDialog(self.services.settings, self.w.parent)
+        dialog = SettingsDialog(self.core.settings, self.w.parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings))
         dialog.open()
@@ -167,7 +167,7 @@ class Models(QObject):
         if settings is None:
             return
         try:
-            reload_model = self.services.apply_settings(settings)  # type: ignore[arg-type]
+            reload_model = self.core.apply_settings(settings)  # type: ignore[arg-type]
         except EmberError as exc:
             message.error("Settings not saved", str(exc))
             return
@@ -182,7 +182,7 @@ class Models(QObject):
     def refresh_ollama(self) -> None:
         self.tasks.run_background(
             "list-ollama",
-            lambda _report: self.services.ollama_models(),
+            lambda _report: self.core.ollama_models(),
             on_done=self._ollama_listed,
             on_error=lambda _exc: None,  # no server is normal
         )
@@ -207,12 +207,12 @@ class Models(QObject):
         if self.pulling is not None:
             message.error("Pull from Ollama", "Ember is already pulling a model; wait or cancel.")
             return None
-        services = self.services
+        core = self.core
         # Made before the job is submitted: the job reads it and may start at once.
         handle = TaskHandle(f"pull {name}")
 
         def job(report: Callable[[object], None]) -> str:
-            for progress in services.pull_ollama(name, handle.cancel_token):
+            for progress in core.pull_ollama(name, handle.cancel_token):
                 report(progress)
             if handle.cancelled:
                 raise GenerationCancelled(f"Stopped pulling {name}.")

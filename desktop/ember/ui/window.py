@@ -66,13 +66,13 @@ class MainWindow(QMainWindow):
     collection_infos = _via("documents", "infos")
     last_index_result = _via("documents", "last_result")
 
-    def __init__(self, services: Core, tasks: TaskManager, theme: Theme) -> None:
+    def __init__(self, core: Core, tasks: TaskManager, theme: Theme) -> None:
         super().__init__()
-        self.services = services
+        self.core = core
         self.tasks = tasks
         self.theme = theme
-        self.ui_state = UiState(services.paths)
-        self.chat_db = ChatDb(services, tasks)
+        self.ui_state = UiState(core.paths)
+        self.chat_db = ChatDb(core, tasks)
         self.setObjectName("MainWindow")
         self.setWindowTitle("Ember")
         self.setWindowIcon(app_icon())
@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self._shortcuts()
         self._restore_state()
         self.messages = MessageView(self)
-        self.messages.listen(True)
+        self.messages.attach(True)
         # Conversations, the last chat and the model start after the first paint: the person
         # sees the window at once, and its contents fill in a moment later.
         self._first_paint = AfterFirstPaint(self, self._after_first_paint)
@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         for name in self.status_widgets.__slots__:  # window.model_label, window.index_bar, ...
             setattr(self, name, getattr(self.status_widgets, name))
         # Filled right after the first paint (reading the catalog is not needed to show the window).
-        self.model_picker.addItem(self.services.settings.model or "Embedded model")
+        self.model_picker.addItem(self.core.settings.model or "Embedded model")
 
     def _controllers(self) -> None:
         """One controller per job, each given its widgets; then the wiring between them."""
@@ -177,16 +177,16 @@ class MainWindow(QMainWindow):
         self.conversations = Conversations(self.chat_db, chats, self)
         self._undo_timer = self.conversations.undo_timer
         self.generator = Generation(
-            self.services, self.tasks, self.conversations, self.chat, self.composer, self
+            self.core, self.tasks, self.conversations, self.chat, self.composer, self
         )
         status = self.status_widgets
         self.models = Models(
-            self.services, self.tasks, ModelWidgets(self, self.model_picker, status), self
+            self.core, self.tasks, ModelWidgets(self, self.model_picker, status), self
         )
         docs = DocumentWidgets(
             self, self.sidebar, self.collections_button, self.collections_menu, status
         )
-        self.documents = Documents(self.services, self.tasks, self.conversations, docs, self)
+        self.documents = Documents(self.core, self.tasks, self.conversations, docs, self)
         # What the tests, the benchmark and the app call on the window, by job.
         c, g, m, d = self.conversations, self.generator, self.models, self.documents
         self.new_chat, self.open_conversation = c.new_chat, c.open
@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
-        self.messages.listen(False)
+        self.messages.attach(False)
         self.ui_state.save(self.saveGeometry(), self.splitter.saveState(), self.conversation_id)
         for handle in (self.generation, self.indexing, self.pulling):
             if handle is not None:
