@@ -107,7 +107,7 @@ class Core:
         knowledge_helper: bool = False,
     ) -> None:
         self.paths = (paths or ember_paths()).ensure()
-        self.settings = settings if settings is not None else load_settings(self.paths)
+        self._settings = settings
         self.knowledge_helper = knowledge_helper
         self._chats_db = chats_db if chats_db is not None else self.paths.chats_db
         self._store: ChatStore | None = None
@@ -119,6 +119,18 @@ class Core:
         self._knowledge: KnowledgeBase | None = None
         self._retriever: Retriever | None = None
         self._knowledge_lock = threading.Lock()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings, read on first use: commands that need none (``ember index``) then work
+        even beside a damaged settings file. Raises :class:`ConfigError` for an invalid one."""
+        if self._settings is None:
+            self._settings = load_settings(self.paths)
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self._settings = settings
 
     # The chat store and the assistant open on first use: a window paints before either.
 

@@ -84,9 +84,13 @@ class ChildProcess:
         import ember
 
         env = dict(os.environ if env is None else env)
-        # The child imports this very copy of Ember, whichever way the parent found it.
-        source_root = str(Path(ember.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
+        # The child imports this very copy of Ember, whichever way the parent found it. Only for a
+        # source checkout: an installed Ember is found by the child as it was by the parent, and
+        # site-packages ahead of the standard library would be wrong.
+        source_root = Path(ember.__file__).resolve().parent.parent
+        if source_root.name not in ("site-packages", "dist-packages"):
+            paths = (str(source_root), env.get("PYTHONPATH"))
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
@@ -98,8 +102,9 @@ class ChildProcess:
             creationflags=flags,
         )
         self.max_frame_bytes = max_frame_bytes
+        self.protocol_error: str | None = None  # why the reader stopped early, if it did
         self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._stderr: list[str] = []
+        self._stderr = bytearray()
         self._stderr_lock = threading.Lock()
         assert self.process.stdout is not None and self.process.stderr is not None
         self._readers = [
@@ -117,18 +122,26 @@ class ChildProcess:
         try:
             while True:
                 self._messages.put(read_frame(stream, self.max_frame_bytes))
-        except (ChildDied, OSError, ValueError):
-            pass
-        self._messages.put(None)
+        except ChildDied as exc:
+            if str(exc) != "end of input":
+                # Oversized or malformed: the child can no longer be understood, and one left
+                # running would block on a full pipe. Stop it now.
+                self.protocol_error = str(exc)
+                self.process.kill()
+        except Exception as exc:
+            self.protocol_error = f"{type(exc).__name__}: {exc}"
+            self.process.kill()
+        finally:
+            self._messages.put(None)  # always: whoever waits learns that nothing more comes
 
     def _drain(self, stream: IO[bytes]) -> None:
+        # Raw chunks, not lines: a progress bar that only writes "\r" has no lines to split on.
+        read = getattr(stream, "read1", stream.read)
         try:
-            for raw in stream:
-                line = raw.decode("utf-8", "replace")
+            while chunk := read(4096):
                 with self._stderr_lock:
-                    self._stderr.append(line)
-                    while sum(map(len, self._stderr)) > STDERR_TAIL_CHARS and len(self._stderr) > 1:
-                        self._stderr.pop(0)
+                    self._stderr += chunk
+                    del self._stderr[:-STDERR_TAIL_CHARS]
         except (OSError, ValueError):
             pass
 
@@ -160,13 +173,17 @@ class ChildProcess:
 
     def stderr_tail(self) -> str:
         """The last few KB the child wrote on stderr (tracebacks, library noise), stripped."""
-        for reader in self._readers[1:]:
-            reader.join(0.5)  # what a child wrote just before dying
+        if self.process.poll() is not None:
+            for reader in self._readers[1:]:
+                reader.join(0.5)  # what a child wrote just before dying
         with self._stderr_lock:
-            return "".join(self._stderr).strip()
+            return self._stderr.decode("utf-8", "replace").strip()
 
     def last_words(self) -> str:
-        """The last line of the child's stderr, else its exit status: for messages."""
+        """Why the child stopped, for messages: a protocol error, else the last line of its
+        stderr, else its exit status."""
+        if self.protocol_error:
+            return f"it sent {self.protocol_error}"
         tail = self.stderr_tail().splitlines()
         return tail[-1] if tail else f"exit status {self.process.poll()}"
 

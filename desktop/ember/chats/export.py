@@ -11,7 +11,8 @@ from ember import __version__
 from ember.chats.records import Conversation, Message
 
 JSON_FORMAT = "ember-chat"
-JSON_VERSION = 1
+# 2: a citation's "score" became "similarity" (the cosine similarity of its passage).
+JSON_VERSION = 2
 
 _ROLE_HEADINGS = {"user": "You", "assistant": "Ember", "system": "System"}
 _STATE_NOTES = {
@@ -69,7 +70,7 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
 
 
 def to_json(conversation: Conversation, messages: list[Message]) -> str:
-    """The chat as indented JSON (``format`` "ember-chat", ``version`` 1): the conversation record
+    """The chat as indented JSON (``format`` "ember-chat", ``version`` 2): the conversation record
     and every message with its citations."""
     payload = {
         "format": JSON_FORMAT,

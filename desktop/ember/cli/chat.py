@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.cli.common import json_flag, wants_json
-from ember.config import Settings, load_settings
 from ember.engines import Finished, Token
 
 if TYPE_CHECKING:
+    from ember.config import Settings
     from ember.core import Core
     from ember.knowledge.types import Citation
 
@@ -56,17 +56,15 @@ def _generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="system prompt for this run")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if args.temperature is not None:
-        settings.temperature = args.temperature
-    if args.max_tokens is not None:
-        settings.max_tokens = args.max_tokens
-    if args.seed is not None:
-        settings.seed = args.seed
-    if args.system is not None:
-        settings.system_prompt = args.system
-    return settings.validate()
+def _settings(args: argparse.Namespace, saved: Settings) -> Settings:
+    """The saved settings with this run's command-line choices on top (checked)."""
+    chosen = {
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "seed": args.seed,
+        "system_prompt": args.system,
+    }
+    return saved.model_copy(update={k: v for k, v in chosen.items() if v is not None}).validate()
 
 
 @contextmanager
@@ -76,8 +74,9 @@ def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
     from ember.core import Core
 
     chats_db = Path(":memory:") if args.no_save else None
-    core = Core(settings=_settings(args), chats_db=chats_db)
+    core = Core(chats_db=chats_db)
     try:
+        core.settings = _settings(args, core.settings)
         collections = [] if args.no_docs else core.known_collections(args.collection)
         core.load_engine(args.model)
         core.ground_in(collections)

@@ -1,4 +1,4 @@
-"""What every ``ember`` command shares: the ``--json`` flag, the core, progress and Ctrl-C.
+"""What every ``ember`` command shares: the ``--json`` flag, the progress display and Ctrl-C.
 
 Progress goes to stderr (tqdm's bar on a terminal, a plain line every few seconds otherwise) so
 that stdout carries only the result and ``--json`` output stays machine-readable.

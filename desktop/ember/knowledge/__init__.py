@@ -258,7 +258,8 @@ class KnowledgeBase:
         from filelock import FileLock, Timeout
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.directory / LOCK_NAME, timeout=_LOCK_WAIT_S)
+        # thread_local=False: close() may release it from another thread than the one that took it.
+        lock = FileLock(self.directory / LOCK_NAME, timeout=_LOCK_WAIT_S, thread_local=False)
         try:
             lock.acquire(poll_interval=0.1)
         except Timeout:

@@ -101,11 +101,8 @@ def report_from_json(data: dict[str, Any]) -> IngestReport:
 
 def _cancelled(last: ProgressEvent | None) -> IngestReport:
     """What a run stopped by force achieved, as far as its last progress report tells."""
-    return IngestReport(
-        indexed=last.files_done if last else 0,
-        chunks=last.chunks_done if last else 0,
-        cancelled=True,
-    )
+    # Only the chunks are known: files_done also counts skipped and failed files.
+    return IngestReport(chunks=last.chunks_done if last else 0, cancelled=True)
 
 
 def grounding_to_json(grounding: Grounding) -> dict[str, Any]:
@@ -142,6 +139,7 @@ class RetrievalHelper:
             child = self._child
             if not child.send(message):
                 self._child = None
+                child.kill()
                 raise StorageError(_why_it_stopped(child))
             try:
                 answer = child.receive(RETRIEVE_TIMEOUT_S)
@@ -153,6 +151,7 @@ class RetrievalHelper:
                 ) from None
             if answer is None:
                 self._child = None
+                child.kill()
                 raise StorageError(_why_it_stopped(child))
             if not answer.get("ok"):
                 raise StorageError(str(answer.get("message")))

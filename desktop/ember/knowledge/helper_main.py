@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
-from ember import ipc
+from ember import ipc  # importing ember also sets the offline switches (HF_HUB_OFFLINE)
 
 
 def _be_nice() -> None:
@@ -110,8 +110,6 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in ("index", "serve"):
         print("usage: python -m ember.knowledge.helper_main index|serve DIRECTORY", file=sys.stderr)
         return 2
-    import ember  # noqa: F401  (sets the offline switches before any Hugging Face import)
-
     out = ipc.protocol_stream()
     with out:
         directory = Path(argv[1])

@@ -3,7 +3,7 @@
 Run as ``python -m ember.knowledge.parse_worker`` by :mod:`ember.knowledge.sandbox`. Requests come
 and replies go out as :mod:`ember.ipc` frames (8-byte big-endian length, then UTF-8 JSON); the
 original stdout is moved aside, so nothing a library prints can corrupt the stream, and what it
-prints on stderr reaches the parent, which quotes it when a parser dies. JSON in both directions, never pickle: a parser compromised by a crafted file can at
+prints on stderr reaches the parent, which logs it when a parser dies. JSON in both directions, never pickle: a parser compromised by a crafted file can at
 worst send back bad text, not code for the parent to run.
 """
 

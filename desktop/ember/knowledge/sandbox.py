@@ -18,6 +18,7 @@ Use :class:`ParserPool` for a batch (it owns its workers), or :func:`parse_file`
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import signal
 import threading
@@ -37,6 +38,8 @@ from ember.knowledge.parsers import (
     parse_in_this_process,
 )
 from ember.knowledge.types import ParsedDocument, Section
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MEMORY_MB = 1024
@@ -69,7 +72,9 @@ class _Worker:
             try:
                 self._next_frame(time.monotonic() + STARTUP_TIMEOUT_S)
             except (TimeoutError, _WorkerDied):
-                tail = self.child.last_words() if not self.child.alive() else "no answer"
+                # A child that died says why on stderr; one that hangs is killed here.
+                status = self.child.exit_status(1.0)
+                tail = self.child.last_words() if status is not None else "no answer"
                 self.kill()
                 raise IngestError(
                     "could not start the document parser process (is Ember installed "
@@ -167,6 +172,15 @@ class ParserPool:
             except _WorkerDied:
                 status = worker.exit_status()
                 self._discard(worker, kill=True)
+                if worker.child.protocol_error:
+                    raise IngestError(
+                        f"the {label} parser sent a reply Ember cannot read "
+                        f"({worker.child.protocol_error})"
+                    ) from None
+                # The person gets a short reason; the worker's own traceback goes to the log.
+                log.warning(
+                    "the %s parser died on %s:\n%s", label, found.path, worker.child.stderr_tail()
+                )
                 raise IngestError(
                     _death_message(found.kind, status, timeout_s, memory_mb)
                 ) from None

@@ -152,9 +152,7 @@ def _close_on_sigterm(app: object) -> Callable[[], None]:
     Python runs signal handlers only between bytecodes, never while Qt's C++ event loop waits:
     the handler's wake-up byte lands on a socket that a QSocketNotifier watches, whose slot
     gives Python that moment."""
-    from PySide6.QtCore import QSocketNotifier
-
-    from ember.ui.qt import QApplication, QTimer
+    from ember.ui.qt import QApplication, QSocketNotifier, QTimer
 
     assert isinstance(app, QApplication)
     receive, send = socket.socketpair()

@@ -3,7 +3,7 @@
 The chat store waits up to 30 s for a write lock another Ember process holds, and its one lock
 makes a reader wait for a writer of this process too: a call on the GUI thread could freeze the
 window that long. Every call goes through :meth:`ChatDb.call`, in submission order (a rename
-queued after a create sees the chat), and its result comes back to the GUI thread by signal.
+queued after a delete's undo sees the chat), and its result comes back to the GUI thread by signal.
 """
 
 from __future__ import annotations

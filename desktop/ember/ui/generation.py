@@ -118,6 +118,9 @@ class Generation(QObject):
                 conversation_id = chat.id
             else:
                 conversation_id = chat_id
+                # What the window showed at Send answers, even if the chats worker has not yet
+                # saved a toggle made just before it.
+                store.set_collections(conversation_id, collections)
             if collections:
                 core.ensure_retriever()
             done = None

@@ -3,7 +3,7 @@
 Modelled on qutebrowser's ``message`` module: controllers and jobs' callbacks call
 :func:`error`, :func:`warning`, :func:`info` or :func:`ask` without knowing about the window;
 the window connects :data:`global_bridge` to its status bar and dialogs. A message sent while
-no window listens is logged and otherwise dropped.
+no window is attached is dropped (errors and warnings are logged).
 """
 
 from __future__ import annotations

@@ -125,11 +125,13 @@ class Models(QObject):
         self.blocked.emit(None)
         self.w.status.model_label.setText(f"{loaded.name}  ·  {loaded.backend}")
         show_where(self.w.status.offline_pill, loaded)
+        self.w.status.offline_pill.show()
 
     def _failed(self, error: BaseException) -> None:
         self.loading = False
         text = str(error) if isinstance(error, EmberError) else repr(error)
         self.w.status.model_label.setText("No model loaded")
+        self.w.status.offline_pill.hide()  # it described the engine that is now closed
         self.blocked.emit(f"No model loaded: {text} Pick another model above.")
         message.error("The model could not be loaded", text)
 

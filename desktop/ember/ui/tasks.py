@@ -7,8 +7,8 @@ result or the exception arrives there too, through queued signals. Jobs never to
 Three serial workers own state that must not be shared between threads at once: ``engine`` (the
 loaded model: loading, generating, unloading), ``knowledge`` (index writes) and ``chats`` (the
 chat history: another Ember process may hold its write lock for seconds, so the GUI thread never
-touches it). Everything else
-(listing an Ollama server, pulling a model, exporting) goes to a small thread pool.
+touches it; chat exports run there too). Everything else (listing an Ollama server, pulling a
+model) goes to a small thread pool.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ Job = Callable[[Report], Any]
 
 
 def _new_token() -> CancelToken:
-    # Imported on first use: the engines package is not needed before the window paints.
+    # Imported on first use: nothing of the core is needed before the window paints.
     from ember.cancel import CancelToken
 
     return CancelToken()
@@ -77,6 +77,7 @@ class _Bridge(QObject):
         self._on_error = on_error
         self._release = release
         self.silenced = False  # set at shutdown: the widgets the callbacks use may be gone
+        self.keep_at_shutdown = False  # run it even when the app is closing (chat writes)
         queued = Qt.ConnectionType.QueuedConnection
         self.event.connect(self._deliver_event, queued)
         self.done.connect(self._deliver_done, queued)
@@ -215,6 +216,9 @@ class TaskManager(QObject):
                 handle.cancel()
             return handle or TaskHandle(name, done=True)
         bridge = self._bridge(name, on_event, on_done, on_error, handle)
+        # Chat-history writes (rename, delete, collections, export) are kept at shutdown: the
+        # chats worker drains its queue instead of dropping what the person already did.
+        bridge.keep_at_shutdown = worker is self.chats
         worker.submit(job, bridge)
         return bridge.handle
 
@@ -261,10 +265,12 @@ class TaskManager(QObject):
         return [b.handle for b in self._bridges if not b.handle.done]
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel everything and wait (bounded) for the serial workers to finish."""
+        """Cancel everything but queued chat-history writes and wait (bounded) for the serial
+        workers to finish."""
         self._closing = True
         for bridge in list(self._bridges):
-            bridge.handle.cancel()
+            if not bridge.keep_at_shutdown:
+                bridge.handle.cancel()
             bridge.silenced = True
         ok = self.engine.stop(timeout_ms)
         ok = self.knowledge.stop(timeout_ms) and ok
