@@ -50,7 +50,7 @@ def test_json_export_holds_every_message_with_its_timings_and_sources(
     store: ChatStore, chat_id: int
 ) -> None:
     data = json.loads(store.export_json(chat_id))
-    assert (data["format"], data["version"]) == ("ember-chat", 1)
+    assert (data["format"], data["version"]) == ("ember-chat", 2)
     assert data["conversation"]["collections"] == ["manuals"]
     roles_states = [(m["role"], m["state"]) for m in data["messages"]]
     assert roles_states == [
