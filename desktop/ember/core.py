@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ember.config import Settings, load_settings, save_settings
 from ember.errors import EmberError, ModelLoadError
 from ember.paths import Paths, ember_paths
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from ember.assistant import Assistant, Retriever
     from ember.cancel import CancelToken
     from ember.chats.store import ChatStore
+    from ember.config import Settings
     from ember.engines.base import Engine
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.ingest import IngestReport, ProgressEvent
@@ -125,6 +125,8 @@ class Core:
         """The settings, read on first use: commands that need none (``ember index``) then work
         even beside a damaged settings file. Raises :class:`ConfigError` for an invalid one."""
         if self._settings is None:
+            from ember.config import load_settings  # pydantic: not on the way to a first paint
+
             self._settings = load_settings(self.paths)
         return self._settings
 
@@ -160,6 +162,8 @@ class Core:
 
     def apply_settings(self, settings: Settings) -> bool:
         """Validate, save and use new settings. Returns True when the model must be reloaded."""
+        from ember.config import save_settings
+
         settings.validate()
         save_settings(settings, self.paths)
         old = self.settings

@@ -165,8 +165,9 @@ class MainWindow(QMainWindow):
         self.status_widgets = build_status_bar(self)
         for name in self.status_widgets.__slots__:  # window.model_label, window.index_bar, ...
             setattr(self, name, getattr(self.status_widgets, name))
-        # Filled right after the first paint (reading the catalog is not needed to show the window).
-        self.model_picker.addItem(self.core.settings.model or "Embedded model")
+        # Filled right after the first paint: reading the settings (pydantic) and the catalog is
+        # not needed to show the window.
+        self.model_picker.addItem("Loading models…")
 
     def _controllers(self) -> None:
         """One controller per job, each given its widgets; then the wiring between them."""
