@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ember.knowledge.types import Citation
 
 RENDER_INTERVAL_MS = 50
+SPARE_REFILL_MS = 500  # a used spare bubble is replaced this long after
 COLUMN_MAX_WIDTH = 920
 PAGE = 60
 
@@ -176,6 +177,14 @@ class MessageBubble(QFrame):
         self._update_meta()
 
     # -- content ----------------------------------------------------------------------------
+
+    def adopt(self, data: BubbleData) -> None:
+        """Show ``data`` in this (spare, never shown) bubble of the same role."""
+        assert data.role == self.data.role, "a spare bubble is laid out for its role"
+        self.data = data
+        self.author.setText(self._author_text())
+        self._render()
+        self._update_meta()
 
     def _author_text(self) -> str:
         if self.data.role == "user":
@@ -370,6 +379,7 @@ class ChatView(QScrollArea):
         self._stick_to_bottom = True
         self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self._spares: dict[str, MessageBubble] = {}  # built ahead, by role (see warm_up)
         self._timer = QTimer(self)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._flush_streaming)
@@ -408,16 +418,18 @@ class ChatView(QScrollArea):
 
     def _insert_bubble(self, data: BubbleData, position: int, index: int) -> MessageBubble:
         self.empty.hide()
-        bubble = MessageBubble(data, self.code_color, self._container)
-        bubble.linkRequested.connect(self.linkRequested.emit)
-        bubble.citationRequested.connect(self.citationRequested.emit)
-        bubble.copyRequested.connect(self._copy)
-        bubble.regenerateRequested.connect(self.regenerateRequested.emit)
-        bubble.editRequested.connect(self.editRequested.emit)
+        spare = self._spares.pop(data.role, None)
+        if spare is not None:
+            spare.adopt(data)
+            bubble = spare
+            QTimer.singleShot(SPARE_REFILL_MS, self.warm_up)  # the next one, once things settle
+        else:
+            bubble = self._new_bubble(data)
         if data.citations:
             bubble.set_citations(data.citations)
             bubble.flush()
         self._layout.insertWidget(position, bubble)
+        bubble.show()
         self.bubbles.insert(index, bubble)
         return bubble
 
@@ -446,6 +458,28 @@ class ChatView(QScrollArea):
         QApplication.clipboard().setText(text)
 
     # -- streaming ----------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Build one spare bubble per role now, while nothing else happens.
+
+        A bubble's first build pays for importing the Markdown renderer and PySide6's wrapper
+        types (about 45 ms here), and every build pays for matching the style sheet to its ten
+        widgets: on a busy machine, done at Send, that was the longest stall the person saw. A
+        spare is built and polished ahead, hidden, and only filled in when a message needs it."""
+        for role in ("user", "assistant"):
+            if role not in self._spares:
+                self._spares[role] = self._new_bubble(BubbleData(role=role))
+
+    def _new_bubble(self, data: BubbleData) -> MessageBubble:
+        bubble = MessageBubble(data, self.code_color, self._container)
+        bubble.hide()
+        bubble.linkRequested.connect(self.linkRequested.emit)
+        bubble.citationRequested.connect(self.citationRequested.emit)
+        bubble.copyRequested.connect(self._copy)
+        bubble.regenerateRequested.connect(self.regenerateRequested.emit)
+        bubble.editRequested.connect(self.editRequested.emit)
+        bubble.ensurePolished()  # the style sheet is matched now, not when it is shown
+        return bubble
 
     def start_streaming(self, data: BubbleData) -> MessageBubble:
         self.streaming = self.add_bubble(data)

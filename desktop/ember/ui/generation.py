@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ember.errors import EmberError, GenerationCancelled
 from ember.ui.chatview import BubbleData, ChatView, MessageBubble
 from ember.ui.composer import Composer
-from ember.ui.qt import QObject
+from ember.ui.qt import QObject, QTimer
 from ember.ui.tasks import TaskHandle, TaskManager
 
 if TYPE_CHECKING:
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ember.chats.records import Conversation
     from ember.core import Core
     from ember.ui.conversations import Conversations
+
+# Long enough to fall in another turn of the event loop than the question's bubble.
+ANSWER_BUBBLE_DELAY_MS = 30
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class Generation(QObject):
         self.composer = composer
         self.handle: TaskHandle | None = None
         self._stream_bubble: MessageBubble | None = None
+        self._bubble_due = False  # an answer started whose bubble is not built yet
         self._user_bubble: MessageBubble | None = None
         self._view = 0  # the chat view the answer was started in (see Conversations.view)
 
@@ -97,10 +101,12 @@ class Generation(QObject):
         self._run(lambda chat_id, token: self.core.assistant.regenerate(chat_id, cancel=token))
 
     def _run(self, stream: Stream) -> None:
-        model_name = self.core.loaded.name if self.core.loaded else ""
-        self._stream_bubble = self.chat.start_streaming(
-            BubbleData(role="assistant", model=model_name, state="streaming")
-        )
+        # The answer's bubble comes a moment later (or with the first event, if sooner), so
+        # the window lays out and paints the question's bubble and the answer's in two turns of
+        # the event loop: in one, that was a Send's longest stall on a busy machine.
+        self._stream_bubble = None
+        self._bubble_due = True
+        QTimer.singleShot(ANSWER_BUBBLE_DELAY_MS, self._streaming_bubble)
         self.composer.set_generating(True)
         core = self.core
         chat_id = self.conversations.conversation_id
@@ -142,12 +148,22 @@ class Generation(QObject):
         )
         self.handle = handle
 
+    def _streaming_bubble(self) -> MessageBubble | None:
+        """The answer's bubble, built when first needed while an answer is due."""
+        if self._stream_bubble is None and self._bubble_due:
+            self._bubble_due = False
+            model_name = self.core.loaded.name if self.core.loaded else ""
+            self._stream_bubble = self.chat.start_streaming(
+                BubbleData(role="assistant", model=model_name, state="streaming")
+            )
+        return self._stream_bubble
+
     def _on_stream_event(self, event: Any) -> None:
         # Imported here, not at the top: the window paints before the core's modules load.
         from ember.assistant import ReplyDone, ReplyStarted
         from ember.engines.base import Token
 
-        bubble = self._stream_bubble
+        bubble = self._streaming_bubble()
         if bubble is None:
             return
         if isinstance(event, Token):
@@ -166,6 +182,7 @@ class Generation(QObject):
 
     def _finish(self) -> None:
         self.handle = None
+        self._bubble_due = False
         self._stream_bubble = None
         self._user_bubble = None
         self.chat.stop_streaming()
@@ -176,7 +193,7 @@ class Generation(QObject):
         self._finish()
 
     def _on_stream_error(self, error: BaseException) -> None:
-        bubble = self._stream_bubble
+        bubble = self._streaming_bubble()
         if isinstance(error, GenerationCancelled):
             if bubble is not None:
                 bubble.data.state = "cancelled"

@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
             return
         self._started = True
         self._apply_composer_block()
+        QTimer.singleShot(0, self.chat.warm_up)  # the first Send then pays no first-time costs
         if self.paths_at_start and (self._documents_listed or not self.start_background_when_shown):
             QTimer.singleShot(0, self._open_paths_at_start)
         # Otherwise they open once the collections are listed, so the dialog can offer them.
