@@ -108,8 +108,12 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
 
     # A conversation with a code block, caught mid-stream.
     window.send("Write a Python function that reverses a string. Show the code in a code block.")
-    bubble = window.chat.streaming
-    _wait(app, lambda: bubble is not None and bubble.data.text.count("\n") >= 6, 120)
+
+    def streamed_lines() -> int:
+        bubble = window.chat.streaming  # it appears a moment after the question's
+        return bubble.data.text.count("\n") if bubble is not None else 0
+
+    _wait(app, lambda: streamed_lines() >= 6, 120)
     grab("streaming")
     _wait(app, lambda: window.generation is None)
 

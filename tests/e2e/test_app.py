@@ -67,7 +67,11 @@ def test_stop_keeps_the_partial_answer(qtbot, window) -> None:
         "Write a long story about a dragon who learns to bake bread."
     )
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(_answers(window)[-1].data.text) > 20, timeout=ANSWER_TIMEOUT_MS)
+    # The answer's bubble appears a moment after the question's (a turn of the event loop later).
+    qtbot.waitUntil(
+        lambda: bool(_answers(window)) and len(_answers(window)[-1].data.text) > 20,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
 
