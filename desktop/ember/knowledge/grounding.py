@@ -32,6 +32,8 @@ similarity < 0.38 (before)         0.37 / 0    0.50 / .02  0.43 / .01
 similarity + 0.4 coverage < 0.52   0.47 / 0    0.78 / .07  0.62 / .03
 the same, results spread over      0.53 / 0    0.72 / .04  0.62 / .02
 documents (see retrieval.py)
+the same, snowball porter stems    0.53 / 0    0.67 / .04  0.59 / .02
+(FTS5's algorithm; 2026-11-30)
 =================================  ==========  ==========  ==========
 
 Still short of the 0.80 / 0.05 target: in-domain unanswerable questions reach similarities of
