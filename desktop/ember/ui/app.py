@@ -90,10 +90,9 @@ def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
     if getattr(window, "_shut_down", False):
         return
     window._shut_down = True  # type: ignore[attr-defined]
+    # The chat still offered for undo is erased for good, queued before the workers stop.
+    window.conversations.purge_at_exit()
     if window.tasks.shutdown(timeout_ms):
-        # The workers have stopped: the chat still offered for undo is erased for good now.
-        if window.conversations.history_open:
-            window.conversations.purge_at_exit(window.core.store)
         window.core.close()
     else:
         # A worker is still inside the engine or the stores (a very slow token, a stuck call):

@@ -292,11 +292,12 @@ class Conversations(QObject):
             failure="Cannot undo",
         )
 
-    def purge_at_exit(self, store: ChatStore) -> None:
-        """After the workers stopped: erase deleted chats, the undo offer ends with the window."""
+    def purge_at_exit(self) -> None:
+        """The window is closing: the undo offer ends, and deleted chats are erased for good as
+        the chats worker's last job (it drains its queue at shutdown; the GUI waits for none)."""
         self._deleted = None
         if self.history_open and self.history_error is None:
-            _purge(store)
+            self.db.call("purge-trash", _purge)
 
     # -- export --------------------------------------------------------------------------------
 
