@@ -165,8 +165,8 @@ class Core:
         from ember.config import save_settings
 
         settings.validate()
+        old = self.settings  # before saving: read afterwards, it would already be the new one
         save_settings(settings, self.paths)
-        old = self.settings
         self.settings = settings
         if self._assistant is not None:
             self._assistant.settings = settings

@@ -451,3 +451,45 @@ def test_closing_the_window_erases_a_chat_still_offered_for_undo(qtbot) -> None:
     qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
     close_window(window)
     assert _stored(chat_id) is None
+
+
+@pytest.mark.parametrize("leave", ["new chat", "another chat"])
+def test_leaving_a_chat_while_its_answer_streams_stops_it_and_send_still_works(
+    qtbot, window, leave: str
+) -> None:
+    send_and_wait(qtbot, window, "Say hello.")
+    earlier = window.conversation_id
+    window.core.apply_settings(deterministic_settings(max_tokens=400))
+    window.new_chat()
+    window.composer.input.setPlainText("Write a long story about a lighthouse.")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    if leave == "new chat":
+        window.new_chat()
+    else:
+        window.open_conversation(earlier)
+    qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+    wait_chats(qtbot, window)
+    qtbot.wait(100)  # past the moment the abandoned answer's bubble would have appeared
+    shown = [b.data.text for b in _answers(window)]
+    assert all("lighthouse" not in text.lower() for text in shown)  # nothing of it leaked here
+    assert window.composer.button.text() == "Send"
+
+    send_and_wait(qtbot, window, "Say hi.")  # Send works again
+    assert _answers(window)[-1].data.state == "done"
+
+
+def test_a_damaged_settings_file_is_named_and_the_app_runs_on_defaults(qtbot) -> None:
+    from ember.paths import ember_paths
+
+    config = ember_paths().ensure().config_file
+    config.write_text('temperature = "hot"\n', encoding="utf-8")
+    window = open_window(qtbot)
+    try:
+        qtbot.waitUntil(lambda: find_dialog(window, "ErrorDialog") is not None, timeout=30_000)
+        dialog = find_dialog(window, "ErrorDialog")
+        assert "temperature" in dialog.text() and "default settings" in dialog.text()
+        dialog.button(QMessageBox.StandardButton.Ok).click()
+        assert window.core.loaded is not None  # the embedded model, on the defaults
+        assert config.read_text(encoding="utf-8") == 'temperature = "hot"\n'  # left as it was
+    finally:
+        close_window(window)

@@ -85,7 +85,10 @@ def _ollama_models() -> list[str]:
     """Names from a running Ollama server, or nothing when none answers (that is normal)."""
     from ember.core import Core
 
-    return [choice.label for choice in Core().ollama_models()]
+    try:
+        return [choice.label for choice in Core().ollama_models()]
+    except (EmberError, OSError):  # no readable settings or data folder: list the catalog alone
+        return []
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -93,9 +96,12 @@ def _pull(args: argparse.Namespace) -> int:
     from ember.cli.common import cancel_on_interrupt
     from ember.core import Core
 
-    core = Core()
-    if args.host:
-        core.settings = core.settings.model_copy(update={"ollama_host": args.host})
+    if args.host:  # the settings file is not needed, nor read
+        from ember.config import Settings
+
+        core = Core(settings=Settings(ollama_host=args.host))
+    else:
+        core = Core()
     cancel = CancelToken()
     last = ""
     with cancel_on_interrupt(cancel):

@@ -36,6 +36,15 @@ def _why_it_stopped(child: ChildProcess) -> str:
     return f"The knowledge helper process stopped unexpectedly ({child.last_words()})."
 
 
+def _last_words_of(child: ChildProcess) -> str:
+    """Why a child that stopped answering stopped: let it finish writing its traceback (a
+    second at most, then it is killed), and only then read it."""
+    child.exit_status(1.0)
+    message = _why_it_stopped(child)
+    child.kill()
+    return message
+
+
 def index_in_helper(
     directory: Path,
     paths: Sequence[Path],
@@ -135,12 +144,13 @@ class RetrievalHelper:
     def _request(self, message: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             if self._child is None or not self._child.alive():
+                if self._child is not None:
+                    self._child.kill()  # reap the one that died before starting another
                 self._child = ChildProcess(HELPER_MODULE, ["serve", os.fspath(self.directory)])
             child = self._child
             if not child.send(message):
                 self._child = None
-                child.kill()
-                raise StorageError(_why_it_stopped(child))
+                raise StorageError(_last_words_of(child))
             try:
                 answer = child.receive(RETRIEVE_TIMEOUT_S)
             except TimeoutError:
@@ -151,8 +161,7 @@ class RetrievalHelper:
                 ) from None
             if answer is None:
                 self._child = None
-                child.kill()
-                raise StorageError(_why_it_stopped(child))
+                raise StorageError(_last_words_of(child))
             if not answer.get("ok"):
                 raise StorageError(str(answer.get("message")))
             return answer

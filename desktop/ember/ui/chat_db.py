@@ -20,6 +20,21 @@ if TYPE_CHECKING:
     from ember.core import Core
 
 
+# What the person did to the history: still written when the window closes right after it.
+# Reads (listing, opening) are dropped at shutdown instead of waiting for a busy database.
+WRITES = frozenset(
+    {
+        "set-collections",
+        "rename-chat",
+        "delete-chat",
+        "restore-chat",
+        "purge-chats",
+        "purge-trash",
+        "export-chat",
+    }
+)
+
+
 class ChatDb:
     """Queue chat-store work off the GUI thread; callbacks run on the GUI thread."""
 
@@ -66,6 +81,7 @@ class ChatDb:
             lambda _report: fn(core.store),
             on_done=done,
             on_error=failed,
+            keep_at_shutdown=name in WRITES,
         )
         if handle.done:  # the window is closing: the call was never queued
             self._pending -= 1

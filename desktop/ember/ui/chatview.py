@@ -422,7 +422,7 @@ class ChatView(QScrollArea):
         if spare is not None:
             spare.adopt(data)
             bubble = spare
-            QTimer.singleShot(SPARE_REFILL_MS, self.warm_up)  # the next one, once things settle
+            self._refill_spares_later()
         else:
             bubble = self._new_bubble(data)
         if data.citations:
@@ -466,9 +466,14 @@ class ChatView(QScrollArea):
         types (about 45 ms here), and every build pays for matching the style sheet to its ten
         widgets: on a busy machine, done at Send, that was the longest stall the person saw. A
         spare is built and polished ahead, hidden, and only filled in when a message needs it."""
+        if self.streaming is not None:
+            return  # not while an answer streams: stop_streaming() refills
         for role in ("user", "assistant"):
             if role not in self._spares:
                 self._spares[role] = self._new_bubble(BubbleData(role=role))
+
+    def _refill_spares_later(self) -> None:
+        QTimer.singleShot(SPARE_REFILL_MS, self, self.warm_up)  # once things settle
 
     def _new_bubble(self, data: BubbleData) -> MessageBubble:
         bubble = MessageBubble(data, self.code_color, self._container)
@@ -496,6 +501,7 @@ class ChatView(QScrollArea):
         self._timer.stop()
         if self.streaming is not None:
             self.streaming.flush()
+            self._refill_spares_later()
         self.streaming = None
         self._update_actions()
 

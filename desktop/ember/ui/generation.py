@@ -106,7 +106,7 @@ class Generation(QObject):
         # the event loop: in one, that was a Send's longest stall on a busy machine.
         self._stream_bubble = None
         self._bubble_due = True
-        QTimer.singleShot(ANSWER_BUBBLE_DELAY_MS, self._streaming_bubble)
+        QTimer.singleShot(ANSWER_BUBBLE_DELAY_MS, self, self._streaming_bubble)
         self.composer.set_generating(True)
         core = self.core
         chat_id = self.conversations.conversation_id
@@ -148,9 +148,22 @@ class Generation(QObject):
         )
         self.handle = handle
 
+    def switched(self) -> None:
+        """Another chat is about to show: stop the answer, and forget its bubbles (the chat
+        view deletes them); the answer's end still arrives and resets the composer."""
+        self.stop()
+        self._stream_bubble = None
+        self._user_bubble = None
+        self._bubble_due = False
+
     def _streaming_bubble(self) -> MessageBubble | None:
-        """The answer's bubble, built when first needed while an answer is due."""
-        if self._stream_bubble is None and self._bubble_due:
+        """The answer's bubble, built when first needed while an answer is due (and only in
+        the chat view it was sent from)."""
+        if (
+            self._stream_bubble is None
+            and self._bubble_due
+            and self._view == self.conversations.view
+        ):
             self._bubble_due = False
             model_name = self.core.loaded.name if self.core.loaded else ""
             self._stream_bubble = self.chat.start_streaming(
@@ -163,13 +176,14 @@ class Generation(QObject):
         from ember.assistant import ReplyDone, ReplyStarted
         from ember.engines.base import Token
 
+        if isinstance(event, ChatCreated):  # even when the person has moved on: it is listed
+            self.conversations.created(event.conversation, self._view)
+            return
         bubble = self._streaming_bubble()
         if bubble is None:
             return
         if isinstance(event, Token):
             bubble.append(event.text)  # shown at the chat view's next frame, not per token
-        elif isinstance(event, ChatCreated):
-            self.conversations.created(event.conversation, self._view)
         elif isinstance(event, ReplyStarted):
             if self._user_bubble is not None:
                 self._user_bubble.data.message_id = event.user_message.id
@@ -193,19 +207,21 @@ class Generation(QObject):
         self._finish()
 
     def _on_stream_error(self, error: BaseException) -> None:
-        bubble = self._streaming_bubble()
-        if isinstance(error, GenerationCancelled):
-            if bubble is not None:
-                bubble.data.state = "cancelled"
-                bubble.finish(bubble.data)
-        elif bubble is not None:
-            message = (
-                str(error) if isinstance(error, EmberError) else f"Unexpected error: {error!r}"
-            )
-            if not isinstance(error, EmberError):
-                log.error("generation failed", exc_info=error)
-            bubble.fail(message)
-        self._finish()
+        try:
+            bubble = self._streaming_bubble()
+            if isinstance(error, GenerationCancelled):
+                if bubble is not None:
+                    bubble.data.state = "cancelled"
+                    bubble.finish(bubble.data)
+            elif bubble is not None:
+                message = (
+                    str(error) if isinstance(error, EmberError) else f"Unexpected error: {error!r}"
+                )
+                if not isinstance(error, EmberError):
+                    log.error("generation failed", exc_info=error)
+                bubble.fail(message)
+        finally:
+            self._finish()  # whatever happened to the bubble, Send works again
 
     def stop(self) -> None:
         """Stop the answer being written (Esc); the text so far is kept."""

@@ -55,6 +55,22 @@ class Models(QObject):
 
     # -- the picker ----------------------------------------------------------------------------
 
+    def read_settings(self) -> None:
+        """Read the settings file; a damaged one is named, left as it is, and Ember runs on its
+        defaults until the person saves the settings again."""
+        from ember.errors import ConfigError
+
+        try:
+            self.core.settings  # noqa: B018  (read on first use)
+        except ConfigError as exc:
+            from ember.config import Settings
+
+            self.core.settings = Settings()
+            message.error(
+                "Your settings could not be read",
+                f"{exc} Ember uses its default settings until you save them again.",
+            )
+
     def fill_picker(self) -> None:
         picker = self.w.picker
         picker.blockSignals(True)

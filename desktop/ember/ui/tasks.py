@@ -205,8 +205,12 @@ class TaskManager(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         handle: TaskHandle | None = None,
+        keep_at_shutdown: bool = False,
     ) -> TaskHandle:
         """Queue ``job`` on a serial worker (``self.engine``, ``self.knowledge``, ``self.chats``).
+
+        ``keep_at_shutdown``: run it even if the app starts closing before it does (a write the
+        person already made); everything else is cancelled at shutdown.
 
         A job that checks its own cancel token makes its ``handle`` first and passes it here:
         the job may start before this call returns."""
@@ -216,9 +220,7 @@ class TaskManager(QObject):
                 handle.cancel()
             return handle or TaskHandle(name, done=True)
         bridge = self._bridge(name, on_event, on_done, on_error, handle)
-        # Chat-history writes (rename, delete, collections, export) are kept at shutdown: the
-        # chats worker drains its queue instead of dropping what the person already did.
-        bridge.keep_at_shutdown = worker is self.chats
+        bridge.keep_at_shutdown = keep_at_shutdown
         worker.submit(job, bridge)
         return bridge.handle
 

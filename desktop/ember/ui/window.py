@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         self.composer.sendRequested.connect(g.send)
         self.composer.stopRequested.connect(g.stop)
         self.undo_button.clicked.connect(c.undo_delete)
-        c.switching.connect(g.stop)
+        c.switching.connect(g.switched)
         c.historyOpened.connect(self._history_opened)
         c.openingChanged.connect(self._apply_composer_block)
         m.blocked.connect(self._set_model_block)
@@ -274,7 +274,9 @@ class MainWindow(QMainWindow):
             return
         self._started = True
         self._apply_composer_block()
-        QTimer.singleShot(0, self.chat.warm_up)  # the first Send then pays no first-time costs
+        QTimer.singleShot(
+            0, self.chat, self.chat.warm_up
+        )  # the first Send then pays no first-time costs
         if self.paths_at_start and (self._documents_listed or not self.start_background_when_shown):
             QTimer.singleShot(0, self._open_paths_at_start)
         # Otherwise they open once the collections are listed, so the dialog can offer them.
@@ -316,6 +318,7 @@ class MainWindow(QMainWindow):
         """After the window is on screen: load the model, list documents and servers."""
         if self._closing:
             return
+        self.models.read_settings()
         self.models.fill_picker()
         self.models.load_model()
         self.documents.refresh()
