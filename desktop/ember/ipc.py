@@ -35,6 +35,10 @@ class ChildDied(Exception):
     """The child closed its output, sent a malformed frame, or could not be written to."""
 
 
+class EndOfInput(ChildDied):
+    """The other side closed the stream cleanly, between two frames."""
+
+
 def encode(message: dict[str, Any]) -> bytes:
     """One frame: header + UTF-8 JSON (lone surrogates from odd file names survive the trip)."""
     payload = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
@@ -46,7 +50,7 @@ def read_frame(stream: IO[bytes], max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> d
     frame over ``max_bytes`` or on anything that is not a JSON object."""
     header = stream.read(FRAME_HEADER.size)
     if len(header) < FRAME_HEADER.size:
-        raise ChildDied("end of input")
+        raise EndOfInput("end of input")
     (size,) = FRAME_HEADER.unpack(header)
     if size > max_bytes:
         raise ChildDied(f"a frame of {size} bytes (the limit is {max_bytes})")
@@ -122,13 +126,14 @@ class ChildProcess:
         try:
             while True:
                 self._messages.put(read_frame(stream, self.max_frame_bytes))
+        except EndOfInput:
+            pass
         except ChildDied as exc:
-            if str(exc) != "end of input":
-                # Oversized or malformed: the child can no longer be understood, and one left
-                # running would block on a full pipe. Stop it now.
-                self.protocol_error = str(exc)
-                self.process.kill()
-        except Exception as exc:
+            # Oversized or malformed: the child can no longer be understood, and one left
+            # running would block on a full pipe. Stop it now.
+            self.protocol_error = str(exc)
+            self.process.kill()
+        except Exception as exc:  # a reader that dies silently would hang its callers
             self.protocol_error = f"{type(exc).__name__}: {exc}"
             self.process.kill()
         finally:

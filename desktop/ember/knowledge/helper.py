@@ -33,14 +33,10 @@ RETRIEVE_TIMEOUT_S = 180.0  # the first question also loads torch and MiniLM
 
 
 def _why_it_stopped(child: ChildProcess) -> str:
-    return f"The knowledge helper process stopped unexpectedly ({child.last_words()})."
-
-
-def _last_words_of(child: ChildProcess) -> str:
     """Why a child that stopped answering stopped: let it finish writing its traceback (a
     second at most, then it is killed), and only then read it."""
     child.exit_status(1.0)
-    message = _why_it_stopped(child)
+    message = f"The knowledge helper process stopped unexpectedly ({child.last_words()})."
     child.kill()
     return message
 
@@ -150,7 +146,7 @@ class RetrievalHelper:
             child = self._child
             if not child.send(message):
                 self._child = None
-                raise StorageError(_last_words_of(child))
+                raise StorageError(_why_it_stopped(child))
             try:
                 answer = child.receive(RETRIEVE_TIMEOUT_S)
             except TimeoutError:
@@ -161,7 +157,7 @@ class RetrievalHelper:
                 ) from None
             if answer is None:
                 self._child = None
-                raise StorageError(_last_words_of(child))
+                raise StorageError(_why_it_stopped(child))
             if not answer.get("ok"):
                 raise StorageError(str(answer.get("message")))
             return answer
