@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.errors import EmberError, ModelLoadError
+from ember.files import shown_path
 from ember.paths import Paths, ember_paths
 
 if TYPE_CHECKING:
@@ -326,7 +327,7 @@ class Core:
         for record in kb.documents():
             if record.state == "failed":
                 failures.setdefault(record.collection, []).append(
-                    f"{Path(record.path).name}: {record.error or 'could not be read'}"
+                    f"{shown_path(Path(record.path).name)}: {record.error or 'could not be read'}"
                 )
         return [
             CollectionState(info, tuple(failures.get(info.name, ()))) for info in kb.collections()

@@ -1,4 +1,5 @@
-"""Durable file writes and file digests: the one place Ember replaces a file or hashes one.
+"""Durable file writes, file digests and file names: the one place Ember replaces a file, hashes
+one, or turns a file name into text for storage and display.
 
 A file is replaced atomically by writing a temporary file with a unique name in the same folder
 (so two processes saving at once never share one), flushing and fsyncing it, renaming it over the
@@ -15,6 +16,40 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def shown_path(path: str) -> str:
+    """``path`` as text a person (and a strict encoder) can take: bytes that are not UTF-8 in a
+    file name (held by Python as lone surrogates, ``"caf\\udce9.txt"``) become U+FFFD
+    (``"caf\ufffd.txt"``). Every other name comes back unchanged.
+
+    For screens, messages, JSON and prompts; never for opening the file: use the path itself.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = path.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate no file system produced
+            raw = path.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+    return path
+
+
+def path_to_db(path: str) -> str | bytes:
+    """``path`` as an SQLite value that keeps every byte: text when it is valid UTF-8, else its
+    raw file-system bytes (a BLOB; SQLite refuses text with lone surrogates). See
+    :func:`path_from_db`."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def path_from_db(value: str | bytes) -> str:
+    """The path :func:`path_to_db` stored: text as is, a BLOB decoded as the file system does."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 def sha256_file(path: Path | str) -> str:

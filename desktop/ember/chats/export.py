@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from ember import __version__
 from ember.chats.records import Conversation, Message
+from ember.files import shown_path
 
 JSON_FORMAT = "ember-chat"
 # 2: a citation's "score" became "similarity" (the cosine similarity of its passage).
@@ -59,7 +60,7 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
         if message.citations:
             lines += ["**Sources**", ""]
             for citation in message.citations:
-                where = citation.source
+                where = shown_path(citation.source)
                 if citation.page is not None:
                     where += f", page {citation.page}"
                 if citation.heading:
@@ -84,7 +85,7 @@ def to_json(conversation: Conversation, messages: list[Message]) -> str:
         "messages": [
             {
                 **{k: v for k, v in asdict(m).items() if k != "citations"},
-                "citations": [asdict(c) for c in m.citations],
+                "citations": [{**asdict(c), "source": shown_path(c.source)} for c in m.citations],
             }
             for m in messages
         ],

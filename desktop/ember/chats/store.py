@@ -30,6 +30,7 @@ from ember.chats.records import (
 )
 from ember.db import check_health, connect, migrate
 from ember.errors import StorageError
+from ember.files import path_from_db, path_to_db
 from ember.knowledge.types import Citation
 
 if TYPE_CHECKING:
@@ -333,7 +334,15 @@ class ChatStore:
                 "INSERT INTO citations (message_id, n, source, page, heading, snippet, score)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (message_id, c.n, c.source, c.page, c.heading, c.snippet, float(c.similarity))
+                    (
+                        message_id,
+                        c.n,
+                        path_to_db(c.source),
+                        c.page,
+                        c.heading,
+                        c.snippet,
+                        float(c.similarity),
+                    )
                     for c in citations
                 ],
             )
@@ -466,7 +475,7 @@ def _message(row: sqlite3.Row, citations: tuple[Citation, ...]) -> Message:
 def _citation(row: sqlite3.Row) -> Citation:
     return Citation(
         n=row["n"],
-        source=row["source"],
+        source=path_from_db(row["source"]),
         page=row["page"],
         heading=row["heading"],
         snippet=row["snippet"],

@@ -90,6 +90,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_on_file_names()
     args = parse_args(argv)
     handler = getattr(args, "handler", _run_app)
     try:
@@ -104,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+
+
+def _never_fail_on_file_names() -> None:
+    """A file name whose bytes are not UTF-8 must not end a command with a traceback when some
+    message prints it: such characters print as "?" (names Ember shows itself use U+FFFD)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", "") == "strict":
+        reconfigure(errors="replace")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ember.cli.common import json_flag, wants_json
 from ember.engines import Finished, Token
+from ember.files import shown_path
 
 if TYPE_CHECKING:
     from ember.config import Settings
@@ -109,7 +110,7 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
             for c in citations:
                 where = f", page {c.page}" if c.page else ""
                 heading = f" — {c.heading}" if c.heading else ""
-                sys.stdout.write(f"  [{c.n}] {c.source}{where}{heading}\n")
+                sys.stdout.write(f"  [{c.n}] {shown_path(c.source)}{where}{heading}\n")
         sys.stdout.flush()
     timings = finished.timings if finished else None
     return {
@@ -118,7 +119,7 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
         "sources": [
             {
                 "n": c.n,
-                "source": c.source,
+                "source": shown_path(c.source),
                 "page": c.page,
                 "heading": c.heading,
                 "similarity": c.similarity,

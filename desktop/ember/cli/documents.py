@@ -21,6 +21,7 @@ from ember.cli.common import (
     json_flag,
     wants_json,
 )
+from ember.files import shown_path
 
 if TYPE_CHECKING:
     from ember.knowledge import KnowledgeBase
@@ -132,9 +133,9 @@ def _print_index_report(report: IngestReport, as_json: bool) -> None:
         line += " Stopped early: run the same command again to finish."
     print(line)
     for failure in report.failed:
-        print(f"  failed: {failure.path}: {failure.reason}")
+        print(f"  failed: {shown_path(failure.path)}: {failure.reason}")
     for notice in report.warnings:
-        print(f"  warning: {notice.path}: {notice.message}")
+        print(f"  warning: {shown_path(notice.path)}: {notice.message}")
     sys.stdout.flush()
 
 
@@ -146,7 +147,7 @@ def run_search(args: argparse.Namespace) -> int:
         result = kb.search(args.query, args.collection, max(1, args.k))
     rows = [
         {
-            "source": hit.source,
+            "source": shown_path(hit.source),
             "page": hit.page,
             "heading": hit.heading,
             "similarity": round(hit.similarity, 4),
@@ -183,7 +184,7 @@ def run_docs_list(args: argparse.Namespace) -> int:
             json.dumps(
                 [
                     {
-                        "path": r.path,
+                        "path": shown_path(r.path),
                         "collection": r.collection,
                         "state": r.state,
                         "chunks": r.chunk_count,
@@ -199,7 +200,7 @@ def run_docs_list(args: argparse.Namespace) -> int:
         print("No documents indexed yet. Add some with `ember index PATH`.")
         return 0
     for r in records:
-        line = f"{r.state:<8} {r.collection:<16} {r.chunk_count:>6} chunks  {r.path}"
+        line = f"{r.state:<8} {r.collection:<16} {r.chunk_count:>6} chunks  {shown_path(r.path)}"
         if r.error:
             line += f"  ({r.error})"
         print(line)

@@ -69,6 +69,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ember.engines.sanitize import neutralize_special_tokens
+from ember.files import shown_path
 from ember.knowledge.retrieval import Hit, SearchResult, query_words
 from ember.knowledge.types import Citation, Grounding
 
@@ -236,7 +237,7 @@ def format_sources(hits: Sequence[Hit]) -> str:
 
 def source_label(hit: Hit) -> str:
     """A one-line label for a hit: file name, page and section, special tokens neutralised."""
-    parts = [os.path.basename(hit.source) or hit.source]
+    parts = [shown_path(os.path.basename(hit.source) or hit.source)]
     if hit.page is not None:
         parts.append(f"page {hit.page}")
     if hit.heading:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from ember.cancel import CancelToken
 from ember.errors import EmberError, IngestError
-from ember.files import sha256_file
+from ember.files import sha256_file, shown_path
 from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
 from ember.knowledge.embedder import Embedder
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
@@ -116,9 +116,9 @@ class IngestReport:
         return {
             "indexed": self.indexed,
             "skipped": self.skipped,
-            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "failed": [{"path": shown_path(f.path), "reason": f.reason} for f in self.failed],
             "chunks": self.chunks,
-            "warnings": [{"path": w.path, "message": w.message} for w in self.warnings],
+            "warnings": [{"path": shown_path(w.path), "message": w.message} for w in self.warnings],
             "removed": self.removed,
             "cancelled": self.cancelled,
         }

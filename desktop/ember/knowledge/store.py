@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ember.db import Migration, check_health, connect, migrate
 from ember.errors import StorageError
+from ember.files import path_from_db, path_to_db
 from ember.knowledge.chunking import HEADING_SEPARATOR, Chunk
 
 DEFAULT_COLLECTION = "default"
@@ -245,14 +246,16 @@ class KnowledgeStore:
     # -- documents ----------------------------------------------------------------------------
 
     def _document(self, row: sqlite3.Row) -> DocumentRecord:
-        return DocumentRecord(**{key: row[key] for key in row.keys()})
+        values = {key: row[key] for key in row.keys()}
+        values["path"] = path_from_db(values["path"])
+        return DocumentRecord(**values)
 
     def document(self, collection: str, path: str) -> DocumentRecord | None:
         """The record of the absolute ``path`` in ``collection``, in any state, or None."""
         row = self.conn.execute(
             f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id "
             "WHERE c.name = ? AND d.path = ?",
-            (collection, path),
+            (collection, path_to_db(path)),
         ).fetchone()
         return None if row is None else self._document(row)
 
@@ -310,13 +313,13 @@ class KnowledgeStore:
             collection_id = self.collection_id(collection, create=True)
             row = self.conn.execute(
                 "SELECT id FROM documents WHERE collection_id = ? AND path = ?",
-                (collection_id, path),
+                (collection_id, path_to_db(path)),
             ).fetchone()
             removed: list[int] = []
             if row is None:
                 cursor = self.conn.execute(
                     "INSERT INTO documents (collection_id, path, state) VALUES (?, ?, 'pending')",
-                    (collection_id, path),
+                    (collection_id, path_to_db(path)),
                 )
                 document_id = int(cursor.lastrowid or 0)
             else:
@@ -356,13 +359,13 @@ class KnowledgeStore:
             collection_id = self.collection_id(collection, create=True)
             row = self.conn.execute(
                 "SELECT id FROM documents WHERE collection_id = ? AND path = ?",
-                (collection_id, path),
+                (collection_id, path_to_db(path)),
             ).fetchone()
             if row is None:
                 self.conn.execute(
                     "INSERT INTO documents (collection_id, path, size, mtime_ns, state, error, "
                     "indexed_at) VALUES (?, ?, ?, ?, 'failed', ?, ?)",
-                    (collection_id, path, size, mtime_ns, reason, time.time()),
+                    (collection_id, path_to_db(path), size, mtime_ns, reason, time.time()),
                 )
                 return []
             document_id = int(row[0])
@@ -488,7 +491,15 @@ class KnowledgeStore:
                 params.extend(collections)
             for r in self.conn.execute(query, params):
                 found[int(r[0])] = ChunkRow(
-                    int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], int(r[7]), int(r[8])
+                    int(r[0]),
+                    int(r[1]),
+                    path_from_db(r[2]),
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    int(r[7]),
+                    int(r[8]),
                 )
         return found
 

@@ -79,7 +79,9 @@ class BubbleData:
 def source_label(citation: Citation) -> str:
     from pathlib import Path
 
-    label = Path(citation.source).name
+    from ember.files import shown_path
+
+    label = shown_path(Path(citation.source).name)
     if citation.page is not None:
         label += f" · p.{citation.page}"
     return label

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ember.config import PROMPT_PRESETS, RemoteEndpoint, Settings
 from ember.errors import ConfigError
+from ember.files import shown_path
 from ember.ui.qt import (
     QComboBox,
     QDialog,
@@ -361,10 +362,12 @@ class SourceDialog(QDialog):
         self.setWindowTitle(f"Source [{citation.n}]")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
-        name = QLabel(f"<b>[{citation.n}] {_escape(Path(citation.source).name)}</b>", self)
+        name = QLabel(
+            f"<b>[{citation.n}] {_escape(shown_path(Path(citation.source).name))}</b>", self
+        )
         name.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(name)
-        where = [citation.source]
+        where = [shown_path(citation.source)]
         if citation.page is not None:
             where.append(f"page {citation.page}")
         if citation.heading:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.errors import EmberError, GenerationCancelled
+from ember.files import shown_path
 from ember.ui import message
 from ember.ui.conversations import Conversations
 from ember.ui.qt import (
@@ -264,7 +265,7 @@ class Documents(QObject):
         if event.phase in ("discovering", "saving"):
             parts = [f"{event.phase.capitalize()} “{name}”…"]
         self.w.status.index_label.setText(" · ".join(parts))
-        self.w.status.index_label.setToolTip(event.current)
+        self.w.status.index_label.setToolTip(shown_path(event.current))
 
     def _ended(self) -> None:
         self.indexing = None
@@ -335,9 +336,9 @@ class Documents(QObject):
 
         dialog = IndexReportDialog(
             self.last_collection,
-            [(f.path, f.reason) for f in result.failed],
+            [(shown_path(f.path), f.reason) for f in result.failed],
             self.w.parent,
-            warnings=[(w.path, w.message) for w in result.warnings],
+            warnings=[(shown_path(w.path), w.message) for w in result.warnings],
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
