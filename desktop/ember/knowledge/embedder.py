@@ -74,6 +74,9 @@ class MiniLMEmbedder:
     name = MODEL_NAME
     dimension = MODEL_DIMENSION
     max_tokens = MODEL_MAX_TOKENS
+    # Trained on English sentence pairs (its model card): Chinese, Japanese and Korean text embeds
+    # close to noise, and search leans on keywords for it (see ``knowledge.keywords``).
+    english_only = True
 
     def __init__(self, directory: Path | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE):
         self.directory = directory or model_dir()

@@ -70,6 +70,7 @@ from typing import Protocol
 
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.files import shown_path
+from ember.knowledge.keywords import words as keyword_words
 from ember.knowledge.retrieval import Hit, SearchResult, query_words
 from ember.knowledge.types import Citation, Grounding
 
@@ -209,7 +210,7 @@ def best_coverage(weighted: Sequence[tuple[str, float]], texts: Sequence[str]) -
     wanted = [(stem(word), weight) for word, weight in weighted]
     best = 0.0
     for text in texts:
-        present = {stem(word) for word in _WORD.findall(text.lower())}
+        present = {stem(word) for word in keyword_words(text.lower())}
         best = max(best, sum(weight for word, weight in wanted if word in present))
     return best / whole
 

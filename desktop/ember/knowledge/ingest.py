@@ -39,6 +39,7 @@ from ember.errors import EmberError, IngestError
 from ember.files import sha256_file, shown_path
 from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
 from ember.knowledge.embedder import Embedder
+from ember.knowledge.keywords import mostly_cjk
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
 from ember.knowledge.types import ParsedDocument
 from ember.knowledge.vectors import VectorIndex
@@ -59,6 +60,11 @@ MIN_BATCH, MAX_BATCH = 16, 64
 # Discovery reasons that are not failures when met inside a folder the user chose.
 _QUIET_SKIPS = ("hidden", "cache folder", "Ember's own data folder", "unsupported file type")
 
+# Said once per document written mostly in Chinese, Japanese or Korean.
+CJK_NOTE = (
+    "mostly Chinese, Japanese or Korean text: the built-in embedding model understands English "
+    "only, so this document is found by its words rather than by meaning"
+)
 META_MODEL = "embedding_model"
 META_DIMENSION = "embedding_dimension"
 
@@ -444,6 +450,10 @@ class _Run:
         notices = list(document.notes)
         if cut:
             notices.append(_cap_message(document, chunks))
+        if getattr(self.embedder, "english_only", False) and mostly_cjk(
+            " ".join(chunk.text for chunk in chunks[:50])
+        ):
+            notices.append(CJK_NOTE)
         self.report.warnings.extend(Notice(plan.path, message) for message in notices)
         started = time.perf_counter()
         document_id, chunk_ids, removed = self.store.replace_document(

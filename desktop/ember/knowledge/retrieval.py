@@ -9,7 +9,6 @@ the same paragraph in two files) and only come from fully indexed documents.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ember.knowledge.embedder import Embedder
+from ember.knowledge.keywords import has_cjk, mostly_cjk
+from ember.knowledge.keywords import words as keyword_words
 from ember.knowledge.store import ChunkRow, KnowledgeStore
 from ember.knowledge.vectors import VectorIndex
 
 if TYPE_CHECKING:
     import numpy as np
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 # Words that match most chunks: they slow BM25 down at 100k chunks and rank nothing.
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its my of on or "
@@ -55,6 +55,10 @@ class RetrievalOptions:
     rrf_k: float = 60.0
     vector_weight: float = 1.0
     keyword_weight: float = 0.25
+    # For a question written mostly in a script without spaces (Chinese, Japanese, Korean): the
+    # built-in embedder (all-MiniLM-L6-v2) was trained on English, so its ranking of such text is
+    # close to noise and the keyword (bigram) list leads instead.
+    cjk_keyword_weight: float = 2.0
     duplicate_similarity: float = 0.95  # two chunks this alike are one result
     # Each passage a document already has among the results multiplies the rank score of its next
     # one by this (1: no spreading). See ``HybridSearcher._distinct``.
@@ -93,13 +97,14 @@ class SearchResult:
 
 
 def query_words(text: str) -> list[str]:
-    """The question's distinct content words, lower-cased, in order (at most 16)."""
-    words: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        if word in _STOPWORDS or len(word) < 2 or word in words:
+    """The question's distinct content words, lower-cased, in order (at most 16). Text in scripts
+    written without spaces comes as character bigrams, as the keyword index holds it."""
+    found: list[str] = []
+    for word in keyword_words(text.lower()):
+        if word in _STOPWORDS or (len(word) < 2 and not has_cjk(word)) or word in found:
             continue
-        words.append(word)
-    return words[:_MAX_TERMS]
+        found.append(word)
+    return found[:_MAX_TERMS]
 
 
 def fts_query(text: str) -> str:
@@ -202,11 +207,12 @@ class HybridSearcher:
                 sims = self.vectors.reconstruct(known) @ query_vector
                 similarity.update(zip(known, (float(s) for s in sims), strict=True))
 
+        keyword_weight = opts.cjk_keyword_weight if mostly_cjk(query) else opts.keyword_weight
         fused: dict[int, float] = {}
         for rank, (_, chunk_id) in enumerate(vector_ranked):
             fused[chunk_id] = opts.vector_weight / (opts.rrf_k + rank + 1)
         for rank, chunk_id in enumerate(keyword_ranked):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + opts.keyword_weight / (
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + keyword_weight / (
                 opts.rrf_k + rank + 1
             )
         ordered = sorted(fused, key=lambda i: (-fused[i], -similarity.get(i, -1.0), i))

@@ -19,6 +19,7 @@ from ember.db import Migration, check_health, connect, migrate
 from ember.errors import StorageError
 from ember.files import path_from_db, path_to_db
 from ember.knowledge.chunking import HEADING_SEPARATOR, Chunk
+from ember.knowledge.keywords import keyword_text
 
 DEFAULT_COLLECTION = "default"
 
@@ -76,7 +77,41 @@ CREATE TABLE meta (
 );
 """
 
-MIGRATIONS = (Migration("knowledge-1-initial", _SCHEMA_V1),)
+
+def _keyword_index_for_cjk(conn: sqlite3.Connection) -> None:
+    """Migration 2: the keyword index reads ``chunks.keywords`` (CJK text as bigrams, see
+    :mod:`ember.knowledge.keywords`) where a chunk has it, else the chunk's text; existing chunks
+    with CJK text get their keywords and the index is rebuilt."""
+    conn.execute("ALTER TABLE chunks ADD COLUMN keywords TEXT")
+    for statement in (
+        "DROP TRIGGER chunks_ai",
+        "DROP TRIGGER chunks_ad",
+        "DROP TABLE chunks_fts",
+        "CREATE VIEW chunk_keywords AS "
+        "SELECT id, coalesce(keywords, text) AS text, heading FROM chunks",
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, content='chunk_keywords', "
+        "content_rowid='id', tokenize='porter unicode61')",
+        "CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN "
+        "INSERT INTO chunks_fts(rowid, text, heading) "
+        "VALUES (new.id, coalesce(new.keywords, new.text), new.heading); END",
+        "CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN "
+        "INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) "
+        "VALUES ('delete', old.id, coalesce(old.keywords, old.text), old.heading); END",
+    ):
+        conn.execute(statement)
+    updates = [
+        (keywords, chunk_id)
+        for chunk_id, text in conn.execute("SELECT id, text FROM chunks")
+        if (keywords := keyword_text(text)) is not None
+    ]
+    conn.executemany("UPDATE chunks SET keywords = ? WHERE id = ?", updates)
+    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+
+MIGRATIONS = (
+    Migration("knowledge-1-initial", _SCHEMA_V1),
+    Migration("knowledge-2-cjk-keywords", _keyword_index_for_cjk),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +370,7 @@ class KnowledgeStore:
             for chunk, embed in zip(chunks, embed_texts, strict=True):
                 cursor = self.conn.execute(
                     'INSERT INTO chunks (document_id, ordinal, text, embed_text, section, start, "end", '
-                    "page, heading) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "page, heading, keywords) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         document_id,
                         chunk.ordinal,
@@ -346,6 +381,7 @@ class KnowledgeStore:
                         chunk.end,
                         chunk.page,
                         HEADING_SEPARATOR.join(chunk.heading_path) or None,
+                        keyword_text(chunk.text),
                     ),
                 )
                 new_ids.append(int(cursor.lastrowid or 0))

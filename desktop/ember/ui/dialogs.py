@@ -315,6 +315,12 @@ class SettingsDialog(QDialog):
         super().accept()
 
 
+EMBEDDER_LANGUAGES = (
+    "Search understands English best: the built-in embedding model was trained on English. "
+    "Documents in Chinese, Japanese or Korean are found by their words, not by meaning."
+)
+
+
 class CollectionDialog(QDialog):
     """Choose an existing collection for new documents, or name a new one."""
 
@@ -336,6 +342,10 @@ class CollectionDialog(QDialog):
         hint = QLabel("Type a new name to create a collection.", self)
         hint.setObjectName("Muted")
         layout.addWidget(hint)
+        self.languages = QLabel(EMBEDDER_LANGUAGES, self)
+        self.languages.setObjectName("Muted")
+        self.languages.setWordWrap(True)
+        layout.addWidget(self.languages)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
