@@ -268,3 +268,92 @@ def test_a_page_that_is_all_chrome_keeps_it_rather_than_come_out_empty(tmp_path:
     assert _text(_parse(tmp_path, sitemap)) == "Opening hours\nPrices\n\nCopyright Leisure centre"
     only_a_button = "<html><body><form><div><button>Start the survey</button></div></form></body>"
     assert _text(_parse(tmp_path, only_a_button, "button.html")) == "Start the survey"
+
+
+# -- tables -----------------------------------------------------------------------------------------
+
+
+def test_a_data_table_becomes_a_markdown_pipe_table(tmp_path: Path) -> None:
+    page = """<html><body><h1>Alloys</h1><p>Measured in the workshop.</p>
+    <table>
+      <caption>Workshop alloys</caption>
+      <thead><tr><th>Alloy</th><th>Melting point (°C)</th></tr></thead>
+      <tbody>
+        <tr><td>Wenlumane</td><td>525</td></tr>
+        <tr><td>  Brandolite </td><td><b>1 210</b></td></tr>
+      </tbody>
+    </table>
+    <p>Figures are averages.</p></body></html>"""
+    assert _parse(tmp_path, page).sections[0].text == (
+        "Measured in the workshop.\n\n"
+        "Workshop alloys\n"
+        "| Alloy | Melting point (°C) |\n"
+        "| --- | --- |\n"
+        "| Wenlumane | 525 |\n"
+        "| Brandolite | 1 210 |\n\n"
+        "Figures are averages."
+    )
+
+
+def test_without_a_thead_the_first_row_is_the_header(tmp_path: Path) -> None:
+    # Cells of any kind; a pipe inside a cell is escaped; a cell spanning columns is said once.
+    page = """<table>
+    <tr><td>Route</td><td>Stops</td><td>Note</td></tr>
+    <tr><td>7 | 7A</td><td>Quay, Market</td><td>Sundays only</td></tr>
+    <tr><td>12</td><td colspan="2">Withdrawn</td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Route | Stops | Note |\n"
+        "| --- | --- | --- |\n"
+        "| 7 \\| 7A | Quay, Market | Sundays only |\n"
+        "| 12 | Withdrawn |"
+    )
+
+
+def test_a_table_inside_a_cell_is_flattened_into_that_cell(tmp_path: Path) -> None:
+    page = """<table>
+    <tr><th>Hut</th><th>Beds</th></tr>
+    <tr><td>Glasbeck</td><td><table><tr><td>12 dorm</td></tr><tr><td>2 private</td></tr></table></td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Hut | Beds |\n| --- | --- |\n| Glasbeck | 12 dorm 2 private |"
+    )
+
+
+def test_rows_and_cells_left_unclosed_still_line_up(tmp_path: Path) -> None:
+    page = "<table><tr><th>Day<th>Opens<tr><td>Monday<td>9:00<tr><td>Tuesday<td>10:00</table>"
+    assert _text(_parse(tmp_path, page)) == (
+        "| Day | Opens |\n| --- | --- |\n| Monday | 9:00 |\n| Tuesday | 10:00 |"
+    )
+
+
+def test_a_one_column_table_reads_as_lines(tmp_path: Path) -> None:
+    page = "<table><tr><td>Flour</td></tr><tr><td>Water</td></tr><tr><td>Salt</td></tr></table>"
+    assert _text(_parse(tmp_path, page)) == "Flour\nWater\nSalt"
+
+
+def test_a_table_laying_out_a_page_reads_as_blocks_with_its_headings(tmp_path: Path) -> None:
+    long_text = "The ferry leaves the north pier every hour between spring and autumn. " * 6
+    page = f"""<html><body><table width="100%">
+    <tr><td colspan="2"><a href="/">Ferry company</a></td></tr>
+    <tr><td width="20%">Timetable<br>Fares</td>
+        <td><h1>Crossings</h1><p>{long_text}</p></td></tr>
+    </table></body></html>"""
+    document = _parse(tmp_path, page)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Ferry company\nTimetable\nFares"),
+        (("Crossings",), long_text.strip()),
+    ]
+    assert "|" not in _text(document)
+
+
+def test_long_cells_side_by_side_read_as_blocks(tmp_path: Path) -> None:
+    left = "The east wing holds the archive of parish registers, " * 8
+    right = "The west wing holds the reading room and the map collection, " * 8
+    page = f"<table><tr><td>{left}</td><td>{right}</td></tr><tr><td>a</td><td>b</td></tr></table>"
+    assert _text(_parse(tmp_path, page)) == f"{left.strip()}\n{right.strip()}\na\nb"
+
+
+def test_deeply_nested_tables_do_not_exhaust_the_stack(tmp_path: Path) -> None:
+    page = "<table><tr><td>" * 5_000 + "innermost" + "</td></tr></table>" * 5_000
+    assert _text(_parse(tmp_path, page)) == "innermost"

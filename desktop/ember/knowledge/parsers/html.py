@@ -15,7 +15,11 @@ What is dropped, and why:
   are kept. A top-level "header" that holds the page's only ``<h1>`` is the page's own header.
   If dropping chrome would leave no text at all, nothing but the invisible parts is dropped.
 
-Trees are walked iteratively, so deeply nested markup cannot exhaust the recursion limit.
+A ``<table>`` of short cells becomes a GitHub-flavoured Markdown pipe table (a header row, a
+``| --- |`` separator, one line per row) so that a chunk of rows can carry its column names. A
+layout table (one column, one row, long blocks of text or headings in its cells) is read as
+ordinary blocks instead. Trees are walked iteratively, so deeply nested markup cannot exhaust the
+recursion limit.
 """
 
 from __future__ import annotations
@@ -71,6 +75,11 @@ BREAKS = {
         LINE,
     ),
 }
+# A table gets pipe format only when every cell is at most this long; longer cells are blocks of
+# text laid out side by side, not data.
+MAX_PIPE_CELL_CHARS = 300
+_MAX_NESTED_TABLES = 3  # tables in tables in tables in a cell: a page layout, not data
+_MAX_TABLE_NODES = 200_000  # give up judging a table this big and read it as blocks
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -283,6 +292,15 @@ class _Walk:
                 if node.name in HEADINGS:
                     self._heading(node)
                     continue
+                if node.name == "table":
+                    lines = _pipe_table(node, self.dropped)
+                    if lines is not None:
+                        out.brk(PARAGRAPH)
+                        for line in lines:
+                            out.text(line)
+                            out.brk(LINE)
+                        out.brk(PARAGRAPH)
+                        continue
                 if node.name in BREAKS:
                     out.brk(BREAKS[node.name])
                     todo.append((node, True))
@@ -313,7 +331,7 @@ def _inline_text(tag: Tag, dropped: Dropped) -> str:
 
 
 def _strings(nodes: Iterable[PageElement], dropped: Dropped) -> list[str]:
-    """Visible words under ``nodes``, a space wherever a block ends."""
+    """Visible words under ``nodes``, a space wherever a block or a cell ends."""
     from bs4 import Tag
 
     pieces: list[str] = []
@@ -330,3 +348,114 @@ def _strings(nodes: Iterable[PageElement], dropped: Dropped) -> list[str]:
         elif _is_text(node):
             pieces.append(str(node))
     return "".join(pieces).split()
+
+
+# -- tables -----------------------------------------------------------------------------------------
+
+
+class _Layout(Exception):
+    """Raised while reading a table that turns out to lay out a page rather than hold data."""
+
+
+def _pipe_table(table: Tag, dropped: Dropped) -> list[str] | None:
+    """The table as Markdown pipe-table lines (a caption line first), or None for a layout table.
+
+    Rows and cells are taken in document order, so rows and cells left unclosed (which
+    ``html.parser`` nests inside one another) still come out side by side. A table inside a cell
+    is flattened into that cell's text.
+    """
+    try:
+        caption, head, body = _table_cells(table, dropped)
+    except _Layout:
+        return None
+    rows = [row for row in head + body if any(row)]
+    if len(rows) < 2 or max(len(row) for row in rows) < 2:
+        return None  # one row or one column: a box around text, not a grid
+    if any(len(cell) > MAX_PIPE_CELL_CHARS for row in rows for cell in row):
+        return None
+    header, *rest = rows
+    lines = [caption] if caption else []
+    lines.append(_pipe_row(header))
+    lines.append("| " + " | ".join("---" for _ in header) + " |")
+    lines.extend(_pipe_row(row) for row in rest)
+    return lines
+
+
+def _pipe_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _table_cells(table: Tag, dropped: Dropped) -> tuple[str, list[list[str]], list[list[str]]]:
+    """``(caption, header rows, other rows)`` of a table, each cell's text whitespace-squeezed.
+
+    The header rows are those in ``<thead>``; without a ``<thead>`` the first row is the header.
+    Raises :class:`_Layout` as soon as the table shows it is a layout table.
+    """
+    from bs4 import Tag
+
+    caption: list[str] = []
+    head: list[list[list[str]]] = []
+    body: list[list[list[str]]] = []
+    foot: list[list[list[str]]] = []
+    section = body
+    target: list[str] | None = None  # where text goes: the current cell or the caption
+    target_chars = 0  # roughly: enough to tell a paragraph from a data cell early
+    nested = 0
+    seen = 0
+    todo: list[tuple[PageElement, bool]] = [(child, False) for child in reversed(table.contents)]
+    while todo:
+        node, closing = todo.pop()
+        seen += 1
+        if seen > _MAX_TABLE_NODES:
+            raise _Layout
+        if closing:
+            assert isinstance(node, Tag)
+            if node.name == "table":
+                nested -= 1
+            elif nested == 0 and node.name in ("thead", "tfoot"):
+                section = body
+            elif nested == 0 and node.name == "caption":
+                target = None
+            if target is not None:
+                target.append(" ")
+            continue
+        if isinstance(node, Tag):
+            if dropped(node):
+                continue
+            name = node.name
+            if name in HEADINGS:
+                raise _Layout  # headings in cells: a page laid out in a grid
+            if name == "table":
+                nested += 1
+                if nested > _MAX_NESTED_TABLES:
+                    raise _Layout
+            elif nested == 0:
+                if name == "thead":
+                    section = head
+                elif name == "tfoot":
+                    section = foot
+                elif name == "caption":
+                    target = caption
+                elif name == "tr":
+                    section.append([])
+                    target = None
+                elif name in ("td", "th"):
+                    if not section:
+                        section.append([])
+                    target, target_chars = [], 0
+                    section[-1].append(target)
+            todo.append((node, True))
+            todo.extend((child, False) for child in reversed(node.contents))
+        elif _is_text(node) and target is not None:
+            target.append(str(node))
+            target_chars += len(" ".join(node.split()))
+            if target is not caption and target_chars > MAX_PIPE_CELL_CHARS:
+                raise _Layout  # a block of prose: this grid lays out text
+
+    def squeeze(rows: list[list[list[str]]]) -> list[list[str]]:
+        return [[" ".join("".join(cell).split()) for cell in row] for row in rows]
+
+    head_rows, body_rows = squeeze(head), squeeze(body) + squeeze(foot)
+    if not any(any(row) for row in head_rows):
+        head_rows = []
+    return " ".join("".join(caption).split()), head_rows, body_rows
