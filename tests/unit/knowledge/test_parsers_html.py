@@ -357,3 +357,11 @@ def test_long_cells_side_by_side_read_as_blocks(tmp_path: Path) -> None:
 def test_deeply_nested_tables_do_not_exhaust_the_stack(tmp_path: Path) -> None:
     page = "<table><tr><td>" * 5_000 + "innermost" + "</td></tr></table>" * 5_000
     assert _text(_parse(tmp_path, page)) == "innermost"
+
+
+def test_a_page_of_nothing_but_headings_keeps_them_as_its_text(tmp_path: Path) -> None:
+    page = "<html><body><h1>Under construction</h1><h2>Back in June</h2></body></html>"
+    document = _parse(tmp_path, page)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Under construction\nBack in June")
+    ]

@@ -13,7 +13,8 @@ What is dropped, and why:
   around everything; many sites put one ``<div id="page">``). The same tags inside ``<main>``,
   ``<article>`` or ``<section>`` are the page's own title, standfirst, notes and corrections, and
   are kept. A top-level "header" that holds the page's only ``<h1>`` is the page's own header.
-  If dropping chrome would leave no text at all, nothing but the invisible parts is dropped.
+  If dropping chrome would leave no text at all, nothing but the invisible parts is dropped, and a
+  page of nothing but headings keeps them as its text.
 
 A ``<table>`` of short cells becomes a GitHub-flavoured Markdown pipe table (a header row, a
 ``| --- |`` separator, one line per row) so that a chunk of rows can carry its column names. A
@@ -148,6 +149,9 @@ def extract(markup: str) -> tuple[str | None, Blocks]:
         # Everything with text was chrome (a page that is only a menu, or only a form's buttons):
         # keeping it beats an empty page.
         first_heading, blocks = _Walk(invisible).run(soup)
+    if not any(text.strip() for _, pieces in blocks for text in pieces):
+        # Nothing but headings (a placeholder page, a page of section titles): they are its text.
+        blocks = [((), ["\n".join(path[-1] for path, _ in blocks if path)])]
     return title or first_heading, blocks
 
 
