@@ -65,3 +65,303 @@ def test_a_meta_charset_is_honoured_for_legacy_pages(tmp_path: Path) -> None:
 def test_deeply_nested_markup_does_not_exhaust_the_stack(tmp_path: Path) -> None:
     document = html.parse(nasty_files.deeply_nested_html(tmp_path / "deep.html", depth=20_000))
     assert document.sections[0].text == "deep text"
+
+
+def _text(document: ParsedDocument) -> str:
+    return "\n\n".join(section.text for section in document.sections)
+
+
+# -- site chrome versus the page's own header, footer and asides ------------------------------------
+
+WEBFORMS_PAGE = """<!DOCTYPE html>
+<html><head><title>Staff handbook - Leave policy</title></head>
+<body>
+<form method="post" action="./LeavePolicy.aspx" id="aspnetForm">
+<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="dDwtMTA4MTQ3MjYyNDs7Pg==" />
+<div id="page">
+  <div id="menu"><a href="/">Home</a> | <a href="/hr">HR</a></div>
+  <div id="content">
+    <h1>Leave policy</h1>
+    <p>Employees accrue two and a half days of paid leave per month of service.</p>
+    <h2>Trevalline sabbatical</h2>
+    <p>After seven years of service an employee may take the Trevalline sabbatical.</p>
+  </div>
+</div>
+</form>
+</body></html>
+"""
+
+
+def test_a_page_wrapped_in_one_form_keeps_its_text(tmp_path: Path) -> None:
+    document = _parse(tmp_path, WEBFORMS_PAGE)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        (
+            ("Leave policy",),
+            "Employees accrue two and a half days of paid leave per month of service.",
+        ),
+        (
+            ("Leave policy", "Trevalline sabbatical"),
+            "After seven years of service an employee may take the Trevalline sabbatical.",
+        ),
+    ]
+
+
+def test_a_form_keeps_its_labels_legends_and_text_but_not_its_controls(tmp_path: Path) -> None:
+    page = """<html><body><form action="/contact" method="post">
+    <input type="hidden" name="__VIEWSTATE" value="c2VjcmV0IHZpZXdzdGF0ZQ==">
+    <header><a href="/">Intranet</a></header>
+    <fieldset><legend>Contact details</legend>
+      <label for="name">Your name</label> <input id="name" value="typed by someone">
+      <label for="team">Team</label>
+      <select id="team"><option>Payroll</option><option>Facilities</option></select>
+    </fieldset>
+    <p>The facilities desk answers within two working days.</p>
+    <button type="submit">Send</button>
+    <footer>Copyright Intranet. All rights reserved.</footer>
+    </form></body></html>"""
+    text = _text(_parse(tmp_path, page))
+    assert text == (
+        "Contact details\nYour name\nTeam\n\nThe facilities desk answers within two working days."
+    )
+
+
+def test_site_chrome_at_the_top_of_a_form_page_is_dropped(tmp_path: Path) -> None:
+    page = """<html><body><form id="aspnetForm"><div id="wrapper">
+    <div id="header"><a href="/">Parish council</a></div>
+    <h1>Allotments</h1>
+    <p>Plots are let from the first of March for a year.</p>
+    <div id="footer">Copyright Parish council. All rights reserved.</div>
+    </div></form></body></html>"""
+    document = _parse(tmp_path, page)
+    assert _text(document) == "Plots are let from the first of March for a year."
+    assert document.sections[0].heading_path == ("Allotments",)
+
+
+NEWS_ARTICLE = """<!DOCTYPE html>
+<html><head><title>Town bulletin</title></head>
+<body>
+<header><a href="/">Town bulletin</a>
+  <nav><a href="/news">News</a> <a href="/events">Events</a></nav></header>
+<main>
+<article>
+  <header>
+    <h1>New footbridge opens over the Almsbeck</h1>
+    <p class="standfirst">The Oskarwend footbridge, paid for by a village lottery, links the two
+    halves of the market for the first time in forty years.</p>
+  </header>
+  <p>The bridge was opened on Saturday by the oldest resident of the parish.</p>
+  <aside class="note"><p>Note: the bridge is closed to all traffic when the river gauge reads
+  above 2.4 metres.</p></aside>
+  <footer><p>Correction: an earlier version of this article gave the span as 30 metres;
+  the Oskarwend footbridge is 34 metres long.</p></footer>
+</article>
+</main>
+<footer><p>Copyright Town bulletin. All rights reserved.</p></footer>
+</body></html>
+"""
+
+
+def test_an_articles_own_header_aside_and_footer_are_content(tmp_path: Path) -> None:
+    document = _parse(tmp_path, NEWS_ARTICLE)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        (
+            ("New footbridge opens over the Almsbeck",),
+            "The Oskarwend footbridge, paid for by a village lottery, links the two halves of the"
+            " market for the first time in forty years.\n\n"
+            "The bridge was opened on Saturday by the oldest resident of the parish.\n\n"
+            "Note: the bridge is closed to all traffic when the river gauge reads above 2.4"
+            " metres.\n\n"
+            "Correction: an earlier version of this article gave the span as 30 metres; the"
+            " Oskarwend footbridge is 34 metres long.",
+        )
+    ]
+
+
+def test_the_sites_own_header_and_footer_around_an_article_are_dropped(tmp_path: Path) -> None:
+    text = _text(_parse(tmp_path, NEWS_ARTICLE))
+    for chrome in ("Town bulletin", "Events", "Copyright", "All rights reserved"):
+        assert chrome not in text
+
+
+def test_a_header_and_footer_inside_main_or_a_section_are_content(tmp_path: Path) -> None:
+    page = """<html><body>
+    <header><a href="/">Field notes</a></header>
+    <main>
+      <header><h1>Spring survey</h1><p>Counted by twelve volunteers.</p></header>
+      <section>
+        <header><h2>Waders</h2><p>Counts at high tide.</p></header>
+        <p>Forty-one redshank on the east marsh.</p>
+        <footer><p>Recorded by the Kettleby group.</p></footer>
+      </section>
+    </main>
+    <footer>Copyright Field notes. All rights reserved.</footer>
+    </body></html>"""
+    assert [(s.heading_path, s.text) for s in _parse(tmp_path, page).sections] == [
+        (("Spring survey",), "Counted by twelve volunteers."),
+        (
+            ("Spring survey", "Waders"),
+            "Counts at high tide.\n\nForty-one redshank on the east marsh.\n\n"
+            "Recorded by the Kettleby group.",
+        ),
+    ]
+
+
+def test_chrome_beside_the_wrapper_that_holds_the_page_is_dropped(tmp_path: Path) -> None:
+    # The banner sits beside div#page; the navigation and the footer sit inside it. Landmarks by
+    # ARIA role count as landmarks by tag.
+    page = """<html><body>
+    <div role="banner"><a href="/">Museum of Clocks</a></div>
+    <div id="page">
+      <div role="navigation"><a href="/visit">Visit</a></div>
+      <div class="content"><p>The long-case collection reopens in May.</p></div>
+      <div role="contentinfo">Copyright Museum of Clocks. All rights reserved.</div>
+    </div>
+    </body></html>"""
+    assert _text(_parse(tmp_path, page)) == "The long-case collection reopens in May."
+
+
+def test_navigation_is_dropped_even_inside_an_article(tmp_path: Path) -> None:
+    page = """<html><body><article>
+    <h1>Sharpening chisels</h1>
+    <nav class="toc"><ol><li><a href="#stones">Choosing stones</a></li></ol></nav>
+    <h2 id="stones">Choosing stones</h2>
+    <p>Start on a 1000 grit stone.</p>
+    <aside><p>Tip: flatten the stone before every session.</p></aside>
+    </article></body></html>"""
+    assert [(s.heading_path, s.text) for s in _parse(tmp_path, page).sections] == [
+        (
+            ("Sharpening chisels", "Choosing stones"),
+            "Start on a 1000 grit stone.\n\nTip: flatten the stone before every session.",
+        ),
+    ]
+
+
+def test_a_top_level_header_holding_the_pages_only_title_is_the_pages_own(tmp_path: Path) -> None:
+    page = """<html><body>
+    <header><h1>On walls</h1><p>An essay about dry-stone walling.</p></header>
+    <p>A wall is built twice: once in the head, once on the ground.</p>
+    <footer>Copyright the author. All rights reserved.</footer>
+    </body></html>"""
+    assert [(s.heading_path, s.text) for s in _parse(tmp_path, page).sections] == [
+        (
+            ("On walls",),
+            "An essay about dry-stone walling.\n\n"
+            "A wall is built twice: once in the head, once on the ground.",
+        ),
+    ]
+
+
+def test_a_site_logo_in_a_top_level_h1_is_still_chrome(tmp_path: Path) -> None:
+    page = """<html><body>
+    <header><h1><a href="/">Kettleby Gazette</a></h1></header>
+    <main><h2>Fete moved</h2><p>The summer fete moves to the cricket ground.</p></main>
+    </body></html>"""
+    assert [(s.heading_path, s.text) for s in _parse(tmp_path, page).sections] == [
+        (("Fete moved",), "The summer fete moves to the cricket ground."),
+    ]
+
+
+def test_a_page_that_is_all_chrome_keeps_it_rather_than_come_out_empty(tmp_path: Path) -> None:
+    sitemap = """<html><body><nav><ul><li><a href="/a">Opening hours</a></li>
+    <li><a href="/b">Prices</a></li></ul></nav>
+    <footer>Copyright Leisure centre</footer></body></html>"""
+    assert _text(_parse(tmp_path, sitemap)) == "Opening hours\nPrices\n\nCopyright Leisure centre"
+    only_a_button = "<html><body><form><div><button>Start the survey</button></div></form></body>"
+    assert _text(_parse(tmp_path, only_a_button, "button.html")) == "Start the survey"
+
+
+# -- tables -----------------------------------------------------------------------------------------
+
+
+def test_a_data_table_becomes_a_markdown_pipe_table(tmp_path: Path) -> None:
+    page = """<html><body><h1>Alloys</h1><p>Measured in the workshop.</p>
+    <table>
+      <caption>Workshop alloys</caption>
+      <thead><tr><th>Alloy</th><th>Melting point (°C)</th></tr></thead>
+      <tbody>
+        <tr><td>Wenlumane</td><td>525</td></tr>
+        <tr><td>  Brandolite </td><td><b>1 210</b></td></tr>
+      </tbody>
+    </table>
+    <p>Figures are averages.</p></body></html>"""
+    assert _parse(tmp_path, page).sections[0].text == (
+        "Measured in the workshop.\n\n"
+        "Workshop alloys\n"
+        "| Alloy | Melting point (°C) |\n"
+        "| --- | --- |\n"
+        "| Wenlumane | 525 |\n"
+        "| Brandolite | 1 210 |\n\n"
+        "Figures are averages."
+    )
+
+
+def test_without_a_thead_the_first_row_is_the_header(tmp_path: Path) -> None:
+    # Cells of any kind; a pipe inside a cell is escaped; a cell spanning columns is said once.
+    page = """<table>
+    <tr><td>Route</td><td>Stops</td><td>Note</td></tr>
+    <tr><td>7 | 7A</td><td>Quay, Market</td><td>Sundays only</td></tr>
+    <tr><td>12</td><td colspan="2">Withdrawn</td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Route | Stops | Note |\n"
+        "| --- | --- | --- |\n"
+        "| 7 \\| 7A | Quay, Market | Sundays only |\n"
+        "| 12 | Withdrawn |"
+    )
+
+
+def test_a_table_inside_a_cell_is_flattened_into_that_cell(tmp_path: Path) -> None:
+    page = """<table>
+    <tr><th>Hut</th><th>Beds</th></tr>
+    <tr><td>Glasbeck</td><td><table><tr><td>12 dorm</td></tr><tr><td>2 private</td></tr></table></td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Hut | Beds |\n| --- | --- |\n| Glasbeck | 12 dorm 2 private |"
+    )
+
+
+def test_rows_and_cells_left_unclosed_still_line_up(tmp_path: Path) -> None:
+    page = "<table><tr><th>Day<th>Opens<tr><td>Monday<td>9:00<tr><td>Tuesday<td>10:00</table>"
+    assert _text(_parse(tmp_path, page)) == (
+        "| Day | Opens |\n| --- | --- |\n| Monday | 9:00 |\n| Tuesday | 10:00 |"
+    )
+
+
+def test_a_one_column_table_reads_as_lines(tmp_path: Path) -> None:
+    page = "<table><tr><td>Flour</td></tr><tr><td>Water</td></tr><tr><td>Salt</td></tr></table>"
+    assert _text(_parse(tmp_path, page)) == "Flour\nWater\nSalt"
+
+
+def test_a_table_laying_out_a_page_reads_as_blocks_with_its_headings(tmp_path: Path) -> None:
+    long_text = "The ferry leaves the north pier every hour between spring and autumn. " * 6
+    page = f"""<html><body><table width="100%">
+    <tr><td colspan="2"><a href="/">Ferry company</a></td></tr>
+    <tr><td width="20%">Timetable<br>Fares</td>
+        <td><h1>Crossings</h1><p>{long_text}</p></td></tr>
+    </table></body></html>"""
+    document = _parse(tmp_path, page)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Ferry company\nTimetable\nFares"),
+        (("Crossings",), long_text.strip()),
+    ]
+    assert "|" not in _text(document)
+
+
+def test_long_cells_side_by_side_read_as_blocks(tmp_path: Path) -> None:
+    left = "The east wing holds the archive of parish registers, " * 8
+    right = "The west wing holds the reading room and the map collection, " * 8
+    page = f"<table><tr><td>{left}</td><td>{right}</td></tr><tr><td>a</td><td>b</td></tr></table>"
+    assert _text(_parse(tmp_path, page)) == f"{left.strip()}\n{right.strip()}\na\nb"
+
+
+def test_deeply_nested_tables_do_not_exhaust_the_stack(tmp_path: Path) -> None:
+    page = "<table><tr><td>" * 5_000 + "innermost" + "</td></tr></table>" * 5_000
+    assert _text(_parse(tmp_path, page)) == "innermost"
+
+
+def test_a_page_of_nothing_but_headings_keeps_them_as_its_text(tmp_path: Path) -> None:
+    page = "<html><body><h1>Under construction</h1><h2>Back in June</h2></body></html>"
+    document = _parse(tmp_path, page)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Under construction\nBack in June")
+    ]

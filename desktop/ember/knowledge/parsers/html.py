@@ -1,47 +1,91 @@
 """HTML through BeautifulSoup's pure-Python ``html.parser``: visible text, sectioned by h1-h6.
 
-Scripts, styles and page furniture (navigation, headers, footers, forms) are dropped. The tree is
-walked iteratively, so deeply nested markup cannot exhaust the recursion limit.
+What is dropped, and why:
+
+* Never visible: scripts, styles, ``<head>``, templates, SVG, canvas, iframes, objects.
+* Navigation (``<nav>``, ``role=navigation``) wherever it appears: menus, breadcrumbs, a table of
+  contents repeat text that is elsewhere on the page.
+* Form controls (buttons, selects and their options, inputs): a form's labels, legends and text are
+  content, but a hidden ``__VIEWSTATE`` value or a list of options is not.
+* *Site* chrome only: a ``<header>``, ``<footer>`` or ``<aside>`` (or ``role=banner``,
+  ``contentinfo``, ``complementary``, or an old-style ``<div id="footer">``) that is a direct child
+  of ``<body>`` or of the wrapper(s) that hold the whole page (ASP.NET WebForms puts one ``<form>``
+  around everything; many sites put one ``<div id="page">``). The same tags inside ``<main>``,
+  ``<article>`` or ``<section>`` are the page's own title, standfirst, notes and corrections, and
+  are kept. A top-level "header" that holds the page's only ``<h1>`` is the page's own header.
+  If dropping chrome would leave no text at all, nothing but the invisible parts is dropped, and a
+  page of nothing but headings keeps them as its text.
+
+A ``<table>`` of short cells becomes a GitHub-flavoured Markdown pipe table (a header row, a
+``| --- |`` separator, one line per row) so that a chunk of rows can carry its column names. A
+layout table (one column, one row, long blocks of text or headings in its cells) is read as
+ordinary blocks instead. Trees are walked iteratively, so deeply nested markup cannot exhaust the
+recursion limit.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ember.knowledge.decode import DecodedText, decode_bytes, read_text
 from ember.knowledge.parsers.base import (
+    Blocks,
     normalize_newlines,
     parse_headed_text,
 )
 from ember.knowledge.types import ParsedDocument
 
-DROP_TAGS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "form",
-    "button",
-    "select",
-    "svg",
-    "canvas",
-    "iframe",
-    "object",
-    "head",
-)
+if TYPE_CHECKING:
+    from bs4 import PageElement, Tag
+
+# Never rendered as text.
+INVISIBLE = frozenset("script style noscript template svg canvas iframe object head title".split())
+# Form controls: what a person reads in a form is its labels and legends, not these.
+CONTROLS = frozenset("button select option optgroup datalist input".split())
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-# Elements that end a line of text; everything else flows inline.
-BLOCKS = frozenset(
-    "p div br li ul ol dl dt dd tr table thead tbody section article main blockquote pre hr"
-    " figure figcaption caption address details summary h1 h2 h3 h4 h5 h6".split()
+# Landmarks that are site chrome when they sit at the top of the page, by tag and by ARIA role.
+CHROME_TAGS = frozenset({"header", "footer", "aside", "nav"})
+CHROME_ROLES = frozenset({"banner", "contentinfo", "complementary", "navigation"})
+CONTENT_ROLES = frozenset({"main", "article"})
+# The same landmarks spelled the pre-HTML5 way, as the whole id or one whole class of a top-level
+# element: <div id="header">, <div class="footer">, <div id="menu">.
+CHROME_NAMES = frozenset(
+    "header footer nav navbar navigation menu sidebar masthead breadcrumb breadcrumbs".split()
 )
+# Elements that may wrap a whole page (so their children are the page's top level). <main>,
+# <article> and <section> are content: a <header> inside them is the content's own.
+WRAPPERS = frozenset({"html", "body", "div", "form", "center", "span"})
+MAX_WRAPPERS = 8  # body > form > div#page > div#inner ... deep enough for real pages
+
+# Elements that end a paragraph (a blank line in the text) or a line; everything else is inline.
+PARAGRAPH = 2
+LINE = 1
+BREAKS = {
+    **dict.fromkeys(
+        "p blockquote pre table figure section article main header footer aside nav form"
+        " fieldset address details hr".split(),
+        PARAGRAPH,
+    ),
+    **dict.fromkeys(
+        "div br li ul ol dl dt dd tr td th thead tbody tfoot caption figcaption summary legend"
+        " label option".split(),
+        LINE,
+    ),
+}
+# A table gets pipe format only when every cell is at most this long; longer cells are blocks of
+# text laid out side by side, not data.
+MAX_PIPE_CELL_CHARS = 300
+_MAX_NESTED_TABLES = 3  # tables in tables in tables in a cell: a page layout, not data
+_MAX_TABLE_NODES = 200_000  # give up judging a table this big and read it as blocks
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+
+Dropped = Callable[["Tag"], bool]
 
 
 def parse(path: Path) -> ParsedDocument:
@@ -78,50 +122,344 @@ def _decode(path: Path) -> DecodedText:
         return decode_bytes(data) if len(data) < 8 * 1024 * 1024 else decoded
 
 
-def extract(markup: str) -> tuple[str | None, list[tuple[tuple[str, ...], list[str]]]]:
+def extract(markup: str) -> tuple[str | None, Blocks]:
     """The page title and ``(heading_path, text pieces)`` blocks of an HTML string."""
-    from bs4 import BeautifulSoup, NavigableString, Tag
+    from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "html.parser")
     title_tag = soup.find("title")
     title = " ".join(title_tag.get_text(" ").split()) if title_tag else None
-    for tag in soup.find_all(DROP_TAGS):
-        if not tag.decomposed:
-            tag.decompose()
 
-    blocks: list[tuple[tuple[str, ...], list[str]]] = [((), [])]
-    stack: list[tuple[int, str]] = []
-    inside_heading: Tag | None = None
-    for node in soup.descendants:
-        if inside_heading is not None:
-            if _is_inside(node, inside_heading):
-                continue
-            inside_heading = None
-        if isinstance(node, Tag):
-            if node.name in HEADINGS:
-                inside_heading = node
-                level = int(node.name[1])
-                text = " ".join(node.get_text(" ").split())
-                if not text:
-                    continue
-                while stack and stack[-1][0] >= level:
-                    stack.pop()
-                stack.append((level, text))
-                blocks.append((tuple(heading for _, heading in stack), []))
-            elif node.name in BLOCKS:
-                blocks[-1][1].append("\n")
-        elif type(node) is NavigableString:  # not comments, CDATA, doctypes, ...
-            blocks[-1][1].append(str(node))
-    joined = [(path, ["".join(pieces)]) for path, pieces in blocks]
-    if title is None and stack:
-        title = stack[0][1]
-    return title or None, joined
+    chrome = {id(tag) for tag in _site_chrome(soup)}
+
+    def content_only(tag: Tag) -> bool:
+        return (
+            tag.name in INVISIBLE
+            or tag.name in CONTROLS
+            or tag.name == "nav"
+            or _role(tag) == "navigation"
+            or id(tag) in chrome
+        )
+
+    def invisible(tag: Tag) -> bool:
+        return tag.name in INVISIBLE
+
+    first_heading, blocks = _Walk(content_only).run(soup)
+    if not any(text.strip() for _, pieces in blocks for text in pieces):
+        # Everything with text was chrome (a page that is only a menu, or only a form's buttons):
+        # keeping it beats an empty page.
+        first_heading, blocks = _Walk(invisible).run(soup)
+    if not any(text.strip() for _, pieces in blocks for text in pieces):
+        # Nothing but headings (a placeholder page, a page of section titles): they are its text.
+        blocks = [((), ["\n".join(path[-1] for path, _ in blocks if path)])]
+    return title or first_heading, blocks
 
 
-def _is_inside(node: object, ancestor: object) -> bool:
-    parent = getattr(node, "parent", None)
-    while parent is not None:
-        if parent is ancestor:
+# -- site chrome ------------------------------------------------------------------------------------
+
+
+def _site_chrome(soup: Tag) -> list[Tag]:
+    """The header/footer/aside/nav landmarks at the top level of the page.
+
+    The top level is the children of the document, of ``<html>``, of ``<body>``, and of each
+    wrapper that holds the rest of the page: a ``<form>`` or ``<div>`` that is the only child with
+    text once the chrome beside it is set aside (``<header>`` + ``<div id="page">`` + ``<footer>``
+    has ``div#page`` as its wrapper).
+    """
+    from bs4 import Tag
+
+    chrome: list[Tag] = []
+    node: Tag = soup
+    for _ in range(MAX_WRAPPERS):
+        kids = [
+            child
+            for child in node.children
+            if isinstance(child, Tag) and child.name not in INVISIBLE and child.name not in CONTROLS
+        ]
+        here = [kid for kid in kids if _looks_like_chrome(kid)]
+        chrome.extend(here)
+        if any(_is_text(child) and child.strip() for child in node.children):
+            break  # text right here: this element is content, not a wrapper
+        rest = [kid for kid in kids if not _looks_like_chrome(kid) and _has_text(kid)]
+        if len(rest) != 1 or rest[0].name not in WRAPPERS or _role(rest[0]) in CONTENT_ROLES:
+            break
+        node = rest[0]
+    return [tag for tag in chrome if not _holds_the_page_title(tag, soup)]
+
+
+def _looks_like_chrome(tag: Tag) -> bool:
+    if tag.name in ("main", "article") or _role(tag) in CONTENT_ROLES:
+        return False
+    if tag.name in CHROME_TAGS or _role(tag) in CHROME_ROLES:
+        return True
+    names = [str(tag.get("id") or "")]
+    classes = tag.get("class") or []
+    names.extend(classes if isinstance(classes, list) else str(classes).split())
+    return any(name.lower() in CHROME_NAMES for name in names)
+
+
+def _holds_the_page_title(tag: Tag, soup: Tag) -> bool:
+    """Whether ``tag`` holds the page's only ``<h1>``, and that h1 is not a link home (a logo).
+
+    Such a "header" is the page's own: its title and standfirst, not the site's banner.
+    """
+    inside = tag.find_all("h1")
+    if not inside or len(inside) != len(soup.find_all("h1")):
+        return False
+    return any(_text_outside_links(h1) for h1 in inside)
+
+
+def _text_outside_links(tag: Tag) -> bool:
+    for text in tag.find_all(string=True):
+        if _is_text(text) and text.strip() and text.find_parent("a") is None:
             return True
-        parent = parent.parent
     return False
+
+
+def _role(tag: Tag) -> str:
+    role = tag.get("role")
+    if not isinstance(role, str) or not role.split():
+        return ""
+    return role.split()[0].lower()
+
+
+def _is_text(node: object) -> bool:
+    """Plain text: not a comment, CDATA, doctype, or the body of a script or style."""
+    from bs4 import NavigableString
+
+    return type(node) is NavigableString
+
+
+def _has_text(tag: Tag) -> bool:
+    from bs4 import Tag
+
+    for node in tag.descendants:
+        if _is_text(node) and node.strip():
+            parent = node.parent
+            if not (isinstance(parent, Tag) and parent.name in INVISIBLE):
+                return True
+    return False
+
+
+# -- the walk ---------------------------------------------------------------------------------------
+
+
+class _Text:
+    """Text of one section, with line and paragraph breaks that never pile up."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.pending = 0  # newlines owed before the next text
+
+    def brk(self, newlines: int) -> None:
+        if self.parts:
+            self.pending = max(self.pending, newlines)
+
+    def text(self, text: str) -> None:
+        if not text.strip() and (self.pending or not self.parts):
+            return  # whitespace between blocks
+        if self.pending:
+            self.parts.append("\n" * self.pending)
+            self.pending = 0
+        self.parts.append(text)
+
+    def value(self) -> str:
+        return "".join(self.parts)
+
+
+class _Walk:
+    """One pass over the page, skipping what ``dropped`` says, collecting sectioned text."""
+
+    def __init__(self, dropped: Dropped) -> None:
+        self.dropped = dropped
+        self.blocks: list[tuple[tuple[str, ...], _Text]] = [((), _Text())]
+        self.stack: list[tuple[int, str]] = []
+        self.first_heading: str | None = None
+
+    def run(self, root: Tag) -> tuple[str | None, Blocks]:
+        from bs4 import Tag
+
+        todo: list[tuple[PageElement, bool]] = [(root, False)]
+        in_pre = 0
+        while todo:
+            node, closing = todo.pop()
+            out = self.blocks[-1][1]
+            if closing:
+                assert isinstance(node, Tag)
+                if node.name == "pre":
+                    in_pre -= 1
+                out.brk(BREAKS.get(node.name, 0))
+                continue
+            if isinstance(node, Tag):
+                if node is not root and self.dropped(node):
+                    continue
+                if node.name in HEADINGS:
+                    self._heading(node)
+                    continue
+                if node.name == "table":
+                    lines = _pipe_table(node, self.dropped)
+                    if lines is not None:
+                        out.brk(PARAGRAPH)
+                        for line in lines:
+                            out.text(line)
+                            out.brk(LINE)
+                        out.brk(PARAGRAPH)
+                        continue
+                if node.name in BREAKS:
+                    out.brk(BREAKS[node.name])
+                    todo.append((node, True))
+                if node.name == "pre":
+                    in_pre += 1
+                todo.extend((child, False) for child in reversed(node.contents))
+            elif _is_text(node):
+                out.text(str(node) if in_pre else _WHITESPACE.sub(" ", str(node)))
+        blocks = [(path, [text.value()]) for path, text in self.blocks]
+        return self.first_heading, blocks
+
+    def _heading(self, node: Tag) -> None:
+        text = _inline_text(node, self.dropped)
+        if not text:
+            return
+        level = int(node.name[1])
+        while self.stack and self.stack[-1][0] >= level:
+            self.stack.pop()
+        self.stack.append((level, text))
+        self.blocks.append((tuple(heading for _, heading in self.stack), _Text()))
+        if self.first_heading is None:
+            self.first_heading = text
+
+
+def _inline_text(tag: Tag, dropped: Dropped) -> str:
+    """The visible text under ``tag`` on one line, whitespace squeezed."""
+    return " ".join(_strings(tag.contents, dropped))
+
+
+def _strings(nodes: Iterable[PageElement], dropped: Dropped) -> list[str]:
+    """Visible words under ``nodes``, a space wherever a block or a cell ends."""
+    from bs4 import Tag
+
+    pieces: list[str] = []
+    todo = [(node, False) for node in reversed(list(nodes))]
+    while todo:
+        node, closing = todo.pop()
+        if closing:
+            pieces.append(" ")
+        elif isinstance(node, Tag):
+            if not dropped(node):
+                if node.name in BREAKS or node.name in HEADINGS:
+                    todo.append((node, True))
+                todo.extend((child, False) for child in reversed(node.contents))
+        elif _is_text(node):
+            pieces.append(str(node))
+    return "".join(pieces).split()
+
+
+# -- tables -----------------------------------------------------------------------------------------
+
+
+class _Layout(Exception):
+    """Raised while reading a table that turns out to lay out a page rather than hold data."""
+
+
+def _pipe_table(table: Tag, dropped: Dropped) -> list[str] | None:
+    """The table as Markdown pipe-table lines (a caption line first), or None for a layout table.
+
+    Rows and cells are taken in document order, so rows and cells left unclosed (which
+    ``html.parser`` nests inside one another) still come out side by side. A table inside a cell
+    is flattened into that cell's text.
+    """
+    try:
+        caption, head, body = _table_cells(table, dropped)
+    except _Layout:
+        return None
+    rows = [row for row in head + body if any(row)]
+    if len(rows) < 2 or max(len(row) for row in rows) < 2:
+        return None  # one row or one column: a box around text, not a grid
+    if any(len(cell) > MAX_PIPE_CELL_CHARS for row in rows for cell in row):
+        return None
+    header, *rest = rows
+    lines = [caption] if caption else []
+    lines.append(_pipe_row(header))
+    lines.append("| " + " | ".join("---" for _ in header) + " |")
+    lines.extend(_pipe_row(row) for row in rest)
+    return lines
+
+
+def _pipe_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _table_cells(table: Tag, dropped: Dropped) -> tuple[str, list[list[str]], list[list[str]]]:
+    """``(caption, header rows, other rows)`` of a table, each cell's text whitespace-squeezed.
+
+    The header rows are those in ``<thead>``; without a ``<thead>`` the first row is the header.
+    Raises :class:`_Layout` as soon as the table shows it is a layout table.
+    """
+    from bs4 import Tag
+
+    caption: list[str] = []
+    head: list[list[list[str]]] = []
+    body: list[list[list[str]]] = []
+    foot: list[list[list[str]]] = []
+    section = body
+    target: list[str] | None = None  # where text goes: the current cell or the caption
+    target_chars = 0  # roughly: enough to tell a paragraph from a data cell early
+    nested = 0
+    seen = 0
+    todo: list[tuple[PageElement, bool]] = [(child, False) for child in reversed(table.contents)]
+    while todo:
+        node, closing = todo.pop()
+        seen += 1
+        if seen > _MAX_TABLE_NODES:
+            raise _Layout
+        if closing:
+            assert isinstance(node, Tag)
+            if node.name == "table":
+                nested -= 1
+            elif nested == 0 and node.name in ("thead", "tfoot"):
+                section = body
+            elif nested == 0 and node.name == "caption":
+                target = None
+            if target is not None:
+                target.append(" ")
+            continue
+        if isinstance(node, Tag):
+            if dropped(node):
+                continue
+            name = node.name
+            if name in HEADINGS:
+                raise _Layout  # headings in cells: a page laid out in a grid
+            if name == "table":
+                nested += 1
+                if nested > _MAX_NESTED_TABLES:
+                    raise _Layout
+            elif nested == 0:
+                if name == "thead":
+                    section = head
+                elif name == "tfoot":
+                    section = foot
+                elif name == "caption":
+                    target = caption
+                elif name == "tr":
+                    section.append([])
+                    target = None
+                elif name in ("td", "th"):
+                    if not section:
+                        section.append([])
+                    target, target_chars = [], 0
+                    section[-1].append(target)
+            todo.append((node, True))
+            todo.extend((child, False) for child in reversed(node.contents))
+        elif _is_text(node) and target is not None:
+            target.append(str(node))
+            target_chars += len(" ".join(node.split()))
+            if target is not caption and target_chars > MAX_PIPE_CELL_CHARS:
+                raise _Layout  # a block of prose: this grid lays out text
+
+    def squeeze(rows: list[list[list[str]]]) -> list[list[str]]:
+        return [[" ".join("".join(cell).split()) for cell in row] for row in rows]
+
+    head_rows, body_rows = squeeze(head), squeeze(body) + squeeze(foot)
+    if not any(any(row) for row in head_rows):
+        head_rows = []
+    return " ".join("".join(caption).split()), head_rows, body_rows
