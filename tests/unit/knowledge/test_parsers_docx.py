@@ -222,6 +222,15 @@ def test_a_fallback_is_read_when_the_choice_holds_no_text(tmp_path: Path) -> Non
     assert _text(_parse_raw(tmp_path, _para(alternate))) == "Only the fallback says this."
 
 
+def test_a_text_box_in_a_header_is_read_under_the_header_heading(tmp_path: Path) -> None:
+    header = _para("Company letterhead", _text_box_with_fallback("Confidential: plant 7 only."))
+    document = _parse_raw(tmp_path, _para("Body text."), headers=[header])
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Body text."),
+        (("Header",), "Company letterhead\nConfidential: plant 7 only."),
+    ]
+
+
 def test_a_text_box_in_a_table_cell_joins_that_cell(tmp_path: Path) -> None:
     body = _table(
         _row(_cell(_para("Valve")), _cell(_para("Note"))),
@@ -367,6 +376,79 @@ def test_tabs_and_breaks_are_whitespace_and_symbols_are_characters(tmp_path: Pat
 def test_math_text_is_kept(tmp_path: Path) -> None:
     math = "<m:oMath><m:r><m:t>E=mc</m:t></m:r><m:sSup><m:e/><m:sup><m:r><m:t>2</m:t></m:r></m:sup></m:sSup></m:oMath>"
     assert _text(_parse_raw(tmp_path, _para("Energy: ", math))) == "Energy: E=mc2"
+
+
+# -- headers, footers, notes, comments --------------------------------------------------------------
+
+
+def test_headers_and_footers_are_sections_of_their_own_a_repeated_one_said_once(
+    tmp_path: Path,
+) -> None:
+    section_break = (
+        '<w:p><w:pPr><w:sectPr><w:headerReference w:type="default" r:id="rIdHeader2"/>'
+        '<w:headerReference w:type="first" r:id="rIdHeader3"/></w:sectPr></w:pPr></w:p>'
+    )
+    document = _parse_raw(
+        tmp_path,
+        _para("Chapter one.") + section_break + _para("Chapter two."),
+        headers=[_para("ACME Pumps manual"), _para("ACME Pumps manual"), _para("Cover sheet")],
+        footers=[_para("Page ", '<w:fldSimple w:instr="PAGE">' + _run("1") + "</w:fldSimple>")],
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Chapter one.\nChapter two."),
+        (("Header",), "ACME Pumps manual\nCover sheet"),
+        (("Footer",), "Page 1"),
+    ]
+
+
+def test_footnotes_and_endnotes_are_sections_of_their_own(tmp_path: Path) -> None:
+    separators = (
+        '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+        '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/>'
+        "</w:r></w:p></w:footnote>"
+    )
+    footnotes = separators + (
+        f'<w:footnote w:id="1">{_para("Measured at 20 °C.", _deleted(" Roughly."))}</w:footnote>'
+        f'<w:footnote w:id="2">{_para("Per EN 806-5.")}</w:footnote>'
+    )
+    endnotes = f'<w:endnote w:id="1">{_para("Source: field trials 2024.")}</w:endnote>'
+    reference = '<w:r><w:footnoteReference w:id="1"/></w:r>'
+    document = _parse_raw(
+        tmp_path,
+        _para("Pressure is 3 bar.", reference),
+        footnotes_xml=footnotes,
+        endnotes_xml=endnotes,
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Pressure is 3 bar."),
+        (("Footnotes",), "Measured at 20 °C.\nPer EN 806-5."),
+        (("Endnotes",), "Source: field trials 2024."),
+    ]
+
+
+def test_comments_are_a_section_with_their_authors(tmp_path: Path) -> None:
+    comments = (
+        f'<w:comment w:id="0" w:author="Ines Vale" w:initials="IV">{_para("Check the torque.")}'
+        f"{_para('Second thought.')}</w:comment>"
+        f'<w:comment w:id="1">{_para("Anonymous remark.")}</w:comment>'
+    )
+    body = _para(
+        '<w:commentRangeStart w:id="0"/>', "Tighten to 40 Nm.", '<w:commentRangeEnd w:id="0"/>'
+    )
+    document = _parse_raw(tmp_path, body, comments_xml=comments)
+    assert [(s.heading_path, s.text) for s in document.sections][1:] == [
+        (("Comments",), "Ines Vale: Check the torque.\nSecond thought.\nAnonymous remark."),
+    ]
+
+
+def test_a_document_with_text_only_in_a_footer_is_not_empty(tmp_path: Path) -> None:
+    document = _parse_raw(tmp_path, _para(""), footers=[_para("Printed 2025.")])
+    assert [(s.heading_path, s.text) for s in document.sections] == [(("Footer",), "Printed 2025.")]
+
+
+def test_a_malformed_footnotes_part_is_reported_as_damaged(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="damaged Word document: its XML is malformed"):
+        _parse_raw(tmp_path, _para("Body."), footnotes_xml="<w:footnote>")
 
 
 # -- tables -----------------------------------------------------------------------------------------

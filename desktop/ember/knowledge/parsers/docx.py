@@ -3,7 +3,10 @@
 The archive is vetted by :mod:`zipguard` first: python-docx would otherwise read a zip bomb whole.
 python-docx opens the package; its XML is then walked by :mod:`docx_xml`, which reads what
 ``Paragraph.text`` misses (text boxes, content controls, tracked insertions, fields, symbols).
-Tables become Markdown pipe tables where they stand in the text.
+Tables become Markdown pipe tables where they stand in the text. Headers, footers, footnotes,
+endnotes and comments follow the body as sections of their own, under the heading paths
+``("Header",)``, ``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``;
+a header or footer repeated by several document sections is said once.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ from typing import Any
 
 from ember.errors import IngestError
 from ember.knowledge.parsers.base import Blocks, TextBudget, sections_from_blocks
-from ember.knowledge.parsers.docx_xml import W_VAL, Item, StoryReader, Table
+from ember.knowledge.parsers.docx_xml import W_VAL, Item, Paragraph, StoryReader, Table
 from ember.knowledge.parsers.zipguard import check_zip
 from ember.knowledge.types import ParsedDocument
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+# Footnotes and endnotes Word keeps for its own separator lines, not notes anyone wrote.
+_SEPARATOR_NOTES = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
 
 def parse(path: Path) -> ParsedDocument:
-    """A Word document as sections under its headings, titled from its properties, its Title style
-    or its first heading.
+    """A Word document as sections under its headings, then its headers, footers, notes and
+    comments; titled from its properties, its Title style or its first heading.
 
     Raises :class:`IngestError` for an unsafe archive, a file that is not a (sound) Word document,
     or one without text.
@@ -35,6 +42,7 @@ def parse(path: Path) -> ParsedDocument:
     body = document.element.body
     items = reader.read(body) if body is not None else []
     blocks, title, first_heading = _body_blocks(items, _paragraph_styles(document))
+    blocks.extend(_furniture(document, reader))
     budget = TextBudget()
     if reader.exhausted:
         budget.truncated()
@@ -130,3 +138,100 @@ def _heading_level(name: str) -> int | None:
         return 0
     match = _HEADING_STYLE.match(name)
     return int(match.group(1)) if match else None
+
+
+# -- headers, footers, notes, comments ---------------------------------------------------------
+
+
+def _furniture(document: Any, reader: StoryReader) -> Blocks:
+    blocks: Blocks = []
+    for label, kind in (("Header", "header"), ("Footer", "footer")):
+        stories = [_root(part) for part in _header_footer_parts(document, kind)]
+        blocks.append(((label,), _story_lines(stories, reader)))
+    for label, kind in (("Footnotes", "footnote"), ("Endnotes", "endnote")):
+        stories = [
+            note
+            for part in _related_parts(document, f"{kind}s")
+            for note in _root(part).iterchildren(f"{_W}{kind}")
+            if note.get(f"{_W}type") not in _SEPARATOR_NOTES
+        ]
+        blocks.append(((label,), _story_lines(stories, reader)))
+    comments = [
+        comment
+        for part in _related_parts(document, "comments")
+        for comment in _root(part).iterchildren(f"{_W}comment")
+    ]
+    blocks.append((("Comments",), _story_lines(comments, reader, author=True)))
+    return [(heading_path, lines) for heading_path, lines in blocks if lines]
+
+
+def _story_lines(stories: list[Any], reader: StoryReader, *, author: bool = False) -> list[str]:
+    """Each story's lines, a story whose text was already said (the same header again) left out;
+    a comment's first line is prefixed by its author's name."""
+    lines: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for story in stories:
+        own = _item_lines(reader.read(story))
+        if not own or tuple(own) in seen:
+            continue
+        seen.add(tuple(own))
+        name = (story.get(f"{_W}author") or "").strip() if author else ""
+        if name:
+            first = next(index for index, line in enumerate(own) if line)
+            own[first] = f"{name}: {own[first]}"
+        lines.extend(own)
+    return lines
+
+
+def _item_lines(items: list[Item]) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        if isinstance(item, Paragraph):
+            if item.text.strip():
+                lines.append(item.text.strip())
+        else:
+            lines.extend(_table_lines(item))
+    return lines
+
+
+def _header_footer_parts(document: Any, kind: str) -> list[Any]:
+    """The document's header (or footer) parts in the order its sections refer to them, then any
+    it relates but never refers to."""
+    rels = document.part.rels
+    reltype = _RELS + kind
+    parts: list[Any] = []
+    body = document.element.body
+    references = body.iter(f"{_W}{kind}Reference") if body is not None else ()
+    for reference in references:
+        rel = rels.get(reference.get(_R_ID))
+        if rel is not None and rel.reltype == reltype and not rel.is_external:
+            if rel.target_part not in parts:
+                parts.append(rel.target_part)
+    for part in _related_parts(document, kind):
+        if part not in parts:
+            parts.append(part)
+    return parts
+
+
+def _related_parts(document: Any, kind: str) -> list[Any]:
+    reltype = _RELS + kind
+    return [
+        rel.target_part
+        for rel in document.part.rels.values()
+        if rel.reltype == reltype and not rel.is_external
+    ]
+
+
+def _root(part: Any) -> Any:
+    """A part's root element: python-docx's own for the parts it knows (headers, footers,
+    comments), else its bytes parsed here with no network, no entities and lxml's depth limits."""
+    element = getattr(part, "element", None)
+    if element is not None:
+        return element
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.fromstring(part.blob, parser)
+    except etree.XMLSyntaxError:
+        raise IngestError("damaged Word document: its XML is malformed") from None
