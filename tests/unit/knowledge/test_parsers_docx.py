@@ -522,6 +522,17 @@ def test_headings_are_found_by_style_name_whatever_their_style_id(tmp_path: Path
     ]
 
 
+def test_a_second_title_style_paragraph_is_kept_as_text(tmp_path: Path) -> None:
+    body = _para("Pump Guide", style="Title") + _para("Second edition", style="Title")
+    document = _parse_raw(tmp_path, body + _para("Intro."))
+    assert (document.title, _text(document)) == ("Pump Guide", "Second edition\nIntro.")
+
+
+def test_a_document_without_properties_is_named_by_its_first_heading(tmp_path: Path) -> None:
+    body = _para("Installation", style="Heading1") + _para("x") + _para("Upkeep", style="Heading1")
+    assert _parse_raw(tmp_path, body + _para("y")).title == "Installation"
+
+
 # -- hostile nesting --------------------------------------------------------------------------------
 
 

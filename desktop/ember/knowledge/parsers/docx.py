@@ -25,6 +25,9 @@ _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_CORE_PROPERTIES = (
+    "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+)
 # Footnotes and endnotes Word keeps for its own separator lines, not notes anyone wrote.
 _SEPARATOR_NOTES = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
@@ -49,7 +52,7 @@ def parse(path: Path) -> ParsedDocument:
     sections = sections_from_blocks(blocks, budget)
     if not sections:
         raise IngestError("no text found in this Word document")
-    core_title = (document.core_properties.title or "").strip()
+    core_title = _core_title(document)
     return ParsedDocument(
         str(path),
         "docx",
@@ -74,6 +77,15 @@ def _open(path: Path) -> Any:
         ) from None
     except XMLSyntaxError:
         raise IngestError("damaged Word document: its XML is malformed") from None
+
+
+def _core_title(document: Any) -> str:
+    """The title in the document's properties; none when it has no properties part (python-docx
+    would make one up, titled "Word Document")."""
+    package_rels = document.part.package.rels.values()
+    if not any(rel.reltype == _CORE_PROPERTIES for rel in package_rels):
+        return ""
+    return (document.core_properties.title or "").strip()
 
 
 def _body_blocks(
