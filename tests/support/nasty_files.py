@@ -420,3 +420,129 @@ def generate_all(folder: Path, *, data_dir: Path | None = None) -> dict[str, Pat
     if data_dir is not None:
         files["data_dir"] = data_dir
     return files
+
+
+# == Hand-written WordprocessingML (the DOCX parser's tests) =======================================
+# A .docx zipped from XML strings, so a test holds exactly the construct it is about (a text box,
+# a content control, a tracked change, a footnote) however Word or another program would write it.
+
+WORD_NAMESPACES = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:wpg="http://schemas.microsoft.com/office/word/2010/wordprocessingGroup" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:v="urn:schemas-microsoft-com:vml" '
+    'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math" '
+    'xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml" '
+    'mc:Ignorable="w14"'
+)
+_WML = "application/vnd.openxmlformats-officedocument.wordprocessingml."
+_OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_PLAIN_STYLES = "".join(
+    f'<w:style w:type="paragraph" w:styleId="{style_id}"><w:name w:val="{name}"/></w:style>'
+    for style_id, name in [
+        ("Title", "Title"),
+        ("Heading1", "heading 1"),
+        ("Heading2", "heading 2"),
+        ("Heading3", "heading 3"),
+    ]
+)
+DEFAULT_STYLES_XML = (
+    '<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/>'
+    f"</w:style>{_PLAIN_STYLES}"
+)
+
+
+def write_raw_docx(
+    path: Path,
+    body_xml: str,
+    *,
+    headers: Sequence[str] = (),
+    footers: Sequence[str] = (),
+    footnotes_xml: str | None = None,
+    endnotes_xml: str | None = None,
+    comments_xml: str | None = None,
+    styles_xml: str = DEFAULT_STYLES_XML,
+) -> Path:
+    """A .docx whose ``w:body`` holds ``body_xml``, with the parts given: each header (footer) is
+    the inside of a ``w:hdr`` (``w:ftr``), related as ``rIdHeader1``... (``rIdFooter1``...);
+    the final section refers to the first of each. The notes and comments are the inside of
+    ``w:footnotes``, ``w:endnotes``, ``w:comments``; ``styles_xml`` the inside of ``w:styles``.
+    """
+    parts: dict[str, tuple[str, str, str]] = {}  # name -> (content type, relationship, xml)
+    for kind, root, contents in (("header", "hdr", headers), ("footer", "ftr", footers)):
+        for number, inner in enumerate(contents, 1):
+            parts[f"{kind}{number}.xml"] = (
+                kind,
+                kind,
+                f"<w:{root} {WORD_NAMESPACES}>{inner}</w:{root}>",
+            )
+    for kind, inner in (
+        ("footnotes", footnotes_xml),
+        ("endnotes", endnotes_xml),
+        ("comments", comments_xml),
+    ):
+        if inner is not None:
+            parts[f"{kind}.xml"] = (kind, kind, f"<w:{kind} {WORD_NAMESPACES}>{inner}</w:{kind}>")
+    references = "".join(
+        f'<w:{kind}Reference w:type="default" r:id="rId{kind.title()}1"/>'
+        for kind, contents in (("header", headers), ("footer", footers))
+        if contents
+    )
+    document = (
+        f"<w:document {WORD_NAMESPACES}><w:body>{body_xml}"
+        f'<w:sectPr>{references}<w:pgSz w:w="12240" w:h="15840"/></w:sectPr></w:body></w:document>'
+    )
+    overrides = "".join(
+        f'<Override PartName="/word/{name}" ContentType="{_WML}{kind}+xml"/>'
+        for name, (kind, _, _) in parts.items()
+    )
+    content_types = (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/word/document.xml" ContentType="{_WML}document.main+xml"/>'
+        f'<Override PartName="/word/styles.xml" ContentType="{_WML}styles+xml"/>'
+        f"{overrides}</Types>"
+    )
+    root_rels = _relationships(
+        f'<Relationship Id="rId1" Type="{_OFFICE_RELS}officeDocument" Target="word/document.xml"/>'
+    )
+    document_rels = _relationships(
+        f'<Relationship Id="rIdStyles" Type="{_OFFICE_RELS}styles" Target="styles.xml"/>'
+        + "".join(
+            f'<Relationship Id="rId{name[:-4].title()}" Type="{_OFFICE_RELS}{relationship}" '
+            f'Target="{name}"/>'
+            for name, (_, relationship, _) in parts.items()
+        )
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", content_types)
+        archive.writestr("_rels/.rels", root_rels)
+        archive.writestr("word/_rels/document.xml.rels", document_rels)
+        archive.writestr("word/document.xml", document)
+        archive.writestr("word/styles.xml", f"<w:styles {WORD_NAMESPACES}>{styles_xml}</w:styles>")
+        for name, (_, _, xml) in parts.items():
+            archive.writestr(f"word/{name}", xml)
+    return path
+
+
+def _relationships(inner: str) -> str:
+    return (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f"{inner}</Relationships>"
+    )
+
+
+def deeply_nested_controls_docx(path: Path, depth: int, text: str = "Deep inside.") -> Path:
+    """A .docx whose only paragraph sits ``depth`` block-level content controls deep."""
+    body = (
+        "<w:sdt><w:sdtContent>" * depth
+        + f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+        + "</w:sdtContent></w:sdt>" * depth
+    )
+    return write_raw_docx(path, body)

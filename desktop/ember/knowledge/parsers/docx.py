@@ -1,67 +1,68 @@
-"""Word (.docx) text through python-docx, in reading order, sectioned by its headings.
+"""Word (.docx) text in reading order, sectioned by its headings.
 
 The archive is vetted by :mod:`zipguard` first: python-docx would otherwise read a zip bomb whole.
-Tables are kept as ``cell | cell`` rows where they stand in the text.
+python-docx opens the package; its XML is then walked by :mod:`docx_xml`, which reads what
+``Paragraph.text`` misses (text boxes, content controls, tracked insertions, fields, symbols).
+Tables become Markdown pipe tables where they stand in the text. Headers, footers, footnotes,
+endnotes and comments follow the body as sections of their own, under the heading paths
+``("Header",)``, ``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``;
+a header or footer repeated by several document sections is said once.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from ember.errors import IngestError
-from ember.knowledge.parsers.base import TextBudget, sections_from_blocks
+from ember.knowledge.parsers.base import Blocks, TextBudget, sections_from_blocks
+from ember.knowledge.parsers.docx_xml import W_VAL, Item, Paragraph, StoryReader, Table
 from ember.knowledge.parsers.zipguard import check_zip
 from ember.knowledge.types import ParsedDocument
 
-_HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+_HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_CORE_PROPERTIES = (
+    "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+)
+# Footnotes and endnotes Word keeps for its own separator lines, not notes anyone wrote.
+_SEPARATOR_NOTES = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
 
 def parse(path: Path) -> ParsedDocument:
-    """A Word document as sections under its headings, titled from its properties, its Title style
-    or its first heading.
+    """A Word document as sections under its headings, then its headers, footers, notes and
+    comments; titled from its properties, its Title style or its first heading.
 
     Raises :class:`IngestError` for an unsafe archive, a file that is not a (sound) Word document,
     or one without text.
     """
     check_zip(path)
     document = _open(path)
-    blocks: list[tuple[tuple[str, ...], list[str]]] = [((), [])]
-    stack: list[tuple[int, str]] = []  # (level, heading text) from the outermost down
-    title: str | None = None
-    for item in document.iter_inner_content():
-        if hasattr(item, "rows"):  # a table
-            blocks[-1][1].extend(_table_lines(item))
-            continue
-        text = item.text.strip()
-        if not text:
-            continue
-        level = _heading_level(item)
-        if level is None:
-            blocks[-1][1].append(text)
-            continue
-        if level == 0:  # the "Title" style names the document rather than opening a section
-            title = title or text
-            continue
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, text))
-        blocks.append((tuple(heading for _, heading in stack), []))
+    reader = StoryReader()
+    body = document.element.body
+    items = reader.read(body) if body is not None else []
+    blocks, title, first_heading = _body_blocks(items, _paragraph_styles(document))
+    blocks.extend(_furniture(document, reader))
     budget = TextBudget()
+    if reader.exhausted:
+        budget.truncated()
     sections = sections_from_blocks(blocks, budget)
     if not sections:
         raise IngestError("no text found in this Word document")
-    core_title = (document.core_properties.title or "").strip()
+    core_title = _core_title(document)
     return ParsedDocument(
         str(path),
         "docx",
         sections,
-        title=core_title or title or (stack[0][1] if stack else None),
+        title=core_title or title or first_heading,
         notes=tuple(budget.notes),
     )
 
 
-def _open(path: Path) -> object:
+def _open(path: Path) -> Any:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from lxml.etree import XMLSyntaxError
@@ -78,27 +79,171 @@ def _open(path: Path) -> object:
         raise IngestError("damaged Word document: its XML is malformed") from None
 
 
-def _heading_level(paragraph: object) -> int | None:
+def _core_title(document: Any) -> str:
+    """The title in the document's properties; none when it has no properties part (python-docx
+    would make one up, titled "Word Document")."""
+    package_rels = document.part.package.rels.values()
+    if not any(rel.reltype == _CORE_PROPERTIES for rel in package_rels):
+        return ""
+    return (document.core_properties.title or "").strip()
+
+
+def _body_blocks(
+    items: list[Item], styles: tuple[dict[str, str], str]
+) -> tuple[Blocks, str | None, str | None]:
+    """The body's blocks under their headings, the Title-style text and the first heading."""
+    names, default_name = styles
+    blocks: Blocks = [((), [])]
+    stack: list[tuple[int, str]] = []  # (level, heading text) from the outermost down
+    title: str | None = None
+    first_heading: str | None = None
+    for item in items:
+        if isinstance(item, Table):
+            blocks[-1][1].extend(_table_lines(item))
+            continue
+        text = item.text.strip()
+        if not text:
+            continue
+        level = None
+        if not item.in_box:
+            level = _heading_level(names.get(item.style_id or "", default_name))
+        if level == 0 and title is None:  # the "Title" style names the document
+            title = " ".join(text.split())
+            continue
+        if not level:  # body text (a second Title-style paragraph too)
+            blocks[-1][1].append(text)
+            continue
+        heading = " ".join(text.split())
+        first_heading = first_heading or heading
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+        blocks.append((tuple(heading for _, heading in stack), []))
+    return blocks, title, first_heading
+
+
+def _table_lines(table: Table) -> list[str]:
+    lines = table.markdown()
+    return ["", *lines, ""] if lines else []  # blank lines keep the table a block of its own
+
+
+def _paragraph_styles(document: Any) -> tuple[dict[str, str], str]:
+    """Paragraph style id -> style name, and the default paragraph style's name (what a paragraph
+    without a style, or with an unknown one, has)."""
+    names: dict[str, str] = {}
+    default = ""
+    for style in document.styles.element.iterchildren(f"{_W}style"):
+        if style.get(f"{_W}type", "paragraph") != "paragraph":
+            continue
+        name_element = style.find(f"{_W}name")
+        name = (name_element.get(W_VAL) if name_element is not None else None) or ""
+        names[style.get(f"{_W}styleId") or ""] = name
+        if style.get(f"{_W}default") in ("1", "true", "on") and not default:
+            default = name
+    return names, default
+
+
+def _heading_level(name: str) -> int | None:
     """0 for the Title style, 1-9 for Heading 1-9, None for body text."""
-    try:
-        name = (paragraph.style.name or "").strip()  # type: ignore[attr-defined]
-    except (AttributeError, KeyError):
-        return None
+    name = name.strip()
     if name.lower() == "title":
         return 0
     match = _HEADING_STYLE.match(name)
     return int(match.group(1)) if match else None
 
 
-def _table_lines(table: object) -> list[str]:
-    lines = []
-    for row in table.rows:  # type: ignore[attr-defined]
-        cells: list[str] = []
-        for cell in row.cells:
-            text = " ".join(cell.text.split())
-            if not cells or cells[-1] != text:  # merged cells repeat; say them once
-                cells.append(text)
-        line = " | ".join(cells).strip(" |")
-        if line:
-            lines.append(line)
+# -- headers, footers, notes, comments ---------------------------------------------------------
+
+
+def _furniture(document: Any, reader: StoryReader) -> Blocks:
+    blocks: Blocks = []
+    for label, kind in (("Header", "header"), ("Footer", "footer")):
+        stories = [_root(part) for part in _header_footer_parts(document, kind)]
+        blocks.append(((label,), _story_lines(stories, reader)))
+    for label, kind in (("Footnotes", "footnote"), ("Endnotes", "endnote")):
+        stories = [
+            note
+            for part in _related_parts(document, f"{kind}s")
+            for note in _root(part).iterchildren(f"{_W}{kind}")
+            if note.get(f"{_W}type") not in _SEPARATOR_NOTES
+        ]
+        blocks.append(((label,), _story_lines(stories, reader)))
+    comments = [
+        comment
+        for part in _related_parts(document, "comments")
+        for comment in _root(part).iterchildren(f"{_W}comment")
+    ]
+    blocks.append((("Comments",), _story_lines(comments, reader, author=True)))
+    return [(heading_path, lines) for heading_path, lines in blocks if lines]
+
+
+def _story_lines(stories: list[Any], reader: StoryReader, *, author: bool = False) -> list[str]:
+    """Each story's lines, a story whose text was already said (the same header again) left out;
+    a comment's first line is prefixed by its author's name."""
+    lines: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for story in stories:
+        own = _item_lines(reader.read(story))
+        if not own or tuple(own) in seen:
+            continue
+        seen.add(tuple(own))
+        name = (story.get(f"{_W}author") or "").strip() if author else ""
+        if name:
+            first = next(index for index, line in enumerate(own) if line)
+            own[first] = f"{name}: {own[first]}"
+        lines.extend(own)
     return lines
+
+
+def _item_lines(items: list[Item]) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        if isinstance(item, Paragraph):
+            if item.text.strip():
+                lines.append(item.text.strip())
+        else:
+            lines.extend(_table_lines(item))
+    return lines
+
+
+def _header_footer_parts(document: Any, kind: str) -> list[Any]:
+    """The document's header (or footer) parts in the order its sections refer to them, then any
+    it relates but never refers to."""
+    rels = document.part.rels
+    reltype = _RELS + kind
+    parts: list[Any] = []
+    body = document.element.body
+    references = body.iter(f"{_W}{kind}Reference") if body is not None else ()
+    for reference in references:
+        rel = rels.get(reference.get(_R_ID))
+        if rel is not None and rel.reltype == reltype and not rel.is_external:
+            if rel.target_part not in parts:
+                parts.append(rel.target_part)
+    for part in _related_parts(document, kind):
+        if part not in parts:
+            parts.append(part)
+    return parts
+
+
+def _related_parts(document: Any, kind: str) -> list[Any]:
+    reltype = _RELS + kind
+    return [
+        rel.target_part
+        for rel in document.part.rels.values()
+        if rel.reltype == reltype and not rel.is_external
+    ]
+
+
+def _root(part: Any) -> Any:
+    """A part's root element: python-docx's own for the parts it knows (headers, footers,
+    comments), else its bytes parsed here with no network, no entities and lxml's depth limits."""
+    element = getattr(part, "element", None)
+    if element is not None:
+        return element
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.fromstring(part.blob, parser)
+    except etree.XMLSyntaxError:
+        raise IngestError("damaged Word document: its XML is malformed") from None
