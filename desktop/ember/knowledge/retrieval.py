@@ -212,9 +212,7 @@ class HybridSearcher:
         for rank, (_, chunk_id) in enumerate(vector_ranked):
             fused[chunk_id] = opts.vector_weight / (opts.rrf_k + rank + 1)
         for rank, chunk_id in enumerate(keyword_ranked):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + keyword_weight / (
-                opts.rrf_k + rank + 1
-            )
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + keyword_weight / (opts.rrf_k + rank + 1)
         ordered = sorted(fused, key=lambda i: (-fused[i], -similarity.get(i, -1.0), i))
         best = max((score for score, _ in vector_ranked), default=None)
         hits = self._distinct(ordered, rows, similarity, fused, k)
