@@ -41,6 +41,15 @@ _SENTENCE = re.compile(
     r"\S.*?(?:[.!?\u3002\uff01\uff1f\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n|\Z)", re.S
 )
 _WORD = re.compile(r"\S+")
+# A Markdown pipe table (every parser writes tables this way): a header row, a separator row of
+# dashes, then its rows. A chunk that starts among the rows gets the header row and separator
+# repeated in front, so "| Wenlumane | 525 | 10.3 |" still says which column is which.
+_TABLE = re.compile(
+    r"^(?P<header>[ \t]*\|.*\|[ \t]*)\n(?P<rule>[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+"
+    r"[ \t]*(?::?-{3,}:?[ \t]*)?)\n(?P<rows>(?:[ \t]*\|.*(?:\n|\Z))+)",
+    re.M,
+)
+_MAX_TABLE_HEADER_CHARS = 400  # a header longer than this would crowd out the rows themselves
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +65,11 @@ class ChunkingOptions:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A piece of one section. ``start``/``end`` are character offsets in that section's text."""
+    """A piece of one section. ``start``/``end`` are character offsets in that section's text.
+
+    ``text`` is that span, except in a table: a chunk that starts below a table's header row has
+    the header row and its separator line repeated in front of the span.
+    """
 
     ordinal: int  # position in the document, from 0
     text: str
@@ -97,10 +110,15 @@ def iter_chunks(
     for index, section in enumerate(document.sections):
         if not section.text.strip():
             continue
+        tables = _tables(section.text)
         for start, end in _section_spans(section.text, count_tokens, options):
+            text = section.text[start:end]
+            header = _header_above(tables, start)
+            if header and _fits(f"{header}\n{text}", count_tokens, options):
+                text = f"{header}\n{text}"
             yield Chunk(
                 ordinal=ordinal,
-                text=section.text[start:end],
+                text=text,
                 section=index,
                 start=start,
                 end=end,
@@ -108,6 +126,29 @@ def iter_chunks(
                 heading_path=section.heading_path,
             )
             ordinal += 1
+
+
+def _tables(text: str) -> list[tuple[int, int, str]]:
+    """The Markdown pipe tables in ``text``: (where the rows under the header start, where the
+    table ends, the header row and its separator line)."""
+    found: list[tuple[int, int, str]] = []
+    for match in _TABLE.finditer(text):
+        header = f"{match.group('header').strip()}\n{match.group('rule').strip()}"
+        if len(header) <= _MAX_TABLE_HEADER_CHARS:
+            found.append((match.start("rows"), match.end("rows"), header))
+    return found
+
+
+def _header_above(tables: list[tuple[int, int, str]], start: int) -> str | None:
+    """The header of the table whose rows a chunk starting at ``start`` begins in, if any."""
+    for rows_start, rows_end, header in tables:
+        if rows_start <= start < rows_end:
+            return header
+    return None
+
+
+def _fits(text: str, count_tokens: TokenCounter, options: ChunkingOptions) -> bool:
+    return count_tokens([text])[0] <= options.max_tokens
 
 
 def embedding_text(chunk: Chunk, title: str | None = None) -> str:
