@@ -36,7 +36,7 @@ from ember.engines.base import (
 from ember.engines.context import PromptTooLong, fit_prompt
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import EmberError, EngineUnavailable
-from ember.knowledge.types import Citation, Grounding
+from ember.knowledge.types import Citation, Grounding, StaleSource
 
 ABSTAIN_TEXT = "I could not find this in your documents."
 
@@ -75,6 +75,8 @@ class ReplyStarted:
     user_message: Message
     reply_id: int
     citations: tuple[Citation, ...]  # the sources the answer may cite (already saved)
+    # Matching files left out because they were deleted or changed since they were indexed.
+    stale: tuple[StaleSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,8 @@ class Assistant:
                 if grounding.citations and not grounding.abstained:
                     self.store.save_citations(writer.message_id, grounding.citations)
             citations = grounding.citations if grounding and not grounding.abstained else ()
-            yield ReplyStarted(user_message, writer.message_id, citations)
+            stale = grounding.stale if grounding is not None else ()
+            yield ReplyStarted(user_message, writer.message_id, citations, stale)
 
             if grounding is not None and grounding.abstained:
                 writer.append(ABSTAIN_TEXT)

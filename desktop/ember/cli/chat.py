@@ -22,7 +22,7 @@ from ember.files import shown_path
 if TYPE_CHECKING:
     from ember.config import Settings
     from ember.core import Core
-    from ember.knowledge.types import Citation
+    from ember.knowledge.types import Citation, StaleSource
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -89,14 +89,17 @@ def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
 def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str, object]:
     """Send one message, echoing tokens to stdout; returns what `ask --json` reports."""
     from ember.assistant import ReplyDone, ReplyStarted
+    from ember.knowledge.freshness import stale_note
 
     citations: tuple[Citation, ...] = ()
+    stale: tuple[StaleSource, ...] = ()
     finished: Finished | None = None
     abstained = False
     answer = ""
     for event in core.assistant.send(conversation_id, text):
         if isinstance(event, ReplyStarted):
             citations = tuple(event.citations)
+            stale = tuple(event.stale)
         elif isinstance(event, Token):
             if echo:
                 sys.stdout.write(event.text)
@@ -112,6 +115,8 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
                 heading = f" — {c.heading}" if c.heading else ""
                 sys.stdout.write(f"  [{c.n}] {shown_path(c.source)}{where}{heading}\n")
         sys.stdout.flush()
+    if stale:
+        print(f"ember: {stale_note(stale)}", file=sys.stderr)
     timings = finished.timings if finished else None
     return {
         "answer": answer.strip(),
@@ -128,6 +133,7 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
             for c in citations
         ],
         "abstained": abstained,
+        "stale_sources": [{"path": shown_path(s.path), "state": s.state} for s in stale],
         "ttft_s": timings.ttft_s if timings and timings.ttft_s is not None else 0.0,
         "tokens_per_s": timings.tokens_per_s if timings else 0.0,
     }

@@ -7,6 +7,7 @@ a second Ctrl-C quits.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -155,6 +156,10 @@ def run_search(args: argparse.Namespace) -> int:
         }
         for hit in result.hits
     ]
+    if result.stale:
+        from ember.knowledge.freshness import stale_note
+
+        print(f"ember: {stale_note(result.stale)}", file=sys.stderr)
     if wants_json(args):
         print(json.dumps(rows, ensure_ascii=False))
         return 0
@@ -177,8 +182,22 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_docs_list(args: argparse.Namespace) -> int:
+    from ember.knowledge.freshness import source_state
+
     with knowledge_base() as kb:
         records = kb.documents(args.collection)
+    # A finished document whose file went or changed since is listed as such, not as "done".
+    states = {
+        r.id: source_state(r.path, r.size, r.mtime_ns) if r.state == "done" else "ok"
+        for r in records
+    }
+    notes = {"deleted": "deleted since it was indexed", "changed": "changed since it was indexed"}
+    records = [
+        dataclasses.replace(r, state=states[r.id], error=notes[states[r.id]])
+        if states[r.id] != "ok"
+        else r
+        for r in records
+    ]
     if wants_json(args):
         print(
             json.dumps(

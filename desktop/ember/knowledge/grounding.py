@@ -149,7 +149,9 @@ def ground(
     }
     if evidence.abstain:
         extra["reason"] = NOT_FOUND_TEXT
-        return Grounding(context="", abstained=True, best_similarity=best, extra=extra)
+        return Grounding(
+            context="", abstained=True, best_similarity=best, extra=extra, stale=result.stale
+        )
     citations = tuple(
         Citation(
             n=number,
@@ -162,7 +164,13 @@ def ground(
         for number, hit in enumerate(result.hits, start=1)
     )
     context = format_sources(result.hits)
-    return Grounding(context=context, citations=citations, best_similarity=best, extra=extra)
+    return Grounding(
+        context=context,
+        citations=citations,
+        best_similarity=best,
+        extra=extra,
+        stale=result.stale,
+    )
 
 
 def abstain_evidence(

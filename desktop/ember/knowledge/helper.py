@@ -22,7 +22,7 @@ from ember.cancel import CancelToken
 from ember.errors import StorageError
 from ember.ipc import ChildProcess
 from ember.knowledge.ingest import Failure, IngestReport, Notice, ProgressEvent
-from ember.knowledge.types import Citation, Grounding
+from ember.knowledge.types import Citation, Grounding, StaleSource
 
 HELPER_MODULE = "ember.knowledge.helper_main"
 # Cancel stops the run between batches; a child busy in one long call (importing torch, say) is
@@ -121,7 +121,11 @@ def grounding_to_json(grounding: Grounding) -> dict[str, Any]:
 def grounding_from_json(data: dict[str, Any]) -> Grounding:
     """The :class:`Grounding` that :func:`grounding_to_json` gave ``data`` for."""
     return Grounding(
-        **{**data, "citations": tuple(Citation(**c) for c in data["citations"])},
+        **{
+            **data,
+            "citations": tuple(Citation(**c) for c in data["citations"]),
+            "stale": tuple(StaleSource(**s) for s in data.get("stale", ())),
+        },
     )
 
 

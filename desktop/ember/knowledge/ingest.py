@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from ember.errors import EmberError, IngestError
 from ember.files import sha256_file, shown_path
 from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
 from ember.knowledge.embedder import Embedder
+from ember.knowledge.freshness import source_state
 from ember.knowledge.keywords import mostly_cjk
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
 from ember.knowledge.types import ParsedDocument
@@ -234,16 +236,21 @@ class Ingestor:
         started = time.perf_counter()
         explicit = {os.path.abspath(os.fspath(p)) for p in inputs}
         plans: list[_Plan] = []
+        kept: set[str] = set()  # files skipped, with their reason kept in the store
         for found in discover([Path(p) for p in inputs]):
             path = os.path.abspath(os.fspath(found.path))
             if isinstance(found, Candidate):
                 record = self.store.document(collection, path)
                 plans.append(_Plan(path, found.size, found.mtime_ns, found.kind, record))
+            elif found.reason == "not found" and self.store.document(collection, path):
+                continue  # a named file that was deleted: forgotten below, not a failure
             elif path in explicit or not found.reason.startswith(_QUIET_SKIPS):
                 if found.reason != "empty file" or path in explicit:
                     run.report.failed.append(Failure(path, found.reason))
+                if run.keep_skip(path, found.reason):
+                    kept.add(path)
         run.stage("discover", started)
-        seen = {plan.path for plan in plans}
+        seen = {plan.path for plan in plans} | kept
         run.remove_gone(inputs, seen)
         run.process(plans)
         return run.finish()
@@ -256,11 +263,16 @@ class Ingestor:
         progress: Callable[[ProgressEvent], None] | None = None,
         cancel: CancelToken | None = None,
     ) -> IngestReport:
-        """Bring the stored documents up to date: unfinished ones always, all with ``everything``."""
+        """Bring the stored documents up to date: unfinished ones, and finished ones whose file
+        was deleted (forgotten) or changed (indexed again) since; all with ``everything``."""
         report = IngestReport()
         by_collection: dict[str, list[DocumentRecord]] = {}
         for record in self.store.documents(collection):
-            if everything or record.state != "done":
+            if (
+                everything
+                or record.state != "done"
+                or source_state(record.path, record.size, record.mtime_ns) != "ok"
+            ):
                 by_collection.setdefault(record.collection, []).append(record)
         for name, records in by_collection.items():
             run = _Run(self, name, progress, cancel)
@@ -352,6 +364,27 @@ class _Run:
                 phase=phase,
             )
         )
+
+    def keep_skip(self, path: str, reason: str) -> bool:
+        """Record a file that discovery skipped (empty, too large, unreadable...) as failed with
+        its reason, so that the documents list shows it instead of losing it. Returns whether it
+        was recorded: not for a path that is not a file (missing, a folder)."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if stat.S_ISDIR(st.st_mode):
+            return False
+        record = self.store.document(self.collection, path)
+        if record is not None and record.state == "failed" and record.error == reason:
+            if (record.size, record.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                return True
+        self.vectors.remove(
+            self.store.record_failure(
+                self.collection, path, reason, size=st.st_size, mtime_ns=st.st_mtime_ns
+            )
+        )
+        return True
 
     # -- removal -------------------------------------------------------------------------------
 

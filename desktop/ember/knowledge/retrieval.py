@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ember.knowledge.embedder import Embedder
+from ember.knowledge.freshness import source_state
 from ember.knowledge.keywords import has_cjk, mostly_cjk
 from ember.knowledge.keywords import words as keyword_words
 from ember.knowledge.store import ChunkRow, KnowledgeStore
+from ember.knowledge.types import StaleSource
 from ember.knowledge.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -94,6 +96,9 @@ class SearchResult:
     # ``chunk_total``: what the keyword search counted anyway, kept as evidence for abstaining.
     terms: tuple[tuple[str, int], ...] = ()
     chunk_total: int = 0
+    # Files among the best matches that were deleted or changed since they were indexed: left out
+    # of ``hits`` (and of ``best_similarity``), named so the person can index them again.
+    stale: tuple[StaleSource, ...] = ()
 
 
 def query_words(text: str) -> list[str]:
@@ -214,11 +219,39 @@ class HybridSearcher:
         for rank, chunk_id in enumerate(keyword_ranked):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + keyword_weight / (opts.rrf_k + rank + 1)
         ordered = sorted(fused, key=lambda i: (-fused[i], -similarity.get(i, -1.0), i))
-        best = max((score for score, _ in vector_ranked), default=None)
+        gone = self._stale_chunks(ordered, rows)
+        stale = tuple(
+            dict.fromkeys(
+                StaleSource(rows[i].path, gone[i], rows[i].collection)
+                for i in ordered[: 2 * k]
+                if i in gone
+            )
+        )
+        ordered = [i for i in ordered if i not in gone]
+        best = max((score for score, i in vector_ranked if i not in gone), default=None)
         hits = self._distinct(ordered, rows, similarity, fused, k)
         return SearchResult(
-            tuple(hits), None if best is None else float(best), tuple(terms), len(self.vectors)
+            tuple(hits),
+            None if best is None else float(best),
+            tuple(terms),
+            len(self.vectors),
+            stale,
         )
+
+    @staticmethod
+    def _stale_chunks(ordered: Sequence[int], rows: dict[int, ChunkRow]) -> dict[int, str]:
+        """The candidates whose file was deleted or changed since indexing, with which: one
+        ``stat`` per file (see :mod:`ember.knowledge.freshness`)."""
+        states: dict[str, str] = {}
+        gone: dict[int, str] = {}
+        for chunk_id in ordered:
+            row = rows[chunk_id]
+            state = states.get(row.path)
+            if state is None:
+                state = states[row.path] = source_state(row.path, row.size, row.mtime_ns)
+            if state != "ok":
+                gone[chunk_id] = state
+        return gone
 
     def _embed_and_search(
         self, query: str, wanted: int

@@ -40,6 +40,15 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleSource:
+    """An indexed file that retrieval left out because it is no longer what was indexed."""
+
+    path: str
+    state: str  # "deleted" or "changed" (size or modification time differ from when indexed)
+    collection: str
+
+
+@dataclass(frozen=True, slots=True)
 class Grounding:
     """What retrieval hands the assistant for one question."""
 
@@ -48,3 +57,4 @@ class Grounding:
     abstained: bool = False  # nothing relevant found: answer "not found in your documents"
     best_similarity: float | None = None  # cosine of the question and its nearest chunk
     extra: dict[str, object] = field(default_factory=dict)
+    stale: tuple[StaleSource, ...] = ()  # files that matched but were deleted or changed since

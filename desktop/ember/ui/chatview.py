@@ -30,7 +30,7 @@ from ember.ui.qt import (
 
 if TYPE_CHECKING:
     from ember.chats.records import Message
-    from ember.knowledge.types import Citation
+    from ember.knowledge.types import Citation, StaleSource
 
 RENDER_INTERVAL_MS = 50
 SPARE_REFILL_MS = 500  # a used spare bubble is replaced this long after
@@ -95,6 +95,7 @@ class MessageBubble(QFrame):
     copyRequested = Signal(str)
     regenerateRequested = Signal()
     editRequested = Signal(object)  # BubbleData
+    updateIndexRequested = Signal(object)  # tuple[StaleSource, ...]
 
     def __init__(self, data: BubbleData, code_color: QColor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +147,17 @@ class MessageBubble(QFrame):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         card.addWidget(self.error_label)
+
+        self.stale_label = QLabel("", self.card)  # sources left out: deleted or changed files
+        self.stale_label.setObjectName("Muted")
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setTextFormat(Qt.TextFormat.RichText)
+        self.stale_label.linkActivated.connect(
+            lambda _link: self.updateIndexRequested.emit(self._stale)
+        )
+        self.stale_label.hide()
+        self._stale: tuple[StaleSource, ...] = ()
+        card.addWidget(self.stale_label)
 
         self.sources_row = QWidget(self.card)
         self.sources_layout = QHBoxLayout(self.sources_row)
@@ -242,6 +254,22 @@ class MessageBubble(QFrame):
         self.sources_layout.addStretch(1)
         self.sources_row.show()
         self._dirty = True
+
+    def set_stale(self, stale: tuple[StaleSource, ...]) -> None:
+        """Name the files left out of this answer (deleted or changed since they were indexed),
+        with a link that updates the index."""
+        from html import escape
+        from pathlib import Path
+
+        from ember.files import shown_path
+
+        self._stale = stale
+        names = ", ".join(f"{escape(shown_path(Path(s.path).name))} ({s.state})" for s in stale)
+        self.stale_label.setText(
+            f"Left out, changed since indexing: {names}. "
+            '<a href="ember:update-index">Update index</a>'
+        )
+        self.stale_label.setVisible(bool(stale))
 
     def finish(self, data: BubbleData) -> None:
         """The stored outcome: final text, state, timings."""
@@ -344,6 +372,7 @@ class ChatView(QScrollArea):
     linkRequested = Signal(QUrl)
     citationRequested = Signal(object)
     regenerateRequested = Signal()
+    updateIndexRequested = Signal(object)  # tuple[StaleSource, ...] to index again
     editRequested = Signal(object)
     suggestionPicked = Signal(str)
 
@@ -485,6 +514,7 @@ class ChatView(QScrollArea):
         bubble.copyRequested.connect(self._copy)
         bubble.regenerateRequested.connect(self.regenerateRequested.emit)
         bubble.editRequested.connect(self.editRequested.emit)
+        bubble.updateIndexRequested.connect(self.updateIndexRequested.emit)
         bubble.ensurePolished()  # the style sheet is matched now, not when it is shown
         return bubble
 

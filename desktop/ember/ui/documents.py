@@ -33,6 +33,7 @@ from ember.ui.tasks import TaskHandle, TaskManager
 if TYPE_CHECKING:
     from ember.core import CollectionState, Core
     from ember.knowledge.ingest import IngestReport, ProgressEvent
+    from ember.knowledge.types import StaleSource
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,14 @@ class Documents(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.index(paths, dialog.collection()))
         dialog.open()
+
+    def update_index(self, stale: tuple[StaleSource, ...]) -> None:
+        """Index again the files an answer left out: a deleted one is forgotten, a changed one
+        read again (the first collection's now, the rest when asked again)."""
+        if not stale or self.w.status.index_bar.isVisible():
+            return
+        collection = stale[0].collection
+        self.index([Path(s.path) for s in stale if s.collection == collection], collection)
 
     def index(self, paths: list[Path], collection: str) -> TaskHandle:
         core = self.core

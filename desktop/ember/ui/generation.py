@@ -190,6 +190,8 @@ class Generation(QObject):
             bubble.data.message_id = event.reply_id
             if event.citations:
                 bubble.set_citations(event.citations)
+            if event.stale:
+                bubble.set_stale(tuple(event.stale))
             self.conversations.refresh()
         elif isinstance(event, ReplyDone):
             bubble.finish(BubbleData.from_message(event.message))

@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.chat.linkRequested.connect(self.request_open_link)
         self.chat.citationRequested.connect(self.show_citation)
         self.chat.regenerateRequested.connect(g.regenerate)
+        self.chat.updateIndexRequested.connect(d.update_index)
         self.chat.editRequested.connect(g.start_edit)
         self.chat.suggestionPicked.connect(g.suggestion)
         self.composer.sendRequested.connect(g.send)
