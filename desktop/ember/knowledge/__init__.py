@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ember.knowledge.chunking import ChunkingOptions
     from ember.knowledge.embedder import Embedder
     from ember.knowledge.grounding import DocumentRetriever, GroundingOptions
-    from ember.knowledge.ingest import Ingestor, IngestReport, Parser, ProgressEvent, RepairReport
+    from ember.knowledge.ingest import Ingestor, IngestReport, Parser, ProgressEvent
+    from ember.knowledge.repair import RepairReport
     from ember.knowledge.retrieval import RetrievalOptions, SearchResult
     from ember.knowledge.store import CollectionInfo, DocumentRecord, KnowledgeStore
     from ember.knowledge.types import Grounding
@@ -163,7 +164,7 @@ class KnowledgeBase:
         return DocumentRetriever(self, options or self._grounding)
 
     def _check_model(self) -> None:
-        from ember.knowledge.ingest import META_MODEL
+        from ember.knowledge.repair import META_MODEL
 
         recorded = self.store.get_meta(META_MODEL)
         if recorded is not None and recorded != self.embedder.name and self._lock_file is None:
@@ -269,7 +270,7 @@ class KnowledgeBase:
             ) from None
         self._lock_file = lock
         self._vectors = None  # reload: the last writer may have saved since we read it
-        from ember.knowledge.ingest import reconcile
+        from ember.knowledge.repair import reconcile
 
         self.repair_report = reconcile(self.store, self.vectors, self.embedder)
 
