@@ -169,6 +169,13 @@ class Documents(QObject):
             action.triggered.connect(lambda checked, n=name: self._toggle(n, checked))
         menu.addSeparator()
         menu.addAction("Add documents…", self.choose)
+        from ember.ui.dialogs import EMBEDDER_LANGUAGES
+
+        note = menu.addAction("Search understands English best")  # where collections are picked
+        note.setToolTip(EMBEDDER_LANGUAGES)
+        note.setStatusTip(EMBEDDER_LANGUAGES)
+        note.setEnabled(False)
+        menu.setToolTipsVisible(True)
 
     def _toggle(self, name: str, checked: bool) -> None:
         chosen = list(self.conversations.collections)

@@ -54,3 +54,12 @@ def test_the_index_report_lists_failures_and_warnings_apart(qtbot, tmp_path: Pat
     qtbot.addWidget(only_warned)
     assert only_warned.windowTitle() == "manuals: indexing warnings"
     assert only_warned.list.isHidden() and not only_warned.warnings.isHidden()
+
+
+def test_choosing_a_collection_says_what_the_embedder_understands(qtbot) -> None:
+    from ember.ui.dialogs import CollectionDialog
+
+    dialog = CollectionDialog(["manuals"], "manuals", 3)
+    qtbot.addWidget(dialog)
+    assert "English" in dialog.languages.text()
+    assert "Chinese, Japanese or Korean" in dialog.languages.text()
