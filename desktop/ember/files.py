@@ -10,9 +10,11 @@ cut. A crash leaves the old file or the new one, never half of one, and at worst
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,9 +57,13 @@ def path_from_db(value: str | bytes) -> str:
 def sha256_file(path: Path | str) -> str:
     """The SHA-256 of the file at ``path`` as 64 lower-case hex digits.
 
-    Raises :class:`OSError` if the file cannot be read.
+    Raises :class:`OSError` if the file cannot be read or is not a regular file (a FIFO or a
+    device would block or never end): it is opened without blocking and checked first.
     """
-    with open(path, "rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 

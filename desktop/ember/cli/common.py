@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ember.files import shown_path
+
 if TYPE_CHECKING:
     from ember.cancel import CancelToken
     from ember.knowledge.ingest import ProgressEvent
@@ -80,7 +82,7 @@ class ProgressBar:
         if event.bytes_total and self._bar.total != event.bytes_total:
             self._bar.total = event.bytes_total
         self._bar.n = event.bytes_done
-        current = f" {Path(event.current).name}" if event.current else ""
+        current = f" {shown_path(Path(event.current).name)}" if event.current else ""
         self._bar.set_postfix_str(
             f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks{current}",
             refresh=False,
@@ -96,7 +98,7 @@ class ProgressBar:
 def describe(event: ProgressEvent) -> str:
     """One line for a log: files, chunks, bytes, time left and the file being read."""
     eta = f", {_duration(event.eta_s)} left" if event.eta_s else ""
-    current = f"  {Path(event.current).name}" if event.current else ""
+    current = f"  {shown_path(Path(event.current).name)}" if event.current else ""
     return (
         f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks, "
         f"{_size(event.bytes_done)}/{_size(event.bytes_total)}{eta}{current}"

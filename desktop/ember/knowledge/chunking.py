@@ -20,6 +20,7 @@ its first ``max_chunks`` chunks (plus the rest of one section of at most ``MAX_S
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -112,43 +113,49 @@ def iter_chunks(
             continue
         tables = _tables(section.text)
         for start, end in _section_spans(section.text, count_tokens, options):
-            text = section.text[start:end]
-            header = _header_above(tables, start)
-            if header and _fits(f"{header}\n{text}", count_tokens, options):
-                text = f"{header}\n{text}"
-            yield Chunk(
+            chunk = Chunk(
                 ordinal=ordinal,
-                text=text,
+                text=section.text[start:end],
                 section=index,
                 start=start,
                 end=end,
                 page=section.page,
                 heading_path=section.heading_path,
             )
+            header = _header_above(tables, start)
+            if header:
+                with_header = dataclasses.replace(chunk, text=f"{header}\n{chunk.text}")
+                # The embedder reads the title and headings too: all of it must fit.
+                embedded = embedding_text(with_header, document.title)
+                if count_tokens([embedded])[0] <= options.max_tokens:
+                    chunk = with_header
+            yield chunk
             ordinal += 1
 
 
-def _tables(text: str) -> list[tuple[int, int, str]]:
-    """The Markdown pipe tables in ``text``: (where the rows under the header start, where the
-    table ends, the header row and its separator line)."""
-    found: list[tuple[int, int, str]] = []
+def _tables(text: str) -> list[tuple[int, int, int, str, str]]:
+    """The Markdown pipe tables in ``text``: where the separator line starts, where the rows
+    under it start, where the table ends, the header row and the separator line."""
+    found: list[tuple[int, int, int, str, str]] = []
     for match in _TABLE.finditer(text):
-        header = f"{match.group('header').strip()}\n{match.group('rule').strip()}"
-        if len(header) <= _MAX_TABLE_HEADER_CHARS:
-            found.append((match.start("rows"), match.end("rows"), header))
+        header, rule = match.group("header").strip(), match.group("rule").strip()
+        if len(header) + len(rule) < _MAX_TABLE_HEADER_CHARS:
+            found.append(
+                (match.start("rule"), match.start("rows"), match.end("rows"), header, rule)
+            )
     return found
 
 
-def _header_above(tables: list[tuple[int, int, str]], start: int) -> str | None:
-    """The header of the table whose rows a chunk starting at ``start`` begins in, if any."""
-    for rows_start, rows_end, header in tables:
+def _header_above(tables: list[tuple[int, int, int, str, str]], start: int) -> str | None:
+    """What a chunk starting at ``start`` must repeat of its table's head: the header row and
+    separator when it starts among the rows, the header row alone when it starts on the
+    separator; None outside tables and at a header row."""
+    for rule_start, rows_start, rows_end, header, rule in tables:
         if rows_start <= start < rows_end:
+            return f"{header}\n{rule}"
+        if rule_start <= start < rows_start:
             return header
     return None
-
-
-def _fits(text: str, count_tokens: TokenCounter, options: ChunkingOptions) -> bool:
-    return count_tokens([text])[0] <= options.max_tokens
 
 
 def embedding_text(chunk: Chunk, title: str | None = None) -> str:

@@ -26,6 +26,7 @@ truncated text) reach the report as warnings too.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import stat
@@ -416,6 +417,8 @@ class _Run:
             self.fail(plan, str(exc))
             return
         self.stage("parse", started)
+        if document.title:  # from a file name or metadata: may hold bytes that are not UTF-8
+            document = dataclasses.replace(document, title=shown_path(document.title))
         started = time.perf_counter()
         chunks, cut = _capped_chunks(document, self.embedder.count_tokens, self.owner.chunking)
         texts = [embedding_text(chunk, document.title) for chunk in chunks]

@@ -281,7 +281,7 @@ class Documents(QObject):
         if event.phase in ("discovering", "saving"):
             parts = [f"{event.phase.capitalize()} “{name}”…"]
         self.w.status.index_label.setText(" · ".join(parts))
-        self.w.status.index_label.setToolTip(shown_path(event.current))
+        self.w.status.index_label.setToolTip(shown_path(event.current or ""))
 
     def _ended(self) -> None:
         self.indexing = None

@@ -16,7 +16,7 @@ from tests.support import nasty_files
 from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.knowledge import KnowledgeBase
-from ember.knowledge.chunking import ChunkingOptions, chunk_document
+from ember.knowledge.chunking import ChunkingOptions, chunk_document, embedding_text
 from ember.knowledge.embedder import MiniLMEmbedder
 from ember.knowledge.parsers import parse_in_this_process
 from ember.knowledge.types import ParsedDocument, Section
@@ -106,3 +106,28 @@ def test_a_row_far_from_the_header_is_found_with_its_column_names(
         hit = kb.search(f"What is the flow of the {target[0]} pump?", None, 3).hits[0]
     assert f"| {target[0]} | {target[1]} |" in hit.text
     assert "Flow (l/min)" in hit.text
+
+
+def test_a_chunk_that_starts_on_the_separator_line_gets_the_header_row() -> None:
+    from ember.knowledge.chunking import _header_above, _tables
+
+    text = "Some prose.\n" + _markdown_table(_rows(3))
+    tables = _tables(text)
+    assert _header_above(tables, text.index(RULE)) == HEADER
+    assert _header_above(tables, text.index("| Model")) == f"{HEADER}\n{RULE}"
+    assert _header_above(tables, text.index(HEADER)) is None
+    assert _header_above(tables, 0) is None
+
+
+def test_with_its_title_and_headings_no_table_chunk_exceeds_the_embedders_limit(
+    minilm: MiniLMEmbedder,
+) -> None:
+    columns = 20
+    wide = "| " + " | ".join(f"Temp {i}" for i in range(columns)) + " |"
+    rule = "|" + " --- |" * columns
+    rows = ["| " + " | ".join(str(98765 * i + j) for j in range(columns)) + " |" for i in range(40)]
+    section = Section("\n".join([wide, rule, *rows]), heading_path=("Appendix C", "Raw data"))
+    document = ParsedDocument("/x/w.md", "markdown", (section,), title="Station log " * 10)
+    chunks = chunk_document(document, minilm.count_tokens)
+    embedded = [embedding_text(c, document.title) for c in chunks]
+    assert max(minilm.count_tokens(embedded)) <= ChunkingOptions().max_tokens

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ember.errors import IngestError
+from ember.files import shown_path
 from ember.knowledge.decode import read_text
 from ember.knowledge.parsers.base import TextBudget, split_long
 from ember.knowledge.types import ParsedDocument, Section
@@ -35,7 +36,7 @@ def parse(path: Path) -> ParsedDocument:
         str(path),
         "code",
         sections,
-        title=Path(path).name,
+        title=shown_path(Path(path).name),
         encoding=decoded.encoding,
         notes=tuple(budget.notes),
     )
