@@ -111,14 +111,19 @@ def fill(kb: Any, count: int, texts: list[str], source: VectorSource) -> None:
             Chunk(i, t, 0, 0, len(t), i // 20 + 1, ("Doc", f"S{i // 50}"))
             for i, t in enumerate(chunk_texts)
         ]
+        # A real file per document: search checks that a source is still what was indexed.
+        path = kb.directory / "bench-docs" / f"doc{doc // per_doc}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(chunk_texts[0], encoding="utf-8")
+        st = path.stat()
         document_id, ids, _ = store.replace_document(
             "bench",
-            f"/bench/doc{doc // per_doc}.txt",
+            str(path),
             kind="text",
             encoding="utf-8",
             title=None,
-            size=1,
-            mtime_ns=1,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
             content_hash=str(doc),
             chunks=chunks,
             embed_texts=chunk_texts,

@@ -325,7 +325,7 @@ class Core:
         kb = self.knowledge()
         failures: dict[str, list[str]] = {}
         for record in kb.documents():
-            if record.state == "failed":
+            if record.state == "failed" and not record.skipped:
                 failures.setdefault(record.collection, []).append(
                     f"{shown_path(Path(record.path).name)}: {record.error or 'could not be read'}"
                 )

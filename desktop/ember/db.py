@@ -63,6 +63,11 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], *, label:
     for number, migration in enumerate(migrations[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process (the app and its helper start together) may have applied it while
+            # this one waited for the write lock: the version is read again under the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                conn.execute("COMMIT")
+                continue
             if callable(migration.apply):
                 migration.apply(conn)
             else:

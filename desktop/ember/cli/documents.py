@@ -182,21 +182,20 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_docs_list(args: argparse.Namespace) -> int:
-    from ember.knowledge.freshness import source_state
+    from ember.knowledge.freshness import listed_state
 
     with knowledge_base() as kb:
         records = kb.documents(args.collection)
     # A finished document whose file went or changed since is listed as such, not as "done".
-    states = {
-        r.id: source_state(r.path, r.size, r.mtime_ns) if r.state == "done" else "ok"
-        for r in records
+    notes = {
+        "deleted": "deleted since it was indexed",
+        "unavailable": "cannot be found now (an unplugged drive?)",
+        "changed": "changed since it was indexed",
     }
-    notes = {"deleted": "deleted since it was indexed", "changed": "changed since it was indexed"}
     records = [
-        dataclasses.replace(r, state=states[r.id], error=notes[states[r.id]])
-        if states[r.id] != "ok"
-        else r
+        dataclasses.replace(r, state=state, error=notes.get(state, r.error))
         for r in records
+        for state in (listed_state(r),)
     ]
     if wants_json(args):
         print(

@@ -14,25 +14,58 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from ember.files import shown_path
+from ember.files import sha256_file, shown_path
+from ember.knowledge.store import DocumentRecord
 from ember.knowledge.types import StaleSource
 
-SourceState = Literal["ok", "deleted", "changed"]
+SourceState = Literal["ok", "deleted", "unavailable", "changed"]
 
 
-def source_state(path: str, size: int | None, mtime_ns: int | None) -> SourceState:
-    """ "deleted" if ``path`` is gone (or cannot be looked at), "changed" if its size in bytes or
-    modification time in nanoseconds differ from those recorded, else "ok". Nothing recorded
-    (``None``) counts as unchanged."""
+# A file whose size is unchanged but whose time is newer (saved without edits, a `git checkout`,
+# a sync client) is hashed when it is at most this big (~10 ms), and counts as unchanged if its
+# content is; a bigger one counts as changed until it is indexed again.
+_REHASH_MAX_BYTES = 8 * 1024 * 1024
+
+
+def source_state(
+    path: str, size: int | None, mtime_ns: int | None, content_hash: str | None = None
+) -> SourceState:
+    """Whether the file at ``path`` is still what was indexed.
+
+    "deleted": it is gone from a folder that is still there. "unavailable": it cannot be looked
+    at now (its folder is gone too, as when a drive is unplugged, or permission is refused).
+    "changed": its size in bytes or modification time in nanoseconds differ from those recorded
+    (``None``: nothing recorded, counts as unchanged), unless only the time differs and the
+    content still has the recorded SHA-256 ``content_hash`` (checked up to 8 MiB). Else "ok".
+    """
     try:
         st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "deleted" if os.path.isdir(os.path.dirname(path)) else "unavailable"
     except OSError:
-        return "deleted"
+        return "unavailable"
     if size is not None and st.st_size != size:
         return "changed"
     if mtime_ns is not None and st.st_mtime_ns != mtime_ns:
-        return "changed"
+        if content_hash is None or st.st_size > _REHASH_MAX_BYTES:
+            return "changed"
+        try:
+            return "ok" if sha256_file(path) == content_hash else "changed"
+        except OSError:
+            return "unavailable"
     return "ok"
+
+
+def listed_state(record: DocumentRecord) -> str:
+    """A document's state as a list shows it: "skipped" for a file indexing passed over, and
+    for a finished one whose file went or changed since, that ("deleted", ...), else its state."""
+    if record.skipped:
+        return "skipped"
+    if record.state == "done":
+        state = source_state(record.path, record.size, record.mtime_ns, record.content_hash)
+        if state != "ok":
+            return state
+    return record.state
 
 
 def stale_note(stale: Sequence[StaleSource]) -> str:

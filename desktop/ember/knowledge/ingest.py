@@ -209,6 +209,8 @@ class Ingestor:
     ) -> IngestReport:
         """Bring the stored documents up to date: unfinished ones, and finished ones whose file
         was deleted (forgotten) or changed (indexed again) since; all with ``everything``."""
+        from ember.knowledge.discover import Candidate, discover
+
         report = IngestReport()
         by_collection: dict[str, list[DocumentRecord]] = {}
         for record in self.store.documents(collection):
@@ -222,17 +224,22 @@ class Ingestor:
             run = _Run(self, name, progress, cancel)
             plans = []
             for record in records:
-                try:
-                    st = os.stat(record.path)
-                except OSError:
+                state = source_state(record.path, record.size, record.mtime_ns)
+                if state == "unavailable":  # an unplugged drive: keep what was indexed
+                    continue
+                if state == "deleted":
                     self.vectors.remove(self.store.remove_document(record.id))
                     run.report.removed += 1
                     continue
+                # The checks indexing made (a FIFO, an empty or huge file...) apply again.
+                found = next(iter(discover([Path(record.path)])), None)
+                if not isinstance(found, Candidate):
+                    if found is not None:
+                        run.keep_skip(record.path, found.reason)
+                    continue
                 # Forget what we knew (parse and embed again) for everything and for failures.
                 known = None if everything or record.state == "failed" else record
-                plans.append(
-                    _Plan(record.path, st.st_size, st.st_mtime_ns, record.kind or "", known)
-                )
+                plans.append(_Plan(record.path, found.size, found.mtime_ns, found.kind, known))
             run.process(plans)
             part = run.finish()
             report.indexed += part.indexed
@@ -320,12 +327,17 @@ class _Run:
         if stat.S_ISDIR(st.st_mode):
             return False
         record = self.store.document(self.collection, path)
-        if record is not None and record.state == "failed" and record.error == reason:
+        if record is not None and record.skipped and record.error == reason:
             if (record.size, record.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 return True
         self.vectors.remove(
             self.store.record_failure(
-                self.collection, path, reason, size=st.st_size, mtime_ns=st.st_mtime_ns
+                self.collection,
+                path,
+                reason,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                skipped=True,
             )
         )
         return True

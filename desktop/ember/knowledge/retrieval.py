@@ -10,7 +10,7 @@ the same paragraph in two files) and only come from fully indexed documents.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -148,6 +148,28 @@ def selective_words(
     return [words[order] for order in sorted(kept)]
 
 
+class _Freshness:
+    """Whether each candidate's file is still what was indexed, looked at lazily: one ``stat``
+    per file, only for files a result or the abstain evidence needs (see
+    :mod:`ember.knowledge.freshness`)."""
+
+    def __init__(self, rows: dict[int, ChunkRow]) -> None:
+        self._rows = rows
+        self._states: dict[str, str] = {}
+
+    def state(self, chunk_id: int) -> str:
+        row = self._rows[chunk_id]
+        state = self._states.get(row.path)
+        if state is None:
+            state = self._states[row.path] = source_state(
+                row.path, row.size, row.mtime_ns, row.content_hash
+            )
+        return state
+
+    def ok(self, chunk_id: int) -> bool:
+        return self.state(chunk_id) == "ok"
+
+
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -219,17 +241,19 @@ class HybridSearcher:
         for rank, chunk_id in enumerate(keyword_ranked):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + keyword_weight / (opts.rrf_k + rank + 1)
         ordered = sorted(fused, key=lambda i: (-fused[i], -similarity.get(i, -1.0), i))
-        gone = self._stale_chunks(ordered, rows)
+        fresh = _Freshness(rows)
         stale = tuple(
             dict.fromkeys(
-                StaleSource(rows[i].path, gone[i], rows[i].collection)
+                StaleSource(rows[i].path, fresh.state(i), rows[i].collection)
                 for i in ordered[: 2 * k]
-                if i in gone
+                if not fresh.ok(i)
             )
         )
-        ordered = [i for i in ordered if i not in gone]
-        best = max((score for score, i in vector_ranked if i not in gone), default=None)
-        hits = self._distinct(ordered, rows, similarity, fused, k)
+        # The nearest passage of a file that is still there: usually the first one looked at.
+        best = next(
+            (score for score, i in sorted(vector_ranked, reverse=True) if fresh.ok(i)), None
+        )
+        hits = self._distinct(ordered, rows, similarity, fused, k, fresh.ok)
         return SearchResult(
             tuple(hits),
             None if best is None else float(best),
@@ -237,21 +261,6 @@ class HybridSearcher:
             len(self.vectors),
             stale,
         )
-
-    @staticmethod
-    def _stale_chunks(ordered: Sequence[int], rows: dict[int, ChunkRow]) -> dict[int, str]:
-        """The candidates whose file was deleted or changed since indexing, with which: one
-        ``stat`` per file (see :mod:`ember.knowledge.freshness`)."""
-        states: dict[str, str] = {}
-        gone: dict[int, str] = {}
-        for chunk_id in ordered:
-            row = rows[chunk_id]
-            state = states.get(row.path)
-            if state is None:
-                state = states[row.path] = source_state(row.path, row.size, row.mtime_ns)
-            if state != "ok":
-                gone[chunk_id] = state
-        return gone
 
     def _embed_and_search(
         self, query: str, wanted: int
@@ -312,8 +321,10 @@ class HybridSearcher:
         similarity: dict[int, float],
         fused: dict[int, float],
         k: int,
+        usable: Callable[[int], bool] = lambda _chunk_id: True,
     ) -> list[Hit]:
-        """The ``k`` best of ``ordered``: near-duplicates dropped, spread over documents.
+        """The ``k`` best of ``ordered`` that are ``usable`` (their file is still there):
+        near-duplicates dropped, spread over documents.
 
         A document's second passage competes at ``same_source_decay`` times its rank score, its third
         at that squared, and so on. Without it one long page on a neighbouring subject could
@@ -339,6 +350,8 @@ class HybridSearcher:
                 ),
             )
             chunk_id = remaining.pop(position)
+            if not usable(chunk_id):
+                continue
             row = rows[chunk_id]
             normal = " ".join(row.text.split()).lower()
             if normal in kept_texts:

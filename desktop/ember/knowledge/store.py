@@ -111,6 +111,12 @@ def _keyword_index_for_cjk(conn: sqlite3.Connection) -> None:
 MIGRATIONS = (
     Migration("knowledge-1-initial", _SCHEMA_V1),
     Migration("knowledge-2-cjk-keywords", _keyword_index_for_cjk),
+    # A file that discovery skipped (empty, too large, not a regular file) is kept, state
+    # 'failed' with its reason, and skipped = 1: listed, but not an error of its collection.
+    Migration(
+        "knowledge-3-skipped-files",
+        "ALTER TABLE documents ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
+    ),
 )
 
 
@@ -145,6 +151,7 @@ class DocumentRecord:
     error: str | None
     chunk_count: int
     indexed_at: float | None
+    skipped: bool = False  # failed because discovery skipped it (empty file, ...), not an error
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +170,12 @@ class ChunkRow:
     end: int
     size: int | None = None  # the document's size in bytes when it was indexed
     mtime_ns: int | None = None  # and its modification time, in nanoseconds
+    content_hash: str | None = None  # and its SHA-256, in hex
 
 
 _DOC_COLUMNS = (
     "d.id, c.name AS collection, d.path, d.kind, d.encoding, d.title, d.size, d.mtime_ns, "
-    "d.content_hash, d.state, d.error, d.chunk_count, d.indexed_at"
+    "d.content_hash, d.state, d.error, d.chunk_count, d.indexed_at, d.skipped"
 )
 
 
@@ -285,6 +293,7 @@ class KnowledgeStore:
     def _document(self, row: sqlite3.Row) -> DocumentRecord:
         values = {key: row[key] for key in row.keys()}
         values["path"] = path_from_db(values["path"])
+        values["skipped"] = bool(values["skipped"])
         return DocumentRecord(**values)
 
     def document(self, collection: str, path: str) -> DocumentRecord | None:
@@ -365,7 +374,7 @@ class KnowledgeStore:
             self.conn.execute(
                 "UPDATE documents SET kind = ?, encoding = ?, title = ?, size = ?, mtime_ns = ?, "
                 "content_hash = ?, state = 'pending', error = NULL, chunk_count = ?, "
-                "indexed_at = NULL WHERE id = ?",
+                "indexed_at = NULL, skipped = 0 WHERE id = ?",
                 (kind, encoding, title, size, mtime_ns, content_hash, len(chunks), document_id),
             )
             new_ids = []
@@ -390,9 +399,17 @@ class KnowledgeStore:
         return document_id, new_ids, removed
 
     def record_failure(
-        self, collection: str, path: str, reason: str, *, size: int | None, mtime_ns: int | None
+        self,
+        collection: str,
+        path: str,
+        reason: str,
+        *,
+        size: int | None,
+        mtime_ns: int | None,
+        skipped: bool = False,
     ) -> list[int]:
-        """Mark a document failed with its reason; returns the chunk ids it had (now removed)."""
+        """Mark a document failed with its reason (``skipped``: discovery passed it over);
+        returns the chunk ids it had (now removed)."""
         with self.transaction():
             collection_id = self.collection_id(collection, create=True)
             row = self.conn.execute(
@@ -402,16 +419,24 @@ class KnowledgeStore:
             if row is None:
                 self.conn.execute(
                     "INSERT INTO documents (collection_id, path, size, mtime_ns, state, error, "
-                    "indexed_at) VALUES (?, ?, ?, ?, 'failed', ?, ?)",
-                    (collection_id, path_to_db(path), size, mtime_ns, reason, time.time()),
+                    "indexed_at, skipped) VALUES (?, ?, ?, ?, 'failed', ?, ?, ?)",
+                    (
+                        collection_id,
+                        path_to_db(path),
+                        size,
+                        mtime_ns,
+                        reason,
+                        time.time(),
+                        int(skipped),
+                    ),
                 )
                 return []
             document_id = int(row[0])
             removed = self._delete_chunks(document_id)
             self.conn.execute(
                 "UPDATE documents SET size = ?, mtime_ns = ?, content_hash = NULL, state = 'failed', "
-                "error = ?, chunk_count = 0, indexed_at = ? WHERE id = ?",
-                (size, mtime_ns, reason, time.time(), document_id),
+                "error = ?, chunk_count = 0, indexed_at = ?, skipped = ? WHERE id = ?",
+                (size, mtime_ns, reason, time.time(), int(skipped), document_id),
             )
         return removed
 
@@ -517,7 +542,7 @@ class KnowledgeStore:
             part = ids[start : start + 500]
             query = (
                 'SELECT ch.id, ch.document_id, d.path, c.name, ch.text, ch.page, ch.heading, ch.start, ch."end", '
-                "d.size, d.mtime_ns "
+                "d.size, d.mtime_ns, d.content_hash "
                 # CROSS JOIN pins the join order: look the chunk ids up first, never scan every
                 # chunk of every finished document (20 ms at 100k chunks).
                 "FROM chunks ch CROSS JOIN documents d ON d.id = ch.document_id "
@@ -541,6 +566,7 @@ class KnowledgeStore:
                     int(r[8]),
                     r[9],
                     r[10],
+                    r[11],
                 )
         return found
 

@@ -266,7 +266,7 @@ class MessageBubble(QFrame):
         self._stale = stale
         names = ", ".join(f"{escape(shown_path(Path(s.path).name))} ({s.state})" for s in stale)
         self.stale_label.setText(
-            f"Left out, changed since indexing: {names}. "
+            f"Left out (no longer as indexed): {names}. "
             '<a href="ember:update-index">Update index</a>'
         )
         self.stale_label.setVisible(bool(stale))

@@ -395,6 +395,12 @@ class SourceDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.open_button = buttons.addButton("Open file", QDialogButtonBox.ButtonRole.ActionRole)
         self.open_button.setEnabled(Path(citation.source).exists())
+        if shown_path(citation.source) != citation.source:
+            # Qt drops bytes that are not UTF-8 from a URL: it would open another file, or none.
+            self.open_button.setEnabled(False)
+            self.open_button.setToolTip(
+                "This file's name is not valid UTF-8: open it from your file manager."
+            )
         self.open_button.clicked.connect(self._open)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ember.cancel import CancelToken
 from ember.cli import main
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.embedder import MiniLMEmbedder
@@ -102,7 +103,7 @@ def test_an_empty_file_is_listed_with_its_reason(
     assert main(["docs", "list", "--json"]) == 0
     listing = {Path(d["path"]).name: d for d in json.loads(capsys.readouterr().out)}
     assert (listing["empty.txt"]["state"], listing["empty.txt"]["error"]) == (
-        "failed",
+        "skipped",
         "empty file",
     )
     assert listing["boiler.txt"]["state"] == "deleted"
@@ -112,3 +113,56 @@ def test_an_empty_file_is_listed_with_its_reason(
     captured = capsys.readouterr()
     assert "boiler.txt" not in captured.out
     assert "Left out: boiler.txt (deleted since it was indexed)" in captured.err
+
+
+def test_a_skipped_file_is_not_an_error_of_its_collection(
+    tmp_path: Path, notes: Path, minilm: MiniLMEmbedder
+) -> None:
+    from ember.core import Core
+
+    core = Core()  # in this test's own EMBER_HOME
+    try:
+        core.index([notes], "notes", lambda _event: None, CancelToken())
+        [state] = core.collections()
+        assert state.state == "ready" and state.failures == ()
+    finally:
+        core.close()
+
+
+def test_reindex_passes_over_a_fifo_instead_of_waiting_on_it(
+    tmp_path: Path, notes: Path, minilm: MiniLMEmbedder
+) -> None:
+    os.mkfifo(notes / "pipe.txt")
+    with KnowledgeBase(tmp_path / "kb", embedder=minilm) as kb:
+        kb.index([notes], "notes")
+        assert {Path(d.path).name: d.skipped for d in kb.documents()}["pipe.txt"]
+        report = kb.reindex()  # once hashed the FIFO's path: blocked forever
+        assert report.failed == [] and report.indexed == 0
+
+
+def test_a_file_whose_folder_cannot_be_found_is_kept_but_left_out(
+    tmp_path: Path, minilm: MiniLMEmbedder
+) -> None:
+    drive = tmp_path / "usb"
+    drive.mkdir()
+    (drive / "boiler.txt").write_text(BOILER, encoding="utf-8")
+    with KnowledgeBase(tmp_path / "kb", embedder=minilm) as kb:
+        kb.index([drive], "usb")
+        drive.rename(tmp_path / "unplugged")  # the drive's folder is gone, as when unplugged
+        result = kb.search("wobblestone boiler", None, 3)
+        assert result.hits == () and [s.state for s in result.stale] == ["unavailable"]
+        assert kb.reindex().removed == 0  # not forgotten: it may come back
+        (tmp_path / "unplugged").rename(drive)
+        assert Path(kb.search("wobblestone boiler", None, 1).hits[0].source).name == "boiler.txt"
+
+
+def test_a_file_saved_again_unchanged_is_still_cited(
+    tmp_path: Path, notes: Path, minilm: MiniLMEmbedder
+) -> None:
+    with KnowledgeBase(tmp_path / "kb", embedder=minilm) as kb:
+        kb.index([notes], "notes")
+        boiler = notes / "boiler.txt"
+        st = boiler.stat()
+        os.utime(boiler, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # like `touch`
+        result = kb.search("When is the wobblestone boiler serviced?", None, 1)
+        assert result.stale == () and Path(result.hits[0].source).name == "boiler.txt"

@@ -21,7 +21,11 @@ def test_the_left_out_files_are_named_under_the_answer_with_an_update_link(qtbot
     bubble.set_stale(stale)
     text = bubble.stale_label.text()
     assert not bubble.stale_label.isHidden()
-    assert "boiler.txt (deleted)" in text and "caf\ufffd &lt;b&gt;.txt (changed)" in text
+    assert (
+        "Left out (no longer as indexed)" in text
+        and "boiler.txt (deleted)" in text
+        and "caf\ufffd &lt;b&gt;.txt (changed)" in text
+    )
     with qtbot.waitSignal(bubble.updateIndexRequested) as asked:
         bubble.stale_label.linkActivated.emit("ember:update-index")
     assert asked.args == [stale]
