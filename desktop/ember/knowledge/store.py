@@ -19,7 +19,7 @@ from ember.db import Migration, check_health, connect, migrate
 from ember.errors import StorageError
 from ember.files import path_from_db, path_to_db
 from ember.knowledge.chunking import HEADING_SEPARATOR, Chunk
-from ember.knowledge.keywords import keyword_text
+from ember.knowledge.keywords import has_cjk, keyword_text
 
 DEFAULT_COLLECTION = "default"
 
@@ -79,32 +79,36 @@ CREATE TABLE meta (
 
 
 def _keyword_index_for_cjk(conn: sqlite3.Connection) -> None:
-    """Migration 2: the keyword index reads ``chunks.keywords`` (CJK text as bigrams, see
-    :mod:`ember.knowledge.keywords`) where a chunk has it, else the chunk's text; existing chunks
-    with CJK text get their keywords and the index is rebuilt."""
+    """Migration 2: the keyword index reads ``chunks.keywords`` and ``chunks.heading_keywords``
+    (CJK text as bigrams, see :mod:`ember.knowledge.keywords`) where a chunk has them, else its
+    text and heading; existing chunks with CJK text get theirs and the index is rebuilt."""
     conn.execute("ALTER TABLE chunks ADD COLUMN keywords TEXT")
+    conn.execute("ALTER TABLE chunks ADD COLUMN heading_keywords TEXT")
     for statement in (
         "DROP TRIGGER chunks_ai",
         "DROP TRIGGER chunks_ad",
         "DROP TABLE chunks_fts",
         "CREATE VIEW chunk_keywords AS "
-        "SELECT id, coalesce(keywords, text) AS text, heading FROM chunks",
+        "SELECT id, coalesce(keywords, text) AS text, "
+        "coalesce(heading_keywords, heading) AS heading FROM chunks",
         "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, content='chunk_keywords', "
         "content_rowid='id', tokenize='porter unicode61')",
         "CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN "
         "INSERT INTO chunks_fts(rowid, text, heading) "
-        "VALUES (new.id, coalesce(new.keywords, new.text), new.heading); END",
+        "VALUES (new.id, coalesce(new.keywords, new.text), "
+        "coalesce(new.heading_keywords, new.heading)); END",
         "CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN "
         "INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) "
-        "VALUES ('delete', old.id, coalesce(old.keywords, old.text), old.heading); END",
+        "VALUES ('delete', old.id, coalesce(old.keywords, old.text), "
+        "coalesce(old.heading_keywords, old.heading)); END",
     ):
         conn.execute(statement)
     updates = [
-        (keywords, chunk_id)
-        for chunk_id, text in conn.execute("SELECT id, text FROM chunks")
-        if (keywords := keyword_text(text)) is not None
+        (keyword_text(text), keyword_text(heading or ""), chunk_id)
+        for chunk_id, text, heading in conn.execute("SELECT id, text, heading FROM chunks")
+        if has_cjk(text) or has_cjk(heading or "")
     ]
-    conn.executemany("UPDATE chunks SET keywords = ? WHERE id = ?", updates)
+    conn.executemany("UPDATE chunks SET keywords = ?, heading_keywords = ? WHERE id = ?", updates)
     conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
 
@@ -381,7 +385,8 @@ class KnowledgeStore:
             for chunk, embed in zip(chunks, embed_texts, strict=True):
                 cursor = self.conn.execute(
                     'INSERT INTO chunks (document_id, ordinal, text, embed_text, section, start, "end", '
-                    "page, heading, keywords) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "page, heading, keywords, heading_keywords) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         document_id,
                         chunk.ordinal,
@@ -393,6 +398,7 @@ class KnowledgeStore:
                         chunk.page,
                         HEADING_SEPARATOR.join(chunk.heading_path) or None,
                         keyword_text(chunk.text),
+                        keyword_text(HEADING_SEPARATOR.join(chunk.heading_path)),
                     ),
                 )
                 new_ids.append(int(cursor.lastrowid or 0))

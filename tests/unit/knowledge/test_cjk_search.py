@@ -125,3 +125,12 @@ def test_an_index_from_before_bigrams_is_migrated_and_finds_chinese_words(tmp_pa
         assert store.keyword_search('"链条"', None, 5) == []
     finally:
         store.close()
+
+
+def test_a_chinese_heading_is_found_by_its_words(tmp_path: Path, tiny) -> None:
+    (tmp_path / "manual.md").write_text(
+        "# 洗衣机的保养\n\nClean the filter monthly.\n", encoding="utf-8"
+    )
+    with KnowledgeBase(tmp_path / "kb", embedder=tiny) as kb:
+        kb.index([tmp_path / "manual.md"], "m")
+        assert kb.store.keyword_search('"洗衣"', None, 5) != []
