@@ -8,7 +8,7 @@ import pytest
 from tests.support import nasty_files
 
 from ember.errors import IngestError
-from ember.knowledge.parsers import pdf
+from ember.knowledge.parsers import hyphenation, pdf
 from ember.knowledge.sandbox import ParserPool
 
 PAGES = [
@@ -69,3 +69,40 @@ def test_a_decompression_bomb_is_refused_as_too_large_when_decompressed(tmp_path
         assert str(failure.value).startswith("the PDF is too large when decompressed")
         assert "256 MB" in str(failure.value)
         assert pool.parse(good).sections[0].text == PAGES[0]  # the next file gets a new worker
+
+
+# -- words broken at a line end ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "keeps"),
+    [
+        ("main", "tenance", False),  # halves that are not both words: one word
+        ("in", "formation", False),  # both words, but so is "information"
+        ("price", "determining", True),  # both words, "pricedetermining" is not
+        ("well", "known", True),
+        ("x", "ray", True),
+        ("COVID", "19", True),  # a number goes on: never one word
+        ("Franco", "Prussian", True),  # a capital after a lower-case half: a compound
+        ("MAIN", "TENANCE", False),  # capitals throughout: still one word
+        ("non", "commercially", False),  # a prefix that does not stand alone goes on
+        ("re", "enter", True),  # ... unless the same vowel would meet
+    ],
+)
+def test_a_hyphen_is_kept_when_both_halves_are_words_and_the_joined_form_is_not(
+    left: str, right: str, keeps: bool
+) -> None:
+    assert hyphenation.keeps_hyphen(left, right) is keeps
+
+
+def test_the_word_list_is_the_embedders_vocabulary() -> None:
+    words = hyphenation.vocabulary()
+    assert words is not None and 20_000 < len(words) < 40_000
+    assert {"maintenance", "price", "determining"} <= words
+    assert "pricedetermining" not in words
+
+
+def test_without_a_word_list_a_broken_word_is_joined_as_before() -> None:
+    no_words: frozenset[str] = frozenset()
+    assert hyphenation.rejoin_breaks("price\x02determining", no_words) == "pricedetermining"
+    assert hyphenation.rejoin_breaks("route\x0266 and end\x02", no_words) == "route-66 and end-"
