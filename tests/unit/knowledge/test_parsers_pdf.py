@@ -1,4 +1,5 @@
-"""The PDF parser (PDFium), on real PDFs made with fpdf2."""
+"""The PDF parser (PDFium), on real PDFs: made with fpdf2, or object by object where fpdf2 cannot
+make the shape (text drawn in a chosen order or direction, filled-in form fields)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tests.support import nasty_files
 
 from ember.errors import IngestError
 from ember.knowledge.parsers import hyphenation, pdf
+from ember.knowledge.parsers.base import clean_text
 from ember.knowledge.sandbox import ParserPool
 
 PAGES = [
@@ -71,7 +73,220 @@ def test_a_decompression_bomb_is_refused_as_too_large_when_decompressed(tmp_path
         assert pool.parse(good).sections[0].text == PAGES[0]  # the next file gets a new worker
 
 
+# -- reading order: columns one after the other ------------------------------------------------
+
+PUMP = [
+    "Pump room procedure. Before the first",
+    "start of the season the zelvanic pump",
+    "must be primed with warm brine from",
+    "tank three, never with fresh water,",
+    "because fresh water cracks the seals.",
+]
+CANTEEN = [
+    "Canteen notice. The kitchen closes",
+    "at four on Fridays during the summer",
+    "months. Lunch vouchers for visiting",
+    "contractors are issued at reception",
+    "and are valid for one meal only.",
+]
+STORES = [
+    "Stores notice. Spare gaskets are",
+    "kept in the blue cabinet next to",
+    "the compressor and must be signed",
+    "out in the ledger by the foreman",
+    "before the end of every shift.",
+]
+
+
+def _flat(text: str) -> str:
+    """The text on one line: line breaks are not what these tests are about."""
+    return " ".join(text.split())
+
+
+def _reads_in_order(text: str, *passages: list[str]) -> bool:
+    """Each passage appears whole (its lines joined), and the passages in the order given."""
+    flat = _flat(text)
+    found = [flat.find(" ".join(passage)) for passage in passages]
+    return -1 not in found and found == sorted(found)
+
+
+def test_a_two_column_page_drawn_row_by_row_is_read_one_column_after_the_other(
+    tmp_path: Path,
+) -> None:
+    # The content stream draws left line 1, right line 1, left line 2, ... across the gutter:
+    # PDFium's own text fuses the columns line by line and no sentence survives.
+    lines = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 320], order="rows")
+    path = nasty_files.write_layout_pdf(tmp_path / "newsletter.pdf", [lines])
+    [section] = pdf.parse(path).sections
+    assert section.page == 1
+    assert "must be primed with warm brine from tank three" in _flat(section.text)
+    assert _reads_in_order(section.text, PUMP, CANTEEN)
+
+
+def test_three_columns_come_out_left_to_right_each_whole(tmp_path: Path) -> None:
+    lines = nasty_files.column_lines([PUMP, STORES, CANTEEN], lefts=[40, 230, 420])
+    path = nasty_files.write_layout_pdf(tmp_path / "three.pdf", [lines], size=8)
+    assert _reads_in_order(pdf.parse(path).sections[0].text, PUMP, STORES, CANTEEN)
+
+
+def test_columns_drawn_one_after_the_other_keep_that_order(tmp_path: Path) -> None:
+    lines = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 320], order="columns")
+    path = nasty_files.write_layout_pdf(tmp_path / "drawn_by_column.pdf", [lines])
+    assert _reads_in_order(pdf.parse(path).sections[0].text, PUMP, CANTEEN)
+
+
+def test_columns_whose_baselines_do_not_line_up_are_read_apart(tmp_path: Path) -> None:
+    # Different line spacing in each column: PDFium sees one line here, two lines there.
+    title = [(200, 750, "Quarterly Plant Bulletin")]
+    lines = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 320], leading=[15, 13.3])
+    path = nasty_files.write_layout_pdf(tmp_path / "uneven.pdf", [title + lines])
+    text = pdf.parse(path).sections[0].text
+    assert _flat(text).startswith("Quarterly Plant Bulletin")
+    assert _reads_in_order(text, PUMP, CANTEEN)
+
+
+def test_a_heading_an_intro_a_footer_and_the_page_number_stay_around_the_columns(
+    tmp_path: Path,
+) -> None:
+    heading = [(150, 770, "Quarterly Plant Bulletin, spring edition")]
+    intro = [
+        (60, 750, "This introduction runs across the whole width of the page, as newsletters"),
+        (60, 736, "often do at the top, before the two columns of notices begin below it."),
+    ]
+    columns = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 320], top=712)
+    footer = [
+        (60, 620, "Printed on recycled paper by the works office; please pass it on to others."),
+        (300, 40, "3"),
+    ]
+    path = nasty_files.write_layout_pdf(
+        tmp_path / "bulletin.pdf", [heading + intro + columns + footer]
+    )
+    lines = pdf.parse(path).sections[0].text.split("\n")
+    assert lines[0] == "Quarterly Plant Bulletin, spring edition"
+    assert lines[1].startswith("This introduction runs across the whole width")
+    assert _reads_in_order("\n".join(lines[3:-2]), PUMP, CANTEEN)
+    assert lines[-2:] == [footer[0][2], "3"]
+
+
+def test_a_table_is_still_read_row_by_row(tmp_path: Path) -> None:
+    # Cells line up in columns too, but they are short: reading them column by column would
+    # separate every region from its yield.
+    cells = [("Region", "Yield", "Change"), ("North", "4.1 t", "+0.2"), ("South", "3.7 t", "-0.1")]
+    table = [
+        (x, 680 - 15 * row, cell)
+        for row, values in enumerate(cells)
+        for x, cell in zip((72, 200, 300), values, strict=True)
+    ]
+    caption = [(72, 700, "Yield by region, tonnes per hectare, for the last season:")]
+    path = nasty_files.write_layout_pdf(tmp_path / "table.pdf", [caption + table])
+    assert pdf.parse(path).sections[0].text.split("\n")[1:] == [
+        "Region Yield Change",
+        "North 4.1 t +0.2",
+        "South 3.7 t -0.1",
+    ]
+
+
+def test_side_by_side_boxes_of_short_lines_keep_the_order_they_are_drawn_in(
+    tmp_path: Path,
+) -> None:
+    # A slide with two text boxes of bullet points, drawn one box after the other: they line up
+    # like columns, but short lines are not prose, so PDFium's order stands.
+    left = ["Pumps", "Valves", "Gauges", "Seals"]
+    right = ["Monday", "Tuesday", "Wednesday", "Thursday"]
+    lines = nasty_files.column_lines([left, right], lefts=[60, 320], order="columns")
+    path = nasty_files.write_layout_pdf(tmp_path / "slide.pdf", [lines])
+    assert pdf.parse(path).sections[0].text.split("\n") == left + right
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_a_rotated_two_column_page_is_read_column_by_column(tmp_path: Path, rotate: int) -> None:
+    # /Rotate turns the page for display; its text is drawn turned the other way so that it
+    # reads upright: the columns run across what is, in the page's own coordinates, its height.
+    lines = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 420], top=540)
+    path = nasty_files.write_layout_pdf(tmp_path / f"turned{rotate}.pdf", [lines], rotate=rotate)
+    assert _reads_in_order(pdf.parse(path).sections[0].text, PUMP, CANTEEN)
+
+
+def test_the_lines_of_a_rotated_page_come_top_to_bottom(tmp_path: Path) -> None:
+    # Landscape content on a page shown turned by /Rotate 90: PDFium's text puts the second
+    # line first.
+    raw = nasty_files.RawPdf()
+    ops = nasty_files.pdf_text_ops(
+        [
+            (72, 500, "Storage rule: plinkovar drums are stacked at most three high."),
+            (72, 480, "Keep them away from the loading dock heaters."),
+        ]
+    )
+    raw.page(ops, size=(792, 612), rotate=90)
+    text = pdf.parse(raw.save(tmp_path / "landscape.pdf")).sections[0].text
+    assert text == (
+        "Storage rule: plinkovar drums are stacked at most three high.\n"
+        "Keep them away from the loading dock heaters."
+    )
+
+
+def test_a_caption_running_up_the_margin_is_kept_whole(tmp_path: Path) -> None:
+    raw = nasty_files.RawPdf()
+    caption = nasty_files.pdf_text_ops(
+        [(80, 150, "Table 4: trimbleweed seed yield per hectare by region")], direction=90
+    )
+    body = nasty_files.pdf_text_ops([(120, 700, "North 4.1 t, South 3.7 t, East 2.9 t.")])
+    raw.page(caption + body)
+    text = pdf.parse(raw.save(tmp_path / "caption.pdf")).sections[0].text
+    assert "Table 4: trimbleweed seed yield per hectare by region" in text.split("\n")
+    assert "North 4.1 t, South 3.7 t, East 2.9 t." in text.split("\n")
+
+
+def test_an_ordinary_page_keeps_pdfiums_own_text(tmp_path: Path) -> None:
+    import pypdfium2
+
+    paragraphs = [" ".join(PUMP), " ".join(CANTEEN), " ".join(STORES)]
+    path = nasty_files.write_pdf(tmp_path / "plain.pdf", ["\n\n".join(paragraphs)])
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        page = document[0]
+        expected = clean_text(page.get_textpage().get_text_range())
+    finally:
+        document.close()
+    assert pdf.parse(path).sections[0].text == expected
+
+
 # -- words broken at a line end ------------------------------------------------------------------
+
+BROKEN = [
+    "The schedule for routine main-",
+    "tenance lists every price-",
+    "determining factor and each well-",
+    "known supplier of self-",
+    "contained units for the plant.",
+]
+WHOLE = (
+    "The schedule for routine maintenance lists every price-determining factor"
+    " and each well-known supplier of self-contained units for the plant."
+)
+
+
+def test_a_word_split_at_a_line_end_is_joined_and_a_compound_keeps_its_hyphen(
+    tmp_path: Path,
+) -> None:
+    # PDFium marks each line-end hyphen and drops the line break; cleaning used to drop the
+    # mark too, turning "price-" / "determining" into "pricedetermining".
+    lines = [(72, 700 - 14 * i, text) for i, text in enumerate(BROKEN)]
+    path = nasty_files.write_layout_pdf(tmp_path / "hyphens.pdf", [lines])
+    assert _flat(pdf.parse(path).sections[0].text) == WHOLE
+
+
+def test_line_end_hyphens_inside_columns_join_the_right_lines(tmp_path: Path) -> None:
+    # Drawn row by row, the next line in the stream after "main-" is the other column's; the
+    # word goes on in the next line of its own column.
+    left = ["The schedule for routine main-", "tenance lists every price-", "determining factor."]
+    right = ["Each well-", "known supplier of self-", "contained units is listed here."]
+    lines = nasty_files.column_lines([left, right], lefts=[60, 320])
+    path = nasty_files.write_layout_pdf(tmp_path / "columns.pdf", [lines])
+    assert _flat(pdf.parse(path).sections[0].text) == (
+        "The schedule for routine maintenance lists every price-determining factor."
+        " Each well-known supplier of self-contained units is listed here."
+    )
 
 
 @pytest.mark.parametrize(

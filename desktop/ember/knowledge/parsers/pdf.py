@@ -1,5 +1,8 @@
 """PDF text, page by page, through PDFium (pypdfium2). Page numbers are 1-based.
 
+Each page's text is put in reading order (:mod:`.pdf_layout`: side-by-side columns one after the
+other), and words broken at a line end are rejoined or keep their hyphen (:mod:`.hyphenation`).
+
 PDFium tries the empty user password by itself, so "protected" PDFs that open without one (only
 printing or copying restricted) just work. There is no OCR: a PDF without a text layer is refused
 with a message that says so, rather than indexed as nothing.
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from ember.errors import IngestError
 from ember.knowledge.parsers.base import TextBudget, clean_text
+from ember.knowledge.parsers.pdf_layout import page_text
 from ember.knowledge.types import ParsedDocument, Section
 
 # PDFium's FPDF_GetLastError codes, as pypdfium2 passes them on in PdfiumError.err_code.
@@ -64,11 +68,12 @@ def parse(path: Path) -> ParsedDocument:
 
 
 def _page_text(pdf: object, index: int) -> str:
+    """The page's text in reading order."""
     page = pdf[index]  # type: ignore[index]
     try:
         textpage = page.get_textpage()
         try:
-            return textpage.get_text_range()
+            return page_text(textpage, rotated=page.get_rotation() != 0)
         finally:
             textpage.close()
     finally:

@@ -1,0 +1,609 @@
+"""A PDF page's text in reading order: side-by-side columns one after the other.
+
+PDFium's page text follows the content stream. A report writer that draws a two-column page row by
+row, across the gutter, therefore comes out with the columns fused line by line ("Before the first
+Canteen notice. The kitchen closes"), and no sentence survives. Here the page is laid out again
+from where its text sits:
+
+* **Lines** are PDFium's own: its text split where it put a line break, and after each line-end
+  hyphen it marked (it joins those lines into one). A line's place on the page comes from
+  ``FPDFText_CountRects``/``FPDFText_GetRect`` (one rectangle per text object in it), and its
+  direction and size from the first character's matrix and font size: a few calls per line, not
+  one per character, so a 300-page manual costs little more than PDFium's text alone.
+* A page is re-ordered only when it needs to be: two of PDFium's lines sit side by side, two
+  lines near each other both have a gutter-wide gap between text objects in the same place, or
+  the page has a /Rotate (PDFium orders the lines of a rotated page oddly). Any other page keeps
+  PDFium's text exactly; so does a single line with a gap, such as a running header.
+* **Spans**: lines cut at those gaps. Coordinates are turned so that each span's text runs left
+  to right (text drawn turned by 90, 180 or 270 degrees, e.g. a landscape page that a /Rotate
+  shows upright, is laid out in its own frame); text at other angles keeps PDFium's order, after
+  the rest.
+* **Rows** are spans at the same height; rows whose boxes overlap make one **band** (columns
+  whose baselines do not line up come out as one band, aligned ones as a band per row).
+* **Regions** are runs of bands that share gutters, vertical strips of white space. A region
+  whose columns read like prose is read column by column; one whose columns hold short cells (a
+  table, "label  value" lines) row by row, as PDFium would. A band that bridges a gutter which
+  several lines have confirmed (a heading or footer across the columns), or that has a gutter
+  inside a column (the columns start below a full-width paragraph), ends the region.
+
+A gutter inside one text object (a whole row drawn by a single ``TJ`` that jumps the gutter) is not
+seen: that would need a call per character.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from ember.knowledge.parsers.hyphenation import BREAK, rejoin_breaks
+
+# A gap wider than this many ems between two text objects of a line is a gutter, not a word space
+# (word spaces stay under half an em even in loose justified lines; LaTeX's gutter is one em).
+GUTTER_EM = 0.8
+MIN_GUTTER_PT = 3.0
+# Rows further apart than this many ems are separate blocks, even if their gutters line up.
+BLOCK_GAP_EM = 3.5
+# A column reads as prose, not table cells, when its lines are at least this long (median).
+PROSE_LINE_CHARS = 12
+# Bounds on what one page may cost; past them the page keeps PDFium's order.
+MAX_LINES = 5_000
+MAX_ROW_SPANS = 40
+MAX_COLUMNS = 8
+MAX_NEIGHBOURS = 50
+_QUARTER_TOLERANCE = 10.0  # degrees: text this close to a multiple of 90 counts as turned by it
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+_UNMAPPED = "\ufffe"  # what PDFium's text has for a glyph without Unicode, or a line-end hyphen
+
+
+@dataclass(slots=True)
+class _Span:
+    """A run of a line's text, with its box in the text's own frame (x right, y up)."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    em: float
+    order: int  # where it came in PDFium's text
+
+    @property
+    def middle(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass(slots=True)
+class _Line:
+    start: int  # character range in the page's text
+    end: int
+    turn: int  # quarter turns of the text direction (0-3), -1 for other angles or none known
+    em: float
+    boxes: list[tuple[float, float, float, float]]  # one per text object, in the text's frame
+
+
+def page_text(textpage: object, *, rotated: bool = False) -> str:
+    """The text of a pypdfium2 ``PdfTextPage`` in reading order, line-end hyphens resolved.
+
+    ``rotated``: the page has a /Rotate, whose line order PDFium gets wrong.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    handle = textpage.raw  # type: ignore[attr-defined]
+    count = pdfium_c.FPDFText_CountChars(handle)
+    if count <= 0:
+        return ""
+    probe = _Probe(pdfium_c, handle)
+    text = probe.marked_text(count)
+    lines = _lines(probe, text)
+    if len(lines) > MAX_LINES or not (rotated or _needs_layout(lines)):
+        return rejoin_breaks(text)
+    return rejoin_breaks(_reading_order(probe, text, lines))
+
+
+# -- PDFium's text and lines --------------------------------------------------------------------
+
+
+class _Probe:
+    """PDFium calls about one text page, with their ctypes out-parameters allocated once."""
+
+    def __init__(self, pdfium_c: Any, handle: object) -> None:
+        self.c, self.handle = pdfium_c, handle
+        self.matrix = pdfium_c.FS_MATRIX()
+        self.edges = [ctypes.c_double() for _ in range(4)]  # left, top, right, bottom
+
+    def direction(self, index: int) -> tuple[int, float]:
+        """(quarter turns of the text direction or -1, the em size in points) at a character."""
+        matrix = self.matrix
+        if not self.c.FPDFText_GetMatrix(self.handle, index, matrix):
+            return -1, 0.0
+        angle = math.degrees(math.atan2(matrix.b, matrix.a)) % 360
+        quarter = round(angle / 90)
+        turn = quarter % 4 if abs(angle - 90 * quarter) <= _QUARTER_TOLERANCE else -1
+        size = self.c.FPDFText_GetFontSize(self.handle, index)
+        return turn, abs(size) * math.hypot(matrix.a, matrix.b)
+
+    def boxes(self, start: int, count: int) -> list[tuple[float, float, float, float]]:
+        """The page-space boxes of the text objects among ``count`` characters from ``start``."""
+        c, handle, edges = self.c, self.handle, self.edges
+        left, top, right, bottom = edges
+        found = []
+        for index in range(c.FPDFText_CountRects(handle, start, count)):
+            c.FPDFText_GetRect(handle, index, left, top, right, bottom)
+            found.append((left.value, bottom.value, right.value, top.value))
+        return found
+
+    def count_objects(self, start: int, count: int) -> int:
+        return self.c.FPDFText_CountRects(self.handle, start, count)
+
+    def marked_text(self, count: int) -> str:
+        """The page's text, one character per PDFium character index, with :data:`BREAK` where
+        PDFium marked a line-end hyphen (it leaves U+FFFE there, which cleaning would drop)."""
+        c, handle = self.c, self.handle
+        buffer = (ctypes.c_ushort * (2 * count + 2))()  # room for surrogate pairs
+        written = c.FPDFText_GetText(handle, 0, count, buffer)
+        raw = bytes(memoryview(buffer).cast("B")[: max(written - 1, 0) * 2])
+        text = raw.decode("utf-16-le", errors="replace")
+        if len(text) != count:  # PDFium left characters out (control codes): ask one by one
+            text = "".join(self._char(i) for i in range(count))
+        if _UNMAPPED not in text and "\x02" not in text:
+            return text
+        chars = list(text)
+        for i, char in enumerate(chars):
+            if char in (_UNMAPPED, "\x02"):
+                chars[i] = BREAK if c.FPDFText_IsHyphen(handle, i) else _UNMAPPED
+        return "".join(chars)
+
+    def _char(self, index: int) -> str:
+        code = self.c.FPDFText_GetUnicode(self.handle, index)
+        return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else _UNMAPPED
+
+
+def _lines(probe: _Probe, text: str) -> list[_Line]:
+    """PDFium's lines, cut again after each line-end hyphen, with their boxes and direction."""
+    lines: list[_Line] = []
+    start = 0
+    for match in _LINE_BREAK.finditer(text + "\n"):
+        piece_start = start
+        while (hyphen := text.find(BREAK, piece_start, match.start())) >= 0:
+            _add_line(probe, text, piece_start, hyphen + 1, lines)
+            piece_start = hyphen + 1
+        _add_line(probe, text, piece_start, match.start(), lines)
+        start = match.end()
+        if len(lines) > MAX_LINES:
+            break
+    return lines
+
+
+def _add_line(probe: _Probe, text: str, start: int, end: int, lines: list[_Line]) -> None:
+    while start < end and text[start] == " ":
+        start += 1
+    if start >= end:
+        return
+    turn, em = probe.direction(start)
+    boxes = [_turned(box, turn) for box in probe.boxes(start, end - start)]
+    if len(boxes) == 1 and boxes[0][2] - boxes[0][0] <= 0 and boxes[0][3] - boxes[0][1] <= 0:
+        boxes = []  # PDFium's answer for a line whose characters all have empty boxes
+    if boxes and not 0 < em < 2000:  # no usable font size: the boxes' height will do
+        em = max(box[3] - box[1] for box in boxes)
+    lines.append(_Line(start, end, turn, em, boxes))
+
+
+def _turned(box: tuple[float, float, float, float], turn: int) -> tuple[float, float, float, float]:
+    """A page-space box in the frame where text turned by ``turn`` quarters runs left to right."""
+    x0, y0, x1, y1 = box
+    if turn == 1:  # text runs up the page
+        return (y0, -x1, y1, -x0)
+    if turn == 2:  # upside down
+        return (-x1, -y1, -x0, -y0)
+    if turn == 3:  # text runs down the page
+        return (-y1, x0, -y0, x1)
+    return box
+
+
+def _gutter(em: float) -> float:
+    return max(GUTTER_EM * em, MIN_GUTTER_PT)
+
+
+def _needs_layout(lines: list[_Line]) -> bool:
+    """Whether PDFium's order may be wrong: two of its lines sit side by side, or two lines near
+    each other both have a gutter-wide gap in the same place. (One line with a gap, like a
+    running header "Service manual ... Chapter 3", reads the same in either order.)"""
+    by_turn: dict[int, list[tuple[float, float, float, float, float, list[tuple[float, float]]]]]
+    by_turn = {}
+    for line in lines:
+        if line.turn < 0 or not line.boxes:
+            continue
+        boxes = sorted(line.boxes) if len(line.boxes) > 1 else line.boxes
+        gaps, right = [], boxes[0][2]
+        for box in boxes[1:]:
+            if box[0] - right >= _gutter(line.em):
+                gaps.append((right, box[0]))
+            right = max(right, box[2])
+        y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)
+        by_turn.setdefault(line.turn, []).append((y1, y0, boxes[0][0], right, line.em, gaps))
+    for extents in by_turn.values():
+        extents.sort(key=lambda extent: -extent[0])  # top first
+        gapped = [extent for extent in extents if extent[5]]
+        for upper, lower in itertools.pairwise(gapped):
+            if upper[1] - lower[0] <= BLOCK_GAP_EM * upper[4] and any(
+                a0 < b1 and b0 < a1 for a0, a1 in upper[5] for b0, b1 in lower[5]
+            ):
+                return True
+        for i, (top, bottom, x0, x1, em, _) in enumerate(extents):
+            for other_top, other_bottom, ox0, ox1, _, _ in extents[i + 1 : i + 1 + MAX_NEIGHBOURS]:
+                if other_top <= bottom:
+                    break
+                overlap = min(top, other_top) - max(bottom, other_bottom)
+                if overlap > 0.3 * min(top - bottom, other_top - other_bottom) and (
+                    max(ox0 - x1, x0 - ox1) >= _gutter(em)
+                ):
+                    return True
+    return False
+
+
+# -- reading order ------------------------------------------------------------------------------
+
+
+def _reading_order(probe: _Probe, text: str, lines: list[_Line]) -> str:
+    """The page's text with each direction's spans laid out; other text after, in PDFium's order."""
+    by_turn: dict[int, list[_Span]] = {}
+    leftovers: list[str] = []
+    for order, line in enumerate(lines):
+        if line.turn < 0 or not line.boxes:
+            leftovers.append(text[line.start : line.end])
+            continue
+        by_turn.setdefault(line.turn, []).extend(_spans(probe, text, line, order))
+    # The direction with the most text first: a margin note or a sideways caption is an aside.
+    turns = sorted(by_turn, key=lambda t: -sum(len(s.text) for s in by_turn[t]))
+    blocks = [_join_lines(_layout(by_turn[turn])) for turn in turns]
+    return "\n".join([*blocks, *leftovers])
+
+
+def _spans(probe: _Probe, text: str, line: _Line, order: int) -> list[_Span]:
+    """``line`` cut where its text objects are a gutter apart, or where the next one starts back
+    to the left of the last (PDFium put two columns' lines into one line, right one first)."""
+    boxes, gutter = line.boxes, _gutter(line.em)
+    cuts = [
+        i + 1
+        for i in range(len(boxes) - 1)
+        if boxes[i + 1][0] - boxes[i][2] >= gutter or boxes[i + 1][2] <= boxes[i][0]
+    ]
+    if not cuts:
+        piece = text[line.start : line.end].strip(" ")
+        x0, y0, x1, y1 = _extent(boxes)
+        return [_Span(piece, x0, y0, x1, y1, line.em, order)] if piece else []
+    starts = [line.start, *(_object_start(probe, text, line, cut) for cut in cuts)]
+    bounds = [0, *cuts, len(boxes)]
+    spans = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else line.end
+        piece = text[start:end].strip(" ")
+        if piece:
+            x0, y0, x1, y1 = _extent(boxes[bounds[k] : bounds[k + 1]])
+            spans.append(_Span(piece, x0, y0, x1, y1, line.em, order))
+    return spans
+
+
+def _extent(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    if len(boxes) == 1:
+        return boxes[0]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _object_start(probe: _Probe, text: str, line: _Line, rect: int) -> int:
+    """Index of the first character of the line's ``rect``-th text object.
+
+    ``CountRects`` counts the objects among the first characters of the line. Where objects a
+    gutter apart meet, PDFium has put a space, so the spaces nearest to where the widths say the
+    object begins are tried first; a binary search over the line settles anything else.
+    """
+    start, end = line.start, line.end
+    widths = [box[2] - box[0] for box in line.boxes]
+    guess = start + round((end - start) * sum(widths[:rect]) / max(sum(widths), 1e-9))
+    spaces = [i for i in range(max(start, guess - 12), min(end, guess + 12)) if text[i] == " "]
+    for space in sorted(spaces, key=lambda i: abs(i - guess))[:3]:
+        first = space + 1
+        if probe.count_objects(start, first - start) == rect and (
+            probe.count_objects(start, first - start + 1) == rect + 1
+        ):
+            return first
+    low, high = 1, end - start
+    while low < high:
+        middle = (low + high) // 2
+        if probe.count_objects(start, middle) > rect:
+            high = middle
+        else:
+            low = middle + 1
+    return start + low - 1
+
+
+def _rows(spans: list[_Span]) -> list[list[_Span]]:
+    """Spans grouped into rows (top to bottom), each left to right, near neighbours merged."""
+    rows: list[list[_Span]] = []
+    band = (0.0, 0.0)
+    for span in sorted(spans, key=lambda s: (-s.middle, s.x0)):
+        if rows and band[0] <= span.middle <= band[1]:
+            rows[-1].append(span)
+        else:
+            rows.append([span])
+            band = (span.y0, span.y1)
+    return [_merge_close(sorted(row, key=lambda s: s.x0)) if len(row) > 1 else row for row in rows]
+
+
+def _merge_close(row: list[_Span]) -> list[_Span]:
+    merged = [row[0]]
+    for span in row[1:]:
+        last = merged[-1]
+        if span.x0 - last.x1 < _gutter(max(span.em, last.em)):
+            merged[-1] = _Span(
+                f"{last.text} {span.text}",
+                last.x0,
+                min(last.y0, span.y0),
+                max(last.x1, span.x1),
+                max(last.y1, span.y1),
+                max(last.em, span.em),
+                min(last.order, span.order),
+            )
+        else:
+            merged.append(span)
+    return merged
+
+
+@dataclass(slots=True)
+class _Placed:
+    """A span with the number of its row."""
+
+    row: int
+    span: _Span
+
+
+def _bands(rows: list[list[_Span]]) -> list[list[_Placed]]:
+    """Rows chained while their boxes overlap vertically. Columns whose baselines do not line up
+    come out as one band holding both columns; aligned ones as one band per row."""
+    bands: list[list[_Placed]] = []
+    bottom = 0.0
+    for number, row in enumerate(rows):
+        top = max(s.y1 for s in row)
+        if not bands or top <= bottom:
+            bands.append([])
+            bottom = min(s.y0 for s in row)
+        bottom = min(bottom, *(s.y0 for s in row))
+        bands[-1].extend(_Placed(number, s) for s in row)
+    return bands
+
+
+@dataclass
+class _Column:
+    x0: float
+    x1: float
+    items: list[_Placed] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> bool:
+        """Two lines or more: the gutters beside it are real, not a wide word space."""
+        return len(self.items) >= 2
+
+
+def _segments(band: list[_Placed]) -> list[_Column]:
+    """A band's text split where a gutter-wide vertical strip runs through all of it."""
+    em = max(p.span.em for p in band)
+    segments: list[_Column] = []
+    for placed in sorted(band, key=lambda p: p.span.x0) if len(band) > 1 else band:
+        span = placed.span
+        if segments and span.x0 - segments[-1].x1 < _gutter(em):
+            segments[-1].x1 = max(segments[-1].x1, span.x1)
+            segments[-1].items.append(placed)
+        else:
+            segments.append(_Column(span.x0, span.x1, [placed]))
+    return segments
+
+
+class _Region:
+    """Consecutive bands that share gutters; read column by column if its columns hold prose."""
+
+    def __init__(self, band: list[_Placed]) -> None:
+        self.columns = _segments(band)
+        self.bottom = min(p.span.y0 for p in band)
+
+    def take(self, band: list[_Placed]) -> bool:
+        """Add ``band`` if it fits the columns (merging any that it shows to be one); else False."""
+        em = max(p.span.em for p in band)
+        if self.bottom - max(p.span.y1 for p in band) > BLOCK_GAP_EM * em:
+            return False
+        segments = _segments(band)
+        if len(segments) > MAX_ROW_SPANS:
+            return False
+        columns = self.columns
+        if self._extend(segments, em):
+            self.bottom = min(self.bottom, *(p.span.y0 for p in band))
+            return True
+        joins: dict[int, tuple[int, _Column]] = {}  # first column hit -> (last column hit, segment)
+        used: set[int] = set()
+        entries: list[_Entry] = []
+        for segment in segments:
+            hits = [i for i, c in enumerate(columns) if segment.x0 < c.x1 and segment.x1 > c.x0]
+            if not hits:
+                place = sum(1 for c in columns if c.x1 <= segment.x0)
+                inside = 0 < place < len(columns)
+                if inside and columns[place - 1].confirmed and columns[place].confirmed:
+                    return False  # inside a confirmed gutter: a page number, a centred note
+                entries.append((segment.x0, segment.x1, [], segment))
+                continue
+            if sum(columns[i].confirmed for i in hits) >= 2:
+                return False  # across a confirmed gutter: a heading or footer over the columns
+            if used.intersection(hits):
+                return False  # the band has a gutter inside one of the columns: a new layout
+            used.update(hits)
+            joins[hits[0]] = (hits[-1], segment)
+        index = 0
+        while index < len(columns):
+            last, segment = joins.get(index, (index, None))
+            members = columns[index : last + 1]
+            x0 = min(c.x0 for c in members)
+            x1 = max(c.x1 for c in members)
+            if segment is not None:
+                x0, x1 = min(x0, segment.x0), max(x1, segment.x1)
+            entries.append((x0, x1, members, segment))
+            index = last + 1
+        entries.sort(key=lambda entry: entry[0])
+        # Neighbours closer than a gutter are one column, unless both have been confirmed.
+        groups = [[entries[0]]]
+        for entry in entries[1:]:
+            previous = groups[-1]
+            if entry[0] - max(e[1] for e in previous) >= _gutter(em):
+                groups.append([entry])
+            elif _count(previous) >= 2 and _count([entry]) >= 2:
+                return False
+            else:
+                previous.append(entry)
+        if len(groups) > MAX_COLUMNS:
+            return False
+        self.columns = [_apply(group) for group in groups]
+        self.bottom = min(self.bottom, *(p.span.y0 for p in band))
+        return True
+
+    def _extend(self, segments: list[_Column], em: float) -> bool:
+        """The common case, done in place: each segment lies on its own column and no column
+        comes within a gutter of its neighbour."""
+        columns = self.columns
+        targets = []
+        for segment in segments:
+            hits = [i for i, c in enumerate(columns) if segment.x0 < c.x1 and segment.x1 > c.x0]
+            if len(hits) != 1 or (targets and hits[0] <= targets[-1]):
+                return False
+            targets.append(hits[0])
+        extents = [(c.x0, c.x1) for c in columns]
+        for segment, i in zip(segments, targets, strict=True):
+            extents[i] = (min(extents[i][0], segment.x0), max(extents[i][1], segment.x1))
+        gutter = _gutter(em)
+        if any(b[0] - a[1] < gutter for a, b in itertools.pairwise(extents)):
+            return False
+        for segment, i in zip(segments, targets, strict=True):
+            columns[i].x0, columns[i].x1 = extents[i]
+            columns[i].items.extend(segment.items)
+        return True
+
+    def lines(self) -> list[str]:
+        """Prose columns one after the other; one column top to bottom; anything else (table
+        cells, a slide's text boxes side by side) in the order the page draws it, as before."""
+        if len(self.columns) == 1:
+            return _by_row(self.columns[0].items)
+        confirmed = [c for c in self.columns if c.confirmed]
+        prose = [c for c in confirmed if _reads_as_prose(c)]
+        if len(prose) >= 2 and len(prose) == len(confirmed):
+            return self._by_column()
+        return _by_row([item for column in self.columns for item in column.items], drawn=True)
+
+    def _by_column(self) -> list[str]:
+        """Column after column; but a line at the top of a column, above all the others' text
+        and set apart from the column's next line (a running header, a page number), comes
+        first, and one set apart at the bottom, below all the others' text, comes last."""
+        head: list[_Placed] = []
+        bodies: list[list[_Placed]] = []
+        tail: list[_Placed] = []
+        for column in self.columns:
+            items = sorted(column.items, key=lambda p: (p.row, p.span.x0))
+            others = [p.span for c in self.columns if c is not column for p in c.items]
+            top, bottom = max(s.y1 for s in others), min(s.y0 for s in others)
+            first, last = 0, len(items)
+            while first < last - 1 and _set_apart(items[first].span, items[first + 1].span, top):
+                first += 1
+            while last - 1 > first and _set_apart(
+                items[last - 1].span, items[last - 2].span, bottom, below=True
+            ):
+                last -= 1
+            head += items[:first]
+            bodies.append(items[first:last])
+            tail += items[last:]
+        return _by_row(head) + [line for body in bodies for line in _by_row(body)] + _by_row(tail)
+
+
+def _by_row(items: list[_Placed], *, drawn: bool = False) -> list[str]:
+    """One line per row (or, ``drawn``, per line of PDFium's text), its spans left to right."""
+    rows: dict[int, list[_Span]] = {}
+    for placed in items:
+        rows.setdefault(placed.span.order if drawn else placed.row, []).append(placed.span)
+    return [
+        " ".join(s.text for s in sorted(rows[number], key=lambda s: s.x0))
+        for number in sorted(rows)
+    ]
+
+
+_Entry = tuple[float, float, list[_Column], _Column | None]
+
+
+def _set_apart(span: _Span, neighbour: _Span, edge: float, *, below: bool = False) -> bool:
+    """Whether ``span`` lies wholly above ``edge`` (or below it) with at least an em of white
+    space between it and ``neighbour``, the next line of its column."""
+    if below:
+        return span.y1 < edge and neighbour.y0 - span.y1 >= span.em
+    return span.y0 > edge and span.y0 - neighbour.y1 >= span.em
+
+
+def _count(entries: list[_Entry]) -> int:
+    """How many lines the columns and band segments of ``entries`` hold together."""
+    return sum(len(c.items) for e in entries for c in e[2]) + sum(
+        len(e[3].items) for e in entries if e[3] is not None
+    )
+
+
+def _apply(entries: list[_Entry]) -> _Column:
+    """One column from old columns and band segments that turned out to be one."""
+    members = [c for e in entries for c in e[2]]
+    segments = [e[3] for e in entries if e[3] is not None]
+    column = members[0] if len(members) == 1 else _Column(0.0, 0.0, [])
+    if len(members) > 1:
+        column.items = [item for c in members for item in c.items]
+    elif not members:
+        column = segments.pop(0)
+    for segment in segments:
+        column.items.extend(segment.items)
+    column.x0 = min(e[0] for e in entries)
+    column.x1 = max(e[1] for e in entries)
+    return column
+
+
+def _reads_as_prose(column: _Column) -> bool:
+    return median(len(placed.span.text) for placed in column.items) >= PROSE_LINE_CHARS
+
+
+def _layout(spans: list[_Span]) -> list[str]:
+    """The lines of one text direction, in reading order."""
+    out: list[str] = []
+    region: _Region | None = None
+    for band in _bands(_rows(spans)):
+        if region is not None and region.take(band):
+            continue
+        if region is not None:
+            out.extend(region.lines())
+        region = _Region(band)
+        if len(region.columns) > MAX_ROW_SPANS:  # not a layout: keep the rows as they are
+            out.extend(_by_row(band))
+            region = None
+    if region is not None:
+        out.extend(region.lines())
+    return out
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Lines joined by newlines, except that a line ending in a hyphen after a letter goes on
+    through a :data:`BREAK` into a next line that starts with a letter or digit, for
+    :func:`rejoin_breaks` to decide between one word and a compound."""
+    pieces: list[str] = []
+    for line, following in itertools.zip_longest(lines, lines[1:], fillvalue=""):
+        broken = line.endswith(BREAK) or (line[-1:] == "-" and line[-2:-1].isalpha())
+        if broken and following[:1].isalnum():
+            pieces.append(line[:-1] + BREAK)
+        else:
+            pieces.append(line + "\n")
+    return "".join(pieces)[:-1]
