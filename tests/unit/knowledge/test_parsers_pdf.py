@@ -3,13 +3,15 @@ make the shape (text drawn in a chosen order or direction, filled-in form fields
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
 from tests.support import nasty_files
 
 from ember.errors import IngestError
-from ember.knowledge.parsers import hyphenation, pdf
+from ember.knowledge.parsers import hyphenation, pdf, pdf_forms
 from ember.knowledge.parsers.base import clean_text
 from ember.knowledge.sandbox import ParserPool
 
@@ -321,3 +323,136 @@ def test_without_a_word_list_a_broken_word_is_joined_as_before() -> None:
     no_words: frozenset[str] = frozenset()
     assert hyphenation.rejoin_breaks("price\x02determining", no_words) == "pricedetermining"
     assert hyphenation.rejoin_breaks("route\x0266 and end\x02", no_words) == "route-66 and end-"
+
+
+# -- filled-in form fields -------------------------------------------------------------------------
+
+GRANT_LABELS = [
+    (72, 700, "Grant application form (filled in)"),
+    (72, 655, "Applicant name:"),
+    (72, 615, "Project title:"),
+    (72, 575, "Requested budget:"),
+]
+
+
+def test_values_typed_into_a_form_are_indexed_with_their_labels_on_their_page(
+    tmp_path: Path,
+) -> None:
+    # Saved without flattening: the page draws only the labels, the values live in the fields.
+    fields = [
+        nasty_files.FormField("applicant", "Velmora Quistrand", rect=(200, 650, 450, 670)),
+        nasty_files.FormField(
+            "project_title", "Kestrelwick drainage survey", rect=(200, 610, 450, 630)
+        ),
+        nasty_files.FormField("budget", "48 300 crowns", rect=(200, 570, 450, 590)),
+    ]
+    path = nasty_files.write_form_pdf(tmp_path / "grant.pdf", [GRANT_LABELS], fields)
+    document = pdf.parse(path)
+    [section] = document.sections
+    assert section.page == 1
+    assert section.text.split("\n\n")[1].split("\n") == [
+        "Applicant: Velmora Quistrand",
+        "Project title: Kestrelwick drainage survey",
+        "Budget: 48 300 crowns",
+    ]
+    assert document.notes == ()
+
+
+def test_tooltips_ticked_boxes_radio_buttons_lists_and_several_lines(tmp_path: Path) -> None:
+    fields = [
+        nasty_files.FormField(
+            "f1_01[0]", "Harrow & Sons", tooltip="Name of the company", rect=(200, 700, 450, 720)
+        ),
+        nasty_files.FormField("agree", "Yes", kind="checkbox", rect=(200, 660, 212, 672)),
+        nasty_files.FormField(
+            "shipping",
+            "Express",
+            kind="radio",
+            options=("Standard", "Express"),
+            rect=(200, 620, 212, 632),
+        ),
+        nasty_files.FormField(
+            "colour", "Teal", kind="combo", options=("Red", "Teal"), rect=(200, 560, 450, 580)
+        ),
+        nasty_files.FormField(
+            "notes",
+            "Deliver to the side gate.\nCall the foreman first.",
+            kind="multiline",
+            rect=(200, 460, 450, 540),
+        ),
+        nasty_files.FormField("city", "Ostravel", parent="address", rect=(200, 420, 450, 440)),
+    ]
+    path = nasty_files.write_form_pdf(tmp_path / "order.pdf", [[(72, 740, "Order form")]], fields)
+    assert pdf.parse(path).sections[0].text == (
+        "Order form\n\n"
+        "Name of the company: Harrow & Sons\n"
+        "Agree: Yes\n"
+        "Shipping: Express\n"
+        "Colour: Teal\n"
+        "Notes: Deliver to the side gate.\nCall the foreman first.\n"
+        "City: Ostravel"
+    )
+
+
+def test_empty_fields_unticked_boxes_and_passwords_are_left_out(tmp_path: Path) -> None:
+    fields = [
+        nasty_files.FormField("applicant", "Velmora Quistrand", rect=(200, 650, 450, 670)),
+        nasty_files.FormField("middle_name", "", rect=(200, 610, 450, 630)),
+        nasty_files.FormField("newsletter", "", kind="checkbox", rect=(200, 570, 212, 582)),
+        nasty_files.FormField("pin", "4711", kind="password", rect=(200, 530, 450, 550)),
+    ]
+    path = nasty_files.write_form_pdf(tmp_path / "sparse.pdf", [GRANT_LABELS], fields)
+    text = pdf.parse(path).sections[0].text
+    assert text.endswith("\n\nApplicant: Velmora Quistrand")
+    assert "4711" not in text
+
+
+def test_a_field_is_indexed_on_the_page_of_its_widget(tmp_path: Path) -> None:
+    pages = [[(72, 700, "Part one: the applicant")], [(72, 700, "Part two: the project")]]
+    fields = [
+        nasty_files.FormField("applicant", "Velmora Quistrand", page=0),
+        nasty_files.FormField("project", "Kestrelwick drainage survey", page=1),
+    ]
+    document = pdf.parse(nasty_files.write_form_pdf(tmp_path / "two_pages.pdf", pages, fields))
+    assert [(s.page, s.text.split("\n")[-1]) for s in document.sections] == [
+        (1, "Applicant: Velmora Quistrand"),
+        (2, "Project: Kestrelwick drainage survey"),
+    ]
+
+
+def test_a_form_whose_pages_have_no_text_of_their_own_is_not_taken_for_a_scan(
+    tmp_path: Path,
+) -> None:
+    fields = [nasty_files.FormField("applicant", "Velmora Quistrand")]
+    path = nasty_files.write_form_pdf(tmp_path / "bare.pdf", [[]], fields)
+    assert pdf.parse(path).sections[0].text == "Applicant: Velmora Quistrand"
+
+
+def test_field_values_are_cleaned_and_cut_like_page_text(tmp_path: Path) -> None:
+    fields = [
+        nasty_files.FormField("motto", "ring\x07 the   bell\x00", rect=(200, 650, 450, 670)),
+        nasty_files.FormField(
+            "essay", "word " * 5_000, kind="multiline", rect=(200, 400, 450, 600)
+        ),
+    ]
+    path = nasty_files.write_form_pdf(tmp_path / "dirty.pdf", [[(72, 700, "Form")]], fields)
+    motto, essay = pdf.parse(path).sections[0].text.split("\n\n")[1].split("\n")
+    assert motto == "Motto: ring the bell"
+    assert essay.startswith("Essay: word word")
+    assert len(essay) <= len("Essay: ") + pdf_forms.MAX_VALUE_CHARS
+
+
+def test_a_form_with_100_000_widgets_is_read_in_bounded_time_with_a_note(
+    tmp_path: Path,
+) -> None:
+    # PDFium's form API would build a tree of all the fields first, in time that grows with the
+    # square of their number (minutes for this file); past a few thousand widgets each widget's
+    # own entries are read instead, and only so many of them.
+    path = nasty_files.pdf_with_many_widgets(tmp_path / "widgets.pdf", count=100_000)
+    started = time.monotonic()
+    document = pdf.parse(path)
+    assert time.monotonic() - started < 10
+    lines = document.sections[0].text.split("\n\n")[1].split("\n")
+    assert len(lines) == pdf_forms.MAX_FIELDS
+    assert all(re.fullmatch(r"F\d+: value \d+", line) for line in lines)
+    assert any("more form fields that were not read" in note for note in document.notes)
