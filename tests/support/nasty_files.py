@@ -713,3 +713,21 @@ def pdf_with_many_widgets(path: Path, count: int = 100_000) -> Path:
             )
         )
     return pdf.save(path)
+
+
+def word_by_word(lines: Sequence[Line], width: float, *, size: float = 10) -> list[Line]:
+    """Each line cut into its words, spread to fill ``width`` points (justified), every word
+    drawn on its own as some producers do: wide word spaces between separate text objects."""
+    from fpdf import FPDF
+
+    metrics = FPDF(unit="pt")
+    metrics.set_font("Helvetica", size=size)
+    words: list[Line] = []
+    for x, y, text in lines:
+        parts = text.split()
+        spare = width - sum(metrics.get_string_width(part) for part in parts)
+        space = spare / max(len(parts) - 1, 1)
+        for part in parts:
+            words.append((x, y, part))
+            x += metrics.get_string_width(part) + space
+    return words

@@ -170,6 +170,31 @@ def test_a_heading_an_intro_a_footer_and_the_page_number_stay_around_the_columns
     assert lines[-2:] == [footer[0][2], "3"]
 
 
+def test_wide_word_spaces_between_words_drawn_one_by_one_do_not_split_a_column(
+    tmp_path: Path,
+) -> None:
+    # Loosely justified lines whose words are separate text objects: their spaces are over an
+    # em wide, wider than the least gap taken for a gutter, and some line up from one line to
+    # the next like rivers. The real gutter is 40 points wide and runs down the whole page.
+    lines = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 320])
+    words = nasty_files.word_by_word(lines, width=220)
+    path = nasty_files.write_layout_pdf(tmp_path / "justified.pdf", [words])
+    assert _reads_in_order(pdf.parse(path).sections[0].text, PUMP, CANTEEN)
+
+
+def test_a_page_number_above_one_column_comes_first_and_one_below_comes_last(
+    tmp_path: Path,
+) -> None:
+    header = [(520, 740, "32")]
+    columns = nasty_files.column_lines([PUMP, CANTEEN], lefts=[60, 320], top=700, order="columns")
+    footer = [(60, 560, "Plant bulletin")]
+    path = nasty_files.write_layout_pdf(tmp_path / "numbered.pdf", [header + columns + footer])
+    lines = pdf.parse(path).sections[0].text.split("\n")
+    assert lines[0] == "32"
+    assert lines[-1] == "Plant bulletin"
+    assert _reads_in_order("\n".join(lines[1:-1]), PUMP, CANTEEN)
+
+
 def test_a_table_is_still_read_row_by_row(tmp_path: Path) -> None:
     # Cells line up in columns too, but they are short: reading them column by column would
     # separate every region from its yield.

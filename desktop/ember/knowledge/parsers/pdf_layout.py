@@ -42,9 +42,10 @@ from typing import Any
 
 from ember.knowledge.parsers.hyphenation import BREAK, rejoin_breaks
 
-# A gap wider than this many ems between two text objects of a line is a gutter, not a word space
-# (word spaces stay under half an em even in loose justified lines; LaTeX's gutter is one em).
-GUTTER_EM = 0.8
+# A gap this many ems wide between two text objects of a line may be a gutter, not a word space
+# (word spaces stay under half an em but in the loosest justified lines; LaTeX's gutter is an em
+# of white space between the ink). Only gaps that line up over two lines or more count.
+GUTTER_EM = 1.0
 MIN_GUTTER_PT = 3.0
 # Rows further apart than this many ems are separate blocks, even if their gutters line up.
 BLOCK_GAP_EM = 3.5
@@ -408,19 +409,88 @@ def _segments(band: list[_Placed]) -> list[_Column]:
     return segments
 
 
+class _Segmented:
+    """Each band's segments two ways: ``cut`` at every gutter-wide gap, and ``sure`` (worked out
+    when asked for) cut only where the gap is sure to be a gutter: two lines or more on both
+    sides within the band, or a gutter-wide strip of it also free in two of the (up to four)
+    nearest bands that have gaps, or in the only one (word spaces wander from line to line; a
+    gutter stays put), and, in a band with many gaps (loosely justified words drawn one by one),
+    clearly wider than the typical one. A region tries the first, then the second: a gap that
+    fits the columns above is a gutter too; a wide word space or a running header's gap is not.
+    """
+
+    def __init__(self, bands: list[list[_Placed]]) -> None:
+        self.bands = bands
+        self.cut = [_segments(band) for band in bands]
+        self.gaps = [[(a.x1, b.x0) for a, b in itertools.pairwise(c)] for c in self.cut]
+        self._extents: dict[int, tuple[float, float, float]] = {}
+
+    def _extent(self, k: int) -> tuple[float, float, float]:
+        if k not in self._extents:
+            band = self.bands[k]
+            self._extents[k] = (
+                max(p.span.y1 for p in band),
+                min(p.span.y0 for p in band),
+                max(p.span.em for p in band),
+            )
+        return self._extents[k]
+
+    def sure(self, k: int) -> list[_Column]:
+        segments, gaps = self.cut[k], self.gaps
+        if len(segments) == 1:
+            return segments
+        top, bottom, em = self._extent(k)
+        gutter = _gutter(em)
+        nearby = []
+        for j in (k - 2, k - 1, k + 1, k + 2):
+            if 0 <= j < len(gaps) and gaps[j]:
+                other_top, other_bottom, _ = self._extent(j)
+                if max(bottom - other_top, other_bottom - top) <= 2 * BLOCK_GAP_EM * em:
+                    nearby.append(gaps[j])
+        needed = min(len(nearby), 2) or 1
+        widths = [g1 - g0 for g0, g1 in gaps[k]]
+        wide = 1.5 * median(widths) if len(widths) >= 3 else 0.0
+        sure = [_Column(segments[0].x0, segments[0].x1, list(segments[0].items))]
+        for (g0, g1), segment in zip(gaps[k], segments[1:], strict=True):
+            if g1 - g0 >= wide and (
+                _lined_up(g0, g1, nearby, gutter) >= needed
+                or (_lines_in(sure[-1]) >= 2 and _lines_in(segment) >= 2)
+            ):
+                sure.append(_Column(segment.x0, segment.x1, list(segment.items)))
+            else:
+                sure[-1].x1 = max(sure[-1].x1, segment.x1)
+                sure[-1].items.extend(segment.items)
+        return sure
+
+
+def _lined_up(g0: float, g1: float, nearby: list[list[tuple[float, float]]], width: float) -> int:
+    """In how many of the ``nearby`` bands a strip ``width`` wide of the gap is free too."""
+    count = 0
+    for gaps in nearby:
+        for b0, b1 in gaps:
+            if min(g1, b1) - max(g0, b0) >= width:
+                count += 1
+                break
+    return count
+
+
+def _lines_in(segment: _Column) -> int:
+    return len({placed.row for placed in segment.items})
+
+
 class _Region:
     """Consecutive bands that share gutters; read column by column if its columns hold prose."""
 
-    def __init__(self, band: list[_Placed]) -> None:
-        self.columns = _segments(band)
+    def __init__(self, band: list[_Placed], segments: list[_Column]) -> None:
+        self.columns = segments
         self.bottom = min(p.span.y0 for p in band)
 
-    def take(self, band: list[_Placed]) -> bool:
-        """Add ``band`` if it fits the columns (merging any that it shows to be one); else False."""
+    def take(self, band: list[_Placed], segments: list[_Column]) -> bool:
+        """Add ``band``, cut into ``segments``, if it fits the columns (merging any that it shows
+        to be one); else False."""
         em = max(p.span.em for p in band)
         if self.bottom - max(p.span.y1 for p in band) > BLOCK_GAP_EM * em:
             return False
-        segments = _segments(band)
         if len(segments) > MAX_ROW_SPANS:
             return False
         columns = self.columns
@@ -472,16 +542,45 @@ class _Region:
         self.bottom = min(self.bottom, *(p.span.y0 for p in band))
         return True
 
+    def fitted(self, segments: list[_Column]) -> list[_Column] | None:
+        """``segments`` joined where several lie on one column, if the region has two columns or
+        more and each segment lies on a single column: a line with a wide word space inside a
+        column of an established layout. None if that does not apply."""
+        columns = self.columns
+        if len(columns) < 2:
+            return None
+        joined: list[_Column] = []
+        last_hit = -1
+        for segment in segments:
+            hits = [i for i, c in enumerate(columns) if segment.x0 < c.x1 and segment.x1 > c.x0]
+            if len(hits) != 1:
+                return None
+            if hits[0] == last_hit:
+                joined[-1] = _Column(
+                    joined[-1].x0, max(joined[-1].x1, segment.x1), joined[-1].items + segment.items
+                )
+            else:
+                joined.append(segment)
+            last_hit = hits[0]
+        return joined if len(joined) < len(segments) else None
+
     def _extend(self, segments: list[_Column], em: float) -> bool:
         """The common case, done in place: each segment lies on its own column and no column
         comes within a gutter of its neighbour."""
         columns = self.columns
-        targets = []
+        count = len(columns)
+        targets: list[int] = []
+        j = 0  # columns and segments both run left to right without overlapping
         for segment in segments:
-            hits = [i for i, c in enumerate(columns) if segment.x0 < c.x1 and segment.x1 > c.x0]
-            if len(hits) != 1 or (targets and hits[0] <= targets[-1]):
-                return False
-            targets.append(hits[0])
+            while j < count and columns[j].x1 <= segment.x0:
+                j += 1
+            if j == count or columns[j].x0 >= segment.x1:
+                return False  # on no column
+            if j + 1 < count and columns[j + 1].x0 < segment.x1:
+                return False  # on two
+            if targets and targets[-1] == j:
+                return False  # two segments on one column
+            targets.append(j)
         extents = [(c.x0, c.x1) for c in columns]
         for segment, i in zip(segments, targets, strict=True):
             extents[i] = (min(extents[i][0], segment.x0), max(extents[i][1], segment.x1))
@@ -516,10 +615,10 @@ class _Region:
             others = [p.span for c in self.columns if c is not column for p in c.items]
             top, bottom = max(s.y1 for s in others), min(s.y0 for s in others)
             first, last = 0, len(items)
-            while first < last - 1 and _set_apart(items[first].span, items[first + 1].span, top):
+            while first < last and _set_apart(items[first].span, items[first + 1 : last], top):
                 first += 1
-            while last - 1 > first and _set_apart(
-                items[last - 1].span, items[last - 2].span, bottom, below=True
+            while last > first and _set_apart(
+                items[last - 1].span, items[first : last - 1][-1:], bottom, below=True
             ):
                 last -= 1
             head += items[:first]
@@ -542,12 +641,15 @@ def _by_row(items: list[_Placed], *, drawn: bool = False) -> list[str]:
 _Entry = tuple[float, float, list[_Column], _Column | None]
 
 
-def _set_apart(span: _Span, neighbour: _Span, edge: float, *, below: bool = False) -> bool:
-    """Whether ``span`` lies wholly above ``edge`` (or below it) with at least an em of white
-    space between it and ``neighbour``, the next line of its column."""
+def _set_apart(span: _Span, rest: list[_Placed], edge: float, *, below: bool = False) -> bool:
+    """Whether ``span`` lies wholly above ``edge`` (or below it), with at least an em of white
+    space between it and the next line of its column (``rest[0]``; ``rest[-1]`` going up), if
+    the column has one."""
     if below:
-        return span.y1 < edge and neighbour.y0 - span.y1 >= span.em
-    return span.y0 > edge and span.y0 - neighbour.y1 >= span.em
+        gap = rest[-1].span.y0 - span.y1 if rest else math.inf
+        return span.y1 < edge and gap >= span.em
+    gap = span.y0 - rest[0].span.y1 if rest else math.inf
+    return span.y0 > edge and gap >= span.em
 
 
 def _count(entries: list[_Entry]) -> int:
@@ -574,20 +676,29 @@ def _apply(entries: list[_Entry]) -> _Column:
 
 
 def _reads_as_prose(column: _Column) -> bool:
-    return median(len(placed.span.text) for placed in column.items) >= PROSE_LINE_CHARS
+    """Whether the column's lines are long enough for prose rather than table cells."""
+    return median(len(line) for line in _by_row(column.items)) >= PROSE_LINE_CHARS
 
 
 def _layout(spans: list[_Span]) -> list[str]:
     """The lines of one text direction, in reading order."""
     out: list[str] = []
     region: _Region | None = None
-    for band in _bands(_rows(spans)):
-        if region is not None and region.take(band):
+    bands = _bands(_rows(spans))
+    segmented = _Segmented(bands)
+    for k, band in enumerate(bands):
+        segments = segmented.cut[k]
+        if region is not None and (
+            region.take(band, segments)
+            or (len(sure := segmented.sure(k)) < len(segments) and region.take(band, sure))
+            or ((fitted := region.fitted(segments)) is not None and region.take(band, fitted))
+        ):
             continue
         if region is not None:
             out.extend(region.lines())
-        region = _Region(band)
-        if len(region.columns) > MAX_ROW_SPANS:  # not a layout: keep the rows as they are
+        sure = segmented.sure(k)
+        region = _Region(band, sure)
+        if len(sure) > MAX_ROW_SPANS:  # not a layout: keep the rows as they are
             out.extend(_by_row(band))
             region = None
     if region is not None:
