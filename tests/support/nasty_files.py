@@ -432,7 +432,8 @@ Line = tuple[float, float, str]  # (x, y, text): a line drawn with its baseline 
 
 
 def _pdf_string(text: str) -> str:
-    """``text`` as a PDF literal string, e.g. ``(a \\(b\\))``; non-ASCII as octal escapes."""
+    """``text`` as a PDF literal string, e.g. ``(a \\(b\\))``; other than ASCII as octal
+    escapes of its latin-1 bytes (``?`` where latin-1 has no such letter)."""
     body = []
     for char in text:
         if char in "()\\":
@@ -440,8 +441,18 @@ def _pdf_string(text: str) -> str:
         elif " " <= char <= "~":
             body.append(char)
         else:
-            body.append(f"\\{ord(char.encode('latin-1')):03o}")
+            body.append(f"\\{ord(char.encode('latin-1', errors='replace')):03o}")
     return "(" + "".join(body) + ")"
+
+
+def _pdf_text(text: str) -> str:
+    """``text`` as a PDF text string (a field's name or value): literal if latin-1 will do,
+    else UTF-16BE with a byte order mark."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
+    return _pdf_string(text)
 
 
 def _pdf_name(text: str) -> str:
@@ -602,7 +613,9 @@ class FormField:
     radio button or combo entry; ``""`` leaves the field empty or unticked. ``tooltip`` is the
     alternate name (/TU) a viewer shows; ``parent`` nests the field under a parent field of that
     name (full name ``parent.name``); ``options`` are a radio group's buttons (a widget each)
-    or a combo box's entries; ``rect`` is where the (first) widget sits on page ``page``.
+    or a combo box's entries; ``rect`` is where the (first) widget sits on page ``page``, and
+    ``also_at`` where a text field shows again (its widgets are then kids of the field, which
+    alone holds the name, the tooltip and the value).
     """
 
     def __init__(
@@ -616,9 +629,11 @@ class FormField:
         options: Sequence[str] = (),
         page: int = 0,
         rect: tuple[float, float, float, float] = (200, 650, 450, 670),
+        also_at: Sequence[tuple[float, float, float, float]] = (),
     ) -> None:
         self.name, self.value, self.kind, self.tooltip = name, value, kind, tooltip
         self.parent, self.options, self.page, self.rect = parent, tuple(options), page, rect
+        self.also_at = tuple(also_at)
 
 
 _TEXT_FLAGS = {"text": 0, "multiline": 1 << 12, "password": 1 << 13, "combo": 1 << 17}
@@ -628,9 +643,9 @@ def _add_field(pdf: RawPdf, field: FormField, parents: dict[str, tuple[int, list
     x0, y0, x1, y1 = field.rect
     width, height = x1 - x0, y1 - y0
     number = pdf.reserve()
-    own = f"/T {_pdf_string(field.name)}"
+    own = f"/T {_pdf_text(field.name)}"
     if field.tooltip:
-        own += f" /TU {_pdf_string(field.tooltip)}"
+        own += f" /TU {_pdf_text(field.tooltip)}"
     if field.parent:
         if field.parent not in parents:
             parents[field.parent] = (pdf.reserve(), [])
@@ -652,8 +667,20 @@ def _add_field(pdf: RawPdf, field: FormField, parents: dict[str, tuple[int, list
         if field.kind == "combo":
             entries = " ".join(_pdf_string(option) for option in field.options)
             kind = f"/FT /Ch /Ff {_TEXT_FLAGS['combo']} /Opt [{entries}]"
-        value = f" /V {_pdf_string(field.value)}" if field.value else ""
-        pdf.widget(field.page, f"{own} {kind}{value} {rect} /AP << /N {look} 0 R >>", number)
+        value = f" /V {_pdf_text(field.value)}" if field.value else ""
+        if not field.also_at:
+            pdf.widget(field.page, f"{own} {kind}{value} {rect} /AP << /N {look} 0 R >>", number)
+            return
+        places = [
+            pdf.widget(
+                field.page,
+                f"/Parent {number} 0 R /Rect [{a} {b} {c} {d}] /DA (/Helv 10 Tf 0 g)"
+                f" /AP << /N {look} 0 R >>",
+            )
+            for a, b, c, d in (field.rect, *field.also_at)
+        ]
+        kids = " ".join(f"{place} 0 R" for place in places)
+        pdf.set(number, f"<< {own} {kind}{value} /Kids [{kids}] >>")
         return
     ticked = pdf.appearance("0 g 2 2 m 8 8 l S", width, height)
     blank = pdf.appearance("", width, height)

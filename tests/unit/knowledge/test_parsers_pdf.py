@@ -419,6 +419,21 @@ def test_tooltips_ticked_boxes_radio_buttons_lists_and_several_lines(tmp_path: P
     )
 
 
+def test_a_field_shown_in_two_places_is_indexed_once_with_its_own_name_and_value(
+    tmp_path: Path,
+) -> None:
+    # The field holds the name, tooltip and value; its two widgets only show them.
+    client = nasty_files.FormField(
+        "client",
+        "Zoë Ünal, 東京",
+        tooltip="Client name",
+        rect=(200, 700, 450, 720),
+        also_at=[(200, 100, 450, 120)],
+    )
+    path = nasty_files.write_form_pdf(tmp_path / "shared.pdf", [[(72, 740, "Order")]], [client])
+    assert pdf.parse(path).sections[0].text == "Order\n\nClient name: Zoë Ünal, 東京"
+
+
 def test_empty_fields_unticked_boxes_and_passwords_are_left_out(tmp_path: Path) -> None:
     fields = [
         nasty_files.FormField("applicant", "Velmora Quistrand", rect=(200, 650, 450, 670)),
