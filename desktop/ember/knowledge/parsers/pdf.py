@@ -58,7 +58,7 @@ def parse(path: Path) -> ParsedDocument:
             text = clean_text(text)
             if text:
                 texts[index] = budget.take(text)
-        fields, form_notes = forms.read()
+        fields, form_notes = _form_fields(forms)
         for index, lines in sorted(fields.items()):
             typed = budget.take("\n".join(lines))
             if typed:
@@ -90,6 +90,15 @@ def _page_text(pdf: object, index: int, forms: FormReader) -> str:
         return text
     finally:
         page.close()
+
+
+def _form_fields(forms: FormReader) -> tuple[dict[int, list[str]], list[str]]:
+    try:
+        return forms.read()
+    except MemoryError:
+        raise
+    except Exception:  # typed-in values are a bonus; a form PDFium chokes on must not fail the file
+        return {}, ["the values typed into this PDF's form fields could not be read"]
 
 
 def _title(pdf: object) -> str | None:
