@@ -303,6 +303,14 @@ def test_a_word_split_at_a_line_end_is_joined_and_a_compound_keeps_its_hyphen(
     assert _flat(pdf.parse(path).sections[0].text) == WHOLE
 
 
+def test_a_soft_hyphen_at_a_line_end_still_joins_its_word(tmp_path: Path) -> None:
+    lines = [(72, 700, "Check the valve for wear and tear be\xad"), (72, 686, "fore every season.")]
+    path = nasty_files.write_layout_pdf(tmp_path / "soft.pdf", [lines])
+    assert _flat(pdf.parse(path).sections[0].text) == (
+        "Check the valve for wear and tear before every season."
+    )
+
+
 def test_line_end_hyphens_inside_columns_join_the_right_lines(tmp_path: Path) -> None:
     # Drawn row by row, the next line in the stream after "main-" is the other column's; the
     # word goes on in the next line of its own column.
@@ -480,6 +488,19 @@ def test_field_values_are_cleaned_and_cut_like_page_text(tmp_path: Path) -> None
     assert motto == "Motto: ring the bell"
     assert essay.startswith("Essay: word word")
     assert len(essay) <= len("Essay: ") + pdf_forms.MAX_VALUE_CHARS
+
+
+def test_a_form_that_cannot_be_read_costs_only_its_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: pdf_forms.FormReader) -> None:
+        raise RuntimeError("PDFium choked")
+
+    monkeypatch.setattr(pdf_forms.FormReader, "read", broken)
+    fields = [nasty_files.FormField("applicant", "Velmora Quistrand")]
+    document = pdf.parse(nasty_files.write_form_pdf(tmp_path / "form.pdf", [GRANT_LABELS], fields))
+    assert document.sections[0].text.startswith("Grant application form (filled in)")
+    assert document.notes == ("the values typed into this PDF's form fields could not be read",)
 
 
 def test_a_form_with_100_000_widgets_is_read_in_bounded_time_with_a_note(
