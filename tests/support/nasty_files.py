@@ -546,3 +546,341 @@ def deeply_nested_controls_docx(path: Path, depth: int, text: str = "Deep inside
         + "</w:sdtContent></w:sdt>" * depth
     )
     return write_raw_docx(path, body)
+
+
+# == PDF layouts, filled-in forms and line-end hyphens (raw PDF objects) ==========================
+# fpdf2 cannot make these shapes: content streams that draw a page's text in a chosen order or
+# direction, and AcroForm fields whose values live only in the field and its widget's look (a
+# form filled in but never flattened). Text is latin-1 in WinAnsi Helvetica, so PDFium maps
+# every glyph back to Unicode.
+
+Line = tuple[float, float, str]  # (x, y, text): a line drawn with its baseline starting at x, y
+
+
+def _pdf_string(text: str) -> str:
+    """``text`` as a PDF literal string, e.g. ``(a \\(b\\))``; other than ASCII as octal
+    escapes of its latin-1 bytes (``?`` where latin-1 has no such letter)."""
+    body = []
+    for char in text:
+        if char in "()\\":
+            body.append("\\" + char)
+        elif " " <= char <= "~":
+            body.append(char)
+        else:
+            body.append(f"\\{ord(char.encode('latin-1', errors='replace')):03o}")
+    return "(" + "".join(body) + ")"
+
+
+def _pdf_text(text: str) -> str:
+    """``text`` as a PDF text string (a field's name or value): literal if latin-1 will do,
+    else UTF-16BE with a byte order mark."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
+    return _pdf_string(text)
+
+
+def _pdf_name(text: str) -> str:
+    return "/" + "".join(c if c.isalnum() else f"#{ord(c):02x}" for c in text)
+
+
+class RawPdf:
+    """A PDF assembled object by object. Every page can use Helvetica as /F1, every widget
+    appearance as /Helv; fields added to ``fields`` make up the AcroForm."""
+
+    def __init__(self) -> None:
+        self._objects: list[bytes] = []
+        self._pages: list[tuple[int, int, tuple[float, float], int]] = []  # id, content, size, rot
+        self._annots: dict[int, list[int]] = {}  # page index -> its widgets
+        self._tree = self.reserve()
+        self.font = self.add(
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+        )
+        self.fields: list[int] = []
+
+    def add(self, body: bytes | str) -> int:
+        """A new object; returns its number."""
+        self._objects.append(body.encode("latin-1") if isinstance(body, str) else body)
+        return len(self._objects)
+
+    def reserve(self) -> int:
+        """A number for an object written later with :meth:`set` (objects that point at each
+        other, like a field and its widgets)."""
+        return self.add(b"null")
+
+    def set(self, number: int, body: str) -> None:
+        self._objects[number - 1] = body.encode("latin-1")
+
+    def stream(self, data: bytes, extra: str = "") -> int:
+        """A Flate-compressed stream; ``extra`` adds entries to its dictionary."""
+        packed = zlib.compress(data)
+        head = f"<< /Length {len(packed)} /Filter /FlateDecode {extra}>>\nstream\n"
+        return self.add(head.encode("latin-1") + packed + b"\nendstream")
+
+    def page(
+        self, ops: Sequence[str], *, size: tuple[float, float] = (612, 792), rotate: int = 0
+    ) -> int:
+        """Append a page that draws ``ops`` (content-stream operators); returns its index."""
+        content = self.stream("\n".join(ops).encode("latin-1"))
+        self._pages.append((self.reserve(), content, size, rotate))
+        return len(self._pages) - 1
+
+    def page_ref(self, index: int) -> str:
+        return f"{self._pages[index][0]} 0 R"
+
+    def appearance(self, ops: str, width: float, height: float) -> int:
+        """A form XObject drawing ``ops`` in a ``width`` x ``height`` box: how a widget looks."""
+        return self.stream(
+            ops.encode("latin-1"),
+            f"/Type /XObject /Subtype /Form /BBox [0 0 {width} {height}]"
+            f" /Resources << /Font << /Helv {self.font} 0 R >> >> ",
+        )
+
+    def widget(self, page: int, entries: str, number: int | None = None) -> int:
+        """A widget annotation on ``page``; ``entries`` are its dictionary's own entries."""
+        body = f"<< /Type /Annot /Subtype /Widget /F 4 /P {self.page_ref(page)} {entries} >>"
+        if number is None:
+            number = self.add(body)
+        else:
+            self.set(number, body)
+        self._annots.setdefault(page, []).append(number)
+        return number
+
+    def save(self, path: Path) -> Path:
+        for index, (number, content, (width, height), rotate) in enumerate(self._pages):
+            extra = f" /Rotate {rotate}" if rotate else ""
+            if index in self._annots:
+                extra += " /Annots [" + " ".join(f"{a} 0 R" for a in self._annots[index]) + "]"
+            self.set(
+                number,
+                f"<< /Type /Page /Parent {self._tree} 0 R /MediaBox [0 0 {width} {height}]"
+                f" /Resources << /Font << /F1 {self.font} 0 R >> >>"
+                f" /Contents {content} 0 R{extra} >>",
+            )
+        kids = " ".join(f"{number} 0 R" for number, *_ in self._pages)
+        self.set(self._tree, f"<< /Type /Pages /Kids [{kids}] /Count {len(self._pages)} >>")
+        form = ""
+        if self.fields:
+            form = (
+                " /AcroForm << /Fields [" + " ".join(f"{f} 0 R" for f in self.fields) + "]"
+                f" /DA (/Helv 0 Tf 0 g) /DR << /Font << /Helv {self.font} 0 R >> >> >>"
+            )
+        catalog = self.add(f"<< /Type /Catalog /Pages {self._tree} 0 R{form} >>")
+        objects = dict(enumerate(self._objects, start=1))
+        path.write_bytes(_raw_pdf(objects, root=catalog))
+        return path
+
+
+def pdf_text_ops(items: Sequence[Line], *, size: float = 10, direction: int = 0) -> list[str]:
+    """Operators drawing each ``(x, y, text)`` with its own text matrix, in the order given (the
+    order a text extractor meets them). ``direction`` turns the text counter-clockwise by 0, 90,
+    180 or 270 degrees."""
+    cos, sin = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[direction]
+    ops = ["BT", f"/F1 {size} Tf"]
+    for x, y, text in items:
+        ops.append(f"{cos} {sin} {-sin} {cos} {x:.2f} {y:.2f} Tm {_pdf_string(text)} Tj")
+    ops.append("ET")
+    return ops
+
+
+def _to_page_space(
+    x: float, y: float, rotate: int, media: tuple[float, float]
+) -> tuple[float, float]:
+    """A point as a viewer shows the page (after /Rotate) -> the page's own coordinates."""
+    width, height = media
+    return {0: (x, y), 90: (width - y, x), 180: (width - x, height - y), 270: (y, height - x)}[
+        rotate
+    ]
+
+
+def write_layout_pdf(
+    path: Path, pages: Sequence[Sequence[Line]], *, rotate: int = 0, size: float = 10
+) -> Path:
+    """One page per list of ``(x, y, text)`` lines, placed as a viewer shows the page and drawn in
+    the order given. With ``rotate`` (90, 180, 270) the page carries that /Rotate and its text is
+    drawn turned the other way in the page's own coordinates, so that it reads upright."""
+    pdf = RawPdf()
+    media = (792.0, 612.0) if rotate in (90, 270) else (612.0, 792.0)
+    for lines in pages:
+        placed = [(*_to_page_space(x, y, rotate, media), text) for x, y, text in lines]
+        pdf.page(pdf_text_ops(placed, size=size, direction=rotate), size=media, rotate=rotate)
+    return pdf.save(path)
+
+
+def column_lines(
+    columns: Sequence[Sequence[str]],
+    *,
+    order: str = "rows",
+    lefts: Sequence[float] | None = None,
+    top: float = 700,
+    leading: float | Sequence[float] = 15,
+) -> list[Line]:
+    """``(x, y, text)`` lines for side-by-side columns. ``order="rows"`` draws them as many
+    report writers do, across the gutter row by row; ``"columns"`` one column after the other.
+    ``leading`` may differ per column, so that baselines do not line up."""
+    lefts = list(lefts or [60 + i * 500 / len(columns) for i in range(len(columns))])
+    leads = [leading] * len(columns) if isinstance(leading, int | float) else list(leading)
+    placed = [
+        [(lefts[c], top - row * leads[c], text) for row, text in enumerate(lines)]
+        for c, lines in enumerate(columns)
+    ]
+    drawn = [line for column in placed for line in column]
+    if order == "rows":
+        drawn.sort(key=lambda line: (-line[1], line[0]))
+    return drawn
+
+
+class FormField:
+    """One AcroForm field for :func:`write_form_pdf`.
+
+    ``kind``: ``text``, ``multiline``, ``password``, ``checkbox``, ``radio`` or ``combo``.
+    ``value``: a text field's text; the on-state of a ticked checkbox (``"Yes"``), the chosen
+    radio button or combo entry; ``""`` leaves the field empty or unticked. ``tooltip`` is the
+    alternate name (/TU) a viewer shows; ``parent`` nests the field under a parent field of that
+    name (full name ``parent.name``); ``options`` are a radio group's buttons (a widget each)
+    or a combo box's entries; ``rect`` is where the (first) widget sits on page ``page``, and
+    ``also_at`` where a text field shows again (its widgets are then kids of the field, which
+    alone holds the name, the tooltip and the value).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        value: str = "",
+        *,
+        kind: str = "text",
+        tooltip: str | None = None,
+        parent: str | None = None,
+        options: Sequence[str] = (),
+        page: int = 0,
+        rect: tuple[float, float, float, float] = (200, 650, 450, 670),
+        also_at: Sequence[tuple[float, float, float, float]] = (),
+    ) -> None:
+        self.name, self.value, self.kind, self.tooltip = name, value, kind, tooltip
+        self.parent, self.options, self.page, self.rect = parent, tuple(options), page, rect
+        self.also_at = tuple(also_at)
+
+
+_TEXT_FLAGS = {"text": 0, "multiline": 1 << 12, "password": 1 << 13, "combo": 1 << 17}
+
+
+def _add_field(pdf: RawPdf, field: FormField, parents: dict[str, tuple[int, list[int]]]) -> None:
+    x0, y0, x1, y1 = field.rect
+    width, height = x1 - x0, y1 - y0
+    number = pdf.reserve()
+    own = f"/T {_pdf_text(field.name)}"
+    if field.tooltip:
+        own += f" /TU {_pdf_text(field.tooltip)}"
+    if field.parent:
+        if field.parent not in parents:
+            parents[field.parent] = (pdf.reserve(), [])
+            pdf.fields.append(parents[field.parent][0])
+        parent, kids = parents[field.parent]
+        kids.append(number)
+        own += f" /Parent {parent} 0 R"
+    else:
+        pdf.fields.append(number)
+    rect = f"/Rect [{x0} {y0} {x1} {y1}] /DA (/Helv 10 Tf 0 g)"
+    if field.kind in _TEXT_FLAGS:
+        shown = "*" * len(field.value) if field.kind == "password" else field.value
+        draw = " ".join(
+            f"1 0 0 1 2 {height - 12 - 12 * i} Tm {_pdf_string(line)} Tj"
+            for i, line in enumerate(shown.splitlines())
+        )
+        look = pdf.appearance(f"/Tx BMC BT /Helv 10 Tf 0 g {draw} ET EMC", width, height)
+        kind = f"/FT /Tx /Ff {_TEXT_FLAGS[field.kind]}"
+        if field.kind == "combo":
+            entries = " ".join(_pdf_string(option) for option in field.options)
+            kind = f"/FT /Ch /Ff {_TEXT_FLAGS['combo']} /Opt [{entries}]"
+        value = f" /V {_pdf_text(field.value)}" if field.value else ""
+        if not field.also_at:
+            pdf.widget(field.page, f"{own} {kind}{value} {rect} /AP << /N {look} 0 R >>", number)
+            return
+        places = [
+            pdf.widget(
+                field.page,
+                f"/Parent {number} 0 R /Rect [{a} {b} {c} {d}] /DA (/Helv 10 Tf 0 g)"
+                f" /AP << /N {look} 0 R >>",
+            )
+            for a, b, c, d in (field.rect, *field.also_at)
+        ]
+        kids = " ".join(f"{place} 0 R" for place in places)
+        pdf.set(number, f"<< {own} {kind}{value} /Kids [{kids}] >>")
+        return
+    ticked = pdf.appearance("0 g 2 2 m 8 8 l S", width, height)
+    blank = pdf.appearance("", width, height)
+    if field.kind == "checkbox":
+        state = _pdf_name(field.value) if field.value else "/Off"
+        looks = f"<< {_pdf_name(field.value or 'Yes')} {ticked} 0 R /Off {blank} 0 R >>"
+        entries = f"{own} /FT /Btn /Ff 0 /V {state} /AS {state} {rect} /AP << /N {looks} >>"
+        pdf.widget(field.page, entries, number)
+        return
+    # A radio group: the field holds the choice; each button is a widget among its kids.
+    buttons = []
+    for i, option in enumerate(field.options):
+        state = _pdf_name(option) if option == field.value else "/Off"
+        top = y1 - i * (height + 4)
+        looks = f"<< {_pdf_name(option)} {ticked} 0 R /Off {blank} 0 R >>"
+        buttons.append(
+            pdf.widget(
+                field.page,
+                f"/Parent {number} 0 R /Rect [{x0} {top - height} {x1} {top}] /AS {state}"
+                f" /DA (/Helv 10 Tf 0 g) /AP << /N {looks} >>",
+            )
+        )
+    value = _pdf_name(field.value) if field.value else "/Off"
+    kids = " ".join(f"{b} 0 R" for b in buttons)
+    pdf.set(number, f"<< {own} /FT /Btn /Ff {1 << 15} /V {value} /Kids [{kids}] >>")
+
+
+def write_form_pdf(
+    path: Path, pages: Sequence[Sequence[Line]], fields: Sequence[FormField]
+) -> Path:
+    """A filled-in form that was never flattened: its pages draw only the printed labels
+    (``(x, y, text)``); what was typed in lives only in the fields and their widgets' looks."""
+    pdf = RawPdf()
+    for lines in pages:
+        pdf.page(pdf_text_ops(lines, size=11))
+    parents: dict[str, tuple[int, list[int]]] = {}
+    for field in fields:
+        _add_field(pdf, field, parents)
+    for name, (number, kids) in parents.items():
+        refs = " ".join(f"{kid} 0 R" for kid in kids)
+        pdf.set(number, f"<< /T {_pdf_string(name)} /Kids [{refs}] >>")
+    return pdf.save(path)
+
+
+def pdf_with_many_widgets(path: Path, count: int = 100_000) -> Path:
+    """One page carrying ``count`` filled-in text fields: a form made to keep a reader busy."""
+    pdf = RawPdf()
+    pdf.page(pdf_text_ops([(72, 720, "A page with very many form fields.")]))
+    look = pdf.appearance("", 10, 10)
+    for i in range(count):
+        x, y = 20 + (i % 50) * 11, 20 + (i // 50) % 60 * 11
+        pdf.fields.append(
+            pdf.widget(
+                0,
+                f"/T (f{i}) /FT /Tx /V (value {i}) /Rect [{x} {y} {x + 10} {y + 10}]"
+                f" /DA (/Helv 8 Tf 0 g) /AP << /N {look} 0 R >>",
+            )
+        )
+    return pdf.save(path)
+
+
+def word_by_word(lines: Sequence[Line], width: float, *, size: float = 10) -> list[Line]:
+    """Each line cut into its words, spread to fill ``width`` points (justified), every word
+    drawn on its own as some producers do: wide word spaces between separate text objects."""
+    from fpdf import FPDF
+
+    metrics = FPDF(unit="pt")
+    metrics.set_font("Helvetica", size=size)
+    words: list[Line] = []
+    for x, y, text in lines:
+        parts = text.split()
+        spare = width - sum(metrics.get_string_width(part) for part in parts)
+        space = spare / max(len(parts) - 1, 1)
+        for part in parts:
+            words.append((x, y, part))
+            x += metrics.get_string_width(part) + space
+    return words

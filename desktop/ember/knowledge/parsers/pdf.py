@@ -1,5 +1,10 @@
 """PDF text, page by page, through PDFium (pypdfium2). Page numbers are 1-based.
 
+Each page's text is put in reading order (:mod:`.pdf_layout`: side-by-side columns one after the
+other), words broken at a line end are rejoined or keep their hyphen (:mod:`.hyphenation`), and
+what was typed into a form that was never flattened follows the page's text as "Label: value"
+lines (:mod:`.pdf_forms`).
+
 PDFium tries the empty user password by itself, so "protected" PDFs that open without one (only
 printing or copying restricted) just work. There is no OCR: a PDF without a text layer is refused
 with a message that says so, rather than indexed as nothing.
@@ -11,6 +16,8 @@ from pathlib import Path
 
 from ember.errors import IngestError
 from ember.knowledge.parsers.base import TextBudget, clean_text
+from ember.knowledge.parsers.pdf_forms import FormReader
+from ember.knowledge.parsers.pdf_layout import page_text
 from ember.knowledge.types import ParsedDocument, Section
 
 # PDFium's FPDF_GetLastError codes, as pypdfium2 passes them on in PdfiumError.err_code.
@@ -36,43 +43,62 @@ def parse(path: Path) -> ParsedDocument:
         if page_count == 0:
             raise IngestError("the PDF has no pages")
         budget = TextBudget()
-        sections: list[Section] = []
+        forms = FormReader(pdf)
+        texts: dict[int, str] = {}
         unreadable = 0
         for index in range(page_count):
             if budget.exhausted:
                 budget.truncated()
                 break
             try:
-                text = _page_text(pdf, index)
+                text = _page_text(pdf, index, forms)
             except pdfium.PdfiumError:
                 unreadable += 1
                 continue
             text = clean_text(text)
             if text:
-                sections.append(Section(budget.take(text), page=index + 1))
-        if not sections:
+                texts[index] = budget.take(text)
+        fields, form_notes = _form_fields(forms)
+        for index, lines in sorted(fields.items()):
+            typed = budget.take("\n".join(lines))
+            if typed:
+                texts[index] = f"{texts.get(index, '')}\n\n{typed}".strip()
+        if not texts:
             if unreadable:
                 raise IngestError("damaged PDF: no page could be read")
             raise IngestError(NO_TEXT)
         title = _title(pdf)
     finally:
         pdf.close()
-    notes = list(budget.notes)
+    sections = tuple(Section(texts[index], page=index + 1) for index in sorted(texts))
+    notes = list(budget.notes) + form_notes
     if unreadable:
         notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
-    return ParsedDocument(str(path), "pdf", tuple(sections), title=title, notes=tuple(notes))
+    return ParsedDocument(str(path), "pdf", sections, title=title, notes=tuple(notes))
 
 
-def _page_text(pdf: object, index: int) -> str:
+def _page_text(pdf: object, index: int, forms: FormReader) -> str:
+    """The page's text in reading order; its form widgets are noted for ``forms.read``."""
     page = pdf[index]  # type: ignore[index]
     try:
         textpage = page.get_textpage()
         try:
-            return textpage.get_text_range()
+            text = page_text(textpage, rotated=page.get_rotation() != 0)
         finally:
             textpage.close()
+        forms.scan(page, index)
+        return text
     finally:
         page.close()
+
+
+def _form_fields(forms: FormReader) -> tuple[dict[int, list[str]], list[str]]:
+    try:
+        return forms.read()
+    except MemoryError:
+        raise
+    except Exception:  # typed-in values are a bonus; a form PDFium chokes on must not fail the file
+        return {}, ["the values typed into this PDF's form fields could not be read"]
 
 
 def _title(pdf: object) -> str | None:
