@@ -95,7 +95,7 @@ def test_english_search_is_unchanged_beside_them(kb: KnowledgeBase) -> None:
 def test_an_index_from_before_bigrams_is_migrated_and_finds_chinese_words(tmp_path: Path) -> None:
     path = tmp_path / "knowledge.sqlite3"
     from ember.db import connect, migrate
-    from ember.knowledge.store import MIGRATIONS
+    from ember.knowledge.migrations import MIGRATIONS
 
     conn = connect(path)
     migrate(conn, MIGRATIONS[:1], label="knowledge")  # the schema Ember 0.1 wrote

@@ -1,0 +1,111 @@
+"""The knowledge base's SQLite schema, as ordered, named migrations (see :mod:`ember.db`).
+
+1. collections, documents, chunks and their FTS5 keyword index;
+2. keywords for text in scripts written without spaces (CJK as bigrams);
+3. files that indexing passed over, kept with their reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ember.db import Migration
+from ember.knowledge.keywords import has_cjk, keyword_text
+
+_SCHEMA_V1 = """
+CREATE TABLE collections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    kind TEXT,
+    encoding TEXT,
+    title TEXT,
+    size INTEGER,
+    mtime_ns INTEGER,
+    content_hash TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+    error TEXT,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    indexed_at REAL,
+    UNIQUE (collection_id, path)
+);
+CREATE INDEX documents_state ON documents(state);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embed_text TEXT NOT NULL,
+    section INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    UNIQUE (document_id, ordinal)
+);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    text, heading, content='chunks', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text, heading) VALUES (new.id, new.text, new.heading);
+END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text, heading)
+        VALUES ('delete', old.id, old.text, old.heading);
+END;
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+def _keyword_index_for_cjk(conn: sqlite3.Connection) -> None:
+    """Migration 2: the keyword index reads ``chunks.keywords`` and ``chunks.heading_keywords``
+    (CJK text as bigrams, see :mod:`ember.knowledge.keywords`) where a chunk has them, else its
+    text and heading; existing chunks with CJK text get theirs and the index is rebuilt."""
+    conn.execute("ALTER TABLE chunks ADD COLUMN keywords TEXT")
+    conn.execute("ALTER TABLE chunks ADD COLUMN heading_keywords TEXT")
+    for statement in (
+        "DROP TRIGGER chunks_ai",
+        "DROP TRIGGER chunks_ad",
+        "DROP TABLE chunks_fts",
+        "CREATE VIEW chunk_keywords AS "
+        "SELECT id, coalesce(keywords, text) AS text, "
+        "coalesce(heading_keywords, heading) AS heading FROM chunks",
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, content='chunk_keywords', "
+        "content_rowid='id', tokenize='porter unicode61')",
+        "CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN "
+        "INSERT INTO chunks_fts(rowid, text, heading) "
+        "VALUES (new.id, coalesce(new.keywords, new.text), "
+        "coalesce(new.heading_keywords, new.heading)); END",
+        "CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN "
+        "INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) "
+        "VALUES ('delete', old.id, coalesce(old.keywords, old.text), "
+        "coalesce(old.heading_keywords, old.heading)); END",
+    ):
+        conn.execute(statement)
+    updates = [
+        (keyword_text(text), keyword_text(heading or ""), chunk_id)
+        for chunk_id, text, heading in conn.execute("SELECT id, text, heading FROM chunks")
+        if has_cjk(text) or has_cjk(heading or "")
+    ]
+    conn.executemany("UPDATE chunks SET keywords = ?, heading_keywords = ? WHERE id = ?", updates)
+    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+
+MIGRATIONS = (
+    Migration("knowledge-1-initial", _SCHEMA_V1),
+    Migration("knowledge-2-cjk-keywords", _keyword_index_for_cjk),
+    # A file that discovery skipped (empty, too large, not a regular file) is kept, state
+    # 'failed' with its reason, and skipped = 1: listed, but not an error of its collection.
+    Migration(
+        "knowledge-3-skipped-files",
+        "ALTER TABLE documents ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
+    ),
+)
