@@ -415,6 +415,10 @@ def generate_all(folder: Path, *, data_dir: Path | None = None) -> dict[str, Pat
         "unreadable.txt": unreadable(folder / "unreadable.txt"),
         "long_path.txt": very_long_path(folder / "deep"),
     }
+    # New extraction paths, new ways to explode: content controls nested past lxml's depth limit,
+    # and a form with 100,000 widgets (PDFium's form set-up grows with the square of the count).
+    pdfs["many_widgets.pdf"] = pdf_with_many_widgets(folder / "many_widgets.pdf")
+    files["deep_controls.docx"] = deeply_nested_controls_docx(folder / "deep_controls.docx", 5_000)
     files.update(pdfs)
     files.update(texts)
     if data_dir is not None:

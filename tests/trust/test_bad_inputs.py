@@ -47,6 +47,7 @@ EXPECTED_FAILURES = {
     "nuls.txt": "binary file, not text",
     "unreadable.txt": "permission denied",
     "data": "Ember's own data folder",
+    "deep_controls.docx": "damaged Word document",
 }
 EXPECTED_DONE = {
     "pdf_named.docx",  # a PDF wearing a .docx name
@@ -61,11 +62,13 @@ EXPECTED_DONE = {
     "one_line_200mb.txt",  # indexed up to the chunk cap, with a warning (below)
     "good.md",
     "good.pdf",
+    "many_widgets.pdf",  # 100,000 filled fields: the first 2,000 read, with a warning (below)
 }
 # File name -> a warning the ingest report must give for it (the file is still indexed).
 EXPECTED_WARNINGS = {
     "one_line_200mb.txt": f"indexed only the first {MAX_CHUNKS_PER_DOCUMENT:,} chunks of a very "
     "large file",
+    "many_widgets.pdf": "more form fields that were not read",
 }
 MAX_SECONDS = 150
 MAX_RSS_MB = 700  # measured ~215 MB in the indexing process
