@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ember.errors import StorageError
+from ember.files import shown_path
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -213,7 +214,9 @@ class KnowledgeBase:
             self._writer()
             removed = 0
             for record in self.store.documents(collection):
-                if record.path == target or record.path.startswith(target.rstrip(os.sep) + os.sep):
+                # A name that is not UTF-8 may be given as it is shown, with U+FFFD.
+                names = {record.path, shown_path(record.path)}
+                if any(n == target or n.startswith(target.rstrip(os.sep) + os.sep) for n in names):
                     self.vectors.remove(self.store.remove_document(record.id))
                     removed += 1
             self.vectors.save()

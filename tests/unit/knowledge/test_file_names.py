@@ -73,6 +73,8 @@ def test_a_folder_with_a_non_utf8_name_is_indexed_whole(
         assert (again.indexed, again.skipped) == (0, 5)
         assert kb.remove(Path(odd), "names") == 1
         assert odd not in {d.path for d in kb.documents()}
+        kb.index([folder], "names")
+        assert kb.remove(folder / "caf\ufffd-latin1.txt", "names") == 1  # as `docs list` shows it
 
 
 def test_a_citation_of_such_a_file_is_kept_in_the_chat_history(tmp_path: Path) -> None:
