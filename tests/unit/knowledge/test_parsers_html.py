@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from tests.support import nasty_files
 
 from ember.knowledge.parsers import html
@@ -249,6 +251,31 @@ def test_a_top_level_header_holding_the_pages_only_title_is_the_pages_own(tmp_pa
             "A wall is built twice: once in the head, once on the ground.",
         ),
     ]
+
+
+def test_many_top_level_asides_each_with_an_h1_are_judged_in_linear_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each aside holds one h1 of 8,000, so none holds the page's title: all are chrome. Judging
+    # that must not search the whole page once per aside (18.8 s for this page when it did).
+    from bs4 import BeautifulSoup
+
+    whole_page_searches = 0
+    find_all = BeautifulSoup.find_all
+
+    def counting(self: BeautifulSoup, *args: object, **kwargs: object) -> object:
+        nonlocal whole_page_searches
+        whole_page_searches += 1
+        return find_all(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BeautifulSoup, "find_all", counting)
+    page = "<body>" + "".join(f"<aside><h1>{n}</h1></aside>" for n in range(8_000))
+    started = time.perf_counter()
+    document = _parse(tmp_path, page + "<p>real</p></body>")
+    elapsed = time.perf_counter() - started
+    assert _text(document) == "real"
+    assert whole_page_searches <= 3
+    assert elapsed < 5.0
 
 
 def test_a_site_logo_in_a_top_level_h1_is_still_chrome(tmp_path: Path) -> None:

@@ -184,7 +184,10 @@ def _site_chrome(soup: Tag) -> list[Tag]:
         if len(rest) != 1 or rest[0].name not in WRAPPERS or _role(rest[0]) in CONTENT_ROLES:
             break
         node = rest[0]
-    return [tag for tag in chrome if not _holds_the_page_title(tag, soup)]
+    if not chrome:
+        return chrome
+    page_h1s = len(soup.find_all("h1"))  # once: per chrome tag would be quadratic
+    return [tag for tag in chrome if not _holds_the_page_title(tag, page_h1s)]
 
 
 def _looks_like_chrome(tag: Tag) -> bool:
@@ -198,22 +201,30 @@ def _looks_like_chrome(tag: Tag) -> bool:
     return any(name.lower() in CHROME_NAMES for name in names)
 
 
-def _holds_the_page_title(tag: Tag, soup: Tag) -> bool:
-    """Whether ``tag`` holds the page's only ``<h1>``, and that h1 is not a link home (a logo).
+def _holds_the_page_title(tag: Tag, page_h1s: int) -> bool:
+    """Whether ``tag`` holds all ``page_h1s`` of the page's ``<h1>`` elements (at least one), and
+    one of them has text outside a link (an h1 that is only a link home is a logo).
 
-    Such a "header" is the page's own: its title and standfirst, not the site's banner.
+    Such a "header" is the page's own: its title and standfirst, not the site's banner. One pass
+    over ``tag``, however deep: the chrome tags are disjoint, so judging them all is linear.
     """
-    inside = tag.find_all("h1")
-    if not inside or len(inside) != len(soup.find_all("h1")):
+    from bs4 import Tag
+
+    if page_h1s == 0:
         return False
-    return any(_text_outside_links(h1) for h1 in inside)
-
-
-def _text_outside_links(tag: Tag) -> bool:
-    for text in tag.find_all(string=True):
-        if _is_text(text) and text.strip() and text.find_parent("a") is None:
-            return True
-    return False
+    h1s = 0
+    titled = False
+    todo: list[tuple[PageElement, bool, bool]] = [(tag, tag.find_parent("a") is not None, False)]
+    while todo:
+        node, in_link, in_h1 = todo.pop()
+        if isinstance(node, Tag):
+            h1s += node.name == "h1"
+            in_link = in_link or node.name == "a"
+            in_h1 = in_h1 or node.name == "h1"
+            todo.extend((child, in_link, in_h1) for child in node.contents)
+        elif in_h1 and not in_link and _is_text(node) and node.strip():
+            titled = True
+    return titled and h1s == page_h1s
 
 
 def _role(tag: Tag) -> str:
