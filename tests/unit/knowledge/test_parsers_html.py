@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from tests.support import nasty_files
 
 from ember.knowledge.parsers import html
@@ -251,6 +253,31 @@ def test_a_top_level_header_holding_the_pages_only_title_is_the_pages_own(tmp_pa
     ]
 
 
+def test_many_top_level_asides_each_with_an_h1_are_judged_in_linear_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each aside holds one h1 of 8,000, so none holds the page's title: all are chrome. Judging
+    # that must not search the whole page once per aside (18.8 s for this page when it did).
+    from bs4 import BeautifulSoup
+
+    whole_page_searches = 0
+    find_all = BeautifulSoup.find_all
+
+    def counting(self: BeautifulSoup, *args: object, **kwargs: object) -> object:
+        nonlocal whole_page_searches
+        whole_page_searches += 1
+        return find_all(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BeautifulSoup, "find_all", counting)
+    page = "<body>" + "".join(f"<aside><h1>{n}</h1></aside>" for n in range(8_000))
+    started = time.perf_counter()
+    document = _parse(tmp_path, page + "<p>real</p></body>")
+    elapsed = time.perf_counter() - started
+    assert _text(document) == "real"
+    assert whole_page_searches <= 3
+    assert elapsed < 5.0
+
+
 def test_a_site_logo_in_a_top_level_h1_is_still_chrome(tmp_path: Path) -> None:
     page = """<html><body>
     <header><h1><a href="/">Kettleby Gazette</a></h1></header>
@@ -306,8 +333,105 @@ def test_without_a_thead_the_first_row_is_the_header(tmp_path: Path) -> None:
         "| Route | Stops | Note |\n"
         "| --- | --- | --- |\n"
         "| 7 \\| 7A | Quay, Market | Sundays only |\n"
-        "| 12 | Withdrawn |"
+        "| 12 | Withdrawn | |"
     )
+
+
+def test_cells_after_a_colspan_stay_under_their_own_column(tmp_path: Path) -> None:
+    # A spanning cell's text is said once, in its first column; the columns it covers are empty.
+    page = """<table>
+    <tr><th>Name</th><th>Q1</th><th>Q2</th></tr>
+    <tr><td colspan="2">Acme</td><td>5</td></tr>
+    <tr><td>Brill</td><td colspan="2">7 (both quarters)</td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Name | Q1 | Q2 |\n| --- | --- | --- |\n| Acme | | 5 |\n| Brill | 7 (both quarters) | |"
+    )
+
+
+def test_a_rowspan_cell_is_repeated_in_every_row_it_covers(tmp_path: Path) -> None:
+    # Each row read alone keeps its label, and the cells beside it keep their columns.
+    page = """<table>
+    <tr><th>Region</th><th>Town</th><th>Population</th></tr>
+    <tr><td rowspan="3">North</td><td>Ayrholm</td><td>10 400</td></tr>
+    <tr><td>Butterley</td><td>2 150</td></tr>
+    <tr><td>Carrow</td><td rowspan="2">900</td></tr>
+    <tr><td>South</td><td>Dunmere</td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Region | Town | Population |\n"
+        "| --- | --- | --- |\n"
+        "| North | Ayrholm | 10 400 |\n"
+        "| North | Butterley | 2 150 |\n"
+        "| North | Carrow | 900 |\n"
+        "| South | Dunmere | 900 |"
+    )
+
+
+def test_every_row_and_the_header_are_padded_to_the_widest_row(tmp_path: Path) -> None:
+    page = """<table>
+    <tr><th>Part</th><th>Stock</th></tr>
+    <tr><td>Hinge</td><td>40</td><td>reorder</td></tr>
+    <tr><td>Latch</td></tr>
+    <tr><td>Catch</td><td>3</td><td></td><td></td><td></td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "| Part | Stock | |\n"
+        "| --- | --- | --- |\n"
+        "| Hinge | 40 | reorder |\n"
+        "| Latch | | |\n"
+        "| Catch | 3 | |"
+    )
+
+
+def test_a_first_row_spanning_the_whole_table_is_its_title_not_its_header(
+    tmp_path: Path,
+) -> None:
+    # A colspan far wider than the table (a common way to say "all of them") does not widen it.
+    page = """<table>
+    <tr><th colspan="100">Ferry fares</th></tr>
+    <tr><th>Ticket</th><th>Adult</th><th>Child</th></tr>
+    <tr><td>Single</td><td>4.20</td><td>2.10</td></tr>
+    <tr><td>Return</td><td>7.80</td><td>3.90</td></tr>
+    </table>"""
+    assert _text(_parse(tmp_path, page)) == (
+        "Ferry fares\n"
+        "| Ticket | Adult | Child |\n"
+        "| --- | --- | --- |\n"
+        "| Single | 4.20 | 2.10 |\n"
+        "| Return | 7.80 | 3.90 |"
+    )
+
+
+def test_a_titled_table_of_one_row_reads_as_lines(tmp_path: Path) -> None:
+    # Python's own docs list the built-in functions this way: a title spanning four columns over
+    # one row of four cells. Without the title there is one row left, which is not a grid.
+    page = """<table><thead><tr><th colspan="4"><p>Built-in Functions</p></th></tr></thead>
+    <tbody><tr><td><div>A</div><div>abs()</div></td><td><div>E</div><div>eval()</div></td>
+    <td><div>L</div><div>len()</div></td><td><div>R</div><div>range()</div></td></tr></tbody>
+    </table>"""
+    text = _text(_parse(tmp_path, page))
+    assert "|" not in text
+    assert text.split() == "Built-in Functions A abs() E eval() L len() R range()".split()
+
+
+def test_a_crafted_table_cannot_multiply_its_size(tmp_path: Path) -> None:
+    # 63 long cells carried down 20,000 empty rows would be a quarter of a gigabyte of pipe table;
+    # past a budget proportional to the markup, the table is read as text, each cell said once.
+    cell = "x" * 200
+    first = "<tr>" + f'<td rowspan="0">{cell}</td>' * 63 + "</tr>"
+    page = "<table>" + first + "<tr></tr>" * 20_000 + "</table>"
+    text = _text(_parse(tmp_path, page))
+    assert len(text) < 4 * len(page)
+    assert text.count(cell) == 63
+
+
+def test_a_table_wider_than_63_columns_reads_as_text(tmp_path: Path) -> None:
+    header = "<tr>" + "".join(f"<th>c{n}</th>" for n in range(70)) + "</tr>"
+    row = "<tr>" + "".join(f"<td>{n}</td>" for n in range(70)) + "</tr>"
+    text = _text(_parse(tmp_path, f"<table>{header}{row}</table>"))
+    assert "|" not in text
+    assert text.split()[-1] == "69"
 
 
 def test_a_table_inside_a_cell_is_flattened_into_that_cell(tmp_path: Path) -> None:

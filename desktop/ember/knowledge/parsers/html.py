@@ -17,9 +17,13 @@ What is dropped, and why:
   page of nothing but headings keeps them as its text.
 
 A ``<table>`` of short cells becomes a GitHub-flavoured Markdown pipe table (a header row, a
-``| --- |`` separator, one line per row) so that a chunk of rows can carry its column names. A
-layout table (one column, one row, long blocks of text or headings in its cells) is read as
-ordinary blocks instead. Trees are walked iteratively, so deeply nested markup cannot exhaust the
+``| --- |`` separator, one line per row) so that a chunk of rows can carry its column names. Cells
+keep the columns a browser shows them in: a ``colspan`` cell is said once and the columns it
+covers are left empty, a ``rowspan`` cell is repeated in each row it covers, every row is padded
+to the widest, and a first row that is one cell across the whole table is a title line above it.
+A layout table (one column, one row, long blocks of text or headings in its cells) is read as
+ordinary blocks instead, and so is a table wider than 63 columns or one whose pipe form would be
+many times the size of its markup. Trees are walked iteratively, so deeply nested markup cannot exhaust the
 recursion limit.
 """
 
@@ -81,6 +85,15 @@ BREAKS = {
 MAX_PIPE_CELL_CHARS = 300
 _MAX_NESTED_TABLES = 3  # tables in tables in tables in a cell: a page layout, not data
 _MAX_TABLE_NODES = 200_000  # give up judging a table this big and read it as blocks
+# A pipe table is at most this many columns wide; a wider one is read as blocks.
+MAX_PIPE_COLUMNS = 63
+_MAX_COLSPAN, _MAX_ROWSPAN = 1000, 65534  # as browsers clamp them
+# Carrying rowspan cells down and padding rows may make a pipe table bigger than its markup, but
+# no more than this many times bigger (plus a fixed allowance); past that it is read as blocks,
+# each cell said once.
+_PIPE_GROWTH = 4
+_PIPE_ALLOWANCE = 256 * 1024
+_LEADING_DIGITS = re.compile(r"\s*(\d+)")
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -184,7 +197,10 @@ def _site_chrome(soup: Tag) -> list[Tag]:
         if len(rest) != 1 or rest[0].name not in WRAPPERS or _role(rest[0]) in CONTENT_ROLES:
             break
         node = rest[0]
-    return [tag for tag in chrome if not _holds_the_page_title(tag, soup)]
+    if not chrome:
+        return chrome
+    page_h1s = len(soup.find_all("h1"))  # once: per chrome tag would be quadratic
+    return [tag for tag in chrome if not _holds_the_page_title(tag, page_h1s)]
 
 
 def _looks_like_chrome(tag: Tag) -> bool:
@@ -198,22 +214,30 @@ def _looks_like_chrome(tag: Tag) -> bool:
     return any(name.lower() in CHROME_NAMES for name in names)
 
 
-def _holds_the_page_title(tag: Tag, soup: Tag) -> bool:
-    """Whether ``tag`` holds the page's only ``<h1>``, and that h1 is not a link home (a logo).
+def _holds_the_page_title(tag: Tag, page_h1s: int) -> bool:
+    """Whether ``tag`` holds all ``page_h1s`` of the page's ``<h1>`` elements (at least one), and
+    one of them has text outside a link (an h1 that is only a link home is a logo).
 
-    Such a "header" is the page's own: its title and standfirst, not the site's banner.
+    Such a "header" is the page's own: its title and standfirst, not the site's banner. One pass
+    over ``tag``, however deep: the chrome tags are disjoint, so judging them all is linear.
     """
-    inside = tag.find_all("h1")
-    if not inside or len(inside) != len(soup.find_all("h1")):
+    from bs4 import Tag
+
+    if page_h1s == 0:
         return False
-    return any(_text_outside_links(h1) for h1 in inside)
-
-
-def _text_outside_links(tag: Tag) -> bool:
-    for text in tag.find_all(string=True):
-        if _is_text(text) and text.strip() and text.find_parent("a") is None:
-            return True
-    return False
+    h1s = 0
+    titled = False
+    todo: list[tuple[PageElement, bool, bool]] = [(tag, tag.find_parent("a") is not None, False)]
+    while todo:
+        node, in_link, in_h1 = todo.pop()
+        if isinstance(node, Tag):
+            h1s += node.name == "h1"
+            in_link = in_link or node.name == "a"
+            in_h1 = in_h1 or node.name == "h1"
+            todo.extend((child, in_link, in_h1) for child in node.contents)
+        elif in_h1 and not in_link and _is_text(node) and node.strip():
+            titled = True
+    return titled and h1s == page_h1s
 
 
 def _role(tag: Tag) -> str:
@@ -356,9 +380,22 @@ def _strings(nodes: Iterable[PageElement], dropped: Dropped) -> list[str]:
 
 # -- tables -----------------------------------------------------------------------------------------
 
+_Cell = tuple[str, int, int]  # text, colspan, rowspan (0: to the end of its row group)
+_Group = list[list[_Cell]]  # the rows of a <thead>, a <tbody> or a <tfoot>
+
 
 class _Layout(Exception):
     """Raised while reading a table that turns out to lay out a page rather than hold data."""
+
+
+class _GridRow:
+    """One row laid on the grid: its non-empty texts by column."""
+
+    def __init__(self, texts: dict[int, str], title_span: int) -> None:
+        self.texts = texts
+        # The colspan of the row's one cell when that cell is all there is (nothing carried down
+        # into the row, nothing beside it): a title row if it spans the whole table.
+        self.title_span = title_span
 
 
 def _pipe_table(table: Tag, dropped: Dropped) -> list[str] | None:
@@ -366,22 +403,32 @@ def _pipe_table(table: Tag, dropped: Dropped) -> list[str] | None:
 
     Rows and cells are taken in document order, so rows and cells left unclosed (which
     ``html.parser`` nests inside one another) still come out side by side. A table inside a cell
-    is flattened into that cell's text.
+    is flattened into that cell's text. Cells are laid on a grid as a browser lays them out: a
+    ``colspan`` cell's text is said once, in its first column, and the columns it covers are
+    empty; a ``rowspan`` cell's text is repeated in every row it covers, so that a row read alone
+    keeps its label. Every row, the header included, is padded to the widest row, whose last
+    non-empty cell says how wide the table is. A first row that is one cell spanning the table is
+    its title: a line above the table, with the next row as the header.
     """
     try:
-        caption, head, body = _table_cells(table, dropped)
+        caption, groups, size = _table_cells(table, dropped)
+        budget = _PIPE_ALLOWANCE + _PIPE_GROWTH * size
+        rows, spent = _grid(groups, budget)
     except _Layout:
         return None
-    rows = [row for row in head + body if any(row)]
-    if len(rows) < 2 or max(len(row) for row in rows) < 2:
-        return None  # one row or one column: a box around text, not a grid
-    if any(len(cell) > MAX_PIPE_CELL_CHARS for row in rows for cell in row):
-        return None
-    header, *rest = rows
+    rows = [row for row in rows if row.texts]
+    width = max((max(row.texts) + 1 for row in rows), default=0)
     lines = [caption] if caption else []
-    lines.append(_pipe_row(header))
-    lines.append("| " + " | ".join("---" for _ in header) + " |")
-    lines.extend(_pipe_row(row) for row in rest)
+    if rows and width >= 2 and rows[0].title_span >= width:
+        lines.append(rows.pop(0).texts[0])
+    if len(rows) < 2 or width < 2:
+        return None  # one row or one column: a box around text, not a grid
+    if spent + 3 * width * (len(rows) + 1) > budget:
+        return None  # padding a sparse table would make it many times the size of its markup
+    cells = [[row.texts.get(column, "") for column in range(width)] for row in rows]
+    lines.append(_pipe_row(cells[0]))
+    lines.append("| " + " | ".join("---" for _ in range(width)) + " |")
+    lines.extend(_pipe_row(row) for row in cells[1:])
     return lines
 
 
@@ -389,23 +436,76 @@ def _pipe_row(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def _table_cells(table: Tag, dropped: Dropped) -> tuple[str, list[list[str]], list[list[str]]]:
-    """``(caption, header rows, other rows)`` of a table, each cell's text whitespace-squeezed.
+def _grid(groups: list[_Group], budget: int) -> tuple[list[_GridRow], int]:
+    """The rows of each row group laid on a grid, and roughly how many characters they render to.
 
-    The header rows are those in ``<thead>``; without a ``<thead>`` the first row is the header.
+    Raises :class:`_Layout` for a table wider than :data:`MAX_PIPE_COLUMNS`, or as soon as the
+    rows would render to more than ``budget`` characters (a cell carried down thousands of rows).
+    """
+    out: list[_GridRow] = []
+    spent = 0
+    for group in groups:
+        carried: dict[int, tuple[str, int]] = {}  # column: (text, rows still to cover)
+        for index, cells in enumerate(group):
+            texts = {column: text for column, (text, _) in carried.items() if text}
+            taken = set(carried)
+            title_span = cells[0][1] if len(cells) == 1 and not carried else 0
+            carried = {c: (text, left - 1) for c, (text, left) in carried.items() if left > 1}
+            below = len(group) - index - 1
+            column = 0
+            for text, colspan, rowspan in cells:
+                while column in taken:
+                    column += 1
+                if column >= MAX_PIPE_COLUMNS:
+                    raise _Layout  # too wide to read as a table
+                if len(text) > MAX_PIPE_CELL_CHARS:
+                    raise _Layout
+                span = min(colspan, MAX_PIPE_COLUMNS - column)
+                covers = below if rowspan == 0 else min(rowspan - 1, below)
+                for spanned in range(column, column + span):
+                    if spanned not in taken:
+                        taken.add(spanned)
+                        if spanned == column and text:
+                            texts[column] = text
+                        if covers:
+                            carried[spanned] = (text if spanned == column else "", covers)
+                column += span
+            spent += 2 + sum(len(text) + 3 + text.count("|") for text in texts.values())
+            if spent > budget:
+                raise _Layout
+            out.append(_GridRow(texts, title_span))
+    return out, spent
+
+
+def _span(tag: Tag, attribute: str, most: int) -> int:
+    """A ``colspan`` or ``rowspan`` as browsers read it: leading digits, clamped; 1 if none."""
+    value = tag.get(attribute)
+    match = _LEADING_DIGITS.match(value) if isinstance(value, str) else None
+    if match is None:
+        return 1
+    digits = match.group(1)
+    return most if len(digits) > len(str(most)) else min(int(digits), most)
+
+
+def _table_cells(table: Tag, dropped: Dropped) -> tuple[str, list[_Group], int]:
+    """``(caption, row groups, size)`` of a table, each cell's text whitespace-squeezed.
+
+    The row groups are the ``<thead>`` groups, then the body groups, then the ``<tfoot>`` groups,
+    as they are shown. ``size`` is a lower bound on the length of the table's markup.
     Raises :class:`_Layout` as soon as the table shows it is a layout table.
     """
     from bs4 import Tag
 
     caption: list[str] = []
-    head: list[list[list[str]]] = []
-    body: list[list[list[str]]] = []
-    foot: list[list[list[str]]] = []
-    section = body
+    head: list[list[list[tuple[list[str], int, int]]]] = []
+    body: list[list[list[tuple[list[str], int, int]]]] = []
+    foot: list[list[list[tuple[list[str], int, int]]]] = []
+    group: list[list[tuple[list[str], int, int]]] | None = None
     target: list[str] | None = None  # where text goes: the current cell or the caption
     target_chars = 0  # roughly: enough to tell a paragraph from a data cell early
     nested = 0
     seen = 0
+    size = 0
     todo: list[tuple[PageElement, bool]] = [(child, False) for child in reversed(table.contents)]
     while todo:
         node, closing = todo.pop()
@@ -416,8 +516,8 @@ def _table_cells(table: Tag, dropped: Dropped) -> tuple[str, list[list[str]], li
             assert isinstance(node, Tag)
             if node.name == "table":
                 nested -= 1
-            elif nested == 0 and node.name in ("thead", "tfoot"):
-                section = body
+            elif nested == 0 and node.name in ("thead", "tbody", "tfoot"):
+                group = None
             elif nested == 0 and node.name == "caption":
                 target = None
             if target is not None:
@@ -434,32 +534,38 @@ def _table_cells(table: Tag, dropped: Dropped) -> tuple[str, list[list[str]], li
                 if nested > _MAX_NESTED_TABLES:
                     raise _Layout
             elif nested == 0:
-                if name == "thead":
-                    section = head
-                elif name == "tfoot":
-                    section = foot
+                if name in ("thead", "tbody", "tfoot"):
+                    group = []
+                    {"thead": head, "tbody": body, "tfoot": foot}[name].append(group)
                 elif name == "caption":
                     target = caption
-                elif name == "tr":
-                    section.append([])
+                elif name in ("tr", "td", "th"):
+                    if group is None:
+                        group = []
+                        body.append(group)
+                    if name == "tr" or not group:
+                        group.append([])
                     target = None
-                elif name in ("td", "th"):
-                    if not section:
-                        section.append([])
-                    target, target_chars = [], 0
-                    section[-1].append(target)
+                    if name != "tr":
+                        target, target_chars = [], 0
+                        colspan = max(1, _span(node, "colspan", _MAX_COLSPAN))
+                        group[-1].append((target, colspan, _span(node, "rowspan", _MAX_ROWSPAN)))
             todo.append((node, True))
             todo.extend((child, False) for child in reversed(node.contents))
-        elif _is_text(node) and target is not None:
+        elif _is_text(node):
+            size += len(node)
+            if target is None:
+                continue
             target.append(str(node))
             target_chars += len(" ".join(node.split()))
             if target is not caption and target_chars > MAX_PIPE_CELL_CHARS:
                 raise _Layout  # a block of prose: this grid lays out text
 
-    def squeeze(rows: list[list[list[str]]]) -> list[list[str]]:
-        return [[" ".join("".join(cell).split()) for cell in row] for row in rows]
+    def squeeze(parts: list[str]) -> str:
+        return " ".join("".join(parts).split())
 
-    head_rows, body_rows = squeeze(head), squeeze(body) + squeeze(foot)
-    if not any(any(row) for row in head_rows):
-        head_rows = []
-    return " ".join("".join(caption).split()), head_rows, body_rows
+    groups = [
+        [[(squeeze(parts), colspan, rowspan) for parts, colspan, rowspan in row] for row in rows]
+        for rows in head + body + foot
+    ]
+    return squeeze(caption), groups, size + 4 * seen
