@@ -563,3 +563,27 @@ def test_the_walk_spends_no_python_recursion_on_nesting(tmp_path: Path) -> None:
         etree.SubElement(etree.SubElement(inner, f"{w}p"), f"{w}r"), f"{w}t"
     ).text = "core"
     assert StoryReader().read(body) == [Paragraph("core", in_box=True)]
+
+
+# -- review fixes -----------------------------------------------------------------------------------
+
+
+def test_identical_footnotes_and_comments_by_different_people_are_all_kept(
+    tmp_path: Path,
+) -> None:
+    footnotes = (
+        f'<w:footnote w:id="1">{_para("Ibid.")}</w:footnote>'
+        f'<w:footnote w:id="2">{_para("Ibid.")}</w:footnote>'
+    )
+    comments = (
+        f'<w:comment w:id="0" w:author="Ann">{_para("Agreed.")}</w:comment>'
+        f'<w:comment w:id="1" w:author="Bob">{_para("Agreed.")}</w:comment>'
+        f'<w:comment w:id="2" w:author="Bob">{_para("Agreed.")}</w:comment>'
+    )
+    document = _parse_raw(
+        tmp_path, _para("See the sources."), footnotes_xml=footnotes, comments_xml=comments
+    )
+    assert [(s.heading_path, s.text) for s in document.sections][1:] == [
+        (("Footnotes",), "Ibid.\nIbid."),
+        (("Comments",), "Ann: Agreed.\nBob: Agreed.\nBob: Agreed."),
+    ]

@@ -6,7 +6,8 @@ python-docx opens the package; its XML is then walked by :mod:`docx_xml`, which 
 Tables become Markdown pipe tables where they stand in the text. Headers, footers, footnotes,
 endnotes and comments follow the body as sections of their own, under the heading paths
 ``("Header",)``, ``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``;
-a header or footer repeated by several document sections is said once.
+a header or footer repeated by several document sections is said once (notes and comments are
+all kept, however alike).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _furniture(document: Any, reader: StoryReader) -> Blocks:
     blocks: Blocks = []
     for label, kind in (("Header", "header"), ("Footer", "footer")):
         stories = [_root(part) for part in _header_footer_parts(document, kind)]
-        blocks.append(((label,), _story_lines(stories, reader)))
+        blocks.append(((label,), _story_lines(stories, reader, once=True)))
     for label, kind in (("Footnotes", "footnote"), ("Endnotes", "endnote")):
         stories = [
             note
@@ -177,16 +178,21 @@ def _furniture(document: Any, reader: StoryReader) -> Blocks:
     return [(heading_path, lines) for heading_path, lines in blocks if lines]
 
 
-def _story_lines(stories: list[Any], reader: StoryReader, *, author: bool = False) -> list[str]:
-    """Each story's lines, a story whose text was already said (the same header again) left out;
-    a comment's first line is prefixed by its author's name."""
+def _story_lines(
+    stories: list[Any], reader: StoryReader, *, once: bool = False, author: bool = False
+) -> list[str]:
+    """Each story's lines; with ``once`` (headers and footers, which several document sections
+    repeat) a story whose text was already said is left out. Notes and comments are all kept, the
+    same "Ibid." or "Agreed." twice included. A comment's first line is prefixed by its author's
+    name."""
     lines: list[str] = []
     seen: set[tuple[str, ...]] = set()
     for story in stories:
         own = _item_lines(reader.read(story))
-        if not own or tuple(own) in seen:
+        if not own or (once and tuple(own) in seen):
             continue
-        seen.add(tuple(own))
+        if once:
+            seen.add(tuple(own))
         name = (story.get(f"{_W}author") or "").strip() if author else ""
         if name:
             first = next(index for index, line in enumerate(own) if line)
