@@ -587,3 +587,54 @@ def test_identical_footnotes_and_comments_by_different_people_are_all_kept(
         (("Footnotes",), "Ibid.\nIbid."),
         (("Comments",), "Ann: Agreed.\nBob: Agreed.\nBob: Agreed."),
     ]
+
+
+def test_the_table_of_contents_control_is_left_out(tmp_path: Path) -> None:
+    toc_entry = _para(
+        "Introduction",
+        "<w:r><w:tab/></w:r>",
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> PAGEREF _Toc1 \\h </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>',
+        "3",
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
+    )
+    toc = (
+        '<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/>'
+        "<w:docPartUnique/></w:docPartObj></w:sdtPr>"
+        f"<w:sdtContent>{_para('Contents', style='TOCHeading')}{toc_entry}</w:sdtContent></w:sdt>"
+    )
+    document = _parse_raw(
+        tmp_path, toc + _para("Introduction", style="Heading1") + _para("Body text here.")
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        (("Introduction",), "Body text here.")
+    ]
+
+
+def test_the_placeholder_text_of_an_empty_content_control_is_left_out(tmp_path: Path) -> None:
+    placeholder = (
+        "<w:sdt><w:sdtPr><w:showingPlcHdr/><w:text/></w:sdtPr><w:sdtContent>"
+        + _run(
+            "Click or tap here to enter text.", '<w:rPr><w:rStyle w:val="PlaceholderText"/></w:rPr>'
+        )
+        + "</w:sdtContent></w:sdt>"
+    )
+    filled = _control(_run("Halvercrest"), alias="Client")
+    not_showing = (
+        '<w:sdt><w:sdtPr><w:showingPlcHdr w:val="false"/></w:sdtPr>'
+        f"<w:sdtContent>{_run('Ostrowind')}</w:sdtContent></w:sdt>"
+    )
+    body = _para("Customer name: ", placeholder) + _para("Client: ", filled, " and ", not_showing)
+    assert _text(_parse_raw(tmp_path, body)) == "Customer name:\nClient: Halvercrest and Ostrowind"
+
+
+def test_ruby_readings_are_left_out_and_their_base_text_kept(tmp_path: Path) -> None:
+    ruby = (
+        "<w:r><w:ruby><w:rubyPr/><w:rt>"
+        + _run("とうきょう")
+        + "</w:rt><w:rubyBase>"
+        + _run("東京")
+        + "</w:rubyBase></w:ruby></w:r>"
+    )
+    assert _text(_parse_raw(tmp_path, _para(ruby, "に行く"))) == "東京に行く"

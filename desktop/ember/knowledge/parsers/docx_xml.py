@@ -6,7 +6,11 @@ so nothing hides from the reader behind an element python-docx's ``Paragraph.tex
 * runs: ``w:t``, tabs and breaks as whitespace, ``w:sym`` symbols, non-breaking hyphens, math
   (``m:t``), VML WordArt (``v:textpath``);
 * containers, read through: hyperlinks, smart tags, custom XML, simple fields (their shown result),
-  content controls (``w:sdt``) around blocks, runs, rows and cells;
+  content controls (``w:sdt``) around blocks, runs, rows and cells, but for two: a control
+  showing its placeholder ("Click or tap here to enter text.", ``w:showingPlcHdr``) holds no
+  one's text, and Word's table-of-contents control (``w:docPartGallery`` "Table of Contents")
+  repeats the headings;
+* ruby (``w:ruby``): the base text, not the reading set above it (``w:rt``);
 * tracked changes as the document now reads: insertions and moves kept (``w:ins``,
   ``w:moveTo``), deletions and moved-away text dropped (``w:del``, ``w:delText``,
   ``w:moveFrom``), deleted table rows and cells dropped;
@@ -41,7 +45,7 @@ W_VAL = f"{_W}val"
 _P, _TBL, _TR, _TC, _TXBX = f"{_W}p", f"{_W}tbl", f"{_W}tr", f"{_W}tc", f"{_W}txbxContent"
 _CHOICE, _FALLBACK = f"{_MC}Choice", f"{_MC}Fallback"
 _TEXTPATH = f"{_V}textpath"
-_SYM = f"{_W}sym"
+_SYM, _SDT = f"{_W}sym", f"{_W}sdt"
 _TEXT_TAGS = (f"{_W}t", f"{_M}t")
 _WHITESPACE = {
     f"{_W}tab": "\t",
@@ -72,6 +76,7 @@ _SKIP = frozenset(
         "smartTagPr",
         "fldData",
         "rubyPr",
+        "rt",
     )
 )
 _MAX_SPAN = 63  # Word's own column limit; a crafted gridSpan of a billion must not be honoured
@@ -234,6 +239,8 @@ class StoryReader:
                 stack.append(_cell(element))
         elif tag == _TXBX:
             stack.append(_Box(element))
+        elif tag == _SDT:
+            return not _placeholder_or_contents(element)
         elif tag in (_CHOICE, _FALLBACK):
             return element is _chosen_branch(element.getparent())
         elif tag == _TEXTPATH:
@@ -339,6 +346,20 @@ def _count(element: etree._Element, properties: str, name: str, default: int) ->
     except ValueError:
         return default
     return min(max(value, default), _MAX_SPAN)
+
+
+def _placeholder_or_contents(control: etree._Element) -> bool:
+    """Whether a content control shows only its placeholder, or is Word's table of contents."""
+    placeholder = control.find(f"{_W}sdtPr/{_W}showingPlcHdr")
+    if placeholder is not None and _on(placeholder):
+        return True
+    gallery = control.find(f"{_W}sdtPr/{_W}docPartObj/{_W}docPartGallery")
+    return gallery is not None and (gallery.get(W_VAL) or "").lower() == "table of contents"
+
+
+def _on(toggle: etree._Element) -> bool:
+    """A ``w:ST_OnOff`` property: on when present, unless its value says off."""
+    return (toggle.get(W_VAL) or "true").lower() not in ("0", "false", "off")
 
 
 def _style_id(paragraph: etree._Element) -> str | None:
