@@ -11,7 +11,7 @@ from tests.support import nasty_files
 
 from ember.errors import IngestError
 from ember.knowledge.parsers import docx
-from ember.knowledge.parsers.docx_xml import Paragraph, StoryReader
+from ember.knowledge.parsers.docx_xml import Paragraph, StoryReader, Table
 from ember.knowledge.parsers.zipguard import ZipLimits, check_zip
 from ember.knowledge.types import ParsedDocument
 
@@ -638,3 +638,48 @@ def test_ruby_readings_are_left_out_and_their_base_text_kept(tmp_path: Path) -> 
         + "</w:rubyBase></w:ruby></w:r>"
     )
     assert _text(_parse_raw(tmp_path, _para(ruby, "に行く"))) == "東京に行く"
+
+
+def test_a_crafted_table_of_2000_cells_each_spanning_63_columns_stays_small(
+    tmp_path: Path,
+) -> None:
+    wide = _row(_cell(_para("x")), *[_cell(properties='<w:gridSpan w:val="63"/>')] * 2_000)
+    body = _table(wide, *[_row(_cell(_para("y")))] * 2_000)
+    path = nasty_files.write_raw_docx(tmp_path / "wide.docx", body)
+    assert path.stat().st_size < 5_000
+    text = _text(docx.parse(path))
+    assert len(text) < 20_000  # was 50 million characters of "|  |  |", the whole text budget
+    assert text.split().count("x") == 1 and text.split().count("y") == 2_000
+
+
+def test_a_table_is_never_wider_than_63_columns_and_keeps_the_text_past_them(
+    tmp_path: Path,
+) -> None:
+    row = _row(*[_cell(_para(f"c{number}")) for number in range(1, 71)])
+    lines = _text(_parse_raw(tmp_path, _table(row, row))).split("\n")
+    assert lines[1] == "| " + " | ".join(["---"] * 63) + " |"
+    assert lines[0].endswith("| c62 | c63 c64 c65 c66 c67 c68 c69 c70 |")
+
+
+def test_columns_empty_in_every_row_are_left_out(tmp_path: Path) -> None:
+    body = _table(
+        _row(_cell(_para("Part")), _cell(), _cell(_para("Interval")), _cell()),
+        _row(_cell(_para("Filter")), _cell(), _cell(_para("6 months"))),
+    )
+    assert _text(_parse_raw(tmp_path, body)) == (
+        "| Part | Interval |\n| --- | --- |\n| Filter | 6 months |"
+    )
+
+
+def test_a_rendered_table_counts_against_the_text_budget(tmp_path: Path) -> None:
+    from lxml import etree
+
+    row = _row(*[_cell(_para("x"))] * 63)  # 63 characters of text, 253 rendered
+    body = etree.fromstring(
+        f"<w:body {nasty_files.WORD_NAMESPACES}>{_table(*[row] * 100)}{_para('After.')}</w:body>"
+    )
+    reader = StoryReader(limit=10_000)
+    items = reader.read(body)
+    assert reader.exhausted  # 6,300 characters of text, but 25,300 rendered
+    assert len(items) == 1 and isinstance(items[0], Table)
+    assert 9_000 < sum(len(line) + 1 for line in items[0].lines) <= 10_000

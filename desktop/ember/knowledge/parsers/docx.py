@@ -124,7 +124,7 @@ def _body_blocks(
 
 
 def _table_lines(table: Table) -> list[str]:
-    lines = table.markdown()
+    lines = table.lines
     return ["", *lines, ""] if lines else []  # blank lines keep the table a block of its own
 
 

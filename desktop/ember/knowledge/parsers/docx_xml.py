@@ -18,7 +18,9 @@ so nothing hides from the reader behind an element python-docx's ``Paragraph.tex
   paragraphs follow the paragraph that holds them. Of an ``mc:AlternateContent`` only the first
   branch with text is read, so a box Word saves twice (a DrawingML choice, a VML fallback) is
   read once;
-* tables, rendered as Markdown pipe tables by :meth:`Table.markdown`; a table inside a cell, and
+* tables, rendered as Markdown pipe tables (:attr:`Table.lines`) at most 63 columns wide (Word's
+  limit; the text of cells past it joins the last column), columns empty in every row left out,
+  and the rendering counted against the character budget like text; a table inside a cell, and
   anything else in a cell, is flattened into that cell's text.
 
 Left out, as Word leaves it out of the page: field codes (``w:instrText``), content-control and
@@ -79,7 +81,9 @@ _SKIP = frozenset(
         "rt",
     )
 )
-_MAX_SPAN = 63  # Word's own column limit; a crafted gridSpan of a billion must not be honoured
+# Word's own column limit, for a whole table: a crafted gridSpan of a billion, or thousands of
+# cells in a row, must not be honoured (each extra column costs every row of the table).
+_MAX_COLUMNS = 63
 
 
 @dataclass(slots=True)
@@ -93,21 +97,12 @@ class Paragraph:
 
 @dataclass(slots=True)
 class Table:
-    """A table's rows of cell texts, one entry per grid column (merged cells said once)."""
+    """A table's rows of cell texts, one entry per grid column (merged cells said once), rows
+    without text left out; ``lines``, its Markdown pipe-table lines (none for a table read inside
+    an outer table's cell, which is only ever flattened)."""
 
     rows: list[list[str]]
-
-    def markdown(self) -> list[str]:
-        """GitHub-flavoured Markdown pipe-table lines: the first non-empty row as the header, a
-        ``| --- |`` separator, then the other rows, all as wide as the widest; empty rows
-        dropped, ``|`` in a cell escaped."""
-        rows = [row for row in self.rows if any(row)]
-        if not rows:
-            return []
-        width = max(len(row) for row in rows)
-        lines = [_markdown_row(row + [""] * (width - len(row))) for row in rows]
-        lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
-        return lines
+    lines: list[str] = field(default_factory=list)
 
     def flat(self) -> str:
         """All the table's text on one line, as it is kept inside an outer table's cell."""
@@ -115,6 +110,26 @@ class Table:
 
 
 Item = Paragraph | Table
+
+
+def _markdown(rows: list[list[str]], room: int) -> tuple[list[str], bool]:
+    """GitHub-flavoured Markdown pipe-table lines of ``rows``: the first as the header, a
+    ``| --- |`` separator, then the others; columns empty in every row left out, the other columns
+    said in every row, ``|`` in a cell escaped. Lines stop before they (and a newline each) would
+    exceed ``room`` characters; True when they did."""
+    columns = sorted({column for row in rows for column, text in enumerate(row) if text})
+    separator = "| " + " | ".join(["---"] * len(columns)) + " |"
+    lines: list[str] = []
+    used = 0
+    for row in rows:
+        new = [_markdown_row([row[column] if column < len(row) else "" for column in columns])]
+        if not lines:
+            new.append(separator)
+        used += sum(len(line) + 1 for line in new)
+        if used > room:
+            return lines, True
+        lines.extend(new)
+    return lines, False
 
 
 def _markdown_row(cells: list[str]) -> str:
@@ -169,6 +184,7 @@ class _Para:
 @dataclass(slots=True, eq=False)
 class _Table:
     element: object
+    start: int  # the reader's character count when the table began
     rows: list[list[str]] = field(default_factory=list)
     above: dict[int, str] = field(default_factory=dict)  # column -> text of a vertical merge
 
@@ -177,6 +193,7 @@ class _Table:
 class _Row:
     element: object
     cells: list[str] = field(default_factory=list)
+    overflow: list[str] = field(default_factory=list)  # text of cells past the last column
 
 
 _Frame = _Flow | _Para | _Table | _Row
@@ -203,7 +220,7 @@ class StoryReader:
         for event, element in walker:
             if event == "end":
                 if len(stack) > 1 and stack[-1].element is element:
-                    _close(stack)
+                    self._close(stack)
                 continue
             if self.exhausted or element.tag in _SKIP:
                 walker.skip_subtree()
@@ -226,7 +243,7 @@ class StoryReader:
             if not isinstance(top, _Para):  # a paragraph in a paragraph (invalid): one text
                 stack.append(_Para(element, _style_id(element)))
         elif tag == _TBL:
-            stack.append(_Table(element))
+            stack.append(_Table(element, self.chars))
         elif tag == _TR:
             if isinstance(top, _Table):
                 if _has(element, "trPr", "del"):
@@ -262,10 +279,38 @@ class StoryReader:
                 frame.loose.append(text)
                 return
 
+    def _close(self, stack: list[_Frame]) -> None:
+        """The element of the innermost open frame has ended: hand what it holds outwards."""
+        frame = stack.pop()
+        if isinstance(frame, _Table):
+            _deliver(stack, self._table(frame, stack))
+        else:
+            _close(frame, stack)
 
-def _close(stack: list[_Frame]) -> None:
-    """The element of the innermost open frame has ended: hand what it holds outwards."""
-    frame = stack.pop()
+    def _table(self, frame: _Table, stack: list[_Frame]) -> Table:
+        """A finished table, rendered unless it lies in an outer table's cell; what the rendering
+        adds to the text read (pipes, padding, merged text said again) is counted too."""
+        table = Table(frame.rows)
+        if isinstance(_flow(stack), _Cell):
+            return table
+        table.lines, cut = _markdown(frame.rows, self.limit - frame.start)
+        rendered = sum(len(line) + 1 for line in table.lines)
+        self.chars = max(self.chars, frame.start + rendered)
+        if cut:
+            self.chars = max(self.chars, self.limit + 1)
+        return table
+
+
+def _flow(stack: list[_Frame]) -> _Flow | None:
+    """The innermost open story, text box or cell: where a finished table ends up."""
+    for frame in reversed(stack):
+        if isinstance(frame, _Flow):
+            return frame
+    return None
+
+
+def _close(frame: _Frame, stack: list[_Frame]) -> None:
+    """Hand what a finished paragraph, cell, box or row holds outwards."""
     if isinstance(frame, _Para):
         text = "".join(frame.pieces)
         if text.strip():
@@ -286,9 +331,10 @@ def _close(stack: list[_Frame]) -> None:
     elif isinstance(frame, _Row):
         table = stack[-1]
         assert isinstance(table, _Table)
-        table.rows.append(frame.cells)
-    elif isinstance(frame, _Table):
-        _deliver(stack, Table(frame.rows))
+        if frame.overflow:
+            frame.cells[-1] = " ".join(text for text in (frame.cells[-1], *frame.overflow) if text)
+        if any(frame.cells):  # a row without text is never said: not kept
+            table.rows.append(frame.cells)
 
 
 def _deliver(stack: list[_Frame], item: Item) -> None:
@@ -306,18 +352,23 @@ def _deliver(stack: list[_Frame], item: Item) -> None:
 def _place_cell(cell: _Cell, row: _Row, table: _Table) -> None:
     column = len(row.cells)
     text = " ".join(" ".join(_flat(item) for item in cell.items).split())
+    if column >= _MAX_COLUMNS:  # past Word's last column: the text joins the last one
+        if text and not cell.hmerge_continue:
+            row.overflow.append(text)
+        return
+    span = min(cell.span, _MAX_COLUMNS - column)
     if cell.hmerge_continue:
         text = ""
     elif cell.vmerge == "continue":
         text = text or table.above.get(column, "")  # the merged text, in every row it spans
     elif cell.vmerge == "restart":
-        for offset in range(cell.span):
+        for offset in range(span):
             table.above[column + offset] = text
     else:
-        for offset in range(cell.span):
+        for offset in range(span):
             table.above.pop(column + offset, None)
     row.cells.append(text)
-    row.cells.extend([""] * (cell.span - 1))  # a horizontally merged cell is said once
+    row.cells.extend([""] * (span - 1))  # a horizontally merged cell is said once
 
 
 def _flat(item: Item) -> str:
@@ -345,7 +396,7 @@ def _count(element: etree._Element, properties: str, name: str, default: int) ->
         value = int(found.get(W_VAL, "")) if found is not None else default
     except ValueError:
         return default
-    return min(max(value, default), _MAX_SPAN)
+    return min(max(value, default), _MAX_COLUMNS)
 
 
 def _placeholder_or_contents(control: etree._Element) -> bool:
