@@ -502,8 +502,13 @@ def test_a_nested_table_is_flattened_into_its_cell(tmp_path: Path) -> None:
 
 
 def test_a_table_stands_apart_from_the_paragraphs_around_it(tmp_path: Path) -> None:
-    body = _para("Before.") + _table(_row(_cell(_para("A")), _cell(_para("B")))) + _para("After.")
-    assert _text(_parse_raw(tmp_path, body)) == "Before.\n\n| A | B |\n| --- | --- |\n\nAfter."
+    grid = _table(
+        _row(_cell(_para("A")), _cell(_para("B"))), _row(_cell(_para("1")), _cell(_para("2")))
+    )
+    body = _para("Before.") + grid + _para("After.")
+    assert _text(_parse_raw(tmp_path, body)) == (
+        "Before.\n\n| A | B |\n| --- | --- |\n| 1 | 2 |\n\nAfter."
+    )
 
 
 # -- headings ---------------------------------------------------------------------------------------
@@ -683,3 +688,41 @@ def test_a_rendered_table_counts_against_the_text_budget(tmp_path: Path) -> None
     assert reader.exhausted  # 6,300 characters of text, but 25,300 rendered
     assert len(items) == 1 and isinstance(items[0], Table)
     assert 9_000 < sum(len(line) + 1 for line in items[0].lines) <= 10_000
+
+
+def test_a_one_cell_table_is_read_as_paragraphs(tmp_path: Path) -> None:
+    callout = _table(_row(_cell(_para("Note"), _para("Keep the  drain valve closed."))))
+    body = _para("Before.") + callout + _para("After.")
+    assert _text(_parse_raw(tmp_path, body)) == (
+        "Before.\nNote\nKeep the drain valve closed.\nAfter."
+    )
+
+
+def test_a_one_row_or_one_column_table_is_read_as_paragraphs(tmp_path: Path) -> None:
+    one_row = _table(_row(_cell(_para("Left column.")), _cell(), _cell(_para("Right column."))))
+    one_column = _table(
+        _row(_cell(_para("First box."))),
+        _row(_cell(_para("Second box."), properties='<w:vMerge w:val="restart"/>'), _cell()),
+        _row(_cell(properties="<w:vMerge/>")),  # said once, not again for the merged row
+    )
+    assert _text(_parse_raw(tmp_path, one_row + one_column)) == (
+        "Left column.\nRight column.\nFirst box.\nSecond box."
+    )
+
+
+def test_a_layout_table_keeps_the_headings_and_tables_inside_it(tmp_path: Path) -> None:
+    data = _table(
+        _row(_cell(_para("Part")), _cell(_para("Interval"))),
+        _row(_cell(_para("Filter")), _cell(_para("6 months"))),
+    )
+    page = _table(
+        _row(_cell(_para("Upkeep", style="Heading1"), _para("Service the unit yearly."), data))
+    )
+    document = _parse_raw(tmp_path, _para("Intro.") + page)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Intro."),
+        (
+            ("Upkeep",),
+            "Service the unit yearly.\n\n| Part | Interval |\n| --- | --- |\n| Filter | 6 months |",
+        ),
+    ]

@@ -3,11 +3,12 @@
 The archive is vetted by :mod:`zipguard` first: python-docx would otherwise read a zip bomb whole.
 python-docx opens the package; its XML is then walked by :mod:`docx_xml`, which reads what
 ``Paragraph.text`` misses (text boxes, content controls, tracked insertions, fields, symbols).
-Tables become Markdown pipe tables where they stand in the text. Headers, footers, footnotes,
-endnotes and comments follow the body as sections of their own, under the heading paths
-``("Header",)``, ``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``;
-a header or footer repeated by several document sections is said once (notes and comments are
-all kept, however alike).
+Tables become Markdown pipe tables where they stand in the text (a table of one row or one column,
+a callout or layout box, its paragraphs). Headers, footers, footnotes, endnotes and comments
+follow the body as sections of their own, under the heading paths ``("Header",)``,
+``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``; a header or footer
+repeated by several document sections is said once (notes and comments are all kept, however
+alike).
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ so nothing hides from the reader behind an element python-docx's ``Paragraph.tex
 * tables, rendered as Markdown pipe tables (:attr:`Table.lines`) at most 63 columns wide (Word's
   limit; the text of cells past it joins the last column), columns empty in every row left out,
   and the rendering counted against the character budget like text; a table inside a cell, and
-  anything else in a cell, is flattened into that cell's text.
+  anything else in a cell, is flattened into that cell's text. A table with text in only one row
+  or only one column is no grid but a box around text (a callout, a page laid out in a table):
+  its cells' paragraphs and tables are read as if the table were not there, headings included.
 
 Left out, as Word leaves it out of the page: field codes (``w:instrText``), content-control and
 other properties.
@@ -32,6 +34,7 @@ text boxes): however deeply a crafted file nests controls or boxes, no Python re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -187,6 +190,10 @@ class _Table:
     start: int  # the reader's character count when the table began
     rows: list[list[str]] = field(default_factory=list)
     above: dict[int, str] = field(default_factory=dict)  # column -> text of a vertical merge
+    # The cells' own paragraphs and tables, kept while the table may yet prove a box around text
+    # (text in one row or one column only); None once it has text in two rows and two columns.
+    contents: list[Item] | None = field(default_factory=list)
+    text_columns: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True, eq=False)
@@ -282,23 +289,29 @@ class StoryReader:
     def _close(self, stack: list[_Frame]) -> None:
         """The element of the innermost open frame has ended: hand what it holds outwards."""
         frame = stack.pop()
-        if isinstance(frame, _Table):
-            _deliver(stack, self._table(frame, stack))
-        else:
+        if not isinstance(frame, _Table):
             _close(frame, stack)
+        elif frame.contents is not None:  # a box around text, not a grid
+            for item in frame.contents:
+                if isinstance(item, Table):  # a table in a cell: not rendered yet
+                    self._render(item, stack, self.chars - sum(map(len, _texts(item))))
+                _deliver(stack, item)
+        else:
+            table = Table(frame.rows)
+            self._render(table, stack, frame.start)
+            _deliver(stack, table)
 
-    def _table(self, frame: _Table, stack: list[_Frame]) -> Table:
-        """A finished table, rendered unless it lies in an outer table's cell; what the rendering
-        adds to the text read (pipes, padding, merged text said again) is counted too."""
-        table = Table(frame.rows)
+    def _render(self, table: Table, stack: list[_Frame], start: int) -> None:
+        """Render a table unless it goes into an outer table's cell (where it is flattened);
+        ``start``, the character count before its text. What the rendering adds to the text read
+        (pipes, padding, merged text said again) is counted too."""
         if isinstance(_flow(stack), _Cell):
-            return table
-        table.lines, cut = _markdown(frame.rows, self.limit - frame.start)
+            return
+        table.lines, cut = _markdown(table.rows, self.limit - start)
         rendered = sum(len(line) + 1 for line in table.lines)
-        self.chars = max(self.chars, frame.start + rendered)
+        self.chars = max(self.chars, start + rendered)
         if cut:
             self.chars = max(self.chars, self.limit + 1)
-        return table
 
 
 def _flow(stack: list[_Frame]) -> _Flow | None:
@@ -335,6 +348,10 @@ def _close(frame: _Frame, stack: list[_Frame]) -> None:
             frame.cells[-1] = " ".join(text for text in (frame.cells[-1], *frame.overflow) if text)
         if any(frame.cells):  # a row without text is never said: not kept
             table.rows.append(frame.cells)
+            if table.contents is not None:
+                table.text_columns.update(i for i, text in enumerate(frame.cells) if text)
+                if len(table.rows) > 1 and len(table.text_columns) > 1:
+                    table.contents = None  # a grid: its cells are said as cells
 
 
 def _deliver(stack: list[_Frame], item: Item) -> None:
@@ -350,6 +367,8 @@ def _deliver(stack: list[_Frame], item: Item) -> None:
 
 
 def _place_cell(cell: _Cell, row: _Row, table: _Table) -> None:
+    if table.contents is not None:
+        table.contents.extend(cell.items)
     column = len(row.cells)
     text = " ".join(" ".join(_flat(item) for item in cell.items).split())
     if column >= _MAX_COLUMNS:  # past Word's last column: the text joins the last one
@@ -369,6 +388,10 @@ def _place_cell(cell: _Cell, row: _Row, table: _Table) -> None:
             table.above.pop(column + offset, None)
     row.cells.append(text)
     row.cells.extend([""] * (span - 1))  # a horizontally merged cell is said once
+
+
+def _texts(table: Table) -> Iterator[str]:
+    return (text for row in table.rows for text in row)
 
 
 def _flat(item: Item) -> str:
