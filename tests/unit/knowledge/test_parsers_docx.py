@@ -446,9 +446,44 @@ def test_a_document_with_text_only_in_a_footer_is_not_empty(tmp_path: Path) -> N
     assert [(s.heading_path, s.text) for s in document.sections] == [(("Footer",), "Printed 2025.")]
 
 
-def test_a_malformed_footnotes_part_is_reported_as_damaged(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("part", "label"),
+    [
+        ("footnotes_xml", "the footnotes"),
+        ("endnotes_xml", "the endnotes"),
+        ("comments_xml", "the comments"),
+    ],
+)
+def test_a_malformed_notes_or_comments_part_costs_only_that_part_with_a_note(
+    tmp_path: Path, part: str, label: str
+) -> None:
+    document = _parse_raw(
+        tmp_path, _para("Body."), footers=[_para("Page 1")], **{part: "<w:footnote>"}
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Body."),
+        (("Footer",), "Page 1"),
+    ]
+    assert document.notes == (f"{label} could not be read: the part is damaged",)
+
+
+def test_a_malformed_header_costs_only_that_header(tmp_path: Path) -> None:
+    document = _parse_raw(
+        tmp_path, _para("Body."), headers=["<w:p>", _para("Second header")], footers=["<w:p"]
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Body."),
+        (("Header",), "Second header"),
+    ]
+    assert document.notes == (
+        "a header could not be read: the part is damaged",
+        "a footer could not be read: the part is damaged",
+    )
+
+
+def test_a_malformed_main_document_part_is_still_reported_as_damaged(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="damaged Word document: its XML is malformed"):
-        _parse_raw(tmp_path, _para("Body."), footnotes_xml="<w:footnote>")
+        _parse_raw(tmp_path, "<w:p>", comments_xml="<w:comment>")
 
 
 # -- tables -----------------------------------------------------------------------------------------
