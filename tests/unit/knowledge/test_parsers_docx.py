@@ -11,7 +11,7 @@ from tests.support import nasty_files
 
 from ember.errors import IngestError
 from ember.knowledge.parsers import docx
-from ember.knowledge.parsers.docx_xml import Paragraph, StoryReader
+from ember.knowledge.parsers.docx_xml import Paragraph, StoryReader, Table
 from ember.knowledge.parsers.zipguard import ZipLimits, check_zip
 from ember.knowledge.types import ParsedDocument
 
@@ -446,9 +446,44 @@ def test_a_document_with_text_only_in_a_footer_is_not_empty(tmp_path: Path) -> N
     assert [(s.heading_path, s.text) for s in document.sections] == [(("Footer",), "Printed 2025.")]
 
 
-def test_a_malformed_footnotes_part_is_reported_as_damaged(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("part", "label"),
+    [
+        ("footnotes_xml", "the footnotes"),
+        ("endnotes_xml", "the endnotes"),
+        ("comments_xml", "the comments"),
+    ],
+)
+def test_a_malformed_notes_or_comments_part_costs_only_that_part_with_a_note(
+    tmp_path: Path, part: str, label: str
+) -> None:
+    document = _parse_raw(
+        tmp_path, _para("Body."), footers=[_para("Page 1")], **{part: "<w:footnote>"}
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Body."),
+        (("Footer",), "Page 1"),
+    ]
+    assert document.notes == (f"{label} could not be read: the part is damaged",)
+
+
+def test_a_malformed_header_costs_only_that_header(tmp_path: Path) -> None:
+    document = _parse_raw(
+        tmp_path, _para("Body."), headers=["<w:p>", _para("Second header")], footers=["<w:p"]
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Body."),
+        (("Header",), "Second header"),
+    ]
+    assert document.notes == (
+        "a header could not be read: the part is damaged",
+        "a footer could not be read: the part is damaged",
+    )
+
+
+def test_a_malformed_main_document_part_is_still_reported_as_damaged(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="damaged Word document: its XML is malformed"):
-        _parse_raw(tmp_path, _para("Body."), footnotes_xml="<w:footnote>")
+        _parse_raw(tmp_path, "<w:p>", comments_xml="<w:comment>")
 
 
 # -- tables -----------------------------------------------------------------------------------------
@@ -502,8 +537,13 @@ def test_a_nested_table_is_flattened_into_its_cell(tmp_path: Path) -> None:
 
 
 def test_a_table_stands_apart_from_the_paragraphs_around_it(tmp_path: Path) -> None:
-    body = _para("Before.") + _table(_row(_cell(_para("A")), _cell(_para("B")))) + _para("After.")
-    assert _text(_parse_raw(tmp_path, body)) == "Before.\n\n| A | B |\n| --- | --- |\n\nAfter."
+    grid = _table(
+        _row(_cell(_para("A")), _cell(_para("B"))), _row(_cell(_para("1")), _cell(_para("2")))
+    )
+    body = _para("Before.") + grid + _para("After.")
+    assert _text(_parse_raw(tmp_path, body)) == (
+        "Before.\n\n| A | B |\n| --- | --- |\n| 1 | 2 |\n\nAfter."
+    )
 
 
 # -- headings ---------------------------------------------------------------------------------------
@@ -563,3 +603,161 @@ def test_the_walk_spends_no_python_recursion_on_nesting(tmp_path: Path) -> None:
         etree.SubElement(etree.SubElement(inner, f"{w}p"), f"{w}r"), f"{w}t"
     ).text = "core"
     assert StoryReader().read(body) == [Paragraph("core", in_box=True)]
+
+
+# -- review fixes -----------------------------------------------------------------------------------
+
+
+def test_identical_footnotes_and_comments_by_different_people_are_all_kept(
+    tmp_path: Path,
+) -> None:
+    footnotes = (
+        f'<w:footnote w:id="1">{_para("Ibid.")}</w:footnote>'
+        f'<w:footnote w:id="2">{_para("Ibid.")}</w:footnote>'
+    )
+    comments = (
+        f'<w:comment w:id="0" w:author="Ann">{_para("Agreed.")}</w:comment>'
+        f'<w:comment w:id="1" w:author="Bob">{_para("Agreed.")}</w:comment>'
+        f'<w:comment w:id="2" w:author="Bob">{_para("Agreed.")}</w:comment>'
+    )
+    document = _parse_raw(
+        tmp_path, _para("See the sources."), footnotes_xml=footnotes, comments_xml=comments
+    )
+    assert [(s.heading_path, s.text) for s in document.sections][1:] == [
+        (("Footnotes",), "Ibid.\nIbid."),
+        (("Comments",), "Ann: Agreed.\nBob: Agreed.\nBob: Agreed."),
+    ]
+
+
+def test_the_table_of_contents_control_is_left_out(tmp_path: Path) -> None:
+    toc_entry = _para(
+        "Introduction",
+        "<w:r><w:tab/></w:r>",
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> PAGEREF _Toc1 \\h </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>',
+        "3",
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
+    )
+    toc = (
+        '<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/>'
+        "<w:docPartUnique/></w:docPartObj></w:sdtPr>"
+        f"<w:sdtContent>{_para('Contents', style='TOCHeading')}{toc_entry}</w:sdtContent></w:sdt>"
+    )
+    document = _parse_raw(
+        tmp_path, toc + _para("Introduction", style="Heading1") + _para("Body text here.")
+    )
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        (("Introduction",), "Body text here.")
+    ]
+
+
+def test_the_placeholder_text_of_an_empty_content_control_is_left_out(tmp_path: Path) -> None:
+    placeholder = (
+        "<w:sdt><w:sdtPr><w:showingPlcHdr/><w:text/></w:sdtPr><w:sdtContent>"
+        + _run(
+            "Click or tap here to enter text.", '<w:rPr><w:rStyle w:val="PlaceholderText"/></w:rPr>'
+        )
+        + "</w:sdtContent></w:sdt>"
+    )
+    filled = _control(_run("Halvercrest"), alias="Client")
+    not_showing = (
+        '<w:sdt><w:sdtPr><w:showingPlcHdr w:val="false"/></w:sdtPr>'
+        f"<w:sdtContent>{_run('Ostrowind')}</w:sdtContent></w:sdt>"
+    )
+    body = _para("Customer name: ", placeholder) + _para("Client: ", filled, " and ", not_showing)
+    assert _text(_parse_raw(tmp_path, body)) == "Customer name:\nClient: Halvercrest and Ostrowind"
+
+
+def test_ruby_readings_are_left_out_and_their_base_text_kept(tmp_path: Path) -> None:
+    ruby = (
+        "<w:r><w:ruby><w:rubyPr/><w:rt>"
+        + _run("とうきょう")
+        + "</w:rt><w:rubyBase>"
+        + _run("東京")
+        + "</w:rubyBase></w:ruby></w:r>"
+    )
+    assert _text(_parse_raw(tmp_path, _para(ruby, "に行く"))) == "東京に行く"
+
+
+def test_a_crafted_table_of_2000_cells_each_spanning_63_columns_stays_small(
+    tmp_path: Path,
+) -> None:
+    wide = _row(_cell(_para("x")), *[_cell(properties='<w:gridSpan w:val="63"/>')] * 2_000)
+    body = _table(wide, *[_row(_cell(_para("y")))] * 2_000)
+    path = nasty_files.write_raw_docx(tmp_path / "wide.docx", body)
+    assert path.stat().st_size < 5_000
+    text = _text(docx.parse(path))
+    assert len(text) < 20_000  # was 50 million characters of "|  |  |", the whole text budget
+    assert text.split().count("x") == 1 and text.split().count("y") == 2_000
+
+
+def test_a_table_is_never_wider_than_63_columns_and_keeps_the_text_past_them(
+    tmp_path: Path,
+) -> None:
+    row = _row(*[_cell(_para(f"c{number}")) for number in range(1, 71)])
+    lines = _text(_parse_raw(tmp_path, _table(row, row))).split("\n")
+    assert lines[1] == "| " + " | ".join(["---"] * 63) + " |"
+    assert lines[0].endswith("| c62 | c63 c64 c65 c66 c67 c68 c69 c70 |")
+
+
+def test_columns_empty_in_every_row_are_left_out(tmp_path: Path) -> None:
+    body = _table(
+        _row(_cell(_para("Part")), _cell(), _cell(_para("Interval")), _cell()),
+        _row(_cell(_para("Filter")), _cell(), _cell(_para("6 months"))),
+    )
+    assert _text(_parse_raw(tmp_path, body)) == (
+        "| Part | Interval |\n| --- | --- |\n| Filter | 6 months |"
+    )
+
+
+def test_a_rendered_table_counts_against_the_text_budget(tmp_path: Path) -> None:
+    from lxml import etree
+
+    row = _row(*[_cell(_para("x"))] * 63)  # 63 characters of text, 253 rendered
+    body = etree.fromstring(
+        f"<w:body {nasty_files.WORD_NAMESPACES}>{_table(*[row] * 100)}{_para('After.')}</w:body>"
+    )
+    reader = StoryReader(limit=10_000)
+    items = reader.read(body)
+    assert reader.exhausted  # 6,300 characters of text, but 25,300 rendered
+    assert len(items) == 1 and isinstance(items[0], Table)
+    assert 9_000 < sum(len(line) + 1 for line in items[0].lines) <= 10_000
+
+
+def test_a_one_cell_table_is_read_as_paragraphs(tmp_path: Path) -> None:
+    callout = _table(_row(_cell(_para("Note"), _para("Keep the  drain valve closed."))))
+    body = _para("Before.") + callout + _para("After.")
+    assert _text(_parse_raw(tmp_path, body)) == (
+        "Before.\nNote\nKeep the drain valve closed.\nAfter."
+    )
+
+
+def test_a_one_row_or_one_column_table_is_read_as_paragraphs(tmp_path: Path) -> None:
+    one_row = _table(_row(_cell(_para("Left column.")), _cell(), _cell(_para("Right column."))))
+    one_column = _table(
+        _row(_cell(_para("First box."))),
+        _row(_cell(_para("Second box."), properties='<w:vMerge w:val="restart"/>'), _cell()),
+        _row(_cell(properties="<w:vMerge/>")),  # said once, not again for the merged row
+    )
+    assert _text(_parse_raw(tmp_path, one_row + one_column)) == (
+        "Left column.\nRight column.\nFirst box.\nSecond box."
+    )
+
+
+def test_a_layout_table_keeps_the_headings_and_tables_inside_it(tmp_path: Path) -> None:
+    data = _table(
+        _row(_cell(_para("Part")), _cell(_para("Interval"))),
+        _row(_cell(_para("Filter")), _cell(_para("6 months"))),
+    )
+    page = _table(
+        _row(_cell(_para("Upkeep", style="Heading1"), _para("Service the unit yearly."), data))
+    )
+    document = _parse_raw(tmp_path, _para("Intro.") + page)
+    assert [(s.heading_path, s.text) for s in document.sections] == [
+        ((), "Intro."),
+        (
+            ("Upkeep",),
+            "Service the unit yearly.\n\n| Part | Interval |\n| --- | --- |\n| Filter | 6 months |",
+        ),
+    ]

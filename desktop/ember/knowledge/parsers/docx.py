@@ -3,15 +3,22 @@
 The archive is vetted by :mod:`zipguard` first: python-docx would otherwise read a zip bomb whole.
 python-docx opens the package; its XML is then walked by :mod:`docx_xml`, which reads what
 ``Paragraph.text`` misses (text boxes, content controls, tracked insertions, fields, symbols).
-Tables become Markdown pipe tables where they stand in the text. Headers, footers, footnotes,
-endnotes and comments follow the body as sections of their own, under the heading paths
-``("Header",)``, ``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``;
-a header or footer repeated by several document sections is said once.
+Tables become Markdown pipe tables where they stand in the text (a table of one row or one column,
+a callout or layout box, its paragraphs). Headers, footers, footnotes, endnotes and comments
+follow the body as sections of their own, under the heading paths ``("Header",)``,
+``("Footer",)``, ``("Footnotes",)``, ``("Endnotes",)`` and ``("Comments",)``; a header or footer
+repeated by several document sections is said once (notes and comments are all kept, however
+alike). A damaged (malformed) notes, comments, header or footer part costs only itself, with a
+note on the document; a damaged body, styles or other part the document cannot do without costs the
+whole document.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,16 @@ _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 _CORE_PROPERTIES = (
     "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
 )
+_WML_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml."
+# Parts python-docx parses on opening whose damage costs only themselves: content type -> (what
+# the note calls the part, the root element an emptied copy gets).
+_SPARE_PARTS = {
+    f"{_WML_TYPE}comments+xml": ("the comments", "comments"),
+    f"{_WML_TYPE}header+xml": ("a header", "hdr"),
+    f"{_WML_TYPE}footer+xml": ("a footer", "ftr"),
+}
+_CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_DAMAGED = "damaged Word document: its XML is malformed"
 # Footnotes and endnotes Word keeps for its own separator lines, not notes anyone wrote.
 _SEPARATOR_NOTES = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
@@ -40,13 +57,13 @@ def parse(path: Path) -> ParsedDocument:
     or one without text.
     """
     check_zip(path)
-    document = _open(path)
+    document, notes = _open(path)
     reader = StoryReader()
     body = document.element.body
     items = reader.read(body) if body is not None else []
     blocks, title, first_heading = _body_blocks(items, _paragraph_styles(document))
-    blocks.extend(_furniture(document, reader))
-    budget = TextBudget()
+    blocks.extend(_furniture(document, reader, notes))
+    budget = TextBudget(notes=notes)
     if reader.exhausted:
         budget.truncated()
     sections = sections_from_blocks(blocks, budget)
@@ -62,21 +79,82 @@ def parse(path: Path) -> ParsedDocument:
     )
 
 
-def _open(path: Path) -> Any:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+def _open(path: Path) -> tuple[Any, list[str]]:
+    """The document opened by python-docx, and notes on the parts it had to do without: where
+    malformed XML stops python-docx, a copy with each damaged comments, header or footer part
+    emptied is opened instead."""
     from lxml.etree import XMLSyntaxError
 
     try:
-        return docx.Document(str(path))
+        return _load(str(path)), []
+    except XMLSyntaxError:
+        pass
+    mended, notes = _mend(path)
+    if mended is not None:
+        try:
+            return _load(mended), notes
+        except XMLSyntaxError:
+            pass
+    raise IngestError(_DAMAGED)
+
+
+def _load(source: str | io.BytesIO) -> Any:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        return docx.Document(source)
     except PackageNotFoundError:
         raise IngestError("not a Word document (.docx): the package has no document") from None
     except (KeyError, ValueError):
         raise IngestError(
             "not a Word document (.docx): it is some other kind of ZIP file"
         ) from None
-    except XMLSyntaxError:
-        raise IngestError("damaged Word document: its XML is malformed") from None
+
+
+def _mend(path: Path) -> tuple[io.BytesIO | None, list[str]]:
+    """An in-memory copy of the package with every malformed comments, header and footer part
+    emptied, and a note for each kind emptied; None when there is no such part to empty."""
+    from lxml import etree
+
+    emptied: dict[str, bytes] = {}
+    notes: list[str] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name, (label, root) in _spare_parts(archive).items():
+                if _parse(archive.read(name)) is not None:
+                    continue
+                emptied[name] = etree.tostring(etree.Element(f"{_W}{root}"))
+                note = f"{label} could not be read: the part is damaged"
+                if note not in notes:
+                    notes.append(note)
+            if not emptied:
+                return None, []
+            copy = io.BytesIO()
+            with zipfile.ZipFile(copy, "w") as mended:
+                for info in archive.infolist():
+                    data = emptied.get(info.filename) or archive.read(info)
+                    mended.writestr(info, data, compresslevel=1)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
+        return None, []
+    copy.seek(0)
+    return copy, notes
+
+
+def _spare_parts(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """Member name -> (label, root) of each comments, header and footer part the package's
+    ``[Content_Types].xml`` names (and the archive holds)."""
+    members = set(archive.namelist())
+    content_types = _parse(archive.read("[Content_Types].xml"))
+    if content_types is None:
+        return {}
+    parts: dict[str, tuple[str, str]] = {}
+    for override in content_types.iterchildren(f"{_CONTENT_TYPES}Override"):
+        name = (override.get("PartName") or "").lstrip("/")
+        spare = _SPARE_PARTS.get(override.get("ContentType") or "")
+        if spare is not None and name in members:
+            parts[name] = spare
+    return parts
 
 
 def _core_title(document: Any) -> str:
@@ -123,7 +201,7 @@ def _body_blocks(
 
 
 def _table_lines(table: Table) -> list[str]:
-    lines = table.markdown()
+    lines = table.lines
     return ["", *lines, ""] if lines else []  # blank lines keep the table a block of its own
 
 
@@ -155,38 +233,45 @@ def _heading_level(name: str) -> int | None:
 # -- headers, footers, notes, comments ---------------------------------------------------------
 
 
-def _furniture(document: Any, reader: StoryReader) -> Blocks:
+def _furniture(document: Any, reader: StoryReader, notes: list[str]) -> Blocks:
+    """The header, footer, footnotes, endnotes and comments sections; a part too damaged to read
+    is left out, with a note in ``notes``."""
     blocks: Blocks = []
     for label, kind in (("Header", "header"), ("Footer", "footer")):
-        stories = [_root(part) for part in _header_footer_parts(document, kind)]
-        blocks.append(((label,), _story_lines(stories, reader)))
+        stories = _roots(_header_footer_parts(document, kind), f"a {kind}", notes)
+        blocks.append(((label,), _story_lines(stories, reader, once=True)))
     for label, kind in (("Footnotes", "footnote"), ("Endnotes", "endnote")):
         stories = [
             note
-            for part in _related_parts(document, f"{kind}s")
-            for note in _root(part).iterchildren(f"{_W}{kind}")
+            for root in _roots(_related_parts(document, f"{kind}s"), f"the {kind}s", notes)
+            for note in root.iterchildren(f"{_W}{kind}")
             if note.get(f"{_W}type") not in _SEPARATOR_NOTES
         ]
         blocks.append(((label,), _story_lines(stories, reader)))
     comments = [
         comment
-        for part in _related_parts(document, "comments")
-        for comment in _root(part).iterchildren(f"{_W}comment")
+        for root in _roots(_related_parts(document, "comments"), "the comments", notes)
+        for comment in root.iterchildren(f"{_W}comment")
     ]
     blocks.append((("Comments",), _story_lines(comments, reader, author=True)))
     return [(heading_path, lines) for heading_path, lines in blocks if lines]
 
 
-def _story_lines(stories: list[Any], reader: StoryReader, *, author: bool = False) -> list[str]:
-    """Each story's lines, a story whose text was already said (the same header again) left out;
-    a comment's first line is prefixed by its author's name."""
+def _story_lines(
+    stories: list[Any], reader: StoryReader, *, once: bool = False, author: bool = False
+) -> list[str]:
+    """Each story's lines; with ``once`` (headers and footers, which several document sections
+    repeat) a story whose text was already said is left out. Notes and comments are all kept, the
+    same "Ibid." or "Agreed." twice included. A comment's first line is prefixed by its author's
+    name."""
     lines: list[str] = []
     seen: set[tuple[str, ...]] = set()
     for story in stories:
         own = _item_lines(reader.read(story))
-        if not own or tuple(own) in seen:
+        if not own or (once and tuple(own) in seen):
             continue
-        seen.add(tuple(own))
+        if once:
+            seen.add(tuple(own))
         name = (story.get(f"{_W}author") or "").strip() if author else ""
         if name:
             first = next(index for index, line in enumerate(own) if line)
@@ -234,16 +319,32 @@ def _related_parts(document: Any, kind: str) -> list[Any]:
     ]
 
 
+def _roots(parts: list[Any], label: str, notes: list[str]) -> list[Any]:
+    """The root elements of ``parts``; one too damaged to read is left out, with a note that
+    ``label`` (the footnotes, a header) could not be read."""
+    roots = []
+    for part in parts:
+        root = _root(part)
+        if root is not None:
+            roots.append(root)
+        elif (note := f"{label} could not be read: the part is damaged") not in notes:
+            notes.append(note)
+    return roots
+
+
 def _root(part: Any) -> Any:
     """A part's root element: python-docx's own for the parts it knows (headers, footers,
-    comments), else its bytes parsed here with no network, no entities and lxml's depth limits."""
+    comments), else its bytes parsed here; None when they are malformed."""
     element = getattr(part, "element", None)
-    if element is not None:
-        return element
+    return element if element is not None else _parse(part.blob)
+
+
+def _parse(xml: bytes) -> Any:
+    """XML parsed with no network, no entities and lxml's depth limits; None when malformed."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        return etree.fromstring(part.blob, parser)
+        return etree.fromstring(xml, parser)
     except etree.XMLSyntaxError:
-        raise IngestError("damaged Word document: its XML is malformed") from None
+        return None

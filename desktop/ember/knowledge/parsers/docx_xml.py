@@ -6,7 +6,11 @@ so nothing hides from the reader behind an element python-docx's ``Paragraph.tex
 * runs: ``w:t``, tabs and breaks as whitespace, ``w:sym`` symbols, non-breaking hyphens, math
   (``m:t``), VML WordArt (``v:textpath``);
 * containers, read through: hyperlinks, smart tags, custom XML, simple fields (their shown result),
-  content controls (``w:sdt``) around blocks, runs, rows and cells;
+  content controls (``w:sdt``) around blocks, runs, rows and cells, but for two: a control
+  showing its placeholder ("Click or tap here to enter text.", ``w:showingPlcHdr``) holds no
+  one's text, and Word's table-of-contents control (``w:docPartGallery`` "Table of Contents")
+  repeats the headings;
+* ruby (``w:ruby``): the base text, not the reading set above it (``w:rt``);
 * tracked changes as the document now reads: insertions and moves kept (``w:ins``,
   ``w:moveTo``), deletions and moved-away text dropped (``w:del``, ``w:delText``,
   ``w:moveFrom``), deleted table rows and cells dropped;
@@ -14,8 +18,12 @@ so nothing hides from the reader behind an element python-docx's ``Paragraph.tex
   paragraphs follow the paragraph that holds them. Of an ``mc:AlternateContent`` only the first
   branch with text is read, so a box Word saves twice (a DrawingML choice, a VML fallback) is
   read once;
-* tables, rendered as Markdown pipe tables by :meth:`Table.markdown`; a table inside a cell, and
-  anything else in a cell, is flattened into that cell's text.
+* tables, rendered as Markdown pipe tables (:attr:`Table.lines`) at most 63 columns wide (Word's
+  limit; the text of cells past it joins the last column), columns empty in every row left out,
+  and the rendering counted against the character budget like text; a table inside a cell, and
+  anything else in a cell, is flattened into that cell's text. A table with text in only one row
+  or only one column is no grid but a box around text (a callout, a page laid out in a table):
+  its cells' paragraphs and tables are read as if the table were not there, headings included.
 
 Left out, as Word leaves it out of the page: field codes (``w:instrText``), content-control and
 other properties.
@@ -26,6 +34,7 @@ text boxes): however deeply a crafted file nests controls or boxes, no Python re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -41,7 +50,7 @@ W_VAL = f"{_W}val"
 _P, _TBL, _TR, _TC, _TXBX = f"{_W}p", f"{_W}tbl", f"{_W}tr", f"{_W}tc", f"{_W}txbxContent"
 _CHOICE, _FALLBACK = f"{_MC}Choice", f"{_MC}Fallback"
 _TEXTPATH = f"{_V}textpath"
-_SYM = f"{_W}sym"
+_SYM, _SDT = f"{_W}sym", f"{_W}sdt"
 _TEXT_TAGS = (f"{_W}t", f"{_M}t")
 _WHITESPACE = {
     f"{_W}tab": "\t",
@@ -72,9 +81,12 @@ _SKIP = frozenset(
         "smartTagPr",
         "fldData",
         "rubyPr",
+        "rt",
     )
 )
-_MAX_SPAN = 63  # Word's own column limit; a crafted gridSpan of a billion must not be honoured
+# Word's own column limit, for a whole table: a crafted gridSpan of a billion, or thousands of
+# cells in a row, must not be honoured (each extra column costs every row of the table).
+_MAX_COLUMNS = 63
 
 
 @dataclass(slots=True)
@@ -88,21 +100,12 @@ class Paragraph:
 
 @dataclass(slots=True)
 class Table:
-    """A table's rows of cell texts, one entry per grid column (merged cells said once)."""
+    """A table's rows of cell texts, one entry per grid column (merged cells said once), rows
+    without text left out; ``lines``, its Markdown pipe-table lines (none for a table read inside
+    an outer table's cell, which is only ever flattened)."""
 
     rows: list[list[str]]
-
-    def markdown(self) -> list[str]:
-        """GitHub-flavoured Markdown pipe-table lines: the first non-empty row as the header, a
-        ``| --- |`` separator, then the other rows, all as wide as the widest; empty rows
-        dropped, ``|`` in a cell escaped."""
-        rows = [row for row in self.rows if any(row)]
-        if not rows:
-            return []
-        width = max(len(row) for row in rows)
-        lines = [_markdown_row(row + [""] * (width - len(row))) for row in rows]
-        lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
-        return lines
+    lines: list[str] = field(default_factory=list)
 
     def flat(self) -> str:
         """All the table's text on one line, as it is kept inside an outer table's cell."""
@@ -110,6 +113,26 @@ class Table:
 
 
 Item = Paragraph | Table
+
+
+def _markdown(rows: list[list[str]], room: int) -> tuple[list[str], bool]:
+    """GitHub-flavoured Markdown pipe-table lines of ``rows``: the first as the header, a
+    ``| --- |`` separator, then the others; columns empty in every row left out, the other columns
+    said in every row, ``|`` in a cell escaped. Lines stop before they (and a newline each) would
+    exceed ``room`` characters; True when they did."""
+    columns = sorted({column for row in rows for column, text in enumerate(row) if text})
+    separator = "| " + " | ".join(["---"] * len(columns)) + " |"
+    lines: list[str] = []
+    used = 0
+    for row in rows:
+        new = [_markdown_row([row[column] if column < len(row) else "" for column in columns])]
+        if not lines:
+            new.append(separator)
+        used += sum(len(line) + 1 for line in new)
+        if used > room:
+            return lines, True
+        lines.extend(new)
+    return lines, False
 
 
 def _markdown_row(cells: list[str]) -> str:
@@ -164,14 +187,20 @@ class _Para:
 @dataclass(slots=True, eq=False)
 class _Table:
     element: object
+    start: int  # the reader's character count when the table began
     rows: list[list[str]] = field(default_factory=list)
     above: dict[int, str] = field(default_factory=dict)  # column -> text of a vertical merge
+    # The cells' own paragraphs and tables, kept while the table may yet prove a box around text
+    # (text in one row or one column only); None once it has text in two rows and two columns.
+    contents: list[Item] | None = field(default_factory=list)
+    text_columns: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True, eq=False)
 class _Row:
     element: object
     cells: list[str] = field(default_factory=list)
+    overflow: list[str] = field(default_factory=list)  # text of cells past the last column
 
 
 _Frame = _Flow | _Para | _Table | _Row
@@ -198,7 +227,7 @@ class StoryReader:
         for event, element in walker:
             if event == "end":
                 if len(stack) > 1 and stack[-1].element is element:
-                    _close(stack)
+                    self._close(stack)
                 continue
             if self.exhausted or element.tag in _SKIP:
                 walker.skip_subtree()
@@ -221,7 +250,7 @@ class StoryReader:
             if not isinstance(top, _Para):  # a paragraph in a paragraph (invalid): one text
                 stack.append(_Para(element, _style_id(element)))
         elif tag == _TBL:
-            stack.append(_Table(element))
+            stack.append(_Table(element, self.chars))
         elif tag == _TR:
             if isinstance(top, _Table):
                 if _has(element, "trPr", "del"):
@@ -234,6 +263,8 @@ class StoryReader:
                 stack.append(_cell(element))
         elif tag == _TXBX:
             stack.append(_Box(element))
+        elif tag == _SDT:
+            return not _placeholder_or_contents(element)
         elif tag in (_CHOICE, _FALLBACK):
             return element is _chosen_branch(element.getparent())
         elif tag == _TEXTPATH:
@@ -255,10 +286,44 @@ class StoryReader:
                 frame.loose.append(text)
                 return
 
+    def _close(self, stack: list[_Frame]) -> None:
+        """The element of the innermost open frame has ended: hand what it holds outwards."""
+        frame = stack.pop()
+        if not isinstance(frame, _Table):
+            _close(frame, stack)
+        elif frame.contents is not None:  # a box around text, not a grid
+            for item in frame.contents:
+                if isinstance(item, Table):  # a table in a cell: not rendered yet
+                    self._render(item, stack, self.chars - sum(map(len, _texts(item))))
+                _deliver(stack, item)
+        else:
+            table = Table(frame.rows)
+            self._render(table, stack, frame.start)
+            _deliver(stack, table)
 
-def _close(stack: list[_Frame]) -> None:
-    """The element of the innermost open frame has ended: hand what it holds outwards."""
-    frame = stack.pop()
+    def _render(self, table: Table, stack: list[_Frame], start: int) -> None:
+        """Render a table unless it goes into an outer table's cell (where it is flattened);
+        ``start``, the character count before its text. What the rendering adds to the text read
+        (pipes, padding, merged text said again) is counted too."""
+        if isinstance(_flow(stack), _Cell):
+            return
+        table.lines, cut = _markdown(table.rows, self.limit - start)
+        rendered = sum(len(line) + 1 for line in table.lines)
+        self.chars = max(self.chars, start + rendered)
+        if cut:
+            self.chars = max(self.chars, self.limit + 1)
+
+
+def _flow(stack: list[_Frame]) -> _Flow | None:
+    """The innermost open story, text box or cell: where a finished table ends up."""
+    for frame in reversed(stack):
+        if isinstance(frame, _Flow):
+            return frame
+    return None
+
+
+def _close(frame: _Frame, stack: list[_Frame]) -> None:
+    """Hand what a finished paragraph, cell, box or row holds outwards."""
     if isinstance(frame, _Para):
         text = "".join(frame.pieces)
         if text.strip():
@@ -279,9 +344,14 @@ def _close(stack: list[_Frame]) -> None:
     elif isinstance(frame, _Row):
         table = stack[-1]
         assert isinstance(table, _Table)
-        table.rows.append(frame.cells)
-    elif isinstance(frame, _Table):
-        _deliver(stack, Table(frame.rows))
+        if frame.overflow:
+            frame.cells[-1] = " ".join(text for text in (frame.cells[-1], *frame.overflow) if text)
+        if any(frame.cells):  # a row without text is never said: not kept
+            table.rows.append(frame.cells)
+            if table.contents is not None:
+                table.text_columns.update(i for i, text in enumerate(frame.cells) if text)
+                if len(table.rows) > 1 and len(table.text_columns) > 1:
+                    table.contents = None  # a grid: its cells are said as cells
 
 
 def _deliver(stack: list[_Frame], item: Item) -> None:
@@ -297,20 +367,31 @@ def _deliver(stack: list[_Frame], item: Item) -> None:
 
 
 def _place_cell(cell: _Cell, row: _Row, table: _Table) -> None:
+    if table.contents is not None:
+        table.contents.extend(cell.items)
     column = len(row.cells)
     text = " ".join(" ".join(_flat(item) for item in cell.items).split())
+    if column >= _MAX_COLUMNS:  # past Word's last column: the text joins the last one
+        if text and not cell.hmerge_continue:
+            row.overflow.append(text)
+        return
+    span = min(cell.span, _MAX_COLUMNS - column)
     if cell.hmerge_continue:
         text = ""
     elif cell.vmerge == "continue":
         text = text or table.above.get(column, "")  # the merged text, in every row it spans
     elif cell.vmerge == "restart":
-        for offset in range(cell.span):
+        for offset in range(span):
             table.above[column + offset] = text
     else:
-        for offset in range(cell.span):
+        for offset in range(span):
             table.above.pop(column + offset, None)
     row.cells.append(text)
-    row.cells.extend([""] * (cell.span - 1))  # a horizontally merged cell is said once
+    row.cells.extend([""] * (span - 1))  # a horizontally merged cell is said once
+
+
+def _texts(table: Table) -> Iterator[str]:
+    return (text for row in table.rows for text in row)
 
 
 def _flat(item: Item) -> str:
@@ -338,7 +419,21 @@ def _count(element: etree._Element, properties: str, name: str, default: int) ->
         value = int(found.get(W_VAL, "")) if found is not None else default
     except ValueError:
         return default
-    return min(max(value, default), _MAX_SPAN)
+    return min(max(value, default), _MAX_COLUMNS)
+
+
+def _placeholder_or_contents(control: etree._Element) -> bool:
+    """Whether a content control shows only its placeholder, or is Word's table of contents."""
+    placeholder = control.find(f"{_W}sdtPr/{_W}showingPlcHdr")
+    if placeholder is not None and _on(placeholder):
+        return True
+    gallery = control.find(f"{_W}sdtPr/{_W}docPartObj/{_W}docPartGallery")
+    return gallery is not None and (gallery.get(W_VAL) or "").lower() == "table of contents"
+
+
+def _on(toggle: etree._Element) -> bool:
+    """A ``w:ST_OnOff`` property: on when present, unless its value says off."""
+    return (toggle.get(W_VAL) or "true").lower() not in ("0", "false", "off")
 
 
 def _style_id(paragraph: etree._Element) -> str | None:
