@@ -213,6 +213,85 @@ def test_a_table_is_still_read_row_by_row(tmp_path: Path) -> None:
     ]
 
 
+SPECIFICATIONS = [
+    ("Operating voltage range", "220 to 240 volts, 50 Hz"),
+    ("Maximum water pressure", "1 MPa (10 bar) at the inlet"),
+    ("Spin speed settings", "400, 800, 1200 or 1400 rpm"),
+    ("Net weight when empty", "about 68 kg without packing"),
+    ("Noise level when spinning", "74 dB(A) re 1 pW"),
+]
+
+
+def test_a_table_of_short_phrases_made_by_fpdf2_is_read_row_by_row(tmp_path: Path) -> None:
+    # Cells long enough to pass for lines of a narrow column, drawn row by row across the
+    # gap like a newsletter: nothing runs on from one line to the next, so they are table rows.
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("Helvetica", size=11)
+    document.multi_cell(0, 6, "The following table lists the technical data of the appliance.")
+    with document.table(borders_layout="NONE", first_row_as_headings=True) as table:
+        for cells in [("Parameter", "Value"), *SPECIFICATIONS]:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    document.output(str(tmp_path / "specifications.pdf"))
+    text = _flat(pdf.parse(tmp_path / "specifications.pdf").sections[0].text)
+    for label, value in SPECIFICATIONS:
+        assert f"{label} {value}" in text
+
+
+def test_label_and_value_lines_aligned_at_a_tab_stop_stay_together(tmp_path: Path) -> None:
+    lines = [(60, 720, "Technical data")]
+    for i, (label, value) in enumerate(SPECIFICATIONS):
+        lines += [(60, 700 - 14 * i, f"{label}:"), (260, 700 - 14 * i, value)]
+    path = nasty_files.write_layout_pdf(tmp_path / "data.pdf", [lines])
+    text = pdf.parse(path).sections[0].text
+    assert [f"{label}: {value}" for label, value in SPECIFICATIONS] == text.split("\n")[1:]
+
+
+TROUBLESHOOTING = [
+    (
+        ["The unit does not power on", "at all after installation or", "after a power cut"],
+        [
+            "Check that the power cord is firmly",
+            "connected and that the wall outlet",
+            "works, then reset the breaker.",
+        ],
+    ),
+    (
+        ["The display shows error E4", "during the rinse cycle and", "the drum stops turning"],
+        [
+            "The drain hose is kinked or blocked:",
+            "straighten the hose and clean the",
+            "filter under the front cover.",
+        ],
+    ),
+    (
+        ["Water leaks from the door", "seal after every wash, or", "from under the machine"],
+        ["Inspect the door gasket for cracks", "and replace it if it is damaged."],
+    ),
+]
+
+
+def test_a_table_with_wrapped_cells_drawn_cell_by_cell_is_read_row_by_row(
+    tmp_path: Path,
+) -> None:
+    # A word processor's table: each cell's lines are drawn together, row after row. Its cells
+    # wrap and run on like lines of prose; but the page draws each cell whole, next to its row,
+    # and that order stands.
+    lines = [(60, 720, "Troubleshooting"), (60, 700, "Problem"), (300, 700, "What to do")]
+    top = 680
+    for problem, remedy in TROUBLESHOOTING:
+        lines += [(60, top - 13 * i, text) for i, text in enumerate(problem)]
+        lines += [(300, top - 13 * i, text) for i, text in enumerate(remedy)]
+        top -= 13 * max(len(problem), len(remedy)) + 8
+    path = nasty_files.write_layout_pdf(tmp_path / "troubleshooting.pdf", [lines])
+    cells = [cell for row in TROUBLESHOOTING for cell in row]
+    assert _reads_in_order(pdf.parse(path).sections[0].text, *cells)
+
+
 def test_side_by_side_boxes_of_short_lines_keep_the_order_they_are_drawn_in(
     tmp_path: Path,
 ) -> None:
