@@ -11,7 +11,7 @@ import pytest
 from tests.support import nasty_files
 
 from ember.errors import IngestError
-from ember.knowledge.parsers import hyphenation, pdf, pdf_forms
+from ember.knowledge.parsers import hyphenation, pdf, pdf_forms, pdf_layout
 from ember.knowledge.parsers.base import clean_text
 from ember.knowledge.sandbox import ParserPool
 
@@ -355,6 +355,38 @@ def test_an_ordinary_page_keeps_pdfiums_own_text(tmp_path: Path) -> None:
     finally:
         document.close()
     assert pdf.parse(path).sections[0].text == expected
+
+
+@pytest.mark.parametrize(
+    ("rotate", "rows", "size", "step"),
+    [(90, 1, 1, 5), (0, 2, 4, 12)],  # one line on a /Rotate page; two close lines on any page
+)
+def test_a_line_of_16_000_text_objects_a_gutter_apart_is_laid_out_in_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rotate: int, rows: int, size: int, step: int
+) -> None:
+    # Tiny words a gutter apart: each gap would start a new piece of the line, and finding where
+    # each piece starts in the text costs PDFium calls over the line. Far more pieces than any
+    # layout has columns: the line stays whole, at no cost per piece.
+    count = 16_000 // rows
+    raw = nasty_files.RawPdf()
+    items = [(10 + i * step, 400 - 6 * row, "ab") for row in range(rows) for i in range(count)]
+    raw.page(
+        nasty_files.pdf_text_ops(items, size=size), size=(20 + count * step, 800), rotate=rotate
+    )
+    calls = 0
+    counting = pdf_layout._Probe.count_objects
+
+    def counted(self: pdf_layout._Probe, start: int, length: int) -> int:
+        nonlocal calls
+        calls += 1
+        return counting(self, start, length)
+
+    monkeypatch.setattr(pdf_layout._Probe, "count_objects", counted)
+    started = time.perf_counter()
+    text = pdf.parse(raw.save(tmp_path / "crowded.pdf")).sections[0].text
+    assert calls <= 100  # one per piece and step of a search, not one per piece per object
+    assert time.perf_counter() - started < 10  # generous: 38 s before, well under 1 s now
+    assert text.split().count("ab") == 16_000
 
 
 # -- words broken at a line end ------------------------------------------------------------------
