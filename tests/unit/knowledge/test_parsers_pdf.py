@@ -456,6 +456,39 @@ def test_a_hyphen_is_kept_when_both_halves_are_words_and_the_joined_form_is_not(
     assert hyphenation.keeps_hyphen(left, right) is keeps
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        # A suffix on the next line: the joined form may be missing from the word list.
+        "read-able",
+        "call-able",
+        "print-able",
+        "install-able",
+        "format-ting",
+        "for-matter",  # "format" + "t" + "er": a doubled consonant before a suffix
+        # A bound syllable before the break, though the word list has it ("con", "pro").
+        "con-figure",
+        "pro-cure",
+        "ex-tractor",
+        # Compounds usually written as one word.
+        "time-out",
+        "file-name",
+        "user-name",
+        "work-around",
+        "back-slash",
+    ],
+)
+def test_a_word_split_the_way_latex_hyphenates_is_joined(broken: str) -> None:
+    assert hyphenation.rejoin_breaks(broken.replace("-", "\x02")) == broken.replace("-", "")
+
+
+@pytest.mark.parametrize(
+    "compound", ["price-determining", "well-known", "self-contained", "re-enter", "high-level"]
+)
+def test_a_hyphenated_compound_keeps_its_hyphen(compound: str) -> None:
+    assert hyphenation.rejoin_breaks(compound.replace("-", "\x02")) == compound
+
+
 def test_the_word_list_is_the_embedders_vocabulary() -> None:
     words = hyphenation.vocabulary()
     assert words is not None and 20_000 < len(words) < 40_000
