@@ -3,6 +3,7 @@ make the shape (text drawn in a chosen order or direction, filled-in form fields
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path
@@ -500,6 +501,37 @@ def test_without_a_word_list_a_broken_word_is_joined_as_before() -> None:
     no_words: frozenset[str] = frozenset()
     assert hyphenation.rejoin_breaks("price\x02determining", no_words) == "pricedetermining"
     assert hyphenation.rejoin_breaks("route\x0266 and end\x02", no_words) == "route-66 and end-"
+
+
+@pytest.mark.parametrize("failing", ["layout", "rejoin_breaks"])
+def test_a_page_whose_reading_order_fails_keeps_pdfiums_own_text(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failing: str,
+) -> None:
+    # A bug in putting a page in order, or in deciding its line-end hyphens, costs that page its
+    # order (it gets PDFium's text, hyphen marks dropped as before), not the whole file.
+    import pypdfium2
+
+    def broken(*_: object) -> None:
+        raise ValueError("a bug")
+
+    left = ["The schedule for routine main-", "tenance lists every price-", "determining factor."]
+    right = ["Each well-", "known supplier of self-", "contained units is listed here."]
+    columns = nasty_files.column_lines([left, right], lefts=[60, 320])
+    path = nasty_files.write_layout_pdf(tmp_path / "two.pdf", [columns, [(72, 700, PAGES[0])]])
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        expected = [clean_text(page.get_textpage().get_text_range()) for page in document]
+    finally:
+        document.close()
+    monkeypatch.setattr(pdf_layout, failing, broken)
+    with caplog.at_level(logging.DEBUG, logger=pdf.__name__):
+        sections = pdf.parse(path).sections
+    assert [section.text for section in sections] == expected
+    assert sections[0].text.startswith("The schedule for routine main- Each")  # rows, fused
+    assert "ValueError: a bug" in caplog.text
 
 
 # -- filled-in form fields -------------------------------------------------------------------------
