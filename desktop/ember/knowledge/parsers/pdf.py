@@ -3,7 +3,8 @@
 Each page's text is put in reading order (:mod:`.pdf_layout`: side-by-side columns one after the
 other), words broken at a line end are rejoined or keep their hyphen (:mod:`.hyphenation`), and
 what was typed into a form that was never flattened follows the page's text as "Label: value"
-lines (:mod:`.pdf_forms`).
+lines (:mod:`.pdf_forms`). Should putting a page in order fail (a bug), that page keeps PDFium's
+own text, as before, and the failure is logged at debug level.
 
 PDFium tries the empty user password by itself, so "protected" PDFs that open without one (only
 printing or copying restricted) just work. There is no OCR: a PDF without a text layer is refused
@@ -12,6 +13,7 @@ with a message that says so, rather than indexed as nothing.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ember.errors import IngestError
@@ -22,6 +24,8 @@ from ember.knowledge.types import ParsedDocument, Section
 
 # PDFium's FPDF_GetLastError codes, as pypdfium2 passes them on in PdfiumError.err_code.
 _ERR_FILE, _ERR_FORMAT, _ERR_PASSWORD, _ERR_SECURITY = 2, 3, 4, 5
+
+log = logging.getLogger(__name__)
 
 NO_TEXT = "no extractable text (scanned PDF? OCR is not supported)"
 
@@ -83,13 +87,25 @@ def _page_text(pdf: object, index: int, forms: FormReader) -> str:
     try:
         textpage = page.get_textpage()
         try:
-            text = page_text(textpage, rotated=page.get_rotation() != 0)
+            text = _ordered_text(page, textpage, index)
         finally:
             textpage.close()
         forms.scan(page, index)
         return text
     finally:
         page.close()
+
+
+def _ordered_text(page: object, textpage: object, index: int) -> str:
+    """The page's text in reading order; PDFium's own (its line-end hyphens joined, as cleaning
+    drops their marks) if putting it in order fails."""
+    try:
+        return page_text(textpage, rotated=page.get_rotation() != 0)  # type: ignore[attr-defined]
+    except MemoryError:
+        raise
+    except Exception:  # a bug in the layout must cost the page its order, not the file
+        log.debug("page %d: reading order failed, PDFium's order kept", index + 1, exc_info=True)
+        return textpage.get_text_range()  # type: ignore[attr-defined]
 
 
 def _form_fields(forms: FormReader) -> tuple[dict[int, list[str]], list[str]]:

@@ -14,10 +14,14 @@ lines in reading order.
   columns with two lines or more each (a heading or footer across them), or that has a gutter
   inside a column (the columns start below a full-width paragraph), ends the region; so does
   a wide vertical gap.
-* A region whose columns read like prose is read column by column, except that a line set apart
-  above all the other columns (a page number, a running header) comes first and one set apart
-  below them last. One column runs top to bottom. Anything else (table cells, a slide's text
-  boxes, "label  value" lines) keeps the order the page draws it in, as PDFium's text did.
+* A region is read column by column when its columns hold running prose (long lines, most of
+  them going on with the sentence of the line above) and the page draws their lines back and
+  forth across the gutter; except that a line set apart above all the other columns (a page
+  number, a running header) comes first and one set apart below them last. One column runs top
+  to bottom. Anything else keeps the order the page draws it in, as PDFium's text did: table
+  cells (short phrases, each starting afresh, in rows that look like a newsletter's lines; or
+  cells that wrap like prose but are drawn whole, one after the other), a slide's text boxes,
+  "label  value" lines, and columns already drawn one at a time.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ MIN_GUTTER_PT = 3.0
 BLOCK_GAP_EM = 3.5
 # A column reads as prose, not table cells, when its lines are at least this long (median).
 PROSE_LINE_CHARS = 12
+# ... and more than this share of its lines go on with the sentence of the line above: they
+# start in lower case, or the line above ends with a comma, a semicolon or a hyphen.
+PROSE_RUN_ON = 0.5
+_RUNS_ON = frozenset(",;-" + BREAK)
+_OPENERS = "\"'(\u201c\u2018\u00ab["  # quotes and brackets before a line's first letter
 # Bounds on what one page may cost; past them rows keep their order.
 MAX_ROW_SPANS = 40
 MAX_COLUMNS = 8
@@ -382,7 +391,7 @@ class _Region:
             return _by_row(self.columns[0].items)
         confirmed = [c for c in self.columns if c.confirmed]
         prose = [c for c in confirmed if _reads_as_prose(c)]
-        if len(prose) >= 2 and len(prose) == len(confirmed):
+        if len(prose) >= 2 and len(prose) == len(confirmed) and _drawn_across(self.columns):
             return self._by_column()
         return _by_row([item for column in self.columns for item in column.items], drawn=True)
 
@@ -459,5 +468,35 @@ def _apply(entries: list[_Entry]) -> _Column:
 
 
 def _reads_as_prose(column: _Column) -> bool:
-    """Whether the column's lines are long enough for prose rather than table cells."""
-    return median(len(line) for line in _by_row(column.items)) >= PROSE_LINE_CHARS
+    """Whether the column holds running prose rather than table cells: its lines are long
+    enough, and most of them go on from the line above (a cell starts afresh, with a capital
+    or a digit, after a cell that ends without a comma)."""
+    lines = _by_row(column.items)
+    if median(len(line) for line in lines) < PROSE_LINE_CHARS:
+        return False
+    running = sum(_runs_on(above, line) for above, line in itertools.pairwise(lines))
+    return running > PROSE_RUN_ON * (len(lines) - 1)
+
+
+def _runs_on(above: str, line: str) -> bool:
+    """Whether ``line`` goes on with the sentence of the line ``above`` it."""
+    return line.lstrip(_OPENERS)[:1].islower() or above.rstrip()[-1:] in _RUNS_ON
+
+
+def _drawn_across(columns: list[_Column]) -> bool:
+    """Whether the page draws the columns' lines back and forth across the gutter. Where it
+    takes most lines of a column straight after the one above (a column at a time, or a table
+    cell by cell), PDFium's order already keeps them together: a table drawn cell by cell
+    wraps its cells like prose, but its rows must stay whole."""
+    drawn = sorted(
+        (p.span.order, p.span.x0, i, p.row)
+        for i, column in enumerate(columns)
+        for p in column.items
+    )
+    following = {(a[2], a[3]): (b[2], b[3]) for a, b in itertools.pairwise(drawn)}
+    pairs = in_turn = 0
+    for i, column in enumerate(columns):
+        for above, below in itertools.pairwise(sorted({p.row for p in column.items})):
+            pairs += 1
+            in_turn += following.get((i, above)) == (i, below)
+    return 2 * in_turn < pairs

@@ -14,11 +14,12 @@ from where its text sits:
   lines near each other both have a gutter-wide gap between text objects in the same place, or
   the page has a /Rotate (PDFium orders the lines of a rotated page oddly). Any other page keeps
   PDFium's text exactly; so does a single line with a gap, such as a running header.
-* **Spans**: lines cut where their text objects are a gutter apart. Coordinates are turned so
-  that each span's text runs left to right (text drawn turned by 90, 180 or 270 degrees, e.g. a
-  landscape page that a /Rotate shows upright, is laid out in its own frame); text at other
-  angles keeps PDFium's order, after the rest. :mod:`.pdf_columns` puts the spans of each
-  direction in reading order.
+* **Spans**: lines cut where their text objects are a gutter apart (a line with more such gaps
+  than a layout takes pieces in a row stays whole). Coordinates are turned so that each span's
+  text runs left to right (text drawn turned by 90, 180 or 270 degrees, e.g. a landscape page
+  that a /Rotate shows upright, is laid out in its own frame); text at other angles keeps
+  PDFium's order, after the rest. :mod:`.pdf_columns` puts the spans of each direction in
+  reading order.
 * Line-end hyphens (PDFium's marks, and a letter + ``-`` ending a line of a re-ordered page
   before one that starts with a letter) are resolved by :mod:`.hyphenation`.
 
@@ -36,7 +37,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ember.knowledge.parsers.hyphenation import BREAK, rejoin_breaks
-from ember.knowledge.parsers.pdf_columns import BLOCK_GAP_EM, Span, gutter_width, join_lines, layout
+from ember.knowledge.parsers.pdf_columns import (
+    BLOCK_GAP_EM,
+    MAX_ROW_SPANS,
+    Span,
+    gutter_width,
+    join_lines,
+    layout,
+)
 
 # Bounds on what one page may cost; past them the page keeps PDFium's order.
 MAX_LINES = 5_000
@@ -231,18 +239,20 @@ def _reading_order(probe: _Probe, text: str, lines: list[_Line]) -> str:
 
 def _spans(probe: _Probe, text: str, line: _Line, order: int) -> list[Span]:
     """``line`` cut where its text objects are a gutter apart, or where the next one starts back
-    to the left of the last (PDFium put two columns' lines into one line, right one first)."""
+    to the left of the last (PDFium put two columns' lines into one line, right one first). A
+    line with more cuts than a layout takes pieces in a row stays whole: no page has that many
+    columns, and finding where each piece starts costs PDFium calls over the line."""
     boxes, gutter = line.boxes, gutter_width(line.em)
     cuts = [
         i + 1
         for i in range(len(boxes) - 1)
         if boxes[i + 1][0] - boxes[i][2] >= gutter or boxes[i + 1][2] <= boxes[i][0]
     ]
-    if not cuts:
+    if not cuts or len(cuts) >= MAX_ROW_SPANS:
         piece = text[line.start : line.end].strip(" ")
         x0, y0, x1, y1 = _extent(boxes)
         return [Span(piece, x0, y0, x1, y1, line.em, order)] if piece else []
-    starts = [line.start, *(_object_start(probe, text, line, cut) for cut in cuts)]
+    starts = [line.start, *_object_starts(probe, text, line, cuts)]
     bounds = [0, *cuts, len(boxes)]
     spans = []
     for k, start in enumerate(starts):
@@ -265,28 +275,40 @@ def _extent(boxes: list[tuple[float, float, float, float]]) -> tuple[float, floa
     )
 
 
-def _object_start(probe: _Probe, text: str, line: _Line, rect: int) -> int:
-    """Index of the first character of the line's ``rect``-th text object.
+def _object_starts(probe: _Probe, text: str, line: _Line, rects: list[int]) -> list[int]:
+    """Index of the first character of each of the line's text objects numbered in ``rects``
+    (ascending).
 
-    ``CountRects`` counts the objects among the first characters of the line. Where objects a
-    gutter apart meet, PDFium has put a space, so the spaces nearest to where the widths say the
-    object begins are tried first; a binary search over the line settles anything else.
+    ``CountRects`` counts the objects among the characters from the first one of an object.
+    Where objects a gutter apart meet, PDFium has put a space, so the spaces nearest to where
+    the widths say the object begins are tried first; a binary search over the rest of the line
+    settles anything else. Each search starts from the object found before.
     """
-    start, end = line.start, line.end
-    widths = [box[2] - box[0] for box in line.boxes]
-    guess = start + round((end - start) * sum(widths[:rect]) / max(sum(widths), 1e-9))
-    spaces = [i for i in range(max(start, guess - 12), min(end, guess + 12)) if text[i] == " "]
-    for space in sorted(spaces, key=lambda i: abs(i - guess))[:3]:
-        first = space + 1
-        if probe.count_objects(start, first - start) == rect and (
-            probe.count_objects(start, first - start + 1) == rect + 1
-        ):
-            return first
-    low, high = 1, end - start
-    while low < high:
-        middle = (low + high) // 2
-        if probe.count_objects(start, middle) > rect:
-            high = middle
-        else:
-            low = middle + 1
-    return start + low - 1
+    end = line.end
+    widths = list(itertools.accumulate((box[2] - box[0] for box in line.boxes), initial=0.0))
+    scale = (end - line.start) / max(widths[-1], 1e-9)
+    starts: list[int] = []
+    base, passed = line.start, 0  # the first character of object number ``passed``
+    for rect in rects:
+        wanted = rect - passed  # objects between ``base`` and the one sought
+        guess = line.start + round(widths[rect] * scale)
+        spaces = [i for i in range(max(base, guess - 12), min(end, guess + 12)) if text[i] == " "]
+        first = -1
+        for space in sorted(spaces, key=lambda i: abs(i - guess))[:3]:
+            if probe.count_objects(base, space + 1 - base) == wanted and (
+                probe.count_objects(base, space + 2 - base) == wanted + 1
+            ):
+                first = space + 1
+                break
+        if first < 0:
+            low, high = 1, end - base
+            while low < high:
+                middle = (low + high) // 2
+                if probe.count_objects(base, middle) > wanted:
+                    high = middle
+                else:
+                    low = middle + 1
+            first = base + low - 1
+        starts.append(first)
+        base, passed = first, rect
+    return starts
