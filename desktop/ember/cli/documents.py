@@ -192,11 +192,11 @@ def run_docs_list(args: argparse.Namespace) -> int:
         "unavailable": "cannot be found now (an unplugged drive?)",
         "changed": "changed since it was indexed",
     }
-    records = [
-        dataclasses.replace(r, state=state, error=notes.get(state, r.error))
-        for r in records
-        for state in (listed_state(r),)
-    ]
+    shown = []
+    for r in records:
+        state = listed_state(r)
+        shown.append(dataclasses.replace(r, state=state, error=notes.get(state, r.error)))
+    records = shown
     if wants_json(args):
         print(
             json.dumps(

@@ -78,7 +78,6 @@ NOT_FOUND_TEXT = "not found in your documents"
 DEFAULT_ABSTAIN_BELOW = 0.52
 DEFAULT_COVERAGE_WEIGHT = 0.4
 _BACKTICKS = re.compile(r"`{3,}")
-_WORD = re.compile(r"\w+", re.UNICODE)
 # Snowball's "porter" is Martin Porter's original algorithm, the one FTS5's ``porter`` tokenizer
 # (the keyword index's) implements: a question word counts as present in a chunk exactly when
 # the keyword search would match it. Stemmers keep state while they work: one per thread.

@@ -8,8 +8,8 @@ Durability protocol (what makes ``kill -9`` at any point harmless):
 3. At a checkpoint (every few seconds, at cancel and at the end) the FAISS file is written
    atomically, and only then are the documents whose every vector it holds marked ``done``.
 
-On open, :func:`ember.knowledge.repair.reconcile` makes FAISS agree with SQLite: vectors without a chunk row are removed,
-``done`` documents with missing vectors become ``pending``, and ``pending`` documents whose vectors
+On open, :func:`ember.knowledge.repair.reconcile` makes FAISS agree with SQLite: vectors without a
+chunk row are removed, ``done`` documents with missing vectors become ``pending``, and ``pending`` documents whose vectors
 all made it are ``done``. A resumed run embeds exactly the chunks still missing, so it ends with
 the same chunks a clean run makes. Searches only ever see ``done`` documents.
 
@@ -212,19 +212,15 @@ class Ingestor:
         from ember.knowledge.discover import Candidate, discover
 
         report = IngestReport()
-        by_collection: dict[str, list[DocumentRecord]] = {}
+        by_collection: dict[str, list[tuple[DocumentRecord, str]]] = {}
         for record in self.store.documents(collection):
-            if (
-                everything
-                or record.state != "done"
-                or source_state(record.path, record.size, record.mtime_ns) != "ok"
-            ):
-                by_collection.setdefault(record.collection, []).append(record)
+            state = source_state(record.path, record.size, record.mtime_ns)
+            if everything or record.state != "done" or state != "ok":
+                by_collection.setdefault(record.collection, []).append((record, state))
         for name, records in by_collection.items():
             run = _Run(self, name, progress, cancel)
             plans = []
-            for record in records:
-                state = source_state(record.path, record.size, record.mtime_ns)
+            for record, state in records:
                 if state == "unavailable":  # an unplugged drive: keep what was indexed
                     continue
                 if state == "deleted":

@@ -249,10 +249,9 @@ class HybridSearcher:
                 if not fresh.ok(i)
             )
         )
-        # The nearest passage of a file that is still there: usually the first one looked at.
-        best = next(
-            (score for score, i in sorted(vector_ranked, reverse=True) if fresh.ok(i)), None
-        )
+        # The nearest passage of a file that is still there (``vector_ranked`` is nearest first):
+        # usually the first one looked at.
+        best = next((score for score, i in vector_ranked if fresh.ok(i)), None)
         hits = self._distinct(ordered, rows, similarity, fused, k, fresh.ok)
         return SearchResult(
             tuple(hits),
