@@ -8,30 +8,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.core import Core
-from ember.ui import message
+from ember.ui import message, shortcuts
 from ember.ui.chat_db import ChatDb
 from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
 from ember.ui.conversations import ChatWidgets, Conversations
 from ember.ui.documents import Documents, DocumentWidgets
+from ember.ui.drops import FileDrops
 from ember.ui.first_paint import AfterFirstPaint
 from ember.ui.generation import Generation
 from ember.ui.message_view import MessageView
 from ember.ui.model_picker import Models, ModelWidgets
 from ember.ui.qt import (
-    QAction,
     QCloseEvent,
     QComboBox,
     QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
     QFrame,
     QHBoxLayout,
-    QKeySequence,
     QLabel,
     QMainWindow,
     QMenu,
-    QShortcut,
     QSplitter,
     Qt,
     QTimer,
@@ -76,7 +72,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.setWindowTitle("Ember")
         self.setWindowIcon(app_icon())
-        self.setAcceptDrops(True)
         self.resize(1180, 780)
         # Files and folders from ``ember PATH...``: offered for indexing once the window is up.
         self.paths_at_start: list[Path] = []
@@ -88,7 +83,8 @@ class MainWindow(QMainWindow):
 
         self._build()
         self._controllers()
-        self._shortcuts()
+        shortcuts.install(self)
+        self.drops = FileDrops(self, self.open_paths)
         self._restore_state()
         self.messages = MessageView(self)
         self.messages.attach(True)
@@ -233,18 +229,6 @@ class MainWindow(QMainWindow):
         d.listed.connect(self._collections_listed)
         d.update_button()
 
-    def _shortcuts(self) -> None:
-        c = self.conversations
-        QShortcut(QKeySequence("Ctrl+N"), self, c.new_chat)
-        QShortcut(QKeySequence("Ctrl+,"), self, self.models.open_settings)
-        QShortcut(QKeySequence("Ctrl+Z"), self, c.undo_delete)
-        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.generator.stop)
-        stop.setContext(Qt.ShortcutContext.WindowShortcut)
-        add = QAction("Add documents…", self)
-        add.setShortcut(QKeySequence("Ctrl+O"))
-        add.triggered.connect(self.documents.choose)
-        self.addAction(add)
-
     # ------------------------------------------------------------------------------------------
     # start and stop
 
@@ -363,27 +347,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     # ------------------------------------------------------------------------------------------
-    # drag and drop
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        if urls and all(u.isLocalFile() for u in urls):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragEnterEvent) -> None:
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        # Let the drop finish before a dialog opens (some platforms hold the drag otherwise).
-        QTimer.singleShot(0, lambda: self.open_paths(paths))
+    # files and folders from a drop or ``ember PATH...``
 
     def open_paths(self, paths: list[Path]) -> None:
         """What a drop (or ``ember PATH...``) means: a ``.gguf`` is added as a model, other files
