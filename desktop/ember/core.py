@@ -60,6 +60,11 @@ class LoadedModel:
     # The engine's own verdict: True when prompts leave this computer (a server not on loopback).
     is_remote: bool = False
 
+    @property
+    def builtin(self) -> bool:
+        """True for the embedded default model (SmolLM2 135M): tiny, its answers often weak."""
+        return self.key == ""
+
 
 @dataclass(frozen=True, slots=True)
 class PullProgress:
@@ -347,6 +352,25 @@ class Core:
 
             return index_in_helper(self.paths.knowledge_dir, paths, collection, progress, cancel)
         return self.knowledge().index(paths, collection, progress=progress, cancel=cancel)
+
+    def suggest_collection(self, question: str, names: Sequence[str], limit: int = 8) -> str | None:
+        """*worker* The collection among ``names`` (at most ``limit`` of them are asked) whose
+        documents answer ``question`` best, or None when retrieval abstains in every one: what a
+        chat without documents offers before it answers from the model alone."""
+        if not names or not self.has_documents():
+            return None
+        self.knowledge()
+        retriever = self._retriever
+        assert retriever is not None
+        best: tuple[float, str] | None = None
+        for name in list(names)[:limit]:
+            grounding = retriever.retrieve(question, [name])
+            if grounding.abstained or not grounding.citations:
+                continue
+            score = grounding.best_similarity if grounding.best_similarity is not None else 0.0
+            if best is None or score > best[0]:
+                best = (score, name)
+        return None if best is None else best[1]
 
     def warm_retriever(self) -> None:
         """*worker* Start the retrieval helper and load its embedder before the first question."""

@@ -103,6 +103,7 @@ class MessageBubble(QFrame):
         self._code_color = code_color
         self._code_blocks: list[str] = []
         self._dirty = False
+        self.placeholder = "…"  # what an answer shows before its first token
         self.setObjectName("Bubble")
         self.setProperty("role", data.role)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
@@ -196,9 +197,16 @@ class MessageBubble(QFrame):
         """Show ``data`` in this (spare, never shown) bubble of the same role."""
         assert data.role == self.data.role, "a spare bubble is laid out for its role"
         self.data = data
+        self.placeholder = "…"
         self.author.setText(self._author_text())
         self._render()
         self._update_meta()
+
+    def set_placeholder(self, text: str) -> None:
+        """What the answer shows until its first token ("Loading the model…")."""
+        self.placeholder = text
+        if not self.data.text and self.data.state == "streaming":
+            self._render()
 
     def _author_text(self) -> str:
         if self.data.role == "user":
@@ -213,7 +221,7 @@ class MessageBubble(QFrame):
             return
         text = self.data.text
         if not text and self.data.state == "streaming":
-            self.body.set_plain("…")
+            self.body.set_plain(self.placeholder)
             return
         from ember.ui.markdown import render_markdown
 

@@ -64,6 +64,10 @@ class Conversations(QObject):
         self.w = widgets
         self.conversation_id: int | None = None
         self.collections: tuple[str, ...] = ()  # the open (or not yet created) chat's choice
+        # Collections with passages, as last listed (the documents controller keeps it current):
+        # what a new chat may start with.
+        self.available: tuple[str, ...] = ()
+        self._chosen = False  # the person picked this new (not yet created) chat's documents
         # Set when the chat history cannot be opened (damaged, from a newer Ember): the window
         # says so and sends nothing, rather than start a new history over the old one.
         self.history_error: str | None = None
@@ -139,7 +143,8 @@ class Conversations(QObject):
         self._opening += 1
         self._set_opening(False)
         self.conversation_id = None
-        self.collections = ()
+        self.collections = self.starting_collections()
+        self._chosen = False
         self.w.composer.cancel_edit()
         self.w.chat.clear()
         self.w.title.setText("New chat")
@@ -203,9 +208,39 @@ class Conversations(QObject):
             self.conversation_id = chat.id  # the refreshed list selects it
         self.refresh()
 
+    def starting_collections(self) -> tuple[str, ...]:
+        """What a new chat answers from: the open chat's collections (the last one used), else
+        the only collection there is; else none (a question the documents may answer then
+        offers them)."""
+        known = [name for name in self.collections if name in self.available]
+        if known:
+            return tuple(known)
+        return self.available if len(self.available) == 1 else ()
+
+    def collections_listed(self, names: tuple[str, ...]) -> None:
+        """The collections with passages are ``names`` now: a new chat nobody has chosen for
+        yet starts with them as :meth:`starting_collections` says. A created chat keeps its
+        choice: no chat's documents change without the person doing it."""
+        self.available = tuple(names)
+        if self.conversation_id is None and not self._chosen and not self.collections:
+            chosen = self.starting_collections()
+            if chosen:
+                self.collections = chosen
+                self.collectionsChanged.emit()
+
+    def indexed_into(self, name: str) -> None:
+        """Documents were just added to ``name``. A new chat nobody has chosen documents for
+        answers from them too (they were added while it was open); a created chat keeps its
+        choice, and its next question may offer them (see the generation controller)."""
+        if self.conversation_id is None and not self._chosen and name not in self.collections:
+            self.collections = (*self.collections, name)
+            self.collectionsChanged.emit()
+
     def set_collections(self, names: tuple[str, ...]) -> None:
-        """Which collections answer in the open chat (none, one, several, all)."""
+        """Which collections answer in the open chat (none, one, several, all): the person's
+        choice."""
         self.collections = tuple(names)
+        self._chosen = True
         current = self.conversation_id
         if current is not None:
             self.db.call(

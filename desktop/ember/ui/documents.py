@@ -110,6 +110,7 @@ class Documents(QObject):
 
     def _listed(self, infos: list[CollectionState]) -> None:
         self.infos = infos
+        self.conversations.collections_listed(tuple(c.name for c in infos if c.info.chunks > 0))
         self.w.sidebar.set_collections(infos, self.indexing_collection)
         self.update_button()
         if infos:
@@ -316,9 +317,8 @@ class Documents(QObject):
                 parts.append(f"{count} warning{'s' if count > 1 else ''}")
             self.w.status.index_report.setText(f"{', '.join(parts)} — details")
             self.w.status.index_report.show()
-        chosen = self.conversations.collections
-        if not result.cancelled and (result.indexed or result.skipped) and collection not in chosen:
-            self.conversations.set_collections((*chosen, collection))
+        if not result.cancelled and (result.indexed or result.skipped):
+            self.conversations.indexed_into(collection)
         self.refresh()
 
     def _hide_label(self) -> None:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
+from ember.ui import message
 from ember.ui.chatview import BubbleData, ChatView, MessageBubble
 from ember.ui.composer import Composer
-from ember.ui.qt import QObject, QTimer
+from ember.ui.model_notice import LOADING_MODEL, SEARCHING, add_small_model_notice
+from ember.ui.qt import QObject, QTimer, Signal
 from ember.ui.tasks import TaskHandle, TaskManager
 
 if TYPE_CHECKING:
@@ -39,8 +41,20 @@ class ChatCreated:
     conversation: Conversation
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """What the answer waits for before its first token (shown in its bubble)."""
+
+    text: str
+
+
 class Generation(QObject):
-    """Owns the answer being written: its task, its bubble, the composer's Send/Stop state."""
+    """Owns the answer being written: its task, its bubble, the composer's Send/Stop state.
+
+    A question sent in a chat without documents, while collections exist, is first searched
+    for in each collection: when one answers it, the person is asked whether to use it."""
+
+    betterModelRequested = Signal()  # "Get a better model" under an answer of the tiny model
 
     def __init__(
         self,
@@ -62,12 +76,92 @@ class Generation(QObject):
         self._bubble_due = False  # an answer started whose bubble is not built yet
         self._user_bubble: MessageBubble | None = None
         self._view = 0  # the chat view the answer was started in (see Conversations.view)
+        self._declined: set[object] = set()  # chats whose person said no to their documents
+        self.small_model_noted = False  # the tiny built-in model was named once this session
 
     def send(self, text: str) -> None:
         """Send what the composer holds (or, while editing, replace that message and resend)."""
         if self.handle is not None or self.composer.blocked_reason is not None:
             return
         if not text.strip():
+            return
+        if self._offer_due():
+            self._check_documents(text)
+            return
+        self._send_now(text)
+
+    def _chat_key(self) -> object:
+        chat_id = self.conversations.conversation_id
+        return chat_id if chat_id is not None else ("new", self.conversations.view)
+
+    def _offer_due(self) -> bool:
+        c = self.conversations
+        return (
+            not c.collections
+            and bool(c.available)
+            and self.composer.editing_message_id is None
+            and self._chat_key() not in self._declined
+        )
+
+    def _check_documents(self, text: str) -> None:
+        """Search each collection for ``text`` off the GUI thread; offer the best one, if any
+        answers, then send (Stop while it checks puts the text back)."""
+        core, names, view = self.core, self.conversations.available, self.conversations.view
+        handle = TaskHandle("check-documents")
+        self.handle = handle
+        self.composer.take_text()
+        self.composer.set_generating(True)
+        message.info("Checking your documents…", 0)
+
+        def checked(name: str | None) -> None:
+            self.handle = None
+            self.composer.set_generating(False)
+            message.clear()
+            if handle.cancelled or view != self.conversations.view:
+                if not self.composer.input.toPlainText():
+                    self.composer.input.setPlainText(text)
+                return
+            if name is None:
+                self._send_now(text)
+                return
+            key = self._chat_key()
+
+            def use() -> None:
+                self.conversations.set_collections((name,))
+                self._send_now(text)
+
+            def decline() -> None:
+                self._declined.add(key)
+                self._send_now(text)
+
+            message.ask(
+                message.Question(
+                    name="OfferDocuments",
+                    title="Use your documents?",
+                    text=f"Your documents in “{name}” may answer this — use them?",
+                    detail="This chat answers without documents now. You can change it any "
+                    "time under Documents ▾ at the top.",
+                    yes="Use them",
+                    on_yes=use,
+                    no="Answer without",
+                    on_no=decline,
+                )
+            )
+
+        def failed(error: BaseException) -> None:
+            log.warning("could not check the documents for the question: %s", error)
+            checked(None)
+
+        self.tasks.run_background(
+            "check-documents",
+            lambda _report: core.suggest_collection(text, names),
+            on_done=checked,
+            on_error=failed,
+        )
+
+    def _send_now(self, text: str) -> None:
+        if self.handle is not None or self.composer.blocked_reason is not None:
+            self.composer.input.setPlainText(text)  # nothing is lost: it waits in the composer
             return
         editing = self.composer.editing_message_id
         self.composer.take_text()
@@ -127,7 +221,11 @@ class Generation(QObject):
                 # What the window showed at Send answers, even if the chats worker has not yet
                 # saved a toggle made just before it.
                 store.set_collections(conversation_id, collections)
+            if core.loaded is None:  # loads on first use (cold: many seconds)
+                report(Stage(LOADING_MODEL))
+                core.engine()
             if collections:
+                report(Stage(SEARCHING))
                 core.ensure_retriever()
             done = None
             for event in stream(conversation_id, handle.cancel_token):
@@ -165,10 +263,12 @@ class Generation(QObject):
             and self._view == self.conversations.view
         ):
             self._bubble_due = False
-            model_name = self.core.loaded.name if self.core.loaded else ""
+            loaded = self.core.loaded
             self._stream_bubble = self.chat.start_streaming(
-                BubbleData(role="assistant", model=model_name, state="streaming")
+                BubbleData(role="assistant", model=loaded.name if loaded else "", state="streaming")
             )
+            if loaded is None:  # the model loads before the answer (cold: many seconds)
+                self._stream_bubble.set_placeholder(LOADING_MODEL)
         return self._stream_bubble
 
     def _on_stream_event(self, event: Any) -> None:
@@ -184,7 +284,10 @@ class Generation(QObject):
             return
         if isinstance(event, Token):
             bubble.append(event.text)  # shown at the chat view's next frame, not per token
+        elif isinstance(event, Stage):
+            bubble.set_placeholder(event.text)
         elif isinstance(event, ReplyStarted):
+            bubble.set_placeholder("…")
             if self._user_bubble is not None:
                 self._user_bubble.data.message_id = event.user_message.id
             bubble.data.message_id = event.reply_id
@@ -195,6 +298,10 @@ class Generation(QObject):
             self.conversations.refresh()
         elif isinstance(event, ReplyDone):
             bubble.finish(BubbleData.from_message(event.message))
+            loaded = self.core.loaded
+            if loaded is not None and loaded.builtin and not self.small_model_noted:
+                self.small_model_noted = True
+                add_small_model_notice(bubble, self.betterModelRequested.emit)
 
     def _finish(self) -> None:
         self.handle = None

@@ -22,7 +22,9 @@ class Question:
     """A yes/no question; ``on_yes`` runs on the GUI thread when the person agrees.
 
     ``name`` is the dialog's objectName (tests and style sheets find it by it); ``yes`` names
-    the agreeing button (``"open"`` or ``"ok"``)."""
+    the agreeing button (``"open"``, ``"ok"`` or the button's own text); ``no``, when given, is
+    the declining button's text (else "Cancel"), and ``on_no`` runs when the person declines or
+    closes the question."""
 
     name: str
     title: str
@@ -30,6 +32,8 @@ class Question:
     detail: str = ""
     yes: str = "ok"
     on_yes: Callable[[], None] | None = None
+    no: str = ""
+    on_no: Callable[[], None] | None = None
 
 
 class MessageBridge(QObject):

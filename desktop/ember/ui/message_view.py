@@ -50,23 +50,33 @@ class MessageView(QObject):
         self.window.statusBar().clearMessage()
 
     def ask(self, question: message.Question) -> QMessageBox:
-        """A window-modal yes/no question; ``question.on_yes`` runs if the person agrees."""
+        """A window-modal question; ``question.on_yes`` runs if the person agrees, ``on_no`` if
+        they decline or close it."""
         buttons = QMessageBox.StandardButton
-        yes = buttons.Open if question.yes == "open" else buttons.Ok
         box = QMessageBox(self.window)
         box.setObjectName(question.name)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(question.title)
         box.setText(question.text)
         box.setInformativeText(question.detail)
-        box.setStandardButtons(yes | buttons.Cancel)
-        box.setDefaultButton(buttons.Cancel)
+        if question.yes in ("open", "ok"):
+            yes = box.addButton(buttons.Open if question.yes == "open" else buttons.Ok)
+        else:
+            yes = box.addButton(question.yes, QMessageBox.ButtonRole.AcceptRole)
+        if question.no:
+            no = box.addButton(question.no, QMessageBox.ButtonRole.RejectRole)
+        else:
+            no = box.addButton(buttons.Cancel)
+        box.setDefaultButton(no)
+        box.setEscapeButton(no)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        on_yes = question.on_yes
 
-        def decided(result: int) -> None:
-            if result == yes and on_yes is not None:
-                on_yes()
+        def decided(_result: int) -> None:
+            if box.clickedButton() is yes:
+                if question.on_yes is not None:
+                    question.on_yes()
+            elif question.on_no is not None:
+                question.on_no()
 
         box.finished.connect(decided)
         box.open()

@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self.chat.updateIndexRequested.connect(d.update_index)
         self.chat.editRequested.connect(g.start_edit)
         self.chat.suggestionPicked.connect(g.suggestion)
+        g.betterModelRequested.connect(self.model_picker.showPopup)
         self.composer.sendRequested.connect(g.send)
         self.composer.stopRequested.connect(g.stop)
         self.undo_button.clicked.connect(c.undo_delete)
