@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         splitter = self.ui_state.splitter
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        self.conversations.drafts.load(self.ui_state)
 
     @property
     def started(self) -> bool:
@@ -313,6 +314,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.messages.attach(False)
         self.ui_state.save(self.saveGeometry(), self.splitter.saveState(), self.conversation_id)
+        self.conversations.drafts.save(self.ui_state, self.conversation_id)
         for handle in (self.generation, self.indexing, self.pulling):
             if handle is not None:
                 handle.cancel()
