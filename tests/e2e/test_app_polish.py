@@ -3,6 +3,8 @@ theme setting, the message's token count before sending."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from ember.chats.store import ChatStore
@@ -27,7 +29,9 @@ def _chats(*titles: str) -> list[int]:
 def _open(qtbot, window, chat_id: int) -> None:  # type: ignore[no-untyped-def]
     window.open_conversation(chat_id)
     wait_chats(qtbot, window)
-    qtbot.waitUntil(lambda: window.conversation_id == chat_id and not window.composer.blocked_reason)
+    qtbot.waitUntil(
+        lambda: window.conversation_id == chat_id and not window.composer.blocked_reason
+    )
 
 
 def test_a_half_written_message_stays_with_its_chat(qtbot) -> None:
@@ -72,3 +76,93 @@ def test_drafts_come_back_after_a_restart(qtbot) -> None:
     finally:
         qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
         close_window(window)
+
+
+@contextmanager
+def idle_window(qtbot):  # type: ignore[no-untyped-def]
+    """The real window, active, with no model needed (it still loads in the background)."""
+    window = open_window(qtbot, wait_for_model=False)
+    try:
+        window.activateWindow()
+        qtbot.waitActive(window)
+        yield window
+    finally:
+        qtbot.waitUntil(lambda: not window.model_loading, timeout=60_000)
+        close_window(window)
+
+
+def _press(qtbot, window, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window.focusWidget() or window, key, modifier)
+
+
+def test_ctrl_k_focuses_the_chat_search(qtbot) -> None:
+    with idle_window(qtbot) as window:
+        window.composer.input.setFocus()
+        window.sidebar.search.setText("budget")
+        _press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+        assert window.sidebar.search.hasFocus()
+        assert window.sidebar.search.selectedText() == "budget"  # typing replaces the old search
+
+
+def test_the_shortcuts_list_opens_from_keys_and_the_menu(qtbot) -> None:
+    with idle_window(qtbot) as window:
+        from ember.ui.shortcuts import SHORTCUTS, ShortcutsDialog
+
+        def listed() -> list[ShortcutsDialog]:
+            return [
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, ShortcutsDialog) and w.isVisible()
+            ]
+
+        for key, modifier in (
+            (Qt.Key.Key_Slash, Qt.KeyboardModifier.ControlModifier),
+            (Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier),
+        ):
+            window.composer.input.setFocus()
+            _press(qtbot, window, key, modifier)
+            qtbot.waitUntil(lambda: bool(listed()))
+            dialog = listed()[0]
+            what = [row[1] for row in dialog.rows()]
+            assert all(s.what in what for s in SHORTCUTS)
+            assert "Quit Ember" in what and "Search chats" in what
+            dialog.close()
+            qtbot.waitUntil(lambda: not listed())
+        entry = next(a for a in window.more_menu.actions() if a.text() == "Keyboard shortcuts")
+        entry.trigger()
+        qtbot.waitUntil(lambda: bool(listed()))
+        listed()[0].close()
+
+
+def test_ctrl_q_closes_the_window_as_the_close_button_does(qtbot) -> None:
+    with idle_window(qtbot) as window:
+        window.composer.input.setFocus()
+        _press(qtbot, window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not window.isVisible())
+        assert window._closing  # closeEvent ran: state saved, running work cancelled
+
+
+def _store_answer(text: str) -> int:
+    store = ChatStore(ember_paths().ensure().chats_db)
+    chat = store.create("Copying")
+    store.add_message(chat.id, "user", "show me")
+    store.add_message(chat.id, "assistant", text, model="test")
+    store.close()
+    return chat.id
+
+
+def test_copying_says_copied(qtbot) -> None:
+    with idle_window(qtbot) as window:
+        from ember.ui.qt import QUrl
+
+        chat_id = _store_answer("Run this:\n\n```sh\nls -l\n```\n")
+        _open(qtbot, window, chat_id)
+        answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
+        assert answer.copy_button.text() == "Copy"
+        answer.copy_button.click()
+        assert QApplication.clipboard().text() == answer.data.text
+        assert answer.copy_button.text() == "Copied"
+        qtbot.waitUntil(lambda: answer.copy_button.text() == "Copy", timeout=5000)  # and back
+        answer._on_link(QUrl("ember-copy:0"))  # what clicking the code block's link sends
+        assert QApplication.clipboard().text().strip() == "ls -l"
+        assert "copied" in window.statusBar().currentMessage().lower()

@@ -403,6 +403,12 @@ class SourceDialog(QDialog):
             )
         self.open_button.clicked.connect(self._open)
         buttons.rejected.connect(self.reject)
+        self.open_problem = QLabel("", self)  # no program opens this kind of file
+        self.open_problem.setObjectName("Error")
+        self.open_problem.setWordWrap(True)
+        self.open_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_problem.hide()
+        layout.addWidget(self.open_problem)
         layout.addWidget(buttons)
         self.opened: QUrl | None = None
 
@@ -418,9 +424,23 @@ class SourceDialog(QDialog):
 
         url = self.file_url()
         self.opened = url
-        if not QDesktopServices.openUrl(url) and url.hasFragment():
-            # Some openers reject fragments on local files: open the file itself then.
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.citation.source))
+        if QDesktopServices.openUrl(url):
+            return
+        # Some openers reject fragments on local files: open the file itself then.
+        if url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(self.citation.source)):
+            return
+        self.open_problem.setText(no_viewer_text(self.citation.source))
+        self.open_problem.show()
+
+
+def no_viewer_text(source: str) -> str:
+    """What to say when no program opens ``source`` (no viewer installed or set up)."""
+    suffix = Path(source).suffix.lstrip(".").upper()
+    kind = f"{suffix} files" if suffix and suffix.isalnum() else "this file"
+    return (
+        f"No program is set up to open {kind} on this computer. Install a viewer, or open "
+        f"the file from your file manager: {shown_path(source)}"
+    )
 
 
 class IndexReportDialog(QDialog):
