@@ -166,3 +166,32 @@ def test_copying_says_copied(qtbot) -> None:
         answer._on_link(QUrl("ember-copy:0"))  # what clicking the code block's link sends
         assert QApplication.clipboard().text().strip() == "ls -l"
         assert "copied" in window.statusBar().currentMessage().lower()
+
+
+def test_the_theme_chosen_in_settings_applies_at_once_and_at_the_next_start(
+    qtbot, monkeypatch
+) -> None:
+    from ember.config import load_settings
+    from ember.ui.qt import QPalette
+
+    monkeypatch.delenv("EMBER_THEME", raising=False)
+
+    def window_lightness() -> int:
+        return QApplication.palette().color(QPalette.ColorRole.Window).lightness()
+
+    with idle_window(qtbot) as window:
+        wait_chats(qtbot, window)
+        qtbot.waitUntil(lambda: window.started)
+        window.models.read_settings()
+        for choice, dark in (("dark", True), ("light", False), ("dark", True)):
+            dialog = window.open_settings()
+            dialog.theme.setCurrentIndex(dialog.theme.findData(choice))
+            dialog.accept()
+            assert window.theme.dark is dark
+            assert (window_lightness() < 128) is dark
+        assert load_settings().theme == "dark"
+    with idle_window(qtbot) as window:
+        assert window.theme.dark is True and window_lightness() < 128
+    monkeypatch.setenv("EMBER_THEME", "light")  # the environment still wins
+    with idle_window(qtbot) as window:
+        assert window.theme.dark is False and window_lightness() >= 128

@@ -169,6 +169,7 @@ class SettingsDialog(QDialog):
         servers_layout = QVBoxLayout(servers)
         tabs.addTab(general, "Assistant")
         tabs.addTab(servers, "Hardware and servers")
+        tabs.addTab(self._appearance(settings, tabs), "Appearance")
         layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
@@ -262,6 +263,27 @@ class SettingsDialog(QDialog):
         self.result_settings: Settings | None = None
         self._select_matching_preset()
 
+    def _appearance(self, settings: Settings, parent: QWidget) -> QWidget:
+        """The theme choice (applied when saved) and the keyboard shortcuts list."""
+        from ember.ui.shortcuts import show_shortcuts
+        from ember.ui.theme import THEME_CHOICES
+
+        page = QWidget(parent)
+        form = QFormLayout(page)
+        self.theme = QComboBox(page)
+        for key, label in THEME_CHOICES.items():
+            self.theme.addItem(label, key)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        form.addRow("Theme", self.theme)
+        note = QLabel("The EMBER_THEME environment variable, if set, wins at start.", page)
+        note.setObjectName("Muted")
+        note.setWordWrap(True)
+        form.addRow("", note)
+        self.shortcuts_button = QPushButton("Keyboard shortcuts…", page)
+        self.shortcuts_button.clicked.connect(lambda: show_shortcuts(self))
+        form.addRow("Keys", self.shortcuts_button)
+        return page
+
     def _select_matching_preset(self) -> None:
         text = self.system_prompt.toPlainText().strip()
         for name, prompt in PROMPT_PRESETS.items():
@@ -302,6 +324,7 @@ class SettingsDialog(QDialog):
                 ollama_host=self.ollama_host.text().strip(),
                 remotes=list(self.remote_servers.remotes),
                 data_dir=self.data_dir.text().strip(),
+                theme=str(self.theme.currentData()),
             )
         )
 

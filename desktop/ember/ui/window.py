@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         c.historyOpened.connect(self._history_opened)
         c.openingChanged.connect(self._apply_composer_block)
         m.blocked.connect(self._set_model_block)
+        m.settingsSaved.connect(lambda settings: self._theme_chosen(settings.theme))
         d.listed.connect(self._collections_listed)
         d.update_button()
 
@@ -276,6 +277,10 @@ class MainWindow(QMainWindow):
         paths, self.paths_at_start = self.paths_at_start, []
         if paths and not self._closing:
             self.open_paths(paths)
+
+    def _theme_chosen(self, choice: str) -> None:
+        self.theme.choose(choice)
+        self.chat.code_color = self.theme.color("code")  # code blocks rendered from now on
 
     def _set_model_block(self, reason: str | None) -> None:
         self._model_block = reason
