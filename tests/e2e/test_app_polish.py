@@ -195,3 +195,46 @@ def test_the_theme_chosen_in_settings_applies_at_once_and_at_the_next_start(
     monkeypatch.setenv("EMBER_THEME", "light")  # the environment still wins
     with idle_window(qtbot) as window:
         assert window.theme.dark is False and window_lightness() >= 128
+
+
+def test_a_message_s_size_shows_before_sending_and_one_too_long_is_not_sent(qtbot) -> None:
+    window = open_window(qtbot, deterministic_settings(n_ctx=512, max_tokens=48))
+    try:
+        composer, counter = window.composer, window.token_count
+        composer.input.setPlainText("Hello there.")
+        qtbot.waitUntil(lambda: counter.size is not None and counter.size.text == "Hello there.")
+        assert counter.size.exact and not composer.size_label.isVisible()  # short: no clutter
+        medium = "The quick brown fox jumps over the lazy dog. " * 12
+        composer.input.setPlainText(medium)
+        qtbot.waitUntil(lambda: counter.size is not None and counter.size.text == medium)
+        assert counter.size.exact and counter.size.fits
+        assert composer.size_label.isVisible()
+        assert composer.size_label.text() == f"{counter.size.tokens:,} / 512 tokens"
+        assert counter.size.tokens == window.core.engine().count_tokens(medium)
+
+        long = "The quick brown fox jumps over the lazy dog. " * 60
+        composer.input.setPlainText(long)
+        qtbot.waitUntil(lambda: counter.size is not None and counter.size.text == long)
+        assert not counter.size.fits
+        assert composer.size_label.text().startswith("Too long to send")
+        bubbles = len(window.chat.bubbles)
+        qtbot.keyClick(composer.input, Qt.Key.Key_Return)
+        assert window.generation is None and len(window.chat.bubbles) == bubbles
+        assert composer.input.toPlainText() == long  # kept, to be shortened
+        assert "Too long to send" in composer.size_label.text()
+    finally:
+        close_window(window)
+
+
+def test_pressing_enter_before_the_count_arrives_still_refuses_a_message_too_long(qtbot) -> None:
+    window = open_window(qtbot, deterministic_settings(n_ctx=512, max_tokens=48))
+    try:
+        composer, counter = window.composer, window.token_count
+        composer.input.setPlainText("Count me first.")
+        qtbot.waitUntil(lambda: counter.size is not None and counter.size.exact)
+        composer.input.setPlainText("Far too long for this model. " * 100)
+        qtbot.keyClick(composer.input, Qt.Key.Key_Return)  # before the new count
+        assert window.generation is None
+        assert "Too long to send" in composer.size_label.text()
+    finally:
+        close_window(window)

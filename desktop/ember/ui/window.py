@@ -41,6 +41,7 @@ from ember.ui.state import UiState
 from ember.ui.statusbar import build_status_bar
 from ember.ui.tasks import TaskManager
 from ember.ui.theme import Theme, app_icon
+from ember.ui.token_count import TokenCount
 
 if TYPE_CHECKING:
     from ember.knowledge.types import Citation
@@ -226,6 +227,8 @@ class MainWindow(QMainWindow):
         c.historyOpened.connect(self._history_opened)
         c.openingChanged.connect(self._apply_composer_block)
         m.blocked.connect(self._set_model_block)
+        self.token_count = TokenCount(self.core, self.tasks, self.composer, self)
+        m.blocked.connect(lambda _reason: self.token_count.schedule())  # another model, context
         m.settingsSaved.connect(lambda settings: self._theme_chosen(settings.theme))
         d.listed.connect(self._collections_listed)
         d.update_button()
