@@ -85,6 +85,7 @@ class Settings(BaseModel):
     ollama_host: str = "http://127.0.0.1:11434"
     remotes: list[RemoteEndpoint] = Field(default_factory=list)
     data_dir: str = ""  # "" = the platform default
+    theme: Literal["system", "light", "dark"] = "system"  # the window's look; EMBER_THEME overrides
 
     def __init__(self, /, **values: Any) -> None:
         try:

@@ -58,7 +58,7 @@ def create_window(
     from ember.core import Core
     from ember.ui.qt import QApplication
     from ember.ui.tasks import TaskManager
-    from ember.ui.theme import Theme
+    from ember.ui.theme import Theme, dark_for, saved_choice
     from ember.ui.window import MainWindow
 
     app = QApplication.instance()
@@ -66,10 +66,10 @@ def create_window(
     forced = os.environ.get("EMBER_THEME", "").lower()
     if dark is None and forced in ("dark", "light"):
         dark = forced == "dark"
-    theme = Theme(app, dark)
     # The composition root; indexing and retrieval run in its helper process (see
     # ember.knowledge.helper) so torch never holds the window's GIL.
     core = Core(knowledge_helper=True)
+    theme = Theme(app, dark if dark is not None else dark_for(saved_choice(core.paths.config_file)))
     tasks = TaskManager()
     window = MainWindow(core, tasks, theme)
     tasks.setParent(window)

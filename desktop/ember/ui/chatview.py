@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ember.ui import message
 from ember.ui.qt import (
     QApplication,
     QColor,
@@ -36,6 +37,7 @@ RENDER_INTERVAL_MS = 50
 SPARE_REFILL_MS = 500  # a used spare bubble is replaced this long after
 COLUMN_MAX_WIDTH = 920
 PAGE = 60
+COPIED_MS = 1500  # how long a Copy button says "Copied"
 
 _STATE_TEXT = {
     "cancelled": "Stopped",
@@ -173,7 +175,7 @@ class MessageBubble(QFrame):
         self.copy_button = QToolButton(self.card)
         self.copy_button.setText("Copy")
         self.copy_button.setToolTip("Copy this message")
-        self.copy_button.clicked.connect(lambda: self.copyRequested.emit(self.data.text))
+        self.copy_button.clicked.connect(self._copy_message)
         self.edit_button = QToolButton(self.card)
         self.edit_button.setText("Edit")
         self.edit_button.setToolTip("Edit this message and send it again")
@@ -314,6 +316,19 @@ class MessageBubble(QFrame):
             self.error_label.hide()
         self.copy_button.setEnabled(d.state != "streaming")
 
+    # -- copying ------------------------------------------------------------------------------
+
+    def _copy_message(self) -> None:
+        """Copy the whole message; the button says "Copied" for a moment."""
+        self.copyRequested.emit(self.data.text)
+        self.copy_button.setText("Copied")
+        self.copy_button.setToolTip("Copied to the clipboard")
+        QTimer.singleShot(COPIED_MS, self, self._copy_reset)
+
+    def _copy_reset(self) -> None:
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip("Copy this message")
+
     # -- links --------------------------------------------------------------------------------
 
     def _on_link(self, url: QUrl) -> None:
@@ -330,6 +345,7 @@ class MessageBubble(QFrame):
             index = int(url.path() or 0)
             if 0 <= index < len(self._code_blocks):
                 self.copyRequested.emit(self._code_blocks[index])
+                message.info("Code copied to the clipboard.")
         else:
             self.linkRequested.emit(url)
 

@@ -1,6 +1,11 @@
-"""Where the person types: Enter sends, Shift+Enter starts a new line, Esc stops an answer."""
+"""Where the person types: Enter sends, Shift+Enter starts a new line, Esc stops an answer.
+
+Under the box: why sending is disabled (if it is) and, for a long message, its size in tokens
+(:mod:`ember.ui.token_count` keeps it; a message too long for the model is not sent)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ember.ui.qt import (
     QFrame,
@@ -89,7 +94,18 @@ class Composer(QWidget):
         self.reason.setObjectName("ComposerReason")
         # Wrapped: a long reason (a model's load error) must not widen the whole window.
         self.reason.setWordWrap(True)
-        outer.addWidget(self.reason)
+        under = QHBoxLayout()
+        under.setContentsMargins(0, 0, 0, 0)
+        under.addWidget(self.reason, 1)
+        self.size_label = QLabel("", self)  # "1,240 / 2,048 tokens", or why it cannot be sent
+        self.size_label.setObjectName("TokenCount")
+        self.size_label.setWordWrap(True)
+        self.size_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.size_label.hide()
+        under.addWidget(self.size_label, 1)
+        outer.addLayout(under)
+        # Set by the token counter: text -> why it must not be sent (too long), or None.
+        self.size_check: Callable[[str], str | None] | None = None
 
         self.generating = False
         self.blocked_reason: str | None = None
@@ -111,6 +127,15 @@ class Composer(QWidget):
     def set_hint(self, text: str) -> None:
         if self.blocked_reason is None:
             self.reason.setText(text)
+
+    def show_size(self, label: str, warning: bool = False) -> None:
+        """Show the message's size (``""`` hides it); ``warning``: it is too long to send."""
+        self.size_label.setText(label)
+        self.size_label.setObjectName("TokenWarning" if warning else "TokenCount")
+        self.size_label.setProperty("warning", warning)
+        self.size_label.style().unpolish(self.size_label)
+        self.size_label.style().polish(self.size_label)
+        self.size_label.setVisible(bool(label))
 
     def _refresh(self) -> None:
         if self.generating:
@@ -152,6 +177,10 @@ class Composer(QWidget):
             return
         text = self.input.toPlainText()
         if not text.strip():
+            return
+        refused = self.size_check(text) if self.size_check is not None else None
+        if refused:
+            self.show_size(refused, warning=True)
             return
         self.sendRequested.emit(text)
 

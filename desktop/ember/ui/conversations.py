@@ -16,6 +16,7 @@ from ember.errors import EmberError, StorageError
 from ember.files import write_atomically
 from ember.ui import message
 from ember.ui.chat_db import ChatDb
+from ember.ui.drafts import Drafts
 from ember.ui.qt import QFileDialog, QInputDialog, QLabel, QObject, QTimer, QWidget, Signal
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Conversations(QObject):
         self.undo_timer = QTimer(self)
         self.undo_timer.setSingleShot(True)
         self.undo_timer.timeout.connect(self._undo_expired)
+        self.drafts = Drafts(widgets.composer)  # each chat keeps its half-written message
 
     # -- the history ---------------------------------------------------------------------------
 
@@ -139,6 +141,8 @@ class Conversations(QObject):
             self.w.title.setText(chat.title)
 
     def new_chat(self) -> None:
+        if not self.opening_chat:  # (while one opens, the composer already holds no draft)
+            self.drafts.leave(self.conversation_id)
         self.switching.emit()
         self._opening += 1
         self._set_opening(False)
@@ -148,6 +152,7 @@ class Conversations(QObject):
         self.w.composer.cancel_edit()
         self.w.chat.clear()
         self.w.title.setText("New chat")
+        self.drafts.enter(None)
         self.w.sidebar.select(None)
         self.collectionsChanged.emit()
         self.w.composer.input.setFocus()
@@ -155,6 +160,8 @@ class Conversations(QObject):
     def open(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id and self.w.chat.bubbles:
             return
+        if not self.opening_chat:
+            self.drafts.leave(self.conversation_id)
         self.switching.emit()
         self._opening += 1
         ticket = self._opening
@@ -172,6 +179,7 @@ class Conversations(QObject):
             self._set_opening(False)
             chat, messages = result
             if chat is None:
+                self.drafts.enter(self.conversation_id)
                 self.refresh()
             else:
                 self._show(chat, messages)
@@ -179,6 +187,7 @@ class Conversations(QObject):
         def failed(error: BaseException) -> None:
             if ticket == self._opening:
                 self._set_opening(False)
+                self.drafts.enter(self.conversation_id)
             message.error("Cannot open the chat", str(error))
 
         self.db.call("open-chat", job, on_done=opened, on_error=failed)
@@ -192,6 +201,7 @@ class Conversations(QObject):
         self.conversation_id = chat.id
         self.collections = tuple(chat.collections)
         self.w.composer.cancel_edit()
+        self.drafts.enter(chat.id)
         self.w.title.setText(chat.title)
         self.w.chat.show_messages(messages)
         self.w.sidebar.select(chat.id)

@@ -169,6 +169,7 @@ class SettingsDialog(QDialog):
         servers_layout = QVBoxLayout(servers)
         tabs.addTab(general, "Assistant")
         tabs.addTab(servers, "Hardware and servers")
+        tabs.addTab(self._appearance(settings, tabs), "Appearance")
         layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
@@ -262,6 +263,27 @@ class SettingsDialog(QDialog):
         self.result_settings: Settings | None = None
         self._select_matching_preset()
 
+    def _appearance(self, settings: Settings, parent: QWidget) -> QWidget:
+        """The theme choice (applied when saved) and the keyboard shortcuts list."""
+        from ember.ui.shortcuts import show_shortcuts
+        from ember.ui.theme import THEME_CHOICES
+
+        page = QWidget(parent)
+        form = QFormLayout(page)
+        self.theme = QComboBox(page)
+        for key, label in THEME_CHOICES.items():
+            self.theme.addItem(label, key)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        form.addRow("Theme", self.theme)
+        note = QLabel("The EMBER_THEME environment variable, if set, wins at start.", page)
+        note.setObjectName("Muted")
+        note.setWordWrap(True)
+        form.addRow("", note)
+        self.shortcuts_button = QPushButton("Keyboard shortcuts…", page)
+        self.shortcuts_button.clicked.connect(lambda: show_shortcuts(self))
+        form.addRow("Keys", self.shortcuts_button)
+        return page
+
     def _select_matching_preset(self) -> None:
         text = self.system_prompt.toPlainText().strip()
         for name, prompt in PROMPT_PRESETS.items():
@@ -302,6 +324,7 @@ class SettingsDialog(QDialog):
                 ollama_host=self.ollama_host.text().strip(),
                 remotes=list(self.remote_servers.remotes),
                 data_dir=self.data_dir.text().strip(),
+                theme=str(self.theme.currentData()),
             )
         )
 
@@ -403,6 +426,12 @@ class SourceDialog(QDialog):
             )
         self.open_button.clicked.connect(self._open)
         buttons.rejected.connect(self.reject)
+        self.open_problem = QLabel("", self)  # no program opens this kind of file
+        self.open_problem.setObjectName("Error")
+        self.open_problem.setWordWrap(True)
+        self.open_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_problem.hide()
+        layout.addWidget(self.open_problem)
         layout.addWidget(buttons)
         self.opened: QUrl | None = None
 
@@ -418,9 +447,23 @@ class SourceDialog(QDialog):
 
         url = self.file_url()
         self.opened = url
-        if not QDesktopServices.openUrl(url) and url.hasFragment():
-            # Some openers reject fragments on local files: open the file itself then.
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.citation.source))
+        if QDesktopServices.openUrl(url):
+            return
+        # Some openers reject fragments on local files: open the file itself then.
+        if url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(self.citation.source)):
+            return
+        self.open_problem.setText(no_viewer_text(self.citation.source))
+        self.open_problem.show()
+
+
+def no_viewer_text(source: str) -> str:
+    """What to say when no program opens ``source`` (no viewer installed or set up)."""
+    suffix = Path(source).suffix.lstrip(".").upper()
+    kind = f"{suffix} files" if suffix and suffix.isalnum() else "this file"
+    return (
+        f"No program is set up to open {kind} on this computer. Install a viewer, or open "
+        f"the file from your file manager: {shown_path(source)}"
+    )
 
 
 class IndexReportDialog(QDialog):

@@ -11,7 +11,12 @@ an exfiltration channel the moment it is fetched). So:
   the window asks the person (showing the URL) before the system browser opens it.
 
 Two Ember-only link schemes decorate the text: ``ember-cite:N`` for a ``[N]`` that matches one of
-the answer's sources, and ``ember-copy:N`` for the "Copy code" link under each code block.
+the answer's sources, and ``ember-copy:N`` for the "Copy code" link under each code block (after
+the block's language, when the fence names one).
+
+Beyond Qt's reader: fenced code is coloured by its language (:mod:`ember.ui.code_highlight`),
+LaTeX math is drawn (:mod:`ember.ui.markdown_math`; its images live in the document, nothing is
+fetched), and block quotes get a bar down their left side (:func:`quote_bars`).
 """
 
 from __future__ import annotations
@@ -19,16 +24,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ember.ui.markdown_math import Formula, extract_math, insert_math
 from ember.ui.qt import (
     QColor,
     QFont,
     QFontDatabase,
+    QPainter,
+    QPalette,
+    QRectF,
     QSizePolicy,
     Qt,
     QTextBlockFormat,
     QTextBrowser,
     QTextCursor,
     QTextDocument,
+    QTextFormat,
     QUrl,
     QWidget,
     Signal,
@@ -42,6 +52,8 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _INLINE_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(")
 _BANG_BRACKET = re.compile(r"!\[")
 _CITATION = re.compile(r"\[(\d{1,3})\](?![(:\[])")
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+.#-]{1,24}")
+QUOTE_BAR_WIDTH = 3  # px
 
 
 @dataclass(slots=True)
@@ -50,21 +62,23 @@ class SafeMarkdown:
 
     text: str
     code_blocks: list[str] = field(default_factory=list)
+    formulas: list[Formula] = field(default_factory=list)  # LaTeX, by placeholder index
 
 
-def _defuse_inline(text: str, citations: frozenset[int]) -> str:
-    """Rewrite images and citation markers outside inline code spans."""
+def _defuse_inline(text: str, citations: frozenset[int], formulas: list[Formula]) -> str:
+    """Rewrite math, images and citation markers outside inline code spans."""
     out: list[str] = []
     pos = 0
     for match in _CODE_SPAN.finditer(text):
-        out.append(_defuse_plain(text[pos : match.start()], citations))
+        out.append(_defuse_plain(text[pos : match.start()], citations, formulas))
         out.append(match.group(0))
         pos = match.end()
-    out.append(_defuse_plain(text[pos:], citations))
+    out.append(_defuse_plain(text[pos:], citations, formulas))
     return "".join(out)
 
 
-def _defuse_plain(text: str, citations: frozenset[int]) -> str:
+def _defuse_plain(text: str, citations: frozenset[int], formulas: list[Formula]) -> str:
+    text = extract_math(text, formulas)  # first: "[1]" or "![" inside a formula stay its own
     text = _INLINE_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}](", text)
     text = _BANG_BRACKET.sub(r"\\![", text)  # reference-style images become plain text + link
     if citations:
@@ -82,17 +96,19 @@ def sanitize_markdown(text: str, citations: frozenset[int] = frozenset()) -> Saf
     result = SafeMarkdown("")
     lines: list[str] = []
     fence: str | None = None
+    language = ""
     code: list[str] = []
     paragraph: list[str] = []
 
     def flush_paragraph() -> None:
         if paragraph:
-            lines.append(_defuse_inline("\n".join(paragraph), citations))
+            lines.append(_defuse_inline("\n".join(paragraph), citations, result.formulas))
             paragraph.clear()
 
     def close_code() -> None:
         result.code_blocks.append("\n".join(code))
-        lines.append(f"[Copy code]({COPY_SCHEME}:{len(result.code_blocks) - 1})")
+        label = f"*{language}* · " if language else ""
+        lines.append(f"{label}[Copy code]({COPY_SCHEME}:{len(result.code_blocks) - 1})")
         lines.append("")
         code.clear()
 
@@ -102,6 +118,8 @@ def sanitize_markdown(text: str, citations: frozenset[int] = frozenset()) -> Saf
             if match and not (match.group(2)[0] == "`" and "`" in match.group(3)):
                 flush_paragraph()
                 fence = match.group(2)
+                info = match.group(3).strip().split()
+                language = info[0] if info and _LANGUAGE.fullmatch(info[0]) else ""
                 lines.append(line)
                 continue
             if not line.strip():
@@ -143,12 +161,13 @@ def render_markdown(
     """Replace ``document``'s content with ``text`` rendered safely; returns what was rendered."""
     safe = sanitize_markdown(text, citations)
     document.setMarkdown(safe.text, MARKDOWN_FEATURES)
-    _style_code_blocks(document, code_background)
+    _decorate(document, safe, code_background)
     return safe
 
 
-def _style_code_blocks(document: QTextDocument, background: QColor | None) -> None:
-    """Give fenced code a monospace font and a tinted background (Qt sets neither fully)."""
+def _decorate(document: QTextDocument, safe: SafeMarkdown, background: QColor | None) -> None:
+    """Give fenced code a monospace font, a tinted background (Qt sets neither fully) and its
+    language's colours; draw the formulas."""
     mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     # One edit block: the document re-lays itself out (and its view re-fits) once, not after
     # every merge; per merge that was most of a streaming render's time (37 fits per render).
@@ -156,8 +175,38 @@ def _style_code_blocks(document: QTextDocument, background: QColor | None) -> No
     edit.beginEditBlock()
     try:
         _style_blocks(document, background, mono)
+        if safe.code_blocks:
+            from ember.ui.code_highlight import highlight_code
+
+            highlight_code(document, dark=_is_dark(background))
+        insert_math(document, safe.formulas, background)
     finally:
         edit.endEditBlock()
+
+
+def _is_dark(background: QColor | None) -> bool:
+    if background is None:
+        from ember.ui.qt import QApplication
+
+        background = QApplication.palette().color(QPalette.ColorRole.Base)
+    return background.lightness() < 128
+
+
+def quote_bars(document: QTextDocument) -> list[QRectF]:
+    """Where the bars beside block quotes go, in document coordinates: one per quoted block,
+    just left of its text (a nested quote's bar is further right)."""
+    bars: list[QRectF] = []
+    layout = document.documentLayout()
+    block = document.begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        level = fmt.property(QTextFormat.Property.BlockQuoteLevel)
+        if isinstance(level, int) and level > 0:
+            rect = layout.blockBoundingRect(block)
+            left = rect.left() + fmt.leftMargin() - 14
+            bars.append(QRectF(left, rect.top(), QUOTE_BAR_WIDTH, rect.height()))
+        block = block.next()
+    return bars
 
 
 def _style_blocks(document: QTextDocument, background: QColor | None, mono: QFont) -> None:
@@ -205,6 +254,18 @@ class SafeTextBrowser(QTextBrowser):
         self.anchorClicked.connect(self.linkRequested.emit)
         self.document().contentsChanged.connect(self._fit)
         self.resource_requests: list[str] = []  # what the document asked for (tests read it)
+
+    def paintEvent(self, event: object) -> None:
+        super().paintEvent(event)  # type: ignore[arg-type]
+        bars = quote_bars(self.document())
+        if bars:
+            painter = QPainter(self.viewport())
+            offset_x = -self.horizontalScrollBar().value()
+            offset_y = -self.verticalScrollBar().value()
+            color = self.palette().color(QPalette.ColorRole.PlaceholderText)
+            for bar in bars:
+                painter.fillRect(bar.translated(offset_x, offset_y), color)
+            painter.end()
 
     def loadResource(self, kind: int, url: QUrl) -> object:
         """Never fetch anything: no remote images, no local files, no stylesheets."""

@@ -39,6 +39,7 @@ class Models(QObject):
     """Owns the loaded model's state, the picker's entries and the pull in progress."""
 
     blocked = Signal(object)  # why the model keeps the composer blocked (str), or None
+    settingsSaved = Signal(object)  # the Settings just saved (the window applies the theme)
 
     def __init__(
         self, core: Core, tasks: TaskManager, widgets: ModelWidgets, parent: QObject
@@ -190,6 +191,7 @@ class Models(QObject):
             message.error("Settings not saved", str(exc))
             return
         message.info("Settings saved.")
+        self.settingsSaved.emit(settings)
         self.fill_picker()
         if reload_model:
             self.load_model()

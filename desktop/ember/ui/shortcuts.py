@@ -1,4 +1,5 @@
-"""The window's keyboard shortcuts, in one table: what installs them also lists them."""
+"""The window's keyboard shortcuts, in one table: what installs them also lists them
+(:class:`ShortcutsDialog`, opened with Ctrl+/ or F1, from the ⋯ menu and from Settings)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ember.ui.qt import QAction, QKeySequence, QShortcut, Qt
+from ember.ui.qt import (
+    QAction,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QKeySequence,
+    QLabel,
+    QShortcut,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,19 +26,42 @@ class Shortcut:
     keys: str  # QKeySequence text, e.g. "Ctrl+N"
     what: str  # shown in the Shortcuts list
     run: Callable[[Any], Callable[[], object]]  # the main window -> the slot to call
+    also: tuple[str, ...] = ()  # other keys that do the same (listed on the same line)
+
+
+def _focus_search(window: Any) -> Callable[[], None]:
+    def focus() -> None:
+        window.sidebar.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        window.sidebar.search.selectAll()
+
+    return focus
+
+
+def _show_list(window: Any) -> Callable[[], object]:
+    return lambda: show_shortcuts(window)
 
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+N", "New chat", lambda w: w.conversations.new_chat),
+    Shortcut("Ctrl+K", "Search chats", _focus_search),
     Shortcut("Ctrl+O", "Add documents…", lambda w: w.documents.choose),
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
     Shortcut("Esc", "Stop the answer", lambda w: w.generator.stop),
+    Shortcut("Ctrl+/", "Keyboard shortcuts", _show_list, also=("F1",)),
+    Shortcut("Ctrl+Q", "Quit Ember", lambda w: w.close),
+)
+
+# What the message box does with keys (not window shortcuts: listed, not installed).
+COMPOSER_KEYS: tuple[tuple[str, str], ...] = (
+    ("Enter", "Send the message"),
+    ("Shift+Enter", "New line in the message"),
 )
 
 
 def install(window: Any) -> None:
-    """Give ``window`` (the :class:`~ember.ui.window.MainWindow`) every shortcut of :data:`SHORTCUTS` (window-wide)."""
+    """Give ``window`` (the :class:`~ember.ui.window.MainWindow`) every shortcut of :data:`SHORTCUTS` (window-wide)
+    and a "Keyboard shortcuts" entry in its ⋯ menu."""
     for shortcut in SHORTCUTS:
         if shortcut.keys == "Ctrl+O":  # an action, so menus can show it too
             action = QAction(shortcut.what, window)
@@ -34,5 +69,54 @@ def install(window: Any) -> None:
             action.triggered.connect(shortcut.run(window))
             window.addAction(action)
             continue
-        made = QShortcut(QKeySequence(shortcut.keys), window, shortcut.run(window))
-        made.setContext(Qt.ShortcutContext.WindowShortcut)
+        for keys in (shortcut.keys, *shortcut.also):
+            made = QShortcut(QKeySequence(keys), window, shortcut.run(window))
+            made.setContext(Qt.ShortcutContext.WindowShortcut)
+    window.more_menu.addSeparator()
+    window.more_menu.addAction("Keyboard shortcuts", _show_list(window))
+
+
+def keys_text(shortcut: Shortcut) -> str:
+    """The keys as this platform writes them ("Ctrl+N", "⌘N"), alternatives joined by "or"."""
+    native = QKeySequence.SequenceFormat.NativeText
+    return " or ".join(QKeySequence(k).toString(native) for k in (shortcut.keys, *shortcut.also))
+
+
+class ShortcutsDialog(QDialog):
+    """Every keyboard shortcut of :data:`SHORTCUTS` and the message box's keys, one per row."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ShortcutsDialog")
+        self.setWindowTitle("Keyboard shortcuts")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        form.setHorizontalSpacing(24)
+        rows = [(keys_text(s), s.what) for s in SHORTCUTS] + list(COMPOSER_KEYS)
+        for keys, what in rows:
+            label = QLabel(keys, self)
+            label.setObjectName("ShortcutKeys")
+            form.addRow(label, QLabel(what, self))
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(keys, what) as shown, top to bottom (tests read it)."""
+        form = self.findChild(QFormLayout)
+        out = []
+        for row in range(form.rowCount()):
+            role = QFormLayout.ItemRole
+            keys = form.itemAt(row, role.LabelRole).widget()
+            what = form.itemAt(row, role.FieldRole).widget()
+            out.append((keys.text(), what.text()))
+        return out
+
+
+def show_shortcuts(parent: QWidget) -> ShortcutsDialog:
+    """Open the shortcuts list over ``parent`` (not modal: it may stay open while typing)."""
+    dialog = ShortcutsDialog(parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    return dialog

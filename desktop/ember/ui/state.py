@@ -1,10 +1,13 @@
-"""What the window remembers between runs: geometry, splitter sizes, the last open chat.
+"""What the window remembers between runs: geometry, splitter sizes, the last open chat, the
+unsent drafts.
 
 Kept in ``ui.ini`` next to the settings file (QSettings in INI format, never the registry), so
 ``EMBER_HOME`` isolates it like everything else.
 """
 
 from __future__ import annotations
+
+import json
 
 from ember.paths import Paths
 from ember.ui.qt import QByteArray, QSettings
@@ -43,4 +46,17 @@ class UiState:
         self._settings.setValue(
             "chats/last", "" if last_conversation is None else last_conversation
         )
+        self._settings.sync()
+
+    @property
+    def drafts(self) -> dict[int, str]:
+        """Unsent text per conversation id, as kept at the last close (unreadable: none)."""
+        try:
+            raw = json.loads(str(self._settings.value("chats/drafts") or "{}"))
+            return {int(k): v for k, v in raw.items() if isinstance(v, str) and v.strip()}
+        except (ValueError, TypeError, AttributeError):
+            return {}
+
+    def save_drafts(self, drafts: dict[int, str]) -> None:
+        self._settings.setValue("chats/drafts", json.dumps({str(k): v for k, v in drafts.items()}))
         self._settings.sync()

@@ -118,6 +118,27 @@ def stylesheet(colors: dict[str, str]) -> str:
     return pattern.sub(lambda m: values[m.group(1)], text)
 
 
+THEME_CHOICES = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
+
+
+def dark_for(choice: str) -> bool | None:
+    """``Theme``'s ``dark`` for a settings ``theme`` value: None (follow the system) for "system"
+    or anything unknown."""
+    return {"light": False, "dark": True}.get(choice.lower())
+
+
+def saved_choice(config_file: Path) -> str:
+    """The ``theme`` saved in the settings file, read without pydantic (before the first
+    paint); "system" when there is none or the file cannot be read."""
+    import tomllib
+
+    try:
+        value = tomllib.loads(config_file.read_text(encoding="utf-8")).get("theme", "system")
+    except (OSError, ValueError):
+        return "system"
+    return value if isinstance(value, str) else "system"
+
+
 class Theme:
     """The current look; ``colors`` is what widgets read for custom painting."""
 
@@ -128,6 +149,11 @@ class Theme:
         self.colors: dict[str, str] = LIGHT
         self.apply()
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: self.apply())
+
+    def choose(self, choice: str) -> None:
+        """Apply a settings ``theme`` ("system", "light", "dark") at once."""
+        self.forced = dark_for(choice)
+        self.apply()
 
     def apply(self) -> None:
         self.dark = self.forced if self.forced is not None else system_prefers_dark(self.app)

@@ -41,6 +41,7 @@ from ember.ui.state import UiState
 from ember.ui.statusbar import build_status_bar
 from ember.ui.tasks import TaskManager
 from ember.ui.theme import Theme, app_icon
+from ember.ui.token_count import TokenCount
 
 if TYPE_CHECKING:
     from ember.knowledge.types import Citation
@@ -227,6 +228,9 @@ class MainWindow(QMainWindow):
         c.historyOpened.connect(self._history_opened)
         c.openingChanged.connect(self._apply_composer_block)
         m.blocked.connect(self._set_model_block)
+        self.token_count = TokenCount(self.core, self.tasks, self.composer, self)
+        m.blocked.connect(lambda _reason: self.token_count.schedule())  # another model, context
+        m.settingsSaved.connect(lambda settings: self._theme_chosen(settings.theme))
         d.listed.connect(self._collections_listed)
         d.update_button()
 
@@ -240,6 +244,7 @@ class MainWindow(QMainWindow):
         splitter = self.ui_state.splitter
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        self.conversations.drafts.load(self.ui_state)
 
     @property
     def started(self) -> bool:
@@ -276,6 +281,10 @@ class MainWindow(QMainWindow):
         paths, self.paths_at_start = self.paths_at_start, []
         if paths and not self._closing:
             self.open_paths(paths)
+
+    def _theme_chosen(self, choice: str) -> None:
+        self.theme.choose(choice)
+        self.chat.code_color = self.theme.color("code")  # code blocks rendered from now on
 
     def _set_model_block(self, reason: str | None) -> None:
         self._model_block = reason
@@ -314,6 +323,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.messages.attach(False)
         self.ui_state.save(self.saveGeometry(), self.splitter.saveState(), self.conversation_id)
+        self.conversations.drafts.save(self.ui_state, self.conversation_id)
         for handle in (self.generation, self.indexing, self.pulling):
             if handle is not None:
                 handle.cancel()

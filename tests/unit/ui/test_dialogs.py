@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ember.knowledge.types import Citation
 from ember.ui.dialogs import IndexReportDialog, SourceDialog
 
@@ -63,3 +65,20 @@ def test_choosing_a_collection_says_what_the_embedder_understands(qtbot) -> None
     qtbot.addWidget(dialog)
     assert "English" in dialog.languages.text()
     assert "Chinese, Japanese or Korean" in dialog.languages.text()
+
+
+# The offscreen platform (the tests' display) has no program to open files with, like a computer
+# with no PDF viewer: Qt's openUrl answers False, and says so in a warning.
+@pytest.mark.qt_log_ignore("does not support QPlatformServices")
+def test_open_file_with_no_viewer_installed_says_so(qtbot, tmp_path: Path) -> None:
+    manual = tmp_path / "kettle manual.pdf"
+    manual.write_bytes(b"%PDF-1.4\n")
+    dialog = SourceDialog(_citation(manual, 12))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.open_problem.isVisible()
+    dialog.open_button.click()
+    assert dialog.open_problem.isVisible()
+    text = dialog.open_problem.text()
+    assert "No program is set up to open PDF files on this computer" in text
+    assert str(manual) in text

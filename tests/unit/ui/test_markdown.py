@@ -9,7 +9,7 @@ from ember.ui.markdown import (
     render_markdown,
     sanitize_markdown,
 )
-from ember.ui.qt import QUrl
+from ember.ui.qt import Qt, QUrl
 
 
 def _render(qtbot, text: str, citations: frozenset[int] = frozenset()) -> SafeTextBrowser:
@@ -82,3 +82,101 @@ def test_clicking_a_link_asks_instead_of_navigating(qtbot) -> None:
         view.setSource(QUrl("http://127.0.0.1:9/page"))
     assert blocker.args[0].toString() == "http://127.0.0.1:9/page"
     assert view.document().toPlainText() == "site"  # nothing was loaded into the view
+
+
+# -- math ---------------------------------------------------------------------------------------
+
+OBJECT = "\ufffc"  # what an image is in a document's plain text
+
+
+def test_inline_and_display_math_are_drawn_as_images_from_the_document_itself(qtbot) -> None:
+    from ember.ui.qt import QImage, QTextDocument
+
+    view = _render(qtbot, "Euler: $e^{i\\pi}+1=0$.\n\n$$\\frac{a}{b}$$\n\nDone.")
+    text = view.document().toPlainText()
+    assert "\\pi" not in text and "\\frac" not in text and "$" not in text
+    assert text.count(OBJECT) == 2
+    for n in (0, 1):
+        image = view.document().resource(
+            QTextDocument.ResourceType.ImageResource, QUrl(f"ember-math:{n}")
+        )
+        assert isinstance(image, QImage) and not image.isNull()
+    assert view.resource_requests == []  # nothing was loaded for them
+    display = view.document().findBlock(text.index(OBJECT, text.index(OBJECT) + 1))
+    assert display.blockFormat().alignment() & Qt.AlignmentFlag.AlignHCenter
+
+
+def test_dollar_amounts_are_not_math() -> None:
+    for text in ("It costs $5 and $10.", "From $5 to $ 10", "Pay $3.50 or $4", "a \\$x\\$ b"):
+        safe = sanitize_markdown(text)
+        assert safe.formulas == [], text
+        assert safe.text == text
+
+
+def test_math_inside_code_stays_code() -> None:
+    safe = sanitize_markdown("Use `$x$` literally.\n\n```\necho $HOME$x$\n```")
+    assert safe.formulas == []
+    assert "`$x$`" in safe.text
+
+
+def test_a_formula_that_does_not_parse_is_shown_as_its_source(qtbot) -> None:
+    view = _render(qtbot, "Broken: $\\frac{a$ and fine.")
+    text = view.document().toPlainText()
+    assert "$\\frac{a$" in text and OBJECT not in text
+
+
+def test_math_is_found_before_citations_and_images() -> None:
+    safe = sanitize_markdown("Sum $x_[1]$ here [1].", frozenset({1}))
+    assert [f.source for f in safe.formulas] == ["x_[1]"]
+    assert safe.text.count(f"({CITE_SCHEME}:1)") == 1
+
+
+# -- code, quotes -------------------------------------------------------------------------------
+
+
+def _foregrounds(view: SafeTextBrowser, word: str) -> set[str]:
+    from ember.ui.qt import QTextCursor
+
+    document = view.document()
+    start = document.toPlainText().index(word)
+    colors = set()
+    for offset in range(len(word)):
+        cursor = QTextCursor(document)
+        cursor.setPosition(start + offset + 1)
+        fmt = cursor.charFormat()
+        colors.add(
+            fmt.foreground().color().name() if fmt.hasProperty(fmt.Property.ForegroundBrush) else ""
+        )
+    return colors
+
+
+def test_code_is_coloured_by_its_language_and_labelled(qtbot) -> None:
+    view = _render(qtbot, "```python\ndef greet(name):\n    return 'hi'\n```\n")
+    assert _foregrounds(view, "def") - {""}, "the keyword should be coloured"
+    assert _foregrounds(view, "'hi'") - {""}
+    assert _foregrounds(view, "def") != _foregrounds(view, "'hi'")
+    assert "python · Copy code" in view.document().toPlainText()
+
+
+def test_code_in_an_unknown_language_stays_plain(qtbot) -> None:
+    view = _render(qtbot, "```nosuchlanguage\ndef greet(name):\n```\n\n```\ndef other():\n```\n")
+    assert _foregrounds(view, "def greet") == {""}
+    assert _foregrounds(view, "def other") == {""}
+
+
+def test_a_block_quote_has_a_bar_down_its_left_side(qtbot) -> None:
+    from ember.ui.markdown import quote_bars
+    from ember.ui.qt import QPoint
+
+    view = _render(qtbot, "Said:\n\n> quoted words\n\nNot quoted.")
+    view.show()
+    qtbot.waitExposed(view)
+    bars = quote_bars(view.document())
+    assert len(bars) == 1
+    image = view.viewport().grab().toImage()
+    bar = bars[0].center().toPoint()
+    beside = bar - QPoint(8, 0)  # the page left of the bar
+    assert image.pixelColor(bar) != image.pixelColor(beside)
+    assert image.pixelColor(bar).lightness() < image.pixelColor(beside).lightness()
+    plain = _render(qtbot, "Said:\n\nquoted words\n\nNot quoted.")
+    assert quote_bars(plain.document()) == []
