@@ -159,3 +159,29 @@ def _insert_source(cursor: QTextCursor, formula: Formula, code: QColor | None) -
         fmt.setBackground(code)
     shown = f"$${formula.source}$$" if formula.display else f"${formula.source}$"
     cursor.insertText(shown, fmt)
+
+
+_preloaded = False
+
+
+def preloaded() -> bool:
+    """Whether :func:`preload` has run (or is running)."""
+    return _preloaded
+
+
+def preload() -> None:
+    """*worker* Import mathtext and draw one formula (about 0.8 s here, cold) so the first
+    formula of an answer does not stall the GUI thread; safe to call twice."""
+    global _preloaded
+    if _preloaded:
+        return
+    _preloaded = True
+    from io import BytesIO
+
+    try:
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.mathtext import math_to_image
+
+        math_to_image("$x^2$", BytesIO(), prop=FontProperties(size=10), dpi=96, format="png")
+    except Exception as exc:  # rendering then fails (and says so) where a formula is drawn
+        log.debug("mathtext could not be preloaded: %s", exc)
