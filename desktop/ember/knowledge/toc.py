@@ -6,10 +6,10 @@ a question about any of them about as well as the page that answers it, and says
 passage counts as contents when most of its lines are entries, their page numbers rising:
 
 * *leader entries*: a title, a run of dot leaders ("....", ". . .", "…", "___", "···") and a page
-  number (arabic or roman), or a title and leaders whose number the next passage holds — at least
-  two, half of the lines or more (lines that are only a page number do not count), their page
-  numbers rising; in text whose lines were run together, at least three leader runs, one per 12
-  words or fewer;
+  number (arabic or roman), or a title and leaders whose number the next passage holds — every
+  line (a chunk may hold a single entry: every dot is a token), or at least two and half of the
+  lines or more (lines that are only a page number do not count), their page numbers rising; in
+  text whose lines were run together, at least three leader runs, one per 12 words or fewer;
 * *numbered entries*: short title lines (at most 12 words, no sentence punctuation at the end)
   each followed by a page number, no leaders — at least four, 70% of the lines or more, their
   page numbers rising.
@@ -69,14 +69,21 @@ def _leader_entries(lines: list[str]) -> bool:
     pages: list[int] = []
     for line in lines:
         match = _LEADER.search(line)
-        if match is not None:
+        if match is not None and match.end() == len(line) and _is_title(line[: match.start()]):
             entries += 1
             pages.append(_page_number(match.group("page")))
-        elif _DANGLING.search(line) and any(ch.isalpha() for ch in line):
+        elif (dangling := _DANGLING.search(line)) and _is_title(line[: dangling.start()]):
             entries += 1
+    if entries == len(lines):  # nothing else: one entry is a whole chunk when leaders are long
+        return _rising(pages)
     return (
         entries >= _MIN_LEADER_ENTRIES and entries >= _LEADER_SHARE * len(lines) and _rising(pages)
     )
+
+
+def _is_title(text: str) -> bool:
+    """Whether ``text`` could be an entry's title: some letters, at most 12 words."""
+    return any(ch.isalpha() for ch in text) and len(text.split()) <= _MAX_ENTRY_WORDS
 
 
 def _numbered_entries(lines: list[str]) -> bool:
