@@ -75,6 +75,8 @@ def test_index_then_ask_cites_the_right_file_and_page(library: Path) -> None:
     top = answer["sources"][0]
     assert Path(top["source"]).name == "kettle.pdf"
     assert top["page"] == 2
+    # no page labels in this PDF: the physical page, and the page count beside it
+    assert (top["page_label"], top["page_count"], top["page_text"]) == (None, 3, "p. 2")
     assert top["n"] == 1
     assert "vinegar" in top["text"]
     assert answer["answer"]

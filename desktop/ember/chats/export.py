@@ -61,8 +61,9 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
             lines += ["**Sources**", ""]
             for citation in message.citations:
                 where = shown_path(citation.source)
-                if citation.page is not None:
-                    where += f", page {citation.page}"
+                page = citation.page_text("page")
+                if page is not None:
+                    where += f", {page}"
                 if citation.heading:
                     where += f" — {citation.heading}"
                 lines.append(f"{citation.n}. {where}")

@@ -83,4 +83,11 @@ END;
 MIGRATIONS: list[Migration] = [
     Migration("create conversations, messages, citations", _CREATE_CHATS),
     Migration("full-text search over messages and titles", _CREATE_SEARCH),
+    # A PDF citation keeps the page's printed label and the document's page count, so it still
+    # reads "p. 150 (178 of 261)" after a restart; NULL for citations saved before.
+    Migration(
+        "citations keep page labels and page counts",
+        "ALTER TABLE citations ADD COLUMN page_label TEXT;\n"
+        "ALTER TABLE citations ADD COLUMN page_count INTEGER;",
+    ),
 ]

@@ -331,8 +331,8 @@ class ChatStore:
         with self._transaction() as conn:
             conn.execute("DELETE FROM citations WHERE message_id = ?", (message_id,))
             conn.executemany(
-                "INSERT INTO citations (message_id, n, source, page, heading, snippet, score)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO citations (message_id, n, source, page, heading, snippet, score, "
+                "page_label, page_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         message_id,
@@ -342,6 +342,8 @@ class ChatStore:
                         c.heading,
                         c.snippet,
                         float(c.similarity),
+                        c.page_label,
+                        c.page_count,
                     )
                     for c in citations
                 ],
@@ -480,4 +482,6 @@ def _citation(row: sqlite3.Row) -> Citation:
         heading=row["heading"],
         snippet=row["snippet"],
         similarity=row["score"],
+        page_label=row["page_label"],
+        page_count=row["page_count"],
     )

@@ -111,7 +111,8 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
         if citations and not abstained:
             sys.stdout.write("\nSources:\n")
             for c in citations:
-                where = f", page {c.page}" if c.page else ""
+                page = c.page_text()
+                where = f", {page}" if page else ""
                 heading = f" — {c.heading}" if c.heading else ""
                 sys.stdout.write(f"  [{c.n}] {shown_path(c.source)}{where}{heading}\n")
         sys.stdout.flush()
@@ -126,6 +127,9 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
                 "n": c.n,
                 "source": shown_path(c.source),
                 "page": c.page,
+                "page_label": c.page_label,
+                "page_count": c.page_count,
+                "page_text": c.page_text(),
                 "heading": c.heading,
                 "similarity": c.similarity,
                 "text": c.snippet,

@@ -23,6 +23,7 @@ from ember.cli.common import (
     wants_json,
 )
 from ember.files import shown_path
+from ember.knowledge.types import page_reference
 
 if TYPE_CHECKING:
     from ember.knowledge import KnowledgeBase
@@ -150,6 +151,9 @@ def run_search(args: argparse.Namespace) -> int:
         {
             "source": shown_path(hit.source),
             "page": hit.page,
+            "page_label": hit.page_label,
+            "page_count": hit.page_count,
+            "page_text": page_reference(hit.page, hit.page_label, hit.page_count),
             "heading": hit.heading,
             "similarity": round(hit.similarity, 4),
             "text": hit.text,
@@ -168,8 +172,8 @@ def run_search(args: argparse.Namespace) -> int:
         return 0
     for number, row in enumerate(rows, start=1):
         where = [str(row["source"])]
-        if row["page"] is not None:
-            where.append(f"page {row['page']}")
+        if row["page_text"] is not None:
+            where.append(str(row["page_text"]))
         if row["heading"]:
             where.append(str(row["heading"]))
         print(f"{number}. {' — '.join(where)}  (similarity {row['similarity']:.2f})")

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ember.knowledge.toc import looks_like_toc
 from ember.knowledge.types import ParsedDocument
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -38,8 +39,12 @@ _MAX_PREFIX_CHARS = 160  # a long heading path must not eat the chunk's own toke
 _FALLBACK_CHARS_PER_TOKEN = 3  # to cut a single "word" (a URL, a base64 blob) too long to embed
 
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[ \t\r\f\v]*\n|\Z)", re.S)
+# A sentence ends at its punctuation, a line end or the text's end; never inside the dot leaders
+# of a contents line ("Installation ........ 12"), which would part a title from its page.
 _SENTENCE = re.compile(
-    r"\S.*?(?:[.!?\u3002\uff01\uff1f\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n|\Z)", re.S
+    r"\S.*?(?:[.!?\u3002\uff01\uff1f\u2026]+[\"'\u201d\u2019)\]]*(?=\s)"
+    r"(?![ \t.\u00b7\u2026]*(?:\d{1,4}|[ivxlcdmIVXLCDM]{1,7})[ \t]*(?:\n|\Z))|\n|\Z)",
+    re.S,
 )
 _WORD = re.compile(r"\S+")
 # A Markdown pipe table (every parser writes tables this way): a header row, a separator row of
@@ -69,7 +74,8 @@ class Chunk:
     """A piece of one section. ``start``/``end`` are character offsets in that section's text.
 
     ``text`` is that span, except in a table: a chunk that starts below a table's header row has
-    the header row and its separator line repeated in front of the span.
+    the header row and its separator line repeated in front of the span. ``is_toc``: the chunk
+    is mostly table-of-contents entries (:mod:`ember.knowledge.toc`); retrieval ranks it last.
     """
 
     ordinal: int  # position in the document, from 0
@@ -79,6 +85,8 @@ class Chunk:
     end: int
     page: int | None
     heading_path: tuple[str, ...]
+    page_label: str | None = None  # the page's printed label (PDF page labels), if it has one
+    is_toc: bool = False
 
     @property
     def heading(self) -> str | None:
@@ -121,6 +129,8 @@ def iter_chunks(
                 end=end,
                 page=section.page,
                 heading_path=section.heading_path,
+                page_label=section.page_label,
+                is_toc=looks_like_toc(section.text[start:end]),
             )
             header = _header_above(tables, start)
             if header:

@@ -72,7 +72,7 @@ from ember.engines.sanitize import neutralize_special_tokens
 from ember.files import shown_path
 from ember.knowledge.keywords import words as keyword_words
 from ember.knowledge.retrieval import Hit, SearchResult, query_words
-from ember.knowledge.types import Citation, Grounding
+from ember.knowledge.types import Citation, Grounding, page_reference
 
 NOT_FOUND_TEXT = "not found in your documents"
 DEFAULT_ABSTAIN_BELOW = 0.52
@@ -159,6 +159,8 @@ def ground(
             heading=hit.heading,
             snippet=snippet(hit.text, options.snippet_chars),
             similarity=round(hit.similarity, 4),
+            page_label=hit.page_label,
+            page_count=hit.page_count,
         )
         for number, hit in enumerate(result.hits, start=1)
     )
@@ -244,10 +246,12 @@ def format_sources(hits: Sequence[Hit]) -> str:
 
 
 def source_label(hit: Hit) -> str:
-    """A one-line label for a hit: file name, page and section, special tokens neutralised."""
+    """A one-line label for a hit: file name, page ("page 150 (178 of 261)" where the PDF prints
+    another number than the physical page) and section, special tokens neutralised."""
     parts = [shown_path(os.path.basename(hit.source) or hit.source)]
-    if hit.page is not None:
-        parts.append(f"page {hit.page}")
+    page = page_reference(hit.page, hit.page_label, hit.page_count, word="page")
+    if page is not None:
+        parts.append(page)
     if hit.heading:
         parts.append(f'section "{hit.heading}"')
     label = ", ".join(parts)

@@ -454,6 +454,7 @@ class _Run:
             content_hash=digest,
             chunks=chunks,
             embed_texts=texts,
+            page_count=document.page_count,
         )
         self.vectors.remove(removed)
         self.stage("store", started)

@@ -2,7 +2,8 @@
 
 1. collections, documents, chunks and their FTS5 keyword index;
 2. keywords for text in scripts written without spaces (CJK as bigrams);
-3. files that indexing passed over, kept with their reason.
+3. files that indexing passed over, kept with their reason;
+4. PDF page labels and page counts, and which chunks are table-of-contents entries.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sqlite3
 
 from ember.db import Migration
 from ember.knowledge.keywords import has_cjk, keyword_text
+from ember.knowledge.toc import looks_like_toc
 
 _SCHEMA_V1 = """
 CREATE TABLE collections (
@@ -99,6 +101,22 @@ def _keyword_index_for_cjk(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
 
+def _page_labels_and_contents(conn: sqlite3.Connection) -> None:
+    """Migration 4: ``chunks.page_label`` (the printed label of a PDF page: "iv", "150"),
+    ``documents.page_count`` (physical pages), both NULL until a file is indexed again, and
+    ``chunks.is_toc`` (1: mostly table-of-contents entries, ranked last by retrieval), worked out
+    here for the chunks already stored (a few seconds at 100k chunks)."""
+    conn.execute("ALTER TABLE chunks ADD COLUMN page_label TEXT")
+    conn.execute("ALTER TABLE chunks ADD COLUMN is_toc INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE documents ADD COLUMN page_count INTEGER")
+    contents = [
+        (chunk_id,)
+        for chunk_id, text in conn.execute("SELECT id, text FROM chunks")
+        if looks_like_toc(text)
+    ]
+    conn.executemany("UPDATE chunks SET is_toc = 1 WHERE id = ?", contents)
+
+
 MIGRATIONS = (
     Migration("knowledge-1-initial", _SCHEMA_V1),
     Migration("knowledge-2-cjk-keywords", _keyword_index_for_cjk),
@@ -108,4 +126,5 @@ MIGRATIONS = (
         "knowledge-3-skipped-files",
         "ALTER TABLE documents ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
     ),
+    Migration("knowledge-4-page-labels-and-contents", _page_labels_and_contents),
 )

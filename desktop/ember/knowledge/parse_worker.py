@@ -115,8 +115,9 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
                 "title": document.title,
                 "encoding": document.encoding,
                 "notes": list(document.notes),
+                "page_count": document.page_count,
                 "sections": [
-                    [section.text, section.page, list(section.heading_path)]
+                    [section.text, section.page, list(section.heading_path), section.page_label]
                     for section in document.sections
                 ],
             },

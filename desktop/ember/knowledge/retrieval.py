@@ -4,7 +4,9 @@ Vectors carry the meaning of a paraphrased question; keywords catch exact names,
 flags the embedder blurs. Keyword ranks get a smaller weight than vector ranks because plain,
 unweighted fusion made paraphrased questions *worse* than vectors alone (field notes; our own
 check is in ``benchmarks/retrieval.py``). Results are near-duplicate-free (overlapping chunks,
-the same paragraph in two files) and only come from fully indexed documents.
+the same paragraph in two files) and only come from fully indexed documents. Table-of-contents
+passages ("Installation ........ 12", see :mod:`ember.knowledge.toc`) come after every passage of
+body text: they share a question's words with the page that answers it and answer nothing.
 """
 
 from __future__ import annotations
@@ -81,7 +83,12 @@ class Hit:
     start: int
     end: int
     similarity: float  # cosine similarity of question and chunk, -1..1
-    rank_score: float  # what results are ordered by: fused reciprocal rank, spread over sources
+    # What results are ordered by: fused reciprocal rank, spread over sources (table-of-contents
+    # passages come after all the others, whatever their score).
+    rank_score: float
+    page_label: str | None = None  # the page's printed label (PDF page labels), if any
+    page_count: int | None = None  # the document's physical pages, where known
+    is_toc: bool = False  # table-of-contents entries: ranked after every body passage
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +330,7 @@ class HybridSearcher:
         usable: Callable[[int], bool] = lambda _chunk_id: True,
     ) -> list[Hit]:
         """The ``k`` best of ``ordered`` that are ``usable`` (their file is still there):
-        near-duplicates dropped, spread over documents.
+        near-duplicates dropped, spread over documents, table-of-contents passages last.
 
         A document's second passage competes at ``same_source_decay`` times its rank score, its third
         at that squared, and so on. Without it one long page on a neighbouring subject could
@@ -344,6 +351,7 @@ class HybridSearcher:
             position = max(
                 range(len(remaining)),
                 key=lambda n: (
+                    not rows[remaining[n]].is_toc,
                     fused[remaining[n]] * decay ** per_source.get(rows[remaining[n]].path, 0),
                     -n,
                 ),
@@ -380,6 +388,9 @@ class HybridSearcher:
                     end=row.end,
                     similarity=similarity.get(chunk_id, 0.0),
                     rank_score=fused[chunk_id] * decay**repeats,
+                    page_label=row.page_label,
+                    page_count=row.page_count,
+                    is_toc=row.is_toc,
                 )
             )
         return hits

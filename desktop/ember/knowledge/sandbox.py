@@ -265,11 +265,20 @@ def _death_message(kind: str, status: int | None, timeout_s: float, memory_mb: i
 
 def _document_from_json(path: Path, data: dict[str, Any]) -> ParsedDocument:
     sections = []
-    for text, page, heading_path in data["sections"]:
+    for text, page, heading_path, *rest in data["sections"]:
         if not isinstance(text, str) or not (page is None or isinstance(page, int)):
             raise TypeError("bad section")
-        sections.append(Section(text, page=page, heading_path=tuple(str(h) for h in heading_path)))
+        label = rest[0] if rest else None
+        sections.append(
+            Section(
+                text,
+                page=page,
+                heading_path=tuple(str(h) for h in heading_path),
+                page_label=str(label) if label is not None else None,
+            )
+        )
     title, encoding = data.get("title"), data.get("encoding")
+    page_count = data.get("page_count")
     return ParsedDocument(
         os.fspath(path),
         str(data["kind"]),
@@ -277,6 +286,7 @@ def _document_from_json(path: Path, data: dict[str, Any]) -> ParsedDocument:
         title=str(title) if title is not None else None,
         encoding=str(encoding) if encoding is not None else None,
         notes=tuple(str(note) for note in data.get("notes", ())),
+        page_count=page_count if isinstance(page_count, int) else None,
     )
 
 

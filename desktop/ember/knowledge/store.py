@@ -59,6 +59,7 @@ class DocumentRecord:
     chunk_count: int
     indexed_at: float | None
     skipped: bool = False  # failed because discovery skipped it (empty file, ...), not an error
+    page_count: int | None = None  # physical pages (PDF); None for other kinds and older indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +79,14 @@ class ChunkRow:
     size: int | None = None  # the document's size in bytes when it was indexed
     mtime_ns: int | None = None  # and its modification time, in nanoseconds
     content_hash: str | None = None  # and its SHA-256, in hex
+    page_label: str | None = None  # the page's printed label (PDF page labels), if any
+    page_count: int | None = None  # the document's physical pages, where known
+    is_toc: bool = False  # mostly table-of-contents entries (see ember.knowledge.toc)
 
 
 _DOC_COLUMNS = (
     "d.id, c.name AS collection, d.path, d.kind, d.encoding, d.title, d.size, d.mtime_ns, "
-    "d.content_hash, d.state, d.error, d.chunk_count, d.indexed_at, d.skipped"
+    "d.content_hash, d.state, d.error, d.chunk_count, d.indexed_at, d.skipped, d.page_count"
 )
 
 
@@ -253,11 +257,13 @@ class KnowledgeStore:
         content_hash: str,
         chunks: Sequence[Chunk],
         embed_texts: Sequence[str],
+        page_count: int | None = None,
     ) -> tuple[int, list[int], list[int]]:
         """Record a (re)parsed document as ``pending`` with its new chunks, in one transaction.
 
         ``path`` is absolute; ``size`` in bytes; ``mtime_ns`` in nanoseconds since the epoch;
-        ``content_hash`` the file's SHA-256 in hex; ``embed_texts`` one per chunk, in order.
+        ``content_hash`` the file's SHA-256 in hex; ``embed_texts`` one per chunk, in order;
+        ``page_count`` its physical pages, for formats with pages.
 
         Returns (document id, new chunk ids, chunk ids removed) so the caller can embed the new
         ones and drop the old vectors.
@@ -281,15 +287,25 @@ class KnowledgeStore:
             self.conn.execute(
                 "UPDATE documents SET kind = ?, encoding = ?, title = ?, size = ?, mtime_ns = ?, "
                 "content_hash = ?, state = 'pending', error = NULL, chunk_count = ?, "
-                "indexed_at = NULL, skipped = 0 WHERE id = ?",
-                (kind, encoding, title, size, mtime_ns, content_hash, len(chunks), document_id),
+                "indexed_at = NULL, skipped = 0, page_count = ? WHERE id = ?",
+                (
+                    kind,
+                    encoding,
+                    title,
+                    size,
+                    mtime_ns,
+                    content_hash,
+                    len(chunks),
+                    page_count,
+                    document_id,
+                ),
             )
             new_ids = []
             for chunk, embed in zip(chunks, embed_texts, strict=True):
                 cursor = self.conn.execute(
                     'INSERT INTO chunks (document_id, ordinal, text, embed_text, section, start, "end", '
-                    "page, heading, keywords, heading_keywords) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "page, heading, keywords, heading_keywords, page_label, is_toc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         document_id,
                         chunk.ordinal,
@@ -302,6 +318,8 @@ class KnowledgeStore:
                         HEADING_SEPARATOR.join(chunk.heading_path) or None,
                         keyword_text(chunk.text),
                         keyword_text(HEADING_SEPARATOR.join(chunk.heading_path)),
+                        chunk.page_label,
+                        int(chunk.is_toc),
                     ),
                 )
                 new_ids.append(int(cursor.lastrowid or 0))
@@ -451,7 +469,7 @@ class KnowledgeStore:
             part = ids[start : start + 500]
             query = (
                 'SELECT ch.id, ch.document_id, d.path, c.name, ch.text, ch.page, ch.heading, ch.start, ch."end", '
-                "d.size, d.mtime_ns, d.content_hash "
+                "d.size, d.mtime_ns, d.content_hash, ch.page_label, d.page_count, ch.is_toc "
                 # CROSS JOIN pins the join order: look the chunk ids up first, never scan every
                 # chunk of every finished document (20 ms at 100k chunks).
                 "FROM chunks ch CROSS JOIN documents d ON d.id = ch.document_id "
@@ -476,6 +494,9 @@ class KnowledgeStore:
                     r[9],
                     r[10],
                     r[11],
+                    r[12],
+                    r[13],
+                    bool(r[14]),
                 )
         return found
 

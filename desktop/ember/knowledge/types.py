@@ -12,6 +12,7 @@ class Section:
     text: str
     page: int | None = None  # 1-based page number, where the format has pages
     heading_path: tuple[str, ...] = ()  # e.g. ("Installation", "On Linux")
+    page_label: str | None = None  # the page's printed label (PDF page labels: "iv", "150")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class ParsedDocument:
     title: str | None = None
     encoding: str | None = None  # for decoded text formats: the encoding that was detected
     notes: tuple[str, ...] = ()  # things a person should know, e.g. "text truncated: ..."
+    page_count: int | None = None  # physical pages, for formats that have pages (PDF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,30 @@ class Citation:
     heading: str | None
     snippet: str
     similarity: float  # cosine similarity of the question and this source, -1..1
+    page_label: str | None = None  # the page's printed label, where the PDF has page labels
+    page_count: int | None = None  # the document's physical pages, where known
+
+    def page_text(self, word: str = "p.") -> str | None:
+        """Where in the file, as a reader finds it: see :func:`page_reference`."""
+        return page_reference(self.page, self.page_label, self.page_count, word=word)
+
+
+def page_reference(
+    page: int | None, label: str | None = None, count: int | None = None, *, word: str = "p."
+) -> str | None:
+    """A page as a reader finds it: "p. 150 (178 of 261)" when the printed label (150) differs
+    from the physical page (178 of ``count``), else "p. 178"; None without a page.
+
+    ``word`` is what comes before the number ("p.", "page"); without ``count`` the physical page
+    stands alone in the brackets ("p. iv (4)").
+    """
+    if page is None:
+        return None
+    label = (label or "").strip()
+    if not label or label == str(page):
+        return f"{word} {page}"
+    physical = f"{page} of {count}" if count else str(page)
+    return f"{word} {label} ({physical})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,22 +78,11 @@ class BubbleData:
         )
 
 
-def source_label(citation: Citation) -> str:
-    from pathlib import Path
-
-    from ember.files import shown_path
-
-    label = shown_path(Path(citation.source).name)
-    if citation.page is not None:
-        label += f" · p.{citation.page}"
-    return label
-
-
 class MessageBubble(QFrame):
     """One message: author line, the rendered text, sources, and its actions."""
 
     linkRequested = Signal(QUrl)
-    citationRequested = Signal(object)  # Citation
+    citationRequested = Signal(object)  # tuple[Citation, ...]: the passages of one cited page
     copyRequested = Signal(str)
     regenerateRequested = Signal()
     editRequested = Signal(object)  # BubbleData
@@ -242,6 +231,10 @@ class MessageBubble(QFrame):
             self._render()
 
     def set_citations(self, citations: tuple[Citation, ...]) -> None:
+        """One chip per cited page (see :mod:`ember.ui.sources`): a chip's click, and each of
+        its numbers in the text, asks for its passages."""
+        from ember.ui.sources import chip_text, chip_tooltip, group_citations
+
         self.data.citations = citations
         while self.sources_layout.count():
             item = self.sources_layout.takeAt(0)
@@ -254,12 +247,12 @@ class MessageBubble(QFrame):
         title = QLabel("Sources", self.sources_row)
         title.setObjectName("Meta")
         self.sources_layout.addWidget(title)
-        for citation in citations:
+        for group in group_citations(citations):
             chip = QToolButton(self.sources_row)
             chip.setObjectName("Chip")
-            chip.setText(f"[{citation.n}] {source_label(citation)}")
-            chip.setToolTip(citation.snippet[:300])
-            chip.clicked.connect(lambda _=False, c=citation: self.citationRequested.emit(c))
+            chip.setText(chip_text(group))
+            chip.setToolTip(chip_tooltip(group))
+            chip.clicked.connect(lambda _=False, g=group: self.citationRequested.emit(g))
             self.sources_layout.addWidget(chip)
         self.sources_layout.addStretch(1)
         self.sources_row.show()
@@ -336,11 +329,11 @@ class MessageBubble(QFrame):
 
         scheme = url.scheme()
         if scheme == CITE_SCHEME:
-            n = int(url.path() or 0)
-            for citation in self.data.citations:
-                if citation.n == n:
-                    self.citationRequested.emit(citation)
-                    return
+            from ember.ui.sources import group_citations, group_of
+
+            group = group_of(group_citations(self.data.citations), int(url.path() or 0))
+            if group is not None:
+                self.citationRequested.emit(group)
         elif scheme == COPY_SCHEME:
             index = int(url.path() or 0)
             if 0 <= index < len(self._code_blocks):
@@ -394,7 +387,7 @@ class ChatView(QScrollArea):
     """The scrolling list of bubbles for one conversation."""
 
     linkRequested = Signal(QUrl)
-    citationRequested = Signal(object)
+    citationRequested = Signal(object)  # tuple[Citation, ...]: the passages of one cited page
     regenerateRequested = Signal()
     updateIndexRequested = Signal(object)  # tuple[StaleSource, ...] to index again
     editRequested = Signal(object)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -386,25 +387,34 @@ class CollectionDialog(QDialog):
 
 
 class SourceDialog(QDialog):
-    """One citation: where it comes from and the passage the answer was built on."""
+    """One cited page: where it is and the passages of it the answer was built on.
 
-    def __init__(self, citation: Citation, parent: QWidget | None = None) -> None:
+    ``citations`` is one citation, or several of the same file and page (one source chip, see
+    :mod:`ember.ui.sources`): their passages are shown one after the other, each with its number.
+    """
+
+    def __init__(
+        self, citations: Citation | Sequence[Citation], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        from ember.ui.sources import numbers
+
         self.setObjectName("SourceDialog")
-        self.citation = citation
-        self.setWindowTitle(f"Source [{citation.n}]")
+        self.citations = tuple(citations) if isinstance(citations, Sequence) else (citations,)
+        self.citation = citation = self.citations[0]
+        marks = numbers(self.citations)
+        self.setWindowTitle(f"Source {marks}")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
-        name = QLabel(
-            f"<b>[{citation.n}] {_escape(shown_path(Path(citation.source).name))}</b>", self
-        )
+        name = QLabel(f"<b>{marks} {_escape(shown_path(Path(citation.source).name))}</b>", self)
         name.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(name)
         where = [shown_path(citation.source)]
-        if citation.page is not None:
-            where.append(f"page {citation.page}")
-        if citation.heading:
-            where.append(f"section “{citation.heading}”")
+        page = citation.page_text("page")
+        if page is not None:
+            where.append(page)
+        headings = dict.fromkeys(c.heading for c in self.citations if c.heading)
+        where.extend(f"section “{heading}”" for heading in headings)
         self.location = QLabel(" · ".join(where), self)
         self.location.setObjectName("Muted")
         self.location.setWordWrap(True)
@@ -412,7 +422,10 @@ class SourceDialog(QDialog):
         layout.addWidget(self.location)
         self.snippet = QPlainTextEdit(self)
         self.snippet.setReadOnly(True)
-        self.snippet.setPlainText(citation.snippet)
+        if len(self.citations) == 1:
+            self.snippet.setPlainText(citation.snippet)
+        else:
+            self.snippet.setPlainText("\n\n".join(f"[{c.n}] {c.snippet}" for c in self.citations))
         self.snippet.setMinimumHeight(160)
         layout.addWidget(self.snippet)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)

@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
         )
         message.ask(question)
 
-    def show_citation(self, citation: Citation) -> SourceDialog:
+    def show_citation(self, citation: Citation | tuple[Citation, ...]) -> SourceDialog:
         from ember.ui.dialogs import SourceDialog
 
         dialog = SourceDialog(citation, self)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support.labeled_pdf import FIRST_BODY_PAGE, write_labeled_manual
 
 from ember.cli import main
 from ember.knowledge.embedder import MiniLMEmbedder
@@ -31,7 +32,16 @@ def test_index_then_search_as_json(
 
     code, hits = run(capsys, "search", "when are taxes due", "--k", "2", "--json")
     assert code == 0 and len(hits) == 2
-    assert set(hits[0]) == {"source", "page", "heading", "similarity", "text"}
+    assert set(hits[0]) == {
+        "source",
+        "page",
+        "page_label",
+        "page_count",
+        "page_text",
+        "heading",
+        "similarity",
+        "text",
+    }
     assert hits[0]["source"] == str(corpus / "taxes.html")
     assert hits[0]["heading"] == "Filing your tax return > Deadlines"
 
@@ -47,3 +57,19 @@ def test_docs_list_and_remove(
     _code, removed = run(capsys, "docs", "remove", str(corpus / "router.txt"), "--json")
     assert removed == {"removed": 1}
     assert run(capsys, "docs", "list", "--json")[1] == []
+
+
+def test_search_names_the_printed_page_with_the_physical_page_of_the_total(
+    tmp_path: Path, minilm: MiniLMEmbedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manual = write_labeled_manual(tmp_path / "kettle.pdf")
+    assert run(capsys, "index", str(manual), "--json")[0] == 0
+    question = "descale the kettle with vinegar"
+    code, hits = run(capsys, "search", question, "--k", "1", "--json")
+    assert code == 0
+    physical = FIRST_BODY_PAGE + 1
+    assert (hits[0]["page"], hits[0]["page_label"], hits[0]["page_count"]) == (physical, "2", 6)
+    assert hits[0]["page_text"] == f"p. 2 ({physical} of 6)"
+
+    assert main(["search", question, "--k", "1"]) == 0
+    assert f"kettle.pdf — p. 2 ({physical} of 6)  (similarity" in capsys.readouterr().out

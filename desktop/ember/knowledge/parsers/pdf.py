@@ -6,6 +6,10 @@ what was typed into a form that was never flattened follows the page's text as "
 lines (:mod:`.pdf_forms`). Should putting a page in order fail (a bug), that page keeps PDFium's
 own text, as before, and the failure is logged at debug level.
 
+Where the PDF has page labels (the numbers printed on its pages: "iv" in the front matter, "150"
+on the 178th page of a book), each section keeps its page's label beside its physical page
+number, and the document its page count, so a citation can read "p. 150 (178 of 261)".
+
 PDFium tries the empty user password by itself, so "protected" PDFs that open without one (only
 printing or copying restricted) just work. There is no OCR: a PDF without a text layer is refused
 with a message that says so, rather than indexed as nothing.
@@ -72,13 +76,31 @@ def parse(path: Path) -> ParsedDocument:
                 raise IngestError("damaged PDF: no page could be read")
             raise IngestError(NO_TEXT)
         title = _title(pdf)
+        labels = {index: _page_label(pdf, index) for index in texts}
     finally:
         pdf.close()
-    sections = tuple(Section(texts[index], page=index + 1) for index in sorted(texts))
+    sections = tuple(
+        Section(texts[index], page=index + 1, page_label=labels[index]) for index in sorted(texts)
+    )
     notes = list(budget.notes) + form_notes
     if unreadable:
         notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
-    return ParsedDocument(str(path), "pdf", sections, title=title, notes=tuple(notes))
+    return ParsedDocument(
+        str(path), "pdf", sections, title=title, notes=tuple(notes), page_count=page_count
+    )
+
+
+def _page_label(pdf: object, index: int) -> str | None:
+    """The label printed on page ``index`` (0-based) by the PDF's /PageLabels, or None where it
+    has none (PDFium then answers "")."""
+    try:
+        label = pdf.get_page_label(index)  # type: ignore[attr-defined]
+    except MemoryError:
+        raise
+    except Exception:  # a label is a nicety; a broken number tree must not fail the file
+        return None
+    label = " ".join(str(label).split())
+    return label[:32] or None
 
 
 def _page_text(pdf: object, index: int, forms: FormReader) -> str:

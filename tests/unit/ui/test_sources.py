@@ -1,0 +1,74 @@
+"""An answer's source chips: one per cited page, each naming the page a reader finds; every
+[n] in the answer still opens its chip's passages."""
+
+from __future__ import annotations
+
+from ember.knowledge.types import Citation
+from ember.ui.chatview import BubbleData, MessageBubble
+from ember.ui.dialogs import SourceDialog
+from ember.ui.qt import QColor, QToolButton, QUrl
+
+MANUAL = "/docs/manual.pdf"
+FIRST = Citation(1, MANUAL, 12, "Safety", "Unplug the kettle before cleaning.", 0.8)
+OTHER = Citation(2, "/docs/notes.md", None, "Kettles", "Descale monthly.", 0.7)
+SAME_PAGE = Citation(3, MANUAL, 12, "Cleaning", "Never put it in water.", 0.6)
+LABELED = Citation(4, MANUAL, 178, None, "Red goes to L.", 0.5, "150", 261)
+
+
+def _bubble(qtbot, citations: tuple[Citation, ...]) -> MessageBubble:
+    text = "Unplug it [1][3], descale it [2], wire it [4]."
+    bubble = MessageBubble(BubbleData(role="assistant", text=text), QColor("black"))
+    qtbot.addWidget(bubble)
+    bubble.set_citations(citations)
+    return bubble
+
+
+def _chips(bubble: MessageBubble) -> list[QToolButton]:
+    return bubble.sources_row.findChildren(QToolButton)
+
+
+def test_citations_of_one_page_share_one_chip(qtbot) -> None:
+    bubble = _bubble(qtbot, (FIRST, OTHER, SAME_PAGE))
+    assert [chip.text() for chip in _chips(bubble)] == [
+        "[1, 3] manual.pdf · p. 12",
+        "[2] notes.md",
+    ]
+    assert "Unplug the kettle" in _chips(bubble)[0].toolTip()
+    assert "Never put it in water" in _chips(bubble)[0].toolTip()
+    with qtbot.waitSignal(bubble.citationRequested) as asked:
+        _chips(bubble)[0].click()
+    assert asked.args == [(FIRST, SAME_PAGE)]
+
+
+def test_each_number_in_the_text_opens_its_merged_chip(qtbot) -> None:
+    bubble = _bubble(qtbot, (FIRST, OTHER, SAME_PAGE))
+    for n, expected in ((1, (FIRST, SAME_PAGE)), (3, (FIRST, SAME_PAGE)), (2, (OTHER,))):
+        with qtbot.waitSignal(bubble.citationRequested) as asked:
+            bubble._on_link(QUrl(f"ember-cite:{n}"))
+        assert asked.args == [expected]
+    with qtbot.assertNotEmitted(bubble.citationRequested):
+        bubble._on_link(QUrl("ember-cite:9"))
+
+
+def test_a_chip_names_the_printed_page_with_the_physical_page_of_the_total(qtbot) -> None:
+    bubble = _bubble(qtbot, (LABELED,))
+    assert [chip.text() for chip in _chips(bubble)] == ["[4] manual.pdf · p. 150 (178 of 261)"]
+
+
+def test_the_source_dialog_of_a_merged_chip_shows_every_passage(qtbot) -> None:
+    dialog = SourceDialog((FIRST, SAME_PAGE))
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Source [1, 3]"
+    text = dialog.snippet.toPlainText()
+    assert "[1] Unplug the kettle" in text and "[3] Never put it in water" in text
+    location = dialog.location.text()
+    assert "page 12" in location and "Safety" in location and "Cleaning" in location
+    assert dialog.file_url().fragment() == "page=12"
+
+
+def test_the_source_dialog_names_the_printed_page_and_opens_the_physical_one(qtbot) -> None:
+    dialog = SourceDialog(LABELED)
+    qtbot.addWidget(dialog)
+    assert "page 150 (178 of 261)" in dialog.location.text()
+    assert dialog.file_url().fragment() == "page=178"  # viewers count physical pages
+    assert dialog.snippet.toPlainText() == "Red goes to L."
