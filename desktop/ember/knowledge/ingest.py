@@ -492,7 +492,9 @@ class _Run:
     def checkpoint(self) -> None:
         """Save vectors durably, then (only then) call their documents done."""
         started = time.perf_counter()
+        embedded = self.report.chunks
         self.vectors.save()
+        self.meter.passages_saved = embedded
         done, self.embedded_documents = self.embedded_documents, []
         self.store.mark_done(done)
         self.report.indexed += len(done)

@@ -41,7 +41,8 @@ class ProgressEvent:
     (0..1, by the measured cost of bytes read and passages embedded); ``eta_s`` the seconds left
     at the observed rates (None until they are known, and while saving). ``page``/``pages`` say
     which page of ``current`` is being read, when its parser tells (PDF); ``current_bytes`` is
-    its size.
+    its size. ``passages_saved`` of the passages embedded are saved to disk (at the last
+    checkpoint): a run killed now keeps those.
     """
 
     files_done: int
@@ -60,6 +61,7 @@ class ProgressEvent:
     page: int | None = None
     pages: int | None = None
     current_bytes: int = 0
+    passages_saved: int = 0  # embedded and saved to disk: kept even if the run is killed now
 
     @property
     def passages_embedded(self) -> int:
@@ -156,6 +158,7 @@ class ProgressMeter:
         self.files_total = self.files_done = 0
         self.bytes_total = self.bytes_done = 0
         self.passages_found = 0
+        self.passages_saved = 0
         self.read_s = self.embed_s = 0.0
         self.current: str | None = None
         self.current_bytes = 0
@@ -217,4 +220,5 @@ class ProgressMeter:
             page=self.page,
             pages=self.pages,
             current_bytes=self.current_bytes,
+            passages_saved=self.passages_saved,
         )

@@ -108,7 +108,12 @@ class Documents(QObject):
 
     def _listed(self, infos: list[CollectionState]) -> None:
         self.infos = infos
-        self.w.sidebar.set_collections(infos, self.indexing_collection)
+        name, last = self.indexing_collection, self.last_progress
+        if name is not None and any(c.name == name for c in infos):
+            self._shown = infos  # listed while indexing: the progress updates show these
+        shown = self._shown if name is not None else infos
+        passages = last.chunks_done if name is not None and last is not None else None
+        self.w.sidebar.set_collections(shown, name, passages)
         self.update_button()
         if infos:
             self.warm_retriever()

@@ -61,6 +61,9 @@ def test_stages_advance_and_passages_are_counted_found_then_embedded(
     embedded = [e.passages_embedded for e in events]
     assert found == sorted(found) and embedded == sorted(embedded)
     assert events[-1].passages_found == events[-1].passages_embedded == stored
+    # What is saved to disk never runs ahead of what is embedded, and ends equal to it.
+    assert all(e.passages_saved <= e.passages_embedded for e in events)
+    assert events[-1].passages_saved == stored
     middle = [e for e in events if e.stage == "embedding" and e.chunks_done < stored]
     assert middle and all(0 < e.passages_embedded < e.passages_found for e in middle)
     fractions = [e.fraction for e in events if e.fraction is not None]
