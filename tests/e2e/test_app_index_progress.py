@@ -124,8 +124,8 @@ def test_tab_tab_space_from_the_composer_asks_before_stopping_a_run(
     folder = _big_notes(tmp_path / "logbook")
     window.index_documents([folder], "logbook")
     documents = window.documents
-    qtbot.waitUntil(
-        lambda: documents.last_progress is not None and documents.last_progress.chunks_done > 0,
+    qtbot.waitUntil(  # embedding, and some of it saved at a checkpoint already
+        lambda: documents.last_progress is not None and documents.last_progress.passages_saved > 0,
         timeout=INDEX_TIMEOUT_MS,
     )
     # Cancel is reachable from the keyboard, right after the composer's own controls.
