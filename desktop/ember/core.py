@@ -77,10 +77,14 @@ class PullProgress:
 
 @dataclass(frozen=True, slots=True)
 class CollectionState:
-    """A collection as the knowledge base counts it, with the files that failed to index."""
+    """A collection as the knowledge base counts it, with the files that failed to index and
+    those not finished yet (``unfinished`` documents, whose ``unfinished_passages`` are recorded
+    and partly embedded, but not searchable until an indexing run finishes them)."""
 
     info: CollectionInfo
     failures: tuple[str, ...] = ()  # "file.pdf: reason", one per failed document
+    unfinished: int = 0
+    unfinished_passages: int = 0
 
     @property
     def name(self) -> str:
@@ -89,7 +93,10 @@ class CollectionState:
 
     @property
     def state(self) -> str:
-        """ "errors" when a file failed, "empty" with no documents, else "ready"."""
+        """ "unfinished" when an indexing run stopped before the end, "errors" when a file
+        failed, "empty" with no documents, else "ready"."""
+        if self.unfinished:
+            return "unfinished"
         if self.failures:
             return "errors"
         return "empty" if self.info.documents == 0 else "ready"
@@ -329,13 +336,22 @@ class Core:
         """*worker* Every collection with its counts and the files that failed to index."""
         kb = self.knowledge()
         failures: dict[str, list[str]] = {}
+        unfinished: dict[str, list[int]] = {}
         for record in kb.documents():
             if record.state == "failed" and not record.skipped:
                 failures.setdefault(record.collection, []).append(
                     f"{shown_path(Path(record.path).name)}: {record.error or 'could not be read'}"
                 )
+            elif record.state == "pending":
+                unfinished.setdefault(record.collection, []).append(record.chunk_count)
         return [
-            CollectionState(info, tuple(failures.get(info.name, ()))) for info in kb.collections()
+            CollectionState(
+                info,
+                tuple(failures.get(info.name, ())),
+                len(unfinished.get(info.name, ())),
+                sum(unfinished.get(info.name, ())),
+            )
+            for info in kb.collections()
         ]
 
     def index(

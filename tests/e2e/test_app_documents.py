@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ember.ui.qt import QDesktopServices, QObject, QUrl, Slot
+from ember.ui.qt import QDesktopServices, QMessageBox, QObject, QUrl, Slot
 from tests.support.ui_app import (
     close_window,
     deterministic_settings,
@@ -145,8 +145,16 @@ def test_indexing_can_be_cancelled_from_the_status_bar(qtbot, window, tmp_path: 
             encoding="utf-8",
         )
     window.index_documents([folder], "many")
-    qtbot.waitUntil(lambda: window.index_bar.maximum() == 60, timeout=60_000)  # files counted
+    documents = window.documents
+    qtbot.waitUntil(  # files counted
+        lambda: documents.last_progress is not None and documents.last_progress.files_total == 60,
+        timeout=60_000,
+    )
     window.index_cancel.click()
+    # A run that has already done some work asks first (tests/e2e/test_app_index_progress.py).
+    question = find_dialog(window, "ConfirmStopIndexing")
+    if question is not None and question.isVisible():
+        question.button(QMessageBox.StandardButton.Ok).click()
     qtbot.waitUntil(lambda: window.indexing is None, timeout=30_000)
 
     result = window.last_index_result

@@ -82,9 +82,9 @@ class ProgressBar:
         if event.bytes_total and self._bar.total != event.bytes_total:
             self._bar.total = event.bytes_total
         self._bar.n = event.bytes_done
-        current = f" {shown_path(Path(event.current).name)}" if event.current else ""
         self._bar.set_postfix_str(
-            f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks{current}",
+            f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks"
+            f"{_doing(event, ' ')}",
             refresh=False,
         )
         self._bar.refresh()
@@ -96,13 +96,22 @@ class ProgressBar:
 
 
 def describe(event: ProgressEvent) -> str:
-    """One line for a log: files, chunks, bytes, time left and the file being read."""
+    """One line for a log: files, chunks, bytes, time left and what the run is doing (the file
+    being read, its page, passages embedded of those found, loading the model, saving)."""
     eta = f", {_duration(event.eta_s)} left" if event.eta_s else ""
-    current = f"  {shown_path(Path(event.current).name)}" if event.current else ""
     return (
         f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks, "
-        f"{_size(event.bytes_done)}/{_size(event.bytes_total)}{eta}{current}"
+        f"{_size(event.bytes_done)}/{_size(event.bytes_total)}{eta}{_doing(event, '  ')}"
     )
+
+
+def _doing(event: ProgressEvent, gap: str) -> str:
+    """What the run is doing now, after ``gap``; the file's name for an event without a stage."""
+    if event.stage and event.stage not in ("discovering", "done"):
+        from ember.knowledge.progress import stage_text
+
+        return gap + stage_text(event)
+    return f"{gap}{shown_path(Path(event.current).name)}" if event.current else ""
 
 
 def _duration(seconds: float) -> str:

@@ -117,6 +117,11 @@ class MiniLMEmbedder:
 
     # -- vectors ------------------------------------------------------------------------------
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (the first embed after this is not a cold start)."""
+        return self._model is not None
+
     def load(self) -> Any:
         """Load the model now (several seconds: torch import plus weights)."""
         with self._lock:

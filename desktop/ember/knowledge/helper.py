@@ -106,8 +106,9 @@ def report_from_json(data: dict[str, Any]) -> IngestReport:
 
 def _cancelled(last: ProgressEvent | None) -> IngestReport:
     """What a run stopped by force achieved, as far as its last progress report tells."""
-    # Only the chunks are known: files_done also counts skipped and failed files.
-    return IngestReport(chunks=last.chunks_done if last else 0, cancelled=True)
+    # Only the chunks saved at its last checkpoint are known to be kept (files_done also counts
+    # skipped and failed files); later ones were embedded but never written.
+    return IngestReport(chunks=last.passages_saved if last else 0, cancelled=True)
 
 
 def grounding_to_json(grounding: Grounding) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, ite
 from ember.knowledge.embedder import Embedder
 from ember.knowledge.freshness import source_state
 from ember.knowledge.keywords import mostly_cjk
+from ember.knowledge.progress import ProgressEvent, ProgressMeter
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
 from ember.knowledge.types import ParsedDocument
 from ember.knowledge.vectors import VectorIndex
@@ -84,22 +85,6 @@ class Notice:
 
     path: str
     message: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """Where an indexing run stands; the CLI and the Qt UI draw their bars from this."""
-
-    files_done: int
-    files_total: int
-    chunks_done: int  # chunks embedded so far in this run
-    bytes_done: int
-    bytes_total: int  # bytes of the files that need work (unchanged ones are not counted)
-    current: str | None  # the file being read now
-    eta_s: float | None
-    elapsed_s: float
-    failed: int = 0
-    phase: str = "indexing"  # "discovering", "indexing", "saving", "done"
 
 
 @dataclass(slots=True)
@@ -176,7 +161,7 @@ class Ingestor:
         from ember.knowledge.discover import Candidate, discover
 
         run = _Run(self, collection, progress, cancel)
-        run.emit(phase="discovering")
+        run.emit(phase="discovering", stage="discovering")
         started = time.perf_counter()
         explicit = {os.path.abspath(os.fspath(p)) for p in inputs}
         plans: list[_Plan] = []
@@ -271,11 +256,7 @@ class _Run:
         self.report = IngestReport()
         self.started = time.perf_counter()
         self.last_checkpoint = self.started
-        self.files_total = 0
-        self.files_done = 0
-        self.bytes_total = 0
-        self.bytes_done = 0
-        self.current: str | None = None
+        self.meter = ProgressMeter()
         self.pool: list[tuple[int, int, str]] = []  # (document id, chunk id, text to embed)
         self.remaining: dict[int, int] = {}  # document id -> chunks still to embed
         self.embedded_documents: list[int] = []  # all vectors in memory, not yet saved
@@ -288,29 +269,16 @@ class _Run:
     def stage(self, name: str, since: float) -> None:
         self.report.stages[name] = self.report.stages.get(name, 0.0) + time.perf_counter() - since
 
-    def emit(self, phase: str = "indexing") -> None:
-        if self.progress is None:
-            return
-        elapsed = time.perf_counter() - self.started
-        eta = None
-        if self.bytes_done and self.bytes_total > self.bytes_done:
-            eta = elapsed / self.bytes_done * (self.bytes_total - self.bytes_done)
-        elif self.bytes_total and self.bytes_done >= self.bytes_total:
-            eta = 0.0
-        self.progress(
-            ProgressEvent(
-                files_done=self.files_done,
-                files_total=self.files_total,
-                chunks_done=self.report.chunks,
-                bytes_done=self.bytes_done,
-                bytes_total=self.bytes_total,
-                current=self.current,
-                eta_s=eta,
-                elapsed_s=elapsed,
-                failed=len(self.report.failed),
-                phase=phase,
+    def emit(self, phase: str = "indexing", stage: str = "reading") -> None:
+        if self.progress is not None:
+            self.progress(
+                self.meter.event(
+                    phase=phase,
+                    stage=stage,
+                    chunks_done=self.report.chunks,
+                    failed=len(self.report.failed),
+                )
             )
-        )
 
     def keep_skip(self, path: str, reason: str) -> bool:
         """Record a file that discovery skipped (empty, too large, unreadable...) as failed with
@@ -357,39 +325,40 @@ class _Run:
 
     def process(self, plans: Iterable[_Plan]) -> None:
         plans = list(plans)
-        self.files_total = len(plans)
+        meter = self.meter
+        meter.files_total = len(plans)
         todo: list[_Plan] = []
         for plan in plans:
             record = plan.record
             if record is not None and record.size == plan.size and record.mtime_ns == plan.mtime_ns:
                 if record.state == "done":
                     self.report.skipped += 1
-                    self.files_done += 1
+                    meter.files_done += 1
                     continue
                 if record.state == "failed":
                     self.report.skipped += 1
                     self.report.failed.append(Failure(plan.path, record.error or "failed"))
-                    self.files_done += 1
+                    meter.files_done += 1
                     continue
             todo.append(plan)
-        self.bytes_total = sum(p.size for p in todo)
+        meter.bytes_total = sum(p.size for p in todo)
         self.emit()
         try:
             for plan in todo:
                 if self.cancelled:
                     break
-                self.current = plan.path
+                meter.start_file(plan.path, plan.size)
                 self.emit()
                 self.index_file(plan)
-                self.files_done += 1
-                self.bytes_done += plan.size
+                meter.end_file()
                 if len(self.pool) >= EMBED_POOL:
                     self.embed_pool()
                 self.maybe_checkpoint()
             if not self.cancelled:
                 self.embed_pool()
         finally:
-            self.current = None
+            meter.current = None
+            self.emit(phase="saving", stage="saving")
             self.checkpoint()
             self._close_parser()
 
@@ -472,6 +441,7 @@ class _Run:
             self.embedded_documents.append(document_id)
             return
         self.remaining[document_id] = len(chunks)
+        self.meter.passages_found += len(chunks)
         self.pool.extend((document_id, chunk_id, text) for chunk_id, text in chunks)
 
     def fail(self, plan: _Plan, reason: str) -> None:
@@ -487,6 +457,9 @@ class _Run:
 
         pool = sorted(self.pool, key=lambda item: len(item[2]))
         self.pool = []
+        if pool and not getattr(self.embedder, "loaded", True):
+            self.emit(stage="loading")  # the model's cold start: torch and its weights
+            self.embedder.load()  # type: ignore[attr-defined]
         start = 0
         while start < len(pool):
             if self.cancelled:
@@ -498,18 +471,19 @@ class _Run:
             spent = time.perf_counter() - began
             self.owner.batch_size = _next_batch_size(len(batch), spent, self.owner.batch_size)
             self.stage("embed", began)
-            began = time.perf_counter()
+            added = time.perf_counter()
             self.vectors.add(
                 np.array([chunk_id for _, chunk_id, _ in batch], dtype=np.int64), vectors
             )
-            self.stage("faiss", began)
+            self.stage("faiss", added)
+            self.meter.embed_s += time.perf_counter() - began
             self.report.chunks += len(batch)
             for document_id, _, _ in batch:
                 self.remaining[document_id] -= 1
                 if self.remaining[document_id] == 0:
                     del self.remaining[document_id]
                     self.embedded_documents.append(document_id)
-            self.emit()
+            self.emit(stage="embedding")
             self.maybe_checkpoint()
 
     def maybe_checkpoint(self) -> None:
@@ -519,7 +493,9 @@ class _Run:
     def checkpoint(self) -> None:
         """Save vectors durably, then (only then) call their documents done."""
         started = time.perf_counter()
+        embedded = self.report.chunks
         self.vectors.save()
+        self.meter.passages_saved = embedded
         done, self.embedded_documents = self.embedded_documents, []
         self.store.mark_done(done)
         self.report.indexed += len(done)
@@ -529,7 +505,7 @@ class _Run:
     def finish(self) -> IngestReport:
         self.report.cancelled = self.cancelled
         self.report.elapsed_s = time.perf_counter() - self.started
-        self.emit(phase="done")
+        self.emit(phase="done", stage="done")
         return self.report
 
     def _close_parser(self) -> None:
@@ -545,7 +521,12 @@ class _Run:
             from ember.knowledge.sandbox import ParserPool
 
             self._parser_pool = ParserPool()
-        return self._parser_pool.parse(path)  # type: ignore[attr-defined]
+        return self._parser_pool.parse(path, on_page=self.on_page)  # type: ignore[attr-defined]
+
+    def on_page(self, page: int, pages: int) -> None:
+        """The parser read page ``page`` of ``pages`` of the current file."""
+        self.meter.page, self.meter.pages = page, pages
+        self.emit()
 
 
 def _capped_chunks(

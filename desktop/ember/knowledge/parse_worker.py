@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ember import ipc
+
+PAGE_FRAME_S = 0.2  # page frames at most this often: a 2,000-page PDF need not send 2,000
 
 try:
     import resource
@@ -66,22 +70,45 @@ def _warm_imports() -> None:
     import ember.knowledge.parsers.pdf  # noqa: F401
 
 
-def handle(request: dict[str, Any]) -> dict[str, Any]:
+def _page_sender(
+    request_id: object, send: Callable[[dict[str, Any]], None]
+) -> Callable[[int, int], None]:
+    """A page callback that sends ``{"id", "page", "pages"}`` frames, at most every
+    ``PAGE_FRAME_S`` seconds (and always for the last page)."""
+    last = float("-inf")
+
+    def on_page(page: int, pages: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PAGE_FRAME_S or page == pages:
+            last = now
+            send({"id": request_id, "page": page, "pages": pages})
+
+    return on_page
+
+
+def handle(
+    request: dict[str, Any], send: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Parse one request's file and build the reply frame.
 
     The request gives ``id``, ``kind``, ``path``, ``timeout_s`` (CPU seconds, a backstop) and
     ``memory_mb`` (address-space limit). The reply has ``ok`` true with the ``document``, or false
-    with an ``error``; ``fatal`` means the worker must be replaced (out of memory).
+    with an ``error``; ``fatal`` means the worker must be replaced (out of memory). Meanwhile,
+    with ``send``, parsers that read pages send ``{"id", "page", "pages"}`` frames through it.
     """
     from ember.errors import IngestError
+    from ember.knowledge.page_progress import reporting
     from ember.knowledge.parsers import LABELS, parse_in_this_process
 
     kind = str(request["kind"])
     reply: dict[str, Any] = {"id": request["id"]}
+    pages = _page_sender(request["id"], send) if send is not None else None
     try:
         _set_limits(float(request["timeout_s"]), int(request["memory_mb"]))
         try:
-            document = parse_in_this_process(kind, Path(request["path"]))
+            with reporting(pages):
+                document = parse_in_this_process(kind, Path(request["path"]))
         finally:
             _clear_limits()
     except IngestError as exc:
@@ -135,7 +162,7 @@ def main() -> int:
         _warm_imports()
         ipc.send(frames, {"ready": True, "pid": os.getpid()})
         for request in ipc.requests():
-            reply = handle(request)
+            reply = handle(request, lambda frame: ipc.send(frames, frame))
             ipc.send(frames, reply)
             if reply.get("fatal"):
                 return 3

@@ -6,7 +6,8 @@ under an address-space limit (``memory_mb``) and a CPU-time limit; the parent wa
 out-of-memory then costs that one file an :class:`IngestError` ("the PDF parser timed out after
 30 s", "the PDF parser crashed (SIGSEGV)"), and the next file gets a fresh worker. Workers are
 reused between files, so a normal PDF costs its parse time plus about a millisecond of IPC, not an
-interpreter start.
+interpreter start. While a PDF is read, the worker sends page frames (``{"id", "page", "pages"}``)
+a few times a second before its reply, so a caller can say "page 120/261".
 
 Plain text, Markdown, reStructuredText, source code and CSV are parsed in this process: their
 parsers are linear pure-Python code over text capped at ``MAX_TEXT_CHARS``.
@@ -31,6 +32,7 @@ from ember.errors import IngestError
 from ember.ipc import ChildProcess
 from ember.knowledge.detect import FileIdentity, Probe, probe
 from ember.knowledge.limits import MAX_TEXT_CHARS
+from ember.knowledge.page_progress import PageCallback, reporting
 from ember.knowledge.parsers import (
     ABORT_MEANS_OUT_OF_MEMORY,
     LABELS,
@@ -67,7 +69,15 @@ class _Worker:
             raise _WorkerDied
         return message
 
-    def request(self, kind: str, path: Path, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+    def request(
+        self,
+        kind: str,
+        path: Path,
+        timeout_s: float,
+        memory_mb: int,
+        on_page: PageCallback | None = None,
+    ) -> dict[str, Any]:
+        """Send one parse request and wait for its reply, passing page frames to ``on_page``."""
         if not self._ready:
             try:
                 self._next_frame(time.monotonic() + STARTUP_TIMEOUT_S)
@@ -93,10 +103,16 @@ class _Worker:
         )
         if not sent:
             raise _WorkerDied
-        reply = self._next_frame(time.monotonic() + timeout_s)
-        if reply.get("id") != self._next_id:
-            raise _WorkerDied
-        return reply
+        deadline = time.monotonic() + timeout_s  # for the whole file: pages do not extend it
+        while True:
+            reply = self._next_frame(deadline)
+            if reply.get("id") != self._next_id:
+                raise _WorkerDied
+            if "ok" in reply:
+                return reply
+            page, pages = reply.get("page"), reply.get("pages")
+            if on_page is not None and _count(page) and _count(pages) and page <= pages:
+                on_page(page, pages)
 
     def exit_status(self) -> int | None:
         return self.child.exit_status()
@@ -145,27 +161,39 @@ class ParserPool:
         self.close()
 
     def parse(
-        self, path: Path, *, timeout_s: float | None = None, memory_mb: int | None = None
+        self,
+        path: Path,
+        *,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+        on_page: PageCallback | None = None,
     ) -> ParsedDocument:
-        """Parse one file; raises :class:`IngestError` with the reason if it cannot be indexed."""
+        """Parse one file; raises :class:`IngestError` with the reason if it cannot be indexed.
+
+        ``on_page(page, pages)`` hears of each page read, for formats whose parser counts pages
+        (PDF), a few times a second at most."""
         found = probe(Path(path))
         if found.kind in RISKY_KINDS:
             document = self._parse_in_child(
                 found,
                 self.timeout_s if timeout_s is None else timeout_s,
                 self.memory_mb if memory_mb is None else memory_mb,
+                on_page,
             )
         else:
-            document = parse_in_this_process(found.kind, found.path)
+            with reporting(on_page):
+                document = parse_in_this_process(found.kind, found.path)
         check_unchanged(found)
         return document
 
-    def _parse_in_child(self, found: Probe, timeout_s: float, memory_mb: int) -> ParsedDocument:
+    def _parse_in_child(
+        self, found: Probe, timeout_s: float, memory_mb: int, on_page: PageCallback | None
+    ) -> ParsedDocument:
         label = LABELS.get(found.kind, found.kind)
         with self._slots:
             worker = self._checkout()
             try:
-                reply = worker.request(found.kind, found.path, timeout_s, memory_mb)
+                reply = worker.request(found.kind, found.path, timeout_s, memory_mb, on_page)
             except TimeoutError:
                 self._discard(worker, kill=True)
                 raise IngestError(f"the {label} parser timed out after {timeout_s:g} s") from None
@@ -237,6 +265,11 @@ class ParserPool:
             worker.close()
         for worker in busy:
             worker.kill()
+
+
+def _count(value: object) -> bool:
+    """A positive int from the child (which is not trusted to send one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _death_message(kind: str, status: int | None, timeout_s: float, memory_mb: int) -> str:

@@ -1,7 +1,9 @@
 """Documents: the collections list, which ones answer in a chat, indexing with progress.
 
 Indexing progress can arrive many times a second; the status bar shows the newest figures at
-most every ``PROGRESS_MS`` so a fast stream of events never keeps the GUI thread busy.
+most every ``PROGRESS_MS`` so a fast stream of events never keeps the GUI thread busy. The last
+run's summary stays until the person dismisses it; stopping a run that has done real work asks
+first, saying what will be kept (what the status line says: :mod:`ember.ui.index_progress`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ember.errors import EmberError, GenerationCancelled
 from ember.files import shown_path
-from ember.ui import message
+from ember.ui import index_progress, message
 from ember.ui.conversations import Conversations
 from ember.ui.qt import (
     QFileDialog,
@@ -40,15 +42,6 @@ log = logging.getLogger(__name__)
 PROGRESS_MS = 100
 
 
-def eta_text(seconds: float | None) -> str:
-    """``~N s left`` / ``~N min left`` for an estimate in seconds; "" when there is none."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"~{max(1, round(seconds))} s left"
-    return f"~{round(seconds / 60)} min left"
-
-
 @dataclass(frozen=True, slots=True)
 class DocumentWidgets:
     """The widgets the documents controller drives (built by the window)."""
@@ -64,6 +57,7 @@ class Documents(QObject):
     """Owns the collections list, the indexing run and the last run's result."""
 
     listed = Signal()  # the collections were listed (or could not be)
+    pageRequested = Signal(str)  # show this collection's documents page
 
     def __init__(
         self,
@@ -85,12 +79,16 @@ class Documents(QObject):
         self.last_collection = ""  # the collection last_result is about
         self._retriever_warmed = False
         self._progress: ProgressEvent | None = None  # newest, not yet shown
+        self.last_progress: ProgressEvent | None = None  # newest shown, of the run going on
+        self._shown: list[CollectionState] = []  # the sidebar's collections while indexing
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
         self._progress_timer.timeout.connect(self._show_progress)
         self.w.menu.aboutToShow.connect(self._fill_menu)
         self.w.status.index_cancel.clicked.connect(self.cancel_indexing)
         self.w.status.index_report.clicked.connect(self.show_report)
+        self.w.status.index_open.clicked.connect(self._request_page)
+        self.w.status.index_dismiss.clicked.connect(self.dismiss_summary)
         conversations.collectionsChanged.connect(self.update_button)
 
     # -- the list ------------------------------------------------------------------------------
@@ -111,7 +109,12 @@ class Documents(QObject):
     def _listed(self, infos: list[CollectionState]) -> None:
         self.infos = infos
         self.conversations.collections_listed(tuple(c.name for c in infos if c.info.chunks > 0))
-        self.w.sidebar.set_collections(infos, self.indexing_collection)
+        name, last = self.indexing_collection, self.last_progress
+        if name is not None and any(c.name == name for c in infos):
+            self._shown = infos  # listed while indexing: the progress updates show these
+        shown = self._shown if name is not None else infos
+        passages = last.chunks_done if name is not None and last is not None else None
+        self.w.sidebar.set_collections(shown, name, passages)
         self.update_button()
         if infos:
             self.warm_retriever()
@@ -226,6 +229,7 @@ class Documents(QObject):
             return core.index(paths, collection, report, handle.cancel_token)
 
         self.indexing_collection = collection
+        self.last_progress = None
         self.w.status.index_label.setText(f"Indexing “{collection}”…")
         self.w.status.index_bar.setRange(0, 0)
         for widget in (
@@ -234,7 +238,12 @@ class Documents(QObject):
             self.w.status.index_cancel,
         ):
             widget.show()
-        self.w.status.index_report.hide()
+        for widget in (
+            self.w.status.index_report,
+            self.w.status.index_open,
+            self.w.status.index_dismiss,
+        ):
+            widget.hide()
         self.tasks.run_on(
             self.tasks.knowledge,
             "index",
@@ -254,7 +263,8 @@ class Documents(QObject):
             from ember.knowledge.store import CollectionInfo
 
             shown = [*self.infos, CollectionState(CollectionInfo(collection, 0, 0))]
-        self.w.sidebar.set_collections(shown, collection)
+        self._shown = shown
+        self.w.sidebar.set_collections(shown, collection, 0)
         return handle
 
     def _on_progress(self, event: ProgressEvent) -> None:
@@ -264,28 +274,26 @@ class Documents(QObject):
 
     def _show_progress(self) -> None:
         event, self._progress = self._progress, None
-        if event is None or self.indexing is None:
+        if event is None or self.indexing is None or self.indexing.cancel_token.cancelled:
             return
-        if event.files_total:
-            self.w.status.index_bar.setRange(0, event.files_total)
-            self.w.status.index_bar.setValue(event.files_done)
-        name = self.indexing_collection
-        parts = [
-            f"Indexing “{name}”: {event.files_done}/{event.files_total} files",
-            f"{event.chunks_done} passages",
-        ]
-        eta = eta_text(event.eta_s)
-        if eta:
-            parts.append(eta)
-        if event.failed:
-            parts.append(f"{event.failed} failed")
-        if event.phase in ("discovering", "saving"):
-            parts = [f"{event.phase.capitalize()} “{name}”…"]
-        self.w.status.index_label.setText(" · ".join(parts))
-        self.w.status.index_label.setToolTip(shown_path(event.current or ""))
+        self.last_progress = event
+        bar = self.w.status.index_bar
+        value = index_progress.bar_value(event)
+        if value is None:
+            bar.setRange(0, 0)  # busy: nothing to measure yet
+        else:
+            bar.setRange(0, index_progress.BAR_STEPS)
+            bar.setValue(value)
+        name = self.indexing_collection or ""
+        text = index_progress.progress_text(name, event)
+        self.w.status.index_label.setText(text)
+        current = f"\n{shown_path(event.current)}" if event.current else ""
+        self.w.status.index_label.setToolTip(text + current)
+        self.w.sidebar.set_collections(self._shown, name, event.chunks_done)
 
     def _ended(self) -> None:
         self.indexing = None
+        self._shown = []
         self.indexing_collection = None
         self._progress = None
         self._progress_timer.stop()
@@ -296,18 +304,12 @@ class Documents(QObject):
         self.last_result, self.last_collection = result, collection
         self.w.status.index_bar.hide()
         self.w.status.index_cancel.hide()
-        if result.cancelled:
-            # Files read before the stop are not counted: only finished batches are kept.
-            self.w.status.index_label.setText(
-                f"Stopped indexing “{collection}”: {result.chunks} passages kept; "
-                "add the same files again to finish"
-            )
-        else:
-            self.w.status.index_label.setText(
-                f"Indexed “{collection}”: {result.indexed} new or changed files, "
-                f"{result.skipped} unchanged, {result.chunks} passages"
-            )
-        QTimer.singleShot(8000, self, self._hide_label)
+        # It stays until dismissed: a person back from a coffee still learns how it went.
+        summary = index_progress.summary_text(collection, result, self.last_progress)
+        self.w.status.index_label.setText(summary)
+        self.w.status.index_label.setToolTip(summary)
+        self.w.status.index_open.show()
+        self.w.status.index_dismiss.show()
         if result.failed or result.warnings:
             parts = []
             if result.failed:
@@ -321,9 +323,20 @@ class Documents(QObject):
             self.conversations.indexed_into(collection)
         self.refresh()
 
-    def _hide_label(self) -> None:
-        if self.indexing is None:
-            self.w.status.index_label.hide()
+    def dismiss_summary(self) -> None:
+        """Hide the last run's summary (the × next to it)."""
+        if self.indexing is not None:
+            return
+        for widget in (
+            self.w.status.index_label,
+            self.w.status.index_report,
+            self.w.status.index_open,
+            self.w.status.index_dismiss,
+        ):
+            widget.hide()
+
+    def _request_page(self) -> None:
+        self.pageRequested.emit(self.last_collection)
 
     def _failed(self, error: BaseException) -> None:
         collection = self.indexing_collection
@@ -332,6 +345,8 @@ class Documents(QObject):
             self.w.status.index_bar,
             self.w.status.index_cancel,
             self.w.status.index_label,
+            self.w.status.index_open,
+            self.w.status.index_dismiss,
         ):
             widget.hide()
         if not isinstance(error, GenerationCancelled):
@@ -340,8 +355,27 @@ class Documents(QObject):
         self.refresh()
 
     def cancel_indexing(self) -> None:
-        if self.indexing is not None:
-            self.indexing.cancel()
+        """Stop the run (the Cancel button): at once when little is done, else after asking,
+        so that a stray Tab, Tab, Space does not throw away minutes of work."""
+        handle, name, last = self.indexing, self.indexing_collection or "", self.last_progress
+        if handle is None or handle.cancel_token.cancelled:
+            return
+        if not index_progress.should_ask_before_stopping(last):
+            self._stop(handle)
+            return
+        assert last is not None
+        message.ask(
+            message.Question(
+                name="ConfirmStopIndexing",
+                title="Stop indexing?",
+                text=index_progress.stop_question_text(name, last),
+                on_yes=lambda: self._stop(handle),
+            )
+        )
+
+    def _stop(self, handle: TaskHandle) -> None:
+        if self.indexing is handle:  # not a run that ended while the question was open
+            handle.cancel()
             self.w.status.index_label.setText("Stopping…")
 
     def show_report(self) -> None:

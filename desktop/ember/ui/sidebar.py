@@ -211,18 +211,55 @@ class Sidebar(QFrame):
 
     # -- collections ------------------------------------------------------------------------------
 
-    def set_collections(self, collections: list[CollectionState], indexing: str | None) -> None:
-        self.collections.clear()
-        for collection in collections:
-            info = collection.info
-            state = "indexing" if info.name == indexing else collection.state
-            detail = f"{info.documents} files · {_STATE_BADGE.get(state, state)}"
-            item = QListWidgetItem(f"{info.name}\n{detail}")
-            item.setData(_ID_ROLE, info.name)
-            tip = f"{info.name}: {info.documents} files, {info.chunks} passages"
-            if collection.failures:
-                tip += "\n\nCould not index:\n" + "\n".join(collection.failures[:10])
+    def set_collections(
+        self,
+        collections: list[CollectionState],
+        indexing: str | None,
+        passages_so_far: int | None = None,
+    ) -> None:
+        """Show ``collections`` with their real state: ``indexing`` is being indexed now, with
+        ``passages_so_far`` passages embedded in this run. The same collections again (a progress
+        update) change the rows' text in place, so the list keeps its current row and focus."""
+        rows = [_collection_row(c, indexing, passages_so_far) for c in collections]
+        names = [c.info.name for c in collections]
+        shown = [self.collections.item(r).data(_ID_ROLE) for r in range(self.collections.count())]
+        if shown != names:
+            self.collections.clear()
+            for name in names:
+                item = QListWidgetItem()
+                item.setData(_ID_ROLE, name)
+                self.collections.addItem(item)
+        for row, (text, tip) in enumerate(rows):
+            item = self.collections.item(row)
+            if item.text() != text:
+                item.setText(text)
             item.setToolTip(tip)
-            self.collections.addItem(item)
         self.no_collections.setVisible(not collections)
         self.collections.setVisible(bool(collections))
+
+
+def _collection_row(
+    collection: CollectionState, indexing: str | None, passages_so_far: int | None
+) -> tuple[str, str]:
+    """A collection's two lines ("manuals" / "12 files · ready") and its tooltip."""
+    info = collection.info
+    files = f"{info.documents:,} file{'' if info.documents == 1 else 's'}"
+    tip = f"{info.name}: {files} searchable, {info.chunks:,} passages"
+    if info.name == indexing:
+        so_far = info.chunks + (passages_so_far or 0)
+        detail = f"indexing · {so_far:,} passages so far"
+    elif collection.state == "unfinished":
+        kept = info.chunks + collection.unfinished_passages
+        detail = f"{kept:,} passages kept · unfinished"
+        if info.documents:
+            detail = f"{files} · {detail}"
+        tip += (
+            f"\n{collection.unfinished:,} file(s) not finished: their "
+            f"{collection.unfinished_passages:,} passages are kept but not searchable yet. "
+            "Add the same files again to finish."
+        )
+    else:
+        detail = f"{files} · {_STATE_BADGE.get(collection.state, collection.state)}"
+    if collection.failures:
+        tip += "\n\nCould not index:\n" + "\n".join(collection.failures[:10])
+    return f"{info.name}\n{detail}", tip

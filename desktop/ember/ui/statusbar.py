@@ -30,6 +30,8 @@ class StatusWidgets:
     index_bar: QProgressBar
     index_cancel: QToolButton
     index_report: QToolButton
+    index_open: QToolButton  # "Show documents": the last run's collection on the documents page
+    index_dismiss: QToolButton  # "×": the last run's summary stays until this is pressed
     pull_label: QLabel
     pull_bar: QProgressBar
     pull_cancel: QToolButton
@@ -49,6 +51,14 @@ def build_status_bar(window: QMainWindow) -> StatusWidgets:
     index_bar.setTextVisible(False)
     index_cancel = QToolButton(window)
     index_cancel.setText("Cancel")
+    index_cancel.setToolTip("Stop indexing (what is done so far is kept)")
+    index_open = QToolButton(window)
+    index_open.setText("Show documents")
+    index_open.setObjectName("Link")
+    index_dismiss = QToolButton(window)
+    index_dismiss.setText("×")
+    index_dismiss.setToolTip("Dismiss")
+    index_dismiss.setAccessibleName("Dismiss the indexing summary")
     pull_bar = QProgressBar(window)
     pull_bar.setFixedWidth(140)
     pull_bar.setTextVisible(False)
@@ -62,6 +72,8 @@ def build_status_bar(window: QMainWindow) -> StatusWidgets:
         index_bar,
         index_cancel,
         QToolButton(window),
+        index_open,
+        index_dismiss,
         QLabel("", window),
         pull_bar,
         pull_cancel,
@@ -74,6 +86,8 @@ def build_status_bar(window: QMainWindow) -> StatusWidgets:
         index_bar,
         index_cancel,
         widgets.index_report,
+        index_open,
+        index_dismiss,
     ):
         status.addPermanentWidget(widget)
         widget.hide()

@@ -72,3 +72,11 @@ def test_in_a_log_progress_is_a_plain_line_every_interval() -> None:
     bar(event(phase="done"))
     bar.close()
     assert stream.getvalue().splitlines() == [describe(event())]
+
+
+def test_a_progress_line_says_what_the_run_is_doing() -> None:
+    reading = event(stage="reading", page=120, pages=261, eta_s=None)
+    assert describe(reading).endswith("3.0 MB/10.0 MB  Reading manual.pdf, page 120/261")
+    embedding = event(stage="embedding", passages_found=2633, chunks_done=1744)
+    assert describe(embedding).endswith("2 min left  Embedding 1,744 / 2,633 passages")
+    assert describe(event(stage="saving", eta_s=None)).endswith("  Saving…")

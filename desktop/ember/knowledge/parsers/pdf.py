@@ -21,6 +21,7 @@ import logging
 from pathlib import Path
 
 from ember.errors import IngestError
+from ember.knowledge.page_progress import page_read
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.parsers.pdf_forms import FormReader
 from ember.knowledge.parsers.pdf_layout import page_text
@@ -66,6 +67,7 @@ def parse(path: Path) -> ParsedDocument:
             text = clean_text(text)
             if text:
                 texts[index] = budget.take(text)
+            page_read(index + 1, page_count)
         fields, form_notes = _form_fields(forms)
         for index, lines in sorted(fields.items()):
             typed = budget.take("\n".join(lines))
