@@ -2,7 +2,8 @@
 
 1. collections, documents, chunks and their FTS5 keyword index;
 2. keywords for text in scripts written without spaces (CJK as bigrams);
-3. files that indexing passed over, kept with their reason.
+3. files that indexing passed over, kept with their reason;
+5. the folders a collection watches while the app runs (4 is the PDFs' page labels).
 """
 
 from __future__ import annotations
@@ -107,5 +108,13 @@ MIGRATIONS = (
     Migration(
         "knowledge-3-skipped-files",
         "ALTER TABLE documents ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
+    ),
+    # The folders a collection keeps in step with while the app runs (the documents page's
+    # "Watch folders"); they go with their collection, and follow it when it is renamed.
+    Migration(
+        "knowledge-5-watched-folders",
+        "CREATE TABLE watched_folders ("
+        "collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE, "
+        "path TEXT NOT NULL, PRIMARY KEY (collection_id, path));",
     ),
 )
