@@ -75,9 +75,11 @@ class DocumentsAdmin(QObject):
         if collection:
             self.collection = collection
         self._show_busy()
-        self.page.show()
-        self.page.raise_()
-        self.page.activateWindow()
+        if self.page.isVisible():  # open already, perhaps behind the window: bring it forward
+            self.page.raise_()
+            self.page.activateWindow()
+        else:
+            self.page.show()
         self.refresh()
         return self.page
 

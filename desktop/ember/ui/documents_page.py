@@ -21,12 +21,13 @@ from ember.ui.qt import (
     QDesktopServices,
     QDialog,
     QDialogButtonBox,
+    QEvent,
     QHBoxLayout,
-    QKeySequence,
+    QKeyEvent,
     QLabel,
     QLineEdit,
+    QObject,
     QPushButton,
-    QShortcut,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -116,7 +117,9 @@ class DocumentsPage(QDialog):
         self.reindex_all_button.setToolTip("Read and embed every file of this collection again")
         self.reindex_all_button.clicked.connect(self.reindexAllRequested.emit)
         self.watch_box = QCheckBox("Watch folders", self)
-        self.watch_box.clicked.connect(self.watchToggled.emit)
+        self.watch_box.clicked.connect(
+            lambda *_: self.watchToggled.emit(self.watch_box.isChecked())
+        )
         for widget in (
             self.rename_button,
             self.remove_collection_button,
@@ -144,9 +147,7 @@ class DocumentsPage(QDialog):
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
         self.table.itemSelectionChanged.connect(self._update_file_buttons)
         layout.addWidget(self.table, 1)
-        self.delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
-        self.delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
-        self.delete_key.activated.connect(self._remove_selected)
+        self.table.installEventFilter(self)  # Delete removes the selected file (after asking)
 
         bottom = QHBoxLayout()
         self.remove_file_button = QPushButton("Remove file…", self)
@@ -252,7 +253,17 @@ class DocumentsPage(QDialog):
             widget.setEnabled(enabled and not blocked)
             if writes:
                 widget.setToolTip(self.busy_reason if blocked else self._tips.get(widget, ""))
-        self.delete_key.setEnabled(has_file and not self.busy_reason)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Delete
+        ):
+            self._remove_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     # -- what is selected ----------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ class FolderWatcher(QObject):
         self._relay = _Relay(self)
         self._relay.changed.connect(self._relayed, Qt.ConnectionType.QueuedConnection)
         self._running: dict[str, tuple[tuple[str, ...], CancelToken, threading.Thread]] = {}
+        self._ready: set[CancelToken] = set()  # watches whose events (or polling) have started
 
     @property
     def watched(self) -> dict[str, tuple[str, ...]]:
@@ -52,6 +53,11 @@ class FolderWatcher(QObject):
         for name, folders in watched.items():
             if folders and name not in self._running:
                 self._start(name, folders)
+
+    def is_ready(self, name: str) -> bool:
+        """Whether the watch of ``name`` is running: a change made from now on is noticed."""
+        entry = self._running.get(name)
+        return entry is not None and entry[1] in self._ready
 
     def rename(self, old: str, new: str) -> None:
         """A watched collection got a new name: its watch carries on under it."""
@@ -70,7 +76,7 @@ class FolderWatcher(QObject):
         from ember.knowledge.watch import watch_changes
 
         cancel = CancelToken()
-        relay = self._relay
+        relay, ready = self._relay, self._ready
 
         def body() -> None:
             try:
@@ -79,6 +85,7 @@ class FolderWatcher(QObject):
                     cancel=cancel,
                     on_change=lambda: relay.changed.emit(name),
                     poll_s=POLL_S,
+                    on_ready=lambda _events: ready.add(cancel),
                 )
             except Exception:  # a watch that breaks must not take the app with it
                 log.exception("watching the folders of %s stopped", name)
@@ -90,6 +97,7 @@ class FolderWatcher(QObject):
     def _stop(self, name: str) -> None:
         _folders, cancel, _thread = self._running.pop(name)
         cancel.cancel()
+        self._ready.discard(cancel)
 
     def _relayed(self, name: str) -> None:
         entry = self._running.get(name)

@@ -52,9 +52,7 @@ def test_rows_name_every_file_with_its_state_reason_passages_and_pages(tiny_kb, 
     assert _rows(tiny_kb, "manuals")["router.md"][:2] == ("changed", "changed since it was indexed")
 
 
-def test_rename_keeps_documents_and_watched_folders_and_refuses_bad_names(
-    tiny_kb, folder
-) -> None:
+def test_rename_keeps_documents_and_watched_folders_and_refuses_bad_names(tiny_kb, folder) -> None:
     tiny_kb.index([folder], "manuals")
     tiny_kb.index([folder / "router.md"], "other")
     assert tiny_kb.watch_folders("manuals", True) == (str(folder),)
