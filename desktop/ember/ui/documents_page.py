@@ -183,6 +183,7 @@ class DocumentsPage(QDialog):
         self.chooser.addItems(list(data.names))
         self.chooser.setCurrentText(data.collection)
         self.chooser.blockSignals(False)
+        self.table.clearSelection()
         self.table.setRowCount(len(data.rows))
         problems = 0
         for row_number, row in enumerate(data.rows):
@@ -203,11 +204,11 @@ class DocumentsPage(QDialog):
                 self.table.setItem(row_number, column, cell)
             if row.path == selected:
                 self.table.selectRow(row_number)
-            problems += row.state not in ("done",)
+            problems += row.state != "done"
         passages = sum(r.passages for r in data.rows)
         parts = [f"{len(data.rows)} files", f"{passages} passages"]
         if problems:
-            parts.append(f"{problems} not indexed as they are now")
+            parts.append(f"{problems} not searchable as they are (see State and Reason)")
         if data.watched:
             parts.append("watching " + ", ".join(shown_path(f) for f in data.watched))
         if not data.names:

@@ -11,6 +11,7 @@ from ember.ui.documents_page import (
     PageData,
     RenameDialog,
     indexed_when,
+    open_folder_of,
     rename_problem,
 )
 from ember.ui.qt import Qt
@@ -122,3 +123,8 @@ def test_add_offers_files_and_a_folder(qtbot) -> None:
         sidebar.add_folder_action.trigger()
     with qtbot.waitSignal(sidebar.addDocumentsRequested):
         sidebar.add_files_action.trigger()
+
+
+def test_a_folder_that_is_gone_is_said_to_be_gone(tmp_path) -> None:
+    problem = open_folder_of(str(tmp_path / "unplugged" / "manual.pdf"))
+    assert "unplugged" in problem and "is not there any more" in problem
