@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ember.engines.base import Engine
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.ingest import IngestReport, ProgressEvent
+    from ember.knowledge.listing import DocumentRow
     from ember.knowledge.store import CollectionInfo
 
 # Settings whose change means the model must be loaded again.
@@ -388,6 +390,66 @@ class Core:
                 best = (score, name)
         return None if best is None else best[1]
 
+    def reindex(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        progress: Callable[[ProgressEvent], None],
+        cancel: CancelToken,
+    ) -> IngestReport:
+        """*worker* Index ``paths`` of ``collection`` anew (none: all its documents), as
+        :meth:`index` does, through :meth:`KnowledgeBase.redo`."""
+        if self.knowledge_helper:
+            from ember.knowledge.helper import index_in_helper
+
+            directory = self.paths.knowledge_dir
+            return index_in_helper(directory, paths, collection, progress, cancel, again=True)
+        return self.knowledge().redo(paths, collection, progress=progress, cancel=cancel)
+
+    # The documents page: listing reads the shared knowledge base; each change takes the writer's
+    # lock only for itself, so the helper process that indexes can take it right after.
+
+    @contextmanager
+    def _writing(self) -> Iterator[KnowledgeBase]:
+        if not self.knowledge_helper:
+            yield self.knowledge()  # this process indexes too: one object, one lock
+            return
+        from ember.knowledge import KnowledgeBase
+
+        with KnowledgeBase(self.paths.knowledge_dir) as kb:
+            yield kb
+
+    def document_rows(self, collection: str) -> list[DocumentRow]:
+        """*worker* ``collection``'s documents with state, reason, passages and pages."""
+        return self.knowledge().document_rows(collection)
+
+    def watched_folders(self) -> dict[str, tuple[str, ...]]:
+        """*worker* The folders each collection watches, by collection name."""
+        if not self.has_documents():
+            return {}
+        return self.knowledge().watched_folders()
+
+    def remove_document(self, path: Path, collection: str) -> int:
+        """*worker* Forget one document (or every one under a folder) of ``collection``."""
+        with self._writing() as kb:
+            return kb.remove(path, collection)
+
+    def delete_collection(self, name: str) -> bool:
+        """*worker* Delete a collection and its documents; False when there was none."""
+        with self._writing() as kb:
+            return kb.delete_collection(name)
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """*worker* Rename a collection in the knowledge base (chats: :func:`follow_rename`).
+        Raises :class:`StorageError` for an invalid or taken name."""
+        with self._writing() as kb:
+            kb.rename_collection(old, new)
+
+    def watch_folders(self, collection: str, on: bool) -> tuple[str, ...]:
+        """*worker* Start or stop watching ``collection``'s folders; returns those watched."""
+        with self._writing() as kb:
+            return kb.watch_folders(collection, on)
+
     def warm_retriever(self) -> None:
         """*worker* Start the retrieval helper and load its embedder before the first question."""
         self.knowledge()
@@ -414,3 +476,15 @@ class Core:
             self._knowledge.close()
         if self._store is not None:
             self._store.close()
+
+
+def follow_rename(store: ChatStore, old: str, new: str) -> int:
+    """*worker* Chats that answered from collection ``old`` answer from ``new``; returns how
+    many changed (chats in the trash too, so an undone delete finds its documents)."""
+    changed = 0
+    for deleted in (False, True):
+        for chat in store.conversations(deleted=deleted):
+            if old in chat.collections:
+                store.set_collections(chat.id, [new if c == old else c for c in chat.collections])
+                changed += 1
+    return changed

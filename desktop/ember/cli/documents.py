@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
     search.add_argument("--k", type=int, default=5, metavar="N", help="results to show")
     search.set_defaults(handler=run_search)
 
-    docs = subparsers.add_parser("docs", help="list, remove or re-index indexed documents")
+    docs = subparsers.add_parser("docs", help="list, remove, rename or re-index indexed documents")
     actions = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=[output], help="list documents with their state")
     listing.add_argument("--collection", metavar="NAME")
@@ -77,6 +77,12 @@ def register(subparsers: Any) -> None:
     reindex.add_argument("--collection", metavar="NAME")
     reindex.add_argument("--all", action="store_true", help="parse and embed every document again")
     reindex.set_defaults(handler=run_docs_reindex)
+    rename = actions.add_parser(
+        "rename", parents=[output], help="rename a collection (chats that use it follow)"
+    )
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+    rename.set_defaults(handler=run_docs_rename)
 
 
 @contextmanager
@@ -251,3 +257,19 @@ def run_docs_reindex(args: argparse.Namespace) -> int:
         bar.close()
     _print_index_report(report, wants_json(args))
     return EXIT_INTERRUPTED if report.cancelled else 0
+
+
+def run_docs_rename(args: argparse.Namespace) -> int:
+    from ember.core import Core, follow_rename
+
+    core = Core()
+    try:
+        core.rename_collection(args.old, args.new)
+        chats = follow_rename(core.store, args.old, args.new)
+    finally:
+        core.close()
+    if wants_json(args):
+        print(json.dumps({"renamed": args.old, "to": args.new, "chats": chats}))
+    else:
+        print(f"Renamed “{args.old}” to “{args.new}”; {chats} chat(s) follow it.")
+    return 0

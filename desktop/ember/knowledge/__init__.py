@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ember.knowledge.embedder import Embedder
     from ember.knowledge.grounding import DocumentRetriever, GroundingOptions
     from ember.knowledge.ingest import Ingestor, IngestReport, Parser, ProgressEvent
+    from ember.knowledge.listing import DocumentRow
     from ember.knowledge.repair import RepairReport
     from ember.knowledge.retrieval import RetrievalOptions, SearchResult
     from ember.knowledge.store import CollectionInfo, DocumentRecord, KnowledgeStore
@@ -142,6 +143,16 @@ class KnowledgeBase:
         """Every document (done, pending or failed with its reason), by collection and path."""
         return self.store.documents(collection)
 
+    def document_rows(self, collection: str) -> list[DocumentRow]:
+        """``collection``'s documents as a list shows them: state, reason, passages, pages."""
+        from ember.knowledge.listing import document_rows
+
+        return document_rows(self.store, collection)
+
+    def watched_folders(self) -> dict[str, tuple[str, ...]]:
+        """The folders each collection watches, by collection name (none: absent)."""
+        return self.store.watched_folders()
+
     def search(
         self, query: str, collections: Sequence[str] | None = None, k: int | None = None
     ) -> SearchResult:
@@ -234,6 +245,46 @@ class KnowledgeBase:
             self.vectors.remove(self.store.delete_collection(name))
             self.vectors.save()
             return True
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """Call collection ``old`` ``new``. Raises :class:`StorageError` for an invalid name, a
+        name in use, no collection ``old``, or while another process indexes (writer's lock)."""
+        _check_collection_name(new)
+        with self._lock:
+            self._writer()
+            self.store.rename_collection(old, new)
+
+    def watch_folders(self, collection: str, on: bool) -> tuple[str, ...]:
+        """Start (``on``) or stop watching the folders ``collection``'s documents came from;
+        returns the folders now watched (absolute paths). :class:`StorageError` as above."""
+        from ember.knowledge.listing import top_folders
+
+        with self._lock:
+            self._writer()
+            folders = top_folders(r.path for r in self.store.documents(collection)) if on else []
+            self.store.set_watched_folders(collection, folders)
+            return tuple(folders)
+
+    def redo(
+        self,
+        paths: Sequence[Path | str],
+        collection: str,
+        *,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IngestReport:
+        """Index ``paths`` of ``collection`` again from scratch (read, split and embedded anew,
+        failed and skipped files retried, a deleted one forgotten); no paths: every document."""
+        if not paths:
+            return self.reindex(collection, everything=True, progress=progress, cancel=cancel)
+        from ember.knowledge.ingest import IngestReport
+
+        with self._lock:
+            removed = sum(self.remove(p, collection) for p in paths)
+            present = [p for p in paths if os.path.lexists(p)]
+            if not present:
+                return IngestReport(removed=removed)
+            return self.index(present, collection, progress=progress, cancel=cancel)
 
     def repair(self) -> RepairReport:
         """Take the writer's lock and make the vectors agree with SQLite (done on first write)."""

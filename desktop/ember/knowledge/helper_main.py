@@ -1,7 +1,8 @@
 """The knowledge helper process (``python -m ember.knowledge.helper_main``); see
 :mod:`ember.knowledge.helper` for why it exists. No Qt here.
 
-``index DIRECTORY`` reads one request frame (``{"paths": [...], "collection": "..."}``), then
+``index DIRECTORY`` reads one request frame (``{"paths": [...], "collection": "...", "again":
+false}``; ``again``: index them anew, see ``KnowledgeBase.redo``), then
 writes ``{"event": "progress", "progress": {...}}`` frames and one ``{"event": "result", "report":
 {...}}`` frame (or ``{"event": "error", "message": ...}``). A ``{"op": "cancel"}`` frame, or its
 input closing (the app went away), stops the run between batches; everything finished so far
@@ -65,7 +66,8 @@ def run_index(directory: Path, out: BinaryIO) -> int:
 
     try:
         with KnowledgeBase(directory) as kb:
-            report = kb.index(
+            run = kb.redo if request.get("again") else kb.index
+            report = run(
                 [Path(p) for p in request["paths"]],
                 request["collection"],
                 progress=progress,

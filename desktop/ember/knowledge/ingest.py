@@ -178,6 +178,8 @@ class Ingestor:
                     run.report.failed.append(Failure(path, found.reason))
                 if run.keep_skip(path, found.reason):
                     kept.add(path)
+            elif found.reason.startswith(_QUIET_SKIPS[-1]) and run.keep_skip(path, found.reason):
+                kept.add(path)  # a binary file, a photo: listed with its reason, not a failure
         run.stage("discover", started)
         seen = {plan.path for plan in plans} | kept
         run.remove_gone(inputs, seen)

@@ -4,6 +4,7 @@
 2. keywords for text in scripts written without spaces (CJK as bigrams);
 3. files that indexing passed over, kept with their reason;
 4. PDF page labels and page counts, and which chunks are table-of-contents entries.
+5. the folders a collection watches while the app runs (4 is the PDFs' page labels).
 """
 
 from __future__ import annotations
@@ -127,4 +128,12 @@ MIGRATIONS = (
         "ALTER TABLE documents ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;",
     ),
     Migration("knowledge-4-page-labels-and-contents", _page_labels_and_contents),
+    # The folders a collection keeps in step with while the app runs (the documents page's
+    # "Watch folders"); they go with their collection, and follow it when it is renamed.
+    Migration(
+        "knowledge-5-watched-folders",
+        "CREATE TABLE watched_folders ("
+        "collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE, "
+        "path TEXT NOT NULL, PRIMARY KEY (collection_id, path));",
+    ),
 )

@@ -199,6 +199,45 @@ class KnowledgeStore:
             self.conn.execute("DELETE FROM collections WHERE name = ?", (name,))
         return ids
 
+    def rename_collection(self, old: str, new: str) -> None:
+        """Call collection ``old`` ``new`` (its documents, chunks and watched folders follow).
+
+        Raises :class:`StorageError` when there is no ``old`` or a collection ``new`` exists."""
+        with self.transaction():
+            if self.collection_id(old) is None:
+                raise StorageError(f"There is no collection called “{old}”.")
+            if self.collection_id(new) is not None:
+                raise StorageError(
+                    f"A collection called “{new}” exists already; pick another name."
+                )
+            self.conn.execute("UPDATE collections SET name = ? WHERE name = ?", (new, old))
+
+    def watched_folders(self) -> dict[str, tuple[str, ...]]:
+        """The folders each collection watches (absolute paths, sorted), by collection name;
+        collections that watch nothing are absent."""
+        found: dict[str, list[str]] = {}
+        for row in self.conn.execute(
+            "SELECT c.name, w.path FROM watched_folders w "
+            "JOIN collections c ON c.id = w.collection_id ORDER BY c.name, w.path"
+        ):
+            found.setdefault(row[0], []).append(path_from_db(row[1]))
+        return {name: tuple(paths) for name, paths in found.items()}
+
+    def set_watched_folders(self, collection: str, folders: Sequence[str]) -> None:
+        """Make ``folders`` (absolute paths; none: stop watching) the ones ``collection``
+        watches. Raises :class:`StorageError` when there is no such collection."""
+        with self.transaction():
+            collection_id = self.collection_id(collection)
+            if collection_id is None:
+                raise StorageError(f"There is no collection called “{collection}”.")
+            self.conn.execute(
+                "DELETE FROM watched_folders WHERE collection_id = ?", (collection_id,)
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO watched_folders (collection_id, path) VALUES (?, ?)",
+                [(collection_id, path_to_db(folder)) for folder in folders],
+            )
+
     # -- documents ----------------------------------------------------------------------------
 
     def _document(self, row: sqlite3.Row) -> DocumentRecord:
@@ -243,6 +282,17 @@ class KnowledgeStore:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY c.name, d.path"
         return [self._document(r) for r in self.conn.execute(query, params)]
+
+    def page_counts(self, collection: str) -> dict[int, int]:
+        """How many distinct pages have text in each document of ``collection``, by document id
+        (documents without pages, such as Markdown, are absent)."""
+        rows = self.conn.execute(
+            "SELECT ch.document_id, COUNT(DISTINCT ch.page) FROM chunks ch "
+            "JOIN documents d ON d.id = ch.document_id JOIN collections c ON c.id = d.collection_id "
+            "WHERE c.name = ? AND ch.page IS NOT NULL GROUP BY ch.document_id",
+            (collection,),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
 
     def replace_document(
         self,

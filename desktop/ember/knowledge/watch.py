@@ -81,6 +81,43 @@ def _start_observer(paths: Sequence[Path], signal: ChangeSignal) -> Any:
     return observer
 
 
+def watch_changes(
+    paths: Sequence[Path],
+    *,
+    cancel: CancelToken,
+    on_change: Callable[[], None],
+    debounce_s: float = DEFAULT_DEBOUNCE_S,
+    poll_s: float = DEFAULT_POLL_S,
+    use_watchdog: bool = True,
+    on_ready: Callable[[bool], None] | None = None,
+) -> None:
+    """Call ``on_change`` once ``paths`` changed and then stayed quiet for ``debounce_s``
+    seconds, until ``cancel`` is set; blocks (run it on its own thread).
+
+    Without watchdog, or where the platform cannot watch, it is called every ``poll_s`` seconds
+    instead (an incremental run over unchanged files costs one ``stat`` each). ``on_ready(True)``
+    says events are watched, ``on_ready(False)`` that the paths are polled."""
+    signal = ChangeSignal()
+    observer = _start_observer(paths, signal) if use_watchdog else None
+    if on_ready is not None:
+        on_ready(observer is not None)
+    try:
+        while not cancel.cancelled:
+            if observer is not None:
+                changed = signal.wait_quiet(debounce_s, timeout_s=0.5)
+            else:
+                deadline = time.monotonic() + poll_s
+                while not cancel.cancelled and time.monotonic() < deadline:
+                    time.sleep(min(0.2, poll_s))
+                changed = not cancel.cancelled
+            if changed and not cancel.cancelled:
+                on_change()
+    finally:
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
+
+
 def watch(
     kb: KnowledgeBase,
     paths: Sequence[Path],
@@ -93,22 +130,17 @@ def watch(
     use_watchdog: bool = True,
 ) -> None:
     """Re-index ``paths`` into ``collection`` whenever they change, until ``cancel`` is set."""
-    signal = ChangeSignal()
-    observer = _start_observer(paths, signal) if use_watchdog else None
-    try:
-        while not cancel.cancelled:
-            if observer is not None:
-                changed = signal.wait_quiet(debounce_s, timeout_s=0.5)
-            else:
-                deadline = time.monotonic() + poll_s
-                while not cancel.cancelled and time.monotonic() < deadline:
-                    time.sleep(min(0.2, poll_s))
-                changed = not cancel.cancelled
-            if changed and not cancel.cancelled:
-                report = kb.index(paths, collection, cancel=cancel)
-                if on_report is not None:
-                    on_report(report)
-    finally:
-        if observer is not None:
-            observer.stop()
-            observer.join(timeout=5)
+
+    def reindex() -> None:
+        report = kb.index(paths, collection, cancel=cancel)
+        if on_report is not None:
+            on_report(report)
+
+    watch_changes(
+        paths,
+        cancel=cancel,
+        on_change=reindex,
+        debounce_s=debounce_s,
+        poll_s=poll_s,
+        use_watchdog=use_watchdog,
+    )

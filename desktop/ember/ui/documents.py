@@ -57,7 +57,8 @@ class Documents(QObject):
     """Owns the collections list, the indexing run and the last run's result."""
 
     listed = Signal()  # the collections were listed (or could not be)
-    pageRequested = Signal(str)  # show this collection's documents page
+    pageRequested = Signal(str)  # show the documents page at this collection ("": the first)
+    busyChanged = Signal(bool)  # an indexing run started (True) or ended (False)
 
     def __init__(
         self,
@@ -81,6 +82,7 @@ class Documents(QObject):
         self._progress: ProgressEvent | None = None  # newest, not yet shown
         self.last_progress: ProgressEvent | None = None  # newest shown, of the run going on
         self._shown: list[CollectionState] = []  # the sidebar's collections while indexing
+        self._waiting: dict[str, list[Path]] = {}  # watched folders that changed meanwhile
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
         self._progress_timer.timeout.connect(self._show_progress)
@@ -90,6 +92,8 @@ class Documents(QObject):
         self.w.status.index_open.clicked.connect(self._request_page)
         self.w.status.index_dismiss.clicked.connect(self.dismiss_summary)
         conversations.collectionsChanged.connect(self.update_button)
+        self.w.sidebar.addFolderRequested.connect(self.choose_folder)
+        self.w.sidebar.manageDocumentsRequested.connect(self.pageRequested.emit)
 
     # -- the list ------------------------------------------------------------------------------
 
@@ -172,7 +176,10 @@ class Documents(QObject):
             action.setChecked(name in chosen)
             action.triggered.connect(lambda checked, n=name: self._toggle(n, checked))
         menu.addSeparator()
-        menu.addAction("Add documents…", self.choose)
+        menu.addAction("Add files…", self.choose)
+        menu.addAction("Add folder…", self.choose_folder)
+        first = next(iter(self.conversations.collections), "")
+        menu.addAction("Manage documents…", lambda: self.pageRequested.emit(first))
         from ember.ui.dialogs import EMBEDDER_LANGUAGES
 
         note = menu.addAction("Search understands English best")  # where collections are picked
@@ -192,9 +199,22 @@ class Documents(QObject):
     # -- adding and indexing -------------------------------------------------------------------
 
     def choose(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self.w.parent, "Add documents", str(Path.home()))
+        files, _ = QFileDialog.getOpenFileNames(self.w.parent, "Add files", str(Path.home()))
         if files:
             self.add([Path(p) for p in files])
+
+    def choose_folder(self) -> None:
+        """Pick a folder (the system's dialog), then index it: every document under it."""
+        folder = QFileDialog.getExistingDirectory(self.w.parent, "Add folder", str(Path.home()))
+        if folder:
+            self.add([Path(folder)])
+
+    def index_when_free(self, paths: list[Path], collection: str) -> None:
+        """Index now, or once the run in progress ends (a watched folder changed)."""
+        if self.indexing is None:
+            self.index(paths, collection)
+        else:
+            self._waiting[collection] = paths
 
     def add(self, paths: list[Path], collection: str | None = None) -> None:
         """Ask which collection (unless given), then index in the background."""
@@ -221,12 +241,15 @@ class Documents(QObject):
         collection = stale[0].collection
         self.index([Path(s.path) for s in stale if s.collection == collection], collection)
 
-    def index(self, paths: list[Path], collection: str) -> TaskHandle:
+    def index(self, paths: list[Path], collection: str, *, again: bool = False) -> TaskHandle:
+        """Index ``paths`` into ``collection`` in the background; ``again``: index them anew
+        (no paths: the whole collection), as the documents page's Re-index does."""
         core = self.core
         handle = TaskHandle(f"index {collection}")  # before submitting: the job reads it
+        run = core.reindex if again else core.index
 
         def job(report: Callable[[object], None]) -> IngestReport:
-            return core.index(paths, collection, report, handle.cancel_token)
+            return run(paths, collection, report, handle.cancel_token)
 
         self.indexing_collection = collection
         self.last_progress = None
@@ -254,6 +277,7 @@ class Documents(QObject):
             handle=handle,
         )
         self.indexing = handle
+        self.busyChanged.emit(True)
         self.warm_retriever()  # the first question after indexing then answers at once
         known = any(c.name == collection for c in self.infos)
         if known:
@@ -297,6 +321,10 @@ class Documents(QObject):
         self.indexing_collection = None
         self._progress = None
         self._progress_timer.stop()
+        self.busyChanged.emit(False)
+        if self._waiting:
+            collection, paths = self._waiting.popitem()
+            QTimer.singleShot(0, self, lambda: self.index_when_free(paths, collection))
 
     def _done(self, result: IngestReport) -> None:
         collection = self.indexing_collection or ""

@@ -56,7 +56,9 @@ class Sidebar(QFrame):
     deleteRequested = Signal(int)
     exportRequested = Signal(int, str)  # id, "markdown" | "json"
     searchChanged = Signal(str)
-    addDocumentsRequested = Signal()
+    addDocumentsRequested = Signal()  # "Add files…"
+    addFolderRequested = Signal()
+    manageDocumentsRequested = Signal(str)  # the collection to show ("": the first)
     collectionActivated = Signal(str)
     settingsRequested = Signal()
 
@@ -117,8 +119,14 @@ class Sidebar(QFrame):
         docs_row.addStretch(1)
         self.add_docs = QToolButton(self)
         self.add_docs.setText("+ Add")
-        self.add_docs.setToolTip("Add documents… (or drop files and folders on the window)")
-        self.add_docs.clicked.connect(self.addDocumentsRequested.emit)
+        self.add_docs.setToolTip("Add files or a folder (or drop them on the window)")
+        self.add_docs.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        add_menu = QMenu(self.add_docs)
+        self.add_files_action = add_menu.addAction("Add files…", self.addDocumentsRequested.emit)
+        self.add_folder_action = add_menu.addAction("Add folder…", self.addFolderRequested.emit)
+        add_menu.addSeparator()
+        add_menu.addAction("Manage documents…", lambda: self.manageDocumentsRequested.emit(""))
+        self.add_docs.setMenu(add_menu)
         docs_row.addWidget(self.add_docs)
         layout.addLayout(docs_row)
         self.collections = QListWidget(self)
@@ -128,6 +136,8 @@ class Sidebar(QFrame):
         self.collections.itemActivated.connect(
             lambda item: self.collectionActivated.emit(item.data(_ID_ROLE))
         )
+        self.collections.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.collections.customContextMenuRequested.connect(self._collection_menu)
         self.collections.setMaximumHeight(170)
         layout.addWidget(self.collections, 1)
         self.no_collections = QLabel(
@@ -210,6 +220,16 @@ class Sidebar(QFrame):
         menu.exec(self.chats.viewport().mapToGlobal(pos))
 
     # -- collections ------------------------------------------------------------------------------
+
+    def _collection_menu(self, pos: QPoint) -> None:
+        item = self.collections.itemAt(pos)
+        if item is None:
+            return
+        name = str(item.data(_ID_ROLE))
+        menu = QMenu(self)
+        menu.addAction("Use in this chat", lambda: self.collectionActivated.emit(name))
+        menu.addAction("Manage…", lambda: self.manageDocumentsRequested.emit(name))
+        menu.exec(self.collections.viewport().mapToGlobal(pos))
 
     def set_collections(
         self,

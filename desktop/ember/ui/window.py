@@ -14,6 +14,7 @@ from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
 from ember.ui.conversations import ChatWidgets, Conversations
 from ember.ui.documents import Documents, DocumentWidgets
+from ember.ui.documents_admin import DocumentsAdmin
 from ember.ui.drops import FileDrops
 from ember.ui.first_paint import AfterFirstPaint
 from ember.ui.generation import Generation
@@ -185,6 +186,9 @@ class MainWindow(QMainWindow):
             self, self.sidebar, self.collections_button, self.collections_menu, status
         )
         self.documents = Documents(self.core, self.tasks, self.conversations, docs, self)
+        self.documents_admin = DocumentsAdmin(  # the documents page and the folder watches
+            self.core, self.tasks, self.documents, self.conversations, self.chat_db, self
+        )
         # What the tests, the benchmark and the app call on the window, by job.
         c, g, m, d = self.conversations, self.generator, self.models, self.documents
         self.new_chat, self.open_conversation = c.new_chat, c.open
@@ -322,6 +326,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self.messages.attach(False)
+        self.documents_admin.stop()
         self.ui_state.save(self.saveGeometry(), self.splitter.saveState(), self.conversation_id)
         self.conversations.drafts.save(self.ui_state, self.conversation_id)
         for handle in (self.generation, self.indexing, self.pulling):

@@ -1,0 +1,72 @@
+"""A collection's documents as a person reads them: state, reason, passages and pages.
+
+``ember docs list`` and the app's documents page show the same thing: a finished document whose
+file went or changed since is listed as such (one ``stat`` each, see :mod:`freshness`), a failed
+or skipped one with the reason indexing gave.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ember.knowledge.freshness import listed_state
+from ember.knowledge.store import DocumentRecord, KnowledgeStore
+
+# What a listed state means, for the states that carry no reason of their own.
+STATE_NOTES = {
+    "deleted": "deleted since it was indexed",
+    "unavailable": "cannot be found now (an unplugged drive?)",
+    "changed": "changed since it was indexed",
+    "pending": "unfinished: indexing stopped before this file was done",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """One document of a collection as listed.
+
+    ``state``: "done", "failed", "skipped", "pending", "deleted", "changed" or "unavailable";
+    ``reason``: why it failed or was skipped, or what its state means ("" for a sound one);
+    ``pages``: distinct pages with text (0 for documents without pages)."""
+
+    record: DocumentRecord
+    state: str
+    reason: str
+    pages: int
+
+    @property
+    def path(self) -> str:
+        """The document's absolute path."""
+        return self.record.path
+
+    @property
+    def passages(self) -> int:
+        """The chunks it was split into (0 unless indexed)."""
+        return self.record.chunk_count
+
+
+def document_rows(store: KnowledgeStore, collection: str) -> list[DocumentRow]:
+    """*worker* Every document of ``collection``, by path, as :class:`DocumentRow`."""
+    pages = store.page_counts(collection)
+    rows = []
+    for record in store.documents(collection):
+        state = listed_state(record)
+        if state in ("failed", "skipped"):
+            reason = record.error or ("could not be read" if state == "failed" else "skipped")
+        else:
+            reason = STATE_NOTES.get(state, "")
+        rows.append(DocumentRow(record, state, reason, pages.get(record.id, 0)))
+    return rows
+
+
+def top_folders(paths: Iterable[str]) -> list[str]:
+    """The folders holding ``paths`` (absolute file paths), without those inside another one
+    of them: what a collection indexed from those folders watches."""
+    folders = sorted({os.path.dirname(p) for p in paths})
+    kept: list[str] = []
+    for folder in folders:
+        if not any(folder == k or folder.startswith(k.rstrip(os.sep) + os.sep) for k in kept):
+            kept.append(folder)
+    return kept

@@ -1,0 +1,130 @@
+"""The documents page's widget and the sidebar's "+ Add": what they show and what they ask for."""
+
+from __future__ import annotations
+
+import time
+
+from ember.knowledge.listing import DocumentRow
+from ember.knowledge.store import DocumentRecord
+from ember.ui.documents_page import (
+    DocumentsPage,
+    PageData,
+    RenameDialog,
+    indexed_when,
+    open_folder_of,
+    rename_problem,
+)
+from ember.ui.qt import Qt
+from ember.ui.sidebar import Sidebar
+
+LONG = "/home/someone/" + "very-long-folder-name/" * 8 + "manual.pdf"
+
+
+def _row(path: str, state: str, reason: str = "", chunks: int = 0, pages: int = 0) -> DocumentRow:
+    record = DocumentRecord(
+        id=abs(hash(path)) % 10_000,
+        collection="manuals",
+        path=path,
+        kind="pdf",
+        encoding=None,
+        title=None,
+        size=10,
+        mtime_ns=1,
+        content_hash=None,
+        state="done" if state == "done" else "failed",
+        error=reason or None,
+        chunk_count=chunks,
+        indexed_at=time.time() - 7200,
+        skipped=state == "skipped",
+    )
+    return DocumentRow(record, state, reason, pages)
+
+
+def _page(qtbot) -> DocumentsPage:  # type: ignore[no-untyped-def]
+    page = DocumentsPage()
+    qtbot.addWidget(page)
+    rows = (
+        _row(LONG, "done", chunks=12, pages=4),
+        _row("/docs/broken.pdf", "failed", "not a PDF: the file is damaged"),
+        _row("/docs/blob.bin", "skipped", "unsupported file type '.bin'"),
+    )
+    page.show_data(PageData(("manuals", "notes"), "manuals", rows, ("/docs",)))
+    return page
+
+
+def test_each_file_shows_state_passages_pages_time_and_reason(qtbot) -> None:
+    page = _page(qtbot)
+    cells = [
+        [page.table.item(r, c).text() for c in range(page.table.columnCount())] for r in range(3)
+    ]
+    assert cells[0] == [LONG, "indexed", "12", "4", "2 h ago", ""]
+    assert cells[1][1:] == ["failed", "0", "—", "2 h ago", "not a PDF: the file is damaged"]
+    assert cells[2][1] == "skipped" and cells[2][5] == "unsupported file type '.bin'"
+    assert page.table.item(0, 0).toolTip() == LONG  # elided in the middle, whole on hover
+    assert page.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert page.chooser.currentText() == "manuals" and page.watch_box.isChecked()
+    assert "3 files" in page.summary.text() and "watching /docs" in page.summary.text()
+
+
+def test_delete_asks_to_remove_the_selected_file_unless_indexing(qtbot) -> None:
+    page = _page(qtbot)
+    page.show()
+    assert not page.remove_file_button.isEnabled()  # nothing selected yet
+    assert page.select_path("/docs/broken.pdf")
+    with qtbot.waitSignal(page.removeFileRequested) as asked:
+        qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    assert asked.args == ["/docs/broken.pdf"]
+
+    page.set_busy("Ember is indexing “manuals”: changes wait until it finishes.")
+    for button in (page.remove_file_button, page.rename_button, page.reindex_all_button):
+        assert not button.isEnabled() and "indexing" in button.toolTip()
+    assert page.open_folder_button.isEnabled()  # reading, not writing
+    with qtbot.assertNotEmitted(page.removeFileRequested):
+        qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    page.set_busy("")
+    assert page.remove_file_button.isEnabled()
+    assert page.reindex_all_button.toolTip() == "Read and embed every file of this collection again"
+
+
+def test_a_new_name_must_be_free_and_not_empty(qtbot) -> None:
+    assert rename_problem("", "a", ("a", "b")) == "Type a name."
+    assert "exists already" in rename_problem("b", "a", ("a", "b"))
+    assert rename_problem("c", "a", ("a", "b")) == ""
+    dialog = RenameDialog("a", ("a", "b"))
+    qtbot.addWidget(dialog)
+    assert not dialog.ok.isEnabled()  # unchanged
+    dialog.edit.setText("   ")
+    assert not dialog.ok.isEnabled()
+    dialog.edit.setText("  new   name ")
+    assert dialog.ok.isEnabled() and dialog.name() == "new name"
+
+
+def test_indexed_when_reads_as_a_person_says_it() -> None:
+    now = 1_700_000_000.0
+    assert indexed_when(None) == "—"
+    assert indexed_when(now - 5, now) == "just now"
+    assert indexed_when(now - 600, now) == "10 min ago"
+    assert indexed_when(now - 3 * 3600, now) == "3 h ago"
+    assert indexed_when(now - 3 * 86400, now) == time.strftime(
+        "%d %b %Y %H:%M", time.localtime(now - 3 * 86400)
+    )
+
+
+def test_add_offers_files_and_a_folder(qtbot) -> None:
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    menu = sidebar.add_docs.menu()
+    assert [a.text() for a in menu.actions() if a.text()] == [
+        "Add files…",
+        "Add folder…",
+        "Manage documents…",
+    ]
+    with qtbot.waitSignal(sidebar.addFolderRequested):
+        sidebar.add_folder_action.trigger()
+    with qtbot.waitSignal(sidebar.addDocumentsRequested):
+        sidebar.add_files_action.trigger()
+
+
+def test_a_folder_that_is_gone_is_said_to_be_gone(tmp_path) -> None:
+    problem = open_folder_of(str(tmp_path / "unplugged" / "manual.pdf"))
+    assert "unplugged" in problem and "is not there any more" in problem
