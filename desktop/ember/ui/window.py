@@ -362,6 +362,14 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # files and folders from a drop or ``ember PATH...``
 
+    def offer_paths(self, paths: list[Path]) -> None:
+        """Paths from a later ``ember PATH...``: opened now, or with the start's own if the
+        window has not opened those yet."""
+        if self._started and (self._documents_listed or not self.start_background_when_shown):
+            self.open_paths(paths)
+        else:
+            self.paths_at_start.extend(paths)
+
     def open_paths(self, paths: list[Path]) -> None:
         """What a drop (or ``ember PATH...``) means: a ``.gguf`` is added as a model, other files
         and folders are offered for indexing."""
