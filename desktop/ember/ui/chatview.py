@@ -375,13 +375,11 @@ class EmptyState(QWidget):
         layout.addSpacing(16)
         # One chip a line, centred: side by side they are wider than the chat's column even at
         # 1,400 px, and the column cut them off on both sides.
-        self.chips: list[QPushButton] = []
         for text in self.SUGGESTIONS:
             button = QPushButton(text, self)
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _=False, t=text: self.suggestionPicked.emit(t))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
-            self.chips.append(button)
         layout.addStretch(3)
 
 
