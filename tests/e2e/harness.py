@@ -32,6 +32,9 @@ _LOG_LINE = re.compile(
 EXPECTED_NOISE = (
     # Qt's offscreen platform plugin cannot honour window-manager hints; harmless off a display.
     re.compile(r"^This plugin does not support propagateSizeHints\(\)$"),
+    # The same plugin has no window stacking: a window brought forward (a later ``ember PATH``)
+    # cannot be raised off a display.
+    re.compile(r"^This plugin does not support raise\(\)$"),
 )
 
 

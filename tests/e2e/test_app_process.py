@@ -86,6 +86,31 @@ def test_a_path_on_the_command_line_is_offered_for_indexing_in_the_running_app(
     assert processes_using(ember_home) == []
 
 
+def test_a_second_start_hands_its_path_to_the_running_app_and_exits(
+    ember_home: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe kettle switches itself off.\n", encoding="utf-8")
+
+    with AppProcess(ember_home) as first:
+        first.wait_for(r"^listening for later starts on ")
+        # While llama.cpp loads the model it points stderr at /dev/null, log included: what the
+        # first app does meanwhile would go unseen.
+        first.wait_for(r"^model ready: ", timeout_s=MODEL_READY_S)
+        with AppProcess(ember_home, [str(notes)]) as second:
+            assert second.wait() == 0, second.log_text()
+        # It opened no window of its own; the running one offers the file for indexing.
+        assert not any(line.message.startswith("shown:") for line in second.lines)
+        assert "Ember is already running; sent it 1 file." in [line.raw for line in second.lines]
+        first.wait_for(r"^another start sent 1 path\(s\)$")
+        first.wait_for(r"^shown: CollectionDialog ", timeout_s=MODEL_READY_S)
+        status = first.terminate()
+
+    assert status == 0, first.log_text()
+    assert first.unexpected_lines() == []
+    assert processes_using(ember_home) == []
+
+
 def test_a_missing_path_is_a_usage_error_and_no_window_opens(
     ember_home: Path, tmp_path: Path
 ) -> None:

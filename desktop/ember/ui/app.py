@@ -218,20 +218,68 @@ def _log_progress(window: object) -> None:
     timer.start(50)
 
 
+def _hand_over(data_dir: Path, paths: Sequence[Path]) -> int:
+    """Ember already runs over ``data_dir``: give it ``paths`` and say so on stderr; returns
+    the exit status (1 when it does not answer)."""
+    from ember.ui import single_instance
+
+    handed = single_instance.send(single_instance.server_name(data_dir), paths)
+    if handed.delivered:
+        what = single_instance.describe(paths)
+        done = f"sent it {what}" if what else "brought its window forward"
+        print(f"Ember is already running; {done}.", file=sys.stderr)
+        return 0
+    pid = single_instance.holder(data_dir)
+    running = f"Ember is already running (process {pid})" if pid else "Ember is already running"
+    print(
+        f"ember: {running} for {data_dir}, but {handed.problem}. Close it, or end it if it "
+        "is stuck, and start Ember again.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _bring_forward(window: object, paths: list[Path]) -> None:
+    """A later start asked: show the window in front and offer its paths."""
+    from ember.ui.window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    if window.isMinimized():
+        window.showNormal()
+    window.raise_()
+    window.activateWindow()
+    if paths:
+        window.offer_paths(paths)
+
+
 def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
     """Run the desktop app until its window closes; returns the exit status.
 
     ``paths`` (files or folders from ``ember PATH...``) are offered for indexing, a ``.gguf``
-    is added as a model, once the window is up."""
+    is added as a model, once the window is up. When Ember already runs over the same data
+    folder, the paths go to that window instead (:mod:`ember.ui.single_instance`) and this
+    process exits at once."""
     started = time.time()
     _configure_logging()
+    probe = os.environ.get("EMBER_STARTUP_PROBE") == "1"
+    instance = None
+    if not probe:  # a probe measures a start: it neither owns the data nor hands over to who does
+        from ember.paths import ember_paths
+        from ember.ui import single_instance
+
+        data_dir = ember_paths().data_dir
+        instance = single_instance.claim(data_dir)
+        if instance is None:
+            return _hand_over(data_dir, paths)
     app = create_application(argv)
     from ember.ui.qt import QApplication, QTimer
 
     assert isinstance(app, QApplication)
     restore_sigterm = _close_on_sigterm(app)
-    probe = os.environ.get("EMBER_STARTUP_PROBE") == "1"
     window = create_window(start_background=not probe, open_paths=() if probe else paths)
+    if instance is not None:
+        instance.pathsReceived.connect(lambda later: _bring_forward(window, later))
+        instance.listen()
     if probe:
         # Benchmarks and tests: report when the window first paints and what was imported by
         # then, and close.
@@ -246,6 +294,8 @@ def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
     app.aboutToQuit.connect(lambda: shutdown_window(window))
     status = int(app.exec())
     restore_sigterm()
+    if instance is not None:
+        instance.release()
     log.info("exiting with status %d", status)
     return status
 

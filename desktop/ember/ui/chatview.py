@@ -19,6 +19,7 @@ from ember.ui.qt import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSize,
     QSizePolicy,
     Qt,
     QTimer,
@@ -369,17 +370,16 @@ class EmptyState(QWidget):
         )
         sub.setObjectName("Muted")
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub.setWordWrap(True)  # a narrow window wraps it rather than cutting it off
         layout.addWidget(sub)
         layout.addSpacing(16)
-        row = QHBoxLayout()
-        row.addStretch(1)
+        # One chip a line, centred: side by side they are wider than the chat's column even at
+        # 1,400 px, and the column cut them off on both sides.
         for text in self.SUGGESTIONS:
             button = QPushButton(text, self)
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _=False, t=text: self.suggestionPicked.emit(t))
-            row.addWidget(button)
-        row.addStretch(1)
-        layout.addLayout(row)
+            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
 
 
@@ -431,6 +431,15 @@ class ChatView(QScrollArea):
         self._timer = QTimer(self)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._flush_streaming)
+
+    def minimumSizeHint(self) -> QSize:
+        """At least as wide as the empty state (its widest chip): the column never scrolls
+        sideways, so anything wider would be cut off."""
+        hint = super().minimumSizeHint()
+        margins = self._layout.contentsMargins()
+        scroll_bar = self.verticalScrollBar().sizeHint().width()
+        needed = self.empty.minimumSizeHint().width() + margins.left() + margins.right()
+        return QSize(max(hint.width(), needed + scroll_bar + 2 * self.frameWidth()), hint.height())
 
     # -- building -------------------------------------------------------------------------------
 

@@ -197,9 +197,15 @@ class Composer(QWidget):
             self._submit()
 
     def _resize_to_text(self) -> None:
+        self.input.ensurePolished()  # the style sheet's font and padding count
         metrics = self.input.fontMetrics()
         lines = max(self.MIN_LINES, min(self.MAX_LINES, self.input.document().blockCount()))
-        self.input.setFixedHeight(lines * metrics.lineSpacing() + 12)
+        # Room for the lines (laid out a pixel taller than the rounded line spacing), the
+        # document's margin, padding and frame: with less, the last line (or a placeholder
+        # wrapped in a narrow window) was cut off.
+        chrome = self.input.height() - self.input.contentsRect().height()
+        chrome += round(2 * self.input.document().documentMargin()) + 1
+        self.input.setFixedHeight(lines * (metrics.lineSpacing() + 1) + chrome)
 
     def take_text(self) -> str:
         text = self.input.toPlainText()

@@ -15,6 +15,10 @@ from ember.ui.qt import (
     QFileDialog,
     QInputDialog,
     QObject,
+    QPaintEvent,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     Qt,
     QWidget,
     Signal,
@@ -24,6 +28,46 @@ from ember.ui.tasks import TaskHandle, TaskManager
 
 ADD_GGUF = "__add_gguf__"
 PULL_OLLAMA = "__pull_ollama__"
+PICKER_MIN_CHARS = 12
+
+
+class ModelPicker(QComboBox):
+    """The header's model picker: as wide as its longest model name when there is room (the
+    names fill in after the first paint, so it adjusts to every change); down to
+    :data:`PICKER_MIN_CHARS` characters, shortened with "…", when there is not. Its tooltip names
+    the chosen model in full."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.setMinimumContentsLength(PICKER_MIN_CHARS)  # the minimum width, not the wanted one
+        self.currentIndexChanged.connect(self.name_in_tooltip)
+        self.name_in_tooltip()
+
+    def name_in_tooltip(self, _index: int = -1) -> None:
+        """Name the chosen model in the tooltip (call after filling with signals blocked)."""
+        name = self.currentText()
+        self.setToolTip(f"The model that answers: {name}" if name else "The model that answers")
+
+    def shown_text(self) -> str:
+        """The chosen model's name as painted: whole, or shortened with "…" to fit."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        return self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, field.width()
+        )
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        """QComboBox's own painting, with the name elided rather than cut off mid-letter."""
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +75,7 @@ class ModelWidgets:
     """The widgets the models controller drives (built by the window)."""
 
     parent: QWidget  # dialogs open over it
-    picker: QComboBox
+    picker: ModelPicker
     status: StatusWidgets  # its model label, pill and pull progress
 
 
@@ -92,6 +136,7 @@ class Models(QObject):
         picker.addItem("Pull from Ollama…", PULL_OLLAMA)
         picker.setCurrentIndex(max(0, picker.findData(current)))
         picker.blockSignals(False)
+        picker.name_in_tooltip()
 
     def _picked(self, index: int) -> None:
         key = self.w.picker.itemData(index)

@@ -1,10 +1,14 @@
-"""The status bar's widgets: the model and where it runs, indexing and pull progress."""
+"""The status bar's widgets: the model and where it runs, indexing and pull progress.
+
+Its texts are :class:`~ember.ui.elided.ElidedLabel`: at a narrow window they end in "…" (the
+whole text in their tooltip) instead of cutting a word or widening the window."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ember.core import LoadedModel
+from ember.ui.elided import ElidedLabel
 from ember.ui.qt import QLabel, QMainWindow, QProgressBar, QToolButton
 
 _LOCAL_TIP = "Everything runs on this computer; nothing is sent anywhere."
@@ -24,15 +28,15 @@ def show_where(pill: QLabel, loaded: LoadedModel) -> None:
 
 @dataclass(frozen=True, slots=True)
 class StatusWidgets:
-    model_label: QLabel
+    model_label: ElidedLabel
     offline_pill: QLabel
-    index_label: QLabel
+    index_label: ElidedLabel
     index_bar: QProgressBar
     index_cancel: QToolButton
     index_report: QToolButton
     index_open: QToolButton  # "Show documents": the last run's collection on the documents page
     index_dismiss: QToolButton  # "×": the last run's summary stays until this is pressed
-    pull_label: QLabel
+    pull_label: ElidedLabel
     pull_bar: QProgressBar
     pull_cancel: QToolButton
 
@@ -40,8 +44,8 @@ class StatusWidgets:
 def build_status_bar(window: QMainWindow) -> StatusWidgets:
     """Add Ember's widgets to ``window``'s status bar; the progress ones start hidden."""
     status = window.statusBar()
-    model_label = QLabel("No model loaded", window)
-    status.addWidget(model_label)
+    model_label = ElidedLabel("No model loaded", window)
+    status.addWidget(model_label, 1)  # the room the others leave; elided when short of it
     pill = QLabel("OFFLINE", window)
     pill.setObjectName("Pill")
     pill.setToolTip(_LOCAL_TIP)
@@ -68,13 +72,13 @@ def build_status_bar(window: QMainWindow) -> StatusWidgets:
     widgets = StatusWidgets(
         model_label,
         pill,
-        QLabel("", window),
+        ElidedLabel("", window),
         index_bar,
         index_cancel,
         QToolButton(window),
         index_open,
         index_dismiss,
-        QLabel("", window),
+        ElidedLabel("", window),
         pull_bar,
         pull_cancel,
     )

@@ -16,19 +16,19 @@ from ember.ui.conversations import ChatWidgets, Conversations
 from ember.ui.documents import Documents, DocumentWidgets
 from ember.ui.documents_admin import DocumentsAdmin
 from ember.ui.drops import FileDrops
+from ember.ui.elided import ElidedLabel
 from ember.ui.first_paint import AfterFirstPaint
 from ember.ui.generation import Generation
 from ember.ui.message_view import MessageView
-from ember.ui.model_picker import Models, ModelWidgets
+from ember.ui.model_picker import ModelPicker, Models, ModelWidgets
 from ember.ui.qt import (
     QCloseEvent,
-    QComboBox,
     QDesktopServices,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
+    QSizePolicy,
     QSplitter,
     Qt,
     QTimer,
@@ -111,8 +111,11 @@ class MainWindow(QMainWindow):
         top.setObjectName("TopBar")
         bar = QHBoxLayout(top)
         bar.setContentsMargins(20, 10, 16, 10)
-        self.title_label = QLabel("New chat", top)
+        self.title_label = ElidedLabel("New chat", top)  # the whole title is its tooltip
         self.title_label.setObjectName("ChatTitle")
+        # Leftover space only, so a long title never squeezes the picker or widens the window.
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title_label.setMinimumWidth(80)
         bar.addWidget(self.title_label, 1)
         self.collections_button = QToolButton(top)
         self.collections_button.setObjectName("HeaderButton")
@@ -121,8 +124,7 @@ class MainWindow(QMainWindow):
         self.collections_menu = QMenu(self.collections_button)
         self.collections_button.setMenu(self.collections_menu)
         bar.addWidget(self.collections_button)
-        self.model_picker = QComboBox(top)
-        self.model_picker.setToolTip("The model that answers")
+        self.model_picker = ModelPicker(top)
         bar.addWidget(self.model_picker)
         self.more_button = QToolButton(top)
         self.more_button.setObjectName("HeaderButton")
@@ -140,7 +142,7 @@ class MainWindow(QMainWindow):
         self.undo_bar.setObjectName("UndoBar")
         undo_row = QHBoxLayout(self.undo_bar)
         undo_row.setContentsMargins(12, 4, 6, 4)
-        self.undo_label = QLabel("", self.undo_bar)
+        self.undo_label = ElidedLabel("", self.undo_bar)  # names the chat, however long
         undo_row.addWidget(self.undo_label, 1)
         self.undo_button = QToolButton(self.undo_bar)
         self.undo_button.setText("Undo")
@@ -364,6 +366,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------
     # files and folders from a drop or ``ember PATH...``
+
+    def offer_paths(self, paths: list[Path]) -> None:
+        """Paths from a later ``ember PATH...``: opened now, or with the start's own if the
+        window has not opened those yet."""
+        if self._started and (self._documents_listed or not self.start_background_when_shown):
+            self.open_paths(paths)
+        else:
+            self.paths_at_start.extend(paths)
 
     def open_paths(self, paths: list[Path]) -> None:
         """What a drop (or ``ember PATH...``) means: a ``.gguf`` is added as a model, other files
