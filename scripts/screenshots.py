@@ -5,7 +5,9 @@
 Runs the real window (real embedded model, real indexing) under Xvfb: when no display is set it
 re-runs itself through ``xvfb-run -a`` (Debian: ``apt-get install xvfb libxcb-cursor0 ...``).
 States: empty, streaming (an answer with a code block, mid-stream), sources (an answer built from
-documents), indexing (progress bar), settings.
+documents), new-chat-documents (a new chat carrying the last chat's documents), documents-page
+(a collection with a failed and a skipped file), indexing-large-pdf (a 261-page PDF manual
+mid-run), small-window (800×600), settings.
 """
 
 from __future__ import annotations
@@ -42,6 +44,36 @@ NOTES = """# Release checklist
 """
 
 
+TOPICS = (
+    "installation", "network setup", "user accounts", "backups", "printing", "security",
+    "firmware updates", "troubleshooting", "power management", "storage", "remote access",
+)  # fmt: skip
+
+
+def _large_manual(path: Path, pages: int = 261) -> Path:
+    """A PDF manual of ``pages`` pages (fpdf2): front matter numbered i, ii, ..., then chapters
+    with a paragraph or two of plain prose per page."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for page in range(1, pages + 1):
+        pdf.add_page()
+        if page == 1:
+            pdf.set_page_label("r")
+        elif page == 5:
+            pdf.set_page_label("D", label_start=1)
+        topic = TOPICS[page % len(TOPICS)]
+        text = " ".join(
+            f"Step {n} of {topic} on page {page}: check the settings panel, confirm the value "
+            f"shown for {topic}, and write down what changed before you continue."
+            for n in range(1, 9)
+        )
+        pdf.multi_cell(0, 6, text=f"Chapter {page // 12 + 1}: {topic.title()}\n\n{text}")
+    pdf.output(str(path))
+    return path
+
+
 def _wait(app, condition, timeout_s: float = 180) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -70,14 +102,12 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
     docs.mkdir(exist_ok=True)
     (docs / "zephyr-x2-manual.md").write_text(MANUAL, encoding="utf-8")
     (docs / "release-checklist.md").write_text(NOTES, encoding="utf-8")
-    many = work / "Team wiki"
-    many.mkdir(exist_ok=True)
-    for i in range(60):
-        text = "\n\n".join(
-            f"Section {j}: page {i} of the wiki describes process {j} in some detail."
-            for j in range(40)
-        )
-        (many / f"page-{i:03}.md").write_text(f"# Wiki page {i}\n\n{text}\n", encoding="utf-8")
+    (docs / "old-warranty.pdf").write_bytes(b"%PDF-1.4\nthis copy was cut short in transfer\n")
+    (docs / "router-photo.bin").write_bytes(bytes(range(256)) * 64)
+    large = work / "Admin guide"
+    large.mkdir(exist_ok=True)
+    if not (large / "admin-guide.pdf").exists():
+        _large_manual(large / "admin-guide.pdf")
 
     app = create_application(["ember"])
     window = create_window()
@@ -121,21 +151,42 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
     window.new_chat()
     window.index_documents([docs], "Product manuals")
     _wait(app, lambda: window.indexing is None, 300)
+    window.documents.dismiss_summary()
     window.send("How do I reset the Zephyr X2 router to factory settings?")
     _wait(app, lambda: window.generation is None)
     grab("sources")
+    sources_chat = window.conversation_id
 
-    # Indexing progress, caught part-way.
-    window.index_documents([many], "Team wiki")
+    # A new chat starts with the documents of the last one, named in its header.
+    window.new_chat()
+    grab("new-chat-documents")
+
+    # The documents page: what is indexed, and what failed or was skipped, with the reason.
+    page = window.documents_admin.open("Product manuals")
+    _wait(app, lambda: page.isVisible(), 30)
+    _settle(app, 1.5)
+    grab("documents-page", page)
+    page.close()
+
+    # Indexing progress on a large PDF, caught part-way through embedding.
+    window.index_documents([large], "Admin guide")
     _wait(
         app,
-        lambda: window.indexing is None or window.index_bar.value() >= 3,
-        300,
+        lambda: window.indexing is None or window.index_bar.value() >= 350,
+        600,
     )
-    grab("indexing")
+    grab("indexing-large-pdf")
     if window.indexing is not None:
-        window.documents.cancel_indexing()
+        window.indexing.cancel()  # what "Stop indexing" does once the person confirms
     _wait(app, lambda: window.indexing is None, 300)
+
+    # The window at its smallest supported size, with an answer and its sources.
+    window.open_conversation(sources_chat)
+    _settle(app, 1.0)
+    window.resize(800, 600)
+    _settle(app, 1.0)
+    grab("small-window")
+    window.resize(1280, 820)
 
     dialog = window.open_settings()
     _settle(app, 0.5)

@@ -92,6 +92,9 @@ def test_a_question_the_documents_answer_offers_them(qtbot, window, manuals) -> 
     _index(qtbot, window, manuals)
     window.composer.input.setPlainText(QUESTION)
     window.composer.sendRequested.emit(QUESTION)
+    # While the documents are checked the question stays in the composer: switching chats
+    # then keeps it as this chat's draft, never hands it to another chat.
+    assert window.composer.input.toPlainText() == QUESTION
     qtbot.waitUntil(lambda: find_dialog(window, "OfferDocuments") is not None, timeout=60_000)
     offer = find_dialog(window, "OfferDocuments")
     assert "“manuals”" in offer.text() and "use them?" in offer.text()
@@ -122,6 +125,16 @@ def test_declining_the_offer_answers_without_documents_and_is_not_asked_again(
 
     send_and_wait(qtbot, window, "And the Wi-Fi passwords?")  # no second offer in this chat
     assert find_dialog(window, "OfferDocuments") is None
+
+
+def test_a_chat_set_to_no_documents_is_not_offered_them(qtbot, window, manuals) -> None:
+    _open_plain_chat(qtbot, window, "Plain on purpose")
+    _index(qtbot, window, manuals)
+    window.set_chat_collections(())  # the person picks "No documents (plain chat)"
+    send_and_wait(qtbot, window, QUESTION)
+    assert find_dialog(window, "OfferDocuments") is None
+    answer = [b for b in window.chat.bubbles if b.data.role == "assistant"][-1]
+    assert answer.data.citations == ()
 
 
 # "Get a better model" opens the model list's popup: offscreen Qt cannot raise it or grab keys.

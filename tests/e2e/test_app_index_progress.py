@@ -136,7 +136,7 @@ def test_tab_tab_space_from_the_composer_asks_before_stopping_a_run(
     qtbot.waitUntil(_question_open, timeout=2000)
     question = find_dialog(window, "ConfirmStopIndexing")
     assert question.text().startswith("Stop indexing “logbook”? The ")
-    assert "passages embedded so far are kept; add the same files again to finish." in (
+    assert "passages saved so far are kept; add the same files again to finish." in (
         question.text()
     )
     assert window.indexing is not None and not window.indexing.cancelled  # nothing stopped yet

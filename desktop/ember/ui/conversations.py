@@ -69,6 +69,7 @@ class Conversations(QObject):
         # what a new chat may start with.
         self.available: tuple[str, ...] = ()
         self._chosen = False  # the person picked this new (not yet created) chat's documents
+        self._plain: set[object] = set()  # chats the person set to "No documents" this session
         # Set when the chat history cannot be opened (damaged, from a newer Ember): the window
         # says so and sends nothing, rather than start a new history over the old one.
         self.history_error: str | None = None
@@ -216,6 +217,8 @@ class Conversations(QObject):
         """The generation job created ``chat`` for the message sent while ``view`` showed."""
         if view == self._opening and self.conversation_id is None:
             self.conversation_id = chat.id  # the refreshed list selects it
+            if ("new", view) in self._plain:
+                self._plain.add(chat.id)
         self.refresh()
 
     def starting_collections(self) -> tuple[str, ...]:
@@ -238,6 +241,18 @@ class Conversations(QObject):
                 self.collections = chosen
                 self.collectionsChanged.emit()
 
+    @property
+    def plain_chosen(self) -> bool:
+        """Whether the person chose "No documents" for the open chat (this session): its
+        questions are then not checked against the documents."""
+        current = self.conversation_id
+        return (current if current is not None else ("new", self._opening)) in self._plain
+
+    def keep_plain(self) -> None:
+        """The person declined the documents offered for the open chat: as "No documents"."""
+        current = self.conversation_id
+        self._plain.add(current if current is not None else ("new", self._opening))
+
     def indexed_into(self, name: str) -> None:
         """Documents were just added to ``name``. A new chat nobody has chosen documents for
         answers from them too (they were added while it was open); a created chat keeps its
@@ -252,6 +267,11 @@ class Conversations(QObject):
         self.collections = tuple(names)
         self._chosen = True
         current = self.conversation_id
+        key = current if current is not None else ("new", self._opening)
+        if names:
+            self._plain.discard(key)
+        else:
+            self._plain.add(key)
         if current is not None:
             self.db.call(
                 "set-collections",

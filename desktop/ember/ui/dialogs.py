@@ -416,6 +416,7 @@ class SourceDialog(QDialog):
         headings = dict.fromkeys(c.heading for c in self.citations if c.heading)
         where.extend(f"section “{heading}”" for heading in headings)
         self.location = QLabel(" · ".join(where), self)
+        self.location.setTextFormat(Qt.TextFormat.PlainText)  # headings and labels are not markup
         self.location.setObjectName("Muted")
         self.location.setWordWrap(True)
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

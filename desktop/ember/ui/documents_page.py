@@ -130,6 +130,7 @@ class DocumentsPage(QDialog):
         layout.addLayout(top)
 
         self.summary = QLabel("", self)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # names and paths are not markup
         self.summary.setObjectName("Muted")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
@@ -336,7 +337,9 @@ class RenameDialog(QDialog):
         self.setWindowTitle("Rename collection")
         self._old, self._names = old, names
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"New name for “{old}”:", self))
+        prompt = QLabel(f"New name for “{old}”:", self)
+        prompt.setTextFormat(Qt.TextFormat.PlainText)  # a name is not markup
+        layout.addWidget(prompt)
         self.edit = QLineEdit(old, self)
         self.edit.selectAll()
         layout.addWidget(self.edit)

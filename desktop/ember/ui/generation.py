@@ -76,7 +76,6 @@ class Generation(QObject):
         self._bubble_due = False  # an answer started whose bubble is not built yet
         self._user_bubble: MessageBubble | None = None
         self._view = 0  # the chat view the answer was started in (see Conversations.view)
-        self._declined: set[object] = set()  # chats whose person said no to their documents
         self.small_model_noted = False  # the tiny built-in model was named once this session
 
     def send(self, text: str) -> None:
@@ -90,26 +89,22 @@ class Generation(QObject):
             return
         self._send_now(text)
 
-    def _chat_key(self) -> object:
-        chat_id = self.conversations.conversation_id
-        return chat_id if chat_id is not None else ("new", self.conversations.view)
-
     def _offer_due(self) -> bool:
         c = self.conversations
         return (
             not c.collections
             and bool(c.available)
+            and not c.plain_chosen
             and self.composer.editing_message_id is None
-            and self._chat_key() not in self._declined
         )
 
     def _check_documents(self, text: str) -> None:
         """Search each collection for ``text`` off the GUI thread; offer the best one, if any
-        answers, then send (Stop while it checks puts the text back)."""
+        answers, then send. The text stays in the composer meanwhile (a chat switched to keeps
+        it as that chat's draft); Stop while it checks sends nothing."""
         core, names, view = self.core, self.conversations.available, self.conversations.view
         handle = TaskHandle("check-documents")
         self.handle = handle
-        self.composer.take_text()
         self.composer.set_generating(True)
         message.info("Checking your documents…", 0)
 
@@ -118,20 +113,17 @@ class Generation(QObject):
             self.composer.set_generating(False)
             message.clear()
             if handle.cancelled or view != self.conversations.view:
-                if not self.composer.input.toPlainText():
-                    self.composer.input.setPlainText(text)
                 return
             if name is None:
                 self._send_now(text)
                 return
-            key = self._chat_key()
 
             def use() -> None:
                 self.conversations.set_collections((name,))
                 self._send_now(text)
 
             def decline() -> None:
-                self._declined.add(key)
+                self.conversations.keep_plain()
                 self._send_now(text)
 
             message.ask(
@@ -161,8 +153,7 @@ class Generation(QObject):
 
     def _send_now(self, text: str) -> None:
         if self.handle is not None or self.composer.blocked_reason is not None:
-            self.composer.input.setPlainText(text)  # nothing is lost: it waits in the composer
-            return
+            return  # nothing is lost: the text is still in the composer
         editing = self.composer.editing_message_id
         self.composer.take_text()
         self.composer.finish_edit()

@@ -79,9 +79,13 @@ def should_ask_before_stopping(last: ProgressEvent | None) -> bool:
 
 
 def stop_question_text(collection: str, last: ProgressEvent) -> str:
-    """ "Stop indexing “manual”? The 1,744 passages embedded so far are kept; …"."""
-    if last.chunks_done:
-        kept = f"The {last.chunks_done:,} passages embedded so far are kept"
-    else:
-        kept = "What has been read so far is kept"
-    return f"Stop indexing “{collection}”? {kept}; add the same files again to finish."
+    """ "Stop indexing “manual”? The 1,744 passages saved so far are kept; …": only what is
+    saved to disk counts (passages embedded since the last save are embedded again later)."""
+    if last.passages_saved:
+        return (
+            f"Stop indexing “{collection}”? The {last.passages_saved:,} passages saved so far "
+            "are kept; add the same files again to finish."
+        )
+    return (
+        f"Stop indexing “{collection}”? Nothing is saved yet; adding the files again starts over."
+    )

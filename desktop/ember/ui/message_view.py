@@ -39,6 +39,7 @@ class MessageView(QObject):
             QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self.window
         )
         box.setObjectName("ErrorDialog")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # file and collection names are not markup
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
@@ -56,6 +57,7 @@ class MessageView(QObject):
         box = QMessageBox(self.window)
         box.setObjectName(question.name)
         box.setIcon(QMessageBox.Icon.Question)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # file and collection names are not markup
         box.setWindowTitle(question.title)
         box.setText(question.text)
         box.setInformativeText(question.detail)

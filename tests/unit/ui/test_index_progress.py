@@ -74,9 +74,13 @@ def test_stopping_asks_once_work_would_be_lost_and_says_what_is_kept() -> None:
     assert not should_ask_before_stopping(event(chunks_done=0, elapsed_s=2.0))
     assert should_ask_before_stopping(event(chunks_done=0, elapsed_s=ASK_BEFORE_STOPPING_AFTER_S))
     assert should_ask_before_stopping(event(chunks_done=16, elapsed_s=3.0))
-    assert stop_question_text("manual", event()) == (
-        "Stop indexing “manual”? The 1,744 passages embedded so far are kept; "
+    # Only what is saved to disk is kept: passages embedded since the last save are not.
+    assert stop_question_text("manual", event(passages_saved=1600)) == (
+        "Stop indexing “manual”? The 1,600 passages saved so far are kept; "
         "add the same files again to finish."
+    )
+    assert stop_question_text("manual", event()) == (
+        "Stop indexing “manual”? Nothing is saved yet; adding the files again starts over."
     )
 
 
