@@ -160,3 +160,8 @@ def test_the_model_picker_names_the_whole_model_at_1400_and_elides_at_800(qtbot,
     assert top.rect().contains(_rect_in(picker, top))
     if not _name_fits(picker):  # short of room: shortened with "…", never cut mid-letter
         assert picker.shown_text().endswith("…")
+
+
+def test_the_message_box_has_the_focus_when_the_window_starts(qtbot, window) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.focusWidget() is window.composer.input, timeout=5000)

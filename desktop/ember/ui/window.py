@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
             return
         self._started = True
         self._apply_composer_block()
+        self.composer.input.setFocus()  # typing goes to the message box, not to "New chat"
         QTimer.singleShot(
             0, self.chat, self.chat.warm_up
         )  # the first Send then pays no first-time costs
