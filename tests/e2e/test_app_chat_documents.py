@@ -165,7 +165,11 @@ def test_the_small_built_in_model_says_so_once_and_answers_show_what_they_wait_f
         for label in first.findChildren(QLabel, "SmallModelNotice")
         if label.isVisibleTo(window)
     ]
-    assert len(notices) == 1 and SMALL_MODEL_TEXT.strip() in notices[0].text()
+    assert len(notices) == 1 and SMALL_MODEL_TEXT in notices[0].text()
+    # It points at the sources, and sits above them.
+    assert "the sources below are what to trust" in notices[0].text()
+    card = first.card.layout()
+    assert card.indexOf(notices[0]) < card.indexOf(first.sources_row)
     with qtbot.waitSignal(window.generator.betterModelRequested, timeout=2000):
         notices[0].linkActivated.emit("ember:better-model")
     assert window.model_picker.view().isVisible()  # the model list opened, to pick another

@@ -165,7 +165,11 @@ class ProgressMeter:
         self.page: int | None = None
         self.pages: int | None = None
         self._file_started: float | None = None
-        self._fraction = 0.0  # never goes back: a rate that changes only reshapes what is left
+        # What the bar shows never goes back. When the estimate is revised (a rate measured at
+        # last, slower than guessed), the bar does not stall until the work catches up with it:
+        # each step of the estimate moves the bar by the same share of what the bar has left.
+        self._fraction = 0.0
+        self._estimated = 0.0  # the estimate's fraction at the last event
 
     def start_file(self, path: str, size: int) -> None:
         self.current, self.current_bytes = path, size
@@ -181,6 +185,16 @@ class ProgressMeter:
         self._file_started = None
         self.current, self.current_bytes = None, 0
         self.page = self.pages = None
+
+    def _advance(self, estimated: float) -> float:
+        """The bar's new fraction for the estimate's new ``estimated`` fraction (0..1)."""
+        shown, before = self._fraction, self._estimated
+        self._estimated = estimated
+        if estimated >= 1.0:
+            return 1.0
+        if estimated <= before or before >= 1.0:
+            return shown  # revised down (or no change): hold, and go on from here
+        return shown + (1.0 - shown) * (estimated - before) / (1.0 - before)
 
     def event(self, *, phase: str, stage: str, chunks_done: int, failed: int) -> ProgressEvent:
         bytes_done, read_s = self.bytes_done, self.read_s
@@ -202,7 +216,7 @@ class ProgressMeter:
             )
             if stage in ("saving", "loading"):
                 eta = None  # neither is measured: better no estimate than a wrong one
-        self._fraction = max(self._fraction, fraction)
+        self._fraction = self._advance(fraction)
         return ProgressEvent(
             files_done=self.files_done,
             files_total=self.files_total,

@@ -14,16 +14,17 @@ if TYPE_CHECKING:
 LOADING_MODEL = "Loading the model…"
 SEARCHING = "Searching your documents…"
 
-SMALL_MODEL_TEXT = (
-    "You are using a small built-in model: answers may be unreliable, the sources below are "
-    "what to trust. "
-)
+SMALL_MODEL_TEXT = "You are using a small built-in model: answers may be unreliable"
+WITH_SOURCES = ", the sources below are what to trust. "  # the notice sits above the sources
 BETTER_MODEL_LINK = '<a href="ember:better-model">Get a better model</a>'
 
 
 def add_small_model_notice(bubble: MessageBubble, get_better: Callable[[], None]) -> QLabel:
-    """Put the notice under ``bubble``'s answer; its link calls ``get_better``."""
-    label = QLabel(SMALL_MODEL_TEXT + BETTER_MODEL_LINK, bubble.card)
+    """Put the notice under ``bubble``'s answer, above its sources (if it cites any); its link
+    calls ``get_better``."""
+    cited = bool(bubble.data.citations)
+    text = SMALL_MODEL_TEXT + (WITH_SOURCES if cited else ". ")
+    label = QLabel(text + BETTER_MODEL_LINK, bubble.card)
     label.setObjectName("SmallModelNotice")
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText)
@@ -34,6 +35,7 @@ def add_small_model_notice(bubble: MessageBubble, get_better: Callable[[], None]
         "wrongly. Pick a bigger model in the model list: add a GGUF file or pull an Ollama model."
     )
     layout = bubble.card.layout()
-    # Above the row of Copy / Regenerate buttons (the card's last item).
-    layout.insertWidget(max(0, layout.count() - 1), label)  # type: ignore[attr-defined]
+    # Above the sources; with none, above the row of Copy / Regenerate (the card's last item).
+    at = layout.indexOf(bubble.sources_row) if cited else -1
+    layout.insertWidget(at if at >= 0 else max(0, layout.count() - 1), label)  # type: ignore[attr-defined]
     return label

@@ -3,6 +3,7 @@ and an estimate that count the work actually done."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.embedder import MiniLMEmbedder
-from ember.knowledge.progress import ProgressEvent, estimate, stage_text
+from ember.knowledge.progress import ProgressEvent, ProgressMeter, estimate, stage_text
 
 PAGE_TEXT = (
     "Page {n} of the Zephyr router manual. The status light blinks purple while the router "
@@ -120,6 +121,28 @@ def test_the_estimate_extrapolates_passages_of_files_not_read_yet() -> None:
         embed_s=10.0,
     )
     assert eta == pytest.approx(5.0 + 10.0)
+
+
+def test_the_bar_moves_with_every_batch_when_embedding_is_slower_than_guessed() -> None:
+    """Reading a big PDF took 20 s; embedding then turns out ten times slower than the guess
+    the bar was drawn with. The bar must not sit still until the work catches up with it."""
+    meter = ProgressMeter()
+    meter.files_total, meter.bytes_total = 1, 8_000_000
+    meter.start_file("/docs/manual.pdf", 8_000_000)
+    meter.end_file()
+    meter.read_s, meter.passages_found = 20.0, 1000
+
+    def shown(embedded: int) -> float:
+        meter.embed_s = embedded * 0.3  # measured: 0.3 s per passage
+        event = meter.event(phase="indexing", stage="embedding", chunks_done=embedded, failed=0)
+        assert event.fraction is not None
+        return event.fraction
+
+    before = shown(0)
+    fractions = [shown(32 * batch) for batch in range(1, 12)]
+    assert fractions[0] >= before  # never backwards, though the estimate was revised down
+    assert all(later > earlier for earlier, later in itertools.pairwise(fractions))
+    assert fractions[-1] < 1.0 and shown(1000) == 1.0  # full only when all is embedded
 
 
 def test_no_estimate_before_the_embedding_rate_is_measured() -> None:
