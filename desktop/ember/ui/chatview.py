@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ember.ui import message
+from ember.ui.flow_layout import FlowLayout
 from ember.ui.qt import (
     QApplication,
     QColor,
@@ -152,10 +153,9 @@ class MessageBubble(QFrame):
         self._stale: tuple[StaleSource, ...] = ()
         card.addWidget(self.stale_label)
 
-        self.sources_row = QWidget(self.card)
-        self.sources_layout = QHBoxLayout(self.sources_row)
+        self.sources_row = QWidget(self.card)  # chips wrap onto more lines, never widen the answer
+        self.sources_layout = FlowLayout(self.sources_row, spacing=6)
         self.sources_layout.setContentsMargins(0, 2, 0, 0)
-        self.sources_layout.setSpacing(6)
         self.sources_row.hide()
         card.addWidget(self.sources_row)
 
@@ -255,7 +255,6 @@ class MessageBubble(QFrame):
             chip.setToolTip(chip_tooltip(group))
             chip.clicked.connect(lambda _=False, g=group: self.citationRequested.emit(g))
             self.sources_layout.addWidget(chip)
-        self.sources_layout.addStretch(1)
         self.sources_row.show()
         self._dirty = True
 

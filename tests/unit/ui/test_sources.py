@@ -7,6 +7,7 @@ from ember.knowledge.types import Citation
 from ember.ui.chatview import BubbleData, MessageBubble
 from ember.ui.dialogs import SourceDialog
 from ember.ui.qt import QColor, QToolButton, QUrl
+from ember.ui.sources import chip_text, chip_tooltip
 
 MANUAL = "/docs/manual.pdf"
 FIRST = Citation(1, MANUAL, 12, "Safety", "Unplug the kettle before cleaning.", 0.8)
@@ -72,3 +73,26 @@ def test_the_source_dialog_names_the_printed_page_and_opens_the_physical_one(qtb
     assert "page 150 (178 of 261)" in dialog.location.text()
     assert dialog.file_url().fragment() == "page=178"  # viewers count physical pages
     assert dialog.snippet.toPlainText() == "Red goes to L."
+
+
+LONG_NAME = "gardenprofessional_complete_handbook_of_perennials_2023_edition.pdf"
+LONG = Citation(1, f"/docs/{LONG_NAME}", 162, None, "Cut them back in autumn.", 0.8, "156", 166)
+
+
+def test_a_long_file_name_is_shortened_in_its_middle_and_the_page_stays_whole() -> None:
+    text = chip_text((LONG,))
+    assert text == "[1] gardenprofes…023_edition.pdf · p. 156 (162 of 166)"
+    assert text.endswith("p. 156 (162 of 166)")
+    assert len(text.split(" · ")[0].removeprefix("[1] ")) == 28  # at most, extension kept
+    tip = chip_tooltip((LONG,))
+    assert f"{LONG_NAME} · p. 156 (162 of 166)" in tip and "Cut them back in autumn." in tip
+
+
+def test_a_short_name_and_odd_extensions_are_kept_sensibly() -> None:
+    from ember.ui.sources import NAME_MAX_CHARS, short_name
+
+    assert short_name("manual.pdf") == "manual.pdf"
+    assert short_name("a" * 28) == "a" * 28
+    assert short_name("a" * 40 + ".markdown") == "a" * 9 + "…" + "a" * 9 + ".markdown"
+    odd = short_name("notes." + "x" * 40)  # no real extension: the name's end is kept instead
+    assert len(odd) == NAME_MAX_CHARS and odd.startswith("notes.") and odd.endswith("x")
