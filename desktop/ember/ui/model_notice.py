@@ -38,4 +38,5 @@ def add_small_model_notice(bubble: MessageBubble, get_better: Callable[[], None]
     # Above the sources; with none, above the row of Copy / Regenerate (the card's last item).
     at = layout.indexOf(bubble.sources_row) if cited else -1
     layout.insertWidget(at if at >= 0 else max(0, layout.count() - 1), label)  # type: ignore[attr-defined]
+    label.show()  # now, not at the event loop's next turn (as a layout shows a new child)
     return label
