@@ -87,6 +87,7 @@ class CollectionState:
     failures: tuple[str, ...] = ()  # "file.pdf: reason", one per failed document
     unfinished: int = 0
     unfinished_passages: int = 0
+    skipped: int = 0  # files indexing passed over (a binary file, an empty one), listed as such
 
     @property
     def name(self) -> str:
@@ -339,8 +340,11 @@ class Core:
         kb = self.knowledge()
         failures: dict[str, list[str]] = {}
         unfinished: dict[str, list[int]] = {}
+        skipped: dict[str, int] = {}
         for record in kb.documents():
-            if record.state == "failed" and not record.skipped:
+            if record.skipped:
+                skipped[record.collection] = skipped.get(record.collection, 0) + 1
+            elif record.state == "failed":
                 failures.setdefault(record.collection, []).append(
                     f"{shown_path(Path(record.path).name)}: {record.error or 'could not be read'}"
                 )
@@ -352,6 +356,7 @@ class Core:
                 tuple(failures.get(info.name, ())),
                 len(unfinished.get(info.name, ())),
                 sum(unfinished.get(info.name, ())),
+                skipped.get(info.name, 0),
             )
             for info in kb.collections()
         ]

@@ -65,6 +65,12 @@ def _rows(page) -> dict[str, tuple[str, ...]]:  # type: ignore[no-untyped-def]
     }
 
 
+def _collection_text(window, name: str) -> str:  # type: ignore[no-untyped-def]
+    rows = window.sidebar.collections
+    texts = [rows.item(r).text() for r in range(rows.count())]
+    return next((t.split("\n", 1)[1] for t in texts if t.split("\n")[0] == name), "")
+
+
 def _answer(qtbot, window, name: str) -> None:
     qtbot.waitUntil(lambda: find_dialog(window, name) is not None, timeout=5000)
     find_dialog(window, name).button(QMessageBox.StandardButton.Ok).click()
@@ -106,8 +112,18 @@ class _UrlCatcher(QObject):
 def test_the_page_lists_each_file_with_its_state_and_reason_and_renames(
     qtbot, window, library
 ) -> None:
-    _index(qtbot, window, [library], "manuals")
     _index(qtbot, window, [library / "garden.md"], "garden")
+    _index(qtbot, window, [library], "manuals")
+    # The run's summary counts the files it did not index, failed and skipped, as the page does.
+    status = window.documents.w.status
+    assert status.index_report.text() == "1 failed, 1 skipped — details"
+    status.index_report.click()
+    report = find_dialog(window, "IndexReportDialog")
+    assert report is not None and report.skipped.count() == 1 and report.list.count() == 1
+    assert report.skipped.item(0).text().startswith("firmware.bin — unsupported file type")
+    report.close()
+    qtbot.waitUntil(lambda: _collection_text(window, "manuals") == "2 files · 1 failed, 1 skipped")
+    assert window.index_label.text().startswith("Indexed “manuals”: 2 new or changed files")
     store = window.core.store
     chat = store.create("About the router", collections=("manuals",))
     window.open_conversation(chat.id)
@@ -117,14 +133,15 @@ def test_the_page_lists_each_file_with_its_state_and_reason_and_renames(
     page = _open_page(qtbot, window, "manuals")
     rows = _rows(page)
     assert set(rows) == {"router.md", "garden.md", "broken.pdf", "firmware.bin"}
+    assert page.summary.text().startswith("4 files: 2 indexed, 1 failed, 1 skipped · ")
     state, passages, pages, when, reason = rows["router.md"]
     assert (state, pages, when, reason) == ("indexed", "—", "just now", "") and int(passages) >= 1
     assert rows["broken.pdf"][0] == "failed" and rows["broken.pdf"][4]  # with why
     assert rows["firmware.bin"][0] == "skipped"
     assert rows["firmware.bin"][4] == "unsupported file type '.bin'"
-    path_cell = page.table.item(0, 0)
-    assert path_cell.toolTip() == shown_path(path_cell.data(Qt.ItemDataRole.UserRole))
-    assert page.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    path_cell = page.table.item(0, 0)  # the file's name; its folder on hover
+    path = path_cell.data(Qt.ItemDataRole.UserRole)
+    assert path_cell.text() == Path(path).name and path_cell.toolTip() == shown_path(path)
 
     # Open the folder of a file: the system's handler gets the folder.
     catcher = _UrlCatcher()
@@ -153,6 +170,8 @@ def test_the_page_lists_each_file_with_its_state_and_reason_and_renames(
     assert window.conversations.collections == ("Home manuals",)
     assert store.get(chat.id).collections == ("Home manuals",)
     assert window.collections_button.text().startswith("Documents: Home manuals")
+    # The last run's summary names the collection by its new name.
+    assert window.index_label.text().startswith("Indexed “Home manuals”: ")
     qtbot.waitUntil(lambda: page.chooser.currentText() == "Home manuals", timeout=10_000)
     assert "router.md" in _rows(page)
 
@@ -193,6 +212,7 @@ def test_remove_and_reindex_files_and_remove_the_collection(qtbot, window, libra
     _settled(qtbot, window)
     qtbot.waitUntil(lambda: window.collection_infos == [], timeout=10_000)
     qtbot.waitUntil(lambda: page.data.names == (), timeout=10_000)
+    assert not window.index_label.isVisibleTo(window)  # its last run's summary went with it
     assert not page.rename_button.isEnabled()
 
 

@@ -104,6 +104,7 @@ def report_from_json(data: dict[str, Any]) -> IngestReport:
             **data,
             "failed": [Failure(**f) for f in data["failed"]],
             "warnings": [Notice(**w) for w in data["warnings"]],
+            "passed_over": [Failure(**f) for f in data.get("passed_over", ())],
         }
     )
 

@@ -99,6 +99,8 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     # Indexed, but not all of it or not cleanly: "indexed only the first 15,000 chunks ...".
     warnings: list[Notice] = field(default_factory=list)
+    # Files recorded as skipped with their reason (a binary file, an empty one): listed, not read.
+    passed_over: list[Failure] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
@@ -112,6 +114,9 @@ class IngestReport:
             "chunks": self.chunks,
             "warnings": [{"path": shown_path(w.path), "message": w.message} for w in self.warnings],
             "removed": self.removed,
+            "skipped_files": [
+                {"path": shown_path(f.path), "reason": f.reason} for f in self.passed_over
+            ],
             "cancelled": self.cancelled,
         }
 
@@ -231,6 +236,7 @@ class Ingestor:
             report.chunks += part.chunks
             report.failed.extend(part.failed)
             report.warnings.extend(part.warnings)
+            report.passed_over.extend(part.passed_over)
             report.cancelled = report.cancelled or part.cancelled
             report.elapsed_s += part.elapsed_s
             if part.cancelled:
@@ -292,6 +298,7 @@ class _Run:
             return False
         if stat.S_ISDIR(st.st_mode):
             return False
+        self.report.passed_over.append(Failure(path, reason))
         record = self.store.document(self.collection, path)
         if record is not None and record.skipped and record.error == reason:
             if (record.size, record.mtime_ns) == (st.st_size, st.st_mtime_ns):

@@ -491,25 +491,36 @@ class IndexReportDialog(QDialog):
         parent: QWidget | None = None,
         *,
         warnings: list[tuple[str, str]] | None = None,
+        skipped: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(parent)
-        warnings = warnings or []
+        warnings, skipped = warnings or [], skipped or []
         self.setObjectName("IndexReportDialog")
         self.setWindowTitle(
-            f"{collection}: files not indexed" if errors else f"{collection}: indexing warnings"
+            f"{collection}: files not indexed"
+            if errors or skipped
+            else f"{collection}: indexing warnings"
         )
         self.setMinimumWidth(620)
         layout = QVBoxLayout(self)
         self.list = QListWidget(self)
+        self.skipped = QListWidget(self)
         self.warnings = QListWidget(self)
+
+        def files(count: int) -> str:
+            return f"{count} file{'' if count == 1 else 's'}"
+
         for title, rows, widget in (
-            (f"{len(errors)} file(s) could not be indexed into “{collection}”:", errors, self.list),
-            (f"{len(warnings)} file(s) were indexed with a warning:", warnings, self.warnings),
+            (f"{files(len(errors))} could not be indexed into “{collection}”:", errors, self.list),
+            (f"{files(len(skipped))} skipped:", skipped, self.skipped),
+            (f"{files(len(warnings))} indexed with a warning:", warnings, self.warnings),
         ):
             if not rows:
                 widget.hide()
                 continue
-            layout.addWidget(QLabel(title, self))
+            label = QLabel(title, self)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            layout.addWidget(label)
             for path, reason in rows:
                 widget.addItem(f"{Path(path).name} — {reason}\n    {path}")
             layout.addWidget(widget)

@@ -78,6 +78,8 @@ class Documents(QObject):
         self.indexing_collection: str | None = None
         self.last_result: IngestReport | None = None
         self.last_collection = ""  # the collection last_result is about
+        self.last_again = False  # whether that run was a re-index (the documents page's)
+        self._again = False  # whether the run going on is one
         self._retriever_warmed = False
         self._progress: ProgressEvent | None = None  # newest, not yet shown
         self.last_progress: ProgressEvent | None = None  # newest shown, of the run going on
@@ -252,6 +254,7 @@ class Documents(QObject):
             return run(paths, collection, report, handle.cancel_token)
 
         self.indexing_collection = collection
+        self._again = again
         self.last_progress = None
         self.w.status.index_label.setText(f"Indexing “{collection}”…")
         self.w.status.index_bar.setRange(0, 0)
@@ -330,26 +333,41 @@ class Documents(QObject):
         collection = self.indexing_collection or ""
         self._ended()
         self.last_result, self.last_collection = result, collection
+        self.last_again = self._again
         self.w.status.index_bar.hide()
         self.w.status.index_cancel.hide()
         # It stays until dismissed: a person back from a coffee still learns how it went.
-        summary = index_progress.summary_text(collection, result, self.last_progress)
-        self.w.status.index_label.setText(summary)
-        self.w.status.index_label.setToolTip(summary)
+        self._show_summary()
         self.w.status.index_open.show()
         self.w.status.index_dismiss.show()
-        if result.failed or result.warnings:
-            parts = []
-            if result.failed:
-                parts.append(f"{len(result.failed)} file(s) not indexed")
-            if result.warnings:
-                count = len(result.warnings)
-                parts.append(f"{count} warning{'s' if count > 1 else ''}")
-            self.w.status.index_report.setText(f"{', '.join(parts)} — details")
-            self.w.status.index_report.show()
+        report = index_progress.report_button_text(result)
+        self.w.status.index_report.setText(report)
+        self.w.status.index_report.setVisible(bool(report))
         if not result.cancelled and (result.indexed or result.skipped):
             self.conversations.indexed_into(collection)
         self.refresh()
+
+    def _show_summary(self) -> None:
+        if self.last_result is None:
+            return
+        summary = index_progress.summary_text(
+            self.last_collection, self.last_result, self.last_again
+        )
+        self.w.status.index_label.setText(summary)
+        self.w.status.index_label.setToolTip(summary)
+
+    def collection_renamed(self, old: str, new: str) -> None:
+        """The last run's summary names the collection by its new name."""
+        if self.last_collection == old:
+            self.last_collection = new
+            if self.indexing is None:
+                self._show_summary()
+
+    def collection_removed(self, name: str) -> None:
+        """The last run's summary is about a collection that went: it goes too."""
+        if self.last_collection == name:
+            self.dismiss_summary()
+            self.last_result, self.last_collection = None, ""
 
     def dismiss_summary(self) -> None:
         """Hide the last run's summary (the × next to it)."""
@@ -396,7 +414,7 @@ class Documents(QObject):
             message.Question(
                 name="ConfirmStopIndexing",
                 title="Stop indexing?",
-                text=index_progress.stop_question_text(name, last),
+                text=index_progress.stop_question_text(name, last, self._again),
                 on_yes=lambda: self._stop(handle),
             )
         )
@@ -408,15 +426,17 @@ class Documents(QObject):
 
     def show_report(self) -> None:
         result = self.last_result
-        if result is None or not (result.failed or result.warnings):
+        if result is None or not index_progress.report_button_text(result):
             return
         from ember.ui.dialogs import IndexReportDialog
 
+        failed, skipped = index_progress.not_indexed(result)
         dialog = IndexReportDialog(
             self.last_collection,
-            [(shown_path(f.path), f.reason) for f in result.failed],
+            [(shown_path(path), reason) for path, reason in failed],
             self.w.parent,
             warnings=[(shown_path(w.path), w.message) for w in result.warnings],
+            skipped=[(shown_path(path), reason) for path, reason in skipped],
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

@@ -166,6 +166,7 @@ class DocumentsAdmin(QObject):
                 self.conversations.set_collections(tuple(c for c in chosen if c != name))
             self.watcher.set_watched({k: v for k, v in self.watcher.watched.items() if k != name})
             self.collection = ""
+            self.documents.collection_removed(name)  # the last run's summary goes with it
             message.info(f"Removed the collection “{name}”.")
 
         message.ask(
@@ -208,6 +209,7 @@ class DocumentsAdmin(QObject):
                 self.conversations.set_collections(tuple(new if c == old else c for c in chosen))
             self.watcher.rename(old, new)
             self.collection = new
+            self.documents.collection_renamed(old, new)  # the last run's summary follows
             message.info(f"Renamed “{old}” to “{new}”.")
 
         self._write(
@@ -242,7 +244,8 @@ class DocumentsAdmin(QObject):
             watched = {k: v for k, v in self.watcher.watched.items() if k != name}
             if folders:
                 watched[name] = folders
-                message.info(f"Watching {len(folders)} folder(s) of “{name}” for changes.")
+                count = f"{len(folders)} folder{'' if len(folders) == 1 else 's'}"
+                message.info(f"Watching {count} of “{name}” for changes.")
             elif on:
                 message.warning("Watch folders", f"“{name}” has no folders to watch yet.")
             self.watcher.set_watched(watched)

@@ -23,6 +23,7 @@ from ember.ui.qt import (
     QDialogButtonBox,
     QEvent,
     QHBoxLayout,
+    QHeaderView,
     QKeyEvent,
     QLabel,
     QLineEdit,
@@ -51,6 +52,28 @@ STATE_LABELS = {
 }
 COLUMNS = ("File", "State", "Passages", "Pages", "Last indexed", "Reason")
 _PATH_ROLE = Qt.ItemDataRole.UserRole
+# Starting widths in pixels (each column can be resized; Reason takes what is left). The file
+# column grows to its longest name up to FILE_MAX_PX; names are cut in the middle beyond it.
+WIDTHS = (240, 90, 70, 55, 110)
+FILE_MAX_PX = 320
+
+
+def count_text(rows: tuple[DocumentRow, ...]) -> str:
+    """``9 files: 7 indexed, 1 failed, 1 skipped · 1,104 passages searchable``: every listed
+    file, those finished (the sidebar's count, searchable) and the others by state, and the
+    passages of the finished ones."""
+    indexed = sum(r.record.state == "done" and not r.record.skipped for r in rows)
+    parts = [f"{indexed:,} indexed"]
+    for state, word in (("failed", "failed"), ("skipped", "skipped"), ("pending", "unfinished")):
+        count = sum(r.state == state for r in rows)
+        if count:
+            parts.append(f"{count:,} {word}")
+    stale = sum(r.state in ("deleted", "changed", "unavailable") for r in rows)
+    if stale:
+        parts.append(f"{stale:,} changed or missing since")
+    passages = sum(r.passages for r in rows if r.record.state == "done" and not r.record.skipped)
+    files = f"{len(rows):,} file{'' if len(rows) == 1 else 's'}"
+    return f"{files}: {', '.join(parts)} · {passages:,} passages searchable"
 
 
 def indexed_when(timestamp: float | None, now: float | None = None) -> str:
@@ -143,8 +166,11 @@ class DocumentsPage(QDialog):
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 300)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # drag to resize
+        header.setStretchLastSection(True)  # Reason takes the spare width
+        for column, width in enumerate(WIDTHS):
+            self.table.setColumnWidth(column, width)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
         self.table.itemSelectionChanged.connect(self._update_file_buttons)
         layout.addWidget(self.table, 1)
@@ -178,6 +204,7 @@ class DocumentsPage(QDialog):
     def show_data(self, data: PageData) -> None:
         """Fill the page with one collection (keeps the selected file when it is still there)."""
         selected = self.selected_path()
+        new_collection = self.data is None or self.data.collection != data.collection
         self.data = data
         self.chooser.blockSignals(True)
         self.chooser.clear()
@@ -186,30 +213,38 @@ class DocumentsPage(QDialog):
         self.chooser.blockSignals(False)
         self.table.clearSelection()
         self.table.setRowCount(len(data.rows))
-        problems = 0
         for row_number, row in enumerate(data.rows):
             shown = shown_path(row.path)
-            name = QTableWidgetItem(shown)
-            name.setToolTip(shown)
+            name = QTableWidgetItem(os.path.basename(row.path))
+            name.setToolTip(shown)  # the folder too
             name.setData(_PATH_ROLE, row.path)
+            searchable = row.record.state == "done" and not row.record.skipped
+            passages = QTableWidgetItem(f"{row.passages:,}" if searchable else "—")
+            if row.state == "pending":
+                passages.setToolTip(
+                    f"{row.passages:,} passages found; none searchable until indexing "
+                    "finishes this file"
+                )
             cells = (
                 name,
                 QTableWidgetItem(STATE_LABELS.get(row.state, row.state)),
-                QTableWidgetItem(str(row.passages)),
+                passages,
                 QTableWidgetItem(str(row.pages) if row.pages else "—"),
                 QTableWidgetItem(indexed_when(row.record.indexed_at)),
                 QTableWidgetItem(row.reason),
             )
-            cells[5].setToolTip(row.reason)
+            cells[5].setToolTip(row.reason)  # whole, when the column is too narrow
             for column, cell in enumerate(cells):
                 self.table.setItem(row_number, column, cell)
             if row.path == selected:
                 self.table.selectRow(row_number)
-            problems += row.state != "done"
-        passages = sum(r.passages for r in data.rows)
-        parts = [f"{len(data.rows)} files", f"{passages} passages"]
-        if problems:
-            parts.append(f"{problems} not searchable as they are (see State and Reason)")
+        if new_collection and data.rows:  # fit its names, not undoing a resize by hand later
+            self.table.resizeColumnToContents(0)
+            width = self.table.columnWidth(0)
+            self.table.setColumnWidth(0, min(FILE_MAX_PX, max(WIDTHS[0], width)))
+        parts = [count_text(data.rows)]
+        if any(r.state != "done" for r in data.rows):
+            parts.append("see State and Reason")
         if data.watched:
             parts.append("watching " + ", ".join(shown_path(f) for f in data.watched))
         if not data.names:

@@ -45,29 +45,53 @@ def bar_value(event: ProgressEvent) -> int | None:
     return round(event.fraction * BAR_STEPS)
 
 
-def summary_text(collection: str, result: IngestReport, last: ProgressEvent | None) -> str:
-    """The finished (or stopped) run in one line, counting what was kept."""
+def plural(count: int, word: str) -> str:
+    """``1 file``, ``2 files``, ``1,040 passages``: a count with its noun."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def finish_advice(again: bool) -> str:
+    """How to finish a stopped run, for the way it started: files added (or a watched folder's)
+    are added again, a re-index from the documents page is asked for again there."""
+    if again:
+        return "re-index on the documents page to finish"
+    return "add the same files again to finish (finished ones are not read again)"
+
+
+def summary_text(collection: str, result: IngestReport, again: bool = False) -> str:
+    """The finished (or stopped) run in one line. Its passages are this run's; the collection's
+    own count is the sidebar's. A stopped run names only the files it finished, which are
+    searchable (a file is searchable once all its passages are in), and how to finish."""
     if not result.cancelled:
         return (
-            f"Indexed “{collection}”: {result.indexed:,} new or changed "
-            f"file{'' if result.indexed == 1 else 's'}, {result.skipped:,} unchanged, "
-            f"{result.chunks:,} passages"
+            f"Indexed “{collection}”: {plural(result.indexed, 'new or changed file')}, "
+            f"{result.skipped:,} unchanged, {plural(result.chunks, 'passage')} embedded"
         )
-    found = last.passages_found if last is not None else 0
-    embedded = (
-        f"{result.chunks:,} of {found:,} passages embedded"
-        if found > result.chunks
-        else f"{result.chunks:,} passages embedded"
-    )
-    searchable = (
-        f" ({result.indexed:,} file{'' if result.indexed == 1 else 's'} searchable now)"
+    done = (
+        f"{plural(result.indexed, 'file')} finished and searchable"
         if result.indexed
-        else ""
+        else "no file finished yet"
     )
-    return (
-        f"Stopped indexing “{collection}”: {embedded} and kept{searchable}; "
-        "add the same files again to finish"
-    )
+    return f"Stopped indexing “{collection}”: {done}; {finish_advice(again)}"
+
+
+def not_indexed(result: IngestReport) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(failed, skipped)`` files of a run as (path, reason), as the documents page lists them:
+    a file passed over (a binary file) is skipped even when it was named, never both."""
+    passed = {f.path for f in result.passed_over}
+    failed = [(f.path, f.reason) for f in result.failed if f.path not in passed]
+    return failed, [(f.path, f.reason) for f in result.passed_over]
+
+
+def report_button_text(result: IngestReport) -> str:
+    """``1 failed, 1 skipped, 2 warnings — details``; "" when there is nothing to tell."""
+    failed, skipped = not_indexed(result)
+    parts = [f"{len(failed):,} failed"] if failed else []
+    if skipped:
+        parts.append(f"{len(skipped):,} skipped")
+    if result.warnings:
+        parts.append(plural(len(result.warnings), "warning"))
+    return f"{', '.join(parts)} — details" if parts else ""
 
 
 def should_ask_before_stopping(last: ProgressEvent | None) -> bool:
@@ -78,14 +102,12 @@ def should_ask_before_stopping(last: ProgressEvent | None) -> bool:
     return last.chunks_done > 0 or last.elapsed_s >= ASK_BEFORE_STOPPING_AFTER_S
 
 
-def stop_question_text(collection: str, last: ProgressEvent) -> str:
+def stop_question_text(collection: str, last: ProgressEvent, again: bool = False) -> str:
     """ "Stop indexing “manual”? The 1,744 passages saved so far are kept; …": only what is
     saved to disk counts (passages embedded since the last save are embedded again later)."""
     if last.passages_saved:
         return (
             f"Stop indexing “{collection}”? The {last.passages_saved:,} passages saved so far "
-            "are kept; add the same files again to finish."
+            f"are kept; {finish_advice(again)}."
         )
-    return (
-        f"Stop indexing “{collection}”? Nothing is saved yet; adding the files again starts over."
-    )
+    return f"Stop indexing “{collection}”? Nothing is saved yet; indexing again starts over."

@@ -33,7 +33,6 @@ _ID_ROLE = Qt.ItemDataRole.UserRole
 _STATE_BADGE = {
     "ready": "ready",
     "indexing": "indexing…",
-    "errors": "some files failed",
     "empty": "empty",
 }
 
@@ -261,25 +260,36 @@ class Sidebar(QFrame):
 def _collection_row(
     collection: CollectionState, indexing: str | None, passages_so_far: int | None
 ) -> tuple[str, str]:
-    """A collection's two lines ("manuals" / "12 files · ready") and its tooltip."""
+    """A collection's two lines ("manuals" / "12 files · ready") and its tooltip.
+
+    Its files and passages are the searchable ones (of finished documents), as the documents
+    page counts them; while it is being indexed, the line counts this run's own work (a
+    re-index replaces passages, so adding them to the collection's would overcount)."""
     info = collection.info
     files = f"{info.documents:,} file{'' if info.documents == 1 else 's'}"
     tip = f"{info.name}: {files} searchable, {info.chunks:,} passages"
+    problems = [f"{len(collection.failures):,} failed"] if collection.failures else []
+    if collection.skipped:
+        problems.append(f"{collection.skipped:,} skipped")
     if info.name == indexing:
-        so_far = info.chunks + (passages_so_far or 0)
-        detail = f"indexing · {so_far:,} passages so far"
-    elif collection.state == "unfinished":
-        kept = info.chunks + collection.unfinished_passages
-        detail = f"{kept:,} passages kept · unfinished"
-        if info.documents:
-            detail = f"{files} · {detail}"
-        tip += (
-            f"\n{collection.unfinished:,} file(s) not finished: their "
-            f"{collection.unfinished_passages:,} passages are kept but not searchable yet. "
-            "Add the same files again to finish."
+        detail = (
+            f"indexing · {passages_so_far:,} passages embedded" if passages_so_far else "indexing…"
         )
+    elif collection.state == "unfinished":
+        detail = f"{info.chunks:,} passages searchable · unfinished"
+        count = collection.unfinished
+        tip += (
+            f"\n{count:,} file{' is' if count == 1 else 's are'} not finished: "
+            f"{'its' if count == 1 else 'their'} {collection.unfinished_passages:,} passages "
+            "are not searchable yet. Index again to finish: add the same files again, "
+            "or Re-index on the documents page."
+        )
+    elif problems:
+        detail = f"{files} · {', '.join(problems)}"
     else:
         detail = f"{files} · {_STATE_BADGE.get(collection.state, collection.state)}"
+    if problems:
+        tip += f"\n{', '.join(problems)}: see the documents page for why"
     if collection.failures:
         tip += "\n\nCould not index:\n" + "\n".join(collection.failures[:10])
     return f"{info.name}\n{detail}", tip

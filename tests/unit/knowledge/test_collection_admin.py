@@ -125,3 +125,19 @@ def test_ember_docs_rename_renames_and_chats_follow(folder, capsys) -> None:
         assert core.store.get(chat.id).collections == ("Home",)
     finally:
         core.close()
+
+
+def test_a_run_and_the_collection_count_the_files_passed_over(folder) -> None:
+    from ember.knowledge.helper import report_from_json, report_to_json
+
+    core = Core()
+    try:
+        report = core.knowledge().index([folder / "broken.pdf", folder], "manuals")
+        # The binary file is in the run's report (as the documents page lists it), not lost.
+        skipped = [(Path(f.path).name, f.reason) for f in report.passed_over]
+        assert skipped == [("firmware.bin", "unsupported file type '.bin'")]
+        assert report_from_json(report_to_json(report)).passed_over == report.passed_over
+        (state,) = core.collections()
+        assert state.skipped == 1 and len(state.failures) == 1 and state.info.documents == 2
+    finally:
+        core.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from ember.knowledge.listing import DocumentRow
 from ember.knowledge.store import DocumentRecord
@@ -57,13 +58,56 @@ def test_each_file_shows_state_passages_pages_time_and_reason(qtbot) -> None:
     cells = [
         [page.table.item(r, c).text() for c in range(page.table.columnCount())] for r in range(3)
     ]
-    assert cells[0] == [LONG, "indexed", "12", "4", "2 h ago", ""]
-    assert cells[1][1:] == ["failed", "0", "—", "2 h ago", "not a PDF: the file is damaged"]
+    assert cells[0] == ["manual.pdf", "indexed", "12", "4", "2 h ago", ""]
+    assert cells[1][1:] == ["failed", "—", "—", "2 h ago", "not a PDF: the file is damaged"]
     assert cells[2][1] == "skipped" and cells[2][5] == "unsupported file type '.bin'"
-    assert page.table.item(0, 0).toolTip() == LONG  # elided in the middle, whole on hover
-    assert page.table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert page.table.item(0, 0).toolTip() == LONG  # the name in the table, the folder on hover
+    assert page.table.item(1, 5).toolTip() == "not a PDF: the file is damaged"
     assert page.chooser.currentText() == "manuals" and page.watch_box.isChecked()
-    assert "3 files" in page.summary.text() and "watching /docs" in page.summary.text()
+    # Every file, then those the sidebar counts (searchable) and the others by state.
+    assert page.summary.text().startswith(
+        "3 files: 1 indexed, 1 failed, 1 skipped · 12 passages searchable"
+    )
+    assert "watching /docs" in page.summary.text()
+
+
+def test_names_and_reasons_are_not_clipped_at_the_default_size_and_columns_resize(qtbot) -> None:
+    page = DocumentsPage()
+    qtbot.addWidget(page)
+    readme = "/tmp/trial/docs/Manuals/usr-share-files-README.FHS.txt"
+    reason = "damaged PDF: could not read its structure"
+    rows = (
+        _row(readme, "done", chunks=30),
+        _row("/tmp/trial/docs/broken.pdf", "failed", reason),
+    )
+    page.show_data(PageData(("manuals",), "manuals", rows, ()))
+    page.show()
+    qtbot.waitExposed(page)
+    assert page.width() == 900
+    table, metrics = page.table, page.table.fontMetrics()
+    padding = 16  # the cell's margins
+    for row, column in ((0, 0), (1, 5)):
+        text = table.item(row, column).text()
+        assert metrics.horizontalAdvance(text) + padding <= table.columnWidth(column), text
+    header = table.horizontalHeader()
+    assert all(header.sectionResizeMode(c) == header.ResizeMode.Interactive for c in range(5))
+    assert header.stretchLastSection()
+
+
+def test_an_unfinished_file_has_no_searchable_passages(qtbot) -> None:
+    page = DocumentsPage()
+    qtbot.addWidget(page)
+    pending = _row("/docs/garden.pdf", "pending", "unfinished: indexing stopped", chunks=1018)
+    pending = DocumentRow(
+        replace(pending.record, state="pending"), "pending", pending.reason, pending.pages
+    )
+    rows = (_row("/docs/a.md", "done", chunks=71), pending)
+    page.show_data(PageData(("Garden docs",), "Garden docs", rows, ()))
+    assert page.table.item(1, 2).text() == "—"  # not 1018: none of them is searchable
+    assert "1,018 passages found" in page.table.item(1, 2).toolTip()
+    assert page.summary.text().startswith(
+        "2 files: 1 indexed, 1 unfinished · 71 passages searchable"
+    )
 
 
 def test_delete_asks_to_remove_the_selected_file_unless_indexing(qtbot) -> None:
