@@ -367,14 +367,19 @@ class Core:
         collection: str,
         progress: Callable[[ProgressEvent], None],
         cancel: CancelToken,
+        *,
+        watched: bool = False,
     ) -> IngestReport:
         """*worker* Index files and folders into ``collection``, calling ``progress``; in the
-        helper process when the core was built with ``knowledge_helper``."""
+        helper process when the core was built with ``knowledge_helper``. ``watched``: a
+        watch's run (a missing root keeps its documents, see :meth:`KnowledgeBase.index`)."""
         if self.knowledge_helper:
             from ember.knowledge.helper import index_in_helper
 
-            return index_in_helper(self.paths.knowledge_dir, paths, collection, progress, cancel)
-        return self.knowledge().index(paths, collection, progress=progress, cancel=cancel)
+            directory = self.paths.knowledge_dir
+            return index_in_helper(directory, paths, collection, progress, cancel, watched=watched)
+        kb = self.knowledge()
+        return kb.index(paths, collection, progress=progress, cancel=cancel, watched=watched)
 
     def suggest_collection(self, question: str, names: Sequence[str], limit: int = 8) -> str | None:
         """*worker* The collection among ``names`` (at most ``limit`` of them are asked) whose

@@ -236,3 +236,29 @@ def test_a_watched_folder_is_indexed_again_when_a_file_changes(qtbot, window, li
     _settled(qtbot, window)
     assert window.core.watched_folders() == {}
     assert window.documents_admin.watcher.watched == {}
+
+
+def test_a_watch_follows_an_added_file_and_keeps_a_folder_moved_away(
+    qtbot, window, library, tmp_path
+) -> None:
+    router = library / "router.md"
+    _index(qtbot, window, [router], "router")  # one file of the folder, not the folder
+    _index(qtbot, window, [library], "manuals")
+    page = _open_page(qtbot, window, "router")
+    page.watch_box.click()
+    _settled(qtbot, window)
+    assert window.core.watched_folders() == {"router": (str(router),)}
+
+    # The folder is moved away (a drive unplugged); the watch's run must not empty "manuals".
+    library.rename(tmp_path / "moved")
+    window.documents.index_when_free([library], "manuals")  # what a watch asks for
+    qtbot.waitUntil(lambda: window.indexing is None, timeout=INDEX_TIMEOUT_MS)
+    rows = window.core.document_rows("manuals")
+    assert {Path(r.path).name for r in rows} == {
+        "router.md",
+        "garden.md",
+        "broken.pdf",
+        "firmware.bin",
+    }
+    states = {Path(r.path).name: r.state for r in rows}
+    assert states["router.md"] == states["garden.md"] == "unavailable"

@@ -194,15 +194,31 @@ class KnowledgeBase:
         *,
         progress: Callable[[ProgressEvent], None] | None = None,
         cancel: CancelToken | None = None,
+        watched: bool = False,
     ) -> IngestReport:
         """Index files and folders into ``collection``: new and changed files are (re)embedded,
-        unchanged ones skipped, files gone from those folders removed."""
+        unchanged ones skipped, files gone from those folders removed; ``paths`` become the
+        collection's roots (what a watch follows, :mod:`ember.knowledge.roots`).
+
+        ``watched``: a run a watch started over the roots; a root that is not there (an unplugged
+        drive, a folder moved away) is passed over and keeps its documents, and no roots are
+        recorded. Only runs the person asks for forget documents under a missing root."""
+        from ember.knowledge import roots
+
         _check_collection_name(collection)
         with self._lock:
             ingestor = self._ingestor()
-            return ingestor.run(
-                [Path(p) for p in paths], collection, progress=progress, cancel=cancel
+            before = [] if watched else roots.files_before_roots(self.store, collection)
+            report = ingestor.run(
+                [Path(p) for p in paths],
+                collection,
+                progress=progress,
+                cancel=cancel,
+                watched=watched,
             )
+            if not watched:
+                roots.record_roots(self.store, collection, [*before, *paths])
+            return report
 
     def reindex(
         self,
@@ -219,7 +235,18 @@ class KnowledgeBase:
             )
 
     def remove(self, path: Path | str, collection: str | None = None) -> int:
-        """Forget a document, or every document under a folder; returns how many went."""
+        """Forget a document, or every document under a folder; returns how many went. Roots
+        and watched paths at or under it go too (no watch brings it back)."""
+        from ember.knowledge.roots import forget_roots
+
+        with self._lock:
+            removed = self._remove(path, collection)
+            forget_roots(
+                self.store, os.path.abspath(os.fspath(Path(path).expanduser())), collection
+            )
+            return removed
+
+    def _remove(self, path: Path | str, collection: str | None) -> int:
         target = os.path.abspath(os.fspath(Path(path).expanduser()))
         with self._lock:
             self._writer()
@@ -255,13 +282,14 @@ class KnowledgeBase:
             self.store.rename_collection(old, new)
 
     def watch_folders(self, collection: str, on: bool) -> tuple[str, ...]:
-        """Start (``on``) or stop watching the folders ``collection``'s documents came from;
-        returns the folders now watched (absolute paths). :class:`StorageError` as above."""
-        from ember.knowledge.listing import top_folders
+        """Start (``on``) or stop watching the files and folders added to ``collection`` (its
+        roots; indexed before roots were recorded: its documents' files, never the folders
+        around them); returns the paths now watched (absolute). :class:`StorageError` as above."""
+        from ember.knowledge.roots import roots_to_watch
 
         with self._lock:
             self._writer()
-            folders = top_folders(r.path for r in self.store.documents(collection)) if on else []
+            folders = roots_to_watch(self.store, collection) if on else []
             self.store.set_watched_folders(collection, folders)
             return tuple(folders)
 
@@ -280,7 +308,7 @@ class KnowledgeBase:
         from ember.knowledge.ingest import IngestReport
 
         with self._lock:
-            removed = sum(self.remove(p, collection) for p in paths)
+            removed = sum(self._remove(p, collection) for p in paths)  # roots stay
             present = [p for p in paths if os.path.lexists(p)]
             if not present:
                 return IngestReport(removed=removed)

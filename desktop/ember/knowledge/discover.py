@@ -44,7 +44,9 @@ class Skipped:
     reason: str
 
 
-def _own_dirs() -> tuple[Path, ...]:
+def own_dirs() -> tuple[Path, ...]:
+    """Ember's own data, cache and config folders (and ``EMBER_HOME``), resolved: never indexed,
+    and what Ember writes there is no change to a watched folder."""
     paths = ember_paths()
     home = os.environ.get("EMBER_HOME")
     dirs = [paths.data_dir, paths.cache_dir, paths.config_dir]
@@ -59,8 +61,19 @@ def _own_dirs() -> tuple[Path, ...]:
     return tuple(resolved)
 
 
-def _is_within(path: Path, roots: tuple[Path, ...]) -> bool:
+def is_within(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether ``path`` is one of ``roots`` or lies under one."""
     return any(path == root or root in path.parents for root in roots)
+
+
+def passed_over_name(name: str, *, folder: bool) -> str:
+    """Why an entry called ``name`` inside a chosen folder is passed over ("hidden", "cache
+    folder"), or "" when it is not (Ember's own folders are checked by :func:`is_within`)."""
+    if name.startswith("."):
+        return "hidden"
+    if folder and name in SKIPPED_FOLDER_NAMES:
+        return "cache folder"
+    return ""
 
 
 def discover(inputs: Sequence[Path]) -> Iterator[Candidate | Skipped]:
@@ -69,7 +82,7 @@ def discover(inputs: Sequence[Path]) -> Iterator[Candidate | Skipped]:
 
     Inputs named explicitly are taken even if hidden; inside folders, hidden entries are skipped.
     """
-    own = _own_dirs()
+    own = own_dirs()
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
     for raw in inputs:
@@ -103,13 +116,12 @@ def _walk(
             )
             yield Skipped(path, reason)
             continue
-        if not explicit and path.name.startswith("."):
-            yield Skipped(path, "hidden")
+        is_dir = stat.S_ISDIR(st.st_mode)
+        passed_over = "" if explicit else passed_over_name(path.name, folder=is_dir)
+        if passed_over:
+            yield Skipped(path, passed_over)
             continue
-        if stat.S_ISDIR(st.st_mode):
-            if not explicit and path.name in SKIPPED_FOLDER_NAMES:
-                yield Skipped(path, "cache folder")
-                continue
+        if is_dir:
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:
                 # Reached again through a link: already walked, or being walked (a loop).
@@ -118,7 +130,7 @@ def _walk(
                 continue
             seen_dirs.add(key)
             real = path.resolve()
-            if _is_within(real, own):
+            if is_within(real, own):
                 yield Skipped(path, "Ember's own data folder")
                 continue
             try:

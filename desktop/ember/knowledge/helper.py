@@ -49,16 +49,23 @@ def index_in_helper(
     cancel: CancelToken,
     *,
     again: bool = False,
+    watched: bool = False,
 ) -> IngestReport:
     """*worker* Index ``paths`` into ``collection`` of the knowledge base in ``directory`` in a
     child process, calling ``progress`` with each :class:`ProgressEvent`; with ``again``, index
-    them anew (:meth:`KnowledgeBase.redo`).
+    them anew (:meth:`KnowledgeBase.redo`); ``watched``: a watch's run (see
+    :meth:`KnowledgeBase.index`).
 
     Cancelling stops the run between batches (everything finished so far stays indexed); a child
     that does not stop within ``CANCEL_GRACE_S`` seconds is killed. Raises :class:`StorageError`
     when the child fails or dies."""
     child = ChildProcess(HELPER_MODULE, ["index", os.fspath(directory)])
-    request = {"paths": [os.fspath(p) for p in paths], "collection": collection, "again": again}
+    request = {
+        "paths": [os.fspath(p) for p in paths],
+        "collection": collection,
+        "again": again,
+        "watched": watched,
+    }
     child.send(request)
     last: ProgressEvent | None = None
     cancel_sent_at: float | None = None

@@ -66,13 +66,14 @@ def run_index(directory: Path, out: BinaryIO) -> int:
 
     try:
         with KnowledgeBase(directory) as kb:
-            run = kb.redo if request.get("again") else kb.index
-            report = run(
-                [Path(p) for p in request["paths"]],
-                request["collection"],
-                progress=progress,
-                cancel=cancel,
-            )
+            paths = [Path(p) for p in request["paths"]]
+            if request.get("again"):
+                report = kb.redo(paths, request["collection"], progress=progress, cancel=cancel)
+            else:
+                watched = bool(request.get("watched"))
+                report = kb.index(
+                    paths, request["collection"], progress=progress, cancel=cancel, watched=watched
+                )
     except Exception as exc:  # reported to the app, which shows it to the person
         ipc.send(out, {"event": "error", "message": _error_message(exc)})
         return 1

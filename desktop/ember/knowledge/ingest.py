@@ -161,9 +161,14 @@ class Ingestor:
         *,
         progress: Callable[[ProgressEvent], None] | None = None,
         cancel: CancelToken | None = None,
+        watched: bool = False,
     ) -> IngestReport:
-        """Index files and folders into ``collection``; gone files under them are removed."""
+        """Index files and folders into ``collection``; gone files under them are removed.
+        ``watched`` (a watch's run): inputs not there now are passed over, documents kept."""
         from ember.knowledge.discover import Candidate, discover
+
+        if watched:  # an unplugged drive must not empty the collection
+            inputs = [p for p in inputs if os.path.exists(p)]
 
         run = _Run(self, collection, progress, cancel)
         run.emit(phase="discovering", stage="discovering")
@@ -187,7 +192,7 @@ class Ingestor:
                 kept.add(path)  # a binary file, a photo: listed with its reason, not a failure
         run.stage("discover", started)
         seen = {plan.path for plan in plans} | kept
-        run.remove_gone(inputs, seen)
+        run.remove_gone([p for p in inputs if not watched or os.path.exists(p)], seen)
         run.process(plans)
         return run.finish()
 

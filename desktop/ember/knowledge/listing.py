@@ -7,8 +7,6 @@ or skipped one with the reason indexing gave.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ember.knowledge.freshness import listed_state
@@ -59,14 +57,3 @@ def document_rows(store: KnowledgeStore, collection: str) -> list[DocumentRow]:
             reason = STATE_NOTES.get(state, "")
         rows.append(DocumentRow(record, state, reason, pages.get(record.id, 0)))
     return rows
-
-
-def top_folders(paths: Iterable[str]) -> list[str]:
-    """The folders holding ``paths`` (absolute file paths), without those inside another one
-    of them: what a collection indexed from those folders watches."""
-    folders = sorted({os.path.dirname(p) for p in paths})
-    kept: list[str] = []
-    for folder in folders:
-        if not any(folder == k or folder.startswith(k.rstrip(os.sep) + os.sep) for k in kept):
-            kept.append(folder)
-    return kept

@@ -4,7 +4,8 @@
 2. keywords for text in scripts written without spaces (CJK as bigrams);
 3. files that indexing passed over, kept with their reason;
 4. PDF page labels and page counts, and which chunks are table-of-contents entries.
-5. the folders a collection watches while the app runs (4 is the PDFs' page labels).
+5. the folders a collection watches while the app runs (4 is the PDFs' page labels);
+6. the files and folders a person added to a collection (its roots: what a watch follows).
 """
 
 from __future__ import annotations
@@ -133,6 +134,15 @@ MIGRATIONS = (
     Migration(
         "knowledge-5-watched-folders",
         "CREATE TABLE watched_folders ("
+        "collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE, "
+        "path TEXT NOT NULL, PRIMARY KEY (collection_id, path));",
+    ),
+    # The files and folders named when a collection was indexed (not the folders holding its
+    # files): a watch follows these and nothing around them. Collections indexed before have
+    # none; their watches follow their files one by one (see :mod:`ember.knowledge.roots`).
+    Migration(
+        "knowledge-6-collection-roots",
+        "CREATE TABLE collection_roots ("
         "collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE, "
         "path TEXT NOT NULL, PRIMARY KEY (collection_id, path));",
     ),

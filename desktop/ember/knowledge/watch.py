@@ -5,10 +5,19 @@ ordinary incremental run over the watched paths, which skips unchanged files wit
 each. Events are debounced: a run starts once no event has arrived for ``debounce_s`` (an editor's
 save, a ``git checkout`` or a copy of 500 files becomes one run). Without watchdog, or where the
 platform cannot watch, the paths are polled every ``poll_s`` instead.
+
+Only events that can change what indexing finds count: at a watched file (its folder is watched,
+the rest of that folder is not), or inside a watched folder on an entry discovery does not pass
+over. Hidden entries, cache folders and Ember's own data, cache and config folders are ignored,
+as :mod:`ember.knowledge.discover` ignores them: a watched home folder holding Ember's data would
+otherwise re-index itself forever (every SQLite and FAISS write of a run starts the next run).
+Runs a watch starts are ``watched`` runs: a root that is gone (an unplugged drive) keeps its
+documents; only a run the person asks for forgets them.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +64,47 @@ class ChangeSignal:
                 self._cond.wait(max(0.01, wait))
 
 
+class EventFilter:
+    """Which changes to paths matter to a watch on ``paths`` (files and folders, the roots of a
+    collection): see :meth:`matters`."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        from ember.knowledge.discover import own_dirs
+
+        self.folders = tuple(os.path.abspath(p) for p in paths if p.is_dir())
+        self.files = frozenset(os.path.abspath(p) for p in paths if not p.is_dir())
+        self.own = own_dirs()
+
+    def targets(self) -> list[tuple[str, bool]]:
+        """What to observe, as (folder, recursive): each watched folder with everything in it,
+        and the folder holding each watched file (its other entries are filtered out)."""
+        found = {(folder, True) for folder in self.folders}
+        found |= {(os.path.dirname(file), False) for file in self.files}
+        return sorted(found)
+
+    def matters(self, path: str, *, folder: bool) -> bool:
+        """Whether a change at ``path`` (``folder``: it is a folder) can change what indexing
+        the watched paths finds: a watched file, or an entry inside a watched folder that is not
+        hidden, a cache folder or in Ember's own folders (nor inside one)."""
+        from ember.knowledge.discover import is_within, passed_over_name
+
+        path = os.path.abspath(path)
+        if path in self.files:
+            return True
+        for root in self.folders:
+            if not path.startswith(root.rstrip(os.sep) + os.sep):
+                continue
+            *parents, name = os.path.relpath(path, root).split(os.sep)
+            if passed_over_name(name, folder=folder) or any(
+                passed_over_name(p, folder=True) for p in parents
+            ):
+                continue
+            if is_within(Path(path).resolve(), self.own):
+                continue
+            return True
+        return False
+
+
 def _start_observer(paths: Sequence[Path], signal: ChangeSignal) -> Any:
     """A running watchdog observer that calls ``signal.notify``; None if watching is impossible."""
     try:
@@ -63,18 +113,25 @@ def _start_observer(paths: Sequence[Path], signal: ChangeSignal) -> Any:
     except ImportError:
         return None
 
+    relevant = EventFilter(paths)
+
     class Handler(FileSystemEventHandler):  # type: ignore[misc]
         def on_any_event(self, event: Any) -> None:
-            if getattr(event, "event_type", "") in ("opened", "closed_no_write"):
+            kind = getattr(event, "event_type", "")
+            if kind in ("opened", "closed_no_write"):
                 return  # reads (ours included) change nothing
-            signal.notify()
+            folder = bool(getattr(event, "is_directory", False))
+            if folder and kind == "modified":
+                return  # an entry in it came or went: that entry's own event says which
+            changed = (event.src_path, getattr(event, "dest_path", ""))
+            if any(p and relevant.matters(os.fsdecode(p), folder=folder) for p in changed):
+                signal.notify()
 
     observer = Observer()
     handler = Handler()
     try:
-        for path in paths:
-            target = path if path.is_dir() else path.parent
-            observer.schedule(handler, str(target), recursive=path.is_dir())
+        for target, recursive in relevant.targets():
+            observer.schedule(handler, target, recursive=recursive)
         observer.start()
     except (OSError, RuntimeError):
         return None  # e.g. inotify watch limit reached: fall back to polling
@@ -129,10 +186,11 @@ def watch(
     poll_s: float = DEFAULT_POLL_S,
     use_watchdog: bool = True,
 ) -> None:
-    """Re-index ``paths`` into ``collection`` whenever they change, until ``cancel`` is set."""
+    """Re-index ``paths`` into ``collection`` whenever they change, until ``cancel`` is set
+    (``watched`` runs: a path that is gone keeps its documents)."""
 
     def reindex() -> None:
-        report = kb.index(paths, collection, cancel=cancel)
+        report = kb.index(paths, collection, cancel=cancel, watched=True)
         if on_report is not None:
             on_report(report)
 

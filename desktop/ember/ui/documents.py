@@ -212,9 +212,10 @@ class Documents(QObject):
             self.add([Path(folder)])
 
     def index_when_free(self, paths: list[Path], collection: str) -> None:
-        """Index now, or once the run in progress ends (a watched folder changed)."""
+        """Index now, or once the run in progress ends (a watched folder changed): a watch's run,
+        which keeps the documents of a root that is gone (an unplugged drive)."""
         if self.indexing is None:
-            self.index(paths, collection)
+            self.index(paths, collection, watched=True)
         else:
             self._waiting[collection] = paths
 
@@ -243,15 +244,19 @@ class Documents(QObject):
         collection = stale[0].collection
         self.index([Path(s.path) for s in stale if s.collection == collection], collection)
 
-    def index(self, paths: list[Path], collection: str, *, again: bool = False) -> TaskHandle:
+    def index(
+        self, paths: list[Path], collection: str, *, again: bool = False, watched: bool = False
+    ) -> TaskHandle:
         """Index ``paths`` into ``collection`` in the background; ``again``: index them anew
-        (no paths: the whole collection), as the documents page's Re-index does."""
+        (no paths: the whole collection), as the documents page's Re-index does; ``watched``:
+        a watch's run (see :meth:`KnowledgeBase.index`)."""
         core = self.core
         handle = TaskHandle(f"index {collection}")  # before submitting: the job reads it
-        run = core.reindex if again else core.index
 
         def job(report: Callable[[object], None]) -> IngestReport:
-            return run(paths, collection, report, handle.cancel_token)
+            if again:
+                return core.reindex(paths, collection, report, handle.cancel_token)
+            return core.index(paths, collection, report, handle.cancel_token, watched=watched)
 
         self.indexing_collection = collection
         self._again = again

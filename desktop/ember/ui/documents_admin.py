@@ -139,8 +139,18 @@ class DocumentsAdmin(QObject):
     # -- actions -------------------------------------------------------------------------------
 
     def remove_file(self, path: str) -> None:
-        """Ask, then forget one file of the shown collection."""
+        """Ask, then forget one file of the shown collection (a watched one is watched no more)."""
         collection = self.collection
+        core = self.core
+
+        def remove(_report: object) -> dict[str, tuple[str, ...]]:
+            core.remove_document(Path(path), collection)
+            return core.watched_folders()  # without it, if it was watched
+
+        def removed(watched: dict[str, tuple[str, ...]]) -> None:
+            self.watcher.set_watched(watched)
+            message.info(f"Removed {Path(path).name} from “{collection}”.")
+
         message.ask(
             message.Question(
                 name="ConfirmRemoveFile",
@@ -149,8 +159,8 @@ class DocumentsAdmin(QObject):
                 detail=shown_path(path),
                 on_yes=lambda: self._write(
                     "remove-document",
-                    lambda _r: self.core.remove_document(Path(path), collection),
-                    lambda _n: message.info(f"Removed {Path(path).name} from “{collection}”."),
+                    remove,
+                    removed,
                     f"Could not remove {Path(path).name}",
                 ),
             )
@@ -244,10 +254,9 @@ class DocumentsAdmin(QObject):
             watched = {k: v for k, v in self.watcher.watched.items() if k != name}
             if folders:
                 watched[name] = folders
-                count = f"{len(folders)} folder{'' if len(folders) == 1 else 's'}"
-                message.info(f"Watching {count} of “{name}” for changes.")
+                message.info(f"Watching the files and folders added to “{name}” for changes.")
             elif on:
-                message.warning("Watch folders", f"“{name}” has no folders to watch yet.")
+                message.warning("Watch folders", f"“{name}” has no files or folders to watch yet.")
             self.watcher.set_watched(watched)
 
         self._write(

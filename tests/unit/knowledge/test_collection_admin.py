@@ -14,7 +14,7 @@ from ember.cli import main
 from ember.core import Core, follow_rename
 from ember.errors import StorageError
 from ember.knowledge import KnowledgeBase
-from ember.knowledge.listing import top_folders
+from ember.knowledge.roots import merge_roots
 
 
 @pytest.fixture
@@ -91,9 +91,10 @@ def test_redo_reads_one_file_anew_and_forgets_a_deleted_one(tiny_kb, tiny, folde
     assert str(router) not in {r.path for r in tiny_kb.document_rows("manuals")}
 
 
-def test_top_folders_are_the_outermost_folders_of_the_files() -> None:
-    paths = ["/a/b/x.txt", "/a/b/c/y.txt", "/a/bb/z.txt", "/d/w.txt"]
-    assert top_folders(paths) == ["/a/b", "/a/bb", "/d"]
+def test_roots_inside_another_root_are_dropped() -> None:
+    existing = ["/a/b", "/d/w.txt"]
+    added = ["/a/b/c/y.txt", "/a/bb/z.txt", "/d", "/a/b"]
+    assert merge_roots(existing, added) == ["/a/b", "/a/bb/z.txt", "/d"]
 
 
 def test_chats_follow_a_renamed_collection(tmp_path: Path) -> None:
