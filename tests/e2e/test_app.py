@@ -17,10 +17,11 @@ import pytest
 
 from ember.chats.store import ChatStore
 from ember.paths import ember_paths
-from ember.ui.qt import QDesktopServices, QMessageBox, QObject, Qt, QUrl, Slot
+from ember.ui.qt import QDesktopServices, QMessageBox, Qt, QUrl
 from tests.support.ui_app import (
     ANSWER_TIMEOUT_MS,
     ConnectionRecorder,
+    UrlCatcher,
     close_window,
     deterministic_settings,
     drop_paths,
@@ -227,18 +228,8 @@ def test_raw_html_in_an_answer_is_shown_as_text(qtbot) -> None:
         close_window(window)
 
 
-class _UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.opened: list[str] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.opened.append(url.toString())
-
-
 def test_a_link_opens_only_after_confirming_the_url(qtbot, window) -> None:
-    catcher = _UrlCatcher()
+    catcher = UrlCatcher()
     QDesktopServices.setUrlHandler("http", catcher, "open")
     try:
         url = QUrl("http://127.0.0.1:9/page?q=1")
@@ -250,7 +241,7 @@ def test_a_link_opens_only_after_confirming_the_url(qtbot, window) -> None:
 
         window.request_open_link(url)
         find_dialog(window, "ConfirmLink").button(QMessageBox.StandardButton.Open).click()
-        assert catcher.opened == [url.toString()]
+        assert [u.toString() for u in catcher.opened] == [url.toString()]
     finally:
         QDesktopServices.unsetUrlHandler("http")
 

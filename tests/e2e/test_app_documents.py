@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ember.ui.qt import QDesktopServices, QMessageBox, QObject, QUrl, Slot
+from ember.ui.qt import QDesktopServices, QMessageBox, QUrl
 from tests.support.ui_app import (
+    UrlCatcher,
     close_window,
     deterministic_settings,
     drop_paths,
@@ -99,16 +100,6 @@ def test_an_answer_from_documents_lists_its_sources(qtbot, window, library) -> N
     assert stored.citations == answer.data.citations
 
 
-class _UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.opened: list[QUrl] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.opened.append(url)
-
-
 def test_clicking_a_source_shows_its_passage_and_opens_the_file(qtbot, window, library) -> None:
     _index_by_drop(qtbot, window, library)
     send_and_wait(qtbot, window, "How do I reset the Zephyr router to factory settings?")
@@ -126,7 +117,7 @@ def test_clicking_a_source_shows_its_passage_and_opens_the_file(qtbot, window, l
     answer._on_link(QUrl("ember-cite:1"))
     assert find_dialog(window, "SourceDialog") is not None
 
-    catcher = _UrlCatcher()
+    catcher = UrlCatcher()
     QDesktopServices.setUrlHandler("file", catcher, "open")
     try:
         dialog.open_button.click()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ember.files import shown_path
-from ember.ui.qt import QDesktopServices, QFileDialog, QMessageBox, QObject, Qt, QUrl, Slot
-from tests.support.ui_app import close_window, find_dialog, open_window, wait_chats
+from ember.ui.qt import QDesktopServices, QFileDialog, QMessageBox, Qt
+from tests.support.ui_app import UrlCatcher, close_window, find_dialog, open_window, wait_chats
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -99,16 +99,6 @@ def test_add_offers_files_and_a_folder_and_the_folder_is_indexed(
     assert result is not None and result.indexed == 2  # router.md and garden.md
 
 
-class _UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.opened: list[QUrl] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.opened.append(url)
-
-
 def test_the_page_lists_each_file_with_its_state_and_reason_and_renames(
     qtbot, window, library
 ) -> None:
@@ -144,7 +134,7 @@ def test_the_page_lists_each_file_with_its_state_and_reason_and_renames(
     assert path_cell.text() == Path(path).name and path_cell.toolTip() == shown_path(path)
 
     # Open the folder of a file: the system's handler gets the folder.
-    catcher = _UrlCatcher()
+    catcher = UrlCatcher()
     QDesktopServices.setUrlHandler("file", catcher, "open")
     try:
         assert page.select_path(str(library / "router.md"))

@@ -11,13 +11,11 @@ from ember.chats.store import ChatStore
 from ember.paths import ember_paths
 from ember.ui.qt import (
     QPushButton,
-    QRect,
     QStyle,
     QStyleOptionComboBox,
-    QTimer,
     QWidget,
 )
-from tests.support.ui_app import close_window, wait_chats
+from tests.support.ui_app import close_window, rect_in, settle, wait_chats
 
 pytestmark = pytest.mark.integration
 
@@ -56,18 +54,7 @@ def _open(qtbot, window, chat_id: int) -> None:  # type: ignore[no-untyped-def]
     window.open_conversation(chat_id)
     wait_chats(qtbot, window)
     qtbot.waitUntil(lambda: window.conversation_id == chat_id, timeout=10_000)
-    _settle(qtbot)
-
-
-def _settle(qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Let queued layout requests run (a layout change lands on the next event loop turns)."""
-    done: list[bool] = []
-    QTimer.singleShot(50, lambda: done.append(True))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-
-
-def _rect_in(widget: QWidget, ancestor: QWidget) -> QRect:
-    return QRect(widget.mapTo(ancestor, widget.rect().topLeft()), widget.size())
+    settle(qtbot)
 
 
 def _clipped(window, parents: list[QWidget]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -77,7 +64,7 @@ def _clipped(window, parents: list[QWidget]) -> list[str]:  # type: ignore[no-un
     for parent in parents:
         for child in [parent, *parent.findChildren(QWidget)]:
             if child.isVisible() and not child.isWindow():
-                rect = _rect_in(child, window)
+                rect = rect_in(child, window)
                 if not bounds.contains(rect):
                     found.append(f"{type(child).__name__} {child.objectName()!r} at {rect}")
     return found
@@ -116,7 +103,7 @@ def test_at_800_by_600_the_bars_and_the_composer_are_whole(qtbot, window, chats,
     long_status = "SmolLM2 135M Instruct (embedded) · llama.cpp · 2 threads · 2,048 tokens " * 2
     window.model_label.setText(long_status)
     window.resize(800, 600)
-    _settle(qtbot)
+    settle(qtbot)
     assert window.size().width() == 800 and window.size().height() == 600
     hint = window.minimumSizeHint()
     assert hint.width() <= 800 and hint.height() <= 600
@@ -127,7 +114,7 @@ def test_at_800_by_600_the_bars_and_the_composer_are_whole(qtbot, window, chats,
     assert window.model_label.shown_text().endswith("…")
     # The composer's lines are all in view, none scrolled away.
     window.composer.input.setPlainText("first line\nsecond line")
-    _settle(qtbot)
+    settle(qtbot)
     assert window.composer.input.verticalScrollBar().maximum() == 0
 
 
@@ -135,13 +122,13 @@ def test_at_800_by_600_the_bars_and_the_composer_are_whole(qtbot, window, chats,
 def test_the_suggestion_chips_are_whole_inside_the_chat(qtbot, window, width) -> None:
     window.new_chat()
     window.resize(width, 700)
-    _settle(qtbot)
+    settle(qtbot)
     viewport = window.chat.viewport()
     chips = window.chat.empty.findChildren(QPushButton)
     assert len(chips) == 3
     for chip in chips:
         assert chip.isVisible()
-        assert viewport.rect().contains(_rect_in(chip, viewport)), chip.text()
+        assert viewport.rect().contains(rect_in(chip, viewport)), chip.text()
         assert chip.width() >= chip.sizeHint().width(), f"{chip.text()} is squeezed"
 
 
@@ -151,13 +138,13 @@ def test_the_model_picker_names_the_whole_model_at_1400_and_elides_at_800(qtbot,
     assert name and not name.startswith("Loading")
     assert name in picker.toolTip()
     window.resize(1400, 800)
-    _settle(qtbot)
+    settle(qtbot)
     assert _name_fits(picker)
     assert picker.shown_text() == name
     window.resize(800, 600)
-    _settle(qtbot)
+    settle(qtbot)
     top = window.title_label.parentWidget()
-    assert top.rect().contains(_rect_in(picker, top))
+    assert top.rect().contains(rect_in(picker, top))
     if not _name_fits(picker):  # short of room: shortened with "…", never cut mid-letter
         assert picker.shown_text().endswith("…")
 

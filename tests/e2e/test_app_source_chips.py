@@ -11,8 +11,8 @@ import pytest
 from ember.chats.store import ChatStore
 from ember.knowledge.types import Citation
 from ember.paths import ember_paths
-from ember.ui.qt import QRect, QTimer, QToolButton, QWidget
-from tests.support.ui_app import close_window, wait_chats
+from ember.ui.qt import QToolButton
+from tests.support.ui_app import close_window, rect_in, settle, wait_chats
 
 pytestmark = pytest.mark.integration
 
@@ -57,20 +57,9 @@ def window(qtbot, chat_id):  # type: ignore[no-untyped-def]
     win.open_conversation(chat_id)
     wait_chats(qtbot, win)
     qtbot.waitUntil(lambda: win.conversation_id == chat_id, timeout=10_000)
-    _settle(qtbot)
+    settle(qtbot)
     yield win
     close_window(win)
-
-
-def _settle(qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Let queued layout requests run (a layout change lands on the next event loop turns)."""
-    done: list[bool] = []
-    QTimer.singleShot(50, lambda: done.append(True))
-    qtbot.waitUntil(lambda: bool(done), timeout=5000)
-
-
-def _rect_in(widget: QWidget, ancestor: QWidget) -> QRect:
-    return QRect(widget.mapTo(ancestor, widget.rect().topLeft()), widget.size())
 
 
 def test_at_800_by_600_every_chip_and_the_answers_buttons_lie_inside_the_chat(
@@ -85,9 +74,9 @@ def test_at_800_by_600_every_chip_and_the_answers_buttons_lie_inside_the_chat(
     inside = viewport.rect()
     for widget in (*chips, answer.copy_button, answer.regenerate_button):
         window.chat.ensureWidgetVisible(widget)
-        _settle(qtbot)
+        settle(qtbot)
         assert widget.isVisible(), widget.text()
-        rect = _rect_in(widget, viewport)
+        rect = rect_in(widget, viewport)
         assert inside.left() <= rect.left() and rect.right() <= inside.right(), (
             f"{widget.text()!r} at {rect} is cut off by the chat, {inside}"
         )
@@ -95,11 +84,11 @@ def test_at_800_by_600_every_chip_and_the_answers_buttons_lie_inside_the_chat(
     # The chips wrap onto lines of their own: none overlaps another or the answer's buttons.
     row = answer.sources_row
     for i, chip in enumerate(chips):
-        assert row.rect().contains(_rect_in(chip, row)), f"{chip.text()!r} spills out of its row"
-        assert not any(_rect_in(chip, row).intersects(_rect_in(o, row)) for o in chips[i + 1 :])
-    assert _rect_in(row, answer.card).bottom() < _rect_in(answer.copy_button, answer.card).top()
+        assert row.rect().contains(rect_in(chip, row)), f"{chip.text()!r} spills out of its row"
+        assert not any(rect_in(chip, row).intersects(rect_in(o, row)) for o in chips[i + 1 :])
+    assert rect_in(row, answer.card).bottom() < rect_in(answer.copy_button, answer.card).top()
     # The answer's text is no wider than the chat: its lines wrap, none is cut mid-word.
-    assert _rect_in(answer.body, viewport).right() <= inside.right()
+    assert rect_in(answer.body, viewport).right() <= inside.right()
 
 
 def test_each_chip_shows_its_page_however_long_the_file_name(qtbot, window) -> None:

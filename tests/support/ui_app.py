@@ -9,7 +9,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ember.config import Settings, save_settings
-from ember.ui.qt import QApplication, QDropEvent, QMimeData, QPointF, Qt, QUrl, QWidget
+from ember.ui.qt import (
+    QApplication,
+    QDropEvent,
+    QMimeData,
+    QObject,
+    QPointF,
+    QRect,
+    Qt,
+    QTimer,
+    QUrl,
+    QWidget,
+    Slot,
+)
 
 MODEL_LOAD_TIMEOUT_MS = 60_000
 ANSWER_TIMEOUT_MS = 120_000
@@ -144,3 +156,27 @@ class ConnectionRecorder:
             self._stop.set()
             self._thread.join(2)
             self.server.close()
+
+
+def settle(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Let queued layout requests run (a layout change lands on the next event loop turns)."""
+    done: list[bool] = []
+    QTimer.singleShot(50, lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+
+
+def rect_in(widget: QWidget, ancestor: QWidget) -> QRect:
+    """``widget``'s rectangle in ``ancestor``'s coordinates."""
+    return QRect(widget.mapTo(ancestor, widget.rect().topLeft()), widget.size())
+
+
+class UrlCatcher(QObject):
+    """A URL handler for QDesktopServices.setUrlHandler: records what would have opened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url)

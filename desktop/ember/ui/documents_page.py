@@ -9,7 +9,6 @@ on the knowledge worker and keeps writes off while an indexing run is active.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +36,7 @@ from ember.ui.qt import (
     QWidget,
     Signal,
 )
+from ember.ui.sidebar import age_text
 
 if TYPE_CHECKING:
     from ember.knowledge.listing import DocumentRow
@@ -81,14 +81,7 @@ def indexed_when(timestamp: float | None, now: float | None = None) -> str:
     "4 Mar 2026 14:05"); "—" when it never was."""
     if timestamp is None:
         return "—"
-    seconds = max(0.0, (time.time() if now is None else now) - timestamp)
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return time.strftime("%d %b %Y %H:%M", time.localtime(timestamp))
+    return age_text(timestamp, now, dated="%d %b %Y %H:%M")
 
 
 @dataclass(frozen=True, slots=True)

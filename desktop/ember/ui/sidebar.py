@@ -37,15 +37,17 @@ _STATE_BADGE = {
 }
 
 
-def _age(timestamp: float) -> str:
-    seconds = max(0.0, time.time() - timestamp)
+def age_text(timestamp: float, now: float | None = None, dated: str = "%d %b") -> str:
+    """How long ago ``timestamp`` (epoch seconds) was, as a person says it: "just now",
+    "12 min ago", "3 h ago"; a day or more ago, the date in ``dated`` (strftime)."""
+    seconds = max(0.0, (time.time() if now is None else now) - timestamp)
     if seconds < 60:
         return "just now"
     if seconds < 3600:
         return f"{int(seconds // 60)} min ago"
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
-    return time.strftime("%d %b", time.localtime(timestamp))
+    return time.strftime(dated, time.localtime(timestamp))
 
 
 class Sidebar(QFrame):
@@ -161,7 +163,9 @@ class Sidebar(QFrame):
             for conversation in conversations:
                 item = QListWidgetItem(conversation.title)
                 item.setData(_ID_ROLE, conversation.id)
-                item.setToolTip(f"{conversation.title}\nLast active {_age(conversation.updated)}")
+                item.setToolTip(
+                    f"{conversation.title}\nLast active {age_text(conversation.updated)}"
+                )
                 self.chats.addItem(item)
                 if conversation.id == current:
                     self.chats.setCurrentItem(item)
