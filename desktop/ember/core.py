@@ -498,3 +498,17 @@ def follow_rename(store: ChatStore, old: str, new: str) -> int:
                 store.set_collections(chat.id, [new if c == old else c for c in chat.collections])
                 changed += 1
     return changed
+
+
+def follow_remove(store: ChatStore, name: str) -> int:
+    """*worker* Chats that answered from collection ``name`` (removed) answer from the rest of
+    their collections (none left: without documents); returns how many changed, trashed chats
+    too, so neither an undone delete nor a collection made later under that name brings it
+    back."""
+    changed = 0
+    for deleted in (False, True):
+        for chat in store.conversations(deleted=deleted):
+            if name in chat.collections:
+                store.set_collections(chat.id, [c for c in chat.collections if c != name])
+                changed += 1
+    return changed

@@ -8,6 +8,8 @@ open chat (its id and which collections answer in it) so nothing needs the store
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,11 +67,19 @@ class Conversations(QObject):
         self.w = widgets
         self.conversation_id: int | None = None
         self.collections: tuple[str, ...] = ()  # the open (or not yet created) chat's choice
+        # The open chat's collections as stored: ``collections`` shows those listed of them
+        # (a collection removed elsewhere is neither shown nor searched, and the store keeps
+        # the chat's choice until the person changes it).
+        self._stored: tuple[str, ...] = ()
+        self._names_listed = False  # the collections were listed once: unknown names can be told
         # Collections with passages, as last listed (the documents controller keeps it current):
         # what a new chat may start with.
         self.available: tuple[str, ...] = ()
         self._chosen = False  # the person picked this new (not yet created) chat's documents
         self._plain: set[object] = set()  # chats the person set to "No documents" this session
+        # Per chat, the newest choice not yet written: set once written, or once a rename or
+        # removal queued after it will fix its names (see choice_to_write).
+        self._writes: dict[int, threading.Event] = {}
         # Set when the chat history cannot be opened (damaged, from a newer Ember): the window
         # says so and sends nothing, rather than start a new history over the old one.
         self.history_error: str | None = None
@@ -148,7 +158,7 @@ class Conversations(QObject):
         self._opening += 1
         self._set_opening(False)
         self.conversation_id = None
-        self.collections = self.starting_collections()
+        self.collections = self._stored = self.starting_collections()
         self._chosen = False
         self.w.composer.cancel_edit()
         self.w.chat.clear()
@@ -200,7 +210,8 @@ class Conversations(QObject):
 
     def _show(self, chat: Conversation, messages: list[Message]) -> None:
         self.conversation_id = chat.id
-        self.collections = tuple(chat.collections)
+        self._stored = tuple(chat.collections)
+        self.collections = self._known(self._stored)
         self.w.composer.cancel_edit()
         self.drafts.enter(chat.id)
         self.w.title.setText(chat.title)
@@ -230,16 +241,25 @@ class Conversations(QObject):
             return tuple(known)
         return self.available if len(self.available) == 1 else ()
 
+    def _known(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """``names`` less those not listed (once the collections were listed)."""
+        return tuple(n for n in names if n in self.available) if self._names_listed else names
+
     def collections_listed(self, names: tuple[str, ...]) -> None:
         """The collections with passages are ``names`` now: a new chat nobody has chosen for
         yet starts with them as :meth:`starting_collections` says. A created chat keeps its
-        choice: no chat's documents change without the person doing it."""
+        choice: no chat's documents change without the person doing it; it shows (and answers
+        from) only those of them listed, and its stored choice stays as it is."""
         self.available = tuple(names)
+        self._names_listed = True
         if self.conversation_id is None and not self._chosen and not self.collections:
             chosen = self.starting_collections()
             if chosen:
-                self.collections = chosen
+                self.collections = self._stored = chosen
                 self.collectionsChanged.emit()
+        elif self.conversation_id is not None and self._known(self._stored) != self.collections:
+            self.collections = self._known(self._stored)
+            self.collectionsChanged.emit()
 
     @property
     def plain_chosen(self) -> bool:
@@ -258,13 +278,13 @@ class Conversations(QObject):
         answers from them too (they were added while it was open); a created chat keeps its
         choice, and its next question may offer them (see the generation controller)."""
         if self.conversation_id is None and not self._chosen and name not in self.collections:
-            self.collections = (*self.collections, name)
+            self.collections = self._stored = (*self.collections, name)
             self.collectionsChanged.emit()
 
     def set_collections(self, names: tuple[str, ...]) -> None:
         """Which collections answer in the open chat (none, one, several, all): the person's
         choice."""
-        self.collections = tuple(names)
+        self.collections = self._stored = tuple(names)
         self._chosen = True
         current = self.conversation_id
         key = current if current is not None else ("new", self._opening)
@@ -273,12 +293,78 @@ class Conversations(QObject):
         else:
             self._plain.add(key)
         if current is not None:
-            self.db.call(
-                "set-collections",
-                lambda store: store.set_collections(current, names),
-                failure="Documents not chosen",
-            )
+            written = self._writes[current] = threading.Event()
+
+            def job(store: ChatStore) -> None:
+                store.set_collections(current, names)
+                written.set()
+
+            self.db.call("set-collections", job, failure="Documents not chosen")
         self.collectionsChanged.emit()
+
+    def choice_to_write(self) -> threading.Event | None:
+        """At Send: whether the answer must write the collections the window shows for the open
+        chat (None: the store's choice stands). It must while the person's newest choice is not
+        written yet, or when the stored choice names collections not listed (those are dropped
+        now, at Send, not on mere listing). The event is set, from any thread, once that choice
+        is written, or once a rename or removal queued after it makes writing it wrong: the
+        answer writes only while it is not set."""
+        current = self.conversation_id
+        if current is None:
+            return None
+        written = self._writes.get(current)
+        if written is not None and not written.is_set():
+            return written
+        if self.collections == self._stored:
+            return None
+        self._stored = self.collections  # what the answer writes
+        written = self._writes[current] = threading.Event()
+        return written
+
+    # -- collections renamed or removed on the documents page ----------------------------------
+
+    def collection_renamed(self, old: str, new: str) -> None:
+        """Collection ``old`` is called ``new`` now: every chat follows (in the store, trashed
+        ones too), the open one as well. Nobody chose anything: a new chat is still offered
+        documents, and picks up those indexed later, as before."""
+        from ember.core import follow_rename
+
+        self._follow(
+            lambda names: tuple(new if n == old else n for n in names),
+            lambda store: follow_rename(store, old, new),
+            "Chats still use the old name",
+        )
+
+    def collection_removed(self, name: str) -> None:
+        """Collection ``name`` is gone: no chat answers from it any more (in the store, trashed
+        ones too); one left without collections answers without documents, and may be offered
+        them again (it is not set to "No documents")."""
+        from ember.core import follow_remove
+
+        self._follow(
+            lambda names: tuple(n for n in names if n != name),
+            lambda store: follow_remove(store, name),
+            f"Chats still answer from “{name}”",
+        )
+
+    def _follow(
+        self,
+        rewrite: Callable[[tuple[str, ...]], tuple[str, ...]],
+        job: Callable[[ChatStore], int],
+        failure: str,
+    ) -> None:
+        """Rewrite the names this controller holds, and every chat's on the chats worker."""
+        for written in self._writes.values():
+            written.set()  # queued before ``job``, which rewrites what they write
+        self._writes.clear()
+        self.available = rewrite(self.available)
+        self._stored = rewrite(self._stored)
+        if self.history_error is None:
+            self.db.call("set-collections", job, failure=failure)
+        collections = rewrite(self.collections)
+        if collections != self.collections:
+            self.collections = collections
+            self.collectionsChanged.emit()
 
     # -- rename, delete, undo ------------------------------------------------------------------
 

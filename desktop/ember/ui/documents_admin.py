@@ -88,8 +88,13 @@ class DocumentsAdmin(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        """Read the shown collection's documents again (when the page is open)."""
+        """Read the shown collection's documents again (when the page is open). An indexing run
+        holds the knowledge worker until it ends: the page then keeps what it shows and says
+        when it updates (the run's end lists the collections, which reads it again)."""
         if self.page is None or not self.page.isVisible():
+            return
+        if self.documents.indexing is not None:
+            self.page.show_waiting(self.documents.indexing_collection or "")
             return
         core, wanted = self.core, self.collection
 
@@ -171,9 +176,7 @@ class DocumentsAdmin(QObject):
         name = self.collection
 
         def removed(_found: object) -> None:
-            chosen = self.conversations.collections
-            if name in chosen:
-                self.conversations.set_collections(tuple(c for c in chosen if c != name))
+            self.conversations.collection_removed(name)  # every chat, not as a choice
             self.watcher.set_watched({k: v for k, v in self.watcher.watched.items() if k != name})
             self.collection = ""
             self.documents.collection_removed(name)  # the last run's summary goes with it
@@ -206,17 +209,8 @@ class DocumentsAdmin(QObject):
         return dialog
 
     def rename_to(self, old: str, new: str) -> None:
-        from ember.core import follow_rename
-
         def renamed(_none: object) -> None:
-            self.chat_db.call(
-                "set-collections",
-                lambda store: follow_rename(store, old, new),
-                failure="Chats still use the old name",
-            )
-            chosen = self.conversations.collections
-            if old in chosen:
-                self.conversations.set_collections(tuple(new if c == old else c for c in chosen))
+            self.conversations.collection_renamed(old, new)  # every chat, not as a choice
             self.watcher.rename(old, new)
             self.collection = new
             self.documents.collection_renamed(old, new)  # the last run's summary follows

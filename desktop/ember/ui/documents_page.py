@@ -113,6 +113,7 @@ class DocumentsPage(QDialog):
         self.setWindowTitle("Documents")
         self.resize(900, 520)
         self.data: PageData | None = None
+        self._summary = ""  # what the summary line says of the data shown
         layout = QVBoxLayout(self)
 
         top = QHBoxLayout()
@@ -242,7 +243,9 @@ class DocumentsPage(QDialog):
             parts.append("watching " + ", ".join(shown_path(f) for f in data.watched))
         if not data.names:
             parts = ["No documents yet: add files or a folder from the sidebar's “+ Add”."]
-        self.summary.setText(" · ".join(parts))
+        self._summary = " · ".join(parts)
+        self.summary.setText(self._summary)
+        self.chooser.setEnabled(True)
         self.watch_box.setChecked(bool(data.watched))
         self._tips[self.watch_box] = (
             "Re-index when files change in: " + ", ".join(shown_path(f) for f in data.watched)
@@ -250,6 +253,14 @@ class DocumentsPage(QDialog):
             else "Re-index this collection's folders when their files change (while Ember runs)"
         )
         self._update_file_buttons()
+
+    def show_waiting(self, collection: str) -> None:
+        """An indexing run of ``collection`` holds the documents: keep what is shown (nothing
+        yet, or the last list) and say the list updates when it finishes; the collection
+        chooser waits too."""
+        note = f"The list updates when indexing “{collection}” finishes."
+        self.summary.setText(f"{self._summary} · {note}" if self.data is not None else note)
+        self.chooser.setEnabled(False)
 
     def set_busy(self, reason: str) -> None:
         """Turn the actions that write off, saying why (""): they wait for indexing to end."""

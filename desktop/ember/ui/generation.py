@@ -100,12 +100,15 @@ class Generation(QObject):
 
     def _check_documents(self, text: str) -> None:
         """Search each collection for ``text`` off the GUI thread; offer the best one, if any
-        answers, then send. The text stays in the composer meanwhile (a chat switched to keeps
-        it as that chat's draft); Stop while it checks sends nothing."""
+        answers, then send. The text stays in the composer meanwhile, read-only (what is sent
+        is what was there at Send; a chat switched to keeps it as that chat's draft); Stop while
+        it checks sends nothing. Documents chosen meanwhile (Documents ▾) are not asked about
+        again: the question goes to them."""
         core, names, view = self.core, self.conversations.available, self.conversations.view
         handle = TaskHandle("check-documents")
         self.handle = handle
         self.composer.set_generating(True)
+        self.composer.input.setReadOnly(True)  # (set_generating(False) makes it editable again)
         message.info("Checking your documents…", 0)
 
         def checked(name: str | None) -> None:
@@ -114,16 +117,18 @@ class Generation(QObject):
             message.clear()
             if handle.cancelled or view != self.conversations.view:
                 return
-            if name is None:
+            if name is None or not self._offer_due():
                 self._send_now(text)
                 return
 
             def use() -> None:
-                self.conversations.set_collections((name,))
+                if self._offer_due():  # (unless chosen meanwhile)
+                    self.conversations.set_collections((name,))
                 self._send_now(text)
 
             def decline() -> None:
-                self.conversations.keep_plain()
+                if self._offer_due():
+                    self.conversations.keep_plain()
                 self._send_now(text)
 
             message.ask(
@@ -198,6 +203,7 @@ class Generation(QObject):
         core = self.core
         chat_id = self.conversations.conversation_id
         collections = self.conversations.collections
+        unsaved = self.conversations.choice_to_write()
         handle = TaskHandle("generate")  # before submitting: the job reads it
         self._view = self.conversations.view
 
@@ -212,8 +218,11 @@ class Generation(QObject):
             else:
                 conversation_id = chat_id
                 # What the window showed at Send answers, even if the chats worker has not yet
-                # saved a toggle made just before it.
-                store.set_collections(conversation_id, collections)
+                # saved a toggle made just before it; otherwise the store's choice stands (a
+                # collection renamed or removed since Send is not written back).
+                if unsaved is not None and not unsaved.is_set():
+                    store.set_collections(conversation_id, collections)
+                    unsaved.set()
             if core.loaded is None:  # loads on first use (cold: many seconds)
                 report(Stage(LOADING_MODEL))
                 core.engine()
