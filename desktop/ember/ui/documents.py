@@ -4,6 +4,11 @@ Indexing progress can arrive many times a second; the status bar shows the newes
 most every ``PROGRESS_MS`` so a fast stream of events never keeps the GUI thread busy. The last
 run's summary stays until the person dismisses it; stopping a run that has done real work asks
 first, saying what will be kept (what the status line says: :mod:`ember.ui.index_progress`).
+
+One run at a time: a run asked for while one goes (files added, a watched folder that changed,
+"Update index") waits in :class:`~ember.ui.index_queue.IndexQueue` and starts when it ends.
+Each run's callbacks answer for that run only. A watch's run that found nothing new leaves the
+last summary as it was; a collection being removed or renamed is not indexed meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ember.errors import EmberError, GenerationCancelled
 from ember.files import shown_path
 from ember.ui import index_progress, message
 from ember.ui.conversations import Conversations
+from ember.ui.index_queue import IndexQueue, IndexRequest
 from ember.ui.qt import (
     QFileDialog,
     QMenu,
@@ -40,6 +46,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_MS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The run going on: its handle, what it indexes, whether a summary showed when it began."""
+
+    handle: TaskHandle
+    request: IndexRequest
+    summary_shown: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +94,13 @@ class Documents(QObject):
         self.last_result: IngestReport | None = None
         self.last_collection = ""  # the collection last_result is about
         self.last_again = False  # whether that run was a re-index (the documents page's)
-        self._again = False  # whether the run going on is one
+        self._run: _Run | None = None  # the run going on (``indexing`` is its handle)
         self._retriever_warmed = False
         self._progress: ProgressEvent | None = None  # newest, not yet shown
         self.last_progress: ProgressEvent | None = None  # newest shown, of the run going on
         self._shown: list[CollectionState] = []  # the sidebar's collections while indexing
-        self._waiting: dict[str, list[Path]] = {}  # watched folders that changed meanwhile
+        self.queue = IndexQueue()  # runs asked for while one goes
+        self._held: set[str] = set()  # collections being removed or renamed: not indexed now
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
         self._progress_timer.timeout.connect(self._show_progress)
@@ -212,18 +228,13 @@ class Documents(QObject):
             self.add([Path(folder)])
 
     def index_when_free(self, paths: list[Path], collection: str) -> None:
-        """Index now, or once the run in progress ends (a watched folder changed): a watch's run,
-        which keeps the documents of a root that is gone (an unplugged drive)."""
-        if self.indexing is None:
-            self.index(paths, collection, watched=True)
-        else:
-            self._waiting[collection] = paths
+        """A watched folder changed: a watch's run (which keeps the documents of a root that is
+        gone, an unplugged drive), now or once the run going on ends."""
+        self.index(paths, collection, watched=True)
 
     def add(self, paths: list[Path], collection: str | None = None) -> None:
-        """Ask which collection (unless given), then index in the background."""
-        if self.indexing is not None:
-            message.error("Documents", "Ember is still indexing; wait for it or cancel it first.")
-            return
+        """Ask which collection (unless given), then index in the background (once the run
+        going on ends, if one does: the person is told it waits)."""
         if collection is not None:
             self.index(paths, collection)
             return
@@ -239,18 +250,40 @@ class Documents(QObject):
     def update_index(self, stale: tuple[StaleSource, ...]) -> None:
         """Index again the files an answer left out: a deleted one is forgotten, a changed one
         read again (the first collection's now, the rest when asked again)."""
-        if not stale or self.w.status.index_bar.isVisible():
+        if not stale:
             return
         collection = stale[0].collection
         self.index([Path(s.path) for s in stale if s.collection == collection], collection)
 
     def index(
         self, paths: list[Path], collection: str, *, again: bool = False, watched: bool = False
-    ) -> TaskHandle:
+    ) -> TaskHandle | None:
         """Index ``paths`` into ``collection`` in the background; ``again``: index them anew
         (no paths: the whole collection), as the documents page's Re-index does; ``watched``:
-        a watch's run (see :meth:`KnowledgeBase.index`)."""
+        a watch's run (see :meth:`KnowledgeBase.index`). Returns the run's handle, or None
+        when it waits for the run going on (or for ``collection``'s removal or rename; a
+        watch's run for such a collection is dropped: its watch was stopped)."""
+        request = IndexRequest(list(paths), collection, again, watched)
+        if watched and collection in self._held:
+            log.info("not indexing %s: it is being removed or renamed", collection)
+            return None
+        if self.indexing is not None or collection in self._held:
+            self.queue.put(request)
+            if not watched:
+                current = self.indexing_collection
+                after = f"“{current}” is indexed" if current else "its rename or removal ends"
+                message.info(f"Indexing “{collection}” waits until {after}.")
+            return None
+        return self._start(request)
+
+    def _start(self, request: IndexRequest) -> TaskHandle:
         core = self.core
+        paths, collection, again, watched = (
+            request.paths,
+            request.collection,
+            request.again,
+            request.watched,
+        )
         handle = TaskHandle(f"index {collection}")  # before submitting: the job reads it
 
         def job(report: Callable[[object], None]) -> IngestReport:
@@ -258,8 +291,9 @@ class Documents(QObject):
                 return core.reindex(paths, collection, report, handle.cancel_token)
             return core.index(paths, collection, report, handle.cancel_token, watched=watched)
 
+        run = _Run(handle, request, not self.w.status.index_dismiss.isHidden())
+        self._run = run
         self.indexing_collection = collection
-        self._again = again
         self.last_progress = None
         self.w.status.index_label.setText(f"Indexing “{collection}”…")
         self.w.status.index_bar.setRange(0, 0)
@@ -275,16 +309,16 @@ class Documents(QObject):
             self.w.status.index_dismiss,
         ):
             widget.hide()
+        self.indexing = handle  # before submitting: its callbacks check it
         self.tasks.run_on(
             self.tasks.knowledge,
             "index",
             job,
-            on_event=self._on_progress,
-            on_done=self._done,
-            on_error=self._failed,
+            on_event=lambda event: self._on_progress(handle, event),
+            on_done=lambda result: self._done(run, result),
+            on_error=lambda error: self._failed(run, error),
             handle=handle,
         )
-        self.indexing = handle
         self.busyChanged.emit(True)
         self.warm_retriever()  # the first question after indexing then answers at once
         known = any(c.name == collection for c in self.infos)
@@ -299,7 +333,9 @@ class Documents(QObject):
         self.w.sidebar.set_collections(shown, collection, 0)
         return handle
 
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def _on_progress(self, handle: TaskHandle, event: ProgressEvent) -> None:
+        if self.indexing is not handle:
+            return  # a run that is not the one going on (never expected)
         self._progress = event  # the index job reports nothing else
         if not self._progress_timer.isActive():
             self._progress_timer.start(PROGRESS_MS)
@@ -323,34 +359,63 @@ class Documents(QObject):
         self.w.status.index_label.setToolTip(text + current)
         self.w.sidebar.set_collections(self._shown, name, event.chunks_done)
 
-    def _ended(self) -> None:
+    def _ended(self, run: _Run) -> bool:
+        """The run is over; False (and nothing done) when it is not the one going on."""
+        if self._run is not run:
+            log.warning("ignoring the end of a run that is not current: %s", run.request)
+            return False
+        self._run = None
         self.indexing = None
         self._shown = []
         self.indexing_collection = None
         self._progress = None
         self._progress_timer.stop()
         self.busyChanged.emit(False)
-        if self._waiting:
-            collection, paths = self._waiting.popitem()
-            QTimer.singleShot(0, self, lambda: self.index_when_free(paths, collection))
+        return True
 
-    def _done(self, result: IngestReport) -> None:
-        collection = self.indexing_collection or ""
-        self._ended()
-        self.last_result, self.last_collection = result, collection
-        self.last_again = self._again
+    def _start_next(self) -> None:
+        """Start the first run that waits (if none goes and one may start)."""
+        if self.indexing is None:
+            request = self.queue.take(self._held)
+            if request is not None:
+                self._start(request)
+
+    def _done(self, run: _Run, result: IngestReport) -> None:
+        if not self._ended(run):
+            return
+        request = run.request
+        collection = request.collection
+        quiet = (
+            request.watched
+            and not result.cancelled
+            and not (result.indexed or result.removed or result.failed)
+        )
         self.w.status.index_bar.hide()
         self.w.status.index_cancel.hide()
-        # It stays until dismissed: a person back from a coffee still learns how it went.
-        self._show_summary()
-        self.w.status.index_open.show()
-        self.w.status.index_dismiss.show()
-        report = index_progress.report_button_text(result)
-        self.w.status.index_report.setText(report)
-        self.w.status.index_report.setVisible(bool(report))
-        if not result.cancelled and (result.indexed or result.skipped):
-            self.conversations.indexed_into(collection)
+        if quiet:  # a watch found nothing new: the person's summary stays as it was
+            self._show_result(shown=run.summary_shown)
+        else:
+            self.last_result, self.last_collection = result, collection
+            self.last_again = request.again
+            # It stays until dismissed: a person back from a coffee still learns how it went.
+            self._show_result(shown=True)
+            if not result.cancelled and (result.indexed or result.skipped):
+                self.conversations.indexed_into(collection)
         self.refresh()
+        self._start_next()
+
+    def _show_result(self, *, shown: bool) -> None:
+        """Show the last run's summary with its buttons (``shown``), or hide them."""
+        result = self.last_result
+        report = index_progress.report_button_text(result) if result is not None else ""
+        visible = shown and result is not None
+        if visible:
+            self._show_summary()
+            self.w.status.index_report.setText(report)
+        self.w.status.index_label.setVisible(visible)
+        self.w.status.index_open.setVisible(visible)
+        self.w.status.index_dismiss.setVisible(visible)
+        self.w.status.index_report.setVisible(visible and bool(report))
 
     def _show_summary(self) -> None:
         if self.last_result is None:
@@ -361,18 +426,36 @@ class Documents(QObject):
         self.w.status.index_label.setText(summary)
         self.w.status.index_label.setToolTip(summary)
 
+    def collection_changing(self, name: str) -> None:
+        """``name`` is about to be removed or renamed: no run for it starts until it is (a
+        watch's request for it is dropped; the rest wait, see :meth:`collection_renamed`)."""
+        self._held.add(name)
+
+    def collection_unchanged(self, name: str) -> None:
+        """Removing or renaming ``name`` failed: what waits for it may run."""
+        self._held.discard(name)
+        self._start_next()
+
     def collection_renamed(self, old: str, new: str) -> None:
-        """The last run's summary names the collection by its new name."""
+        """The last run's summary names the collection by its new name; runs waiting for it
+        index into the new one."""
+        self._held.discard(old)
+        self.queue.rename(old, new)
         if self.last_collection == old:
             self.last_collection = new
             if self.indexing is None:
                 self._show_summary()
+        self._start_next()
 
     def collection_removed(self, name: str) -> None:
-        """The last run's summary is about a collection that went: it goes too."""
+        """The last run's summary is about a collection that went: it goes too, with the runs
+        waiting for it."""
+        self._held.discard(name)
+        self.queue.drop(name)
         if self.last_collection == name:
             self.dismiss_summary()
             self.last_result, self.last_collection = None, ""
+        self._start_next()
 
     def dismiss_summary(self) -> None:
         """Hide the last run's summary (the × next to it)."""
@@ -389,9 +472,10 @@ class Documents(QObject):
     def _request_page(self) -> None:
         self.pageRequested.emit(self.last_collection)
 
-    def _failed(self, error: BaseException) -> None:
-        collection = self.indexing_collection
-        self._ended()
+    def _failed(self, run: _Run, error: BaseException) -> None:
+        if not self._ended(run):
+            return
+        collection = run.request.collection
         for widget in (
             self.w.status.index_bar,
             self.w.status.index_cancel,
@@ -404,13 +488,15 @@ class Documents(QObject):
             text = str(error) if isinstance(error, EmberError) else repr(error)
             message.error("Indexing failed", f"“{collection}”: {text}")
         self.refresh()
+        self._start_next()
 
     def cancel_indexing(self) -> None:
         """Stop the run (the Cancel button): at once when little is done, else after asking,
         so that a stray Tab, Tab, Space does not throw away minutes of work."""
-        handle, name, last = self.indexing, self.indexing_collection or "", self.last_progress
-        if handle is None or handle.cancel_token.cancelled:
+        run, last = self._run, self.last_progress
+        if run is None or run.handle.cancel_token.cancelled:
             return
+        handle, name = run.handle, run.request.collection
         if not index_progress.should_ask_before_stopping(last):
             self._stop(handle)
             return
@@ -419,7 +505,7 @@ class Documents(QObject):
             message.Question(
                 name="ConfirmStopIndexing",
                 title="Stop indexing?",
-                text=index_progress.stop_question_text(name, last, self._again),
+                text=index_progress.stop_question_text(name, last, run.request.again),
                 on_yes=lambda: self._stop(handle),
             )
         )

@@ -53,6 +53,8 @@ class DocumentsAdmin(QObject):
         self.watcher = FolderWatcher(self)
         self.watcher.changed.connect(lambda name, paths: documents.index_when_free(paths, name))
         self._watches_read = False
+        self._paused: dict[str, tuple[str, ...]] = {}  # watches stopped while their collection
+        # is removed or renamed: by collection name, its folders
         documents.pageRequested.connect(self.open)
         documents.listed.connect(self._listed)
         documents.busyChanged.connect(lambda _busy: self._show_busy())
@@ -177,6 +179,7 @@ class DocumentsAdmin(QObject):
 
         def removed(_found: object) -> None:
             self.conversations.collection_removed(name)  # every chat, not as a choice
+            self._paused.pop(name, None)  # its watch was stopped before the removal was queued
             self.watcher.set_watched({k: v for k, v in self.watcher.watched.items() if k != name})
             self.collection = ""
             self.documents.collection_removed(name)  # the last run's summary goes with it
@@ -193,6 +196,7 @@ class DocumentsAdmin(QObject):
                     lambda _r: self.core.delete_collection(name),
                     removed,
                     f"Could not remove “{name}”",
+                    changing=name,
                 ),
             )
         )
@@ -211,7 +215,9 @@ class DocumentsAdmin(QObject):
     def rename_to(self, old: str, new: str) -> None:
         def renamed(_none: object) -> None:
             self.conversations.collection_renamed(old, new)  # every chat, not as a choice
-            self.watcher.rename(old, new)
+            folders = self._paused.pop(old, ())  # stopped before the rename was queued
+            if folders:
+                self.watcher.set_watched({**self.watcher.watched, new: folders})
             self.collection = new
             self.documents.collection_renamed(old, new)  # the last run's summary follows
             message.info(f"Renamed “{old}” to “{new}”.")
@@ -221,6 +227,7 @@ class DocumentsAdmin(QObject):
             lambda _r: self.core.rename_collection(old, new),
             renamed,
             f"Could not rename “{old}”",
+            changing=old,
         )
 
     def reindex_file(self, path: str) -> None:
@@ -280,16 +287,32 @@ class DocumentsAdmin(QObject):
         job: Callable[[object], Any],
         on_done: Callable[[Any], None],
         failure: str,
+        changing: str = "",
     ) -> None:
-        """A change: never during an indexing run; afterwards the page and sidebar refresh."""
+        """A change: never during an indexing run; afterwards the page and sidebar refresh.
+        ``changing``: the collection it removes or renames, whose watch stops before the change
+        is queued (and no run for it starts meanwhile), so that a watch's run neither brings
+        it back nor indexes it under its old name; if the change fails, the watch resumes."""
         if self._blocked():
             return
+        if changing:
+            watched = self.watcher.watched
+            if changing in watched:
+                self._paused[changing] = watched.pop(changing)
+                self.watcher.set_watched(watched)
+            self.documents.collection_changing(changing)
 
         def done(result: object) -> None:
             on_done(result)
             self.documents.refresh()  # the sidebar's counts; the page follows when listed
 
-        self._run(name, job, done, failure)
+        def failed() -> None:
+            folders = self._paused.pop(changing, ())
+            if folders:
+                self.watcher.set_watched({**self.watcher.watched, changing: folders})
+            self.documents.collection_unchanged(changing)
+
+        self._run(name, job, done, failure, on_failed=failed if changing else None)
 
     def _run(
         self,
@@ -297,6 +320,7 @@ class DocumentsAdmin(QObject):
         job: Callable[[object], Any],
         on_done: Callable[[Any], None],
         failure: str = "",
+        on_failed: Callable[[], None] | None = None,
     ) -> None:
         self.loads += 1
 
@@ -306,6 +330,8 @@ class DocumentsAdmin(QObject):
 
         def failed(error: BaseException) -> None:
             self.loads -= 1
+            if on_failed is not None:
+                on_failed()
             text = str(error) if isinstance(error, EmberError) else repr(error)
             message.error("Documents", f"{failure or 'Something went wrong'}: {text}")
 
