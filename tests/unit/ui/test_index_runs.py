@@ -1,22 +1,30 @@
 """One indexing run at a time: what is asked for meanwhile waits, nothing is lost, a watch's
 run neither hides the person's summary nor brings back a collection being removed.
 
-The documents controller, its status widgets, the task manager and the folder watcher are the
-real ones; the core stands in with gates, so that a test decides when each run ends.
+The documents controller, its status widgets, the task manager, the folder watcher, the chat
+history and the core are the real ones: real files written in ``tmp_path`` are indexed by the
+real knowledge base (SQLite, FAISS, MiniLM) under the test's EMBER_HOME. The core's indexing and
+collection-changing calls first wait on a gate, so that a test decides *when* each real call
+runs; what they do and report is the core's own.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ember.core import CollectionState
+from ember.cancel import CancelToken
+from ember.core import Core
 from ember.knowledge.ingest import IngestReport
-from ember.knowledge.store import CollectionInfo
+from ember.knowledge.progress import ProgressEvent
 from ember.knowledge.types import StaleSource
 from ember.ui import message
+from ember.ui.chat_db import ChatDb
 from ember.ui.conversations import ChatWidgets, Conversations
 from ember.ui.dialogs import CollectionDialog
 from ember.ui.documents import Documents, DocumentWidgets
@@ -26,73 +34,91 @@ from ember.ui.sidebar import Sidebar
 from ember.ui.statusbar import build_status_bar
 from ember.ui.tasks import TaskManager
 
+GATE_S = 30.0  # a gate nobody opens (a failing test) lets its call run after this long
+WAIT_MS = 20_000
 
-class GatedCore:
-    """The core's indexing and collection calls; each index run waits for its collection's
-    gate; ``reports`` says what a collection's runs report."""
+
+class GatedCore(Core):
+    """The real core; each index run first waits for its collection's gate, and each removal
+    or rename for ``write_gate``. ``calls`` records the calls in the order they were made."""
 
     def __init__(self) -> None:
-        self.chunks: dict[str, int] = {}
+        super().__init__()
         self.gates: dict[str, threading.Event] = {}
-        self.reports: dict[str, IngestReport] = {}
         self.calls: list[tuple[object, ...]] = []
-        self.watched: dict[str, tuple[str, ...]] = {}
         self.write_gate = threading.Event()
-        self.fail_writes = False
 
     def gate(self, name: str) -> threading.Event:
         return self.gates.setdefault(name, threading.Event())
 
-    def collections(self) -> list[CollectionState]:
-        return [CollectionState(CollectionInfo(n, 1, c)) for n, c in self.chunks.items()]
-
-    def warm_retriever(self) -> None:
-        pass
-
-    def index(self, paths, collection, report, cancel, watched=False) -> IngestReport:
+    def index(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        progress: Callable[[ProgressEvent], None],
+        cancel: CancelToken,
+        *,
+        watched: bool = False,
+    ) -> IngestReport:
         self.calls.append(("index", collection, tuple(paths), watched))
-        self.gate(collection).wait(10)
-        self.chunks[collection] = self.chunks.get(collection, 0) + 5
-        return self.reports.get(collection, IngestReport(indexed=1, chunks=5))
+        self.gate(collection).wait(GATE_S)
+        return super().index(paths, collection, progress, cancel, watched=watched)
 
-    def reindex(self, paths, collection, report, cancel) -> IngestReport:
-        return self.index(paths, collection, report, cancel)
-
-    def document_rows(self, _name: str) -> list[object]:
-        return []
-
-    def watched_folders(self) -> dict[str, tuple[str, ...]]:
-        return dict(self.watched)
-
-    def _write(self) -> None:
-        self.write_gate.wait(10)
-        if self.fail_writes:
-            raise OSError("disk full")
+    def reindex(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        progress: Callable[[ProgressEvent], None],
+        cancel: CancelToken,
+    ) -> IngestReport:
+        self.calls.append(("reindex", collection, tuple(paths)))
+        self.gate(collection).wait(GATE_S)
+        return super().reindex(paths, collection, progress, cancel)
 
     def delete_collection(self, name: str) -> bool:
-        self._write()
         self.calls.append(("delete", name))
-        self.watched.pop(name, None)
-        return self.chunks.pop(name, None) is not None
+        self.write_gate.wait(GATE_S)
+        return super().delete_collection(name)
 
     def rename_collection(self, old: str, new: str) -> None:
-        self._write()
         self.calls.append(("rename", old, new))
-        self.chunks[new] = self.chunks.pop(old)
-        if old in self.watched:
-            self.watched[new] = self.watched.pop(old)
+        self.write_gate.wait(GATE_S)
+        super().rename_collection(old, new)
 
 
-class ChatDb:
-    busy = False
+def _doc(path: Path, topic: str) -> Path:
+    """A small real Markdown file about ``topic`` (one document, a passage or two)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"# {topic.title()}\n\nNotes about {topic}: where it is kept, who looks after it, and "
+        f"what to do when the {topic} needs attention.\n",
+        encoding="utf-8",
+    )
+    return path
 
-    def call(self, *_args: object, **_kwargs: object) -> None:
-        pass
+
+def _indexed_now(core: Core, paths: Sequence[Path], collection: str) -> IngestReport:
+    """Index at once on the test's thread (setup, before the controllers run anything):
+    the real core's own call, neither gated nor recorded."""
+    report = Core.index(core, paths, collection, lambda _event: None, CancelToken())
+    assert report.indexed == len(paths) and not report.failed, report
+    return report
+
+
+@dataclass
+class App:
+    win: QMainWindow
+    core: GatedCore
+    tasks: TaskManager
+    db: ChatDb
+    docs: Documents
+    conv: Conversations
+    busy: list[bool]
 
 
 @pytest.fixture
-def said(qtbot):
-    seen: dict[str, list[object]] = {"info": [], "error": [], "asked": []}
+def said(qtbot):  # type: ignore[no-untyped-def]
+    seen: dict[str, list[Any]] = {"info": [], "error": [], "asked": []}
     bridge = message.global_bridge
     on_info = lambda text, _ms: seen["info"].append(text)  # noqa: E731
     on_error = lambda title, text: seen["error"].append((title, text))  # noqa: E731
@@ -107,13 +133,16 @@ def said(qtbot):
 
 
 @pytest.fixture
-def app(qtbot):
+def app(qtbot, minilm) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    """The controllers over a real core in the test's EMBER_HOME (MiniLM loaded beforehand,
+    once per session, so that no gate waits on the model's load)."""
     win = QMainWindow()
     qtbot.addWidget(win)
     status = build_status_bar(win)
     sidebar = Sidebar(win)
     core, tasks = GatedCore(), TaskManager()
-    conv = Conversations(ChatDb(), ChatWidgets(win, sidebar, None, None, None, None, None), win)
+    db = ChatDb(core, tasks)
+    conv = Conversations(db, ChatWidgets(win, sidebar, None, None, None, None, None), win)
     button = QToolButton(win)
     docs = Documents(
         core, tasks, conv, DocumentWidgets(win, sidebar, button, QMenu(button), status), win
@@ -121,14 +150,15 @@ def app(qtbot):
     busy: list[bool] = []
     docs.busyChanged.connect(busy.append)
     win.show()
-    yield win, core, docs, conv, busy
+    yield App(win, core, tasks, db, docs, conv, busy)
     for gate in core.gates.values():
         gate.set()
     core.write_gate.set()
-    assert tasks.shutdown(5000)
+    assert tasks.shutdown(WAIT_MS)
+    core.close()
 
 
-def _open_dialog(qtbot) -> CollectionDialog:
+def _open_dialog(qtbot) -> CollectionDialog:  # type: ignore[no-untyped-def]
     found: list[CollectionDialog] = []
 
     def shown() -> bool:
@@ -148,132 +178,186 @@ def _accept(dialog: CollectionDialog, name: str) -> None:
     dialog.accept()
 
 
-def _finish(qtbot, core: GatedCore, docs: Documents, name: str) -> None:
-    core.gate(name).set()
-    qtbot.waitUntil(lambda: docs.indexing_collection != name, timeout=5000)
+def _finish(qtbot, app: App, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Let ``name``'s run go, and wait until it has ended."""
+    app.core.gate(name).set()
+    qtbot.waitUntil(lambda: app.docs.indexing_collection != name, timeout=WAIT_MS)
+
+
+def _on_worker(qtbot, app: App, read: Callable[[], Any]) -> Any:  # type: ignore[no-untyped-def]
+    """``read()`` on the knowledge worker, after everything queued there before it."""
+    got: list[Any] = []
+    app.tasks.run_on(app.tasks.knowledge, "test-read", lambda _r: read(), on_done=got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=WAIT_MS)
+    return got[0]
+
+
+def _collections(qtbot, app: App) -> list[str]:  # type: ignore[no-untyped-def]
+    return _on_worker(qtbot, app, lambda: [c.name for c in app.core.collections()])
 
 
 def test_a_watch_firing_while_the_add_dialog_is_open_runs_after_the_persons_run(
-    qtbot, app, said
+    qtbot, app, said, tmp_path
 ) -> None:
-    _win, core, docs, conv, busy = app
-    docs.add([Path("/tmp/a.txt")])
+    docs, core = app.docs, app.core
+    mine = _doc(tmp_path / "a.md", "lighthouse")
+    folder = tmp_path / "w"
+    _doc(folder / "w.md", "greenhouse")
+    docs.add([mine])
     dialog = _open_dialog(qtbot)
-    docs.index_when_free([Path("/tmp/w")], "watched")  # a watch fires meanwhile
+    docs.index_when_free([folder], "watched")  # a watch fires meanwhile
     assert docs.indexing_collection == "watched"
     _accept(dialog, "mine")  # the person clicks OK during the watch's run
     assert docs.indexing_collection == "watched"  # one run at a time: "mine" waits
     assert [r.collection for r in docs.queue.waiting] == ["mine"]
     assert any("“mine” waits" in text for text in said["info"])
 
-    _finish(qtbot, core, docs, "watched")
+    _finish(qtbot, app, "watched")
     assert docs.indexing_collection == "mine"  # started when the watch's run ended
     assert docs.w.status.index_cancel.isVisible()
-    _finish(qtbot, core, docs, "mine")
+    _finish(qtbot, app, "mine")
 
-    assert busy == [True, False, True, False]
+    assert app.busy == [True, False, True, False]
     assert [c[1] for c in core.calls] == ["watched", "mine"]
     assert docs.last_collection == "mine"
-    assert docs.w.status.index_label.text().startswith("Indexed “mine”")
-    assert "" not in conv.collections
+    assert docs.last_result is not None and docs.last_result.indexed == 1
+    assert docs.w.status.index_label.text().startswith(
+        "Indexed “mine”: 1 new or changed file, 0 unchanged"
+    )
+    assert "" not in app.conv.collections
+    assert sorted(_collections(qtbot, app)) == ["mine", "watched"]
 
 
-def test_a_second_request_waits_and_requests_for_one_collection_join(qtbot, app) -> None:
-    _win, core, docs, _conv, busy = app
-    assert docs.index([Path("/tmp/a")], "A") is not None
-    assert docs.index([Path("/tmp/b1")], "B") is None  # waits
-    docs.add([Path("/tmp/b2"), Path("/tmp/b1")], "B")  # joins it
-    docs.index_when_free([Path("/tmp/w")], "W")
-    docs.index_when_free([Path("/tmp/w")], "W")  # the watch fired twice: one run
-    _finish(qtbot, core, docs, "A")
-    _finish(qtbot, core, docs, "B")
-    _finish(qtbot, core, docs, "W")
+def test_a_second_request_waits_and_requests_for_one_collection_join(qtbot, app, tmp_path) -> None:
+    docs, core = app.docs, app.core
+    a, b1, b2 = (
+        _doc(tmp_path / f"{n}.md", t) for n, t in [("a", "apple"), ("b1", "bee"), ("b2", "boat")]
+    )
+    folder = tmp_path / "w"
+    _doc(folder / "w.md", "wind")
+    assert docs.index([a], "A") is not None
+    assert docs.index([b1], "B") is None  # waits
+    docs.add([b2, b1], "B")  # joins it
+    docs.index_when_free([folder], "W")
+    docs.index_when_free([folder], "W")  # the watch fired twice: one run
+    _finish(qtbot, app, "A")
+    _finish(qtbot, app, "B")
+    assert docs.last_collection == "B" and docs.last_result is not None
+    assert docs.last_result.indexed == 2  # b1 read once, with b2
+    _finish(qtbot, app, "W")
     assert core.calls == [
-        ("index", "A", (Path("/tmp/a"),), False),
-        ("index", "B", (Path("/tmp/b1"), Path("/tmp/b2")), False),
-        ("index", "W", (Path("/tmp/w"),), True),
+        ("index", "A", (a,), False),
+        ("index", "B", (b1, b2), False),
+        ("index", "W", (folder,), True),
     ]
-    assert busy == [True, False] * 3
+    assert app.busy == [True, False] * 3
 
 
-def test_update_index_waits_for_the_run_going_on(qtbot, app) -> None:
-    _win, core, docs, _conv, _busy = app
-    docs.index([Path("/tmp/a")], "A")
+def test_update_index_waits_for_the_run_going_on(qtbot, app, tmp_path) -> None:
+    docs, core = app.docs, app.core
+    old = _doc(tmp_path / "old.md", "garden")
+    _indexed_now(core, [old], "B")
+    old.write_text("# Garden\n\nThe garden moved behind the barn last spring.\n", encoding="utf-8")
+    a = _doc(tmp_path / "a.md", "apple")
+    docs.index([a], "A")
     docs.w.status.index_bar.hide()  # what the old check looked at: not the run itself
-    docs.update_index((StaleSource("/tmp/old.txt", "changed", "B"),))
+    docs.update_index((StaleSource(str(old), "changed", "B"),))
     assert docs.indexing_collection == "A"
-    _finish(qtbot, core, docs, "A")
+    _finish(qtbot, app, "A")
     assert docs.indexing_collection == "B"
-    _finish(qtbot, core, docs, "B")
+    _finish(qtbot, app, "B")
     assert [c[1] for c in core.calls] == ["A", "B"]
+    assert docs.last_collection == "B" and docs.last_result is not None
+    assert docs.last_result.indexed == 1  # the changed file, read again
 
 
-def test_files_offered_during_a_run_are_kept_and_indexed_afterwards(qtbot, app, said) -> None:
-    _win, core, docs, _conv, _busy = app
-    docs.index([Path("/tmp/a")], "A")
-    docs.add([Path("/tmp/offered.txt")])  # a second `ember PATH`, or a drop
+def test_files_offered_during_a_run_are_kept_and_indexed_afterwards(
+    qtbot, app, said, tmp_path
+) -> None:
+    docs, core = app.docs, app.core
+    docs.index([_doc(tmp_path / "a.md", "apple")], "A")
+    offered = _doc(tmp_path / "offered.md", "orchard")
+    docs.add([offered])  # a second `ember PATH`, or a drop
     assert not said["error"]
     _accept(_open_dialog(qtbot), "Later")
     assert any("“Later” waits until “A” is indexed" in text for text in said["info"])
-    _finish(qtbot, core, docs, "A")
-    _finish(qtbot, core, docs, "Later")
-    assert core.calls[-1] == ("index", "Later", (Path("/tmp/offered.txt"),), False)
+    _finish(qtbot, app, "A")
+    _finish(qtbot, app, "Later")
+    assert core.calls[-1] == ("index", "Later", (offered,), False)
+    assert docs.last_collection == "Later" and docs.last_result is not None
+    assert docs.last_result.indexed == 1
 
 
-def test_a_watch_that_found_nothing_new_leaves_the_summary_alone(qtbot, app) -> None:
-    _win, core, docs, _conv, _busy = app
+def test_a_watch_that_found_nothing_new_leaves_the_summary_alone(qtbot, app, tmp_path) -> None:
+    docs, core = app.docs, app.core
     status = docs.w.status
-    core.reports["W"] = IngestReport(skipped=3)
-    docs.index([Path("/tmp/a")], "A")
-    _finish(qtbot, core, docs, "A")
+    folder = tmp_path / "w"
+    watched_file = _doc(folder / "w.md", "wind")
+    _indexed_now(core, [folder], "W")  # indexed before: a watch's run finds it unchanged
+    docs.index([_doc(tmp_path / "a.md", "apple")], "A")
+    _finish(qtbot, app, "A")
     mine = docs.last_result
+    assert mine is not None and mine.indexed == 1
     summary = status.index_label.text()
 
-    docs.index_when_free([Path("/tmp/w")], "W")
-    _finish(qtbot, core, docs, "W")
+    docs.index_when_free([folder], "W")
+    _finish(qtbot, app, "W")
     assert docs.last_result is mine and docs.last_collection == "A"
     assert status.index_label.isVisible() and status.index_label.text() == summary
 
     docs.dismiss_summary()
-    docs.index_when_free([Path("/tmp/w")], "W")
-    _finish(qtbot, core, docs, "W")
+    docs.index_when_free([folder], "W")
+    _finish(qtbot, app, "W")
     assert not status.index_label.isVisible()  # dismissed stays dismissed
     assert not status.index_dismiss.isVisible()
 
-    core.reports["W"] = IngestReport(indexed=1, chunks=2)  # this one did something: it tells
-    docs.index_when_free([Path("/tmp/w")], "W")
-    _finish(qtbot, core, docs, "W")
+    watched_file.write_text(  # this one does something: it tells
+        "# Wind\n\nThe wind turned north overnight and the vane on the roof broke.\n",
+        encoding="utf-8",
+    )
+    docs.index_when_free([folder], "W")
+    _finish(qtbot, app, "W")
     assert docs.last_collection == "W"
+    assert docs.last_result is not None and docs.last_result.indexed == 1
     assert status.index_label.isVisible()
 
 
-def test_requests_for_a_collection_being_removed_or_renamed(qtbot, app) -> None:
-    _win, core, docs, _conv, _busy = app
-    docs.index([Path("/tmp/a")], "A")
-    docs.index([Path("/tmp/x")], "X")
-    docs.index([Path("/tmp/r")], "R")
+def test_requests_for_a_collection_being_removed_or_renamed(qtbot, app, tmp_path) -> None:
+    docs, core = app.docs, app.core
+    a, x, r = (
+        _doc(tmp_path / f"{n}.md", t)
+        for n, t in [("a", "apple"), ("x", "xylophone"), ("r", "river")]
+    )
+    docs.index([a], "A")
+    docs.index([x], "X")
+    docs.index([r], "R")
     docs.collection_changing("X")
     docs.collection_changing("R")
-    docs.index_when_free([Path("/tmp/x")], "X")  # a watch's request: dropped
-    _finish(qtbot, core, docs, "A")
+    docs.index_when_free([x], "X")  # a watch's request: dropped
+    _finish(qtbot, app, "A")
     assert docs.indexing is None  # what waits is for collections being changed
     docs.collection_removed("X")
     assert docs.indexing is None  # X's request went with it
     docs.collection_renamed("R", "R2")
     assert docs.indexing_collection == "R2"
-    _finish(qtbot, core, docs, "R2")
+    _finish(qtbot, app, "R2")
     assert [c[1] for c in core.calls] == ["A", "R2"]
+    assert docs.last_result is not None and docs.last_result.indexed == 1
+    assert sorted(_collections(qtbot, app)) == ["A", "R2"]
 
 
 @pytest.fixture
-def admin(app, tmp_path, qtbot):
-    win, core, docs, conv, _busy = app
+def admin(app, tmp_path, qtbot):  # type: ignore[no-untyped-def]
+    """Collection "X" (a watched folder of one file) and "Y" (one file), indexed for real."""
+    core = app.core
     folder = tmp_path / "folder"
-    folder.mkdir()
-    core.chunks = {"X": 5, "Y": 5}
-    core.watched = {"X": (str(folder),)}
-    admin = DocumentsAdmin(core, docs.tasks, docs, conv, ChatDb(), win)
+    _doc(folder / "x.md", "harbour")
+    _indexed_now(core, [folder], "X")
+    _indexed_now(core, [_doc(tmp_path / "y.md", "yarn")], "Y")
+    assert core.watch_folders("X", True) == (str(folder),)
+    admin = DocumentsAdmin(core, app.tasks, app.docs, app.conv, app.db, app.win)
     admin.watcher.set_watched(core.watched_folders())
+    assert admin.watcher.watched == {"X": (str(folder),)}
     admin.collection = "X"
     yield admin, folder
     admin.stop()
@@ -282,7 +366,7 @@ def admin(app, tmp_path, qtbot):
 def test_removing_a_collection_stops_its_watch_before_the_removal_waits(
     qtbot, app, admin, said
 ) -> None:
-    _win, core, docs, _conv, _busy = app
+    docs, core = app.docs, app.core
     admin, folder = admin
     admin.remove_collection()
     said["asked"][-1].on_yes()  # queued on the knowledge worker, not done yet
@@ -290,27 +374,30 @@ def test_removing_a_collection_stops_its_watch_before_the_removal_waits(
     docs.index_when_free([folder], "X")  # a change noticed just before the watch stopped
     assert docs.indexing is None
     core.write_gate.set()
-    qtbot.waitUntil(lambda: ("delete", "X") in core.calls, timeout=5000)
-    qtbot.waitUntil(lambda: admin.loads == 0, timeout=5000)
+    qtbot.waitUntil(lambda: ("delete", "X") in core.calls, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: admin.loads == 0, timeout=WAIT_MS)
     assert not any(c[0] == "index" for c in core.calls)
-    assert "X" not in core.chunks and admin.watcher.watched == {}
+    assert admin.watcher.watched == {}
+    assert _collections(qtbot, app) == ["Y"]  # X is gone and nothing brought it back
+    assert _on_worker(qtbot, app, core.watched_folders) == {}
 
 
 def test_renaming_moves_the_watch_and_a_failed_rename_keeps_it(qtbot, app, admin, said) -> None:
-    _win, core, docs, _conv, _busy = app
+    docs, core = app.docs, app.core
     admin, folder = admin
-    core.fail_writes = True
-    admin.rename_to("X", "Z")
+    admin.rename_to("X", "Y")  # taken: the knowledge base refuses it
     assert "X" not in admin.watcher.watched  # stopped while the rename waits
     docs.index_when_free([folder], "X")
     assert docs.indexing is None
     core.write_gate.set()
-    qtbot.waitUntil(lambda: admin.loads == 0, timeout=5000)
+    qtbot.waitUntil(lambda: admin.loads == 0, timeout=WAIT_MS)
     assert said["error"]
     assert admin.watcher.watched == {"X": (str(folder),)}  # it failed: the watch resumes
+    assert sorted(_collections(qtbot, app)) == ["X", "Y"]
 
-    core.fail_writes = False
     admin.rename_to("X", "Z")
-    qtbot.waitUntil(lambda: admin.loads == 0, timeout=5000)
+    qtbot.waitUntil(lambda: admin.loads == 0, timeout=WAIT_MS)
     assert admin.watcher.watched == {"Z": (str(folder),)}
     assert not any(c[0] == "index" for c in core.calls)
+    assert sorted(_collections(qtbot, app)) == ["Y", "Z"]
+    assert _on_worker(qtbot, app, core.watched_folders) == {"Z": (str(folder),)}
