@@ -133,6 +133,7 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
             painter.end()
         pixmap.save(str(path))
         saved.append(path)
+        print(f"saved {path.name}", flush=True)
 
     grab("empty")
 
@@ -143,7 +144,7 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
         bubble = window.chat.streaming  # it appears a moment after the question's
         return bubble.data.text.count("\n") if bubble is not None else 0
 
-    _wait(app, lambda: streamed_lines() >= 6, 120)
+    _wait(app, lambda: streamed_lines() >= 4, 120)
     grab("streaming")
     _wait(app, lambda: window.generation is None)
 

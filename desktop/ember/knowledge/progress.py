@@ -77,19 +77,24 @@ def estimate(
     passages_embedded: int,
     read_s: float,
     embed_s: float,
+    bytes_chunked: int | None = None,
 ) -> tuple[float, float | None]:
     """``(fraction done, seconds left)`` from the work done and the time it took.
 
     ``read_s`` is the time spent reading ``bytes_done`` bytes, ``embed_s`` embedding
-    ``passages_embedded`` passages. Seconds left is None while the work that remains includes a
-    kind whose rate has not been measured yet.
+    ``passages_embedded`` passages. ``bytes_chunked`` (default: ``bytes_done``) are the bytes of
+    the files whose passages are counted in ``passages_found``: a file being read (page 261 of
+    261) has its passages still to come. Seconds left is None while the work that remains
+    includes a kind whose rate has not been measured yet.
     """
+    chunked = bytes_done if bytes_chunked is None else bytes_chunked
     bytes_left = max(0, bytes_total - bytes_done)
-    if bytes_done > 0 and passages_found > 0:
-        bytes_per_passage = bytes_done / passages_found
+    if chunked > 0 and passages_found > 0:
+        bytes_per_passage = chunked / passages_found
     else:
         bytes_per_passage = PRIOR_BYTES_PER_PASSAGE
-    passages_left = max(0.0, passages_found - passages_embedded + bytes_left / bytes_per_passage)
+    unchunked = max(0, bytes_total - chunked)
+    passages_left = max(0.0, passages_found - passages_embedded + unchunked / bytes_per_passage)
     read_rate = read_s / bytes_done if bytes_done > 0 and read_s > 0 else None
     embed_rate = embed_s / passages_embedded if passages_embedded > 0 and embed_s > 0 else None
 
@@ -213,6 +218,7 @@ class ProgressMeter:
                 passages_embedded=chunks_done,
                 read_s=read_s,
                 embed_s=self.embed_s,
+                bytes_chunked=self.bytes_done,
             )
             if stage in ("saving", "loading"):
                 eta = None  # neither is measured: better no estimate than a wrong one

@@ -145,6 +145,18 @@ def test_the_bar_moves_with_every_batch_when_embedding_is_slower_than_guessed() 
     assert fractions[-1] < 1.0 and shown(1000) == 1.0  # full only when all is embedded
 
 
+def test_the_last_page_of_a_large_pdf_is_not_almost_done() -> None:
+    """Page 261 of 261 read: the file's passages are still to be found and embedded, so the run
+    is not "~1 s left" (it was, and stayed so for the whole embedding)."""
+    meter = ProgressMeter()
+    meter.files_total, meter.bytes_total = 1, 8_000_000
+    meter.start_file("/docs/manual.pdf", 8_000_000)
+    meter.page, meter.pages = 261, 261
+    event = meter.event(phase="indexing", stage="reading", chunks_done=0, failed=0)
+    assert event.eta_s is None  # embedding not measured yet: no estimate rather than a wrong one
+    assert event.fraction is not None and event.fraction < 0.5
+
+
 def test_no_estimate_before_the_embedding_rate_is_measured() -> None:
     fraction, eta = estimate(
         bytes_done=12_000_000,
