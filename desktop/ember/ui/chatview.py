@@ -97,6 +97,7 @@ class MessageBubble(QFrame):
         self._code_blocks: list[str] = []
         self._dirty = False
         self.placeholder = "…"  # what an answer shows before its first token
+        self._awaiting_math = False  # drawn again once mathtext has loaded
         self.setObjectName("Bubble")
         self.setProperty("role", data.role)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
@@ -221,6 +222,16 @@ class MessageBubble(QFrame):
         safe = render_markdown(self.body.document(), text, cited, self._code_color)
         self._code_blocks = safe.code_blocks
         self.body._fit()
+        if safe.formulas and not self._awaiting_math:
+            from ember.ui import markdown_math
+
+            if not markdown_math.ready():  # shown as their source until mathtext has loaded
+                self._awaiting_math = True
+                markdown_math.when_ready(self, self._math_ready)
+
+    def _math_ready(self) -> None:
+        self._awaiting_math = False
+        self._render()
 
     def append(self, piece: str) -> None:
         """Add streamed text; the visible text catches up on the next :meth:`flush`."""

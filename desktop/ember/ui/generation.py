@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
-from ember.ui import markdown_math, message
+from ember.ui import message
 from ember.ui.chatview import BubbleData, ChatView, MessageBubble
 from ember.ui.composer import Composer
 from ember.ui.model_notice import LOADING_MODEL, SEARCHING, add_small_model_notice
@@ -198,8 +198,6 @@ class Generation(QObject):
         self._bubble_due = True
         QTimer.singleShot(ANSWER_BUBBLE_DELAY_MS, self, self._streaming_bubble)
         self.composer.set_generating(True)
-        if not markdown_math.preloaded():  # while the answer starts, not at its first formula
-            self.tasks.run_background("warm-math", lambda _report: markdown_math.preload())
         core = self.core
         chat_id = self.conversations.conversation_id
         collections = self.conversations.collections

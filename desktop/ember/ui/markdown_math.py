@@ -7,13 +7,18 @@ dollar sign. Each formula becomes a placeholder before the Markdown reader runs 
 ``*`` inside it are not read as emphasis), and the placeholder is then replaced by the formula's
 image (kept in the document's own resources: nothing is fetched). A formula mathtext cannot
 parse is shown as its source, in the code font; the renderer never raises for a model's text.
-matplotlib is imported on the first formula.
+
+matplotlib is imported on the first formula, on a thread of its own (about 0.8 s, cold, which
+must not stall the window): until it is ready a formula shows as its source, and each document
+that showed one is drawn again once it is (:func:`when_ready`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +27,7 @@ from ember.ui.qt import (
     QColor,
     QFontDatabase,
     QImage,
+    QObject,
     QPalette,
     Qt,
     QTextBlockFormat,
@@ -30,6 +36,7 @@ from ember.ui.qt import (
     QTextDocument,
     QTextImageFormat,
     QUrl,
+    Signal,
 )
 
 log = logging.getLogger(__name__)
@@ -123,7 +130,7 @@ def insert_math(document: QTextDocument, formulas: list[Formula], code: QColor |
         cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
         formula = formulas[index]
         size = point_size * (1.2 if formula.display else 1.0)
-        image = render_formula(formula.source, size, color, ratio)
+        image = render_formula(formula.source, size, color, ratio) if ready() else None
         if image is not None:
             _insert_image(document, cursor, image, index, formula.display)
             drawn += 1
@@ -161,21 +168,71 @@ def _insert_source(cursor: QTextCursor, formula: Formula, code: QColor | None) -
     cursor.insertText(shown, fmt)
 
 
-_preloaded = False
+class _Loader(QObject):
+    """Says, on the GUI thread, that mathtext is ready."""
+
+    ready = Signal()
 
 
-def preloaded() -> bool:
-    """Whether :func:`preload` has run (or is running)."""
-    return _preloaded
+_state = "cold"  # "cold", "loading", "ready" (or "failed": formulas stay as their source)
+_loader: _Loader | None = None
 
 
-def preload() -> None:
-    """*worker* Import mathtext and draw one formula (about 0.8 s here, cold) so the first
-    formula of an answer does not stall the GUI thread; safe to call twice."""
-    global _preloaded
-    if _preloaded:
+def _the_loader() -> _Loader:
+    global _loader
+    if _loader is None:
+        _loader = _Loader()
+        _loader.moveToThread(QApplication.instance().thread())  # type: ignore[union-attr]
+    return _loader
+
+
+def ready() -> bool:
+    """Whether formulas are drawn now (mathtext imported)."""
+    return _state == "ready"
+
+
+def load_in_background() -> None:
+    """*GUI thread* Import mathtext and draw one formula on a thread of its own, once; then
+    :func:`when_ready`'s callbacks run on the GUI thread."""
+    global _state
+    if _state != "cold":
         return
-    _preloaded = True
+    _state = "loading"
+    loader = _the_loader()
+
+    def run() -> None:
+        global _state
+        _state = "ready" if preload() else "failed"
+        loader.ready.emit()  # queued to the GUI thread, where the loader lives
+
+    threading.Thread(target=run, name="ember-mathtext", daemon=True).start()
+
+
+def when_ready(receiver: QObject, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once mathtext is ready (not at all should ``receiver`` be deleted
+    before); starts loading it if nobody has."""
+    load_in_background()
+    loader = _the_loader()
+
+    def once() -> None:
+        loader.ready.disconnect(slot)
+        callback()
+
+    slot = once
+    receiver.destroyed.connect(lambda *_: _disconnect(loader, slot))
+    loader.ready.connect(slot)
+
+
+def _disconnect(loader: _Loader, slot: Callable[[], None]) -> None:
+    try:
+        loader.ready.disconnect(slot)
+    except (RuntimeError, TypeError):  # already called (and disconnected)
+        pass
+
+
+def preload() -> bool:
+    """*worker* Import mathtext and draw one formula; False when it cannot (then formulas show
+    as their source)."""
     from io import BytesIO
 
     try:
@@ -183,5 +240,7 @@ def preload() -> None:
         from matplotlib.mathtext import math_to_image
 
         math_to_image("$x^2$", BytesIO(), prop=FontProperties(size=10), dpi=96, format="png")
-    except Exception as exc:  # rendering then fails (and says so) where a formula is drawn
-        log.debug("mathtext could not be preloaded: %s", exc)
+    except Exception as exc:
+        log.warning("math in answers is shown as its source: mathtext failed: %s", exc)
+        return False
+    return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ember.ui.markdown import (
     CITE_SCHEME,
     COPY_SCHEME,
@@ -89,7 +91,27 @@ def test_clicking_a_link_asks_instead_of_navigating(qtbot) -> None:
 OBJECT = "\ufffc"  # what an image is in a document's plain text
 
 
-def test_inline_and_display_math_are_drawn_as_images_from_the_document_itself(qtbot) -> None:
+@pytest.fixture
+def mathtext(qtbot):  # type: ignore[no-untyped-def]
+    """mathtext loaded (on its own thread, as in the app)."""
+    from ember.ui import markdown_math
+
+    markdown_math.load_in_background()
+    qtbot.waitUntil(markdown_math.ready, timeout=60_000)
+
+
+def test_until_mathtext_has_loaded_a_formula_shows_its_source(qtbot, monkeypatch) -> None:
+    from ember.ui import markdown_math
+
+    monkeypatch.setattr(markdown_math, "_state", "loading")  # its thread has not finished yet
+    view = _render(qtbot, "Euler: $e^{i\\pi}+1=0$.")
+    assert "e^{i\\pi}+1=0" in view.document().toPlainText()
+    assert OBJECT not in view.document().toPlainText()
+
+
+def test_inline_and_display_math_are_drawn_as_images_from_the_document_itself(
+    qtbot, mathtext
+) -> None:
     from ember.ui.qt import QImage, QTextDocument
 
     view = _render(qtbot, "Euler: $e^{i\\pi}+1=0$.\n\n$$\\frac{a}{b}$$\n\nDone.")
@@ -180,3 +202,18 @@ def test_a_block_quote_has_a_bar_down_its_left_side(qtbot) -> None:
     assert image.pixelColor(bar).lightness() < image.pixelColor(beside).lightness()
     plain = _render(qtbot, "Said:\n\nquoted words\n\nNot quoted.")
     assert quote_bars(plain.document()) == []
+
+
+def test_an_answer_shows_its_formulas_once_mathtext_has_loaded(qtbot, monkeypatch) -> None:
+    """mathtext loads on its own thread at the first formula (the window never waits for it);
+    the answer shows the source meanwhile, then is drawn again with the formula."""
+    from ember.ui import markdown_math
+    from ember.ui.chatview import BubbleData, MessageBubble
+    from ember.ui.qt import QColor
+
+    monkeypatch.setattr(markdown_math, "_state", "cold")
+    bubble = MessageBubble(BubbleData(role="assistant", text="So $x^2 \\geq 0$."), QColor("#eee"))
+    qtbot.addWidget(bubble)
+    assert "x^2" in bubble.body.document().toPlainText()
+    qtbot.waitUntil(lambda: OBJECT in bubble.body.document().toPlainText(), timeout=60_000)
+    assert "x^2" not in bubble.body.document().toPlainText()
