@@ -183,7 +183,21 @@ def _the_loader() -> _Loader:
     if _loader is None:
         _loader = _Loader()
         _loader.moveToThread(QApplication.instance().thread())  # type: ignore[union-attr]
+        _loader.ready.connect(_call_waiting)
     return _loader
+
+
+_waiting: list[tuple[QObject, Callable[[], None]]] = []  # (receiver, callback) until ready
+
+
+def _call_waiting() -> None:
+    from shiboken6 import isValid
+
+    waiting = list(_waiting)
+    _waiting.clear()
+    for receiver, callback in waiting:
+        if isValid(receiver):  # not for a bubble deleted meanwhile
+            callback()
 
 
 def ready() -> bool:
@@ -209,25 +223,14 @@ def load_in_background() -> None:
 
 
 def when_ready(receiver: QObject, callback: Callable[[], None]) -> None:
-    """Call ``callback`` once mathtext is ready (not at all should ``receiver`` be deleted
-    before); starts loading it if nobody has."""
+    """Call ``callback`` on the GUI thread once mathtext is ready (not at all should
+    ``receiver`` be deleted before, nor should mathtext have failed to load: formulas then stay
+    as their source); starts loading it if nobody has."""
+    if _state == "failed":
+        return
+    _the_loader()
+    _waiting.append((receiver, callback))
     load_in_background()
-    loader = _the_loader()
-
-    def once() -> None:
-        loader.ready.disconnect(slot)
-        callback()
-
-    slot = once
-    receiver.destroyed.connect(lambda *_: _disconnect(loader, slot))
-    loader.ready.connect(slot)
-
-
-def _disconnect(loader: _Loader, slot: Callable[[], None]) -> None:
-    try:
-        loader.ready.disconnect(slot)
-    except (RuntimeError, TypeError):  # already called (and disconnected)
-        pass
 
 
 def preload() -> bool:
