@@ -177,6 +177,9 @@ class MessageBubble(QFrame):
         self.regenerate_button.clicked.connect(self.regenerateRequested.emit)
         for button in (self.edit_button, self.regenerate_button, self.copy_button):
             actions.addWidget(button)
+        # Tab goes left to right, as they are shown (not in the order they were made).
+        QWidget.setTabOrder(self.edit_button, self.regenerate_button)
+        QWidget.setTabOrder(self.regenerate_button, self.copy_button)
         self.edit_button.setVisible(data.role == "user")
         self.regenerate_button.setVisible(False)
         card.addLayout(actions)
