@@ -22,7 +22,6 @@ from ember.ui.qt import QObject, Qt, QWidget
 
 if TYPE_CHECKING:
     from ember.core import Core
-    from ember.ui.chat_db import ChatDb
     from ember.ui.conversations import Conversations
     from ember.ui.documents import Documents
     from ember.ui.tasks import TaskManager
@@ -37,7 +36,6 @@ class DocumentsAdmin(QObject):
         tasks: TaskManager,
         documents: Documents,
         conversations: Conversations,
-        chat_db: ChatDb,
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
@@ -45,7 +43,6 @@ class DocumentsAdmin(QObject):
         self.tasks = tasks
         self.documents = documents
         self.conversations = conversations
-        self.chat_db = chat_db
         self.window = parent
         self.page: DocumentsPage | None = None
         self.collection = ""  # the collection the page shows

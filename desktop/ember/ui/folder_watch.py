@@ -59,13 +59,6 @@ class FolderWatcher(QObject):
         entry = self._running.get(name)
         return entry is not None and entry[1] in self._ready
 
-    def rename(self, old: str, new: str) -> None:
-        """A watched collection got a new name: its watch carries on under it."""
-        folders = self._running.get(old, ((), None, None))[0]
-        if folders:
-            self._stop(old)
-            self._start(new, folders)
-
     def stop_all(self) -> None:
         """Stop every watch (the window closes); threads end within about half a second."""
         for name in list(self._running):

@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         )
         self.documents = Documents(self.core, self.tasks, self.conversations, docs, self)
         self.documents_admin = DocumentsAdmin(  # the documents page and the folder watches
-            self.core, self.tasks, self.documents, self.conversations, self.chat_db, self
+            self.core, self.tasks, self.documents, self.conversations, self
         )
         # What the tests, the benchmark and the app call on the window, by job.
         c, g, m, d = self.conversations, self.generator, self.models, self.documents

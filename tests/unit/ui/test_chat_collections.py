@@ -68,7 +68,7 @@ def app(qtbot, tmp_path: Path) -> Iterator[App]:  # type: ignore[no-untyped-def]
         DocumentWidgets(win, sidebar, button, QMenu(button), build_status_bar(win)),
         win,
     )
-    admin = DocumentsAdmin(core, tasks, documents, conversations, db, win)
+    admin = DocumentsAdmin(core, tasks, documents, conversations, win)
     generation = Generation(core, tasks, conversations, chat, composer, win)
     asked: list[message.Question] = []
     message.global_bridge.asked.connect(asked.append)

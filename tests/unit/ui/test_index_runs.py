@@ -355,7 +355,7 @@ def admin(app, tmp_path, qtbot):  # type: ignore[no-untyped-def]
     _indexed_now(core, [folder], "X")
     _indexed_now(core, [_doc(tmp_path / "y.md", "yarn")], "Y")
     assert core.watch_folders("X", True) == (str(folder),)
-    admin = DocumentsAdmin(core, app.tasks, app.docs, app.conv, app.db, app.win)
+    admin = DocumentsAdmin(core, app.tasks, app.docs, app.conv, app.win)
     admin.watcher.set_watched(core.watched_folders())
     assert admin.watcher.watched == {"X": (str(folder),)}
     admin.collection = "X"
