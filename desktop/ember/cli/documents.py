@@ -142,6 +142,8 @@ def _print_index_report(report: IngestReport, as_json: bool) -> None:
     print(line)
     for failure in report.failed:
         print(f"  failed: {shown_path(failure.path)}: {failure.reason}")
+    for passed in report.passed_over:  # a binary file, an empty one: named, not read
+        print(f"  skipped: {shown_path(passed.path)}: {passed.reason}")
     for notice in report.warnings:
         print(f"  warning: {shown_path(notice.path)}: {notice.message}")
     sys.stdout.flush()

@@ -46,6 +46,15 @@ def test_index_then_search_as_json(
     assert hits[0]["heading"] == "Filing your tax return > Deadlines"
 
 
+def test_index_names_the_files_it_skips(
+    corpus: Path, minilm: MiniLMEmbedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (corpus / "photo.bin").write_bytes(bytes(range(256)) * 8)
+    assert main(["index", str(corpus), "--collection", "notes"]) == 0
+    out = capsys.readouterr().out
+    assert f"  skipped: {corpus / 'photo.bin'}: unsupported file type '.bin'" in out
+
+
 def test_docs_list_and_remove(
     corpus: Path, minilm: MiniLMEmbedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
