@@ -31,12 +31,14 @@ from ember.engines.base import (
     Engine,
     Finished,
     GenerationOptions,
+    Timings,
     Token,
 )
 from ember.engines.context import PromptTooLong, fit_prompt
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import EmberError, EngineUnavailable
 from ember.knowledge.types import Citation, Grounding, StaleSource
+from ember.turns import ModelTurns
 
 ABSTAIN_TEXT = "I could not find this in your documents."
 
@@ -95,7 +97,11 @@ EngineProvider = Callable[[], Engine]
 
 class Assistant:
     """Chats stored in ``store``, answered by an engine (or a zero-argument function returning the
-    engine to use now, so a model switch or a lazy load needs no new Assistant)."""
+    engine to use now, so a model switch or a lazy load needs no new Assistant).
+
+    ``turns`` (when given) is shared with everything else that streams from the same loaded
+    model (the local API): each answer waits for its turn, in order, before the model runs.
+    """
 
     def __init__(
         self,
@@ -103,7 +109,9 @@ class Assistant:
         store: ChatStore,
         settings: Settings,
         retriever: Retriever | None = None,
+        turns: ModelTurns | None = None,
     ) -> None:
+        self.turns = turns or ModelTurns()
         if isinstance(engine, Engine):
             loaded = engine
             self._engine_provider: EngineProvider = lambda: loaded
@@ -215,22 +223,27 @@ class Assistant:
                 yield ReplyDone(writer.finish(), None, abstained=True)
                 return
 
-            engine = self._engine_provider()
-            prompt, max_tokens = self._prompt(engine, user_message, grounding)
-            finished: Finished | None = None
-            stream = engine.stream_chat(prompt, self.options(max_tokens), cancel)
-            try:
-                for event in stream:
-                    if isinstance(event, Token):
-                        writer.append(event.text)
-                        yield event
-                    else:
-                        finished = event
-            finally:
-                # Stop the backend now (not whenever the garbage collector gets to it).
-                close_stream = getattr(stream, "close", None)
-                if close_stream is not None:
-                    close_stream()
+            with self.turns.turn(cancel) as granted:
+                if not granted:  # stopped while another answer had the model
+                    stopped = Finished("cancelled", "", Timings(None, 0.0, 0, 0), "")
+                    yield ReplyDone(writer.cancel(), stopped)
+                    return
+                engine = self._engine_provider()
+                prompt, max_tokens = self._prompt(engine, user_message, grounding)
+                finished: Finished | None = None
+                stream = engine.stream_chat(prompt, self.options(max_tokens), cancel)
+                try:
+                    for event in stream:
+                        if isinstance(event, Token):
+                            writer.append(event.text)
+                            yield event
+                        else:
+                            finished = event
+                finally:
+                    # Stop the backend now (not whenever the garbage collector gets to it).
+                    close_stream = getattr(stream, "close", None)
+                    if close_stream is not None:
+                        close_stream()
             if finished is None:
                 raise EngineUnavailable(
                     f"{engine.model_name} ended its answer without finishing properly; "

@@ -86,6 +86,13 @@ class Settings(BaseModel):
     remotes: list[RemoteEndpoint] = Field(default_factory=list)
     data_dir: str = ""  # "" = the platform default
     theme: Literal["system", "light", "dark"] = "system"  # the window's look; EMBER_THEME overrides
+    # The local API (ember.api): served by the window when api_enabled, or by `ember serve`.
+    # 4891 is the port GPT4All's server used, so clients set up for it find Ember.
+    api_enabled: bool = False
+    api_host: str = "127.0.0.1"
+    api_port: Annotated[int, Field(ge=1, le=65535)] = 4891
+    # Seconds without a request before `ember serve` unloads its model (0 = never).
+    api_idle_unload_s: Annotated[int, Field(ge=0)] = 600
 
     def __init__(self, /, **values: Any) -> None:
         try:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ember.errors import EmberError, ModelLoadError
 from ember.files import shown_path
 from ember.paths import Paths, ember_paths
+from ember.turns import ModelTurns
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -131,6 +132,9 @@ class Core:
         self._open_lock = threading.Lock()
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
+        # Everything that streams from the loaded model takes turns on it: the window's chats,
+        # the local API, the MCP server's answers. Loading or closing a model takes a turn too.
+        self.turns = ModelTurns()
         self.loaded: LoadedModel | None = None
         self._knowledge: KnowledgeBase | None = None
         self._retriever: Retriever | None = None
@@ -170,7 +174,7 @@ class Core:
             if self._assistant is None:
                 from ember.assistant import Assistant
 
-                self._assistant = Assistant(self.engine, store, self.settings)
+                self._assistant = Assistant(self.engine, store, self.settings, turns=self.turns)
                 self._assistant.retriever = self._retriever
             return self._assistant
 
@@ -268,7 +272,7 @@ class Core:
 
         choice = self.settings.model if key is None else key
         spec, _entry = resolve_model(choice, self.settings, self.paths)
-        with self._engine_lock:
+        with self.turns.turn(), self._engine_lock:
             if self._engine is not None:
                 self._engine.close()
                 self._engine = None

@@ -1,0 +1,55 @@
+"""The local API as an ASGI application (FastAPI), assembled over one :class:`~ember.core.Core`.
+
+``create_app(core, config)`` is the only place the routes and the security checks are put
+together. No interactive docs: ``/docs`` would load scripts from the internet.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ember.api.errors import ApiError, from_domain
+from ember.errors import EmberError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ember.api.config import ServeConfig
+    from ember.core import Core
+
+
+def create_app(core: Core, config: ServeConfig) -> FastAPI:
+    """The API over ``core``, listening as ``config`` says (every request is checked first)."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    app = FastAPI(title="Ember", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.core = core
+    app.state.config = config
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(EmberError)
+    async def _domain_error(_request: Request, exc: EmberError) -> JSONResponse:
+        error = from_domain(exc)
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid value')}" if where else "Invalid request."
+        error = ApiError(400, message, param=where or None)
+        return JSONResponse(error.body(), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        kind = "not_found" if exc.status_code == 404 else None
+        error = ApiError(exc.status_code, str(exc.detail), code=kind)
+        return JSONResponse(error.body(), status_code=exc.status_code)
+
+    return app

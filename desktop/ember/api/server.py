@@ -1,0 +1,127 @@
+"""uvicorn serving the local API: in the foreground (``ember serve``) or on a thread (the window).
+
+The socket is bound here, before uvicorn starts, so a busy port is a clear :class:`EmberError` at
+once and port 0 (tests) tells its real port. A non-loopback address is refused without an API key
+(the caller asks the person to confirm first: :func:`check_bind`).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+from ember.api.config import ServeConfig
+from ember.errors import EmberError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from ember.core import Core
+
+
+def check_bind(config: ServeConfig, confirmed: bool = False) -> None:
+    """Raise :class:`EmberError` unless ``config`` may listen: a key is always required, and an
+    address other people's computers can reach needs ``confirmed`` too."""
+    if not config.api_key:
+        raise EmberError("The local API needs an API key; none is set.")
+    if not config.loopback and not confirmed:
+        raise EmberError(
+            f"{config.host} can be reached from other computers. Serve on 127.0.0.1, or confirm "
+            "that you want other computers to reach Ember (they still need the API key)."
+        )
+
+
+def bind(config: ServeConfig) -> socket.socket:
+    """A listening socket on ``config.host``:``config.port``; raises :class:`EmberError` when the
+    address is taken or not this computer's."""
+    family = socket.AF_INET6 if ":" in config.host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host.strip("[]"), config.port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise EmberError(
+            f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}. "
+            "Choose another port (ember serve --port N, or in Settings)."
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+class ApiServer:
+    """The API over ``core`` on its own socket. :meth:`start` serves on a background thread;
+    :meth:`serve_forever` in this thread (until Ctrl-C). :meth:`stop` ends either."""
+
+    def __init__(self, core: Core, config: ServeConfig) -> None:
+        self.core = core
+        self.config = config
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one when the config asked for port 0)."""
+        return self._socket.getsockname()[1] if self._socket is not None else self.config.port
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/v1``, what an OpenAI client's ``base_url`` is set to."""
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}/v1"
+
+    def _prepare(self) -> uvicorn.Server:
+        import uvicorn
+
+        from ember.api.app import create_app
+
+        self._socket = bind(self.config)
+        if self.config.port == 0:  # the Host check must know the real port
+            from dataclasses import replace
+
+            self.config = replace(self.config, port=self.port)
+        app = create_app(self.core, self.config)
+        uv_config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(uv_config)
+        return self._server
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (Ctrl-C) or :meth:`stop`."""
+        server = self._prepare()
+        assert self._socket is not None
+        server.run(sockets=[self._socket])
+
+    def start(self) -> None:
+        """Serve on a background thread; returns once the server accepts connections."""
+        server = self._prepare()
+        sock = self._socket
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="ember-api", daemon=True
+        )
+        self._thread.start()
+        while not server.started and self._thread.is_alive():
+            threading.Event().wait(0.01)
+        if not server.started:
+            raise EmberError("The local API stopped while starting; see the log for why.")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop serving (open streams are cancelled) and close the socket."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
