@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ember.engines import (
 from ember.errors import EngineUnavailable
 from ember.knowledge.grounding import DocumentRetriever, format_sources
 from ember.knowledge.retrieval import Hit, SearchResult
+from ember.turns import ModelTurns
 
 pytestmark = pytest.mark.slow
 
@@ -239,6 +241,51 @@ def test_abandoning_the_stream_counts_as_cancel(engine: Engine, store: ChatStore
     stream.close()
     stored = store.messages(chat.id)[-1]
     assert (stored.state, stored.content) == ("cancelled", "".join(seen))
+
+
+def test_an_answer_waits_for_its_turn_on_the_model_and_can_be_stopped_while_waiting(
+    engine: Engine, store: ChatStore
+) -> None:
+    """Another stream (the local API) holds the model: the chat waits in line; stopped there,
+    it is kept as cancelled and the model is never run for it."""
+    recording = RecordingEngine(engine)
+    turns = ModelTurns()
+    assistant = Assistant(recording, store, settings(), turns=turns)
+    chat = store.create()
+    cancel = CancelToken()
+    events: list[AssistantEvent] = []
+    with turns.turn():
+        worker = threading.Thread(
+            target=lambda: events.extend(assistant.send(chat.id, "Hello?", cancel=cancel))
+        )
+        worker.start()
+        while turns.waiting < 1:
+            worker.join(0.01)
+        cancel.cancel()
+        worker.join(30)
+    done = events[-1]
+    assert isinstance(done, ReplyDone) and done.finished.reason == "cancelled"
+    assert recording.prompts == []
+    assert store.messages(chat.id)[-1].state == "cancelled"
+
+
+def test_answers_share_the_model_in_the_order_they_asked(engine: Engine, store: ChatStore) -> None:
+    turns = ModelTurns()
+    first = Assistant(engine, store, settings(), turns=turns)
+    chat = store.create()
+    with turns.turn():
+        answers: list[str] = []
+        worker = threading.Thread(
+            target=lambda: answers.extend(
+                e.message.content for e in first.send(chat.id, "Hi") if isinstance(e, ReplyDone)
+            )
+        )
+        worker.start()
+        while turns.waiting < 1:
+            worker.join(0.01)
+        assert answers == []  # still waiting: the model is busy
+    worker.join(60)
+    assert answers and answers[0].strip()
 
 
 def test_a_backend_failure_is_saved_with_the_partial_text_and_raised(
