@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/retrieval.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/ui.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/api_overhead.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
 
 # Answer quality on Python's own documentation (Debian's python3.11-doc, installed when missing).
