@@ -181,6 +181,7 @@ class ApiSection(QWidget):
             return
         try:
             self.key.setText(self.control.key())
+            self.key.setCursorPosition(0)  # its start shows, as a person reads it
         except ConfigError as exc:
             self.key.setText("")
             self.key.setPlaceholderText(str(exc))
@@ -213,6 +214,7 @@ class ApiSection(QWidget):
             return
         try:
             self.key.setText(self.control.rotate_key())
+            self.key.setCursorPosition(0)
         except ConfigError as exc:
             message.error("No new API key", str(exc))
 
