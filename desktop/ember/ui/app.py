@@ -92,7 +92,8 @@ def shutdown_window(window: object, timeout_ms: int = 10_000) -> None:
     window._shut_down = True  # type: ignore[attr-defined]
     # The chat still offered for undo is erased for good, queued before the workers stop.
     window.conversations.purge_at_exit()
-    if window.tasks.shutdown(timeout_ms):
+    api_stopped = window.api.shutdown()  # bounded; no request may be left inside the core
+    if window.tasks.shutdown(timeout_ms) and api_stopped:
         window.core.close()
     else:
         # A worker is still inside the engine or the stores (a very slow token, a stuck call):

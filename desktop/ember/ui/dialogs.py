@@ -30,6 +30,7 @@ from ember.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from ember.ui.settings_api import ApiSection
 
 if TYPE_CHECKING:
     from ember.knowledge.types import Citation
@@ -171,6 +172,9 @@ class SettingsDialog(QDialog):
         tabs.addTab(general, "Assistant")
         tabs.addTab(servers, "Hardware and servers")
         tabs.addTab(self._appearance(settings, tabs), "Appearance")
+        # The window's API controller shows and rotates the key (none: a dialog on its own).
+        self.api_section = ApiSection(settings, getattr(parent, "api", None), tabs)
+        tabs.addTab(self.api_section, "Local API")
         layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
@@ -326,10 +330,13 @@ class SettingsDialog(QDialog):
                 remotes=list(self.remote_servers.remotes),
                 data_dir=self.data_dir.text().strip(),
                 theme=str(self.theme.currentData()),
+                **self.api_section.values(),
             )
         )
 
     def accept(self) -> None:
+        if not self.api_section.confirm(then=self.accept):  # another computer may reach it
+            return
         try:
             self.result_settings = self.settings().validate()
         except ConfigError as exc:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ember.core import Core
 from ember.ui import message, shortcuts
+from ember.ui.api_control import ApiControl
 from ember.ui.chat_db import ChatDb
 from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
@@ -239,6 +240,8 @@ class MainWindow(QMainWindow):
         m.settingsSaved.connect(lambda settings: self._theme_chosen(settings.theme))
         d.listed.connect(self._collections_listed)
         d.update_button()
+        self.api = ApiControl(self.core, self.tasks, self)  # the local API, when switched on
+        m.settingsSaved.connect(self.api.apply)
 
     # ------------------------------------------------------------------------------------------
     # start and stop
@@ -325,6 +328,7 @@ class MainWindow(QMainWindow):
         self.models.load_model()
         self.documents.refresh()
         self.models.refresh_ollama()
+        self.api.start_if_enabled()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
