@@ -44,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app.set_defaults(handler=_run_app)
 
-    from ember.cli import chat, documents, evaluate, models
+    from ember.cli import chat, documents, evaluate, mcp, models
 
-    for group in (chat, models, documents, evaluate):
+    for group in (chat, models, documents, evaluate, mcp):
         group.register(commands)
     return parser
 
