@@ -52,4 +52,7 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
         error = ApiError(exc.status_code, str(exc.detail), code=kind)
         return JSONResponse(error.body(), status_code=exc.status_code)
 
+    from ember.api.mcp_server import mount_mcp
+
+    mount_mcp(app, core, config)  # the MCP server at /mcp (streamable HTTP)
     return app
