@@ -38,7 +38,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from pydantic import BaseModel, Field
@@ -183,20 +182,11 @@ class DocumentTools:
         )
 
     def assistant(self) -> Assistant:
-        """An assistant of its own over a chat store in memory, sharing the core's model, turns,
-        settings and retriever (the retrieval helper in the window)."""
-        from ember.assistant import Assistant
-        from ember.chats.store import ChatStore
-
+        """The core's assistant for MCP (:meth:`Core.memory_assistant`), with today's
+        settings."""
         with self._lock:
             if self._assistant is None:
-                store = ChatStore(Path(":memory:"))
-                self._assistant = Assistant(
-                    self.core.engine, store, self.core.settings, turns=self.core.turns
-                )
-            if self._assistant.retriever is None:
-                self.core.ensure_retriever()
-                self._assistant.retriever = self.core.assistant.retriever or self.core.knowledge()
+                self._assistant = self.core.memory_assistant()
             self._assistant.settings = self.core.settings
             return self._assistant
 
@@ -322,7 +312,7 @@ def mount_mcp(app: FastAPI, core: Core, config: ServeConfig) -> None:
 
     The app's security checks (API key, Host) cover the route like every other; the SDK's own
     Host/Origin check is kept as a second line, allowing the address the API is bound to. The
-    session manager's task group runs inside the app's lifespan (uvicorn must run it).
+    session manager's task group runs inside the app's lifespan (the server must run the app's lifespan).
     """
     from contextlib import asynccontextmanager
 

@@ -98,3 +98,25 @@ def test_mcp_over_http_refuses_a_foreign_host_header(served: ApiServer) -> None:
         served, {"Authorization": f"Bearer {KEY}", "Host": f"evil.example:{served.port}"}
     )
     assert answer.status_code in (403, 421)
+
+
+def test_questions_over_mcp_stay_out_of_the_persons_chat_history(served: ApiServer) -> None:
+    """The API's core is the person's (its chat store on disk): MCP answers use a store in
+    memory."""
+    served.core.apply_settings(served.core.settings.model_copy(update={"max_tokens": 24}))
+
+    async def run() -> Any:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with (
+            create_mcp_http_client(headers=headers) as http,
+            streamable_http_client(_url(served), http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await session.call_tool("ask_documents", {"question": ROUTER_QUESTION})
+
+    answered = anyio.run(run)
+    assert not answered.is_error, answered.content
+    assert answered.structured_content["sources"]
+    assert served.core.store.conversations() == []
+    assert served.core.store.conversations(deleted=True) == []
