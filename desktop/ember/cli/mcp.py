@@ -28,7 +28,7 @@ def run_mcp(_args: argparse.Namespace) -> int:
     from ember.api.mcp_server import build_mcp_server
     from ember.core import Core
 
-    # Whatever logs (the SDK, uvicorn-free libraries) writes to stderr: stdout is the protocol's.
+    # Logs (ours, the SDK's) go to stderr: stdout carries the protocol and nothing else.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="ember mcp: %(message)s")
     core = Core(chats_db=Path(":memory:"))
     try:
