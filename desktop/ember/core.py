@@ -180,6 +180,18 @@ class Core:
                 self._assistant.retriever = self._retriever
             return self._assistant
 
+    def memory_assistant(self) -> Assistant:
+        """*worker* An assistant of its own whose chats live in memory only (MCP's answers): it
+        shares this core's model, turns, settings and retriever, and never touches the person's
+        chat history. The caller keeps it (and sets ``settings`` anew when they change)."""
+        from ember.assistant import Assistant
+        from ember.chats.store import ChatStore
+
+        if self.has_documents():
+            self.knowledge()
+        store = ChatStore(Path(":memory:"))
+        return Assistant(self.engine, store, self.settings, self._retriever, turns=self.turns)
+
     # -- settings -------------------------------------------------------------------------------
 
     def apply_settings(self, settings: Settings) -> bool:

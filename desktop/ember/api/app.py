@@ -61,4 +61,8 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
     app.add_middleware(SecurityMiddleware, config=config)  # outside every route: see its module
     app.include_router(routes_models.router)
     app.include_router(routes_embeddings.router)
+
+    from ember.api.mcp_server import mount_mcp
+
+    mount_mcp(app, core, config)  # the MCP server at /mcp (streamable HTTP)
     return app

@@ -93,7 +93,7 @@ class ApiServer:
             app,
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="on",  # runs the MCP session manager (see ember.api.mcp_server)
             server_header=False,
             date_header=False,
             timeout_graceful_shutdown=5,
