@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.ingest import IngestReport, ProgressEvent
     from ember.knowledge.listing import DocumentRow
+    from ember.knowledge.retrieval import SearchResult
     from ember.knowledge.store import CollectionInfo
 
 # Settings whose change means the model must be loaded again.
@@ -484,6 +485,20 @@ class Core:
         warm = getattr(self._retriever, "warm", None)
         if warm is not None:
             warm()
+
+    def search(
+        self, query: str, collections: Sequence[str] | None, top_k: int | None = None
+    ) -> SearchResult:
+        """*worker* The best ``top_k`` chunks for ``query`` in ``collections`` (every one when
+        None): in the retrieval helper process when the core has one (torch never loads in the
+        window's process), else with this process's knowledge base."""
+        kb = self.knowledge()
+        if self.knowledge_helper:
+            from ember.knowledge.helper import RetrievalHelper
+
+            assert isinstance(self._retriever, RetrievalHelper)
+            return self._retriever.search(query, collections, top_k)
+        return kb.search(query, collections, top_k)
 
     def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
         """*worker* ``texts`` as the embedder's normalised vectors (``(len, 384)`` float32) and

@@ -154,7 +154,7 @@ class DocumentTools:
         names = self._names(collections)
         if not names:
             return SearchResults(passages=[])
-        result = self.core.knowledge().search(query, names, max(1, min(top_k, MAX_TOP_K)))
+        result = self.core.search(query, names, max(1, min(top_k, MAX_TOP_K)))
         passages = [
             Passage(
                 file=shown_path(hit.source),

@@ -28,6 +28,8 @@ from ember.knowledge.types import Citation, Grounding, StaleSource
 if TYPE_CHECKING:
     import numpy as np
 
+    from ember.knowledge.retrieval import SearchResult
+
 HELPER_MODULE = "ember.knowledge.helper_main"
 # Cancel stops the run between batches; a child busy in one long call (importing torch, say) is
 # killed after this long: the knowledge base repairs a half-written batch when next opened.
@@ -135,6 +137,29 @@ def grounding_to_json(grounding: Grounding) -> dict[str, Any]:
     return data
 
 
+def search_to_json(result: SearchResult) -> dict[str, Any]:
+    """A :class:`SearchResult` as a JSON-ready dict (hits, best similarity, stale files)."""
+    return {
+        "hits": [dataclasses.asdict(hit) for hit in result.hits],
+        "best_similarity": result.best_similarity,
+        "chunk_total": result.chunk_total,
+        "stale": [dataclasses.asdict(s) for s in result.stale],
+    }
+
+
+def search_from_json(data: dict[str, Any]) -> SearchResult:
+    """The :class:`SearchResult` that :func:`search_to_json` gave ``data`` for (without the
+    keyword evidence, which only the abstain decision reads, in the helper)."""
+    from ember.knowledge.retrieval import Hit, SearchResult
+
+    return SearchResult(
+        hits=tuple(Hit(**hit) for hit in data["hits"]),
+        best_similarity=data["best_similarity"],
+        chunk_total=int(data.get("chunk_total", 0)),
+        stale=tuple(StaleSource(**s) for s in data.get("stale", ())),
+    )
+
+
 def grounding_from_json(data: dict[str, Any]) -> Grounding:
     """The :class:`Grounding` that :func:`grounding_to_json` gave ``data`` for."""
     return Grounding(
@@ -197,6 +222,21 @@ class RetrievalHelper:
             }
         )
         return grounding_from_json(answer["grounding"])
+
+    def search(
+        self, query: str, collections: Sequence[str] | None, k: int | None = None
+    ) -> SearchResult:
+        """*worker* The best chunks for ``query`` (what ``KnowledgeBase.search`` gives), found
+        in the helper so torch never loads in the caller's process."""
+        answer = self._request(
+            {
+                "op": "search",
+                "query": query,
+                "collections": None if collections is None else list(collections),
+                "k": k,
+            }
+        )
+        return search_from_json(answer["result"])
 
     def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
         """*worker* ``texts`` as the embedder's normalised vectors, ``(len(texts), dimension)``

@@ -10,7 +10,8 @@ stays indexed.
 
 ``serve DIRECTORY`` answers request frames until its input closes: ``{"op": "warm"}`` loads the
 embedder; ``{"op": "retrieve", "question": ..., "collections": ...}`` answers ``{"ok": true,
-"grounding": {...}}``; ``{"op": "embed", "texts": [...]}`` answers ``{"ok": true, "vectors":
+"grounding": {...}}``; ``{"op": "search", "query": ..., "collections": ..., "k": ...}`` answers
+``{"ok": true, "result": {...}}`` (the hits themselves); ``{"op": "embed", "texts": [...]}`` answers ``{"ok": true, "vectors":
 BASE64, "dimension": N, "tokens": [...]}`` (little-endian float32 rows, the tokens of each text);
 failures answer ``{"ok": false, "message": ...}`` and it keeps serving.
 """
@@ -92,7 +93,7 @@ def serve(directory: Path, out: BinaryIO) -> int:
     A failed request is answered with ``ok`` false and the helper keeps serving. Returns 0.
     """
     from ember.knowledge import KnowledgeBase
-    from ember.knowledge.helper import grounding_to_json
+    from ember.knowledge.helper import grounding_to_json, search_to_json
 
     kb = KnowledgeBase(directory)
     try:
@@ -103,6 +104,11 @@ def serve(directory: Path, out: BinaryIO) -> int:
                     ipc.send(out, {"ok": True})
                 elif request.get("op") == "embed":
                     ipc.send(out, _embedded(kb.embedder, request["texts"]))
+                elif request.get("op") == "search":
+                    result = kb.search(
+                        request["query"], request.get("collections"), request.get("k")
+                    )
+                    ipc.send(out, {"ok": True, "result": search_to_json(result)})
                 elif request.get("op") == "retrieve":
                     grounding = kb.retrieve(request["question"], request.get("collections"))
                     ipc.send(out, {"ok": True, "grounding": grounding_to_json(grounding)})

@@ -88,6 +88,23 @@ def test_retrieval_in_the_helper_cites_the_right_file(indexed) -> None:
     assert Path(again.citations[0].source).name == "garden.md"
 
 
+def test_a_search_in_the_helper_gives_the_hits_this_process_would_find(indexed) -> None:
+    """What MCP's search_documents runs in the window: the same hits, found in the helper."""
+    kb_dir, _events, _result = indexed
+    retriever = RetrievalHelper(kb_dir)
+    try:
+        remote = retriever.search("factory reset with the pinhole", ["manuals"], 3)
+    finally:
+        retriever.close()
+    with KnowledgeBase(kb_dir) as kb:
+        local = kb.search("factory reset with the pinhole", ["manuals"], 3)
+    assert [Path(h.source).name for h in remote.hits][0] == "router.md"
+    assert [(h.chunk_id, h.text, h.page) for h in remote.hits] == [
+        (h.chunk_id, h.text, h.page) for h in local.hits
+    ]
+    assert remote.best_similarity == pytest.approx(local.best_similarity, abs=1e-5)
+
+
 def test_a_knowledge_base_error_reaches_the_window_in_its_own_words(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="collection name"):
         index_in_helper(tmp_path / "kb", [tmp_path], "", lambda _e: None, CancelToken())
