@@ -288,6 +288,15 @@ class Core:
             )
             return self.loaded
 
+    def unload_engine(self) -> None:
+        """*worker* Close the loaded model in its turn (after any answer running on it); the next
+        use loads one again. Nothing happens when none is loaded."""
+        with self.turns.turn(), self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+                self.loaded = None
+
     def engine(self) -> Engine:
         """*worker* The loaded engine (loading the configured one on first use)."""
         if self._engine is None:
@@ -313,6 +322,13 @@ class Core:
                 if self._assistant is not None:
                     self._assistant.retriever = self._retriever
             return self._knowledge
+
+    def retriever(self) -> Retriever:
+        """*worker* What grounded answers retrieve with (the knowledge base, or the retrieval
+        helper process in the app), opening the knowledge base on first use."""
+        self.knowledge()
+        assert self._retriever is not None
+        return self._retriever
 
     def has_documents(self) -> bool:
         """Whether anything was ever indexed (quick: nothing is opened)."""

@@ -52,4 +52,7 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
         error = ApiError(exc.status_code, str(exc.detail), code=kind)
         return JSONResponse(error.body(), status_code=exc.status_code)
 
+    from ember.api import routes_chat
+
+    app.include_router(routes_chat.router)
     return app
