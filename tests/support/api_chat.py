@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ember.api.config import ServeConfig
+from ember.api.runner import ModelRunner
 from ember.api.server import ApiServer
 from ember.config import Settings
 from ember.core import Core
@@ -38,3 +39,15 @@ def serving(core: Core, **config: object) -> Iterator[ApiServer]:
         yield server
     finally:
         server.stop()
+
+
+def runner_of(server: ApiServer) -> ModelRunner:
+    """The server's model runner (what it made for its first chat request)."""
+    from ember.api.routes_chat import runner_of as app_runner
+
+    assert server._server is not None
+
+    class _Request:  # routes_chat.runner_of reads request.app only
+        app = server._server.config.app
+
+    return app_runner(_Request())  # type: ignore[arg-type]
