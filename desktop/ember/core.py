@@ -178,6 +178,23 @@ class Core:
                 self._assistant.retriever = self._retriever
             return self._assistant
 
+    @contextmanager
+    def request_assistant(
+        self, settings: Settings, engine: Callable[[], Engine]
+    ) -> Iterator[Assistant]:
+        """*worker* An assistant for one request of the local API: the same answers as
+        :attr:`assistant` (retrieval from the knowledge base, abstain, prompt), with this
+        request's ``settings`` and ``engine`` (a function giving the engine to answer with),
+        over a chat store in memory that is gone when the block ends."""
+        from ember.assistant import Assistant
+        from ember.chats.store import ChatStore
+
+        store = ChatStore(Path(":memory:"))
+        try:
+            yield Assistant(engine, store, settings, retriever=self.retriever(), turns=self.turns)
+        finally:
+            store.close()
+
     # -- settings -------------------------------------------------------------------------------
 
     def apply_settings(self, settings: Settings) -> bool:

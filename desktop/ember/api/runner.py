@@ -26,11 +26,10 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ember.api.errors import ApiError
-from ember.assistant import ABSTAIN_TEXT, Assistant
+from ember.assistant import ABSTAIN_TEXT
 from ember.cancel import CancelToken
 from ember.engines.base import ChatMessage, Engine, Finished, GenerationOptions, Timings, Token
 from ember.engines.context import MIN_ANSWER_TOKENS, PromptTooLong
@@ -263,7 +262,6 @@ class ModelRunner:
 
     def _grounded(self, job: ChatJob, cancel: CancelToken) -> Iterator[RunEvent]:
         from ember.assistant import ReplyDone, ReplyStarted
-        from ember.chats.store import ChatStore
 
         core = self.core
         try:
@@ -272,32 +270,21 @@ class ModelRunner:
             raise ApiError(
                 404, str(exc), code="collection_not_found", param="ember.collections"
             ) from None
-        retriever = core.retriever()
-        store = ChatStore(Path(":memory:"))
         citations: tuple[Citation, ...] = ()
         done: ReplyDone | None = None
-        try:
-            assistant = _RequestAssistant(
-                lambda: self.engine_for(job.key),
-                store,
-                self._settings(job),
-                retriever,
-                core.turns,
-                stop=job.options.stop,
-            )
-            chat = store.create(collections=collections)
+        with core.request_assistant(self._settings(job), lambda: self.engine_for(job.key)) as bot:
+            bot.stop = job.options.stop
+            chat = bot.store.create(collections=collections)
             *history, question = [m for m in job.messages if m.role != "system"]
             for message in history:
-                store.add_message(chat.id, message.role, message.content)
-            for event in assistant.send(chat.id, question.content, cancel=cancel):
+                bot.store.add_message(chat.id, message.role, message.content)
+            for event in bot.send(chat.id, question.content, cancel=cancel):
                 if isinstance(event, ReplyStarted):
                     citations = event.citations
                 elif isinstance(event, Token):
                     yield event
                 elif isinstance(event, ReplyDone):
                     done = event
-        finally:
-            store.close()
         assert done is not None
         model = done.message.model or api_model_id(job.key)
         finished = done.finished or Finished("stop", ABSTAIN_TEXT, Timings(None, 0.0, 0, 0), model)
@@ -346,18 +333,6 @@ class ModelRunner:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
-
-
-class _RequestAssistant(Assistant):
-    """The core's assistant for one request: its stop strings on top of the settings' options."""
-
-    def __init__(self, *args: Any, stop: tuple[str, ...] = ()) -> None:
-        super().__init__(*args)
-        self.stop = stop
-
-    def options(self, max_tokens: int | None = None) -> GenerationOptions:
-        """The assistant's options, with the request's ``stop`` strings."""
-        return replace(super().options(max_tokens), stop=self.stop)
 
 
 def _cancelled() -> Finished:
