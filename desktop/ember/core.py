@@ -27,6 +27,8 @@ from ember.turns import ModelTurns
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
+
     from ember.assistant import Assistant, Retriever
     from ember.cancel import CancelToken
     from ember.chats.store import ChatStore
@@ -503,6 +505,21 @@ class Core:
         warm = getattr(self._retriever, "warm", None)
         if warm is not None:
             warm()
+
+    def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """*worker* ``texts`` as the embedder's normalised vectors (``(len, 384)`` float32) and
+        the tokens each takes: in the retrieval helper process when the core has one (torch
+        never loads in the window's process), else with this process's embedder."""
+        if self.knowledge_helper:
+            from ember.knowledge.helper import RetrievalHelper
+
+            self.knowledge()
+            assert isinstance(self._retriever, RetrievalHelper)
+            return self._retriever.embed(texts)
+        from ember.knowledge.embedder import default_embedder  # what KnowledgeBase embeds with
+
+        embedder = self._knowledge.embedder if self._knowledge is not None else default_embedder()
+        return embedder.embed(texts), embedder.count_tokens(texts)
 
     def ensure_retriever(self) -> None:
         """*worker* Make sure grounded chats can retrieve (opens the knowledge base)."""

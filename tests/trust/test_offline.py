@@ -1,4 +1,7 @@
-"""Ember works with no network at all and never listens for connections.
+"""Ember works with no network at all and listens for connections only when asked to.
+
+The one server is the local API (``ember serve``, or the Settings switch, off by default): it
+binds 127.0.0.1 unless the person confirms another address, and every request needs its key.
 
 The end-to-end run happens inside a fresh network namespace (``unshare -n``: no interface but a
 loopback that is down), so any update check, telemetry or model download would fail or time out
@@ -120,6 +123,11 @@ LOCAL_SOCKET_ONLY = {
     "ember/ui/single_instance.py": re.compile(r"QLocalServer|\.listen\("),
     "ember/ui/qt.py": re.compile(r"QLocalServer"),
     "ember/ui/app.py": re.compile(r"^\s*instance\.listen\(\)"),
+    # The local API (uvicorn on a socket of its own): off unless the person starts it, bound to
+    # 127.0.0.1 by default (another address only once confirmed), and every request must carry
+    # the API key (tests/unit/api/test_security.py). Only this module binds and runs uvicorn.
+    "ember/api/server.py": re.compile(r"uvicorn|\.bind\(|\.listen\(|serve_forever"),
+    "ember/api/__init__.py": re.compile(r"uvicorn"),  # its docstring names the stack
 }
 
 
@@ -136,6 +144,16 @@ def test_no_module_of_ember_starts_a_server() -> None:
                 continue
             offenders.append(f"{name}:{number}: {line.strip()}")
     assert offenders == [], "Ember must not listen for connections:\n" + "\n".join(offenders)
+
+
+def test_the_local_api_is_off_and_on_loopback_by_default() -> None:
+    from ember.api.config import ServeConfig
+    from ember.config import Settings
+
+    settings = Settings()
+    assert settings.api_enabled is False
+    assert settings.api_host == "127.0.0.1" and ServeConfig().host == "127.0.0.1"
+    assert ServeConfig().loopback
 
 
 def test_the_single_instance_socket_is_local_and_for_this_user_only() -> None:

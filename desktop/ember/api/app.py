@@ -41,6 +41,9 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":  # loc is ("body", character offset)
+            error = ApiError(400, "The request body is not valid JSON.", code="invalid_json")
+            return JSONResponse(error.body(), status_code=400)
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where}: {first.get('msg', 'invalid value')}" if where else "Invalid request."
         error = ApiError(400, message, param=where or None)
@@ -52,7 +55,11 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
         error = ApiError(exc.status_code, str(exc.detail), code=kind)
         return JSONResponse(error.body(), status_code=exc.status_code)
 
-    from ember.api import routes_chat
+    from ember.api import routes_chat, routes_embeddings, routes_models
+    from ember.api.security import SecurityMiddleware
 
+    app.add_middleware(SecurityMiddleware, config=config)  # outside every route: see its module
+    app.include_router(routes_models.router)
+    app.include_router(routes_embeddings.router)
     app.include_router(routes_chat.router)
     return app

@@ -30,8 +30,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ember.api.errors import ApiError, bad_request, from_domain
+from ember.api.model_ids import collection_of, model_key, model_not_found
 from ember.api.runner import Answered, ChatJob, ModelRunner, Run
 from ember.api.schemas import ChatCompletionRequest, RequestMessage
+from ember.api.security import check_max_tokens
 from ember.cancel import CancelToken
 from ember.engines.base import ChatMessage, GenerationOptions, Token
 from ember.errors import EmberError
@@ -43,8 +45,6 @@ if TYPE_CHECKING:
     from ember.knowledge.types import Citation
 
 router = APIRouter()
-
-COLLECTION_PREFIX = "ember:"
 
 
 def runner_of(request: Request) -> ModelRunner:
@@ -79,23 +79,17 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
     """The job a request asks for, checked; raises :class:`ApiError` (or a domain error)."""
     if body.n is not None and body.n != 1:
         raise bad_request("Ember gives one answer per request; n must be 1.", param="n")
-    config = runner.config
     asked = body.answer_tokens
-    if asked is not None and asked > config.max_tokens_limit:
-        param = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
-        raise bad_request(
-            f"{param} is {asked}; this server allows at most {config.max_tokens_limit}.",
-            param=param,
-        )
+    check_max_tokens(asked, runner.config)
     collections = list(body.ember.collections) if body.ember else []
-    if body.model.startswith(COLLECTION_PREFIX):
-        name = body.model.removeprefix(COLLECTION_PREFIX)
-        if not name:
-            raise ApiError(404, "The model 'ember:' names no collection.", code="model_not_found")
+    name = collection_of(body.model)
+    if name is not None:
         collections = [name, *(c for c in collections if c != name)]
         key = runner.served_key()
+    elif body.model.startswith("ember:"):
+        raise model_not_found(body.model)  # "ember:" with no collection
     else:
-        key = _model_key(body.model)
+        key = model_key(body.model)  # 404 for a path, the embedder, an empty id
         await asyncio.to_thread(runner.check_model, key)
     messages = _messages(body.messages)
     options = _options(body, runner)
@@ -106,24 +100,6 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
             param="response_format",
         )
     return ChatJob(key, messages, options, asked, tuple(collections)), collections
-
-
-def _model_key(model_id: str) -> str:
-    """The Ember model key of an API model id; 404 for what can be no model (a path, an empty
-    id): a request field never makes the server open a file of its choosing."""
-    wanted = model_id.strip()
-    if wanted == "embedded":
-        return ""
-    prefixed = wanted.startswith(("ollama:", "remote:"))
-    path_like = "/" in wanted or "\\" in wanted or wanted.startswith(("~", "."))
-    if not wanted or (not prefixed and (path_like or wanted.lower().endswith(".gguf"))):
-        raise ApiError(
-            404,
-            f"The model {model_id!r} does not exist; GET /v1/models lists the models Ember can run.",
-            code="model_not_found",
-            param="model",
-        )
-    return wanted
 
 
 def _messages(messages: list[RequestMessage]) -> tuple[ChatMessage, ...]:

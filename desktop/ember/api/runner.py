@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ember.api.errors import ApiError
+from ember.api.model_ids import model_id
 from ember.assistant import ABSTAIN_TEXT
 from ember.cancel import CancelToken
 from ember.engines.base import ChatMessage, Engine, Finished, GenerationOptions, Timings, Token
@@ -46,12 +47,6 @@ if TYPE_CHECKING:
 
 # How often a request still waiting for its first event checks that its client is there.
 DISCONNECT_POLL_S = 0.25
-EMBEDDED_ID = "embedded"  # the API's id of the embedded model (Ember's key "")
-
-
-def api_model_id(key: str) -> str:
-    """The API's id of the Ember model key ``key`` (``""`` is ``embedded``)."""
-    return key or EMBEDDED_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +153,10 @@ class ModelRunner:
             raise self._not_served(key)
 
     def _not_served(self, key: str) -> ApiError:
-        served = api_model_id(self.served_key())
+        served = model_id(self.served_key())
         return ApiError(
             400,
-            f"This Ember window serves the model {served!r}, not {api_model_id(key)!r}. Ask "
+            f"This Ember window serves the model {served!r}, not {model_id(key)!r}. Ask "
             f"for {served!r}, choose another model in the window, or run `ember serve`, which "
             "loads the model each request names.",
             code="model_not_loaded",
@@ -211,7 +206,7 @@ class ModelRunner:
         cancel = run.cancel
         with self.core.turns.turn(cancel) as granted:
             if not granted:  # the client left while waiting for its turn
-                yield Answered(_cancelled(), api_model_id(job.key))
+                yield Answered(_cancelled(), model_id(job.key))
                 return
             engine = self.engine_for(job.key)
             if job.options.structured and not getattr(engine, "structured_output", False):
@@ -286,7 +281,7 @@ class ModelRunner:
                 elif isinstance(event, ReplyDone):
                     done = event
         assert done is not None
-        model = done.message.model or api_model_id(job.key)
+        model = done.message.model or model_id(job.key)
         finished = done.finished or Finished("stop", ABSTAIN_TEXT, Timings(None, 0.0, 0, 0), model)
         yield Answered(finished, finished.model or model, citations, done.abstained)
 

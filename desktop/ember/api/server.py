@@ -68,6 +68,11 @@ class ApiServer:
         return self._socket.getsockname()[1] if self._socket is not None else self.config.port
 
     @property
+    def serving(self) -> bool:
+        """Whether the background thread of :meth:`start` still serves."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def base_url(self) -> str:
         """``http://HOST:PORT/v1``, what an OpenAI client's ``base_url`` is set to."""
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host

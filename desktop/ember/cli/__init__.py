@@ -44,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app.set_defaults(handler=_run_app)
 
-    from ember.cli import chat, documents, evaluate, models
+    from ember.cli import chat, documents, evaluate, models, serve
 
-    for group in (chat, models, documents, evaluate):
+    for group in (chat, models, documents, evaluate, serve):
         group.register(commands)
     return parser
 

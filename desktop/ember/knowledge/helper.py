@@ -10,19 +10,23 @@ releases the GIL. The child speaks in the core's own types (:class:`ProgressEven
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember.cancel import CancelToken
 from ember.errors import StorageError
 from ember.ipc import ChildProcess
 from ember.knowledge.ingest import Failure, IngestReport, Notice, ProgressEvent
 from ember.knowledge.types import Citation, Grounding, StaleSource
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HELPER_MODULE = "ember.knowledge.helper_main"
 # Cancel stops the run between batches; a child busy in one long call (importing torch, say) is
@@ -193,6 +197,16 @@ class RetrievalHelper:
             }
         )
         return grounding_from_json(answer["grounding"])
+
+    def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """*worker* ``texts`` as the embedder's normalised vectors, ``(len(texts), dimension)``
+        float32 (exactly the child's), with the tokens each text takes (no special tokens)."""
+        import numpy as np
+
+        answer = self._request({"op": "embed", "texts": list(texts)})
+        raw = base64.b64decode(answer["vectors"])
+        vectors = np.frombuffer(raw, dtype="<f4").reshape(len(texts), int(answer["dimension"]))
+        return vectors, [int(n) for n in answer["tokens"]]
 
     def close(self) -> None:
         """Stop the helper process; a question waiting on it fails with :class:`StorageError`, and

@@ -10,7 +10,9 @@ stays indexed.
 
 ``serve DIRECTORY`` answers request frames until its input closes: ``{"op": "warm"}`` loads the
 embedder; ``{"op": "retrieve", "question": ..., "collections": ...}`` answers ``{"ok": true,
-"grounding": {...}}``; failures answer ``{"ok": false, "message": ...}`` and it keeps serving.
+"grounding": {...}}``; ``{"op": "embed", "texts": [...]}`` answers ``{"ok": true, "vectors":
+BASE64, "dimension": N, "tokens": [...]}`` (little-endian float32 rows, the tokens of each text);
+failures answer ``{"ok": false, "message": ...}`` and it keeps serving.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ember import ipc  # importing ember also sets the offline switches (HF_HUB_OFFLINE)
+
+if TYPE_CHECKING:
+    from ember.knowledge.embedder import Embedder
 
 
 def _be_nice() -> None:
@@ -96,6 +101,8 @@ def serve(directory: Path, out: BinaryIO) -> int:
                 if request.get("op") == "warm":
                     kb.embedder.embed_query("warm up")
                     ipc.send(out, {"ok": True})
+                elif request.get("op") == "embed":
+                    ipc.send(out, _embedded(kb.embedder, request["texts"]))
                 elif request.get("op") == "retrieve":
                     grounding = kb.retrieve(request["question"], request.get("collections"))
                     ipc.send(out, {"ok": True, "grounding": grounding_to_json(grounding)})
@@ -106,6 +113,19 @@ def serve(directory: Path, out: BinaryIO) -> int:
     finally:
         kb.close()
     return 0
+
+
+def _embedded(embedder: Embedder, texts: list[str]) -> dict[str, object]:
+    """The ``embed`` answer: ``texts`` as base64 little-endian float32 rows, and their tokens."""
+    import base64
+
+    vectors = embedder.embed(texts).astype("<f4", copy=False)
+    return {
+        "ok": True,
+        "vectors": base64.b64encode(vectors.tobytes()).decode("ascii"),
+        "dimension": embedder.dimension,
+        "tokens": embedder.count_tokens(texts),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,117 @@
+"""``ember serve`` as a person runs it: a real subprocess, a private EMBER_HOME, a real client."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.support.children import REPO_ROOT, child_env
+
+
+def ember(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ember", *args],
+        cwd=REPO_ROOT,
+        env=child_env(EMBER_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def serve(home: Path) -> Iterator[subprocess.Popen[str]]:
+    """``ember serve --port 0`` running, its first stdout lines still unread."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ember", "serve", "--port", "0"],
+        cwd=REPO_ROOT,
+        env=child_env(EMBER_HOME=str(home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def test_serve_answers_with_the_saved_key_and_stops_cleanly_on_ctrl_c(
+    serve: subprocess.Popen[str], home: Path
+) -> None:
+    assert serve.stdout is not None
+    first = serve.stdout.readline()
+    match = re.fullmatch(r"Ember's API is at (http://127\.0\.0\.1:\d+/v1)\n", first)
+    assert match, first
+    second = serve.stdout.readline()
+    key_path = home / "data" / "api_key"
+    assert str(key_path) in second and "--show-key" in second
+    key = key_path.read_text().strip()
+    assert key not in first + second  # the key itself is never printed while serving
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
+
+    shown = ember("serve", "--show-key", home=home)
+    assert shown.returncode == 0 and shown.stdout.strip() == key
+
+    client = openai.OpenAI(base_url=match.group(1), api_key=key, max_retries=0)
+    assert "embedded" in [model.id for model in client.models.list()]
+    wrong = openai.OpenAI(base_url=match.group(1), api_key="ember-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        wrong.models.list()
+
+    serve.send_signal(signal.SIGINT)
+    _out, err = serve.communicate(timeout=30)
+    assert serve.returncode == 0, err
+    assert "Traceback" not in err and "stopped serving" in err
+
+
+def test_serve_on_an_address_others_can_reach_is_refused_without_yes(home: Path) -> None:
+    done = ember("serve", "--host", "0.0.0.0", "--port", "0", home=home)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ember: ") and "other computers" in lines[0]
+    assert done.stdout == ""  # nothing was served
+
+
+def test_a_key_given_on_the_command_line_is_used_and_not_saved(home: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ember", "serve", "--port", "0", "--api-key", "ember-for-this-run"],
+        cwd=REPO_ROOT,
+        env=child_env(EMBER_HOME=str(home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        second = process.stdout.readline()
+        base_url = first.rsplit(" ", 1)[-1].strip()
+        assert "--api-key" in second and "ember-for-this-run" not in second
+        client = openai.OpenAI(base_url=base_url, api_key="ember-for-this-run", max_retries=0)
+        assert client.models.list().data
+        assert not (home / "data" / "api_key").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
