@@ -121,3 +121,17 @@ def test_an_unknown_collection_is_404_naming_only_collections(client: openai.Ope
             messages=[{"role": "user", "content": QUESTION}],
             response_format={"type": "json_object"},
         )
+
+
+def test_stop_strings_end_a_grounded_answer_too(client: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": QUESTION}]
+    free = client.chat.completions.create(model="ember:garden", messages=messages)
+    text = free.choices[0].message.content
+    words = text.split()
+    assert len(words) > 2
+    stopped = client.chat.completions.create(
+        model="ember:garden", messages=messages, stop=[words[2]]
+    )
+    cut = text[: text.index(words[2])]
+    assert stopped.choices[0].message.content.rstrip() == cut.rstrip()
+    assert stopped.model_extra["citations"] == free.model_extra["citations"]
