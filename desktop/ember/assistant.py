@@ -120,6 +120,7 @@ class Assistant:
         self.store = store
         self.settings = settings
         self.retriever = retriever
+        self.stop: tuple[str, ...] = ()  # strings that end an answer (the local API's ``stop``)
 
     # -- public operations ------------------------------------------------------------------
 
@@ -189,6 +190,7 @@ class Assistant:
             repeat_penalty=s.repeat_penalty,
             max_tokens=max_tokens or s.max_tokens,
             seed=None if s.seed < 0 else s.seed,
+            stop=self.stop,
         )
 
     # -- the answer ---------------------------------------------------------------------------

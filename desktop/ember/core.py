@@ -181,17 +181,22 @@ class Core:
                 self._assistant.retriever = self._retriever
             return self._assistant
 
-    def memory_assistant(self) -> Assistant:
-        """*worker* An assistant of its own whose chats live in memory only (MCP's answers): it
-        shares this core's model, turns, settings and retriever, and never touches the person's
-        chat history. The caller keeps it (and sets ``settings`` anew when they change)."""
+    @contextmanager
+    def request_assistant(
+        self, settings: Settings, engine: Callable[[], Engine]
+    ) -> Iterator[Assistant]:
+        """*worker* An assistant for one request of the local API: the same answers as
+        :attr:`assistant` (retrieval from the knowledge base, abstain, prompt), with this
+        request's ``settings`` and ``engine`` (a function giving the engine to answer with),
+        over a chat store in memory that is gone when the block ends."""
         from ember.assistant import Assistant
         from ember.chats.store import ChatStore
 
-        if self.has_documents():
-            self.knowledge()
         store = ChatStore(Path(":memory:"))
-        return Assistant(self.engine, store, self.settings, self._retriever, turns=self.turns)
+        try:
+            yield Assistant(engine, store, settings, retriever=self.retriever(), turns=self.turns)
+        finally:
+            store.close()
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -303,6 +308,15 @@ class Core:
             )
             return self.loaded
 
+    def unload_engine(self) -> None:
+        """*worker* Close the loaded model in its turn (after any answer running on it); the next
+        use loads one again. Nothing happens when none is loaded."""
+        with self.turns.turn(), self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+                self.loaded = None
+
     def engine(self) -> Engine:
         """*worker* The loaded engine (loading the configured one on first use)."""
         if self._engine is None:
@@ -328,6 +342,13 @@ class Core:
                 if self._assistant is not None:
                     self._assistant.retriever = self._retriever
             return self._knowledge
+
+    def retriever(self) -> Retriever:
+        """*worker* What grounded answers retrieve with (the knowledge base, or the retrieval
+        helper process in the app), opening the knowledge base on first use."""
+        self.knowledge()
+        assert self._retriever is not None
+        return self._retriever
 
     def has_documents(self) -> bool:
         """Whether anything was ever indexed (quick: nothing is opened)."""

@@ -92,8 +92,17 @@ class OllamaTestServer:
 
     # -- generation ------------------------------------------------------------------------------
 
-    def generate(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Any:
-        """Yield (text, finish_reason) from the real model, honouring Ollama's option names."""
+    def generate(
+        self, messages: list[dict[str, str]], options: dict[str, Any], answer_format: Any = None
+    ) -> Any:
+        """Yield (text, finish_reason) from the real model, honouring Ollama's option names and
+        ``format`` (a JSON schema, or "json"), as Ollama does, through a llama.cpp grammar."""
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        grammar = None
+        if answer_format:
+            schema = {"type": "object"} if answer_format == "json" else answer_format
+            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         with self._llama_lock:
             if self._closed:
                 return
@@ -106,6 +115,7 @@ class OllamaTestServer:
                 max_tokens=int(options.get("num_predict", 128)),
                 seed=options.get("seed"),
                 stop=list(options.get("stop", [])),
+                grammar=grammar,
                 stream=True,
             )
             try:
@@ -239,7 +249,7 @@ class _OllamaHandler(BaseHTTPRequestHandler):
         started = time.perf_counter_ns()
         if not body.get("stream", True):
             pieces, reason = [], "stop"
-            for text, finish in self.owner.generate(messages, options):
+            for text, finish in self.owner.generate(messages, options, body.get("format")):
                 pieces.append(text)
                 reason = finish or reason
             self._json(200, self._final(name, "".join(pieces), reason, len(pieces), started))
@@ -247,7 +257,7 @@ class _OllamaHandler(BaseHTTPRequestHandler):
         self._start_stream()
         failure = self.owner.failure
         count, reason = 0, "stop"
-        tokens = self.owner.generate(messages, options)
+        tokens = self.owner.generate(messages, options, body.get("format"))
         try:
             for text, finish in tokens:
                 if finish:

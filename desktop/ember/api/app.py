@@ -55,12 +55,13 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
         error = ApiError(exc.status_code, str(exc.detail), code=kind)
         return JSONResponse(error.body(), status_code=exc.status_code)
 
-    from ember.api import routes_embeddings, routes_models
+    from ember.api import routes_chat, routes_embeddings, routes_models
     from ember.api.security import SecurityMiddleware
 
     app.add_middleware(SecurityMiddleware, config=config)  # outside every route: see its module
     app.include_router(routes_models.router)
     app.include_router(routes_embeddings.router)
+    app.include_router(routes_chat.router)
 
     from ember.api.mcp_server import mount_mcp
 

@@ -35,7 +35,6 @@ or, while the local API runs (``ember serve`` or the switch in Settings), over s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from ember.api.config import ServeConfig
-    from ember.assistant import Assistant
     from ember.cancel import CancelToken
     from ember.core import Core
     from ember.knowledge.types import Citation
@@ -140,8 +138,6 @@ class DocumentTools:
 
     def __init__(self, core: Core) -> None:
         self.core = core
-        self._assistant: Assistant | None = None
-        self._lock = threading.Lock()
 
     def _names(self, collections: Sequence[str] | None) -> list[str]:
         """The wanted collections, checked (an unknown one raises, naming the real ones); every
@@ -181,15 +177,6 @@ class DocumentTools:
             ]
         )
 
-    def assistant(self) -> Assistant:
-        """The core's assistant for MCP (:meth:`Core.memory_assistant`), with today's
-        settings."""
-        with self._lock:
-            if self._assistant is None:
-                self._assistant = self.core.memory_assistant()
-            self._assistant.settings = self.core.settings
-            return self._assistant
-
     def ask(
         self, question: str, collections: Sequence[str] | None, cancel: CancelToken | None = None
     ) -> DocumentAnswer:
@@ -200,20 +187,17 @@ class DocumentTools:
         names = self._names(collections)
         if not names:  # nothing indexed: no answer from the model alone under this tool's name
             return DocumentAnswer(answer=ABSTAIN_TEXT, abstained=True, model="", sources=[])
-        assistant = self.assistant()
-        store = assistant.store
-        chat = store.create(collections=names)
         sources: list[Source] = []
         done: ReplyDone | None = None
-        try:
+        # An assistant over a chat store in memory: MCP's questions never enter the person's
+        # chat history, and the model is shared in turns with everything else.
+        with self.core.request_assistant(self.core.settings, self.core.engine) as assistant:
+            chat = assistant.store.create(collections=names)
             for event in assistant.send(chat.id, question, cancel=cancel):
                 if isinstance(event, ReplyStarted):
                     sources = [_source(c) for c in event.citations]
                 elif isinstance(event, ReplyDone):
                     done = event
-        finally:
-            store.delete(chat.id)
-            store.purge_deleted()
         if done is None:
             raise EmberError("The answer stopped before it finished.")
         model = (done.finished.model if done.finished else "") or done.message.model or ""

@@ -11,9 +11,10 @@ caller does that once (:func:`ember.engines.context.fit_prompt`), from the engin
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from ember.cancel import CancelToken
@@ -37,6 +38,11 @@ class GenerationOptions:
     ``temperature`` >= 0 (0 = greedy); ``top_p`` in (0, 1]; ``max_tokens`` the most tokens the
     answer may have; ``seed`` fixes sampling (``None`` = random); ``stop`` strings end the answer
     where they appear (they are not part of it).
+
+    Structured output: ``json_schema`` (a JSON Schema as JSON text, so the options stay hashable;
+    make it with :meth:`with_json_schema`) makes the answer one JSON value valid against it;
+    ``json_object`` alone makes it any JSON object. Engines that can constrain their output say
+    so with ``structured_output = True``.
     """
 
     temperature: float = 0.7
@@ -46,6 +52,23 @@ class GenerationOptions:
     # 1.0 = off. Tiny models loop on a phrase without it; llama.cpp's own tools default to 1.1.
     repeat_penalty: float = 1.0
     stop: tuple[str, ...] = ()
+    json_schema: str | None = None
+    json_object: bool = False
+
+    def with_json_schema(self, schema: dict[str, object]) -> GenerationOptions:
+        """These options, answering JSON valid against ``schema`` (a JSON Schema object)."""
+        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        return replace(self, json_schema=text, json_object=True)
+
+    @property
+    def schema(self) -> dict[str, object] | None:
+        """``json_schema`` as a dict (None without one)."""
+        return None if self.json_schema is None else json.loads(self.json_schema)
+
+    @property
+    def structured(self) -> bool:
+        """Whether the answer must be JSON (a schema, or any JSON object)."""
+        return self.json_object or self.json_schema is not None
 
 
 @dataclass(frozen=True, slots=True)

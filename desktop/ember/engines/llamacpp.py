@@ -30,6 +30,7 @@ from ember.errors import EngineUnavailable, ModelLoadError
 if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    from llama_cpp.llama_grammar import LlamaGrammar
 
     from ember.engines import EngineSpec
 
@@ -60,6 +61,7 @@ class LlamaCppEngine:
 
     backend = BACKEND
     is_remote = False  # the model runs in this process
+    structured_output = True  # JSON answers through a llama.cpp grammar
 
     def __init__(self, llama: Llama, info: GGUFInfo, model_name: str) -> None:
         self._llama = llama
@@ -129,6 +131,7 @@ class LlamaCppEngine:
                 max_tokens=options.max_tokens,
                 seed=seed,
                 stop=list(options.stop),
+                grammar=self._grammar(options),
                 stream=True,
             )
             for chunk in chunks:
@@ -174,6 +177,18 @@ class LlamaCppEngine:
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _grammar(self, options: GenerationOptions) -> LlamaGrammar | None:
+        """The grammar that keeps the answer to ``options``' JSON (None: free text). Raises
+        :class:`EngineUnavailable` for a schema llama.cpp cannot turn into a grammar."""
+        if not options.structured:
+            return None
+        try:
+            return _grammar(options.json_schema)
+        except Exception as exc:  # llama.cpp's converter raises ValueError, KeyError, ...
+            raise EngineUnavailable(
+                f"llama.cpp cannot follow this JSON schema: {exc or type(exc).__name__}"
+            ) from None
+
     def _count_uncached(self, text: str) -> int:
         if not text:
             return 0
@@ -211,6 +226,21 @@ class LlamaCppEngine:
         per_message = max(4, two - one - content + 1)
         per_prompt = max(default.per_prompt, one - content - per_message + 2)
         return TemplateOverhead(per_message, per_prompt)
+
+
+# Any JSON object. Through the schema converter, not llama.cpp's JSON_GBNF: the converter's
+# whitespace is one optional space, where JSON_GBNF lets a small model emit blanks forever.
+ANY_OBJECT_SCHEMA = '{"type":"object"}'
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(json_schema: str | None) -> LlamaGrammar:
+    """A grammar for ``json_schema`` (JSON text), or for any JSON object without one; cached, as
+    converting a schema takes milliseconds and clients send the same one again and again (a
+    grammar holds only its text: the sampler state is made per generation)."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(json_schema or ANY_OBJECT_SCHEMA, verbose=False)
 
 
 @functools.cache

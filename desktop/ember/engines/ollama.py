@@ -144,6 +144,7 @@ class OllamaEngine:
 
     backend = BACKEND
     template_overhead = SERVER_TEMPLATE_OVERHEAD
+    structured_output = True  # Ollama's ``format``: a JSON schema, or "json"
 
     def __init__(self, spec: EngineSpec, info: OllamaModelInfo) -> None:
         self.host = _host(spec.host)
@@ -179,10 +180,14 @@ class OllamaEngine:
             request["seed"] = options.seed
         if options.stop:
             request["stop"] = list(options.stop)
+        answer_format: Any = options.schema if options.json_schema else None
+        if answer_format is None and options.json_object:
+            answer_format = "json"
         stream = self._client.chat(
             model=self.model_name,
             messages=[{"role": m.role, "content": m.content} for m in messages],
             options=request,
+            format=answer_format,
             stream=True,
         )
         try:

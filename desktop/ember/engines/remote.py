@@ -98,6 +98,7 @@ class RemoteEngine:
 
     backend = BACKEND
     template_overhead = SERVER_TEMPLATE_OVERHEAD
+    structured_output = True  # ``response_format``; a server without it refuses the request
 
     def __init__(self, spec: EngineSpec, served: list[str], context_limit: int | None) -> None:
         self.host = _base(spec.host)
@@ -136,6 +137,13 @@ class RemoteEngine:
             body["seed"] = options.seed
         if options.stop:
             body["stop"] = list(options.stop)
+        if options.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": options.schema, "strict": True},
+            }
+        elif options.json_object:
+            body["response_format"] = {"type": "json_object"}
         with self._client.stream("POST", f"{self.host}/chat/completions", json=body) as resp:
             if resp.status_code != 200:
                 raise ServerRefused(resp.status_code, error_detail(resp))

@@ -1,0 +1,304 @@
+"""``POST /v1/chat/completions``: OpenAI's chat API over Ember's models and documents.
+
+Non-streaming answers are one ``chat.completion`` object. Streaming answers are Server-Sent
+Events, ``data: {chat.completion.chunk}\\n\\n`` each, then ``data: [DONE]\\n\\n``: a first chunk
+with the role, one per token, and a last one with ``finish_reason`` and ``usage`` (always, as LM
+Studio does; with ``stream_options.include_usage`` OpenAI's usage-only chunk follows it too).
+
+Grounded answers (model ``ember:NAME`` or ``{"ember": {"collections": [...]}}``) carry
+``citations`` (``n``, ``file``, ``source``, ``page``, ``page_label``, ``heading``, ``snippet``,
+``score``) and ``ember: {"abstained", "collections"}`` on the response, on its message, and on
+the last streamed chunks.
+
+Failures before the first token are HTTP errors in OpenAI's shape (400 bad field or prompt too
+long, 404 unknown model or collection, 503 engine down); a failure mid-stream is a last
+``data: {"error": {...}}`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from ember.api.errors import ApiError, bad_request, from_domain
+from ember.api.model_ids import collection_of, model_key, model_not_found
+from ember.api.runner import Answered, ChatJob, ModelRunner, Run
+from ember.api.schemas import ChatCompletionRequest, RequestMessage
+from ember.api.security import check_max_tokens
+from ember.cancel import CancelToken
+from ember.engines.base import ChatMessage, GenerationOptions, Token
+from ember.errors import EmberError
+from ember.files import shown_path
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
+    from ember.knowledge.types import Citation
+
+router = APIRouter()
+
+
+def runner_of(request: Request) -> ModelRunner:
+    """The app's model runner (made on first use)."""
+    state = request.app.state
+    runner = getattr(state, "runner", None)
+    if runner is None:
+        runner = state.runner = ModelRunner(state.core, state.config)
+    return runner
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request
+) -> JSONResponse | StreamingResponse:
+    """Answer ``body.messages`` with ``body.model`` (see the module's docstring)."""
+    runner = runner_of(request)
+    job, collections = await _job(body, runner)
+    run = runner.start(job)
+    try:
+        first = await run.next(request)  # errors before the first token are HTTP errors
+    except BaseException:
+        run.cancel.cancel()
+        raise
+    reply = _Reply(body, collections)
+    if not body.stream:
+        return JSONResponse(await reply.whole(run, first, request))
+    return _EventStream(reply.chunks(run, first), run.cancel)
+
+
+async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJob, list[str]]:
+    """The job a request asks for, checked; raises :class:`ApiError` (or a domain error)."""
+    if body.n is not None and body.n != 1:
+        raise bad_request("Ember gives one answer per request; n must be 1.", param="n")
+    asked = body.answer_tokens
+    check_max_tokens(asked, runner.config)
+    collections = list(body.ember.collections) if body.ember else []
+    name = collection_of(body.model)
+    if name is not None:
+        collections = [name, *(c for c in collections if c != name)]
+        key = runner.served_key()
+    elif body.model.startswith("ember:"):
+        raise model_not_found(body.model)  # "ember:" with no collection
+    else:
+        key = model_key(body.model)  # 404 for a path, the embedder, an empty id
+        await asyncio.to_thread(runner.check_model, key)
+    messages = _messages(body.messages)
+    options = _options(body, runner)
+    if collections and options.structured:
+        raise bad_request(
+            "response_format cannot be used with documents: a grounded answer is text with "
+            "citations.",
+            param="response_format",
+        )
+    return ChatJob(key, messages, options, asked, tuple(collections)), collections
+
+
+def _messages(messages: list[RequestMessage]) -> tuple[ChatMessage, ...]:
+    """The request's messages as text; 400 for images, tools, or no user message last."""
+    out: list[ChatMessage] = []
+    for i, message in enumerate(messages):
+        param = f"messages.{i}"
+        if message.role == "tool":
+            raise bad_request("Ember does not run tools; tool messages are refused.", param=param)
+        role = "system" if message.role == "developer" else message.role
+        content = message.content
+        if content is None:
+            text = ""
+        elif isinstance(content, str):
+            text = content
+        else:
+            parts = []
+            for part in content:
+                if part.type != "text":
+                    raise bad_request(
+                        f"Ember reads text only; message {i} has a part of type {part.type!r}.",
+                        param=f"{param}.content",
+                    )
+                parts.append(part.text or "")
+            text = "\n".join(parts)
+        out.append(ChatMessage(role, text))  # type: ignore[arg-type]
+    if out[-1].role != "user" or not out[-1].content.strip():
+        raise bad_request(
+            "The last message must be the user's, with text to answer.", param="messages"
+        )
+    return tuple(out)
+
+
+def _options(body: ChatCompletionRequest, runner: ModelRunner) -> GenerationOptions:
+    """Sampling from the request, the settings filling what it leaves out."""
+    settings = runner.core.settings
+    seed = body.seed if body.seed is not None else (None if settings.seed < 0 else settings.seed)
+    options = GenerationOptions(
+        temperature=settings.temperature if body.temperature is None else body.temperature,
+        top_p=settings.top_p if body.top_p is None else body.top_p,
+        max_tokens=body.answer_tokens or settings.max_tokens,
+        seed=seed,
+        repeat_penalty=settings.repeat_penalty,
+        stop=body.stops,
+    )
+    wanted = body.response_format
+    if wanted is None or wanted.type == "text":
+        return options
+    if wanted.type == "json_object":
+        return replace(options, json_object=True)
+    schema = wanted.json_schema.schema_ if wanted.json_schema else {}
+    if not schema:
+        raise bad_request(
+            "response_format json_schema needs a schema under json_schema.schema.",
+            param="response_format",
+        )
+    return options.with_json_schema(schema)
+
+
+class _Reply:
+    """The OpenAI shapes of one answer: a whole ``chat.completion`` or its chunks."""
+
+    def __init__(self, body: ChatCompletionRequest, collections: list[str]) -> None:
+        self.body = body
+        self.collections = collections
+        self.id = "chatcmpl-" + secrets.token_hex(12)
+        self.created = int(time.time())
+
+    def _base(self, kind: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": kind,
+            "created": self.created,
+            "model": self.body.model,
+            "system_fingerprint": None,
+        }
+
+    def _extras(self, answered: Answered) -> dict[str, Any]:
+        if not self.collections:
+            return {}
+        return {
+            "citations": [_citation(c) for c in answered.citations],
+            "ember": {"abstained": answered.abstained, "collections": self.collections},
+        }
+
+    async def whole(
+        self, run: Run, event: Token | Answered | None, request: Request
+    ) -> dict[str, Any]:
+        """The ``chat.completion`` object, read from ``run`` (``event`` first)."""
+        pieces: list[str] = []
+        while isinstance(event, Token):
+            pieces.append(event.text)
+            event = await run.next(request)
+        assert isinstance(event, Answered), "a run ends with Answered"
+        extras = self._extras(event)
+        message = {"role": "assistant", "content": event.finished.text or "".join(pieces)}
+        return {
+            **self._base("chat.completion"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {**message, **extras},
+                    "finish_reason": _finish_reason(event),
+                    "logprobs": None,
+                }
+            ],
+            "usage": _usage(event),
+            **extras,
+        }
+
+    async def chunks(self, run: Run, event: Token | Answered | None) -> AsyncIterator[bytes]:
+        """The SSE events of a streamed answer, read from ``run`` (``event`` first)."""
+        yield self._chunk({"role": "assistant", "content": ""})
+        try:
+            while isinstance(event, Token):
+                yield self._chunk({"content": event.text})
+                event = await run.next()
+            assert isinstance(event, Answered), "a run ends with Answered"
+        except EmberError as exc:
+            yield _sse(from_domain(exc).body())
+            return
+        except ApiError as exc:
+            yield _sse(exc.body())
+            return
+        extras = self._extras(event)
+        usage = _usage(event)
+        yield self._chunk({}, _finish_reason(event), usage=usage, **extras)
+        options = self.body.stream_options
+        if options is not None and options.include_usage:
+            yield _sse({**self._base("chat.completion.chunk"), "choices": [], "usage": usage})
+        yield b"data: [DONE]\n\n"
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return _sse({**self._base("chat.completion.chunk"), "choices": [choice], **extra})
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, ensure_ascii=False).encode("utf-8") + b"\n\n"
+
+
+def _finish_reason(answered: Answered) -> str:
+    return "length" if answered.finished.reason == "length" else "stop"
+
+
+def _usage(answered: Answered) -> dict[str, int]:
+    timings = answered.finished.timings
+    prompt, completion = timings.prompt_tokens, timings.completion_tokens
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _citation(c: Citation) -> dict[str, Any]:
+    """One source as the API shows it: ``file`` the file's name, ``source`` its path as
+    ``ember ask --json`` shows it, ``score`` the question's cosine similarity to it."""
+    return {
+        "n": c.n,
+        "file": shown_path(Path(c.source).name),
+        "source": shown_path(c.source),
+        "page": c.page,
+        "page_label": c.page_label,
+        "heading": c.heading,
+        "snippet": c.snippet,
+        "score": c.similarity,
+    }
+
+
+class _EventStream(StreamingResponse):
+    """Server-Sent Events that cancel their run when the client goes away: the disconnect is
+    heard even while no token is being sent (waiting for a turn), and any end of the response
+    (done, failed, the client gone) sets the token."""
+
+    def __init__(self, content: AsyncIterator[bytes], cancel: CancelToken) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._cancel = cancel
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    self._cancel.cancel()
+                    return
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await self.stream_response(send)
+        except OSError:
+            pass  # the client left mid-send (uvicorn's ClientDisconnected)
+        finally:
+            self._cancel.cancel()
+            watcher.cancel()
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()

@@ -1,0 +1,96 @@
+"""Request bodies of the local API, as OpenAI's clients send them (pydantic, checked on arrival).
+
+Fields Ember does not use (``frequency_penalty``, ``user``, ``logit_bias``...) are accepted and
+ignored, as LM Studio does, so a client's defaults never fail a request. A value out of range is
+a 400 naming the field (see :func:`ember.api.app.create_app`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ContentPart(_Lenient):
+    """One part of a message in the list form: ``{"type": "text", "text": ...}``; any other
+    type (``image_url``, ``input_audio``) is refused by the route with a 400."""
+
+    type: str
+    text: str | None = None
+
+
+class RequestMessage(_Lenient):
+    """One message: ``role`` and ``content`` (a string, or a list of parts)."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+
+
+class StreamOptions(_Lenient):
+    """``include_usage``: send a last chunk with ``usage`` (Ember puts it on the last chunk
+    always, as LM Studio does; with this set it also comes as OpenAI's own usage-only chunk)."""
+
+    include_usage: bool = False
+
+
+class JsonSchemaFormat(_Lenient):
+    """``response_format.json_schema``: the schema under ``schema`` (``name`` and ``strict``
+    are taken and not needed)."""
+
+    name: str = "answer"
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(_Lenient):
+    """``{"type": "text"}``, ``{"type": "json_object"}`` or ``{"type": "json_schema",
+    "json_schema": {...}}``."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+class EmberOptions(_Lenient):
+    """Ember's own body field (``extra_body={"ember": {...}}`` with the openai client):
+    ``collections`` to answer from, by name, with citations."""
+
+    collections: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=64)
+    ] = Field(default_factory=list)
+
+
+class ChatCompletionRequest(_Lenient):
+    """``POST /v1/chat/completions``. ``max_tokens`` (or ``max_completion_tokens``) in tokens;
+    ``temperature`` 0-2; ``top_p`` in (0, 1]; ``stop`` up to 4 strings; ``n`` must be 1."""
+
+    model: Annotated[str, Field(min_length=1, max_length=400)]
+    messages: Annotated[list[RequestMessage], Field(min_length=1)]
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    seed: int | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
+    n: int | None = None
+    response_format: ResponseFormat | None = None
+    ember: EmberOptions | None = None
+
+    @property
+    def answer_tokens(self) -> int | None:
+        """The answer's token limit asked for (``max_completion_tokens`` wins), or None."""
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def stops(self) -> tuple[str, ...]:
+        """``stop`` as a tuple of non-empty strings."""
+        if self.stop is None:
+            return ()
+        stops = [self.stop] if isinstance(self.stop, str) else self.stop
+        return tuple(s for s in stops if s)
