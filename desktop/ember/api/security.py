@@ -19,7 +19,8 @@
    as soon as a chunked upload passes the limit (the rest is never read). Bodies are small (1 MiB
    at most), so the body is read here and handed to the route whole.
 
-Errors are in OpenAI's shape (:class:`~ember.api.errors.ApiError`). Routes use
+Errors are in OpenAI's shape (:class:`~ember.api.errors.ApiError`); each refusal closes the
+connection. Routes use
 :func:`check_max_tokens` for the ``max_tokens`` limit.
 """
 
@@ -220,7 +221,8 @@ async def _answer(send: Send, error: ApiError) -> None:
     ]
     if error.status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
-    if error.status == 413:
-        headers.append((b"connection", b"close"))  # the unread rest of the body is dropped
+    # The connection ends with the refusal: the unread rest of the body is dropped, and a client
+    # without the key cannot keep the socket by sending a body that never ends.
+    headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
