@@ -58,6 +58,11 @@ class ServeConfig:
         """Whether ``host`` is this computer only (127.0.0.0/8, ::1 or ``localhost``)."""
         return is_loopback(self.host)
 
+    @property
+    def wildcard(self) -> bool:
+        """Whether ``host`` is every address of this computer (``0.0.0.0`` or ``::``)."""
+        return self.host.strip().strip("[]") in ("0.0.0.0", "::")
+
 
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback IP addresses; False for anything else (0.0.0.0)."""

@@ -148,3 +148,62 @@ def test_a_saved_key_readable_by_others_is_made_user_only_when_read(ember_home: 
     key_file(paths).chmod(0o644)
     assert api_key(paths) == "ember-copied-key"
     assert stat.S_IMODE(os.stat(key_file(paths)).st_mode) == 0o600
+
+
+# -- a wildcard bind (0.0.0.0, "every network") ---------------------------------------------
+
+
+def ask_models(server: ApiServer, host: str, origin: str | None = None) -> bytes:
+    """GET /v1/models over loopback with the key, as a client that addressed ``host`` sends it
+    (a computer on the network sends the address it used as ``Host``)."""
+    extra = f"Origin: {origin}\r\n" if origin else ""
+    request = (
+        f"GET /v1/models HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TEST_KEY}\r\n"
+        f"{extra}Connection: close\r\n\r\n"
+    ).encode()
+    with connect(server) as sock:
+        sock.sendall(request)
+        answer = closed_by_server(sock)
+    assert answer is not None
+    return answer
+
+
+def test_a_wildcard_bind_answers_requests_to_its_ip_addresses(core: Core) -> None:
+    with serving(core, host="0.0.0.0") as server:
+        port = server.port
+        for host in (f"127.0.0.1:{port}", f"192.168.1.20:{port}", f"localhost:{port}"):
+            answer = ask_models(server, host)
+            assert answer.startswith(b"HTTP/1.1 200 "), (host, answer[:300])
+        own = ask_models(server, f"192.168.1.20:{port}", origin=f"http://192.168.1.20:{port}")
+        assert own.startswith(b"HTTP/1.1 200 "), own[:300]
+
+
+def test_a_wildcard_bind_still_refuses_names_other_ports_and_foreign_origins(core: Core) -> None:
+    with serving(core, host="0.0.0.0") as server:
+        port = server.port
+        for host in (f"evil.example:{port}", f"192.168.1.20:{port + 1}", "192.168.1.20", ""):
+            answer = ask_models(server, host)
+            assert answer.startswith(b"HTTP/1.1 403 "), (host, answer[:300])
+            assert b"host_not_allowed" in answer
+        # A page served by another computer on the network may not use this one.
+        answer = ask_models(server, f"192.168.1.20:{port}", origin=f"http://192.168.1.30:{port}")
+        assert answer.startswith(b"HTTP/1.1 403 ") and b"origin_not_allowed" in answer
+
+
+def test_mcp_on_a_wildcard_bind_answers_a_client_on_the_network(core: Core) -> None:
+    body = (
+        b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": '
+        b'"2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}}'
+    )
+    with serving(core, host="0.0.0.0") as server, connect(server) as sock:
+        sock.sendall(
+            (
+                f"POST /mcp HTTP/1.1\r\nHost: 192.168.1.20:{server.port}\r\n"
+                f"Authorization: Bearer {TEST_KEY}\r\nContent-Type: application/json\r\n"
+                "Accept: application/json, text/event-stream\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body
+        )
+        answer = closed_by_server(sock)
+    assert answer is not None and answer.startswith(b"HTTP/1.1 200 "), answer
