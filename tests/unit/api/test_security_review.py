@@ -207,3 +207,14 @@ def test_mcp_on_a_wildcard_bind_answers_a_client_on_the_network(core: Core) -> N
         )
         answer = closed_by_server(sock)
     assert answer is not None and answer.startswith(b"HTTP/1.1 200 "), answer
+
+
+# -- the port --------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "nt", reason="port sharing by SO_REUSEADDR is Windows' own")
+def test_no_other_program_can_bind_the_served_port_on_windows(core: Core) -> None:
+    with serving(core) as server, socket.socket() as thief:
+        thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError):
+            thief.bind(("127.0.0.1", server.port))
