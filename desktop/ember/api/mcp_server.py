@@ -295,7 +295,8 @@ def mount_mcp(app: FastAPI, core: Core, config: ServeConfig) -> None:
     """Serve the MCP server over streamable HTTP at :data:`MCP_PATH` of the API ``app``.
 
     The app's security checks (API key, Host) cover the route like every other; the SDK's own
-    Host/Origin check is kept as a second line, allowing the address the API is bound to. The
+    Host/Origin check is kept as a second line, allowing the address the API is bound to (not
+    on a wildcard bind, whose addresses it cannot list: the app's check alone holds there). The
     session manager's task group runs inside the app's lifespan (the server must run the app's lifespan).
     """
     from contextlib import asynccontextmanager
@@ -304,11 +305,11 @@ def mount_mcp(app: FastAPI, core: Core, config: ServeConfig) -> None:
 
     server = build_mcp_server(core)
     hosts = {config.host}
-    if config.loopback:
+    if config.loopback or config.wildcard:
         hosts |= {"127.0.0.1", "localhost", "[::1]"}
     hosts = {f"[{h}]" if ":" in h and not h.startswith("[") else h for h in hosts}
     security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
+        enable_dns_rebinding_protection=not config.wildcard,
         allowed_hosts=[f"{h}:{config.port}" for h in sorted(hosts)],
         allowed_origins=[f"http://{h}:{config.port}" for h in sorted(hosts)],
     )

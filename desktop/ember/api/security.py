@@ -6,9 +6,13 @@
 1. **403** when the ``Host`` header is not the bound address (``HOST:PORT``; on loopback also
    ``127.0.0.1``, ``localhost`` and ``[::1]`` with the port). A web page can point a name it
    controls at 127.0.0.1 (DNS rebinding) and then talk to us as "its own" site; the Host
-   header it sends still carries its own name, so checking it closes that door.
+   header it sends still carries its own name, so checking it closes that door. Bound to every
+   address (``0.0.0.0``, ``::``), the server cannot know all of its own: it answers any IP
+   address with its port, and the loopback names. An IP address is safe to allow, as DNS
+   rebinding needs a name; names (``mypc.local``) are refused.
 2. **403** for a browser's CORS preflight (``OPTIONS`` with ``Origin``) and for any request whose
-   ``Origin`` is not this server's own (``http://`` + an allowed Host). Browsers add ``Origin``
+   ``Origin`` is not this server's own (``http://`` + an allowed Host, or on a wildcard bind
+   ``http://`` + the request's own Host). Browsers add ``Origin``
    to cross-site requests; scripts, editors and the ``openai`` client send none. Some cross-site
    requests (a form POST) reach a server with no preflight at all, so refusing a foreign Origin
    outright, rather than only withholding CORS headers, means no web page can make this server
@@ -19,13 +23,15 @@
    as soon as a chunked upload passes the limit (the rest is never read). Bodies are small (1 MiB
    at most), so the body is read here and handed to the route whole.
 
-Errors are in OpenAI's shape (:class:`~ember.api.errors.ApiError`). Routes use
+Errors are in OpenAI's shape (:class:`~ember.api.errors.ApiError`); each refusal closes the
+connection. Routes use
 :func:`check_max_tokens` for the ``max_tokens`` limit.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -48,9 +54,21 @@ def allowed_hosts(config: ServeConfig) -> frozenset[str]:
     host = config.host.strip("[]").lower()
     shown = f"[{host}]" if ":" in host else host
     hosts = {f"{shown}:{port}"}
-    if config.loopback:
+    if config.loopback or config.wildcard:
         hosts |= {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
     return frozenset(hosts)
+
+
+def _ip_address_with_port(host: str, port: int) -> bool:
+    """Whether the Host value ``host`` is an IP address (v6 in brackets) with ``port``."""
+    address, _, given = host.rpartition(":")
+    if given != str(port) or (":" in address and not address.startswith("[")):
+        return False
+    try:
+        ipaddress.ip_address(address.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True
 
 
 def check_max_tokens(value: int | None, config: ServeConfig) -> None:
@@ -101,7 +119,9 @@ class SecurityMiddleware:
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> ApiError | None:
         """Why this request is refused before its body is read, or None."""
         host = headers.get("host", "").strip().lower()
-        if host not in self.hosts:
+        if host not in self.hosts and not (
+            self.config.wildcard and _ip_address_with_port(host, self.config.port)
+        ):
             return ApiError(
                 403,
                 "This server answers only requests addressed to it by its own address.",
@@ -116,7 +136,7 @@ class SecurityMiddleware:
                 "permission_error",
                 "cors_not_allowed",
             )
-        if origin is not None and origin.strip().lower() not in self.origins:
+        if origin is not None and origin.strip().lower() not in (*self.origins, f"http://{host}"):
             return ApiError(
                 403,
                 "Requests from web pages of other sites are not allowed.",
@@ -220,7 +240,8 @@ async def _answer(send: Send, error: ApiError) -> None:
     ]
     if error.status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
-    if error.status == 413:
-        headers.append((b"connection", b"close"))  # the unread rest of the body is dropped
+    # The connection ends with the refusal: the unread rest of the body is dropped, and a client
+    # without the key cannot keep the socket by sending a body that never ends.
+    headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -3,13 +3,19 @@
 The socket is bound here, before uvicorn starts, so a busy port is a clear :class:`EmberError` at
 once and port 0 (tests) tells its real port. A non-loopback address is refused without an API key
 (the caller asks the person to confirm first: :func:`check_bind`).
+
+Connections are uvicorn's HTTP/1.1 (h11, whose 16 KiB limit on a request head holds whatever
+else is installed) with two limits of our own (:func:`_guarded_protocol`): a request head must
+arrive within ``head_timeout_s``, and at most ``max_connections`` are open at once. Without them a
+client needs no key to hold sockets open forever, one file descriptor each.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ember.api.config import ServeConfig
 from ember.errors import EmberError
@@ -40,7 +46,10 @@ def bind(config: ServeConfig) -> socket.socket:
     # the protocol says TCP, and without it every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name == "nt":  # there SO_REUSEADDR would let another program bind our port too
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((config.host.strip("[]"), config.port))
         sock.listen(128)
     except OSError as exc:
@@ -51,6 +60,27 @@ def bind(config: ServeConfig) -> socket.socket:
         ) from exc
     sock.set_inheritable(True)
     return sock
+
+
+def _guarded_protocol(config: ServeConfig) -> type[Any]:
+    """uvicorn's h11 protocol, closing a connection whose first request head has not come
+    within ``config.head_timeout_s``, and any connection past ``config.max_connections``. (Only
+    a client with the key keeps a connection past its first request: every refusal closes it.)"""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > config.max_connections:
+                transport.close()
+                return
+            self.loop.call_later(config.head_timeout_s, self._head_late)
+
+        def _head_late(self) -> None:
+            if self.cycle is None and not self.transport.is_closing():
+                self.transport.close()  # no request head yet: nothing to answer
+
+    return GuardedH11Protocol
 
 
 class ApiServer:
@@ -93,6 +123,7 @@ class ApiServer:
         app = create_app(self.core, self.config)
         uv_config = uvicorn.Config(
             app,
+            http=_guarded_protocol(self.config),
             log_level="warning",
             access_log=False,
             lifespan="on",  # runs the MCP session manager (see ember.api.mcp_server)
