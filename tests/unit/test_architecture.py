@@ -2,8 +2,9 @@
 
 - No import cycles anywhere in ``desktop/ember`` (every ``import`` statement counts, also those
   inside functions and under ``TYPE_CHECKING``).
-- The core (everything outside ``ember.ui`` and ``ember.cli``) never imports Qt, the UI or the
-  CLI, so the CLI, the window and the local API are shells over one core.
+- The core (everything outside ``ember.ui``, ``ember.cli`` and ``ember.api``) never imports Qt or
+  any of those shells, so the CLI, the window and the local API are shells over one core; the
+  local API, which the window and the CLI both start, imports neither of them nor Qt.
 - The composition root (``ember/core.py``) is the only place the core is assembled: nowhere else
   builds the assistant, the chat store or an engine, or opens the knowledge base.
 - No module is over 600 lines, and the window keeps composition and layout only (< 400).
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "desktop" / "ember"
-SHELLS = ("ember.ui", "ember.cli", "ember.__main__")  # the shells over the core
+SHELLS = ("ember.ui", "ember.cli", "ember.api", "ember.__main__")  # the shells over the core
 QT = ("PySide6", "shiboken6", "PyQt5", "PyQt6")
 # Who may build each core part: the composition root, and the knowledge helper process's own
 # entry point (a separate process, which opens the knowledge base it serves).
@@ -103,6 +104,14 @@ def test_core_modules_import_no_qt_ui_or_cli(name: str) -> None:
         m
         for m in imports(name)
         if m.split(".")[0] in QT or any(m == s or m.startswith(s + ".") for s in SHELLS)
+    )
+    assert forbidden == [], f"{name} imports {forbidden}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("ember.api")))
+def test_the_local_api_imports_no_qt_ui_or_cli(name: str) -> None:
+    forbidden = sorted(
+        m for m in imports(name) if m.split(".")[0] in QT or m.startswith(("ember.ui", "ember.cli"))
     )
     assert forbidden == [], f"{name} imports {forbidden}"
 
