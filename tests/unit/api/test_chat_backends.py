@@ -17,15 +17,15 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from tests.support.api_chat import KEY, make_core, serving
-from tests.support.faulty_openai_server import FaultyOpenAIServer
-from tests.support.ollama_server import Failure, OllamaTestServer
-from tests.support.openai_server import LlamaCppServer
 
 from ember.api.server import ApiServer
 from ember.catalog import default_model
 from ember.config import RemoteEndpoint
 from ember.core import Core
+from tests.support.api_chat import KEY, make_core, serving
+from tests.support.faulty_openai_server import FaultyOpenAIServer
+from tests.support.ollama_server import Failure, OllamaTestServer
+from tests.support.openai_server import LlamaCppServer
 
 pytestmark = pytest.mark.slow
 
@@ -277,9 +277,7 @@ def test_a_server_dying_mid_stream_ends_with_an_error_event_and_the_next_request
     ollama: OllamaTestServer,
     faulty: FaultyOpenAIServer,
 ) -> None:
-    backend, model = (
-        (ollama, ollama_id(ollama)) if engine == "ollama" else (faulty, "remote:flaky")
-    )
+    backend, model = (ollama, ollama_id(ollama)) if engine == "ollama" else (faulty, "remote:flaky")
     backend.failure = Failure("die", after_tokens=3)
     *tokens, last = sse_events(server, model)
     assert len(tokens) >= 3 and "".join(t["choices"][0]["delta"].get("content", "") for t in tokens)
