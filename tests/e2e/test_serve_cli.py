@@ -29,6 +29,12 @@ def ember(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedPr
     )
 
 
+@pytest.fixture(autouse=True)
+def no_key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key the developer exported must not change which key these servers use."""
+    monkeypatch.delenv("EMBER_API_KEY", raising=False)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
@@ -110,6 +116,43 @@ def test_a_key_given_on_the_command_line_is_used_and_not_saved(home: Path) -> No
         assert "--api-key" in second and "ember-for-this-run" not in second
         client = openai.OpenAI(base_url=base_url, api_key="ember-for-this-run", max_retries=0)
         assert client.models.list().data
+        assert not (home / "data" / "api_key").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+
+
+def test_a_key_from_the_environment_is_used_kept_out_of_the_process_list_and_not_saved(
+    home: Path,
+) -> None:
+    secret = "ember-from-the-environment"
+    helped = ember("serve", "--help", home=home)
+    assert helped.returncode == 0 and "EMBER_API_KEY" in helped.stdout
+    assert "process list" in helped.stdout  # --api-key's help says why the variable is safer
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ember", "serve", "--port", "0"],
+        cwd=REPO_ROOT,
+        env=child_env(EMBER_HOME=str(home), EMBER_API_KEY=secret),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        second = process.stdout.readline()
+        base_url = first.rsplit(" ", 1)[-1].strip()
+        assert "EMBER_API_KEY" in second and secret not in first + second
+        command_line = Path(f"/proc/{process.pid}/cmdline")
+        if command_line.exists():  # what `ps` shows other users
+            assert secret.encode() not in command_line.read_bytes()
+        client = openai.OpenAI(base_url=base_url, api_key=secret, max_retries=0)
+        assert client.models.list().data
+        wrong = openai.OpenAI(base_url=base_url, api_key="ember-wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            wrong.models.list()
         assert not (home / "data" / "api_key").exists()
     finally:
         process.send_signal(signal.SIGINT)
