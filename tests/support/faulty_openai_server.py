@@ -49,6 +49,7 @@ class _OpenAIHandler(_OllamaHandler):
             self._json(404, {"error": {"message": "not found"}})
             return
         body = self._body()
+        self.owner.requests.append(("POST", self.path, body))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -70,6 +71,11 @@ class _OpenAIHandler(_OllamaHandler):
                 count += 1
                 self._event({"choices": [{"index": 0, "delta": {"content": text}}]})
         self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish or "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            # OpenAI's usage-only chunk: no choices, the counts of the whole exchange.
+            prompt = max(1, self.owner._llama.n_tokens - count)
+            usage = {"prompt_tokens": prompt, "completion_tokens": count}
+            self._event({"choices": [], "usage": {**usage, "total_tokens": prompt + count}})
         self._chunk(b"data: [DONE]\n\n")
         self._end_stream()
 

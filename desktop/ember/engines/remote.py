@@ -84,13 +84,23 @@ def _chunk(data: str) -> Chunk:
         if "error" in chunk:
             raise MalformedReply(f"error in stream: {chunk['error']}")
         choices = chunk["choices"]
-        if not choices:  # usage-only chunks some servers send at the end
-            return Chunk()
+        usage = chunk.get("usage") or {}  # the last chunk, where the server counts (include_usage)
+        counts = {
+            "prompt_tokens": _count(usage.get("prompt_tokens")),
+            "completion_tokens": _count(usage.get("completion_tokens")),
+        }
+        if not choices:  # the usage-only chunk OpenAI's protocol ends with
+            return Chunk(**counts)
         choice = choices[0]
         delta = choice.get("delta") or {}
-        return Chunk(delta.get("content") or "", finish=choice.get("finish_reason"))
+        return Chunk(delta.get("content") or "", finish=choice.get("finish_reason"), **counts)
     except (KeyError, TypeError, AttributeError, IndexError):
         raise MalformedReply("a chunk without choices") from None
+
+
+def _count(value: object) -> int | None:
+    """A token count from the server, or None when it gave none (or nonsense)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 class RemoteEngine:
@@ -127,6 +137,9 @@ class RemoteEngine:
             "model": self.model_name,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "stream": True,
+            # The token counts on the last chunk (OpenAI's protocol; vLLM, llama-server, LM
+            # Studio and Ollama send them), so answers carry the server's own numbers.
+            "stream_options": {"include_usage": True},
             "temperature": options.temperature,
             "top_p": options.top_p,
             "max_tokens": options.max_tokens,

@@ -193,6 +193,21 @@ def test_a_remote_model_answers_whole_and_streamed(client: openai.OpenAI, core: 
     assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
 
 
+def test_a_remote_that_counts_tokens_gives_its_counts_as_usage(
+    client: openai.OpenAI, faulty: FaultyOpenAIServer
+) -> None:
+    """Ember asks a remote for OpenAI's usage chunk (``stream_options.include_usage``) and
+    passes the server's own counts on, prompt tokens included."""
+    before = len(faulty.requests)
+    whole = client.chat.completions.create(
+        model="remote:flaky", messages=QUESTION, max_tokens=12, **GREEDY
+    )
+    [sent] = [body for _method, path, body in faulty.requests[before:] if "chat" in path]
+    assert sent["stream_options"] == {"include_usage": True}
+    assert whole.usage.prompt_tokens > 5
+    assert 0 < whole.usage.completion_tokens <= 12
+
+
 def test_requests_switch_between_engines(client: openai.OpenAI, ollama: OllamaTestServer) -> None:
     """One server, one model at a time: each request loads the engine it names."""
     for model in (ollama_id(ollama), "remote:lab", "embedded", ollama_id(ollama)):
