@@ -328,7 +328,7 @@ class ModelRunner:
         with self.core.turns.turn():  # after any answer still running (the window's too)
             with self._lock:
                 idle_for = time.monotonic() - self._last_done
-                if self._active or idle_for < self.config.idle_unload_s * 0.99:
+                if self._closed or self._active or idle_for < self.config.idle_unload_s * 0.99:
                     return
             self.core.unload_engine()
 

@@ -148,3 +148,23 @@ def test_a_stopped_server_leaves_no_idle_timer_to_unload_the_model(tmp_path: Pat
         assert own.loaded is not None
     finally:
         own.close()
+
+
+def test_the_windows_first_send_uses_the_model_an_api_request_loaded_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """The window's first Send asks ``core.engine()`` while an API request, in its turn, loads
+    the model: the window must use that model, not close it and load it all over again."""
+    own = make_core(tmp_path)
+    try:
+        got: list[object] = []
+        with own.turns.turn():  # the API request's turn
+            window = threading.Thread(target=lambda: got.append(own.engine()))
+            window.start()
+            assert _wait_for(lambda: own.turns.waiting == 1)  # the window waits to load
+            loaded_by_api = own.engine()  # engine_for loads inside the turn
+        window.join(120)
+        assert got == [loaded_by_api]
+        assert own.engine() is loaded_by_api
+    finally:
+        own.close()
