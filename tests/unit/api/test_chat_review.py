@@ -168,3 +168,24 @@ def test_the_windows_first_send_uses_the_model_an_api_request_loaded_meanwhile(
         assert own.engine() is loaded_by_api
     finally:
         own.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_client_that_leaves_while_waiting_for_its_turn_gives_the_turn_up(
+    core: Core, stream: bool
+) -> None:
+    """(Held on main: a regression guard.) Nobody behind it waits for a turn nobody wants."""
+    with serving(core) as server:
+        body = json.dumps(
+            {"model": "embedded", "messages": ESSAY, "max_tokens": 8, "stream": stream}
+        ).encode()
+        head = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with core.turns.turn():  # the window's answer holds the model
+            with socket.create_connection(("127.0.0.1", server.port)) as client:
+                client.sendall(head + body)
+                assert _wait_for(lambda: core.turns.waiting == 1)
+            assert _wait_for(lambda: core.turns.waiting == 0)
