@@ -318,9 +318,12 @@ class Core:
                 self.loaded = None
 
     def engine(self) -> Engine:
-        """*worker* The loaded engine (loading the configured one on first use)."""
+        """*worker* The loaded engine (loading the configured one on first use). The load waits
+        for its turn; a model loaded meanwhile (an API request's) is used, not loaded again."""
         if self._engine is None:
-            self.load_engine()
+            with self.turns.turn():
+                if self._engine is None:
+                    self.load_engine()
         assert self._engine is not None
         return self._engine
 

@@ -11,8 +11,9 @@ Grounded answers (model ``ember:NAME`` or ``{"ember": {"collections": [...]}}``)
 the last streamed chunks.
 
 Failures before the first token are HTTP errors in OpenAI's shape (400 bad field or prompt too
-long, 404 unknown model or collection, 503 engine down); a failure mid-stream is a last
-``data: {"error": {...}}`` event.
+long, 404 unknown model or collection, 503 engine down or the server stopping); a failure
+mid-stream is a last ``data: {"error": {...}}`` event (an answer cut short because the server
+stops is one too: it never ends like a finished answer).
 """
 
 from __future__ import annotations
@@ -194,6 +195,8 @@ class _Reply:
             pieces.append(event.text)
             event = await run.next(request)
         assert isinstance(event, Answered), "a run ends with Answered"
+        if event.finished.reason == "cancelled":
+            raise _stopped()
         extras = self._extras(event)
         message = {"role": "assistant", "content": event.finished.text or "".join(pieces)}
         return {
@@ -218,6 +221,8 @@ class _Reply:
                 yield self._chunk({"content": event.text})
                 event = await run.next()
             assert isinstance(event, Answered), "a run ends with Answered"
+            if event.finished.reason == "cancelled":
+                raise _stopped()
         except EmberError as exc:
             yield _sse(from_domain(exc).body())
             return
@@ -235,6 +240,17 @@ class _Reply:
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
         return _sse({**self._base("chat.completion.chunk"), "choices": [choice], **extra})
+
+
+def _stopped() -> ApiError:
+    """503 for an answer cancelled while its client still listens: the server is stopping
+    (a client that left cancels its own, and reads nothing more)."""
+    return ApiError(
+        503,
+        "The answer was stopped before it finished: Ember's local API is stopping.",
+        "server_error",
+        "server_stopping",
+    )
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

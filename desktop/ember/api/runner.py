@@ -88,6 +88,7 @@ class Run:
         self._loop = loop
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._ended = False
+        self._check_at = time.monotonic() + DISCONNECT_POLL_S  # next look for a client gone
 
     def put(self, kind: str, value: object) -> None:
         """*worker* Pass one item to the loop (dropped when the server has stopped)."""
@@ -98,19 +99,22 @@ class Run:
 
     async def next(self, request: Request | None = None) -> RunEvent | None:
         """The next event, or None after the last. Raises what the job raised. With
-        ``request``, a client found gone while waiting cancels the job."""
+        ``request``, a client found gone cancels the job: it is looked for every
+        :data:`DISCONNECT_POLL_S` seconds, whether events flow (a whole answer being generated)
+        or not (waiting for a turn)."""
         if self._ended:
             return None
         while True:
+            if request is not None and time.monotonic() >= self._check_at:
+                self._check_at = time.monotonic() + DISCONNECT_POLL_S
+                if await request.is_disconnected():
+                    self.cancel.cancel()
             try:
                 if request is None:
                     kind, value = await self._queue.get()
                 else:
                     kind, value = await asyncio.wait_for(self._queue.get(), DISCONNECT_POLL_S)
             except TimeoutError:
-                assert request is not None
-                if await request.is_disconnected():
-                    self.cancel.cancel()
                 continue
             if kind == "event":
                 return value
@@ -130,6 +134,8 @@ class ModelRunner:
         self._active = 0
         self._last_done = time.monotonic()
         self._idle_timer: threading.Timer | None = None
+        self._runs: set[Run] = set()  # started and not yet done
+        self._closed = False
         # How recent runs ended ("stop", "length", "cancelled"), newest last: what a run that
         # lost its client came to, for logs and tests.
         self.finished: deque[Finished] = deque(maxlen=256)
@@ -181,6 +187,9 @@ class ModelRunner:
         run = Run(asyncio.get_running_loop())
         with self._lock:
             self._active += 1
+            self._runs.add(run)
+            if self._closed:  # the server is stopping: the job gives up at once
+                run.cancel.cancel()
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
@@ -200,7 +209,7 @@ class ModelRunner:
         except BaseException as exc:  # every failure goes to the request that caused it
             run.put("error", exc)
         finally:
-            self._done()
+            self._done(run)
 
     def _plain(self, job: ChatJob, run: Run) -> Iterator[RunEvent]:
         cancel = run.cancel
@@ -301,12 +310,13 @@ class ModelRunner:
 
     # -- idle unload ----------------------------------------------------------------------------
 
-    def _done(self) -> None:
+    def _done(self, run: Run) -> None:
         idle_s = self.config.idle_unload_s
         with self._lock:
             self._active -= 1
+            self._runs.discard(run)
             self._last_done = time.monotonic()
-            if self._active or not self.config.switch_models or idle_s <= 0:
+            if self._closed or self._active or not self.config.switch_models or idle_s <= 0:
                 return
             timer = threading.Timer(idle_s, self._unload_if_idle)
             timer.daemon = True
@@ -318,13 +328,17 @@ class ModelRunner:
         with self.core.turns.turn():  # after any answer still running (the window's too)
             with self._lock:
                 idle_for = time.monotonic() - self._last_done
-                if self._active or idle_for < self.config.idle_unload_s * 0.99:
+                if self._closed or self._active or idle_for < self.config.idle_unload_s * 0.99:
                     return
             self.core.unload_engine()
 
     def close(self) -> None:
-        """Stop the idle timer (the server is stopping)."""
+        """The server is stopping: cancel every run (an answer ends at its next token, a request
+        waiting for its turn leaves the queue) and stop the idle timer, for good."""
         with self._lock:
+            self._closed = True
+            for run in self._runs:
+                run.cancel.cancel()
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None

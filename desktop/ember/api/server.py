@@ -154,8 +154,12 @@ class ApiServer:
             raise EmberError("The local API stopped while starting; see the log for why.")
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop serving (open streams are cancelled) and close the socket."""
+        """Stop serving (open answers are cancelled at their next token, requests waiting for
+        their turn leave the queue) and close the socket."""
         if self._server is not None:
+            runner = getattr(self._server.config.app.state, "runner", None)
+            if runner is not None:  # before uvicorn waits for the open requests to end
+                runner.close()
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout_s)
