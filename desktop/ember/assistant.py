@@ -100,7 +100,8 @@ class Assistant:
     engine to use now, so a model switch or a lazy load needs no new Assistant).
 
     ``turns`` (when given) is shared with everything else that streams from the same loaded
-    model (the local API): each answer waits for its turn, in order, before the model runs.
+    model (the local API): each answer waits for its turn, in order, before the model runs;
+    with ``priority`` (the person's own chats) ahead of other programs' requests.
     """
 
     def __init__(
@@ -110,8 +111,10 @@ class Assistant:
         settings: Settings,
         retriever: Retriever | None = None,
         turns: ModelTurns | None = None,
+        priority: bool = False,
     ) -> None:
         self.turns = turns or ModelTurns()
+        self.priority = priority
         if isinstance(engine, Engine):
             loaded = engine
             self._engine_provider: EngineProvider = lambda: loaded
@@ -225,7 +228,7 @@ class Assistant:
                 yield ReplyDone(writer.finish(), None, abstained=True)
                 return
 
-            with self.turns.turn(cancel) as granted:
+            with self.turns.turn(cancel, priority=self.priority) as granted:
                 if not granted:  # stopped while another answer had the model
                     stopped = Finished("cancelled", "", Timings(None, 0.0, 0, 0), "")
                     yield ReplyDone(writer.cancel(), stopped)

@@ -177,7 +177,9 @@ class Core:
             if self._assistant is None:
                 from ember.assistant import Assistant
 
-                self._assistant = Assistant(self.engine, store, self.settings, turns=self.turns)
+                self._assistant = Assistant(
+                    self.engine, store, self.settings, turns=self.turns, priority=True
+                )
                 self._assistant.retriever = self._retriever
             return self._assistant
 
@@ -292,7 +294,8 @@ class Core:
 
         choice = self.settings.model if key is None else key
         spec, _entry = resolve_model(choice, self.settings, self.paths)
-        with self.turns.turn(), self._engine_lock:
+        # Ahead of other programs' requests: a person switching models waits for one answer.
+        with self.turns.turn(priority=True), self._engine_lock:
             if self._engine is not None:
                 self._engine.close()
                 self._engine = None
@@ -321,7 +324,7 @@ class Core:
         """*worker* The loaded engine (loading the configured one on first use). The load waits
         for its turn; a model loaded meanwhile (an API request's) is used, not loaded again."""
         if self._engine is None:
-            with self.turns.turn():
+            with self.turns.turn(priority=True):
                 if self._engine is None:
                     self.load_engine()
         assert self._engine is not None

@@ -288,6 +288,35 @@ def test_answers_share_the_model_in_the_order_they_asked(engine: Engine, store: 
     assert answers and answers[0].strip()
 
 
+def test_the_persons_own_answer_goes_ahead_of_other_programs_waiting(
+    engine: Engine, store: ChatStore
+) -> None:
+    """With ``priority`` (the window's chats), the answer passes the API requests already queued
+    on the model: the person waits for the answer running now, not for the whole queue."""
+    turns = ModelTurns()
+    recording = RecordingEngine(engine)
+    assistant = Assistant(recording, store, settings(max_tokens=4), turns=turns, priority=True)
+    chat = store.create()
+    api_turns: list[int] = []  # how many window prompts the model had seen when the API's came
+
+    def other_program() -> None:
+        with turns.turn():
+            api_turns.append(len(recording.prompts))
+
+    with turns.turn():  # an API answer is running
+        waiting = threading.Thread(target=other_program)
+        waiting.start()
+        while turns.waiting < 1:
+            waiting.join(0.01)
+        mine = threading.Thread(target=lambda: run(assistant.send(chat.id, "Hi")))
+        mine.start()
+        while turns.waiting < 2:
+            mine.join(0.01)
+    mine.join(60)
+    waiting.join(60)
+    assert api_turns == [1]  # the window's answer ran first
+
+
 def test_a_backend_failure_is_saved_with_the_partial_text_and_raised(
     engine: Engine, store: ChatStore
 ) -> None:

@@ -9,7 +9,10 @@ from ember.turns import ModelTurns
 
 
 def _queue_up(
-    turns: ModelTurns, count: int, tokens: dict[int, CancelToken]
+    turns: ModelTurns,
+    count: int,
+    tokens: dict[int, CancelToken],
+    priority: frozenset[int] = frozenset(),
 ) -> tuple[list[object], list[threading.Thread]]:
     """``count`` threads asking for a turn one after another while the caller holds one."""
     served: list[object] = []
@@ -18,7 +21,7 @@ def _queue_up(
         queued = threading.Event()
 
         def take(i: int = i, queued: threading.Event = queued) -> None:
-            with turns.turn(tokens.get(i)) as granted:
+            with turns.turn(tokens.get(i), priority=i in priority) as granted:
                 served.append(i if granted else f"gave up {i}")
 
         thread = threading.Thread(target=take)
@@ -62,3 +65,15 @@ def test_the_holder_may_take_the_turn_again_without_waiting_for_itself() -> None
     done = threading.Event()
     threading.Thread(target=lambda: (turns.turn().__enter__(), done.set())).start()
     assert done.wait(10)
+
+
+def test_the_window_goes_ahead_of_waiting_programs_but_not_ahead_of_itself() -> None:
+    """Priority turns (the person at the window) pass the queue of API requests, in their own
+    order, and never interrupt the turn being served."""
+    turns = ModelTurns()
+    with turns.turn():
+        served, threads = _queue_up(turns, 6, {}, priority=frozenset({3, 5}))
+        assert served == []  # nobody runs while the turn is held
+    for thread in threads:
+        thread.join(10)
+    assert served == [3, 5, 0, 1, 2, 4]
