@@ -26,7 +26,10 @@ MCP client's questions never enter the person's chat history.
 
 Register Ember in an MCP client (Claude Desktop, Cursor and the like), over stdio::
 
-    {"mcpServers": {"ember": {"command": "ember", "args": ["mcp"]}}}
+    {"mcpServers": {"ember": {"command": "/path/to/ember/.venv/bin/ember", "args": ["mcp"]}}}
+
+(an absolute path: MCP clients start servers with a minimal environment, without the PATH of a
+terminal; add ``"env": {"EMBER_HOME": "..."}`` for a data folder other than the default)
 
 or, while the local API runs (``ember serve`` or the switch in Settings), over streamable HTTP at
 ``/mcp`` with the API key::
