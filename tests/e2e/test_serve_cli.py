@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -71,7 +72,10 @@ def test_serve_answers_with_the_saved_key_and_stops_cleanly_on_ctrl_c(
     key_path = home / "data" / "api_key"
     assert str(key_path) in second and "--show-key" in second
     key = key_path.read_text().strip()
-    assert key not in first + second  # the key itself is never printed while serving
+    third = serve.stdout.readline()  # the MCP server, at the same address
+    assert third.rstrip("\n").endswith(" " + match.group(1).removesuffix("/v1") + "/mcp"), third
+    assert "MCP" in third
+    assert key not in first + second + third  # the key itself is never printed while serving
     assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
 
     shown = ember("serve", "--show-key", home=home)
@@ -95,7 +99,52 @@ def test_serve_on_an_address_others_can_reach_is_refused_without_yes(home: Path)
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ember: ") and "other computers" in lines[0]
+    assert "--yes" in lines[0]  # how to confirm
     assert done.stdout == ""  # nothing was served
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "eighty"])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(home: Path, port: str) -> None:
+    done = ember("serve", "--port", port, home=home)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "OverflowError" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ember serve: error: argument --port:") and port in last, last
+    assert done.stdout == ""
+
+
+def test_a_short_key_is_refused_from_the_option_and_the_environment(home: Path) -> None:
+    by_option = ember("serve", "--port", "0", "--api-key", "abc", home=home)
+    process = subprocess.run(
+        [sys.executable, "-m", "ember", "serve", "--port", "0"],
+        cwd=REPO_ROOT,
+        env=child_env(EMBER_HOME=str(home), EMBER_API_KEY="short-key"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    for done, source in ((by_option, "--api-key"), (process, "EMBER_API_KEY")):
+        assert done.returncode == 1 and done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ember: "), done.stderr
+        assert source in lines[0] and "at least 16" in lines[0]
+
+
+def test_a_port_in_use_says_another_program_holds_it_and_how_to_pick_another(
+    home: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = ember("serve", "--port", str(port), home=home)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ember: "), done.stderr
+    message = lines[0]
+    assert str(port) in message and "another program" in message
+    assert "Ember's own window" in message and "--port" in message
 
 
 def test_a_key_given_on_the_command_line_is_used_and_not_saved(home: Path) -> None:

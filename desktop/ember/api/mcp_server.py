@@ -4,14 +4,16 @@ Built with the official ``mcp`` SDK (:class:`mcp.server.mcpserver.MCPServer`) ov
 :class:`~ember.core.Core`. Three tools, none of which changes the index:
 
 - ``search_documents(query, collections?, top_k?)`` → ``{"passages": [...], "stale_files":
-  [...]}``, each passage with ``file`` (the path as ``ember search --json`` shows it),
-  ``collection``, ``page``/``page_label``/``page_text``, ``heading``, ``score`` (cosine
-  similarity, -1..1) and ``text``;
+  [...]}``, each passage with ``file`` (the file's name) and ``source`` (its path as ``ember
+  search --json`` shows it), as the local API's citations have them, ``collection``,
+  ``page``/``page_label``/``page_text``, ``heading``, ``score`` (cosine similarity, -1..1) and
+  ``text``;
 - ``list_collections()`` → ``{"collections": [{"name", "documents", "passages"}]}``;
 - ``ask_documents(question, collections?)`` → ``{"answer", "abstained", "model", "sources":
-  [...]}``: the grounded answer ``ember ask`` gives, with its numbered sources, or
-  :data:`~ember.assistant.ABSTAIN_TEXT` when the documents do not hold the answer (or there are
-  none).
+  [...]}``: the grounded answer ``ember ask`` gives, with its numbered sources (the same
+  fields as a passage, and ``n``), or :data:`~ember.assistant.ABSTAIN_TEXT` when the documents
+  do not hold the answer (or there are none); ``model`` names the model that answers, or would
+  have answered had it not abstained.
 
 Retrieved text is the documents' and therefore untrusted: it comes back as structured data, and
 the model control tokens in it (and in the answer) are broken up
@@ -24,7 +26,10 @@ MCP client's questions never enter the person's chat history.
 
 Register Ember in an MCP client (Claude Desktop, Cursor and the like), over stdio::
 
-    {"mcpServers": {"ember": {"command": "ember", "args": ["mcp"]}}}
+    {"mcpServers": {"ember": {"command": "/path/to/ember/.venv/bin/ember", "args": ["mcp"]}}}
+
+(an absolute path: MCP clients start servers with a minimal environment, without the PATH of a
+terminal; add ``"env": {"EMBER_HOME": "..."}`` for a data folder other than the default)
 
 or, while the local API runs (``ember serve`` or the switch in Settings), over streamable HTTP at
 ``/mcp`` with the API key::
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from pydantic import BaseModel, Field
@@ -74,9 +80,11 @@ TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="how many passages, 
 
 
 class Passage(BaseModel):
-    """One passage of an indexed document. ``score``: cosine similarity to the query, -1..1."""
+    """One passage of an indexed document. ``file``: the file's name; ``source``: its path as
+    ``ember search --json`` shows it. ``score``: cosine similarity to the query, -1..1."""
 
     file: str
+    source: str
     collection: str
     page: int | None
     page_label: str | None
@@ -107,10 +115,12 @@ class CollectionList(BaseModel):
 
 
 class Source(BaseModel):
-    """A numbered source of an answer: ``[n]`` in the answer's text cites it."""
+    """A numbered source of an answer: ``[n]`` in the answer's text cites it. ``file``: the
+    file's name; ``source``: its path as ``ember ask --json`` shows it."""
 
     n: int
     file: str
+    source: str
     page: int | None
     page_label: str | None
     page_text: str | None
@@ -153,7 +163,8 @@ class DocumentTools:
         result = self.core.search(query, names, max(1, min(top_k, MAX_TOP_K)))
         passages = [
             Passage(
-                file=shown_path(hit.source),
+                file=shown_path(Path(hit.source).name),
+                source=shown_path(hit.source),
                 collection=hit.collection,
                 page=hit.page,
                 page_label=hit.page_label,
@@ -186,7 +197,8 @@ class DocumentTools:
             raise EmberError("The question is empty.")
         names = self._names(collections)
         if not names:  # nothing indexed: no answer from the model alone under this tool's name
-            return DocumentAnswer(answer=ABSTAIN_TEXT, abstained=True, model="", sources=[])
+            model = self._answering_model()
+            return DocumentAnswer(answer=ABSTAIN_TEXT, abstained=True, model=model, sources=[])
         sources: list[Source] = []
         done: ReplyDone | None = None
         # An assistant over a chat store in memory: MCP's questions never enter the person's
@@ -200,13 +212,29 @@ class DocumentTools:
                     done = event
         if done is None:
             raise EmberError("The answer stopped before it finished.")
-        model = (done.finished.model if done.finished else "") or done.message.model or ""
+        model = (done.finished.model if done.finished else "") or done.message.model
         return DocumentAnswer(
             answer=neutralize_special_tokens(done.message.content.strip()),
             abstained=done.abstained,
-            model=model,
+            model=model or self._answering_model(),
             sources=[] if done.abstained else sources,
         )
+
+    def _answering_model(self) -> str:
+        """The name the model answering questions goes by (an answer's ``model``): the loaded
+        one's, else the configured one's as its engine would name it (a GGUF's file name, a
+        server's model name), without loading it."""
+        from ember.api.model_ids import model_id
+        from ember.catalog import resolve_model
+
+        core = self.core
+        if core.loaded is not None:
+            return core.loaded.name
+        try:
+            spec, _entry = resolve_model(core.settings.model, core.settings, core.paths)
+        except EmberError:
+            return model_id(core.settings.model)
+        return Path(spec.model).name if spec.backend == "llama.cpp" else spec.model
 
 
 def _page_text(page: int | None, label: str | None, count: int | None) -> str | None:
@@ -218,7 +246,8 @@ def _page_text(page: int | None, label: str | None, count: int | None) -> str | 
 def _source(citation: Citation) -> Source:
     return Source(
         n=citation.n,
-        file=shown_path(citation.source),
+        file=shown_path(Path(citation.source).name),
+        source=shown_path(citation.source),
         page=citation.page,
         page_label=citation.page_label,
         page_text=citation.page_text(),

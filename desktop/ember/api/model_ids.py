@@ -12,9 +12,17 @@ An API model id is the key ``ember --model`` takes, with one change and two addi
 
 A path (``/models/x.gguf``, ``../x``) is never an id: a request field must not make the server
 open a file of its choosing, so :func:`model_key` refuses anything that looks like one.
+
+Every id the server does not answer to gets the same 404 (:func:`model_not_found`), whatever
+it looks like. A listed id sent to the wrong endpoint (the embedder's to
+``/v1/chat/completions``, a chat model's to ``/v1/embeddings``) is a 400 ``wrong_endpoint``
+naming the right one (:func:`not_a_chat_model`, :func:`not_an_embedding_model`): the model
+exists, as ``/v1/models`` says, so a "not found" would contradict the listing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from ember.api.errors import ApiError
 
@@ -26,12 +34,35 @@ EMBEDDING_ALIASES = frozenset({EMBEDDING_ID, f"sentence-transformers/{EMBEDDING_
 _PREFIXED = ("ollama:", "remote:")
 
 
-def model_not_found(model_id: str) -> ApiError:
-    """404 ``model_not_found`` for ``model_id`` (the client lists real ids with ``/v1/models``)."""
+def model_not_found(model_id: str, examples: Sequence[str] = ()) -> ApiError:
+    """404 ``model_not_found`` for ``model_id``; ``examples``: a few ids the server does answer
+    to, named in the message (the client lists them all with ``GET /v1/models``)."""
+    message = (
+        f"No model called {model_id!r} on this server; GET /v1/models lists the ids it answers to"
+    )
+    if examples:
+        message += " (such as " + ", ".join(repr(e) for e in examples) + ")"
+    return ApiError(404, message + ".", code="model_not_found", param="model")
+
+
+def not_a_chat_model(model_id: str) -> ApiError:
+    """400 ``wrong_endpoint``: ``model_id`` names the embedder, sent for chat."""
     return ApiError(
-        404,
-        f"The model {model_id!r} does not exist; GET /v1/models lists the models Ember can run.",
-        code="model_not_found",
+        400,
+        f"{model_id!r} is Ember's embedding model: it answers POST /v1/embeddings only. For "
+        f"chat, name a chat model GET /v1/models lists, such as {EMBEDDED_ID!r}.",
+        code="wrong_endpoint",
+        param="model",
+    )
+
+
+def not_an_embedding_model(model_id: str) -> ApiError:
+    """400 ``wrong_endpoint``: ``model_id`` names a chat model, sent for embeddings."""
+    return ApiError(
+        400,
+        f"{model_id!r} is a chat model: it answers POST /v1/chat/completions. POST "
+        f"/v1/embeddings takes {EMBEDDING_ID!r}.",
+        code="wrong_endpoint",
         param="model",
     )
 
@@ -44,19 +75,17 @@ def model_id(key: str) -> str:
 def model_key(model_id: str) -> str:
     """The Ember model key for the API id ``model_id`` (``embedded`` → ``""``).
 
-    Raises :class:`ApiError` 404 for a collection id (it names no model: see
-    :func:`collection_of`), the embedder's id, an empty id and anything that looks like a file
-    path. Whether the model is really there is for the caller to check against the listing.
+    Raises :class:`ApiError`: 400 :func:`not_a_chat_model` for the embedder's id; 404 for a
+    collection id (it names no model: see :func:`collection_of`), an empty id and anything that
+    looks like a file path. Whether the model is really there is for the caller to check
+    against the listing.
     """
     wanted = model_id.strip()
     if wanted == EMBEDDED_ID:
         return ""
-    if (
-        not wanted
-        or wanted.startswith(COLLECTION_PREFIX)
-        or wanted in EMBEDDING_ALIASES
-        or _looks_like_a_path(wanted)
-    ):
+    if wanted in EMBEDDING_ALIASES:
+        raise not_a_chat_model(model_id)
+    if not wanted or wanted.startswith(COLLECTION_PREFIX) or _looks_like_a_path(wanted):
         raise model_not_found(model_id)
     return wanted
 

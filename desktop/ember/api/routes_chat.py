@@ -10,8 +10,10 @@ Grounded answers (model ``ember:NAME`` or ``{"ember": {"collections": [...]}}``)
 ``score``) and ``ember: {"abstained", "collections"}`` on the response, on its message, and on
 the last streamed chunks.
 
-Failures before the first token are HTTP errors in OpenAI's shape (400 bad field or prompt too
-long, 404 unknown model or collection, 503 engine down or the server stopping); a failure
+Failures before the first token are HTTP errors in OpenAI's shape (400 a bad field, a prompt
+too long, an invalid JSON schema, the embedder's id, or a feature Ember does not have: tools,
+log probabilities, ``n`` above 1; 404 unknown model or collection; 503 engine down or the server
+stopping); a failure
 mid-stream is a last ``data: {"error": {...}}`` event (an answer cut short because the server
 stops is one too: it never ends like a finished answer).
 """
@@ -37,15 +39,19 @@ from ember.api.schemas import ChatCompletionRequest, RequestMessage
 from ember.api.security import check_max_tokens
 from ember.cancel import CancelToken
 from ember.engines.base import ChatMessage, GenerationOptions, Token
-from ember.errors import EmberError
+from ember.errors import EmberError, ModelNotFound
 from ember.files import shown_path
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
+    from ember.core import Core
     from ember.knowledge.types import Citation
 
 router = APIRouter()
+
+# Model keys answered by a server (Ollama, a remote endpoint), not by llama.cpp in this process.
+_SERVER_PREFIXES = ("ollama:", "remote:")
 
 
 def runner_of(request: Request) -> ModelRunner:
@@ -78,8 +84,7 @@ async def chat_completions(
 
 async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJob, list[str]]:
     """The job a request asks for, checked; raises :class:`ApiError` (or a domain error)."""
-    if body.n is not None and body.n != 1:
-        raise bad_request("Ember gives one answer per request; n must be 1.", param="n")
+    _refuse_unsupported(body)
     asked = body.answer_tokens
     check_max_tokens(asked, runner.config)
     collections = list(body.ember.collections) if body.ember else []
@@ -87,11 +92,8 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
     if name is not None:
         collections = [name, *(c for c in collections if c != name)]
         key = runner.served_key()
-    elif body.model.startswith("ember:"):
-        raise model_not_found(body.model)  # "ember:" with no collection
     else:
-        key = model_key(body.model)  # 404 for a path, the embedder, an empty id
-        await asyncio.to_thread(runner.check_model, key)
+        key = await _model_key(body.model, runner)
     messages = _messages(body.messages)
     options = _options(body, runner)
     if collections and options.structured:
@@ -100,7 +102,71 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
             "citations.",
             param="response_format",
         )
+    if options.json_schema is not None and not key.startswith(_SERVER_PREFIXES):
+        await asyncio.to_thread(_check_llama_grammar, options.json_schema)
     return ChatJob(key, messages, options, asked, tuple(collections)), collections
+
+
+def _refuse_unsupported(body: ChatCompletionRequest) -> None:
+    """400 for ``n`` above 1 and for what :meth:`ChatCompletionRequest.unsupported` names."""
+    if body.n is not None and body.n != 1:
+        raise bad_request("Ember gives one answer per request; n must be 1.", param="n")
+    field = body.unsupported()
+    if field in ("tools", "tool_choice", "functions", "function_call"):
+        raise bad_request(
+            f"Ember does not support tool calling yet ({field}): its answers are text only. "
+            "Leave out tools, tool_choice, functions and function_call.",
+            param=field,
+        )
+    if field is not None:
+        raise bad_request(
+            f"Ember does not support log probabilities yet ({field}); leave it out.", param=field
+        )
+
+
+async def _model_key(wanted: str, runner: ModelRunner) -> str:
+    """The Ember model key for the chat model id ``wanted``, checked. Every id the server does
+    not answer to (a name it does not know, a path, ``ember:`` with no collection) is the same
+    404, naming a few chat ids it answers to; the embedder's id is a 400 naming the endpoint."""
+    try:
+        key = model_key(wanted)
+        await asyncio.to_thread(runner.check_model, key)
+    except ApiError as exc:
+        if exc.code != "model_not_found":
+            raise
+    except ModelNotFound:
+        pass
+    else:
+        return key
+    examples = await asyncio.to_thread(_chat_ids, runner.core)
+    raise model_not_found(wanted, examples) from None
+
+
+def _chat_ids(core: Core, most: int = 4) -> list[str]:
+    """*worker* The first ``most`` chat ids ``GET /v1/models`` lists."""
+    from ember.api.routes_models import available_models
+
+    return [m["id"] for m in available_models(core) if m["ember"]["chat"]][:most]
+
+
+def _check_llama_grammar(json_schema: str) -> None:
+    """*worker* 400 when llama.cpp cannot turn ``json_schema`` (JSON text) into a grammar: a
+    valid schema may still use what its converter does not know. The grammar made is cached, so
+    the engine does not convert the schema again."""
+    try:
+        from ember.engines.llamacpp import _grammar
+    except ImportError:  # no llama.cpp here: the engine answering says what it can do
+        return
+    try:
+        _grammar(json_schema)
+    except ImportError:
+        return
+    except Exception as exc:  # the converter raises ValueError, KeyError, RecursionError...
+        raise bad_request(
+            f"llama.cpp cannot follow this JSON schema: {exc or type(exc).__name__}. Simplify "
+            "the schema in response_format.",
+            param="response_format",
+        ) from None
 
 
 def _messages(messages: list[RequestMessage]) -> tuple[ChatMessage, ...]:
@@ -157,7 +223,25 @@ def _options(body: ChatCompletionRequest, runner: ModelRunner) -> GenerationOpti
             "response_format json_schema needs a schema under json_schema.schema.",
             param="response_format",
         )
+    _check_schema(schema)
     return options.with_json_schema(schema)
+
+
+def _check_schema(schema: dict[str, Any]) -> None:
+    """400 naming the reason when ``schema`` is not a valid JSON Schema (draft 2020-12): the
+    caller's mistake, found before the request waits for its turn."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        at = f" at {where}" if where else ""
+        raise bad_request(
+            f"response_format's JSON schema is not valid{at}: {exc.message}",
+            param="response_format",
+        ) from None
 
 
 class _Reply:

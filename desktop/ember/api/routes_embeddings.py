@@ -2,8 +2,8 @@
 
 Request (OpenAI's fields): ``input`` a string or a list of strings (at most :data:`MAX_INPUTS`,
 each at most :data:`MAX_INPUT_CHARS` characters; token arrays are refused: Ember's embedder
-reads text), ``model`` the embedder's id or an alias (:mod:`ember.api.model_ids`; absent is fine,
-any other id is a 404), ``encoding_format`` ``float`` (the default) or ``base64`` (little-endian
+reads text), ``model`` the embedder's id or an alias (:mod:`ember.api.model_ids`; absent is fine;
+a chat model's id is a 400 naming the embedder, any other id a 404), ``encoding_format`` ``float`` (the default) or ``base64`` (little-endian
 float32 bytes, what the ``openai`` client asks for), ``dimensions`` absent or 384.
 
 Answer: ``{"object": "list", "data": [{"object": "embedding", "index", "embedding"}], "model",
@@ -16,15 +16,24 @@ process (:meth:`ember.core.Core.embed`).
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from ember.api.errors import bad_request
-from ember.api.model_ids import EMBEDDING_ID, is_embedding, model_not_found
+from ember.api.errors import ApiError, bad_request
+from ember.api.model_ids import (
+    EMBEDDED_ID,
+    EMBEDDING_ID,
+    is_embedding,
+    model_not_found,
+    not_an_embedding_model,
+)
 from ember.knowledge.embedder import MODEL_DIMENSION
+
+if TYPE_CHECKING:
+    from ember.core import Core
 
 router = APIRouter()
 
@@ -41,6 +50,17 @@ class EmbeddingRequest(BaseModel):
     model: str | None = None
     encoding_format: str = "float"
     dimensions: int | None = None
+
+
+def _wrong_model(core: Core, wanted: str) -> ApiError:
+    """*worker* The error for a ``model`` that is not the embedder: 400 for a chat model the
+    server lists (or ``embedded``), else 404 naming the embedder."""
+    from ember.api.routes_models import available_models
+
+    chat = {m["id"] for m in available_models(core) if m["ember"]["chat"]}
+    if wanted == EMBEDDED_ID or wanted in chat:
+        return not_an_embedding_model(wanted)
+    return model_not_found(wanted, [EMBEDDING_ID])
 
 
 def texts_of(value: Any) -> list[str]:
@@ -70,7 +90,7 @@ def texts_of(value: Any) -> list[str]:
 async def create_embeddings(body: EmbeddingRequest, request: Request) -> dict[str, Any]:
     """The vectors of ``body.input``, in the order given."""
     if not is_embedding(body.model):
-        raise model_not_found(str(body.model))
+        raise await run_in_threadpool(_wrong_model, request.app.state.core, str(body.model))
     if body.encoding_format not in ("float", "base64"):
         raise bad_request("encoding_format must be float or base64.", param="encoding_format")
     if body.dimensions is not None and body.dimensions != MODEL_DIMENSION:

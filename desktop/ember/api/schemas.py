@@ -1,8 +1,11 @@
 """Request bodies of the local API, as OpenAI's clients send them (pydantic, checked on arrival).
 
-Fields Ember does not use (``frequency_penalty``, ``user``, ``logit_bias``...) are accepted and
-ignored, as LM Studio does, so a client's defaults never fail a request. A value out of range is
-a 400 naming the field (see :func:`ember.api.app.create_app`).
+Fields Ember does not use (``frequency_penalty``, ``user``, ``metadata``, ``store``,
+``logit_bias``...) are accepted and ignored, as LM Studio does, so a client's defaults never fail a
+request. A feature Ember cannot give is refused, never silently dropped: a client that asks for
+tool calls or log probabilities must learn it will not get them
+(:meth:`ChatCompletionRequest.unsupported`). A value out of range is a 400 naming the field (see
+:func:`ember.api.app.create_app`).
 """
 
 from __future__ import annotations
@@ -81,6 +84,32 @@ class ChatCompletionRequest(_Lenient):
     n: int | None = None
     response_format: ResponseFormat | None = None
     ember: EmberOptions | None = None
+    # Asked for, never given (see :meth:`unsupported`).
+    tools: list[Any] | None = None
+    tool_choice: Any = None
+    functions: list[Any] | None = None
+    function_call: Any = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+
+    def unsupported(self) -> str | None:
+        """The first field that asks for something Ember does not do, or None: tools
+        (``tools``, ``functions``, ``function_call``, a ``tool_choice`` other than ``"none"``),
+        log probabilities (``logprobs: true``, ``top_logprobs`` above 0). Empty lists, nulls and
+        ``false`` ask for nothing and pass."""
+        if self.tools:
+            return "tools"
+        if self.functions:
+            return "functions"
+        if self.function_call is not None and self.function_call != "none":
+            return "function_call"
+        if self.tool_choice is not None and self.tool_choice != "none":
+            return "tool_choice"
+        if self.logprobs:
+            return "logprobs"
+        if self.top_logprobs:
+            return "top_logprobs"
+        return None
 
     @property
     def answer_tokens(self) -> int | None:

@@ -89,10 +89,13 @@ def test_the_model_may_be_left_out_or_named_by_an_alias(http: httpx.Client) -> N
         assert http.post("/embeddings", json=body).status_code == 200, model
 
 
-def test_another_model_is_a_404(client: openai.OpenAI) -> None:
+def test_another_model_is_a_404_and_a_chat_model_a_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
-        client.embeddings.create(model="embedded", input="kettle")
+        client.embeddings.create(model="no-such-model", input="kettle")
     assert raised.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as raised_chat:
+        client.embeddings.create(model="embedded", input="kettle")
+    assert raised_chat.value.code == "wrong_endpoint"
 
 
 def test_token_arrays_are_refused_with_a_400_saying_strings_only(client: openai.OpenAI) -> None:

@@ -67,7 +67,8 @@ def test_tools_and_a_search_over_streamable_http_with_the_key(served: ApiServer)
     assert sorted(tools) == ["ask_documents", "list_collections", "search_documents"]
     assert not found.is_error, found.content
     passages = found.structured_content["passages"]
-    assert Path(passages[0]["file"]).name == "router.txt"
+    assert passages[0]["file"] == "router.txt"  # the name; the path is under "source"
+    assert Path(passages[0]["source"]).name == "router.txt"
     assert "seven seconds" in passages[0]["text"]
 
 

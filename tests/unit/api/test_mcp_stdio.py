@@ -154,8 +154,9 @@ def test_search_finds_the_file_that_answers_a_paraphrased_question(
     passages = _data(exchange["search"])["passages"]
     assert 1 <= len(passages) <= 3
     best = passages[0]
-    assert Path(best["file"]).name == "router.txt"
-    assert Path(best["file"]).is_absolute()  # the path as `ember search --json` shows it
+    assert best["file"] == "router.txt"  # the file's name, as the API's citations give it
+    assert Path(best["source"]).name == "router.txt"
+    assert Path(best["source"]).is_absolute()  # the path as `ember search --json` shows it
     assert best["collection"] == "home"
     assert "seven seconds" in best["text"]
     assert 0 < best["score"] <= 1
@@ -164,7 +165,7 @@ def test_search_finds_the_file_that_answers_a_paraphrased_question(
 
 def test_search_looks_only_in_the_collections_named(exchange: dict[str, Any]) -> None:
     passages = _data(exchange["search_office"])["passages"]
-    assert passages and {Path(p["file"]).name for p in passages} == {"taxes.html"}
+    assert passages and {p["file"] for p in passages} == {"taxes.html"}
 
 
 def test_an_unknown_collection_is_a_tool_error_naming_the_real_ones(
@@ -191,7 +192,9 @@ def test_ask_answers_from_the_documents_with_citations(exchange: dict[str, Any])
     assert answer["model"]
     sources = answer["sources"]
     assert sources and sources[0]["n"] == 1
-    assert Path(sources[0]["file"]).name == "router.txt"
+    assert sources[0]["file"] == "router.txt"
+    assert Path(sources[0]["source"]).is_absolute() and sources[0]["source"].endswith("router.txt")
+    assert set(sources[0]) >= {"page", "page_label", "page_text", "heading", "score", "text"}
     assert "seven seconds" in " ".join(s["text"] for s in sources)
 
 
@@ -200,6 +203,7 @@ def test_an_unrelated_question_gets_the_abstain_text(exchange: dict[str, Any]) -
     assert answer["abstained"] is True
     assert answer["answer"] == ABSTAIN_TEXT
     assert answer["sources"] == []
+    assert answer["model"].endswith(".gguf")  # the model that would have answered, not ""
 
 
 def test_no_tool_changes_the_index_or_keeps_a_chat(home: Path, exchange: dict[str, Any]) -> None:

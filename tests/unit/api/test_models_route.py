@@ -115,8 +115,11 @@ def test_collection_ids_name_a_collection_and_no_model() -> None:
 
 
 def test_paths_and_the_embedder_are_never_model_keys() -> None:
-    for bad in ("/models/x.gguf", "../x", "x.gguf", "~/m", "C:\\m", "", EMBEDDING_ID):
+    for bad in ("/models/x.gguf", "../x", "x.gguf", "~/m", "C:\\m", ""):
         with pytest.raises(ApiError) as raised:
             model_key(bad)
         assert raised.value.code == "model_not_found"
+    with pytest.raises(ApiError) as raised:
+        model_key(EMBEDDING_ID)  # a listed model, for another endpoint
+    assert raised.value.status == 400 and raised.value.code == "wrong_endpoint"
     assert is_embedding(None) and is_embedding(EMBEDDING_ID) and not is_embedding("embedded")
