@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ember.api.errors import ApiError, from_domain
+from ember.api.errors import ApiError, from_domain, internal_error
 from ember.errors import EmberError
 
 if TYPE_CHECKING:
@@ -48,6 +48,12 @@ def create_app(core: Core, config: ServeConfig) -> FastAPI:
         message = f"{where}: {first.get('msg', 'invalid value')}" if where else "Invalid request."
         error = ApiError(400, message, param=where or None)
         return JSONResponse(error.body(), status_code=400)
+
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback after this answer; the client gets OpenAI's shape.
+        error = internal_error()
+        return JSONResponse(error.body(), status_code=error.status)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -63,3 +63,14 @@ def from_domain(exc: EmberError) -> ApiError:
     if isinstance(exc, ConfigError):
         return ApiError(500, str(exc), "server_error", "config_error")
     return ApiError(400, str(exc), "invalid_request_error")
+
+
+def internal_error() -> ApiError:
+    """500 for a bug (anything that is not a domain error): the message gives no details, which
+    stay in Ember's log."""
+    return ApiError(
+        500,
+        "Ember hit an unexpected error answering this request; its log has the details.",
+        "server_error",
+        "internal_error",
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ember.api.errors import ApiError, bad_request, from_domain
+from ember.api.errors import ApiError, bad_request, from_domain, internal_error
 from ember.api.model_ids import collection_of, model_key, model_not_found
 from ember.api.runner import Answered, ChatJob, ModelRunner, Run
 from ember.api.schemas import ChatCompletionRequest, RequestMessage
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from ember.knowledge.types import Citation
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 # Model keys answered by a server (Ollama, a remote endpoint), not by llama.cpp in this process.
 _SERVER_PREFIXES = ("ollama:", "remote:")
@@ -312,6 +314,10 @@ class _Reply:
             return
         except ApiError as exc:
             yield _sse(exc.body())
+            return
+        except Exception:  # a bug: logged, and the stream still ends with an error event
+            log.exception("an answer failed while streaming")
+            yield _sse(internal_error().body())
             return
         extras = self._extras(event)
         usage = _usage(event)
