@@ -43,6 +43,12 @@ class ModelTurns:
         with self._condition:
             return len(self._queue)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a turn is being served now (something generates or loads)."""
+        with self._condition:
+            return self._busy
+
     @contextmanager
     def turn(
         self, cancel: CancelToken | None = None, *, priority: bool = False, poll_s: float = 0.05

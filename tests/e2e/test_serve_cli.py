@@ -207,3 +207,40 @@ def test_a_key_from_the_environment_is_used_kept_out_of_the_process_list_and_not
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+def test_ctrl_c_during_an_answer_ends_it_with_an_error_event_and_exits_cleanly(
+    serve: subprocess.Popen[str], home: Path
+) -> None:
+    """An answer streaming when the person presses Ctrl-C ends at once with an error its client
+    can read (no silent cut, no ``[DONE]``), and ``ember serve`` exits 0 with no traceback."""
+    import httpx
+
+    assert serve.stdout is not None
+    base = serve.stdout.readline().split()[-1]
+    key = (home / "data" / "api_key").read_text().strip()
+    events: list[str] = []
+    body = {
+        "model": "embedded",
+        "stream": True,
+        "max_tokens": 2000,  # about a minute of answer: far longer than the test waits
+        "messages": [{"role": "user", "content": "Write a very long story about the sea."}],
+    }
+    with httpx.stream(
+        "POST",
+        base + "/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
+    ) as reply:
+        for line in reply.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[6:])
+                if len(events) == 3:  # streaming: now Ctrl-C
+                    serve.send_signal(signal.SIGINT)
+    _out, err = serve.communicate(timeout=60)
+    assert events[-1] != "[DONE]"
+    assert '"server_stopping"' in events[-1]
+    assert len(events) < 500  # it did not run on to the end
+    assert serve.returncode == 0, err
+    assert "Traceback" not in err

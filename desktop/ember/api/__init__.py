@@ -8,8 +8,8 @@ assembles nothing of its own. Modules, one job each:
 - :mod:`~ember.api.errors`: :class:`ApiError` and OpenAI's error shape, and the one place domain
   errors become HTTP statuses;
 - :mod:`~ember.api.app`: the ASGI application (FastAPI) with its security checks and routes;
-- :mod:`~ember.api.server`: uvicorn on a socket of our own, in the foreground (``ember serve``)
-  or on a background thread (the window).
+- :mod:`~ember.api.server`: uvicorn on a socket of our own, on a background thread (``ember serve``
+  waits for Ctrl-C; the window goes on).
 
 Heavy parts (FastAPI, uvicorn, the model) are imported on first use.
 """

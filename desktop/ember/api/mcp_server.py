@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from ember.api.config import ServeConfig
-    from ember.cancel import CancelToken
+    from ember.cancel import CancelGroup, CancelToken
     from ember.core import Core
     from ember.knowledge.types import Citation
 
@@ -210,8 +210,14 @@ class DocumentTools:
                     sources = [_source(c) for c in event.citations]
                 elif isinstance(event, ReplyDone):
                     done = event
-        if done is None:
-            raise EmberError("The answer stopped before it finished.")
+        stopped = (
+            done is not None and done.finished is not None and done.finished.reason == "cancelled"
+        )
+        if done is None or stopped:
+            raise EmberError(
+                "The answer was stopped before it finished (Ember's local API is stopping, or the "
+                "request was cancelled)."
+            )
         model = (done.finished.model if done.finished else "") or done.message.model
         return DocumentAnswer(
             answer=neutralize_special_tokens(done.message.content.strip()),
@@ -276,15 +282,17 @@ async def _off_loop(
         raise ToolError(str(exc)) from exc
 
 
-def build_mcp_server(core: Core) -> MCPServer:
-    """The MCP server over ``core``'s documents: the three read-only tools (see the module)."""
+def build_mcp_server(core: Core, answering: CancelGroup | None = None) -> MCPServer:
+    """The MCP server over ``core``'s documents: the three read-only tools (see the module).
+    ``answering`` tracks the answers being generated, so a server that stops can end them."""
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
 
     from ember import __version__
-    from ember.cancel import CancelToken
+    from ember.cancel import CancelGroup, CancelToken
 
     tools = DocumentTools(core)
+    answers = answering if answering is not None else CancelGroup()
     server: MCPServer = MCPServer(
         "ember",
         title="Ember documents",
@@ -314,8 +322,11 @@ def build_mcp_server(core: Core) -> MCPServer:
     async def ask_documents(question: Query, collections: Collections = None) -> DocumentAnswer:
         """Answer a question from the user's documents with Ember's local model, citing the
         sources as [n]; says so (abstained) when the documents do not contain the answer."""
-        cancel = CancelToken()
-        return await _off_loop(tools.ask, question, collections, cancel, cancel=cancel)
+        cancel = answers.add(CancelToken())
+        try:
+            return await _off_loop(tools.ask, question, collections, cancel, cancel=cancel)
+        finally:
+            answers.discard(cancel)
 
     return server
 
@@ -332,7 +343,11 @@ def mount_mcp(app: FastAPI, core: Core, config: ServeConfig) -> None:
 
     from mcp.server.transport_security import TransportSecuritySettings
 
-    server = build_mcp_server(core)
+    from ember.cancel import CancelGroup
+
+    # The answers MCP is generating, ended by ApiServer.stop() like the API's own.
+    app.state.mcp_answers = CancelGroup()
+    server = build_mcp_server(core, app.state.mcp_answers)
     hosts = {config.host}
     if config.loopback or config.wildcard:
         hosts |= {"127.0.0.1", "localhost", "[::1]"}

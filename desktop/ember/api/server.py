@@ -1,4 +1,4 @@
-"""uvicorn serving the local API: in the foreground (``ember serve``) or on a thread (the window).
+"""uvicorn serving the local API on a thread of its own (``ember serve`` and the window).
 
 The socket is bound here, before uvicorn starts, so a busy port is a clear :class:`EmberError` at
 once and port 0 (tests) tells its real port. A non-loopback address is refused without an API key
@@ -85,7 +85,7 @@ def _guarded_protocol(config: ServeConfig) -> type[Any]:
 
 class ApiServer:
     """The API over ``core`` on its own socket. :meth:`start` serves on a background thread;
-    :meth:`serve_forever` in this thread (until Ctrl-C). :meth:`stop` ends either."""
+    :meth:`stop` ends it (``ember serve`` calls it on Ctrl-C)."""
 
     def __init__(self, core: Core, config: ServeConfig) -> None:
         self.core = core
@@ -134,11 +134,19 @@ class ApiServer:
         self._server = uvicorn.Server(uv_config)
         return self._server
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C) or :meth:`stop`."""
-        server = self._prepare()
-        assert self._socket is not None
-        server.run(sockets=[self._socket])
+    def _end_open_work(self) -> None:
+        """Cancel every answer being generated or waiting for its turn (the API's and MCP's):
+        each ends at its next token with an error its client can read, so the server stops at
+        once instead of waiting for answers nobody will finish."""
+        if self._server is None:
+            return
+        state = self._server.config.app.state
+        runner = getattr(state, "runner", None)
+        if runner is not None:
+            runner.close()
+        answers = getattr(state, "mcp_answers", None)
+        if answers is not None:
+            answers.cancel_all()
 
     def start(self) -> None:
         """Serve on a background thread; returns once the server accepts connections."""
@@ -157,9 +165,7 @@ class ApiServer:
         """Stop serving (open answers are cancelled at their next token, requests waiting for
         their turn leave the queue) and close the socket."""
         if self._server is not None:
-            runner = getattr(self._server.config.app.state, "runner", None)
-            if runner is not None:  # before uvicorn waits for the open requests to end
-                runner.close()
+            self._end_open_work()  # before uvicorn waits for the open requests to end
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout_s)

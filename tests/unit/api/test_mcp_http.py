@@ -121,3 +121,44 @@ def test_questions_over_mcp_stay_out_of_the_persons_chat_history(served: ApiServ
     assert answered.structured_content["sources"]
     assert served.core.store.conversations() == []
     assert served.core.store.conversations(deleted=True) == []
+
+
+def test_stopping_the_server_ends_an_mcp_answer_with_a_message_at_once(tmp_path: Path) -> None:
+    """An ``ask_documents`` answer being generated when the API stops (the window quits) ends
+    at its next token, and the client reads why: the model is free again, nothing runs on."""
+    import threading
+
+    from ember.config import Settings
+
+    core = Core(settings=Settings(max_tokens=3000, n_ctx=4096, temperature=0.8))
+    outcome: list[Any] = []
+    try:
+        files = write_corpus(tmp_path / "docs")
+        core.index(files, "home", progress=lambda _e: None, cancel=CancelToken())
+        server = ApiServer(core, ServeConfig(port=0, api_key=KEY))
+        server.start()
+
+        async def ask() -> Any:
+            headers = {"Authorization": f"Bearer {KEY}"}
+            async with (
+                create_mcp_http_client(headers=headers) as http,
+                streamable_http_client(_url(server), http_client=http) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                question = f"{ROUTER_QUESTION} Explain every step at great length, twice."
+                return await session.call_tool("ask_documents", {"question": question})
+
+        asking = threading.Thread(target=lambda: outcome.append(anyio.run(ask)))
+        asking.start()
+        for _ in range(2400):  # until the answer is being generated (at most 2 minutes)
+            if core.turns.busy:
+                break
+            asking.join(0.05)
+        server.stop()
+        asking.join(60)
+        assert not core.turns.busy  # the generation ended with the server
+    finally:
+        core.close()
+    [result] = outcome
+    assert result.is_error and "stopped before it finished" in result.content[0].text
