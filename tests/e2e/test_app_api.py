@@ -77,6 +77,10 @@ def _switch(qtbot, window, on: bool, port: int | None = None, host: str | None =
 def test_switching_the_api_on_in_settings_serves_and_off_stops(qtbot, window) -> None:
     port = free_port()
     assert window.api.url is None and not window.api.indicator.isVisibleTo(window)
+    dialog = window.open_settings()
+    dialog.api_section.enabled.setChecked(True)  # ticked, not saved: the state says what comes
+    assert dialog.api_section.state.text() == "Off: serves once you save."
+    dialog.reject()
     _switch(qtbot, window, True, port)
     qtbot.waitUntil(lambda: window.api.url is not None and _idle(window), timeout=SERVE_TIMEOUT_MS)
 
@@ -95,6 +99,8 @@ def test_switching_the_api_on_in_settings_serves_and_off_stops(qtbot, window) ->
     assert section.address.text() == url
     assert section.mcp.text().endswith(f"http://127.0.0.1:{port}/mcp")
     assert url in section.state.text()
+    section.enabled.setChecked(False)  # not saved yet: still serving, and it says so
+    assert section.state.text() == f"On at {url} until you save: then off."
     dialog.reject()
 
     _switch(qtbot, window, False)

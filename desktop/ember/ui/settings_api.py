@@ -118,6 +118,7 @@ class ApiSection(QWidget):
 
         self.host.textChanged.connect(self._address_changed)
         self.port.valueChanged.connect(self._address_changed)
+        self.enabled.toggled.connect(self._show_state)
         self._address_changed()
         self._show_key()
         if control is not None:
@@ -229,7 +230,12 @@ class ApiSection(QWidget):
 
     def _show_state(self, *_args: object) -> None:
         url = self.control.url if self.control is not None else None
-        if url is not None:
+        wanted = self.enabled.isChecked()
+        if url is not None and wanted:
             self.state.setText(f"On: serving at {url}")
+        elif url is not None:
+            self.state.setText(f"On at {url} until you save: then off.")
+        elif wanted:
+            self.state.setText("Off: serves once you save.")
         else:
             self.state.setText("Off: no other app can use Ember.")
