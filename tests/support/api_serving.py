@@ -1,4 +1,10 @@
-"""A real local API server for tests: :class:`ApiServer` on 127.0.0.1, any free port."""
+"""A real local API over a real core for tests: :class:`ApiServer` on 127.0.0.1, any free port.
+
+``core_in(root)`` / ``make_core(root, **settings)`` make a core in its own folders under
+``root`` (chats in memory; ``make_core`` answers with the embedded model, one llama.cpp thread
+as the suite shares a small machine, a 2048-token window); ``serving(core)`` serves it with
+:data:`KEY` until the block ends; ``runner_of(server)`` is the server's model runner.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ember.api.config import ServeConfig
+from ember.api.runner import ModelRunner
 from ember.api.server import ApiServer
+from ember.config import Settings
 from ember.core import Core
 from ember.paths import Paths
 
-TEST_KEY = "ember-test-key-0123456789"
+KEY = "ember-test-key-0123456789"
 
 
 def core_in(root: Path, **kwargs: Any) -> Core:
@@ -22,12 +30,30 @@ def core_in(root: Path, **kwargs: Any) -> Core:
     return Core(paths, chats_db=Path(":memory:"), **kwargs)
 
 
+def make_core(root: Path, **settings: object) -> Core:
+    """A core under ``root`` answering with the embedded model, with these settings on top."""
+    chosen = Settings(**{"n_ctx": 2048, "threads": 1, "seed": -1, **settings})
+    return core_in(root, settings=chosen)
+
+
 @contextmanager
 def serving(core: Core, **config: Any) -> Iterator[ApiServer]:
-    """The API over ``core`` on a free loopback port, key :data:`TEST_KEY`, until the block ends."""
-    server = ApiServer(core, ServeConfig(port=0, api_key=TEST_KEY, **config))
+    """The API over ``core`` on a free loopback port, key :data:`KEY`, until the block ends."""
+    server = ApiServer(core, ServeConfig(port=0, api_key=KEY, **config))
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+def runner_of(server: ApiServer) -> ModelRunner:
+    """The server's model runner (what it made for its first chat request)."""
+    from ember.api.routes_chat import runner_of as app_runner
+
+    assert server._server is not None
+
+    class _Request:  # routes_chat.runner_of reads request.app only
+        app = server._server.config.app
+
+    return app_runner(_Request())  # type: ignore[arg-type]

@@ -15,30 +15,10 @@ from ember.api.mcp_server import DocumentTools
 from ember.api.model_ids import EMBEDDING_ID
 from ember.api.server import ApiServer
 from ember.assistant import ABSTAIN_TEXT
-from ember.core import Core
-from tests.support.api_chat import KEY, make_core, serving
+from tests.support.api_serving import KEY, make_core
 
 QUESTION = [{"role": "user", "content": "Name three colours."}]
 SHORT = {"max_tokens": 8, "temperature": 0.0, "seed": 7}
-
-
-@pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
-    made = make_core(tmp_path_factory.mktemp("api-polish"))
-    yield made
-    made.close()
-
-
-@pytest.fixture(scope="module")
-def server(core: Core) -> Iterator[ApiServer]:
-    with serving(core) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: ApiServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as made:
-        yield made
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from ember.api.server import ApiServer
 from ember.catalog import default_model
 from ember.config import RemoteEndpoint
 from ember.core import Core
-from tests.support.api_chat import KEY, make_core, serving
+from tests.support.api_serving import KEY, make_core, serving
 from tests.support.faulty_openai_server import FaultyOpenAIServer
 from tests.support.ollama_server import Failure, OllamaTestServer
 from tests.support.openai_server import LlamaCppServer

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,29 +15,10 @@ import pytest
 
 from ember.api.server import ApiServer
 from ember.core import Core
-from tests.support.api_chat import KEY, make_core, runner_of, serving
+from tests.support.api_serving import KEY, make_core, runner_of, serving
 
 QUESTION = [{"role": "user", "content": "Name three colours."}]
 GREEDY = {"temperature": 0.0, "seed": 7}
-
-
-@pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
-    made = make_core(tmp_path_factory.mktemp("api-chat"))
-    yield made
-    made.close()
-
-
-@pytest.fixture(scope="module")
-def server(core: Core) -> Iterator[ApiServer]:
-    with serving(core) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: ApiServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as made:
-        yield made
 
 
 def test_a_whole_answer_has_text_and_usage(client: openai.OpenAI) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,17 +13,10 @@ import pytest
 
 from ember.api.server import ApiServer
 from ember.core import Core
-from tests.support.api_chat import KEY, make_core, runner_of, serving
+from tests.support.api_serving import KEY, make_core, runner_of, serving
 
 ESSAY = [{"role": "user", "content": "Write a very long essay about rivers."}]  # greedy: 600+
 HEADERS = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
-    made = make_core(tmp_path_factory.mktemp("api-chat-review"))
-    yield made
-    made.close()
 
 
 def _wait_for(condition: object, limit_s: float = 60.0) -> bool:

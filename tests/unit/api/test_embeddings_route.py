@@ -16,7 +16,7 @@ from ember.api.model_ids import EMBEDDING_ID
 from ember.api.routes_embeddings import MAX_INPUT_CHARS, MAX_INPUTS
 from ember.api.server import ApiServer
 from ember.knowledge.embedder import MiniLMEmbedder
-from tests.support.api_serving import TEST_KEY, core_in, serving
+from tests.support.api_serving import KEY, core_in, serving
 from tests.support.children import python
 
 pytestmark = pytest.mark.slow  # the real embedder
@@ -34,12 +34,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def client(server: ApiServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+    return openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
 
 
 @pytest.fixture
 def http(server: ApiServer) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    headers = {"Authorization": f"Bearer {KEY}"}
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=120) as client:
         yield client
 
@@ -140,14 +140,14 @@ def test_an_unknown_encoding_or_other_dimensions_are_400s(http: httpx.Client) ->
 HELPER_PROBE = """
 import json, sys
 import httpx
-from tests.support.api_serving import TEST_KEY, core_in, serving
+from tests.support.api_serving import KEY, core_in, serving
 from tests.support.children import python
 core = core_in(__import__("pathlib").Path(sys.argv[1]), knowledge_helper=True)
 with serving(core) as running:
     answer = httpx.post(
         running.base_url + "/embeddings",
         json={"input": json.loads(sys.argv[2]), "encoding_format": "float"},
-        headers={"Authorization": "Bearer " + TEST_KEY},
+        headers={"Authorization": "Bearer " + KEY},
         timeout=180,
     )
 core.close()

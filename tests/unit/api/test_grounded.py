@@ -13,7 +13,7 @@ import pytest
 from ember.assistant import ABSTAIN_TEXT, ReplyDone, ReplyStarted
 from ember.cancel import CancelToken
 from ember.core import Core
-from tests.support.api_chat import KEY, make_core, serving
+from tests.support.api_serving import KEY, make_core, serving
 
 FERNS = (
     "# The Zorblax fern\n\nThe Zorblax fern grows only on the north slope of Mount Kelvar. "

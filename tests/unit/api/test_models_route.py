@@ -21,7 +21,7 @@ from ember.api.server import ApiServer
 from ember.catalog import default_model
 from ember.config import RemoteEndpoint, Settings
 from ember.knowledge import KnowledgeBase
-from tests.support.api_serving import TEST_KEY, core_in, serving
+from tests.support.api_serving import KEY, core_in, serving
 from tests.support.ollama_server import OllamaTestServer
 from tests.support.tiny_embedder import TinyEmbedder
 
@@ -45,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def client(server: ApiServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+    return openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
 
 
 def test_the_list_has_every_kind_of_model_ember_runs(client: openai.OpenAI) -> None:
@@ -89,7 +89,7 @@ def test_an_unknown_model_is_a_404_model_not_found(client: openai.OpenAI) -> Non
 
 
 def test_a_file_path_is_not_a_model_id(server: ApiServer) -> None:
-    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    headers = {"Authorization": f"Bearer {KEY}"}
     with httpx.Client(base_url=server.base_url, headers=headers) as http:
         for path in ("/models/%2Fetc%2Fpasswd", "/models/..%2F..%2Fmodel.gguf"):
             response = http.get(path)

@@ -18,10 +18,10 @@ from ember.api.security import allowed_hosts, check_max_tokens
 from ember.api.server import ApiServer, check_bind
 from ember.errors import EmberError
 from ember.paths import ember_paths
-from tests.support.api_serving import TEST_KEY, core_in, serving
+from tests.support.api_serving import KEY, core_in, serving
 
 LIMIT = 4096  # this module's body limit, bytes
-AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
+AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +85,7 @@ def test_a_wrong_key_is_refused_by_the_openai_client(server: ApiServer) -> None:
 def test_the_key_is_needed_on_every_route_even_unknown_ones(http: httpx.Client) -> None:
     assert_openai_error(http.post("/embeddings", json={"input": "x"}), 401, "invalid_api_key")
     assert_openai_error(http.get("/no/such/route"), 401, "invalid_api_key")
-    assert_openai_error(
-        http.get("/models", headers={"Authorization": TEST_KEY}), 401, "invalid_api_key"
-    )
+    assert_openai_error(http.get("/models", headers={"Authorization": KEY}), 401, "invalid_api_key")
 
 
 def test_the_right_key_is_let_through(http: httpx.Client) -> None:
@@ -164,7 +162,7 @@ def test_no_response_carries_cors_headers(http: httpx.Client) -> None:
 def test_a_body_declared_too_large_is_refused_before_it_is_sent(server: ApiServer) -> None:
     head = (
         f"POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-        f"Authorization: Bearer {TEST_KEY}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {100 * LIMIT}\r\n\r\n"
     ).encode()
     answer = raw_exchange(server, head)  # not one byte of the body is sent
@@ -175,7 +173,7 @@ def test_a_body_declared_too_large_is_refused_before_it_is_sent(server: ApiServe
 def test_a_chunked_upload_is_cut_off_once_it_passes_the_limit(server: ApiServer) -> None:
     head = (
         f"POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-        f"Authorization: Bearer {TEST_KEY}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
         "Transfer-Encoding: chunked\r\n\r\n"
     ).encode()
     piece = b"x" * 1024
@@ -213,11 +211,11 @@ def test_max_tokens_over_the_limit_is_a_400_with_the_numbers() -> None:
 
 
 def test_a_non_loopback_bind_is_refused_without_confirmation() -> None:
-    config = ServeConfig(host="0.0.0.0", port=0, api_key=TEST_KEY)
+    config = ServeConfig(host="0.0.0.0", port=0, api_key=KEY)
     with pytest.raises(EmberError, match="other computers"):
         check_bind(config)
     check_bind(config, confirmed=True)  # the person said yes
-    check_bind(ServeConfig(host="127.0.0.1", api_key=TEST_KEY))
+    check_bind(ServeConfig(host="127.0.0.1", api_key=KEY))
 
 
 def test_serving_without_a_key_is_refused() -> None:

@@ -17,7 +17,7 @@ from ember.api.config import api_key, key_file, rotate_api_key
 from ember.api.server import ApiServer
 from ember.core import Core
 from ember.paths import ember_paths
-from tests.support.api_serving import TEST_KEY, core_in, serving
+from tests.support.api_serving import KEY, core_in, serving
 
 # How long a test waits for the server to close a connection before calling it open, seconds.
 PATIENCE_S = 20.0
@@ -104,7 +104,7 @@ def test_connections_past_the_limit_are_closed_at_once_and_the_server_recovers(
                 sock.close()
         request = (
             f"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Authorization: Bearer {TEST_KEY}\r\nConnection: close\r\n\r\n"
+            f"Authorization: Bearer {KEY}\r\nConnection: close\r\n\r\n"
         ).encode()
         for _attempt in range(100):  # the server notices the closed ones on its own time
             with connect(server) as sock:
@@ -158,7 +158,7 @@ def ask_models(server: ApiServer, host: str, origin: str | None = None) -> bytes
     (a computer on the network sends the address it used as ``Host``)."""
     extra = f"Origin: {origin}\r\n" if origin else ""
     request = (
-        f"GET /v1/models HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TEST_KEY}\r\n"
+        f"GET /v1/models HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KEY}\r\n"
         f"{extra}Connection: close\r\n\r\n"
     ).encode()
     with connect(server) as sock:
@@ -199,7 +199,7 @@ def test_mcp_on_a_wildcard_bind_answers_a_client_on_the_network(core: Core) -> N
         sock.sendall(
             (
                 f"POST /mcp HTTP/1.1\r\nHost: 192.168.1.20:{server.port}\r\n"
-                f"Authorization: Bearer {TEST_KEY}\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
                 "Accept: application/json, text/event-stream\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             ).encode()

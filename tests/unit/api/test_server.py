@@ -14,7 +14,7 @@ from ember.api.app import create_app
 from ember.api.config import ServeConfig
 from ember.api.server import bind
 from ember.errors import EmberError
-from tests.support.api_serving import TEST_KEY, core_in, serving
+from tests.support.api_serving import KEY, core_in, serving
 
 USER = {"role": "user", "content": "Tell me about the sea."}
 
@@ -48,7 +48,7 @@ def test_a_bug_in_a_route_answers_in_openais_shape_without_details(tmp_path: Pat
     """Anything that is not a domain error is a 500 in OpenAI's error shape (a client library
     reads it), saying where the details are: the log, never the response."""
     core = core_in(tmp_path)
-    app = create_app(core, ServeConfig(port=4891, api_key=TEST_KEY))
+    app = create_app(core, ServeConfig(port=4891, api_key=KEY))
 
     @app.get("/v1/broken")
     def broken() -> None:
@@ -57,7 +57,7 @@ def test_a_bug_in_a_route_answers_in_openais_shape_without_details(tmp_path: Pat
     async def ask() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:4891") as c:
-            return await c.get("/v1/broken", headers={"Authorization": f"Bearer {TEST_KEY}"})
+            return await c.get("/v1/broken", headers={"Authorization": f"Bearer {KEY}"})
 
     reply = asyncio.run(ask())
     core.close()
@@ -91,7 +91,7 @@ def test_a_bug_mid_stream_ends_the_stream_with_an_error_event(
             "POST",
             server.base_url + "/chat/completions",
             json=body,
-            headers={"Authorization": f"Bearer {TEST_KEY}"},
+            headers={"Authorization": f"Bearer {KEY}"},
             timeout=120,
         ) as reply:
             events = [line[6:] for line in reply.iter_lines() if line.startswith("data: ")]
