@@ -41,18 +41,23 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-@pytest.fixture
-def serve(home: Path) -> Iterator[subprocess.Popen[str]]:
-    """``ember serve --port 0`` running, its first stdout lines still unread."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ember", "serve", "--port", "0"],
+def start_serving(home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    """``ember serve --port 0 ARGS`` started, its first stdout lines still unread."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ember", "serve", "--port", "0", *args],
         cwd=REPO_ROOT,
-        env=child_env(EMBER_HOME=str(home)),
+        env=child_env(EMBER_HOME=str(home), **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
     )
+
+
+@pytest.fixture
+def serve(home: Path) -> Iterator[subprocess.Popen[str]]:
+    """``ember serve --port 0`` running, its first stdout lines still unread."""
+    process = start_serving(home)
     try:
         yield process
     finally:
@@ -148,15 +153,7 @@ def test_a_port_in_use_says_another_program_holds_it_and_how_to_pick_another(
 
 
 def test_a_key_given_on_the_command_line_is_used_and_not_saved(home: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ember", "serve", "--port", "0", "--api-key", "ember-for-this-run"],
-        cwd=REPO_ROOT,
-        env=child_env(EMBER_HOME=str(home)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start_serving(home, "--api-key", "ember-for-this-run")
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -179,15 +176,7 @@ def test_a_key_from_the_environment_is_used_kept_out_of_the_process_list_and_not
     helped = ember("serve", "--help", home=home)
     assert helped.returncode == 0 and "EMBER_API_KEY" in helped.stdout
     assert "process list" in helped.stdout  # --api-key's help says why the variable is safer
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ember", "serve", "--port", "0"],
-        cwd=REPO_ROOT,
-        env=child_env(EMBER_HOME=str(home), EMBER_API_KEY=secret),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start_serving(home, EMBER_API_KEY=secret)
     try:
         assert process.stdout is not None
         first = process.stdout.readline()

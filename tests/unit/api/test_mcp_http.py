@@ -48,6 +48,22 @@ def _url(server: ApiServer) -> str:
     return f"http://127.0.0.1:{server.port}/mcp"
 
 
+def call_tool(server: ApiServer, tool: str, arguments: dict[str, Any]) -> Any:
+    """One call of ``tool`` by the official client over streamable HTTP, with the key."""
+
+    async def run() -> Any:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with (
+            create_mcp_http_client(headers=headers) as http,
+            streamable_http_client(_url(server), http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await session.call_tool(tool, arguments)
+
+    return anyio.run(run)
+
+
 def test_tools_and_a_search_over_streamable_http_with_the_key(served: ApiServer) -> None:
     async def run() -> tuple[list[str], Any]:
         headers = {"Authorization": f"Bearer {KEY}"}
@@ -106,17 +122,7 @@ def test_questions_over_mcp_stay_out_of_the_persons_chat_history(served: ApiServ
     memory."""
     served.core.apply_settings(served.core.settings.model_copy(update={"max_tokens": 24}))
 
-    async def run() -> Any:
-        headers = {"Authorization": f"Bearer {KEY}"}
-        async with (
-            create_mcp_http_client(headers=headers) as http,
-            streamable_http_client(_url(served), http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            return await session.call_tool("ask_documents", {"question": ROUTER_QUESTION})
-
-    answered = anyio.run(run)
+    answered = call_tool(served, "ask_documents", {"question": ROUTER_QUESTION})
     assert not answered.is_error, answered.content
     assert answered.structured_content["sources"]
     assert served.core.store.conversations() == []
@@ -138,18 +144,12 @@ def test_stopping_the_server_ends_an_mcp_answer_with_a_message_at_once(tmp_path:
         server = ApiServer(core, ServeConfig(port=0, api_key=KEY))
         server.start()
 
-        async def ask() -> Any:
-            headers = {"Authorization": f"Bearer {KEY}"}
-            async with (
-                create_mcp_http_client(headers=headers) as http,
-                streamable_http_client(_url(server), http_client=http) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                await session.initialize()
-                question = f"{ROUTER_QUESTION} Explain every step at great length, twice."
-                return await session.call_tool("ask_documents", {"question": question})
-
-        asking = threading.Thread(target=lambda: outcome.append(anyio.run(ask)))
+        question = f"{ROUTER_QUESTION} Explain every step at great length, twice."
+        asking = threading.Thread(
+            target=lambda: outcome.append(
+                call_tool(server, "ask_documents", {"question": question})
+            )
+        )
         asking.start()
         for _ in range(2400):  # until the answer is being generated (at most 2 minutes)
             if core.turns.busy:
