@@ -79,19 +79,24 @@ Collections = Annotated[
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="how many passages, best first")]
 
 
-class Passage(BaseModel):
-    """One passage of an indexed document. ``file``: the file's name; ``source``: its path as
+class Located(BaseModel):
+    """Where a passage is and what it says. ``file``: the file's name; ``source``: its path as
     ``ember search --json`` shows it. ``score``: cosine similarity to the query, -1..1."""
 
     file: str
     source: str
-    collection: str
     page: int | None
     page_label: str | None
     page_text: str | None
     heading: str | None
     score: float
     text: str
+
+
+class Passage(Located):
+    """One passage of an indexed document, found by a search in ``collection``."""
+
+    collection: str
 
 
 class SearchResults(BaseModel):
@@ -114,19 +119,10 @@ class CollectionList(BaseModel):
     collections: list[CollectionSummary]
 
 
-class Source(BaseModel):
-    """A numbered source of an answer: ``[n]`` in the answer's text cites it. ``file``: the
-    file's name; ``source``: its path as ``ember ask --json`` shows it."""
+class Source(Located):
+    """A numbered source of an answer: ``[n]`` in the answer's text cites it."""
 
     n: int
-    file: str
-    source: str
-    page: int | None
-    page_label: str | None
-    page_text: str | None
-    heading: str | None
-    score: float
-    text: str
 
 
 class DocumentAnswer(BaseModel):
