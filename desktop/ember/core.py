@@ -371,6 +371,11 @@ class Core:
         :class:`EmberError` lists the real ones), or every collection with documents."""
         if not wanted and not self.has_documents():
             return []
+        if not self.has_documents():  # nothing indexed yet: nothing to open (or to create)
+            raise EmberError(
+                f"No collection called {', '.join(wanted or ())} (collections: none yet; add some "
+                "with `ember index PATH`)."
+            )
         collections = self.knowledge().collections()
         if not wanted:
             return [c.name for c in collections if c.chunks > 0]
