@@ -271,3 +271,21 @@ def test_the_web_stack_is_imported_after_the_first_paint(tmp_path, monkeypatch) 
     assert seen["at_paint"] == []
     assert seen["url"] == f"http://127.0.0.1:{port}/v1"
     assert "fastapi" in seen["serving"] and "uvicorn" in seen["serving"]
+
+
+def test_the_idle_time_of_ember_serve_is_set_in_the_local_api_tab(qtbot, window) -> None:
+    dialog = window.open_settings()
+    section = dialog.api_section
+    assert section.idle.accessibleName()
+    assert section.idle.value() == 10  # the default 600 s, shown in minutes
+    section.idle.setValue(25)
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.core.settings.api_idle_unload_s == 25 * 60, timeout=10_000)
+
+    # A value from the file that is no whole number of minutes is kept unless changed.
+    window.core.apply_settings(window.core.settings.model_copy(update={"api_idle_unload_s": 90}))
+    dialog = window.open_settings()
+    assert dialog.api_section.values()["api_idle_unload_s"] == 90
+    dialog.api_section.idle.setValue(0)
+    assert dialog.api_section.values()["api_idle_unload_s"] == 0  # never
+    dialog.reject()

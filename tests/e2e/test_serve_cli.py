@@ -233,3 +233,20 @@ def test_ctrl_c_during_an_answer_ends_it_with_an_error_event_and_exits_cleanly(
     assert len(events) < 500  # it did not run on to the end
     assert serve.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_serve_unloads_the_model_after_the_idle_time_in_the_settings(home: Path) -> None:
+    """``api_idle_unload_s`` (Settings → Local API) reaches ``ember serve``, which says it."""
+    from ember.config import Settings, save_settings
+    from ember.paths import Paths
+
+    save_settings(
+        Settings(api_idle_unload_s=90),
+        Paths(home / "config", home / "data", home / "cache").ensure(),
+    )
+    process = start_serving(home)
+    assert process.stdout is not None
+    process.stdout.readline()  # serving
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=30)
+    assert "The model unloads after 90 s without requests" in err

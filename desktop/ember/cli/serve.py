@@ -99,7 +99,11 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"API key: {where} (`ember serve --show-key` prints the saved one)", flush=True)
         mcp = server.base_url.removesuffix("/v1") + MCP_PATH
         print(f"MCP server (streamable HTTP, same key): {mcp}", flush=True)
-        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        print(
+            f"{_unloads(settings.api_idle_unload_s)} Press Ctrl-C to stop.",
+            file=sys.stderr,
+            flush=True,
+        )
         stopped = threading.Event()
         while not stopped.wait(0.5):  # Ctrl-C reaches this thread: uvicorn's runs elsewhere
             if not server.serving:
@@ -110,6 +114,14 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
         core.close()
     return 0
+
+
+def _unloads(idle_s: int) -> str:
+    """What happens to an idle model, as ``api_idle_unload_s`` says (Settings → Local API)."""
+    if idle_s <= 0:
+        return "The model stays loaded between requests."
+    when = f"{idle_s // 60} min" if idle_s % 60 == 0 else f"{idle_s} s"
+    return f"The model unloads after {when} without requests and loads again on the next."
 
 
 def _port(value: str) -> int:

@@ -77,6 +77,17 @@ class ApiSection(QWidget):
         self.port.setRange(1, 65535)
         self.port.setValue(settings.api_port)
         form.addRow("Port", self.port)
+        self.idle = QSpinBox(self)
+        self.idle.setAccessibleName("Unload the model after this many idle minutes")
+        self.idle.setRange(0, 24 * 60)
+        self.idle.setSuffix(" min")
+        self.idle.setSpecialValueText("Never")
+        self.idle.setValue(round(settings.api_idle_unload_s / 60))
+        self.idle.setToolTip(
+            "`ember serve` frees the model's memory after this long without requests and loads "
+            "it again on the next one. The window keeps the model you chose loaded."
+        )
+        form.addRow("Unload after", self.idle)
         self.warning = QLabel("", self)
         self.warning.setObjectName("RemoteWarning")  # the warning colours of both themes
         self.warning.setWordWrap(True)
@@ -135,7 +146,13 @@ class ApiSection(QWidget):
             "api_enabled": self.enabled.isChecked(),
             "api_host": self.host.text().strip() or LOOPBACK,
             "api_port": self.port.value(),
+            "api_idle_unload_s": self._idle_seconds(),
         }
+
+    def _idle_seconds(self) -> int:
+        """The idle time in seconds: the saved value unless the minutes shown were changed."""
+        saved = self._saved.api_idle_unload_s
+        return saved if self.idle.value() == round(saved / 60) else self.idle.value() * 60
 
     def confirm(self, then: Callable[[], None]) -> bool:
         """True when these values may be saved now. An address other computers can reach,
