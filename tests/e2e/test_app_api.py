@@ -143,7 +143,11 @@ def test_the_api_key_is_shown_copied_and_replaced(qtbot, window) -> None:
         ),
         timeout=SERVE_TIMEOUT_MS,
     )
-    assert _answers_from_ember(_models(window.api.url, new))
+    works = _models(window.api.url, new)
+    assert works.status_code == 200 and works.json()["data"]
+    refused = _models(window.api.url, old)  # whoever had the old key is locked out
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_api_key"
     dialog.reject()
 
 

@@ -3,7 +3,8 @@
 The happy path is covered by llama-cpp-python's own server (``openai_server.py``); this one exists
 for what that server never does: hang mid-answer, send garbage, send one endless line. It streams
 real tokens from the embedded model (through :class:`OllamaTestServer`'s generator) in the
-``chat.completion.chunk`` format, then misbehaves as its ``failure`` says.
+``chat.completion.chunk`` format, then misbehaves as its ``failure`` says. Unlike that server it
+follows ``response_format`` with a ``json_schema`` (llama-cpp-python's knows only json_object).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class _OpenAIHandler(_OllamaHandler):
             "seed": body.get("seed"),
         }
         count, finish = 0, None
-        for text, reason in self.owner.generate(body["messages"], options):
+        for text, reason in self.owner.generate(body["messages"], options, _format(body)):
             finish = reason or finish
             if failure is not None and count >= failure.after_tokens:
                 self._misbehave(failure)
@@ -90,3 +91,11 @@ class _OpenAIHandler(_OllamaHandler):
             self._end_stream()
         else:
             super()._misbehave(failure)
+
+
+def _format(body: dict[str, Any]) -> Any:
+    """OpenAI's ``response_format`` as Ollama's ``format``: the JSON schema, "json", or None."""
+    asked = body.get("response_format") or {}
+    if asked.get("type") == "json_schema":
+        return asked["json_schema"]["schema"]
+    return "json" if asked.get("type") == "json_object" else None

@@ -73,15 +73,27 @@ async def chat_completions(
     runner = runner_of(request)
     job, collections = await _job(body, runner)
     run = runner.start(job)
+    # Until a stream takes over (it watches for itself), a client that hangs up cancels the run
+    # at once, so the engine stops at its next token (Run.next's poll is only a fallback).
+    watcher = asyncio.ensure_future(_cancel_when_gone(request, run.cancel))
     try:
         first = await run.next(request)  # errors before the first token are HTTP errors
+        reply = _Reply(body, collections)
+        if not body.stream:
+            return JSONResponse(await reply.whole(run, first, request))
     except BaseException:
         run.cancel.cancel()
         raise
-    reply = _Reply(body, collections)
-    if not body.stream:
-        return JSONResponse(await reply.whole(run, first, request))
+    finally:
+        watcher.cancel()
     return _EventStream(reply.chunks(run, first), run.cancel)
+
+
+async def _cancel_when_gone(request: Request, cancel: CancelToken) -> None:
+    """Set ``cancel`` when the client hangs up (its ``http.disconnect``; the body is read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    cancel.cancel()
 
 
 async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJob, list[str]]:

@@ -3,11 +3,12 @@
 A listed model is ``{"id", "object": "model", "created", "owned_by", "ember": {...}}``; the extra
 ``ember`` object tells what it can do: ``backend`` (``llama.cpp``, ``ollama``, ``openai``,
 ``sentence-transformers``...), ``label``, ``chat``, ``embeddings``, ``grounded`` (answers cite the
-user's documents), ``json_schema`` (``response_format`` with a JSON schema, through llama.cpp's
-grammar), and ``collection`` (grounded ids) or ``dimensions`` (the embedder). The ids are
-explained in :mod:`ember.api.model_ids`: the models of ``core.local_models()`` and
-``core.ollama_models()``, one ``ember:COLLECTION`` per collection with documents, and the
-embedder. An unknown id is a 404 ``model_not_found``.
+user's documents), ``json_schema`` (the engine follows ``response_format`` with a JSON schema:
+llama.cpp through its grammar, Ollama through ``format``, a remote server through its own
+``response_format``; see :func:`ember.engines.structured_output`), and ``collection`` (grounded
+ids) or ``dimensions`` (the embedder). The ids are explained in :mod:`ember.api.model_ids`: the
+models of ``core.local_models()`` and ``core.ollama_models()``, one ``ember:COLLECTION`` per
+collection with documents, and the embedder. An unknown id is a 404 ``model_not_found``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ember.api.model_ids import EMBEDDING_ID, collection_id, model_id, model_not_found
+from ember.engines import structured_output
 from ember.knowledge.embedder import MODEL_DIMENSION
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ def available_models(core: Core) -> list[dict[str, Any]]:
                 chat=True,
                 embeddings=False,
                 grounded=False,
-                json_schema=choice.backend == "llama.cpp",
+                json_schema=structured_output(choice.backend),
             )
         )
     if core.has_documents():

@@ -33,6 +33,7 @@ __all__ = [
     "Token",
     "complete",
     "create_engine",
+    "structured_output",
 ]
 
 # backend name -> module defining ``load(spec) -> Engine``. Heavy libraries (llama_cpp, ollama)
@@ -80,3 +81,14 @@ def create_engine(spec: EngineSpec) -> Engine:
         raise ModelNotFound(f"Unknown backend {spec.backend!r}; choose one of: {valid}.")
     module = importlib.import_module(module_name)
     return module.load(spec)
+
+
+def structured_output(backend: str) -> bool:
+    """True when ``backend``'s engine follows ``json_schema`` / ``json_object`` (its engine
+    class's ``structured_output``); False for an unknown backend. Imports the backend's module,
+    which is light: its heavy library loads with a model."""
+    module_name = BACKENDS.get(backend)
+    if module_name is None:
+        return False
+    module = importlib.import_module(module_name)
+    return bool(getattr(module.ENGINE, "structured_output", False))

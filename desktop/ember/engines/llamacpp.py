@@ -260,6 +260,10 @@ def _close_llama_cpp_devnull_at_exit() -> None:
     atexit.register(close)
 
 
+# The engine class this module loads: what it can do, asked before loading a model.
+ENGINE = LlamaCppEngine
+
+
 def load(spec: EngineSpec) -> LlamaCppEngine:
     """Check the GGUF header, then load it in llama.cpp; any failure is a :class:`ModelLoadError`."""
     from pathlib import Path

@@ -216,6 +216,10 @@ class OllamaEngine:
         self._client._client.close()
 
 
+# The engine class this module loads: what it can do, asked before loading a model.
+ENGINE = OllamaEngine
+
+
 def load(spec: EngineSpec) -> OllamaEngine:
     """Connect to Ollama and check the model is there (:class:`ModelNotFound` names the pull)."""
     host = _host(spec.host)

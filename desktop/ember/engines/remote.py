@@ -205,6 +205,10 @@ def _context_limit(entry: dict[str, Any]) -> int | None:
     return None
 
 
+# The engine class this module loads: what it can do, asked before loading a model.
+ENGINE = RemoteEngine
+
+
 def load(spec: EngineSpec) -> RemoteEngine:
     """Reach the server and check it serves ``spec.model``."""
     base = _base(spec.host)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jsonschema
 import openai
 import pytest
 
@@ -32,6 +33,17 @@ pytestmark = pytest.mark.slow
 REMOTE_KEY = "remote-key-123"
 QUESTION = [{"role": "user", "content": "Name three colours."}]
 GREEDY = {"temperature": 0.0, "seed": 7}
+CITY = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "maxLength": 24},
+        "population": {"type": "integer", "minimum": 0},
+    },
+    "required": ["city", "population"],
+    "additionalProperties": False,
+}
+CITY_QUESTION = [{"role": "user", "content": "Give a city and its population as JSON."}]
+CITY_FORMAT = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY}}
 
 
 def a_closed_port() -> str:
@@ -163,14 +175,58 @@ def test_ollama_gets_the_requests_sampling_and_budget(
 ) -> None:
     before = len(ollama.requests)
     client.chat.completions.create(
-        model=ollama_id(ollama), messages=QUESTION, max_tokens=9, temperature=0.3, seed=11
+        model=ollama_id(ollama),
+        messages=QUESTION,
+        max_tokens=9,
+        temperature=0.3,
+        top_p=0.42,
+        seed=11,
     )
     chats = [body for _method, path, body in ollama.requests[before:] if path == "/api/chat"]
     assert len(chats) == 1
     options = chats[0]["options"]
     assert options["num_predict"] == 9 and options["seed"] == 11
     assert options["temperature"] == pytest.approx(0.3)
+    assert options["top_p"] == pytest.approx(0.42)
     assert chats[0]["messages"][-1] == QUESTION[-1]
+
+
+def test_an_ollama_model_answers_in_the_json_schema_asked_whole_and_streamed(
+    client: openai.OpenAI, ollama: OllamaTestServer
+) -> None:
+    """``response_format`` reaches Ollama as its ``format`` (the schema itself), and the answer,
+    whole or streamed, parses and validates against the schema."""
+    model = ollama_id(ollama)
+    before = len(ollama.requests)
+    whole = client.chat.completions.create(
+        model=model, messages=CITY_QUESTION, max_tokens=80, response_format=CITY_FORMAT, **GREEDY
+    )
+    jsonschema.validate(json.loads(whole.choices[0].message.content), CITY)
+    chunks = client.chat.completions.create(
+        model=model,
+        messages=CITY_QUESTION,
+        max_tokens=80,
+        response_format=CITY_FORMAT,
+        stream=True,
+        **GREEDY,
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    jsonschema.validate(json.loads(text), CITY)
+    chats = [body for _method, path, body in ollama.requests[before:] if path == "/api/chat"]
+    assert [chat["format"] for chat in chats] == [CITY, CITY]
+
+
+def test_an_ollama_model_answers_any_json_object_when_asked(
+    client: openai.OpenAI, ollama: OllamaTestServer
+) -> None:
+    reply = client.chat.completions.create(
+        model=ollama_id(ollama),
+        messages=[{"role": "user", "content": "List two fruits as JSON."}],
+        max_tokens=120,
+        response_format={"type": "json_object"},
+        **GREEDY,
+    )
+    assert isinstance(json.loads(reply.choices[0].message.content), dict)
 
 
 # -- a remote OpenAI-compatible server ------------------------------------------------------------
@@ -191,6 +247,26 @@ def test_a_remote_model_answers_whole_and_streamed(client: openai.OpenAI, core: 
     assert text == whole.choices[0].message.content
     assert chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_a_remote_model_answers_in_the_json_schema_asked(
+    client: openai.OpenAI, faulty: FaultyOpenAIServer
+) -> None:
+    """``response_format`` goes on to the remote server as OpenAI's json_schema; the answer of a
+    server that follows it parses and validates. (llama-cpp-python's server knows only
+    json_object, so the stand-in remote that follows the schema is the one used here.)"""
+    before = len(faulty.requests)
+    reply = client.chat.completions.create(
+        model="remote:flaky",
+        messages=CITY_QUESTION,
+        max_tokens=80,
+        response_format=CITY_FORMAT,
+        **GREEDY,
+    )
+    jsonschema.validate(json.loads(reply.choices[0].message.content), CITY)
+    [sent] = [body for _method, path, body in faulty.requests[before:] if "chat" in path]
+    assert sent["response_format"]["type"] == "json_schema"
+    assert sent["response_format"]["json_schema"]["schema"] == CITY
 
 
 def test_a_remote_that_counts_tokens_gives_its_counts_as_usage(

@@ -107,6 +107,24 @@ def test_an_unrelated_question_abstains_as_ember_ask_does(
     assert ember_ask(core, question)[2] is True
 
 
+def test_a_streamed_question_that_abstains_ends_with_the_abstain_text_and_flag(
+    client: openai.OpenAI,
+) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model="ember:garden",
+            messages=[{"role": "user", "content": "What is the best recipe for a chocolate cake?"}],
+            stream=True,
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == ABSTAIN_TEXT
+    last = chunks[-1].model_extra or {}
+    assert last["ember"] == {"abstained": True, "collections": ["garden"]}
+    assert last["citations"] == []
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
 def test_an_unknown_collection_is_404_naming_only_collections(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(

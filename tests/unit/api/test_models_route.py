@@ -66,7 +66,9 @@ def test_each_model_has_openais_fields_and_embers_capabilities(client: openai.Op
     assert ember["backend"] == "llama.cpp" and ember["chat"] is True
     assert ember["json_schema"] is True and ember["grounded"] is False
     assert models["ollama:smollm2:135m"].owned_by == "ollama"
-    assert models["ollama:smollm2:135m"].model_extra["ember"]["json_schema"] is False
+    # Every chat engine follows response_format: llama.cpp's grammar, Ollama's format, a remote's own.
+    assert models["ollama:smollm2:135m"].model_extra["ember"]["json_schema"] is True
+    assert models["remote:lab"].model_extra["ember"]["json_schema"] is True
     grounded = models["ember:manuals"].model_extra["ember"]
     assert grounded["grounded"] is True and grounded["collection"] == "manuals"
     embedder = models[EMBEDDING_ID].model_extra["ember"]

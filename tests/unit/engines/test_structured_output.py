@@ -13,7 +13,16 @@ import pytest
 from tests.support.ollama_server import OllamaTestServer
 from tests.support.openai_server import LlamaCppServer
 
-from ember.engines import ChatMessage, EngineSpec, GenerationOptions, complete, ollama, remote
+from ember.engines import (
+    BACKENDS,
+    ChatMessage,
+    EngineSpec,
+    GenerationOptions,
+    complete,
+    ollama,
+    remote,
+    structured_output,
+)
 from ember.engines.llamacpp import LlamaCppEngine
 from ember.errors import EngineUnavailable
 
@@ -36,6 +45,12 @@ def test_options_keep_the_schema_as_json_text_and_stay_hashable() -> None:
     assert options.schema == PERSON and options.structured
     assert hash(options) == hash(OPTIONS.with_json_schema(dict(PERSON)))
     assert not OPTIONS.structured
+
+
+def test_every_backend_says_it_follows_a_schema_before_a_model_is_loaded() -> None:
+    """What ``GET /v1/models`` reports as ``json_schema``: the engine class's own word."""
+    assert {name: structured_output(name) for name in BACKENDS} == dict.fromkeys(BACKENDS, True)
+    assert structured_output("sentence-transformers") is False  # not a chat backend
 
 
 def test_llama_cpp_answers_json_that_validates_against_the_schema(
