@@ -21,6 +21,16 @@ from ember.core import Core
 from ember.paths import Paths
 
 KEY = "ember-test-key-0123456789"
+# A small JSON schema the structured-output tests ask answers to follow.
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "maxLength": 24},
+        "population": {"type": "integer", "minimum": 0},
+    },
+    "required": ["city", "population"],
+    "additionalProperties": False,
+}
 
 
 def core_in(root: Path, **kwargs: Any) -> Core:

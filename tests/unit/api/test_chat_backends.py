@@ -23,7 +23,7 @@ from ember.api.server import ApiServer
 from ember.catalog import default_model
 from ember.config import RemoteEndpoint
 from ember.core import Core
-from tests.support.api_serving import KEY, make_core, serving
+from tests.support.api_serving import CITY_SCHEMA, KEY, make_core, serving
 from tests.support.faulty_openai_server import FaultyOpenAIServer
 from tests.support.ollama_server import Failure, OllamaTestServer
 from tests.support.openai_server import LlamaCppServer
@@ -33,15 +33,7 @@ pytestmark = pytest.mark.slow
 REMOTE_KEY = "remote-key-123"
 QUESTION = [{"role": "user", "content": "Name three colours."}]
 GREEDY = {"temperature": 0.0, "seed": 7}
-CITY = {
-    "type": "object",
-    "properties": {
-        "city": {"type": "string", "maxLength": 24},
-        "population": {"type": "integer", "minimum": 0},
-    },
-    "required": ["city", "population"],
-    "additionalProperties": False,
-}
+CITY = CITY_SCHEMA
 CITY_QUESTION = [{"role": "user", "content": "Give a city and its population as JSON."}]
 CITY_FORMAT = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY}}
 

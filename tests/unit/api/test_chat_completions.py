@@ -16,7 +16,7 @@ import pytest
 from ember.api.config import MAX_TOKENS_LIMIT
 from ember.api.server import ApiServer
 from ember.core import Core
-from tests.support.api_serving import KEY, make_core, runner_of, serving
+from tests.support.api_serving import CITY_SCHEMA, KEY, make_core, runner_of, serving
 
 QUESTION = [{"role": "user", "content": "Name three colours."}]
 GREEDY = {"temperature": 0.0, "seed": 7}
@@ -109,15 +109,7 @@ def test_a_seed_gives_the_same_answer_even_when_sampling(client: openai.OpenAI) 
 
 
 def test_a_json_schema_answer_validates(client: openai.OpenAI) -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "city": {"type": "string", "maxLength": 24},
-            "population": {"type": "integer", "minimum": 0},
-        },
-        "required": ["city", "population"],
-        "additionalProperties": False,
-    }
+    schema = CITY_SCHEMA
     reply = client.chat.completions.create(
         model="embedded",
         messages=[{"role": "user", "content": "Give a city and its population as JSON."}],

@@ -32,11 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     core.close()
 
 
-@pytest.fixture(scope="module")
-def client(server: ApiServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
-
-
 @pytest.fixture
 def http(server: ApiServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {KEY}"}

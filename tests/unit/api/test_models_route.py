@@ -43,11 +43,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         core.close()
 
 
-@pytest.fixture(scope="module")
-def client(server: ApiServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
-
-
 def test_the_list_has_every_kind_of_model_ember_runs(client: openai.OpenAI) -> None:
     ids = [model.id for model in client.models.list()]
     assert "embedded" in ids  # the embedded default model
