@@ -25,7 +25,6 @@ from ember.engines.base import (
     Token,
 )
 from ember.engines.gguf import GGUFInfo, inspect_gguf
-from ember.engines.model_thread import ModelThread
 from ember.errors import EngineUnavailable, ModelLoadError
 
 if TYPE_CHECKING:
@@ -80,8 +79,6 @@ class LlamaCppEngine:
         llama.chat_handler = self.formatter.to_chat_handler()
         self.special_tokens: tuple[str, ...] = info.special_tokens
         self._lock = threading.Lock()  # one generation at a time
-        # Every generation runs on this one thread, whoever asks (see ember.engines.model_thread).
-        self._thread = ModelThread(f"ember-llama-{model_name}")
         self._tokenizer_lock = threading.Lock()
         self._closed = False
         self._count = functools.lru_cache(maxsize=4096)(self._count_uncached)
@@ -126,20 +123,16 @@ class LlamaCppEngine:
         reason = "length"
         chunks: Any = None
         try:
-            grammar = self._grammar(options)
-            chunks = self._thread.relay(
-                lambda: self._llama.create_chat_completion(
-                    messages=payload,  # type: ignore[arg-type]
-                    temperature=options.temperature,
-                    top_p=options.top_p,
-                    repeat_penalty=options.repeat_penalty,
-                    max_tokens=options.max_tokens,
-                    seed=seed,
-                    stop=list(options.stop),
-                    grammar=grammar,
-                    stream=True,
-                ),
-                cancel,
+            chunks = self._llama.create_chat_completion(
+                messages=payload,  # type: ignore[arg-type]
+                temperature=options.temperature,
+                top_p=options.top_p,
+                repeat_penalty=options.repeat_penalty,
+                max_tokens=options.max_tokens,
+                seed=seed,
+                stop=list(options.stop),
+                grammar=self._grammar(options),
+                stream=True,
             )
             for chunk in chunks:
                 if cancel is not None and cancel.cancelled:
@@ -165,7 +158,7 @@ class LlamaCppEngine:
             raise
         finally:
             if chunks is not None:
-                chunks.close()  # stops llama.cpp's generator now, on its thread, and waits
+                chunks.close()  # frees llama.cpp's generator now, not at garbage collection
         final: FinishReason = (
             "cancelled" if reason == "cancelled" else ("stop" if reason == "stop" else "length")
         )
@@ -181,7 +174,6 @@ class LlamaCppEngine:
             if not self._closed:
                 self._closed = True
                 self._llama.close()
-                self._thread.close()
 
     # -- helpers ---------------------------------------------------------------------------------
 

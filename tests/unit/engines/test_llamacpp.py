@@ -126,58 +126,6 @@ def test_cancelling_from_another_thread_stops_promptly_and_keeps_the_partial_tex
     assert finished.text == "".join(tokens) and len(tokens) >= 5
 
 
-def test_every_generation_runs_on_the_models_own_thread_whoever_asks(
-    engine: LlamaCppEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The window's worker and each API request's thread all generate on one thread per model:
-    llama.cpp's OpenMP keeps a team of threads per calling thread, and several teams on a small
-    machine slow every prompt (see ember.engines.model_thread)."""
-    evaluated_on: set[int] = set()
-    real_eval = engine._llama.eval
-
-    def eval_noting_the_thread(tokens: object) -> None:  # the real eval, watched
-        evaluated_on.add(threading.get_ident())
-        real_eval(tokens)
-
-    monkeypatch.setattr(engine._llama, "eval", eval_noting_the_thread)
-    options = GenerationOptions(temperature=0.0, seed=1, max_tokens=4)
-    callers: set[int] = set()
-
-    def ask() -> None:
-        callers.add(threading.get_ident())
-        list(engine.stream_chat([ChatMessage("user", "Hello")], options))
-
-    for _ in range(3):  # three callers, as three API requests are
-        caller = threading.Thread(target=ask)
-        caller.start()
-        caller.join(60)
-    ask()  # and this thread, as the window's worker
-    assert evaluated_on == {engine._thread.ident}
-    assert not evaluated_on & callers
-
-
-def test_leaving_a_stream_early_stops_the_model_before_the_next_answer(
-    engine: LlamaCppEngine,
-) -> None:
-    """A caller that stops reading (closes the stream) leaves the model idle: the next answer,
-    from another thread, is the same as on a fresh start."""
-    options = GenerationOptions(temperature=0.0, seed=5, max_tokens=24)
-    question = [ChatMessage("user", "Name three rivers.")]
-    fresh = "".join(e.text for e in engine.stream_chat(question, options) if isinstance(e, Token))
-    stream = engine.stream_chat(question, options)
-    next(stream)
-    stream.close()
-    again: list[str] = []
-    caller = threading.Thread(
-        target=lambda: again.extend(
-            e.text for e in engine.stream_chat(question, options) if isinstance(e, Token)
-        )
-    )
-    caller.start()
-    caller.join(60)
-    assert "".join(again) == fresh
-
-
 def test_a_prompt_beyond_the_window_is_an_error_not_a_crash(
     small_engine: LlamaCppEngine,
 ) -> None:
