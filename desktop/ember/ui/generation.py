@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
 from ember.ui import message
-from ember.ui.chatview import BubbleData, ChatView, MessageBubble
+from ember.ui.bubble import BubbleData, MessageBubble
+from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
 from ember.ui.model_notice import LOADING_MODEL, SEARCHING, add_small_model_notice
 from ember.ui.qt import QObject, QTimer, Signal

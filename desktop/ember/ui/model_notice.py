@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ember.ui.qt import QLabel, Qt
 
 if TYPE_CHECKING:
-    from ember.ui.chatview import MessageBubble
+    from ember.ui.bubble import MessageBubble
 
 LOADING_MODEL = "Loading the model…"
 SEARCHING = "Searching your documents…"

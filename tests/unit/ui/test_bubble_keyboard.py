@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ember.ui.chatview import BubbleData, MessageBubble
+from ember.ui.bubble import BubbleData, MessageBubble
 from ember.ui.qt import QColor
 
 

@@ -208,7 +208,7 @@ def test_an_answer_shows_its_formulas_once_mathtext_has_loaded(qtbot, monkeypatc
     """mathtext loads on its own thread at the first formula (the window never waits for it);
     the answer shows the source meanwhile, then is drawn again with the formula."""
     from ember.ui import markdown_math
-    from ember.ui.chatview import BubbleData, MessageBubble
+    from ember.ui.bubble import BubbleData, MessageBubble
     from ember.ui.qt import QColor
 
     monkeypatch.setattr(markdown_math, "_state", "cold")

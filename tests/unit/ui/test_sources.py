@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ember.knowledge.types import Citation
-from ember.ui.chatview import BubbleData, MessageBubble
+from ember.ui.bubble import BubbleData, MessageBubble
 from ember.ui.dialogs import SourceDialog
 from ember.ui.qt import QColor, QToolButton, QUrl
 from ember.ui.sources import chip_text, chip_tooltip

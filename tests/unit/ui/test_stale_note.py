@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ember.knowledge.types import StaleSource
-from ember.ui.chatview import BubbleData, MessageBubble
+from ember.ui.bubble import BubbleData, MessageBubble
 from ember.ui.qt import QColor
 
 
