@@ -36,6 +36,17 @@ def _wait_for(condition: object, limit_s: float = 60.0) -> bool:
 IN_FLIGHT = 3
 
 
+def _raw_chat_request(server: ApiServer, payload: dict[str, object]) -> bytes:
+    """A chat completion request as raw HTTP/1.1 bytes, for a client that hangs up midway."""
+    body = json.dumps(payload).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
 def test_a_client_that_leaves_a_whole_answer_mid_generation_cancels_it(core: Core) -> None:
     """Without ``stream``, the client's leaving must be heard while the model generates, and the
     engine stop within a token of it: it makes at most :data:`IN_FLIGHT` tokens more than it had
@@ -45,16 +56,11 @@ def test_a_client_that_leaves_a_whole_answer_mid_generation_cancels_it(core: Cor
     with serving(core) as server:
         runner = runner_of(server)
         before = len(runner.finished)
-        body = json.dumps(
-            {"model": "embedded", "messages": ESSAY, "max_tokens": 400, **SEEDED}
-        ).encode()
-        head = (
-            f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
+        request = _raw_chat_request(
+            server, {"model": "embedded", "messages": ESSAY, "max_tokens": 400, **SEEDED}
+        )
         with socket.create_connection(("127.0.0.1", server.port)) as client:
-            client.sendall(head + body)
+            client.sendall(request)
             # Leave mid-answer: past any prompt this size, well before the 400 tokens asked.
             assert _wait_for(lambda: llama.n_tokens >= LEAVE_AT, limit_s=120)
             in_context = llama.n_tokens
@@ -180,16 +186,11 @@ def test_a_client_that_leaves_while_waiting_for_its_turn_gives_the_turn_up(
 ) -> None:
     """(Held on main: a regression guard.) Nobody behind it waits for a turn nobody wants."""
     with serving(core) as server:
-        body = json.dumps(
-            {"model": "embedded", "messages": ESSAY, "max_tokens": 8, "stream": stream}
-        ).encode()
-        head = (
-            f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
+        request = _raw_chat_request(
+            server, {"model": "embedded", "messages": ESSAY, "max_tokens": 8, "stream": stream}
+        )
         with core.turns.turn():  # the window's answer holds the model
             with socket.create_connection(("127.0.0.1", server.port)) as client:
-                client.sendall(head + body)
+                client.sendall(request)
                 assert _wait_for(lambda: core.turns.waiting == 1)
             assert _wait_for(lambda: core.turns.waiting == 0)
