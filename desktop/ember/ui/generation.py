@@ -88,6 +88,8 @@ class Generation(QObject):
         """Send what the composer holds (or, while editing, replace that message and resend)."""
         if self.handle is not None or self.composer.blocked_reason is not None:
             return
+        if self.versions.switching:  # the chat below a message is being re-threaded
+            return
         if not text.strip():
             return
         if self._offer_due():
@@ -185,6 +187,8 @@ class Generation(QObject):
 
     def regenerate(self) -> None:
         if self.handle is not None or self.conversations.conversation_id is None:
+            return
+        if self.versions.switching:
             return
         if self.composer.blocked_reason is not None:
             return

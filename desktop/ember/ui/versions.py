@@ -46,6 +46,11 @@ class VersionChooser(QObject):
         self.handle: TaskHandle | None = None  # the switch on its way to the history, if any
         chat.versionRequested.connect(self.choose)
 
+    @property
+    def switching(self) -> bool:
+        """A switch is on its way to the history (sending waits: the chat is changing)."""
+        return self.handle is not None
+
     def choose(self, bubble: MessageBubble, message_id: int) -> None:
         """Show version ``message_id`` in ``bubble`` and re-thread the chat below it."""
         if self._answering():
