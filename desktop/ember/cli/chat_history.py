@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ember.cli.common import json_flag, wants_json
@@ -50,10 +52,16 @@ def register(chat: argparse.ArgumentParser) -> None:
     choose.set_defaults(handler=run_choose)
 
 
-def _store() -> ChatStore:
-    from ember.chats.store import ChatStore
+@contextmanager
+def _store() -> Iterator[ChatStore]:
+    """The chat history, through the composition root (no model is loaded), closed afterwards."""
+    from ember.core import Core
 
-    return ChatStore.default()
+    core = Core()
+    try:
+        yield core.store
+    finally:
+        core.close()
 
 
 def run_list(args: argparse.Namespace) -> int:
