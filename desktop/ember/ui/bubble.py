@@ -1,6 +1,6 @@
 """One message of the conversation as the window shows it: a bubble with the text (Markdown;
 :class:`~ember.ui.chatview.ChatView` re-renders a streaming one on a timer), its sources, its state
-and its actions (copy, edit, regenerate)."""
+and its actions (copy, edit, regenerate, the ‹ 2/3 › version switcher)."""
 
 from __future__ import annotations
 
