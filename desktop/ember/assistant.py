@@ -153,15 +153,16 @@ class Assistant:
     def regenerate(
         self, conversation_id: int, *, cancel: CancelToken | None = None
     ) -> Iterator[AssistantEvent]:
-        """Answer the chat's last user message again, replacing what followed it."""
+        """Answer the chat's last user message again: a new version of its answer (the earlier
+        one is kept, reachable with :meth:`ChatStore.versions`)."""
         self._require(conversation_id)
-        last_user = next(
-            (m for m in reversed(self.store.messages(conversation_id)) if m.role == "user"), None
-        )
-        if last_user is None:
+        messages = self.store.messages(conversation_id)
+        last = next((i for i in reversed(range(len(messages))) if messages[i].role == "user"), None)
+        if last is None:
             raise EmberError("There is no question in this chat to answer again.")
-        self.store.truncate_after(last_user.id)
-        yield from self._answer(last_user, cancel)
+        after = messages[last + 1 :]
+        answer = after[0] if after and after[0].role == "assistant" else None
+        yield from self._answer(messages[last], cancel, version_of=answer.id if answer else None)
 
     def edit_and_resend(
         self,
@@ -171,7 +172,9 @@ class Assistant:
         collections: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
     ) -> Iterator[AssistantEvent]:
-        """Replace a user message (and everything after it) with ``new_text`` and answer it."""
+        """Send ``new_text`` as a new version of a user message and answer it; the earlier
+        version and the conversation that followed it are kept (see
+        :meth:`ChatStore.choose_version`)."""
         original = self.store.message(message_id)
         if original is None:
             raise ConversationNotFound(f"Message {message_id} no longer exists.")
@@ -179,10 +182,12 @@ class Assistant:
             raise EmberError("Only your own messages can be edited and sent again.")
         if not new_text.strip():
             raise EmberError("There is nothing to send: the message is empty.")
-        self.store.truncate_after(message_id, inclusive=True)
-        yield from self.send(
-            original.conversation_id, new_text, collections=collections, cancel=cancel
-        )
+        conversation_id = original.conversation_id
+        self._require(conversation_id)
+        if collections is not None:
+            self.store.set_collections(conversation_id, collections)
+        edited = self.store.add_message(conversation_id, "user", new_text, version_of=message_id)
+        yield from self._answer(edited, cancel)
 
     def options(self, max_tokens: int | None = None) -> GenerationOptions:
         """Generation options from the settings (seed -1 means a random seed)."""
@@ -204,10 +209,15 @@ class Assistant:
             raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
 
     def _answer(
-        self, user_message: Message, cancel: CancelToken | None
+        self, user_message: Message, cancel: CancelToken | None, version_of: int | None = None
     ) -> Iterator[AssistantEvent]:
+        """Answer ``user_message``: the reply follows it, or is a new version of the answer
+        ``version_of``."""
         conversation_id = user_message.conversation_id
-        writer = self.store.begin_reply(conversation_id)
+        if version_of is None:
+            writer = self.store.begin_reply(conversation_id, after=user_message.id)
+        else:
+            writer = self.store.begin_reply(conversation_id, version_of=version_of)
         try:
             conversation = self.store.get(conversation_id)
             assert conversation is not None
@@ -299,13 +309,13 @@ class Assistant:
             context = neutral(grounding.context.strip())
             question = f"Sources:\n{context}\n\nQuestion: {question}"
 
+        # The messages before the question in its branch (the one the chat shows).
+        branch = self.store.messages(user_message.conversation_id)
+        before = next((i for i, m in enumerate(branch) if m.id == user_message.id), len(branch))
         history = [
             ChatMessage(m.role, neutral(m.content))
-            for m in self.store.messages(user_message.conversation_id)
-            if m.id < user_message.id
-            and m.role in ("user", "assistant")
-            and m.state != "error"
-            and m.content.strip()
+            for m in branch[:before]
+            if m.role in ("user", "assistant") and m.state != "error" and m.content.strip()
         ]
         try:
             fitted = fit_prompt(

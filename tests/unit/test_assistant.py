@@ -441,8 +441,9 @@ def test_chats_without_collections_are_not_grounded(engine: Engine, store: ChatS
     assert searcher.calls == []
 
 
-def test_regenerate_replaces_the_last_answer(engine: Engine, store: ChatStore) -> None:
-    assistant = Assistant(lambda: engine, store, settings())  # a provider works like an engine
+def test_regenerate_keeps_the_earlier_answer_as_a_version(engine: Engine, store: ChatStore) -> None:
+    recorder = RecordingEngine(engine)
+    assistant = Assistant(lambda: recorder, store, settings())  # a provider works like an engine
     chat = store.create()
     first = run(assistant.send(chat.id, "Say something about rain."))[-1].message
     again = run(assistant.regenerate(chat.id))[-1].message
@@ -450,18 +451,34 @@ def test_regenerate_replaces_the_last_answer(engine: Engine, store: ChatStore) -
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[-1].id == again.id != first.id
     assert again.content == first.content  # temperature 0
+    # The earlier answer is still there, as version 1 of 2, with its own timings.
+    versions = store.versions(again.id)
+    assert [v.id for v in versions] == [first.id, again.id]
+    assert (messages[-1].version, messages[-1].version_count) == (2, 2)
+    assert versions[0].content == first.content and versions[0].tokens_per_s is not None
+    # The answer again was asked without the earlier answer in its history.
+    assert [m.role for m in recorder.prompts[-1]] == ["system", "user"]
+    assert store.choose_version(first.id)[-1].id == first.id
 
 
-def test_edit_and_resend_rewrites_history_from_that_message(
+def test_edit_and_resend_keeps_the_earlier_thread_as_a_version(
     engine: Engine, store: ChatStore
 ) -> None:
-    assistant = Assistant(engine, store, settings(max_tokens=16))
+    recorder = RecordingEngine(engine)
+    assistant = Assistant(recorder, store, settings(max_tokens=16))
     chat = store.create()
     run(assistant.send(chat.id, "What is two plus two?"))
     run(assistant.send(chat.id, "And three plus three?"))
-    first_question = store.messages(chat.id)[0]
+    old_thread = store.messages(chat.id)
+    first_question = old_thread[0]
     run(assistant.edit_and_resend(first_question.id, "What is five plus five?"))
     messages = store.messages(chat.id)
     assert [(m.role, m.state) for m in messages] == [("user", "done"), ("assistant", "done")]
     assert messages[0].content == "What is five plus five?"
+    assert (messages[0].version, messages[0].version_count) == (2, 2)
     assert store.get(chat.id).title == "What is five plus five?"
+    # Asked on its own: the earlier thread is not in the edited question's history.
+    assert [m.role for m in recorder.prompts[-1]] == ["system", "user"]
+    # Switching back to the first version brings back the whole thread that followed it.
+    assert [m.id for m in store.choose_version(first_question.id)] == [m.id for m in old_thread]
+    assert store.get(chat.id).title == "What is two plus two?"

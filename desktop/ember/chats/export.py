@@ -27,6 +27,10 @@ _STATE_NOTES = {
 _REMOTE_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*(?=[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 
 
+# Ids of messages that are not in the export (other versions, the parent is the one before).
+_NOT_EXPORTED = frozenset({"citations", "parent_id", "versions"})
+
+
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
@@ -38,7 +42,8 @@ def defuse_remote_images(markdown: str) -> str:
 
 def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
     """The chat as a Markdown document: title, a metadata line, then one section per message with
-    its state note and numbered sources; remote images are defused."""
+    its state note and numbered sources; remote images are defused. ``messages`` is the branch
+    the chat shows (:meth:`~ember.chats.store.ChatStore.messages`): other versions are left out."""
     lines = [f"# {conversation.title}", ""]
     meta = f"Exported from Ember {__version__} · started {_iso(conversation.created)}"
     if conversation.model:
@@ -73,7 +78,8 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
 
 def to_json(conversation: Conversation, messages: list[Message]) -> str:
     """The chat as indented JSON (``format`` "ember-chat", ``version`` 2): the conversation record
-    and every message with its citations."""
+    and every message of the branch the chat shows with its citations; each message says which
+    ``version`` of it this is out of ``version_count`` (the other versions are not exported)."""
     payload = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
@@ -85,7 +91,9 @@ def to_json(conversation: Conversation, messages: list[Message]) -> str:
         },
         "messages": [
             {
-                **{k: v for k, v in asdict(m).items() if k != "citations"},
+                **{k: v for k, v in asdict(m).items() if k not in _NOT_EXPORTED},
+                "version": m.version,
+                "version_count": m.version_count,
                 "citations": [{**asdict(c), "source": shown_path(c.source)} for c in m.citations],
             }
             for m in messages

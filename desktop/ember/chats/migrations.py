@@ -80,6 +80,21 @@ CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations B
 END;
 """
 
+# Message versions: messages form a tree. ``parent_id`` is the message before it in its branch
+# (NULL for a chat's first message); siblings (same parent) are versions of one message, and
+# ``chosen`` marks the version the chat shows, so following the chosen child from the root gives
+# the conversation. Existing chats become one branch: each message's parent is the one before it.
+VERSIONS_MIGRATION = "messages keep versions as a tree (parent and chosen version)"
+_MESSAGE_VERSIONS = """
+ALTER TABLE messages ADD COLUMN parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE;
+ALTER TABLE messages ADD COLUMN chosen INTEGER NOT NULL DEFAULT 1;
+UPDATE messages SET parent_id = (
+    SELECT MAX(p.id) FROM messages p
+    WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id
+);
+CREATE INDEX messages_parent ON messages(parent_id);
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("create conversations, messages, citations", _CREATE_CHATS),
     Migration("full-text search over messages and titles", _CREATE_SEARCH),
@@ -90,4 +105,5 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE citations ADD COLUMN page_label TEXT;\n"
         "ALTER TABLE citations ADD COLUMN page_count INTEGER;",
     ),
+    Migration(VERSIONS_MIGRATION, _MESSAGE_VERSIONS),
 ]

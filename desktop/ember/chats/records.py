@@ -44,7 +44,9 @@ class Message:
 
     ``created`` is a Unix time in seconds; ``ttft_s`` the seconds to the first token,
     ``tokens_per_s`` the generation speed, ``prompt_tokens``/``completion_tokens`` token counts
-    (None where not measured); ``error`` says why a reply failed.
+    (None where not measured); ``error`` says why a reply failed. ``parent_id`` is the message
+    before it in its branch (None for a chat's first); ``versions`` the ids of every version of
+    it (itself and its siblings, oldest first; just its own id when it has no other).
     """
 
     id: int
@@ -60,6 +62,18 @@ class Message:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     citations: tuple[Citation, ...] = ()
+    parent_id: int | None = None
+    versions: tuple[int, ...] = ()
+
+    @property
+    def version(self) -> int:
+        """Which version this is, from 1 (1 when it has no other)."""
+        return self.versions.index(self.id) + 1 if self.id in self.versions else 1
+
+    @property
+    def version_count(self) -> int:
+        """How many versions the message has (1 when it was never edited or regenerated)."""
+        return max(1, len(self.versions))
 
 
 @dataclass(frozen=True, slots=True)

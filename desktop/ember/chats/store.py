@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ember.chats.branches import chosen_branch
 from ember.chats.migrations import MIGRATIONS
 from ember.chats.records import (
     NEW_CHAT_TITLE,
@@ -28,9 +29,10 @@ from ember.chats.records import (
     MessageState,
     derive_title,
 )
+from ember.chats.rows import citation_record, conversation_record, message_record
 from ember.db import check_health, connect, migrate
 from ember.errors import StorageError
-from ember.files import path_from_db, path_to_db
+from ember.files import path_to_db
 from ember.knowledge.types import Citation
 
 if TYPE_CHECKING:
@@ -39,7 +41,19 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, model, state, created, error, ttft_s, tokens_per_s, "
-    "prompt_tokens, completion_tokens"
+    "prompt_tokens, completion_tokens, parent_id"
+)
+# Every message below one (its answers, their versions, what follows them), itself excluded.
+_BELOW = (
+    "WITH RECURSIVE below(id) AS (SELECT id FROM messages WHERE parent_id = ?"
+    " UNION ALL SELECT m.id FROM messages m JOIN below b ON m.parent_id = b.id)"
+    " SELECT id FROM below"
+)
+# The user messages on the way from a chat's first message down to one (itself included).
+_USERS_ABOVE = (
+    "WITH RECURSIVE up(id, parent_id, role) AS (SELECT id, parent_id, role FROM messages"
+    " WHERE id = ? UNION ALL SELECT m.id, m.parent_id, m.role FROM messages m"
+    " JOIN up ON m.id = up.parent_id) SELECT COUNT(*) FROM up WHERE role = 'user'"
 )
 
 
@@ -155,7 +169,7 @@ class ChatStore:
     def get(self, conversation_id: int) -> Conversation | None:
         """The chat, also while it is in the trash (then ``deleted_at`` is set); None if gone."""
         rows = self._query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
-        return _conversation(rows[0]) if rows else None
+        return conversation_record(rows[0]) if rows else None
 
     def _require(self, conversation_id: int) -> Conversation:
         conversation = self.get(conversation_id)
@@ -182,7 +196,7 @@ class ChatStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_conversation(row) for row in self._query(sql, params)]
+        return [conversation_record(row) for row in self._query(sql, params)]
 
     def rename(self, conversation_id: int, title: str) -> Conversation:
         """Give the chat its own title (whitespace collapsed; no longer named after its first
@@ -249,8 +263,15 @@ class ChatStore:
         *,
         model: str = "",
         state: MessageState = "done",
+        after: int | None = None,
+        version_of: int | None = None,
     ) -> Message:
-        """Append a message; the first user message names a chat that has no title of its own."""
+        """Add a message at the end of the chat's chosen branch, or right ``after`` a message, or
+        as a new version of one (``version_of``: a sibling, with the same message before it).
+        The new message becomes the chosen one among its siblings. The first user message of a
+        branch names a chat that has no title of its own.
+
+        Raises :class:`ConversationNotFound` if the chat, or the message named, is gone."""
         now = time.time()
         with self._transaction() as conn:
             row = conn.execute(
@@ -258,73 +279,159 @@ class ChatStore:
             ).fetchone()
             if row is None:
                 raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
+            parent_id = self._parent_for(conn, conversation_id, after, version_of)
             cursor = conn.execute(
-                "INSERT INTO messages (conversation_id, role, content, model, state, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, model, state, now),
+                "INSERT INTO messages (conversation_id, role, content, model, state, created,"
+                " parent_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, model, state, now, parent_id),
             )
             message_id = cursor.lastrowid
+            conn.execute(
+                "UPDATE messages SET chosen = 0 WHERE conversation_id = ? AND parent_id IS ?"
+                " AND id != ?",
+                (conversation_id, parent_id, message_id),
+            )
             conn.execute(
                 "UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id)
             )
             if role == "user" and row["title_is_auto"]:
-                first = conn.execute(
-                    "SELECT id FROM messages WHERE conversation_id = ? AND role = 'user'"
-                    " ORDER BY id LIMIT 1",
-                    (conversation_id,),
-                ).fetchone()
-                if first["id"] == message_id:
-                    conn.execute(
-                        "UPDATE conversations SET title = ? WHERE id = ?",
-                        (derive_title(content), conversation_id),
-                    )
+                self._retitle_if_first(conn, conversation_id, message_id, content)
         assert message_id is not None
         message = self.message(message_id)
         assert message is not None
         return message
 
-    def message(self, message_id: int) -> Message | None:
-        """One message with its citations, or None if it does not exist."""
-        rows = self._query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
-        if not rows:
-            return None
-        return _message(rows[0], self.citations(message_id))
+    def _parent_for(
+        self,
+        conn: sqlite3.Connection,
+        conversation_id: int,
+        after: int | None,
+        version_of: int | None,
+    ) -> int | None:
+        """The parent a new message gets (see :meth:`add_message`)."""
+        if after is not None and version_of is not None:
+            raise ValueError("a new message goes either after a message or beside it, not both")
+        named = after if after is not None else version_of
+        if named is None:
+            branch = chosen_branch(
+                (r["id"], r["parent_id"], r["chosen"])
+                for r in conn.execute(
+                    "SELECT id, parent_id, chosen FROM messages WHERE conversation_id = ?",
+                    (conversation_id,),
+                )
+            )
+            return branch[-1][0] if branch else None
+        row = conn.execute(
+            "SELECT parent_id FROM messages WHERE id = ? AND conversation_id = ?",
+            (named, conversation_id),
+        ).fetchone()
+        if row is None:
+            raise ConversationNotFound(f"Message {named} no longer exists.")
+        return named if after is not None else row["parent_id"]
 
-    def messages(self, conversation_id: int) -> list[Message]:
-        """The chat's messages in order, each with its citations."""
+    def _retitle_if_first(
+        self, conn: sqlite3.Connection, conversation_id: int, message_id: int, content: str
+    ) -> None:
+        """Name an auto-titled chat after ``message_id`` if it is its branch's first question."""
+        if conn.execute(_USERS_ABOVE, (message_id,)).fetchone()[0] == 1:
+            conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?",
+                (derive_title(content), conversation_id),
+            )
+
+    def message(self, message_id: int) -> Message | None:
+        """One message with its citations and its versions' ids, or None if it does not exist."""
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
-                (conversation_id,),
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
             ).fetchall()
+            if not rows:
+                return None
+            versions = self._conn.execute(
+                "SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id",
+                (rows[0]["conversation_id"], rows[0]["parent_id"]),
+            ).fetchall()
+        return message_record(rows[0], self.citations(message_id), tuple(v["id"] for v in versions))
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        """The chat's chosen branch in order (the conversation as shown), each message with its
+        citations and its versions' ids; other versions are reached with :meth:`versions`."""
+        with self._lock:
+            rows = {
+                row["id"]: row
+                for row in self._conn.execute(
+                    f"SELECT {_MESSAGE_COLUMNS}, chosen FROM messages WHERE conversation_id = ?",
+                    (conversation_id,),
+                )
+            }
             cited: dict[int, list[Citation]] = {}
             for row in self._conn.execute(
                 "SELECT c.* FROM citations c JOIN messages m ON m.id = c.message_id"
                 " WHERE m.conversation_id = ? ORDER BY c.message_id, c.n",
                 (conversation_id,),
             ):
-                cited.setdefault(row["message_id"], []).append(_citation(row))
-        return [_message(row, tuple(cited.get(row["id"], ()))) for row in rows]
+                cited.setdefault(row["message_id"], []).append(citation_record(row))
+        branch = chosen_branch((r["id"], r["parent_id"], r["chosen"]) for r in rows.values())
+        return [
+            message_record(rows[message_id], tuple(cited.get(message_id, ())), versions)
+            for message_id, versions in branch
+        ]
 
-    def truncate_after(self, message_id: int, *, inclusive: bool = False) -> int:
-        """Delete the messages that follow ``message_id`` in its chat (and it too if
-        ``inclusive``), for regenerate and edit-and-resend. Returns how many were deleted."""
+    def versions(self, message_id: int) -> list[Message]:
+        """Every version of a message (itself and its siblings), oldest first, each with its own
+        citations and timings. Raises :class:`ConversationNotFound` if the message is gone."""
+        message = self.message(message_id)
+        if message is None:
+            raise ConversationNotFound(f"Message {message_id} no longer exists.")
+        found = [self.message(i) for i in message.versions]
+        return [m for m in found if m is not None]
+
+    def choose_version(self, message_id: int) -> list[Message]:
+        """Show this version of its message: the chat's branch now runs through it and on down
+        the branch it had (what followed it when it was last shown). Returns the chat's messages
+        as they now read (:meth:`messages`); :class:`ConversationNotFound` if it is gone."""
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+                "SELECT m.conversation_id, m.parent_id, m.role, m.content, c.title_is_auto"
+                " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                " WHERE m.id = ?",
+                (message_id,),
             ).fetchone()
             if row is None:
                 raise ConversationNotFound(f"Message {message_id} no longer exists.")
-            op = ">=" if inclusive else ">"
-            cursor = conn.execute(
-                f"DELETE FROM messages WHERE conversation_id = ? AND id {op} ?",
-                (row["conversation_id"], message_id),
+            conn.execute(
+                "UPDATE messages SET chosen = (id = ?) WHERE conversation_id = ? AND parent_id IS ?",
+                (message_id, row["conversation_id"], row["parent_id"]),
             )
+            if row["role"] == "user" and row["title_is_auto"]:
+                self._retitle_if_first(conn, row["conversation_id"], message_id, row["content"])
+        return self.messages(row["conversation_id"])
+
+    def truncate_after(self, message_id: int, *, inclusive: bool = False) -> int:
+        """Delete every message below ``message_id`` (what follows it, in all versions), and it
+        too if ``inclusive`` (then its newest other version, if any, shows in its place).
+        Returns how many were deleted."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT conversation_id, parent_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFound(f"Message {message_id} no longer exists.")
+            doomed = [r["id"] for r in conn.execute(_BELOW, (message_id,))]
+            if inclusive:
+                doomed.append(message_id)
+            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in doomed])
+            if inclusive:
+                conn.execute(
+                    "UPDATE messages SET chosen = 1 WHERE id = (SELECT MAX(id) FROM messages"
+                    " WHERE conversation_id = ? AND parent_id IS ?)",
+                    (row["conversation_id"], row["parent_id"]),
+                )
             conn.execute(
                 "UPDATE conversations SET updated = ? WHERE id = ?",
                 (time.time(), row["conversation_id"]),
             )
-        return cursor.rowcount
+        return len(doomed)
 
     def save_citations(self, message_id: int, citations: Iterable[Citation]) -> None:
         """Record the numbered sources behind a message (replacing any it had)."""
@@ -352,7 +459,7 @@ class ChatStore:
     def citations(self, message_id: int) -> tuple[Citation, ...]:
         """The sources saved for a message, in order of ``n`` (empty if none)."""
         rows = self._query("SELECT * FROM citations WHERE message_id = ? ORDER BY n", (message_id,))
-        return tuple(_citation(row) for row in rows)
+        return tuple(citation_record(row) for row in rows)
 
     # -- streaming replies ------------------------------------------------------------------
 
@@ -361,13 +468,24 @@ class ChatStore:
         conversation_id: int,
         *,
         model: str = "",
+        after: int | None = None,
+        version_of: int | None = None,
         flush_interval_s: float = 0.1,
         flush_tokens: int = 32,
     ) -> ReplyWriter:
-        """Start an assistant message in state 'streaming' and return its durable writer."""
+        """Start an assistant message in state 'streaming' and return its durable writer; it
+        goes where :meth:`add_message` puts it (``after`` a message, or a ``version_of`` one)."""
         from ember.chats.reply import ReplyWriter
 
-        message = self.add_message(conversation_id, "assistant", "", model=model, state="streaming")
+        message = self.add_message(
+            conversation_id,
+            "assistant",
+            "",
+            model=model,
+            state="streaming",
+            after=after,
+            version_of=version_of,
+        )
         if model:
             self._update_conversation(conversation_id, "model = ?", (model,))
         return ReplyWriter(
@@ -442,46 +560,3 @@ class ChatStore:
         from ember.chats.export import to_json
 
         return to_json(self._require(conversation_id), self.messages(conversation_id))
-
-
-def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        title=row["title"],
-        created=row["created"],
-        updated=row["updated"],
-        model=row["model"],
-        collections=tuple(json.loads(row["collections"])),
-        deleted_at=row["deleted_at"],
-    )
-
-
-def _message(row: sqlite3.Row, citations: tuple[Citation, ...]) -> Message:
-    return Message(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        role=row["role"],
-        content=row["content"],
-        model=row["model"],
-        state=row["state"],
-        created=row["created"],
-        error=row["error"],
-        ttft_s=row["ttft_s"],
-        tokens_per_s=row["tokens_per_s"],
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        citations=citations,
-    )
-
-
-def _citation(row: sqlite3.Row) -> Citation:
-    return Citation(
-        n=row["n"],
-        source=path_from_db(row["source"]),
-        page=row["page"],
-        heading=row["heading"],
-        snippet=row["snippet"],
-        similarity=row["score"],
-        page_label=row["page_label"],
-        page_count=row["page_count"],
-    )

@@ -1,4 +1,5 @@
-"""``ember ask`` (one answer) and ``ember chat`` (a terminal conversation).
+"""``ember ask`` (one answer) and ``ember chat`` (a terminal conversation; its history actions
+are in :mod:`~ember.cli.chat_history`).
 
 Both drive the same core (:class:`~ember.core.Core`) as the desktop app: the exchange is kept
 in the chat history (``--no-save`` for a throwaway answer) and, when documents are indexed, answers
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ember.cli import chat_history
 from ember.cli.common import json_flag, wants_json
 from ember.engines import Finished, Token
 from ember.files import shown_path
@@ -33,9 +35,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     _generation_arguments(ask)
     ask.set_defaults(handler=run_ask)
 
-    chat = commands.add_parser("chat", help="chat in the terminal")
+    chat = commands.add_parser(
+        "chat",
+        help="chat in the terminal; `chat list`, `chat show CHAT --versions`, `chat choose MESSAGE` "
+        "read the history and its message versions",
+        description="With no ACTION: a conversation in the terminal, kept in the chat history. "
+        "`ember chat list` lists your chats; `ember chat show CHAT --versions` prints one with "
+        "every version of its edited or regenerated messages; `ember chat choose MESSAGE` makes "
+        "that version the one the chat shows (in the app too).",
+    )
     _generation_arguments(chat)
     chat.set_defaults(handler=run_chat)
+    chat_history.register(chat)
 
 
 def _generation_arguments(parser: argparse.ArgumentParser) -> None:

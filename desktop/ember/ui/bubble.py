@@ -1,6 +1,6 @@
 """One message of the conversation as the window shows it: a bubble with the text (Markdown;
 :class:`~ember.ui.chatview.ChatView` re-renders a streaming one on a timer), its sources, its state
-and its actions (copy, edit, regenerate)."""
+and its actions (copy, edit, regenerate, the ‹ 2/3 › version switcher)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from ember.ui.qt import (
     QWidget,
     Signal,
 )
+from ember.ui.version_switcher import VersionSwitcher
 
 if TYPE_CHECKING:
     from ember.chats.records import Message
@@ -52,6 +53,7 @@ class BubbleData:
     tokens_per_s: float | None = None
     completion_tokens: int | None = None
     citations: tuple[Citation, ...] = ()
+    versions: tuple[int, ...] = ()  # ids of every version of the message (see VersionSwitcher)
 
     @classmethod
     def from_message(cls, m: Message) -> BubbleData:
@@ -66,6 +68,7 @@ class BubbleData:
             tokens_per_s=m.tokens_per_s,
             completion_tokens=m.completion_tokens,
             citations=m.citations,
+            versions=m.versions,
         )
 
 
@@ -77,6 +80,7 @@ class MessageBubble(QFrame):
     copyRequested = Signal(str)
     regenerateRequested = Signal()
     editRequested = Signal(object)  # BubbleData
+    versionRequested = Signal(int)  # the id of the version of this message to show
     updateIndexRequested = Signal(object)  # tuple[StaleSource, ...]
 
     def __init__(self, data: BubbleData, code_color: QColor, parent: QWidget | None = None) -> None:
@@ -149,8 +153,11 @@ class MessageBubble(QFrame):
         self.sources_row.hide()
         card.addWidget(self.sources_row)
 
+        self.versions = VersionSwitcher(self.card)  # ‹ 2/3 ›, first in the Tab order of its row
+        self.versions.versionChosen.connect(self.versionRequested.emit)
         actions = QHBoxLayout()
         actions.setSpacing(2)
+        actions.addWidget(self.versions)
         actions.addStretch(1)
         self.copy_button = QToolButton(self.card)
         self.copy_button.setText("Copy")
@@ -311,6 +318,12 @@ class MessageBubble(QFrame):
         else:
             self.error_label.hide()
         self.copy_button.setEnabled(d.state != "streaming")
+        self.versions.show_versions(d.message_id, d.versions)
+
+    def set_versions(self, versions: tuple[int, ...]) -> None:
+        """The ids of every version of this message, now that it is stored."""
+        self.data.versions = versions
+        self.versions.show_versions(self.data.message_id, versions)
 
     # -- copying ------------------------------------------------------------------------------
 

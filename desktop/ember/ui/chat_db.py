@@ -31,6 +31,7 @@ WRITES = frozenset(
         "purge-chats",
         "purge-trash",
         "export-chat",
+        "choose-version",
     }
 )
 

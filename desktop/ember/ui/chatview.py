@@ -83,6 +83,7 @@ class ChatView(QScrollArea):
     regenerateRequested = Signal()
     updateIndexRequested = Signal(object)  # tuple[StaleSource, ...] to index again
     editRequested = Signal(object)
+    versionRequested = Signal(object, int)  # (MessageBubble, id of its version to show)
     suggestionPicked = Signal(str)
 
     def __init__(self, code_color: QColor, parent: QWidget | None = None) -> None:
@@ -201,6 +202,29 @@ class ChatView(QScrollArea):
             busy = self.streaming is not None
             bubble.regenerate_button.setVisible(bubble is last_answer and not busy)
             bubble.edit_button.setVisible(bubble.data.role == "user" and not busy)
+            bubble.versions.setEnabled(not busy)
+
+    def show_from(self, bubble: MessageBubble, messages: list[Message]) -> None:
+        """Show the chat as ``messages`` (its branch) reads from ``bubble``'s message on, after a
+        switch to another version of it: ``bubble`` shows that version, and what follows it is
+        built again (what comes before is unchanged)."""
+        if bubble not in self.bubbles:
+            return
+        at = next((i for i, m in enumerate(messages) if m.id in bubble.data.versions), None)
+        if at is None:
+            return
+        following = self.bubbles.index(bubble) + 1
+        if following < len(self.bubbles):
+            self.remove_from(self.bubbles[following])
+        shown = BubbleData.from_message(messages[at])
+        bubble.adopt(shown)  # in place: keyboard focus stays on its switcher
+        bubble.set_citations(shown.citations)
+        bubble.set_stale(())
+        bubble.flush()
+        for message in messages[at + 1 :]:
+            if message.role != "system":
+                self.add_bubble(BubbleData.from_message(message))
+        self._update_actions()
 
     @staticmethod
     def _copy(text: str) -> None:
@@ -232,6 +256,7 @@ class ChatView(QScrollArea):
         bubble.copyRequested.connect(self._copy)
         bubble.regenerateRequested.connect(self.regenerateRequested.emit)
         bubble.editRequested.connect(self.editRequested.emit)
+        bubble.versionRequested.connect(lambda i, b=bubble: self.versionRequested.emit(b, i))
         bubble.updateIndexRequested.connect(self.updateIndexRequested.emit)
         bubble.ensurePolished()  # the style sheet is matched now, not when it is shown
         return bubble

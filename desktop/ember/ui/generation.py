@@ -20,6 +20,7 @@ from ember.ui.composer import Composer
 from ember.ui.model_notice import LOADING_MODEL, SEARCHING, add_small_model_notice
 from ember.ui.qt import QObject, QTimer, Signal
 from ember.ui.tasks import TaskHandle, TaskManager
+from ember.ui.versions import VersionChooser
 
 if TYPE_CHECKING:
     from ember.cancel import CancelToken
@@ -78,10 +79,16 @@ class Generation(QObject):
         self._user_bubble: MessageBubble | None = None
         self._view = 0  # the chat view the answer was started in (see Conversations.view)
         self.small_model_noted = False  # the tiny built-in model was named once this session
+        # The ‹ 2/3 › switchers on messages: not while an answer is on its way.
+        self.versions = VersionChooser(
+            conversations.db, conversations, chat, lambda: self.handle is not None, self
+        )
 
     def send(self, text: str) -> None:
         """Send what the composer holds (or, while editing, replace that message and resend)."""
         if self.handle is not None or self.composer.blocked_reason is not None:
+            return
+        if self.versions.switching:  # the chat below a message is being re-threaded
             return
         if not text.strip():
             return
@@ -180,6 +187,8 @@ class Generation(QObject):
 
     def regenerate(self) -> None:
         if self.handle is not None or self.conversations.conversation_id is None:
+            return
+        if self.versions.switching:
             return
         if self.composer.blocked_reason is not None:
             return
@@ -291,6 +300,7 @@ class Generation(QObject):
             bubble.set_placeholder("…")
             if self._user_bubble is not None:
                 self._user_bubble.data.message_id = event.user_message.id
+                self._user_bubble.set_versions(event.user_message.versions)  # an edit: 2/2
             bubble.data.message_id = event.reply_id
             if event.citations:
                 bubble.set_citations(event.citations)
