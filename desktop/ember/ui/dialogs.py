@@ -369,6 +369,8 @@ class CollectionDialog(QDialog):
         self.choice.addItems(existing)
         self.choice.setCurrentText(suggestion)
         self.choice.lineEdit().setPlaceholderText("Collection name")
+        self.choice.setAccessibleName("Collection")
+        self.choice.lineEdit().setAccessibleName("Collection name")
         layout.addWidget(self.choice)
         hint = QLabel("Type a new name to create a collection.", self)
         hint.setObjectName("Muted")
@@ -430,6 +432,7 @@ class SourceDialog(QDialog):
         layout.addWidget(self.location)
         self.snippet = QPlainTextEdit(self)
         self.snippet.setReadOnly(True)
+        self.snippet.setAccessibleName("Cited passages")
         if len(self.citations) == 1:
             self.snippet.setPlainText(citation.snippet)
         else:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         QRect,
         QRectF,
         QSettings,
+        QSignalBlocker,
         QSize,
         QSocketNotifier,
         Qt,
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
         Slot,
     )
     from PySide6.QtGui import (
+        QAccessible,
+        QAccessibleAnnouncementEvent,
         QAction,
         QBrush,
         QCloseEvent,
@@ -126,6 +129,7 @@ _MODULES: dict[str, str] = {
     "QRectF": "PySide6.QtCore",
     "QSettings": "PySide6.QtCore",
     "QSize": "PySide6.QtCore",
+    "QSignalBlocker": "PySide6.QtCore",
     "QSocketNotifier": "PySide6.QtCore",
     "Qt": "PySide6.QtCore",
     "QThread": "PySide6.QtCore",
@@ -133,6 +137,8 @@ _MODULES: dict[str, str] = {
     "QUrl": "PySide6.QtCore",
     "Signal": "PySide6.QtCore",
     "Slot": "PySide6.QtCore",
+    "QAccessible": "PySide6.QtGui",
+    "QAccessibleAnnouncementEvent": "PySide6.QtGui",
     "QAction": "PySide6.QtGui",
     "QBrush": "PySide6.QtGui",
     "QCloseEvent": "PySide6.QtGui",
@@ -256,6 +262,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "QAbstractItemView",
+    "QAccessible",
+    "QAccessibleAnnouncementEvent",
     "QAction",
     "QApplication",
     "QBrush",
@@ -317,6 +325,7 @@ __all__ = [
     "QScrollArea",
     "QSettings",
     "QShortcut",
+    "QSignalBlocker",
     "QSize",
     "QSizePolicy",
     "QSocketNotifier",
