@@ -17,6 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from ember.ui.qt import (
+    QAbstractButton,
     QAccessible,
     QAccessibleAnnouncementEvent,
     QEvent,
@@ -39,6 +40,26 @@ def name(widget: QWidget, text: str, description: str = "") -> QWidget:
     if description:
         widget.setAccessibleDescription(description)
     return widget
+
+
+class _ClickOnEnter(QObject):
+    """Enter (as well as Space) presses the button it watches."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and event.key() in (  # type: ignore[attr-defined]
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+        ):
+            watched.click()  # type: ignore[attr-defined]
+            return True
+        return False
+
+
+def source_chip(chip: QAbstractButton, text: str) -> None:
+    """Name a source chip ``text`` ("Source [1] manual.pdf · p. 12") and let Enter open it, as
+    Space does: a chip reads like a link, and Enter is what a keyboard user tries on one."""
+    name(chip, text, "Opens the cited passage")
+    chip.installEventFilter(_ClickOnEnter(chip))
 
 
 # -- announcements ------------------------------------------------------------------------------
@@ -140,6 +161,16 @@ def set_tab_order(widgets: list[QWidget]) -> None:
         QWidget.setTabOrder(first, second)
 
 
+def reorder(widget: QWidget) -> None:
+    """Tab order again, soon, for the window holding ``widget``, which just gained or lost
+    controls (a message's chips, a notice's link); outside the main window, only its own."""
+    order = getattr(widget.window(), "focus_order", None)
+    if isinstance(order, FocusOrder):
+        order.schedule()
+    else:
+        set_tab_order(in_reading_order(widget))
+
+
 class FocusOrder(QObject):
     """Keeps ``window``'s Tab order in reading order (:func:`in_reading_order`) while its
     conversation's messages come and go: when the chat's column lays itself out and its
@@ -169,9 +200,14 @@ class FocusOrder(QObject):
         kind = event.type()
         if kind in (QEvent.Type.LayoutRequest, QEvent.Type.ChildAdded, QEvent.Type.ChildRemoved):
             if not self._due and self._messages() != self._signature:
-                self._due = True
-                QTimer.singleShot(0, self, self.apply)
+                self.schedule()
         return False
+
+    def schedule(self) -> None:
+        """Set the order at the event loop's next turn (once, however often asked before)."""
+        if not self._due:
+            self._due = True
+            QTimer.singleShot(0, self, self.apply)
 
     def apply(self) -> None:
         """Set the whole window's Tab order now."""

@@ -267,10 +267,11 @@ class MessageBubble(QFrame):
             chip.setObjectName("Chip")
             chip.setText(chip_text(group))
             chip.setToolTip(chip_tooltip(group))
-            accessibility.name(chip, f"Source {chip_text(group)}", "Opens the cited passage")
+            accessibility.source_chip(chip, f"Source {chip_text(group)}")
             chip.clicked.connect(lambda _=False, g=group: self.citationRequested.emit(g))
             self.sources_layout.addWidget(chip)
         self.sources_row.show()
+        accessibility.reorder(self)  # Tab: the text, then these chips, then the actions
         self._dirty = True
 
     def set_stale(self, stale: tuple[StaleSource, ...]) -> None:

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     )
     from PySide6.QtNetwork import QLocalServer, QLocalSocket
     from PySide6.QtWidgets import (
+        QAbstractButton,
         QAbstractItemView,
         QApplication,
         QButtonGroup,
@@ -169,6 +170,7 @@ _MODULES: dict[str, str] = {
     "QTextImageFormat": "PySide6.QtGui",
     "QLocalServer": "PySide6.QtNetwork",
     "QLocalSocket": "PySide6.QtNetwork",
+    "QAbstractButton": "PySide6.QtWidgets",
     "QAbstractItemView": "PySide6.QtWidgets",
     "QApplication": "PySide6.QtWidgets",
     "QButtonGroup": "PySide6.QtWidgets",
@@ -261,6 +263,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "QAbstractButton",
     "QAbstractItemView",
     "QAccessible",
     "QAccessibleAnnouncementEvent",

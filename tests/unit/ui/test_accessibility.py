@@ -15,7 +15,7 @@ from tests.support.ui_app import close_window, settle, wait_chats
 from ember.chats.store import ChatStore
 from ember.knowledge.types import Citation
 from ember.paths import ember_paths
-from ember.ui.qt import QAccessible, QApplication, QTabWidget, QWidget
+from ember.ui.qt import QAccessible, QApplication, Qt, QTabWidget, QToolButton, QWidget
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +193,52 @@ def test_the_menus_items_have_names(qtbot, window) -> None:
         assert any(i.role() == _ROLE.MenuItem for i in items)
         assert unnamed(menu) == []
         menu.close()
+
+
+def _tab_through(qtbot, window, start: QWidget, presses: int, back: bool = False) -> list[QWidget]:  # type: ignore[no-untyped-def]
+    """The widgets Tab (Shift+Tab with ``back``) stops at from ``start``, each once, in order."""
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(start.hasFocus, timeout=2000)
+    seen = [start]
+    for _ in range(presses):
+        focused = QApplication.focusWidget()
+        if back:
+            qtbot.keyClick(focused, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+        else:
+            qtbot.keyClick(focused, Qt.Key.Key_Tab)
+        now = QApplication.focusWidget()
+        if now is not seen[-1]:
+            seen.append(now)
+    return seen
+
+
+def test_tab_goes_from_the_sidebar_through_the_conversation_to_send(qtbot, window) -> None:
+    question, answer = window.chat.bubbles
+    chips = answer.sources_row.findChildren(QToolButton, "Chip")
+    assert len(chips) == 2
+    s, c = window.sidebar, window.composer
+    expected = [
+        s.new_chat, s.search, s.chats, s.add_docs, s.collections, s.settings_button,
+        window.collections_button, window.model_picker, window.more_button, window.chat,
+        question.body, question.edit_button, question.copy_button,
+        answer.body, *chips, answer.regenerate_button, answer.copy_button,
+        c.input, c.button,
+    ]  # fmt: skip
+    expected = [w for w in expected if w.isVisible()]
+    walked = _tab_through(qtbot, window, s.new_chat, 40)
+    assert walked[: len(expected)] == expected, [
+        f"{type(w).__name__} {w.accessibleName()}" for w in walked
+    ]
+    # And back: Shift+Tab from the message box reaches the answer's sources, then its text.
+    back = _tab_through(qtbot, window, c.input, 5, back=True)
+    assert back[1:4] == [answer.copy_button, answer.regenerate_button, chips[-1]]
+
+
+def test_a_message_added_later_takes_its_place_in_the_tab_order(qtbot, window) -> None:
+    from ember.ui.bubble import BubbleData
+
+    added = window.chat.add_bubble(BubbleData(role="user", text="And the kettle?"))
+    qtbot.waitUntil(added.isVisible, timeout=2000)
+    settle(qtbot)
+    back = _tab_through(qtbot, window, window.composer.input, 2, back=True)
+    assert back[1] is added.copy_button  # right before the message box, not after the window
