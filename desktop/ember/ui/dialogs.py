@@ -165,6 +165,7 @@ class SettingsDialog(QDialog):
         # Two tabs keep the dialog within a laptop screen's height.
         tabs = QTabWidget(self)
         tabs.setDocumentMode(True)
+        tabs.tabBar().setUsesScrollButtons(False)  # every tab shows whole, at any font size
         general = QWidget(tabs)
         general_layout = QVBoxLayout(general)
         servers = QWidget(tabs)
@@ -245,6 +246,7 @@ class SettingsDialog(QDialog):
         hw.addRow("Data folder", data_row)
         note = QLabel("A new data folder is used from the next start.", hw_box)
         note.setObjectName("Muted")
+        note.setWordWrap(True)
         hw.addRow("", note)
         servers_layout.addWidget(hw_box)
 

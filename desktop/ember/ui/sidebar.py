@@ -17,6 +17,7 @@ from ember.ui.qt import (
     QMenu,
     QPoint,
     QPushButton,
+    QSize,
     Qt,
     QTimer,
     QToolButton,
@@ -67,7 +68,6 @@ class Sidebar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.setMinimumWidth(220)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 8)
         layout.setSpacing(6)
@@ -151,6 +151,7 @@ class Sidebar(QFrame):
             "Drop files or folders on the window\nto chat with them.", self
         )
         self.no_collections.setObjectName("Muted")
+        self.no_collections.setWordWrap(True)  # a larger system font wraps it, never cuts it
         layout.addWidget(self.no_collections)
 
         self.settings_button = QToolButton(self)
@@ -160,6 +161,11 @@ class Sidebar(QFrame):
         self.settings_button.clicked.connect(self.settingsRequested.emit)
         layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
         self._suppress = False
+
+    def minimumSizeHint(self) -> QSize:
+        """At least 220 px wide, wider when its text needs it (a larger system font)."""
+        hint = super().minimumSizeHint()
+        return QSize(max(220, hint.width()), hint.height())
 
     # -- chats ------------------------------------------------------------------------------------
 
