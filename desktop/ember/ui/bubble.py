@@ -4,16 +4,18 @@ and its actions (copy, edit, regenerate, the ‹ 2/3 › version switcher)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ember.ui import message
+from ember.ui import accessibility, message
 from ember.ui.flow_layout import FlowLayout
 from ember.ui.qt import (
     QColor,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSignalBlocker,
     QSizePolicy,
     Qt,
     QTimer,
@@ -208,6 +210,15 @@ class MessageBubble(QFrame):
 
     def _render(self) -> None:
         self._dirty = False
+        user = self.data.role == "user"
+        self.body.setAccessibleName("Your message" if user else f"Answer from {self.author.text()}")
+        # While it streams, its re-renders are not reported to screen readers (Qt reports each
+        # as a text update, from the document's signals): the ended answer is announced once.
+        streaming = self.data.state == "streaming"
+        with QSignalBlocker(self.body.document()) if streaming else nullcontext():
+            self._draw()
+
+    def _draw(self) -> None:
         if self.data.role == "user":
             self.body.set_plain(self.data.text)
             return
@@ -263,9 +274,11 @@ class MessageBubble(QFrame):
             chip.setObjectName("Chip")
             chip.setText(chip_text(group))
             chip.setToolTip(chip_tooltip(group))
+            accessibility.source_chip(chip, f"Source {chip_text(group)}")
             chip.clicked.connect(lambda _=False, g=group: self.citationRequested.emit(g))
             self.sources_layout.addWidget(chip)
         self.sources_row.show()
+        accessibility.reorder(self)  # Tab: the text, then these chips, then the actions
         self._dirty = True
 
     def set_stale(self, stale: tuple[StaleSource, ...]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ember.ui.accessibility import name
 from ember.ui.qt import (
     QFrame,
     QHBoxLayout,
@@ -66,6 +67,7 @@ class Composer(QWidget):
         banner.addWidget(self.edit_label, 1)
         cancel_edit = QToolButton(self.edit_banner)
         cancel_edit.setText("Cancel")
+        name(cancel_edit, "Cancel editing")
         cancel_edit.clicked.connect(self.cancel_edit)
         banner.addWidget(cancel_edit)
         self.edit_banner.hide()
@@ -78,6 +80,9 @@ class Composer(QWidget):
         self.input = _Input(self.frame)
         self.input.setPlaceholderText("Message Ember…  (Enter to send, Shift+Enter for a new line)")
         self.input.setTabChangesFocus(True)
+        name(
+            self.input, "Message", "Enter sends, Shift+Enter starts a new line, Esc stops an answer"
+        )
         self.input.submitted.connect(self._submit)
         self.input.escaped.connect(self._escape)
         self.input.textChanged.connect(self._resize_to_text)

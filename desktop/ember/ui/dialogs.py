@@ -165,6 +165,7 @@ class SettingsDialog(QDialog):
         # Two tabs keep the dialog within a laptop screen's height.
         tabs = QTabWidget(self)
         tabs.setDocumentMode(True)
+        tabs.tabBar().setUsesScrollButtons(False)  # every tab shows whole, at any font size
         general = QWidget(tabs)
         general_layout = QVBoxLayout(general)
         servers = QWidget(tabs)
@@ -245,6 +246,7 @@ class SettingsDialog(QDialog):
         hw.addRow("Data folder", data_row)
         note = QLabel("A new data folder is used from the next start.", hw_box)
         note.setObjectName("Muted")
+        note.setWordWrap(True)
         hw.addRow("", note)
         servers_layout.addWidget(hw_box)
 
@@ -369,6 +371,8 @@ class CollectionDialog(QDialog):
         self.choice.addItems(existing)
         self.choice.setCurrentText(suggestion)
         self.choice.lineEdit().setPlaceholderText("Collection name")
+        self.choice.setAccessibleName("Collection")
+        self.choice.lineEdit().setAccessibleName("Collection name")
         layout.addWidget(self.choice)
         hint = QLabel("Type a new name to create a collection.", self)
         hint.setObjectName("Muted")
@@ -430,6 +434,7 @@ class SourceDialog(QDialog):
         layout.addWidget(self.location)
         self.snippet = QPlainTextEdit(self)
         self.snippet.setReadOnly(True)
+        self.snippet.setAccessibleName("Cited passages")
         if len(self.citations) == 1:
             self.snippet.setPlainText(citation.snippet)
         else:

@@ -166,6 +166,8 @@ class DocumentsPage(QDialog):
         for column, width in enumerate(WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons
+        self.table.setAccessibleName("Files of the collection")
+        self.table.setAccessibleDescription("Delete removes the selected file")
         self.table.itemSelectionChanged.connect(self._update_file_buttons)
         layout.addWidget(self.table, 1)
         self.table.installEventFilter(self)  # Delete removes the selected file (after asking)
@@ -381,6 +383,7 @@ class RenameDialog(QDialog):
         layout.addWidget(prompt)
         self.edit = QLineEdit(old, self)
         self.edit.selectAll()
+        self.edit.setAccessibleName("New name")
         layout.addWidget(self.edit)
         self.problem = QLabel("", self)
         self.problem.setObjectName("Error")

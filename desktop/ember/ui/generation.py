@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
-from ember.ui import message
+from ember.ui import accessibility, message
 from ember.ui.bubble import BubbleData, MessageBubble
 from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
@@ -315,6 +315,8 @@ class Generation(QObject):
                 add_small_model_notice(bubble, self.betterModelRequested.emit)
 
     def _finish(self) -> None:
+        if self._stream_bubble is not None:  # screen readers hear it ended: once, not per token
+            accessibility.announce_ended(self._stream_bubble)
         self.handle = None
         self._bubble_due = False
         self._stream_bubble = None

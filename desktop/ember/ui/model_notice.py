@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ember.ui.accessibility import reorder
 from ember.ui.qt import QLabel, Qt
 
 if TYPE_CHECKING:
@@ -39,4 +40,5 @@ def add_small_model_notice(bubble: MessageBubble, get_better: Callable[[], None]
     at = layout.indexOf(bubble.sources_row) if cited else -1
     layout.insertWidget(at if at >= 0 else max(0, layout.count() - 1), label)  # type: ignore[attr-defined]
     label.show()  # now, not at the event loop's next turn (as a layout shows a new child)
+    reorder(bubble)  # its link is reached with Tab after the answer's text
     return label

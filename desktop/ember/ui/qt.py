@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         QRect,
         QRectF,
         QSettings,
+        QSignalBlocker,
         QSize,
         QSocketNotifier,
         Qt,
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
         Slot,
     )
     from PySide6.QtGui import (
+        QAccessible,
+        QAccessibleAnnouncementEvent,
         QAction,
         QBrush,
         QCloseEvent,
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
     )
     from PySide6.QtNetwork import QLocalServer, QLocalSocket
     from PySide6.QtWidgets import (
+        QAbstractButton,
         QAbstractItemView,
         QApplication,
         QButtonGroup,
@@ -126,6 +130,7 @@ _MODULES: dict[str, str] = {
     "QRectF": "PySide6.QtCore",
     "QSettings": "PySide6.QtCore",
     "QSize": "PySide6.QtCore",
+    "QSignalBlocker": "PySide6.QtCore",
     "QSocketNotifier": "PySide6.QtCore",
     "Qt": "PySide6.QtCore",
     "QThread": "PySide6.QtCore",
@@ -133,6 +138,8 @@ _MODULES: dict[str, str] = {
     "QUrl": "PySide6.QtCore",
     "Signal": "PySide6.QtCore",
     "Slot": "PySide6.QtCore",
+    "QAccessible": "PySide6.QtGui",
+    "QAccessibleAnnouncementEvent": "PySide6.QtGui",
     "QAction": "PySide6.QtGui",
     "QBrush": "PySide6.QtGui",
     "QCloseEvent": "PySide6.QtGui",
@@ -163,6 +170,7 @@ _MODULES: dict[str, str] = {
     "QTextImageFormat": "PySide6.QtGui",
     "QLocalServer": "PySide6.QtNetwork",
     "QLocalSocket": "PySide6.QtNetwork",
+    "QAbstractButton": "PySide6.QtWidgets",
     "QAbstractItemView": "PySide6.QtWidgets",
     "QApplication": "PySide6.QtWidgets",
     "QButtonGroup": "PySide6.QtWidgets",
@@ -255,7 +263,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "QAbstractButton",
     "QAbstractItemView",
+    "QAccessible",
+    "QAccessibleAnnouncementEvent",
     "QAction",
     "QApplication",
     "QBrush",
@@ -317,6 +328,7 @@ __all__ = [
     "QScrollArea",
     "QSettings",
     "QShortcut",
+    "QSignalBlocker",
     "QSize",
     "QSizePolicy",
     "QSocketNotifier",

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ember.ui import message
 from ember.ui.qt import (
     QAction,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -37,6 +39,29 @@ def _focus_search(window: Any) -> Callable[[], None]:
     return focus
 
 
+def _focus_composer(window: Any) -> Callable[[], None]:
+    return lambda: window.composer.input.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+
+def last_answer_text(window: Any) -> str | None:
+    """The text of the conversation's last answer as stored (Markdown), or None if there is
+    none."""
+    answers = [b for b in window.chat.bubbles if b.data.role == "assistant"]
+    return answers[-1].data.text if answers else None
+
+
+def _copy_last_answer(window: Any) -> Callable[[], None]:
+    def copy() -> None:
+        text = last_answer_text(window)
+        if not text:
+            message.info("There is no answer to copy yet.")
+            return
+        QApplication.clipboard().setText(text)
+        message.info("The last answer is copied to the clipboard.")
+
+    return copy
+
+
 def _show_list(window: Any) -> Callable[[], object]:
     return lambda: show_shortcuts(window)
 
@@ -44,10 +69,13 @@ def _show_list(window: Any) -> Callable[[], object]:
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+N", "New chat", lambda w: w.conversations.new_chat),
     Shortcut("Ctrl+K", "Search chats", _focus_search),
+    Shortcut("Ctrl+L", "Go to the message box", _focus_composer),
     Shortcut("Ctrl+O", "Add documents…", lambda w: w.documents.choose),
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
     Shortcut("Esc", "Stop the answer", lambda w: w.generator.stop),
+    Shortcut("Ctrl+Shift+R", "Answer the last question again", lambda w: w.generator.regenerate),
+    Shortcut("Ctrl+Shift+C", "Copy the last answer", _copy_last_answer),
     Shortcut("Ctrl+/", "Keyboard shortcuts", _show_list, also=("F1",)),
     Shortcut("Ctrl+Q", "Quit Ember", lambda w: w.close),
 )

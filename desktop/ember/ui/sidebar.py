@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ember.ui.accessibility import name
 from ember.ui.qt import (
     QAbstractItemView,
     QFrame,
@@ -16,6 +17,7 @@ from ember.ui.qt import (
     QMenu,
     QPoint,
     QPushButton,
+    QSize,
     Qt,
     QTimer,
     QToolButton,
@@ -66,7 +68,6 @@ class Sidebar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.setMinimumWidth(220)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 8)
         layout.setSpacing(6)
@@ -80,6 +81,7 @@ class Sidebar(QFrame):
 
         self.new_chat = QPushButton("+  New chat", self)
         self.new_chat.setObjectName("Primary")
+        name(self.new_chat, "New chat")
         self.new_chat.setToolTip("Start a new chat (Ctrl+N)")
         self.new_chat.clicked.connect(self.newChatRequested.emit)
         layout.addWidget(self.new_chat)
@@ -87,6 +89,7 @@ class Sidebar(QFrame):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search chats…")
         self.search.setClearButtonEnabled(True)
+        name(self.search, "Search chats", "Shows the chats whose title or messages match")
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(150)
@@ -107,6 +110,7 @@ class Sidebar(QFrame):
         self.chats.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.chats.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.chats.setUniformItemSizes(True)
+        name(self.chats, "Chats", "Enter opens a chat; the context menu renames, exports, deletes")
         layout.addWidget(self.chats, 3)
         self.no_results = QLabel("No chats match.", self)
         self.no_results.setObjectName("Muted")
@@ -120,6 +124,7 @@ class Sidebar(QFrame):
         docs_row.addStretch(1)
         self.add_docs = QToolButton(self)
         self.add_docs.setText("+ Add")
+        name(self.add_docs, "Add documents")
         self.add_docs.setToolTip("Add files or a folder (or drop them on the window)")
         self.add_docs.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         add_menu = QMenu(self.add_docs)
@@ -132,6 +137,7 @@ class Sidebar(QFrame):
         layout.addLayout(docs_row)
         self.collections = QListWidget(self)
         self.collections.setObjectName("Collections")
+        name(self.collections, "Document collections", "Enter uses a collection in this chat")
         self.collections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.collections.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.collections.itemActivated.connect(
@@ -145,14 +151,21 @@ class Sidebar(QFrame):
             "Drop files or folders on the window\nto chat with them.", self
         )
         self.no_collections.setObjectName("Muted")
+        self.no_collections.setWordWrap(True)  # a larger system font wraps it, never cuts it
         layout.addWidget(self.no_collections)
 
         self.settings_button = QToolButton(self)
         self.settings_button.setText("⚙  Settings")
+        name(self.settings_button, "Settings")
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.clicked.connect(self.settingsRequested.emit)
         layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
         self._suppress = False
+
+    def minimumSizeHint(self) -> QSize:
+        """At least 220 px wide, wider when its text needs it (a larger system font)."""
+        hint = super().minimumSizeHint()
+        return QSize(max(220, hint.width()), hint.height())
 
     # -- chats ------------------------------------------------------------------------------------
 

@@ -106,11 +106,33 @@ def palette_for(colors: dict[str, str]) -> QPalette:
     return p
 
 
-def stylesheet(colors: dict[str, str]) -> str:
+BASE_PX = 13  # the body text size the stylesheet's font sizes are written against
+_FONT_SIZE = re.compile(r"font-size:\s*(\d+(?:\.\d+)?)px")
+
+
+def base_point_size(app: QApplication) -> float:
+    """The application's (the system's) body text size in points."""
+    font = app.font()
+    size = font.pointSizeF()
+    return size if size > 0 else font.pixelSize() * 0.75  # 96 dpi: 4 px make 3 pt
+
+
+def scale_font_sizes(text: str, base_pt: float) -> str:
+    """``text`` (a stylesheet) with each "font-size: Npx" made relative to a body text of
+    ``base_pt`` points: N/:data:`BASE_PX` of it, so headings and small print keep their
+    proportions and grow with the system's font size."""
+    return _FONT_SIZE.sub(lambda m: f"font-size: {base_pt * float(m[1]) / BASE_PX:.2f}pt", text)
+
+
+def stylesheet(colors: dict[str, str], base_pt: float | None = None) -> str:
+    """The stylesheet in ``colors``; with ``base_pt``, its font sizes follow that body text
+    size (see :func:`scale_font_sizes`), else they stay as written (pixels)."""
     path = asset("styles", "ember.qss")
     if path is None:
         return ""
     text = path.read_text(encoding="utf-8")
+    if base_pt is not None:
+        text = scale_font_sizes(text, base_pt)
     # Longest names first so "@accent_hover" is not eaten by "@accent".
     values = {**colors, "assets": path.parent.parent.as_posix()}
     names = sorted(values, key=len, reverse=True)
@@ -149,6 +171,7 @@ class Theme:
         self.colors: dict[str, str] = LIGHT
         self.apply()
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: self.apply())
+        app.fontChanged.connect(lambda _font: self._restyle())  # the system's text size
 
     def choose(self, choice: str) -> None:
         """Apply a settings ``theme`` ("system", "light", "dark") at once."""
@@ -160,7 +183,10 @@ class Theme:
         self.colors = DARK if self.dark else LIGHT
         self.app.setStyle("Fusion")
         self.app.setPalette(palette_for(self.colors))
-        self.app.setStyleSheet(stylesheet(self.colors))
+        self._restyle()
+
+    def _restyle(self) -> None:
+        self.app.setStyleSheet(stylesheet(self.colors, base_point_size(self.app)))
 
     def color(self, name: str) -> QColor:
         return QColor(self.colors[name])

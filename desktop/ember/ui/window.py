@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.core import Core
-from ember.ui import message, shortcuts
+from ember.ui import accessibility, message, shortcuts
 from ember.ui.api_control import ApiControl
 from ember.ui.chat_db import ChatDb
 from ember.ui.chatview import ChatView
@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._controllers()
         shortcuts.install(self)
+        self.focus_order = accessibility.install(self)  # names, and Tab in reading order
         self.drops = FileDrops(self, self.open_paths)
         self._restore_state()
         self.messages = MessageView(self)
