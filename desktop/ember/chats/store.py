@@ -332,7 +332,8 @@ class ChatStore:
             conn.execute("DELETE FROM citations WHERE message_id = ?", (message_id,))
             conn.executemany(
                 "INSERT INTO citations (message_id, n, source, page, heading, snippet, score, "
-                "page_label, page_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'page_label, page_count, section, start, "end", content_hash) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         message_id,
@@ -344,6 +345,10 @@ class ChatStore:
                         float(c.similarity),
                         c.page_label,
                         c.page_count,
+                        c.section,
+                        c.start,
+                        c.end,
+                        c.content_hash,
                     )
                     for c in citations
                 ],
@@ -484,4 +489,8 @@ def _citation(row: sqlite3.Row) -> Citation:
         similarity=row["score"],
         page_label=row["page_label"],
         page_count=row["page_count"],
+        section=row["section"],
+        start=row["start"],
+        end=row["end"],
+        content_hash=row["content_hash"],
     )
