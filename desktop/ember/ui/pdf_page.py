@@ -1,33 +1,35 @@
 """One PDF page drawn by Qt's own PDF module (QtPdf: PDFium, no browser engine), with a cited
 passage highlighted over it.
 
-:func:`render_page` runs off the GUI thread (the viewer's worker job): it loads the document,
-draws the page into a :class:`QImage` and asks QtPdf for the rectangles of the passage's
-character ranges (``QPdfDocument.getSelectionAtIndex``; the ranges come from
-:mod:`ember.knowledge.locate`). :class:`PdfPageView` shows the image at the pane's width, the
-rectangles over it, and scrolls to the first one. QtPdf is imported on first use only.
+:class:`PdfPageView` opens the document (kept open while the same file is shown), asks QtPdf for
+the rectangles of the passage's character ranges (``QPdfDocument.getSelectionAtIndex``; the
+ranges come from :mod:`ember.knowledge.locate`), and has ``QPdfPageRenderer`` draw the page at
+the view's width on Qt's own render thread: drawing a page takes 15-40 ms, and a Python worker
+calling ``QPdfDocument.render`` would hold the GIL, and the window, that long. The page shows
+with the rectangles over it, scrolled to the first. QtPdf is imported on first use only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ember.ui.qt import (
     QColor,
     QImage,
     QPainter,
     QPaintEvent,
-    QPixmap,
     QRectF,
     QResizeEvent,
     QScrollArea,
     QSize,
     Qt,
     QWidget,
+    Signal,
 )
 
-MAX_RENDER_WIDTH_PX = 2000  # a page wider than this on screen is scaled up from it
+MAX_RENDER_WIDTH_PX = 2400  # a page wider than this on screen is scaled up from it
 
 
 @dataclass(frozen=True)
@@ -41,39 +43,6 @@ class RenderedPage:
     height_pt: float
     scale: float
     highlights: tuple[QRectF, ...]
-
-
-def render_page(
-    path: str, page: int, width_px: int, spans: Sequence[tuple[int, int]]
-) -> RenderedPage:
-    """Draw page ``page`` (1-based) of the PDF at ``path`` ``width_px`` pixels wide, with the
-    rectangles of the character ranges ``spans`` (PDFium's character indices of that page).
-
-    Runs in a worker thread: the QPdfDocument is made, used and dropped there. Raises
-    ``OSError`` when QtPdf cannot open the file.
-    """
-    from PySide6.QtPdf import QPdfDocument
-
-    document = QPdfDocument(None)
-    try:
-        error = document.load(path)
-        if error != QPdfDocument.Error.None_:
-            raise OSError(f"Qt could not open the PDF ({error.name})")
-        index = page - 1
-        size = document.pagePointSize(index)
-        width_px = max(1, min(width_px, MAX_RENDER_WIDTH_PX))
-        scale = width_px / max(size.width(), 1.0)
-        image = document.render(index, QSize(width_px, max(1, round(size.height() * scale))))
-        return RenderedPage(
-            image,
-            page,
-            size.width(),
-            size.height(),
-            scale,
-            tuple(highlight_rects(document, index, spans)),
-        )
-    finally:
-        document.close()
 
 
 def highlight_rects(document: object, index: int, spans: Sequence[tuple[int, int]]) -> list[QRectF]:
@@ -92,12 +61,10 @@ class _PageCanvas(QWidget):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
-        self.pixmap: QPixmap | None = None
         self.page: RenderedPage | None = None
 
     def show_page(self, page: RenderedPage) -> None:
         self.page = page
-        self.pixmap = QPixmap.fromImage(page.image)
         self.update()
 
     def points_scale(self) -> float:
@@ -114,10 +81,14 @@ class _PageCanvas(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
-        if self.pixmap is None or self.page is None:
+        if self.page is None:
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawPixmap(self.rect(), self.pixmap)
+        image = self.page.image
+        if image.width() == round(self.width() * self.devicePixelRatioF()):
+            painter.drawImage(self.rect(), image)  # drawn for this width: a plain copy
+        else:  # the pane was resized since: scaled until drawn again
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self.rect(), image)
         scale = self.points_scale()
         # Multiply keeps the text under the marker as dark as it was, like a highlighter pen.
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Multiply)
@@ -132,10 +103,16 @@ class _PageCanvas(QWidget):
 
 class PdfPageView(QScrollArea):
     """A scrollable PDF page at the view's width, its passage highlighted (keyboard: arrows,
-    Page Up/Down scroll)."""
+    Page Up/Down scroll). :meth:`open_page` draws a page; ``pageShown`` says it is shown."""
+
+    pageShown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._document: Any = None  # QPdfDocument of ``_path``, made on first use
+        self._renderer: Any = None
+        self._path: str | None = None
+        self._pending: tuple[int, float, float, float, tuple[QRectF, ...]] | None = None
         self.setObjectName("PdfPageView")
         self.setAccessibleName("Cited page")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -147,6 +124,47 @@ class PdfPageView(QScrollArea):
     @property
     def page(self) -> RenderedPage | None:
         return self.canvas.page
+
+    def open_page(self, path: str, page: int, spans: Sequence[tuple[int, int]]) -> None:
+        """Draw page ``page`` (1-based) of the PDF at ``path`` at this view's width with the
+        character ranges ``spans`` highlighted; ``pageShown`` fires when it is shown. Raises
+        ``OSError`` when QtPdf cannot open the file."""
+        document = self._open(path)
+        index = page - 1
+        size = document.pagePointSize(index)
+        dpr = self.devicePixelRatioF()
+        width_px = max(1, min(round(self.viewport().width() * dpr), MAX_RENDER_WIDTH_PX))
+        scale = width_px / max(size.width(), 1.0)
+        highlights = tuple(highlight_rects(document, index, spans))
+        self._pending = (page, size.width(), size.height(), scale, highlights)
+        image_size = QSize(width_px, max(1, round(size.height() * scale)))
+        self._renderer.requestPage(index, image_size)
+
+    def _open(self, path: str) -> Any:
+        from PySide6.QtPdf import QPdfDocument, QPdfPageRenderer
+
+        if self._document is None:
+            self._document = QPdfDocument(self)
+            self._renderer = QPdfPageRenderer(self)
+            self._renderer.setRenderMode(QPdfPageRenderer.RenderMode.MultiThreaded)
+            self._renderer.setDocument(self._document)
+            self._renderer.pageRendered.connect(self._rendered)
+        if path != self._path or self._document.status() != QPdfDocument.Status.Ready:
+            self._path = None
+            error = self._document.load(path)
+            if error != QPdfDocument.Error.None_:
+                raise OSError(f"Qt could not open the PDF ({error.name})")
+            self._path = path
+        return self._document
+
+    def _rendered(self, index: int, _size: QSize, image: QImage, *_rest: object) -> None:
+        pending = self._pending
+        if pending is None or pending[0] != index + 1:
+            return  # an older request: another page is awaited
+        self._pending = None
+        page, width_pt, height_pt, scale, highlights = pending
+        self.show_page(RenderedPage(image, page, width_pt, height_pt, scale, highlights))
+        self.pageShown.emit()
 
     def show_page(self, page: RenderedPage) -> None:
         """Show ``page`` and scroll its first highlight into view (a quarter from the top)."""

@@ -18,21 +18,20 @@ button closes the pane.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ember.files import shown_path
 from ember.ui.elided import ElidedLabel
-from ember.ui.pdf_page import PdfPageView, RenderedPage
+from ember.ui.pdf_page import PdfPageView
 from ember.ui.qt import (
     QColor,
     QDesktopServices,
+    QEvent,
     QFrame,
     QHBoxLayout,
-    QKeySequence,
+    QKeyEvent,
     QLabel,
-    QShortcut,
     QSplitter,
     QStackedWidget,
     Qt,
@@ -53,28 +52,6 @@ if TYPE_CHECKING:
 
 PANE_SHARE = 0.45  # of the chat column's width, when the pane opens
 MIN_PANE_WIDTH = 360
-RENDER_WIDTH_PX = 1100  # the page is drawn this wide at least (sharp when the pane is widened)
-
-
-@dataclass(frozen=True)
-class Opened:
-    """What the worker found for one open: the location, and for a PDF the drawn page."""
-
-    location: Location
-    page: RenderedPage | None
-
-
-def open_sources(citations: Sequence[Citation], width_px: int) -> Opened:
-    """The worker's job: find the passages (:func:`ember.knowledge.locate.locate`) and, for a
-    PDF, draw the page ``width_px`` wide with them highlighted."""
-    from ember.knowledge.locate import locate
-    from ember.ui.pdf_page import render_page
-
-    location = locate(citations)
-    page = None
-    if location.kind == "pdf" and location.page is not None:
-        page = render_page(location.path, location.page, width_px, location.spans)
-    return Opened(location, page)
 
 
 def file_url(citation: Citation) -> QUrl:
@@ -116,6 +93,7 @@ class SourceViewer(QFrame):
         self.location: Location | None = None
         self.opened_url: QUrl | None = None  # what "Open in the system viewer" last opened
         self._serial = 0  # the open whose result is awaited; older results are dropped
+        self._drawing: tuple[int, Location] | None = None  # a PDF page being drawn
 
         column = QVBoxLayout(self)
         column.setContentsMargins(10, 8, 10, 8)
@@ -150,15 +128,13 @@ class SourceViewer(QFrame):
         self.waiting.setObjectName("Muted")
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.pdf_view = PdfPageView(self.stack)
+        self.pdf_view.pageShown.connect(self._page_shown)
         self.text_view = LocalTextView(self.stack)
         self.text_view.setObjectName("SourceText")
         self.text_view.setAccessibleName("Cited text")
         for widget in (self.waiting, self.pdf_view, self.text_view):
             self.stack.addWidget(widget)
         column.addWidget(self.stack, 1)
-        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        escape.activated.connect(self.close_pane)
         splitter.addWidget(self)
         splitter.setCollapsible(splitter.indexOf(self), False)
         self.hide()
@@ -187,32 +163,47 @@ class SourceViewer(QFrame):
         self.banner.hide()
         self.stack.setCurrentWidget(self.waiting)
         self._reveal()
-        width = max(RENDER_WIDTH_PX, round(self.width() * self.devicePixelRatioF()))
+        from ember.knowledge.locate import locate
+
         self.tasks.run_background(
             "open source",
-            lambda _report: open_sources(cited, width),
+            lambda _report: locate(cited),
             on_done=lambda opened: self._show(serial, opened),
             on_error=lambda error: self._failed(serial, error),
         )
         self.stack.setFocus()
         return self
 
-    def _show(self, serial: int, opened: Opened) -> None:
+    def _show(self, serial: int, location: Location) -> None:
         if serial != self._serial:
             return  # another source was clicked meanwhile
-        location = self.location = opened.location
         if location.note:
             self._warn(location.note)
-        if opened.page is not None:
-            self.pdf_view.show_page(opened.page)
-            self.stack.setCurrentWidget(self.pdf_view)
-        elif location.text:
+        if location.kind == "pdf" and location.page is not None:
+            self.stack.setCurrentWidget(self.pdf_view)  # sized before the page is drawn for it
+            try:
+                self.pdf_view.open_page(location.path, location.page, location.spans)
+            except OSError as exc:
+                self._failed(serial, exc)
+                return
+            self._drawing = (serial, location)  # shown in _page_shown
+            return
+        self.location = location
+        if location.text:
             self._show_text(location)
         self.opened.emit()
+
+    def _page_shown(self) -> None:
+        serial, location = self._drawing or (None, None)
+        self._drawing = None
+        if serial == self._serial and location is not None:
+            self.location = location
+            self.opened.emit()
 
     def _failed(self, serial: int, error: BaseException) -> None:
         if serial != self._serial:
             return
+        self.location = None
         self._warn(f"This file could not be shown: {error}")
         self.opened.emit()
 
@@ -246,6 +237,21 @@ class SourceViewer(QFrame):
     def highlighted_text(self) -> str:
         """The text highlighted in the text view (empty for a PDF or no highlight)."""
         return "\n".join(mark.cursor.selectedText() for mark in self.text_view.extraSelections())
+
+    def event(self, event: QEvent) -> bool:
+        # Esc in the pane is the pane's, not the window's "Stop the answer".
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc anywhere in the pane closes it (the page and text views pass Esc on)."""
+        if event.key() == Qt.Key.Key_Escape:
+            self.close_pane()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # -- pane ---------------------------------------------------------------------------------
 
