@@ -261,7 +261,6 @@ def measure_viewer(home: Path, chips: int = 8) -> dict[str, object]:
         settle = time.monotonic() + 0.1
         _wait(app, lambda: time.monotonic() > settle, 5)  # noqa: B023
         worst = max(worst, probe.stop())
-        print("open", round(times[-1], 1), "stall", round(probe.worst_ms, 1), file=sys.stderr)
         assert viewer.pdf_view.highlight_rects(), "no highlight"
         viewer.close_pane()
     window.close()
