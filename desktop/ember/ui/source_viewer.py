@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ember.knowledge.types import Citation
     from ember.ui.tasks import TaskManager
 
-PANE_SHARE = 0.45  # of the chat column's width, when the pane opens
+PANE_SHARE = 0.5  # of the chat column's width, when the pane opens
 MIN_PANE_WIDTH = 360
 
 
