@@ -15,6 +15,11 @@
   with a large chat history (~200 MB, warm in the page cache; opening checks every page), next to
   ``stall_first_paint_ms``, the same with an empty history: the difference is what opening costs
   the GUI thread (it opens in a worker).
+* ``viewer_open_ms``: a source chip clicked -> the cited page of a 349-page PDF (R's "Writing R
+  Extensions" and "An Introduction to R" joined) painted in the source viewer with its passage
+  highlighted; median over chips citing pages spread through the file (``viewer_open_first_ms``:
+  the first, which imports QtPdf); ``stall_viewer_ms``: the worst stall meanwhile. Goals: 300 ms
+  and 50 ms. Needs the manuals ``make setup`` fetches (left out without them).
 * ``startup_ratio``: process start -> first paint of the window, Ember vs a bare PySide6 window,
   both run as subprocesses in this run, alternating (median ratio of the pairs); goal <= 2.
   ``startup_cpu_ratio`` is the same for CPU seconds used by then (steadier on a busy machine).
@@ -179,6 +184,95 @@ def measure_history_open(megabytes: int, home: Path) -> dict[str, object]:
         window.close()
         shutdown_window(window)
     return results
+
+
+def _joined_manuals(path: Path) -> Path | None:
+    """R-exts and R-intro in one PDF of 349 pages, or None where the manuals were not fetched."""
+    import pypdfium2 as pdfium
+    from tests.support.manuals import MANUALS
+
+    parts = [MANUALS / "R-exts.pdf", MANUALS / "R-intro.pdf"]
+    if not all(part.is_file() for part in parts):
+        return None
+    joined = pdfium.PdfDocument.new()
+    for part in parts:
+        source = pdfium.PdfDocument(str(part))
+        joined.import_pages(source)
+        source.close()
+    joined.save(str(path))
+    joined.close()
+    return path
+
+
+def measure_viewer(home: Path, chips: int = 8) -> dict[str, object]:
+    """Click -> cited page painted with its highlight, on a 349-page PDF; worst stall meanwhile."""
+    from tests.support.citations import cite, index_chunks
+
+    from ember.chats.store import ChatStore
+    from ember.ui.app import create_application, create_window, shutdown_window
+    from ember.ui.probe import StallProbe
+    from ember.ui.qt import QEvent, QObject, QToolButton
+
+    home.mkdir(parents=True)
+    pdf = _joined_manuals(home / "R-exts-and-R-intro.pdf")
+    if pdf is None:
+        return {"viewer_open_ms": None, "viewer_note": "R manuals not fetched (make setup)"}
+    rows = index_chunks([pdf], home / "kb")
+    pages = max(row.page or 0 for row in rows)
+    picked = [rows[int(i * len(rows) / chips)] for i in range(chips)]
+    os.environ["EMBER_HOME"] = str(home / "app")
+    from ember.paths import ember_paths
+
+    with ChatStore(ember_paths().ensure().chats_db) as store:
+        chat = store.create("R manuals")
+        answer = store.add_message(chat.id, "assistant", "See the manual.", model="benchmark")
+        store.save_citations(answer.id, [cite(row, n) for n, row in enumerate(picked, 1)])
+    app = create_application()
+    window = create_window(start_background=False)
+    window.resize(1280, 820)
+    window.show()
+    _wait(app, lambda: window.started, 60)
+    window.open_conversation(chat.id)
+    _wait(app, lambda: bool(window.chat.bubbles) and not window.chat_db.busy, 60)
+
+    class Painted(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    painted = Painted()
+    times: list[float] = []
+    worst = 0.0
+    probe = StallProbe()
+    buttons = window.chat.bubbles[-1].sources_row.findChildren(QToolButton)
+    for chip in buttons:
+        probe.start()
+        started = time.perf_counter()
+        chip.click()
+        viewer = window.source_viewer
+        if not times:
+            viewer.pdf_view.canvas.installEventFilter(painted)
+        painted.count = 0
+        _wait(app, lambda: viewer.location is not None and painted.count > 0, 60)  # noqa: B023
+        times.append((time.perf_counter() - started) * 1000)
+        settle = time.monotonic() + 0.1
+        _wait(app, lambda: time.monotonic() > settle, 5)  # noqa: B023
+        worst = max(worst, probe.stop())
+        assert viewer.pdf_view.highlight_rects(), "no highlight"
+        viewer.close_pane()
+    window.close()
+    shutdown_window(window)
+    return {
+        "viewer_open_ms": round(statistics.median(times[1:] or times), 1),
+        "viewer_open_first_ms": round(times[0], 1),
+        "viewer_open_max_ms": round(max(times), 1),
+        "stall_viewer_ms": round(worst, 1),
+        "viewer_pdf_pages": pages,
+        "viewer_opens": len(times),
+    }
 
 
 LOCK_HOLDER = """
@@ -366,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.busy:
             startup = measure_startup(runs, Path(tmp) / "startup")
             history = measure_history_open(40 if args.quick else 200, Path(tmp) / "history")
+            history.update(measure_viewer(Path(tmp) / "viewer"))
         else:
             burners = _burners(2, 900)
         try:
@@ -394,6 +489,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['stall_opening_history_ms']} ms",
                 f"{r['history_mb']} MB of chats, filled in after {r['opening_history_s']} s; "
                 f"empty history: {r['stall_first_paint_ms']} ms",
+            ),
+            (
+                "source viewer opens",
+                f"{r['viewer_open_ms']} ms",
+                f"click -> cited page of a {r.get('viewer_pdf_pages')}-page PDF painted with "
+                f"its highlight (median; first {r.get('viewer_open_first_ms')} ms); worst "
+                f"stall {r.get('stall_viewer_ms')} ms; goals 300 / 50 ms",
             ),
             ("window painted, bare PySide6", f"{r['startup_bare_s']} s", f"median of {runs}"),
             ("window painted, Ember", f"{r['startup_ember_s']} s", f"median of {runs}"),
@@ -426,4 +528,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
     raise SystemExit(main())

@@ -7,7 +7,8 @@ re-runs itself through ``xvfb-run -a`` (Debian: ``apt-get install xvfb libxcb-cu
 States: empty, streaming (an answer with a code block, mid-stream), sources (an answer built from
 documents), new-chat-documents (a new chat carrying the last chat's documents), documents-page
 (a collection with a failed and a skipped file), indexing-large-pdf (a 261-page PDF manual
-mid-run), small-window (800×600), settings.
+mid-run), small-window (800×600), settings, source-viewer (an answer from a PDF guide beside the
+cited page, its passage highlighted). ``--only source-viewer`` takes that one alone.
 """
 
 from __future__ import annotations
@@ -74,6 +75,67 @@ def _large_manual(path: Path, pages: int = 261) -> Path:
     return path
 
 
+GUIDE = (
+    ("Zephyr X2 quick start", "Unpack the router, connect the grey cable to your modem and the "
+     "power adapter to the socket marked DC IN. The status light turns white within a minute."),
+    ("Resetting the router", "To reset the Zephyr X2 router to factory settings, hold the red "
+     "pinhole button on the back for fifteen seconds until the status light blinks purple. All "
+     "saved Wi-Fi passwords and port forwarding rules are erased, and the admin password goes "
+     "back to the one printed on the label under the router. Wait two minutes before you log "
+     "in again."),
+    ("Changing the Wi-Fi channel", "Open the admin page at http://192.168.0.1 and choose a "
+     "channel between 1 and 11. Channels 1, 6 and 11 do not overlap."),
+)  # fmt: skip
+
+
+def _guide_pdf(path: Path) -> Path:
+    """A three-page PDF router guide (fpdf2), a topic a page, with filler prose around it."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for number, (title, text) in enumerate(GUIDE, start=1):
+        pdf.add_page()
+        pdf.set_font("helvetica", "B", 16)
+        pdf.multi_cell(0, 9, text=f"{number}. {title}")
+        pdf.ln(3)
+        pdf.set_font("helvetica", size=11)
+        filler = (
+            "This guide covers the Zephyr X2 and X2 Plus. Keep it with the router; the label "
+            "under the router carries its serial number and the default Wi-Fi password. "
+        )
+        pdf.multi_cell(0, 6, text=filler * 2)
+        pdf.ln(3)
+        pdf.multi_cell(0, 6, text=text)
+        pdf.ln(3)
+        pdf.multi_cell(0, 6, text=filler * 3)
+    pdf.output(str(path))
+    return path
+
+
+def _viewer_shot(app, window, work: Path, grab) -> None:  # type: ignore[no-untyped-def]
+    """An answer from a PDF guide with the cited page open beside it, its passage highlighted."""
+    from ember.ui.sources import group_citations
+
+    folder = work / "Router guide"
+    folder.mkdir(exist_ok=True)
+    _guide_pdf(folder / "zephyr-x2-guide.pdf")
+    window.new_chat()
+    window.index_documents([folder], "Router guide")
+    _wait(app, lambda: window.indexing is None, 300)
+    window.documents.dismiss_summary()
+    window.set_chat_collections(("Router guide",))
+    window.send("How do I reset the Zephyr X2 router to factory settings?")
+    _wait(app, lambda: window.generation is None)
+    answer = window.chat.bubbles[-1]
+    groups = group_citations(answer.data.citations)
+    reset = next((g for g in groups if "pinhole" in " ".join(c.snippet for c in g)), groups[0])
+    viewer = window.show_citation(reset)
+    _wait(app, lambda: viewer.location is not None, 60)
+    _settle(app, 1.0)
+    grab("source-viewer")
+    viewer.close_pane()
+
+
 def _wait(app, condition, timeout_s: float = 180) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -90,7 +152,7 @@ def _settle(app, seconds: float = 0.3) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.01)
 
 
-def shoot(theme: str, out: Path, work: Path) -> list[Path]:
+def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Path]:
     os.environ["EMBER_HOME"] = str(work / f"home-{theme}")
     os.environ["EMBER_THEME"] = theme
     from ember.config import Settings, save_settings
@@ -134,6 +196,13 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
         pixmap.save(str(path))
         saved.append(path)
         print(f"saved {path.name}", flush=True)
+
+    if only == "source-viewer":
+        window.resize(1440, 860)
+        _viewer_shot(app, window, work, grab)
+        window.close()
+        shutdown_window(window)
+        return saved
 
     grab("empty")
 
@@ -189,6 +258,10 @@ def shoot(theme: str, out: Path, work: Path) -> list[Path]:
     grab("small-window")
     window.resize(1280, 820)
 
+    window.resize(1440, 860)  # room for the answer and the page side by side
+    _viewer_shot(app, window, work, grab)
+    window.resize(1280, 820)
+
     dialog = window.open_settings()
     _settle(app, 0.5)
     grab("settings", dialog)
@@ -203,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Save screenshots of Ember's main states.")
     parser.add_argument("--theme", choices=("light", "dark", "both"), default="both")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", choices=("source-viewer",), help="take this shot alone")
     args = parser.parse_args(argv)
 
     if not os.environ.get("DISPLAY") and os.environ.get("EMBER_SCREENSHOTS_CHILD") != "1":
@@ -215,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             command = [
                 "xvfb-run", "-a", "-s", "-screen 0 1600x1000x24",
                 sys.executable, __file__, "--theme", theme, "--out", str(args.out),
+                *(["--only", args.only] if args.only else []),
             ]  # fmt: skip
             env = {**os.environ, "EMBER_SCREENSHOTS_CHILD": "1", "QT_QPA_PLATFORM": "xcb"}
             subprocess.run(command, env=env, check=True, timeout=900)
@@ -224,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     themes = ("light", "dark") if args.theme == "both" else (args.theme,)
     with tempfile.TemporaryDirectory(prefix="ember-shots-") as tmp:
         for theme in themes:
-            for path in shoot(theme, args.out, Path(tmp)):
+            for path in shoot(theme, args.out, Path(tmp), args.only):
                 print(path)
     return 0
 

@@ -107,24 +107,25 @@ def test_clicking_a_source_shows_its_passage_and_opens_the_file(qtbot, window, l
     chips = answer.sources_row.findChildren(type(answer.copy_button))
     assert chips
     chips[0].click()
-    dialog = find_dialog(window, "SourceDialog")
-    assert dialog is not None
-    assert "pinhole" in dialog.snippet.toPlainText()
-    assert "router.md" in dialog.location.text()
-    assert "Resetting the router" in dialog.location.text()
+    viewer = window.source_viewer
+    qtbot.waitUntil(lambda: viewer.location is not None, timeout=15_000)
+    assert "pinhole" in viewer.highlighted_text()
+    assert "router.md" in viewer.title.text()
 
     # Clicking the [1] marker in the text goes to the same place.
+    viewer.close_pane()
     answer._on_link(QUrl("ember-cite:1"))
-    assert find_dialog(window, "SourceDialog") is not None
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.location is not None, timeout=15_000)
+    assert "pinhole" in viewer.highlighted_text()
 
     catcher = UrlCatcher()
     QDesktopServices.setUrlHandler("file", catcher, "open")
     try:
-        dialog.open_button.click()
+        viewer.system_button.click()
     finally:
         QDesktopServices.unsetUrlHandler("file")
-    assert dialog.opened is not None
-    assert Path(dialog.opened.toLocalFile()).name == "router.md"
+    assert viewer.opened_url is not None
+    assert Path(viewer.opened_url.toLocalFile()).name == "router.md"
 
 
 def test_indexing_can_be_cancelled_from_the_status_bar(qtbot, window, tmp_path: Path) -> None:

@@ -106,4 +106,14 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE citations ADD COLUMN page_count INTEGER;",
     ),
     Migration(VERSIONS_MIGRATION, _MESSAGE_VERSIONS),
+    # Where a cited passage is, for the source viewer: its section, its character offsets in that
+    # section's text and the file's SHA-256 when it was indexed; NULL for citations saved before
+    # (the viewer then looks for the snippet on the page).
+    Migration(
+        "citations keep where their passage is",
+        "ALTER TABLE citations ADD COLUMN section INTEGER;\n"
+        "ALTER TABLE citations ADD COLUMN start INTEGER;\n"
+        'ALTER TABLE citations ADD COLUMN "end" INTEGER;\n'
+        "ALTER TABLE citations ADD COLUMN content_hash TEXT;",
+    ),
 ]

@@ -58,4 +58,8 @@ def citation_record(row: sqlite3.Row) -> Citation:
         similarity=row["score"],
         page_label=row["page_label"],
         page_count=row["page_count"],
+        section=row["section"],
+        start=row["start"],
+        end=row["end"],
+        content_hash=row["content_hash"],
     )

@@ -439,7 +439,8 @@ class ChatStore:
             conn.execute("DELETE FROM citations WHERE message_id = ?", (message_id,))
             conn.executemany(
                 "INSERT INTO citations (message_id, n, source, page, heading, snippet, score, "
-                "page_label, page_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'page_label, page_count, section, start, "end", content_hash) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         message_id,
@@ -451,6 +452,10 @@ class ChatStore:
                         float(c.similarity),
                         c.page_label,
                         c.page_count,
+                        c.section,
+                        c.start,
+                        c.end,
+                        c.content_hash,
                     )
                     for c in citations
                 ],

@@ -161,6 +161,10 @@ def ground(
             similarity=round(hit.similarity, 4),
             page_label=hit.page_label,
             page_count=hit.page_count,
+            section=hit.section,
+            start=hit.start,
+            end=hit.end,
+            content_hash=hit.content_hash,
         )
         for number, hit in enumerate(result.hits, start=1)
     )

@@ -89,6 +89,8 @@ class Hit:
     page_label: str | None = None  # the page's printed label (PDF page labels), if any
     page_count: int | None = None  # the document's physical pages, where known
     is_toc: bool = False  # table-of-contents entries: ranked after every body passage
+    section: int | None = None  # the chunk's section in its parsed document
+    content_hash: str | None = None  # the document's SHA-256 when it was indexed
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +393,8 @@ class HybridSearcher:
                     page_label=row.page_label,
                     page_count=row.page_count,
                     is_toc=row.is_toc,
+                    section=row.section,
+                    content_hash=row.content_hash,
                 )
             )
         return hits

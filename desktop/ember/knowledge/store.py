@@ -82,6 +82,7 @@ class ChunkRow:
     page_label: str | None = None  # the page's printed label (PDF page labels), if any
     page_count: int | None = None  # the document's physical pages, where known
     is_toc: bool = False  # mostly table-of-contents entries (see ember.knowledge.toc)
+    section: int | None = None  # the chunk's section in its parsed document (a PDF: its page's)
 
 
 _DOC_COLUMNS = (
@@ -519,7 +520,7 @@ class KnowledgeStore:
             part = ids[start : start + 500]
             query = (
                 'SELECT ch.id, ch.document_id, d.path, c.name, ch.text, ch.page, ch.heading, ch.start, ch."end", '
-                "d.size, d.mtime_ns, d.content_hash, ch.page_label, d.page_count, ch.is_toc "
+                "d.size, d.mtime_ns, d.content_hash, ch.page_label, d.page_count, ch.is_toc, ch.section "
                 # CROSS JOIN pins the join order: look the chunk ids up first, never scan every
                 # chunk of every finished document (20 ms at 100k chunks).
                 "FROM chunks ch CROSS JOIN documents d ON d.id = ch.document_id "
@@ -547,6 +548,7 @@ class KnowledgeStore:
                     r[12],
                     r[13],
                     bool(r[14]),
+                    r[15],
                 )
         return found
 

@@ -41,6 +41,14 @@ class Citation:
     similarity: float  # cosine similarity of the question and this source, -1..1
     page_label: str | None = None  # the page's printed label, where the PDF has page labels
     page_count: int | None = None  # the document's physical pages, where known
+    # Where the passage is, for the source viewer: its section of the parsed document (for a
+    # PDF, the page's section), ``start``/``end`` character offsets in that section's text, and
+    # the file's SHA-256 when it was indexed (a different hash now: the file changed since).
+    # None in citations saved before Ember kept them: the viewer then looks for the snippet.
+    section: int | None = None
+    start: int | None = None
+    end: int | None = None
+    content_hash: str | None = None
 
     def page_text(self, word: str = "p.") -> str | None:
         """Where in the file, as a reader finds it: see :func:`page_reference`."""

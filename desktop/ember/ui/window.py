@@ -47,7 +47,7 @@ from ember.ui.token_count import TokenCount
 
 if TYPE_CHECKING:
     from ember.knowledge.types import Citation
-    from ember.ui.dialogs import SourceDialog
+    from ember.ui.source_viewer import SourceViewer
 
 
 def _via(controller: str, name: str) -> property:
@@ -362,13 +362,12 @@ class MainWindow(QMainWindow):
         )
         message.ask(question)
 
-    def show_citation(self, citation: Citation | tuple[Citation, ...]) -> SourceDialog:
-        from ember.ui.dialogs import SourceDialog
+    def show_citation(self, citation: Citation | tuple[Citation, ...]) -> SourceViewer:
+        from ember.ui.source_viewer import SourceViewer  # the pane beside the chat, made once
 
-        dialog = SourceDialog(citation, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
+        viewer = getattr(self, "source_viewer", None) or SourceViewer(self.tasks, self.splitter)
+        self.source_viewer = viewer
+        return viewer.show_sources(citation)
 
     # ------------------------------------------------------------------------------------------
     # files and folders from a drop or ``ember PATH...``

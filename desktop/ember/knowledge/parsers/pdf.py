@@ -120,6 +120,12 @@ def _page_text(pdf: object, index: int, forms: FormReader) -> str:
         page.close()
 
 
+def section_text(page: object, textpage: object, index: int) -> str:
+    """Page ``index``'s (0-based) text as indexing made its section: in reading order, cleaned
+    (without the form values that follow it). The offsets of its chunks count in this text."""
+    return clean_text(_ordered_text(page, textpage, index))
+
+
 def _ordered_text(page: object, textpage: object, index: int) -> str:
     """The page's text in reading order; PDFium's own (its line-end hyphens joined, as cleaning
     drops their marks) if putting it in order fails."""

@@ -82,6 +82,16 @@ def page_text(textpage: object, *, rotated: bool = False) -> str:
     return rejoin_breaks(_reading_order(probe, text, lines))
 
 
+def raw_text(textpage: object) -> str:
+    """PDFium's own text of a pypdfium2 ``PdfTextPage``, one character per character index (the
+    indices QtPdf's selections count), a line-end hyphen as :data:`BREAK`."""
+    import pypdfium2.raw as pdfium_c
+
+    handle = textpage.raw  # type: ignore[attr-defined]
+    count = pdfium_c.FPDFText_CountChars(handle)
+    return _Probe(pdfium_c, handle).marked_text(count) if count > 0 else ""
+
+
 # -- PDFium's text and lines --------------------------------------------------------------------
 
 

@@ -1,0 +1,75 @@
+"""The source viewer pane on its own: an HTML source shows its text without fetching anything,
+a missing file says so, every control has a name a screen reader reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from tests.support.citations import cite, index_chunks
+from tests.support.ui_app import ConnectionRecorder
+
+from ember.knowledge.types import Citation
+from ember.ui.qt import QSplitter, QToolButton, QWidget
+from ember.ui.source_viewer import SourceViewer
+from ember.ui.tasks import TaskManager
+
+
+@pytest.fixture
+def viewer(qtbot):
+    tasks = TaskManager()
+    splitter = QSplitter()
+    qtbot.addWidget(splitter)
+    QWidget(splitter)  # the chat column
+    pane = SourceViewer(tasks, splitter)
+    splitter.resize(1000, 700)
+    splitter.show()
+    yield pane
+    assert tasks.shutdown(5000)
+
+
+def _open(qtbot, viewer: SourceViewer, citation: Citation) -> None:
+    with qtbot.waitSignal(viewer.opened, timeout=15_000):
+        viewer.show_sources(citation)
+
+
+def test_an_html_source_is_shown_as_text_and_loads_nothing_remote(
+    qtbot, viewer, tmp_path: Path
+) -> None:
+    with ConnectionRecorder().running() as listener:
+        base = f"http://127.0.0.1:{listener.port}"
+        page = tmp_path / "article.html"
+        page.write_text(
+            f'<html><head><link rel="stylesheet" href="{base}/style.css">'
+            f'<script src="{base}/tracker.js"></script>'
+            f"<style>body {{ background: url({base}/bg.png); }}</style></head>"
+            f'<body><article><h1>Descaling</h1><img src="{base}/beacon.png">'
+            "<p>Fill the kettle with equal parts vinegar and water and let it stand an hour."
+            f'<img src="{base}/pixel.gif?q=secret"></p></article></body></html>',
+            encoding="utf-8",
+        )
+        row = next(r for r in index_chunks([page], tmp_path / "kb") if "vinegar" in r.text)
+        _open(qtbot, viewer, cite(row))
+        qtbot.wait(300)  # give any fetch the time to happen
+        assert listener.connections == 0
+    assert listener.connections == 0
+    assert viewer.text_view.resource_requests == []
+    assert viewer.stack.currentWidget() is viewer.text_view
+    assert "equal parts vinegar" in viewer.highlighted_text()
+
+
+def test_a_source_whose_file_is_gone_says_so(qtbot, viewer, tmp_path: Path) -> None:
+    gone = Citation(1, str(tmp_path / "moved.pdf"), 3, None, "Red goes to L.", 0.6)
+    _open(qtbot, viewer, gone)
+    assert viewer.isVisible() and viewer.banner.isVisible()
+    assert "moved or deleted" in viewer.banner.text()
+    assert viewer.location is not None and viewer.location.state == "missing"
+
+
+def test_every_control_of_the_pane_has_a_name_and_takes_the_keyboard(qtbot, viewer) -> None:
+    viewer.show()
+    for widget in (*viewer.findChildren(QToolButton), viewer.pdf_view, viewer.text_view):
+        assert widget.accessibleName(), widget
+        assert widget.focusPolicy() != widget.focusPolicy().NoFocus, widget.accessibleName()
+    assert re.search("system viewer", viewer.system_button.accessibleName())
