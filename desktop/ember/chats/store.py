@@ -247,6 +247,13 @@ class ChatStore:
         """Erase chats that have been in the trash at least ``older_than_s``; returns how many."""
         cutoff = time.time() - older_than_s
         with self._transaction() as conn:
+            # Unlinked first: deleting a thread by its parent links would cascade once per
+            # message, and SQLite stops nested cascades 1,000 deep.
+            conn.execute(
+                "UPDATE messages SET parent_id = NULL WHERE conversation_id IN (SELECT id FROM"
+                " conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?)",
+                (cutoff,),
+            )
             cursor = conn.execute(
                 "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
                 (cutoff,),
@@ -419,8 +426,10 @@ class ChatStore:
                 raise ConversationNotFound(f"Message {message_id} no longer exists.")
             doomed = [r["id"] for r in conn.execute(_BELOW, (message_id,))]
             if inclusive:
-                doomed.append(message_id)
-            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in doomed])
+                doomed.insert(0, message_id)  # (above all of them)
+            # Deepest first (``_BELOW`` lists parents before their children): no delete then
+            # cascades down a thread, which SQLite stops 1,000 messages deep.
+            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in reversed(doomed)])
             if inclusive:
                 conn.execute(
                     "UPDATE messages SET chosen = 1 WHERE id = (SELECT MAX(id) FROM messages"
