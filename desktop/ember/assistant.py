@@ -309,12 +309,10 @@ class Assistant:
             context = neutral(grounding.context.strip())
             question = f"Sources:\n{context}\n\nQuestion: {question}"
 
-        # The messages before the question in its branch (the one the chat shows).
-        branch = self.store.messages(user_message.conversation_id)
-        before = next((i for i, m in enumerate(branch) if m.id == user_message.id), len(branch))
+        # The messages before the question in its own thread (never another version's).
         history = [
             ChatMessage(m.role, neutral(m.content))
-            for m in branch[:before]
+            for m in self.store.thread(user_message.id)[:-1]
             if m.role in ("user", "assistant") and m.state != "error" and m.content.strip()
         ]
         try:

@@ -43,6 +43,7 @@ _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, model, state, created, error, ttft_s, tokens_per_s, "
     "prompt_tokens, completion_tokens, parent_id"
 )
+_M_COLUMNS = ", ".join("m." + column.strip() for column in _MESSAGE_COLUMNS.split(","))
 # Every message below one (its answers, their versions, what follows them), itself excluded.
 _BELOW = (
     "WITH RECURSIVE below(id) AS (SELECT id FROM messages WHERE parent_id = ?"
@@ -398,6 +399,19 @@ class ChatStore:
             message_record(rows[message_id], tuple(cited.get(message_id, ())), versions)
             for message_id, versions in branch
         ]
+
+    def thread(self, message_id: int) -> list[Message]:
+        """The messages from the chat's first down to ``message_id`` (itself last): what it
+        follows, whichever branch the chat shows now (empty if it is gone). Without citations
+        or versions' ids: for building a prompt."""
+        rows = self._query(
+            "WITH RECURSIVE up(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM messages"
+            " WHERE id = ? UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
+            f" JOIN up ON m.id = up.parent_id) SELECT {_M_COLUMNS}"
+            " FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
+            (message_id,),
+        )
+        return [message_record(row, ()) for row in rows]
 
     def versions(self, message_id: int) -> list[Message]:
         """Every version of a message (itself and its siblings), oldest first, each with its own
