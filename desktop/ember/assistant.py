@@ -79,6 +79,8 @@ class ReplyStarted:
     citations: tuple[Citation, ...]  # the sources the answer may cite (already saved)
     # Matching files left out because they were deleted or changed since they were indexed.
     stale: tuple[StaleSource, ...] = ()
+    # Ids of every version of the answer, oldest first (it is the last): a regenerated one has 2+.
+    reply_versions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,7 @@ class Assistant:
                     self.store.save_citations(writer.message_id, grounding.citations)
             citations = grounding.citations if grounding and not grounding.abstained else ()
             stale = grounding.stale if grounding is not None else ()
-            yield ReplyStarted(user_message, writer.message_id, citations, stale)
+            yield ReplyStarted(user_message, writer.message_id, citations, stale, writer.versions)
 
             if grounding is not None and grounding.abstained:
                 writer.append(ABSTAIN_TEXT)

@@ -506,3 +506,23 @@ def test_the_history_is_the_questions_own_thread_even_if_the_chat_switches_meanw
 
     assert [m.content for m in recorder.prompts[-1][1:-1]] == thread[:2]
     assert "Oak." not in [m.content for m in recorder.prompts[-1]]
+
+
+def test_a_regenerated_answer_that_fails_still_names_the_earlier_version(
+    engine: Engine, store: ChatStore
+) -> None:
+    assistant = Assistant(engine, store, settings(max_tokens=8))
+    chat = store.create()
+    first = run(assistant.send(chat.id, "Name a colour."))[-1].message
+    failing = Assistant(RecordingEngine(engine, fail_after_tokens=2), store, settings())
+
+    events: list[AssistantEvent] = []
+    with pytest.raises(EngineUnavailable):
+        for event in failing.regenerate(chat.id):
+            events.append(event)
+
+    started = events[0]
+    assert isinstance(started, ReplyStarted)
+    # The window shows ‹ 2/2 › on the failed answer from here: the earlier one is one click away.
+    assert started.reply_versions == (first.id, started.reply_id)
+    assert store.messages(chat.id)[-1].state == "error"
