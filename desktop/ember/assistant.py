@@ -79,6 +79,8 @@ class ReplyStarted:
     citations: tuple[Citation, ...]  # the sources the answer may cite (already saved)
     # Matching files left out because they were deleted or changed since they were indexed.
     stale: tuple[StaleSource, ...] = ()
+    # Ids of every version of the answer, oldest first (it is the last): a regenerated one has 2+.
+    reply_versions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,7 @@ class Assistant:
                     self.store.save_citations(writer.message_id, grounding.citations)
             citations = grounding.citations if grounding and not grounding.abstained else ()
             stale = grounding.stale if grounding is not None else ()
-            yield ReplyStarted(user_message, writer.message_id, citations, stale)
+            yield ReplyStarted(user_message, writer.message_id, citations, stale, writer.versions)
 
             if grounding is not None and grounding.abstained:
                 writer.append(ABSTAIN_TEXT)
@@ -309,12 +311,10 @@ class Assistant:
             context = neutral(grounding.context.strip())
             question = f"Sources:\n{context}\n\nQuestion: {question}"
 
-        # The messages before the question in its branch (the one the chat shows).
-        branch = self.store.messages(user_message.conversation_id)
-        before = next((i for i, m in enumerate(branch) if m.id == user_message.id), len(branch))
+        # The messages before the question in its own thread (never another version's).
         history = [
             ChatMessage(m.role, neutral(m.content))
-            for m in branch[:before]
+            for m in self.store.thread(user_message.id)[:-1]
             if m.role in ("user", "assistant") and m.state != "error" and m.content.strip()
         ]
         try:

@@ -482,3 +482,47 @@ def test_edit_and_resend_keeps_the_earlier_thread_as_a_version(
     # Switching back to the first version brings back the whole thread that followed it.
     assert [m.id for m in store.choose_version(first_question.id)] == [m.id for m in old_thread]
     assert store.get(chat.id).title == "What is two plus two?"
+
+
+def test_the_history_is_the_questions_own_thread_even_if_the_chat_switches_meanwhile(
+    engine: Engine, store: ChatStore
+) -> None:
+    recorder = RecordingEngine(engine)
+    assistant = Assistant(recorder, store, settings(max_tokens=8))
+    chat = store.create()
+    run(assistant.send(chat.id, "Name a colour."))
+    run(assistant.send(chat.id, "Name a fruit."))
+    other = store.add_message(
+        chat.id, "user", "Name a tree.", version_of=store.messages(chat.id)[0].id
+    )
+    store.add_message(chat.id, "assistant", "Oak.", after=other.id)
+    store.choose_version(store.versions(other.id)[0].id)  # back to the colour thread
+    thread = [m.content for m in store.messages(chat.id)]
+
+    answer = assistant.regenerate(chat.id)
+    assert isinstance(next(answer), ReplyStarted)
+    store.choose_version(other.id)  # another window (or `ember chat choose`) switches meanwhile
+    run(answer)
+
+    assert [m.content for m in recorder.prompts[-1][1:-1]] == thread[:2]
+    assert "Oak." not in [m.content for m in recorder.prompts[-1]]
+
+
+def test_a_regenerated_answer_that_fails_still_names_the_earlier_version(
+    engine: Engine, store: ChatStore
+) -> None:
+    assistant = Assistant(engine, store, settings(max_tokens=8))
+    chat = store.create()
+    first = run(assistant.send(chat.id, "Name a colour."))[-1].message
+    failing = Assistant(RecordingEngine(engine, fail_after_tokens=2), store, settings())
+
+    events: list[AssistantEvent] = []
+    with pytest.raises(EngineUnavailable):
+        for event in failing.regenerate(chat.id):
+            events.append(event)
+
+    started = events[0]
+    assert isinstance(started, ReplyStarted)
+    # The window shows ‹ 2/2 › on the failed answer from here: the earlier one is one click away.
+    assert started.reply_versions == (first.id, started.reply_id)
+    assert store.messages(chat.id)[-1].state == "error"

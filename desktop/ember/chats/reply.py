@@ -60,6 +60,7 @@ class ReplyWriter:
     ) -> None:
         self.store = store
         self.message_id = message.id
+        self.versions = message.versions  # ids of every version of the reply (itself last)
         self.conversation_id = message.conversation_id
         self.flush_interval_s = flush_interval_s
         self.flush_tokens = max(1, flush_tokens)

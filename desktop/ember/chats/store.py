@@ -43,17 +43,19 @@ _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, model, state, created, error, ttft_s, tokens_per_s, "
     "prompt_tokens, completion_tokens, parent_id"
 )
+_M_COLUMNS = ", ".join("m." + column.strip() for column in _MESSAGE_COLUMNS.split(","))
 # Every message below one (its answers, their versions, what follows them), itself excluded.
 _BELOW = (
     "WITH RECURSIVE below(id) AS (SELECT id FROM messages WHERE parent_id = ?"
     " UNION ALL SELECT m.id FROM messages m JOIN below b ON m.parent_id = b.id)"
     " SELECT id FROM below"
 )
-# The user messages on the way from a chat's first message down to one (itself included).
-_USERS_ABOVE = (
-    "WITH RECURSIVE up(id, parent_id, role) AS (SELECT id, parent_id, role FROM messages"
-    " WHERE id = ? UNION ALL SELECT m.id, m.parent_id, m.role FROM messages m"
-    " JOIN up ON m.id = up.parent_id) SELECT COUNT(*) FROM up WHERE role = 'user'"
+# The way from one message up to its chat's first message (itself first), with each one's role
+# and whether it is the chosen version among its siblings.
+_PATH_UP = (
+    "WITH RECURSIVE up(id, parent_id, role, chosen) AS (SELECT id, parent_id, role, chosen"
+    " FROM messages WHERE id = ? UNION ALL SELECT m.id, m.parent_id, m.role, m.chosen"
+    " FROM messages m JOIN up ON m.id = up.parent_id) SELECT id, parent_id, role, chosen FROM up"
 )
 
 
@@ -247,6 +249,13 @@ class ChatStore:
         """Erase chats that have been in the trash at least ``older_than_s``; returns how many."""
         cutoff = time.time() - older_than_s
         with self._transaction() as conn:
+            # Unlinked first: deleting a thread by its parent links would cascade once per
+            # message, and SQLite stops nested cascades 1,000 deep.
+            conn.execute(
+                "UPDATE messages SET parent_id = NULL WHERE conversation_id IN (SELECT id FROM"
+                " conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?)",
+                (cutoff,),
+            )
             cursor = conn.execute(
                 "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
                 (cutoff,),
@@ -275,7 +284,7 @@ class ChatStore:
         now = time.time()
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT title_is_auto FROM conversations WHERE id = ?", (conversation_id,)
+                "SELECT title, title_is_auto FROM conversations WHERE id = ?", (conversation_id,)
             ).fetchone()
             if row is None:
                 raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
@@ -286,17 +295,11 @@ class ChatStore:
                 (conversation_id, role, content, model, state, now, parent_id),
             )
             message_id = cursor.lastrowid
-            conn.execute(
-                "UPDATE messages SET chosen = 0 WHERE conversation_id = ? AND parent_id IS ?"
-                " AND id != ?",
-                (conversation_id, parent_id, message_id),
-            )
+            assert message_id is not None
+            self._choose_path(conn, conversation_id, message_id, row)
             conn.execute(
                 "UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id)
             )
-            if role == "user" and row["title_is_auto"]:
-                self._retitle_if_first(conn, conversation_id, message_id, content)
-        assert message_id is not None
         message = self.message(message_id)
         assert message is not None
         return message
@@ -329,14 +332,34 @@ class ChatStore:
             raise ConversationNotFound(f"Message {named} no longer exists.")
         return named if after is not None else row["parent_id"]
 
-    def _retitle_if_first(
-        self, conn: sqlite3.Connection, conversation_id: int, message_id: int, content: str
+    def _choose_path(
+        self, conn: sqlite3.Connection, conversation_id: int, message_id: int, chat: sqlite3.Row
     ) -> None:
-        """Name an auto-titled chat after ``message_id`` if it is its branch's first question."""
-        if conn.execute(_USERS_ABOVE, (message_id,)).fetchone()[0] == 1:
+        """Make the chat's branch run through ``message_id``: it, and every message above it not
+        chosen yet, becomes the chosen version among its siblings (so a message in a branch not
+        shown now brings that branch back). A chat without a title of its own (``chat``: its
+        ``title`` and ``title_is_auto``) is named after that branch's first question when it is
+        ``message_id`` or the branch changed above it."""
+        path = conn.execute(_PATH_UP, (message_id,)).fetchall()
+        rethreaded = False
+        for step in path:
+            if step["id"] == message_id or not step["chosen"]:
+                rethreaded = rethreaded or step["id"] != message_id
+                conn.execute(
+                    "UPDATE messages SET chosen = (id = ?) WHERE conversation_id = ?"
+                    " AND parent_id IS ?",
+                    (step["id"], conversation_id, step["parent_id"]),
+                )
+        first = next((step["id"] for step in reversed(path) if step["role"] == "user"), None)
+        if first is None or not chat["title_is_auto"]:
+            return
+        if first != message_id and not rethreaded:
+            return
+        content = conn.execute("SELECT content FROM messages WHERE id = ?", (first,)).fetchone()
+        title = derive_title(content[0])
+        if title != chat["title"]:
             conn.execute(
-                "UPDATE conversations SET title = ? WHERE id = ?",
-                (derive_title(content), conversation_id),
+                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
             )
 
     def message(self, message_id: int) -> Message | None:
@@ -377,6 +400,19 @@ class ChatStore:
             for message_id, versions in branch
         ]
 
+    def thread(self, message_id: int) -> list[Message]:
+        """The messages from the chat's first down to ``message_id`` (itself last): what it
+        follows, whichever branch the chat shows now (empty if it is gone). Without citations
+        or versions' ids: for building a prompt."""
+        rows = self._query(
+            "WITH RECURSIVE up(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM messages"
+            " WHERE id = ? UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
+            f" JOIN up ON m.id = up.parent_id) SELECT {_M_COLUMNS}"
+            " FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
+            (message_id,),
+        )
+        return [message_record(row, ()) for row in rows]
+
     def versions(self, message_id: int) -> list[Message]:
         """Every version of a message (itself and its siblings), oldest first, each with its own
         citations and timings. Raises :class:`ConversationNotFound` if the message is gone."""
@@ -392,19 +428,14 @@ class ChatStore:
         as they now read (:meth:`messages`); :class:`ConversationNotFound` if it is gone."""
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT m.conversation_id, m.parent_id, m.role, m.content, c.title_is_auto"
+                "SELECT m.conversation_id, c.title, c.title_is_auto"
                 " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
                 " WHERE m.id = ?",
                 (message_id,),
             ).fetchone()
             if row is None:
                 raise ConversationNotFound(f"Message {message_id} no longer exists.")
-            conn.execute(
-                "UPDATE messages SET chosen = (id = ?) WHERE conversation_id = ? AND parent_id IS ?",
-                (message_id, row["conversation_id"], row["parent_id"]),
-            )
-            if row["role"] == "user" and row["title_is_auto"]:
-                self._retitle_if_first(conn, row["conversation_id"], message_id, row["content"])
+            self._choose_path(conn, row["conversation_id"], message_id, row)
         return self.messages(row["conversation_id"])
 
     def truncate_after(self, message_id: int, *, inclusive: bool = False) -> int:
@@ -419,8 +450,10 @@ class ChatStore:
                 raise ConversationNotFound(f"Message {message_id} no longer exists.")
             doomed = [r["id"] for r in conn.execute(_BELOW, (message_id,))]
             if inclusive:
-                doomed.append(message_id)
-            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in doomed])
+                doomed.insert(0, message_id)  # (above all of them)
+            # Deepest first (``_BELOW`` lists parents before their children): no delete then
+            # cascades down a thread, which SQLite stops 1,000 messages deep.
+            conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in reversed(doomed)])
             if inclusive:
                 conn.execute(
                     "UPDATE messages SET chosen = 1 WHERE id = (SELECT MAX(id) FROM messages"

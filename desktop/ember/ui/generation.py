@@ -302,6 +302,7 @@ class Generation(QObject):
                 self._user_bubble.data.message_id = event.user_message.id
                 self._user_bubble.set_versions(event.user_message.versions)  # an edit: 2/2
             bubble.data.message_id = event.reply_id
+            bubble.set_versions(event.reply_versions)  # ‹ 2/2 › even if it then fails
             if event.citations:
                 bubble.set_citations(event.citations)
             if event.stale:
