@@ -37,12 +37,12 @@ CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModi
 
 
 def opened_source(window: QWidget) -> str | None:
-    """The cited text the window shows for the source the person opened, or None if none is
-    open. (Today a SourceDialog; where the in-app viewer replaces it, read it here.)"""
-    for widget in QApplication.topLevelWidgets():
-        if widget.objectName() == "SourceDialog" and widget.isVisible():
-            return widget.snippet.toPlainText()  # type: ignore[attr-defined]
-    return None
+    """The passage the source viewer highlights for the source the person opened, or None while
+    none is open (or it is still being found)."""
+    viewer = getattr(window, "source_viewer", None)
+    if viewer is None or not viewer.isVisible() or viewer.location is None:
+        return None
+    return viewer.highlighted_text()
 
 
 def _press(qtbot, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> QWidget:  # type: ignore[no-untyped-def]
@@ -109,7 +109,7 @@ def test_ask_read_cite_and_open_the_source_with_keys_only(qtbot, window, announc
     while focus is not chips[-1] and len(path) < 6:
         focus = _press(qtbot, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
         path.append(focus)
-    assert focus is chips[-1], [type(w).__name__ for w in path]
+    assert focus is chips[-1], [(type(w).__name__, w.objectName(), w.accessibleName()) for w in path]
     assert set(path[:-1]) <= {answer.copy_button, answer.regenerate_button}
     while focus is not chips[0]:
         focus = _press(qtbot, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
