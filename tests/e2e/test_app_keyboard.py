@@ -109,7 +109,9 @@ def test_ask_read_cite_and_open_the_source_with_keys_only(qtbot, window, announc
     while focus is not chips[-1] and len(path) < 6:
         focus = _press(qtbot, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
         path.append(focus)
-    assert focus is chips[-1], [(type(w).__name__, w.objectName(), w.accessibleName()) for w in path]
+    assert focus is chips[-1], [
+        (type(w).__name__, w.objectName(), w.accessibleName()) for w in path
+    ]
     assert set(path[:-1]) <= {answer.copy_button, answer.regenerate_button}
     while focus is not chips[0]:
         focus = _press(qtbot, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.config import PROMPT_PRESETS, RemoteEndpoint, Settings
 from ember.errors import ConfigError
-from ember.files import shown_path
 from ember.ui.qt import (
     QComboBox,
     QDialog,
@@ -26,14 +24,13 @@ from ember.ui.qt import (
     QSpinBox,
     Qt,
     QTabWidget,
-    QUrl,
     QVBoxLayout,
     QWidget,
 )
 from ember.ui.settings_api import ApiSection
 
 if TYPE_CHECKING:
-    from ember.knowledge.types import Citation
+    pass
 
 REMOTE_KINDS = {"openai": "OpenAI-compatible", "ollama": "Ollama"}
 
@@ -395,101 +392,6 @@ class CollectionDialog(QDialog):
     def accept(self) -> None:
         if self.collection():
             super().accept()
-
-
-class SourceDialog(QDialog):
-    """One cited page: where it is and the passages of it the answer was built on.
-
-    ``citations`` is one citation, or several of the same file and page (one source chip, see
-    :mod:`ember.ui.sources`): their passages are shown one after the other, each with its number.
-    """
-
-    def __init__(
-        self, citations: Citation | Sequence[Citation], parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        from ember.ui.sources import numbers
-
-        self.setObjectName("SourceDialog")
-        self.citations = tuple(citations) if isinstance(citations, Sequence) else (citations,)
-        self.citation = citation = self.citations[0]
-        marks = numbers(self.citations)
-        self.setWindowTitle(f"Source {marks}")
-        self.setMinimumWidth(520)
-        layout = QVBoxLayout(self)
-        name = QLabel(f"<b>{marks} {_escape(shown_path(Path(citation.source).name))}</b>", self)
-        name.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(name)
-        where = [shown_path(citation.source)]
-        page = citation.page_text("page")
-        if page is not None:
-            where.append(page)
-        headings = dict.fromkeys(c.heading for c in self.citations if c.heading)
-        where.extend(f"section “{heading}”" for heading in headings)
-        self.location = QLabel(" · ".join(where), self)
-        self.location.setTextFormat(Qt.TextFormat.PlainText)  # headings and labels are not markup
-        self.location.setObjectName("Muted")
-        self.location.setWordWrap(True)
-        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.location)
-        self.snippet = QPlainTextEdit(self)
-        self.snippet.setReadOnly(True)
-        self.snippet.setAccessibleName("Cited passages")
-        if len(self.citations) == 1:
-            self.snippet.setPlainText(citation.snippet)
-        else:
-            self.snippet.setPlainText("\n\n".join(f"[{c.n}] {c.snippet}" for c in self.citations))
-        self.snippet.setMinimumHeight(160)
-        layout.addWidget(self.snippet)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        self.open_button = buttons.addButton("Open file", QDialogButtonBox.ButtonRole.ActionRole)
-        self.open_button.setEnabled(Path(citation.source).exists())
-        if shown_path(citation.source) != citation.source:
-            # Qt drops bytes that are not UTF-8 from a URL: it would open another file, or none.
-            self.open_button.setEnabled(False)
-            self.open_button.setToolTip(
-                "This file's name is not valid UTF-8: open it from your file manager."
-            )
-        self.open_button.clicked.connect(self._open)
-        buttons.rejected.connect(self.reject)
-        self.open_problem = QLabel("", self)  # no program opens this kind of file
-        self.open_problem.setObjectName("Error")
-        self.open_problem.setWordWrap(True)
-        self.open_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_problem.hide()
-        layout.addWidget(self.open_problem)
-        layout.addWidget(buttons)
-        self.opened: QUrl | None = None
-
-    def file_url(self) -> QUrl:
-        """The file as a URL; for PDFs, with ``#page=N`` (viewers that support it jump there)."""
-        url = QUrl.fromLocalFile(self.citation.source)
-        if self.citation.page is not None and self.citation.source.lower().endswith(".pdf"):
-            url.setFragment(f"page={self.citation.page}")
-        return url
-
-    def _open(self) -> None:
-        from ember.ui.qt import QDesktopServices
-
-        url = self.file_url()
-        self.opened = url
-        if QDesktopServices.openUrl(url):
-            return
-        # Some openers reject fragments on local files: open the file itself then.
-        if url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(self.citation.source)):
-            return
-        self.open_problem.setText(no_viewer_text(self.citation.source))
-        self.open_problem.show()
-
-
-def no_viewer_text(source: str) -> str:
-    """What to say when no program opens ``source`` (no viewer installed or set up)."""
-    suffix = Path(source).suffix.lstrip(".").upper()
-    kind = f"{suffix} files" if suffix and suffix.isalnum() else "this file"
-    return (
-        f"No program is set up to open {kind} on this computer. Install a viewer, or open "
-        f"the file from your file manager: {shown_path(source)}"
-    )
 
 
 class IndexReportDialog(QDialog):

@@ -291,6 +291,14 @@ class SourceViewer(QFrame):
         # Some openers reject fragments on local files: open the file itself then.
         if url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(citation.source)):
             return
-        from ember.ui.dialogs import no_viewer_text
-
         self._warn(no_viewer_text(citation.source))
+
+
+def no_viewer_text(source: str) -> str:
+    """What to say when no program opens ``source`` (no viewer installed or set up)."""
+    suffix = Path(source).suffix.lstrip(".").upper()
+    kind = f"{suffix} files" if suffix and suffix.isalnum() else "this file"
+    return (
+        f"No program is set up to open {kind} on this computer. Install a viewer, or open "
+        f"the file from your file manager: {shown_path(source)}"
+    )

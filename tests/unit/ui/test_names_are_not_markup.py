@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ember.knowledge.types import Citation
 from ember.ui import message
-from ember.ui.dialogs import SourceDialog
 from ember.ui.documents_page import RenameDialog
 from ember.ui.message_view import MessageView
 from ember.ui.qt import QLabel, QMainWindow, QMessageBox, Qt
@@ -33,11 +32,20 @@ def test_questions_and_errors_show_names_as_plain_text(qtbot) -> None:
 
 
 def test_a_source_heading_and_a_collection_name_are_plain_text(qtbot, tmp_path: Path) -> None:
-    dialog = SourceDialog(Citation(1, str(tmp_path / "a.md"), None, NAME, "text", 0.5))
-    qtbot.addWidget(dialog)
-    assert (
-        dialog.location.textFormat() == Qt.TextFormat.PlainText and NAME in dialog.location.text()
-    )
+    from ember.ui.qt import QSplitter, QWidget
+    from ember.ui.source_viewer import SourceViewer
+    from ember.ui.tasks import TaskManager
+
+    tasks = TaskManager()
+    splitter = QSplitter()
+    qtbot.addWidget(splitter)
+    QWidget(splitter)
+    viewer = SourceViewer(tasks, splitter)
+    file_name = "<b>old <i>plan.md"  # (a file name holds no "/")
+    viewer.show_sources(Citation(1, str(tmp_path / file_name), None, NAME, "text", 0.5))
+    title = viewer.title
+    assert title.textFormat() == Qt.TextFormat.PlainText and file_name in title.text()
+    assert tasks.shutdown(5000)
     rename = RenameDialog(NAME, (NAME,))
     qtbot.addWidget(rename)
     labels = _shown_labels(rename)

@@ -12,7 +12,7 @@ from tests.support.ui_app import ConnectionRecorder
 
 from ember.knowledge.types import Citation
 from ember.ui.qt import QSplitter, QToolButton, QWidget
-from ember.ui.source_viewer import SourceViewer
+from ember.ui.source_viewer import SourceViewer, file_url
 from ember.ui.tasks import TaskManager
 
 
@@ -73,3 +73,40 @@ def test_every_control_of_the_pane_has_a_name_and_takes_the_keyboard(qtbot, view
         assert widget.accessibleName(), widget
         assert widget.focusPolicy() != widget.focusPolicy().NoFocus, widget.accessibleName()
     assert re.search("system viewer", viewer.system_button.accessibleName())
+
+
+MANUAL = "/docs/kettle manual.pdf"
+
+
+def test_a_merged_chip_names_every_passage_number_and_the_printed_page(qtbot, viewer) -> None:
+    first = Citation(
+        1, MANUAL, 178, "Safety", "Unplug the kettle before cleaning.", 0.8, "150", 261
+    )
+    same_page = Citation(3, MANUAL, 178, "Cleaning", "Never put it in water.", 0.6, "150", 261)
+    _open(qtbot, viewer, (first, same_page))
+    assert viewer.title.text() == "[1][3] kettle manual.pdf · p. 150 (178 of 261)"
+    assert viewer.title.toolTip() == MANUAL
+
+
+def test_the_system_viewer_opens_a_pdf_at_its_physical_page() -> None:
+    labeled = Citation(4, MANUAL, 178, None, "Red goes to L.", 0.5, "150", 261)
+    url = file_url(labeled)
+    assert url.toLocalFile() == MANUAL and url.fragment() == "page=178"  # viewers count sheets
+    notes = Citation(1, "/docs/notes.md", None, None, "Descale monthly.", 0.7)
+    assert not file_url(notes).hasFragment()
+
+
+# The offscreen platform (the tests' display) has no program to open files with, like a computer
+# with no PDF viewer: Qt's openUrl answers False, and says so in a warning.
+@pytest.mark.qt_log_ignore("does not support QPlatformServices")
+def test_open_in_the_system_viewer_with_no_viewer_installed_says_so(
+    qtbot, viewer, tmp_path: Path
+) -> None:
+    manual = tmp_path / "kettle manual.pdf"
+    manual.write_bytes(b"%PDF-1.4\n")
+    _open(qtbot, viewer, Citation(1, str(manual), 12, None, "The kettle switches off.", 0.8))
+    viewer.system_button.click()
+    assert viewer.banner.isVisible()
+    text = viewer.banner.text()
+    assert "No program is set up to open PDF files on this computer" in text
+    assert str(manual) in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ember.knowledge.types import Citation
 from ember.ui.bubble import BubbleData, MessageBubble
-from ember.ui.dialogs import SourceDialog
 from ember.ui.qt import QColor, QToolButton, QUrl
 from ember.ui.sources import chip_text, chip_tooltip
 
@@ -54,25 +53,6 @@ def test_each_number_in_the_text_opens_its_merged_chip(qtbot) -> None:
 def test_a_chip_names_the_printed_page_with_the_physical_page_of_the_total(qtbot) -> None:
     bubble = _bubble(qtbot, (LABELED,))
     assert [chip.text() for chip in _chips(bubble)] == ["[4] manual.pdf · p. 150 (178 of 261)"]
-
-
-def test_the_source_dialog_of_a_merged_chip_shows_every_passage(qtbot) -> None:
-    dialog = SourceDialog((FIRST, SAME_PAGE))
-    qtbot.addWidget(dialog)
-    assert dialog.windowTitle() == "Source [1, 3]"
-    text = dialog.snippet.toPlainText()
-    assert "[1] Unplug the kettle" in text and "[3] Never put it in water" in text
-    location = dialog.location.text()
-    assert "page 12" in location and "Safety" in location and "Cleaning" in location
-    assert dialog.file_url().fragment() == "page=12"
-
-
-def test_the_source_dialog_names_the_printed_page_and_opens_the_physical_one(qtbot) -> None:
-    dialog = SourceDialog(LABELED)
-    qtbot.addWidget(dialog)
-    assert "page 150 (178 of 261)" in dialog.location.text()
-    assert dialog.file_url().fragment() == "page=178"  # viewers count physical pages
-    assert dialog.snippet.toPlainText() == "Red goes to L."
 
 
 LONG_NAME = "gardenprofessional_complete_handbook_of_perennials_2023_edition.pdf"
