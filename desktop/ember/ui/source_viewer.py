@@ -156,8 +156,9 @@ class SourceViewer(QFrame):
         page = first.page_text()
         if page:
             where.append(page)
-        numbers = "".join(f"[{c.n}]" for c in cited)
-        self.title.setText(f"{numbers} {' · '.join(where)}")
+        from ember.ui.sources import numbers  # "[1, 3]", as the chip reads
+
+        self.title.setText(f"{numbers(cited)} {' · '.join(where)}")
         self.title.setToolTip(shown_path(first.source))
         self.system_button.setEnabled(shown_path(first.source) == first.source)
         self.banner.hide()

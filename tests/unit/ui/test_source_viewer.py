@@ -84,7 +84,7 @@ def test_a_merged_chip_names_every_passage_number_and_the_printed_page(qtbot, vi
     )
     same_page = Citation(3, MANUAL, 178, "Cleaning", "Never put it in water.", 0.6, "150", 261)
     _open(qtbot, viewer, (first, same_page))
-    assert viewer.title.text() == "[1][3] kettle manual.pdf · p. 150 (178 of 261)"
+    assert viewer.title.text() == "[1, 3] kettle manual.pdf · p. 150 (178 of 261)"
     assert viewer.title.toolTip() == MANUAL
 
 
