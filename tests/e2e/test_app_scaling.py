@@ -106,21 +106,12 @@ def test_the_styled_text_follows_the_system_font(qtbot, window, big_font) -> Non
     assert title.font().pointSizeF() > big_font  # a heading: larger than the body text
 
 
-@pytest.mark.xfail(
-    reason="at 1.5x the window's minimum width is 831 px (sidebar + top bar): not yet fixed",
-    strict=True,
-)
 def test_nothing_is_squeezed_at_150_percent_in_an_800_by_600_window(qtbot, window) -> None:
     assert window.width() == 800 and window.height() == 600
     found = squeezed(window)
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(
-    reason="at 1.5x the Hardware tab is taller than an 800x600 screen: its fields are squeezed "
-    "in height (its tabs need a scroll area): not yet fixed",
-    strict=True,
-)
 def test_nothing_is_squeezed_at_150_percent_in_the_settings(qtbot, window) -> None:
     dialog = window.open_settings()
     qtbot.waitExposed(dialog)
