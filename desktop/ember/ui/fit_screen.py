@@ -26,13 +26,15 @@ def scrolling(page: QWidget, parent: QWidget | None = None) -> QScrollArea:
     return area
 
 
-def fit_to_screen(window: QWidget) -> QSize:
-    """Resize ``window`` (a dialog, before it is shown) to its size hint, cut to its screen's
-    free area less :data:`SCREEN_MARGIN`; returns the new size."""
-    screen = window.screen() if window.parentWidget() is None else window.parentWidget().screen()
-    wanted = window.sizeHint().expandedTo(window.minimumSizeHint())
+def fit_to_screen(window: QWidget, wanted: QSize | None = None) -> QSize:
+    """Resize ``window`` (a dialog, before it is shown) to ``wanted`` (default: its size hint),
+    never below its minimum size hint, cut to its screen's free area less
+    :data:`SCREEN_MARGIN`; returns the new size."""
+    parent = window.parentWidget()
+    screen = parent.screen() if parent is not None else window.screen()
+    size = (wanted or window.sizeHint()).expandedTo(window.minimumSizeHint())
     if screen is not None:
         free = screen.availableGeometry().size() - QSize(SCREEN_MARGIN, SCREEN_MARGIN)
-        wanted = wanted.boundedTo(free)
-    window.resize(wanted)
-    return wanted
+        size = size.boundedTo(free)
+    window.resize(size)
+    return size

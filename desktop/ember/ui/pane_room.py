@@ -114,7 +114,7 @@ class PaneRoom(QObject):
             sidebar.show()
             sizes[index - 2] = side
         chat.show()
-        handles = self.splitter.handleWidth() if sidebar is not None else 0
+        handles = max(0, self.splitter.handleWidth()) if sidebar is not None else 0
         sizes[index - 1] = max(least_width(chat), self.splitter.width() - side - handles)
         sizes[index] = 0
         self.splitter.setSizes(sizes)
@@ -128,7 +128,7 @@ class PaneRoom(QObject):
 
     def _place(self, force: bool = False) -> Room:
         sidebar, chat = self._parts()
-        handle = self.splitter.handleWidth()
+        handle = max(0, self.splitter.handleWidth())  # (-1: the handle overlaps the parts)
         sidebar_min = least_width(sidebar) if sidebar is not None else 0
         chat_min = least_width(chat)
         # Whatever is shown, the window keeps the minimum it has without the pane: the pane
