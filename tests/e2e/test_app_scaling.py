@@ -230,9 +230,7 @@ def test_at_150_percent_a_wider_window_puts_the_source_beside_the_chat(qtbot, wi
 
 
 @pytest.mark.parametrize("big_font", [1.0], indirect=True)
-def test_at_the_default_size_in_800_by_600_the_sidebar_folds_for_the_source(
-    qtbot, window
-) -> None:
+def test_at_the_default_size_in_800_by_600_the_sidebar_folds_for_the_source(qtbot, window) -> None:
     _chip, viewer = _open_source(qtbot, window)
     chat_column = window.chat.parentWidget()
     assert window.width() == 800

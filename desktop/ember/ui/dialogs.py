@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ember.config import PROMPT_PRESETS, RemoteEndpoint, Settings
 from ember.errors import ConfigError
+from ember.ui.fit_screen import fit_to_screen, scrolling
 from ember.ui.qt import (
     QComboBox,
     QDialog,
@@ -27,7 +28,6 @@ from ember.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from ember.ui.fit_screen import fit_to_screen, scrolling
 from ember.ui.settings_api import ApiSection
 
 if TYPE_CHECKING:

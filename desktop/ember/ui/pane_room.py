@@ -55,7 +55,9 @@ def plan_room(
         rest = width - 2 * handle
         side = _clamp(sidebar_now, sidebar_min, rest - chat_min - pane_min)
         both = rest - side
-        pane = _clamp(max(wanted, round(min(chat_now, both) * PANE_SHARE)), pane_min, both - chat_min)
+        pane = _clamp(
+            max(wanted, round(min(chat_now, both) * PANE_SHARE)), pane_min, both - chat_min
+        )
         return Room("beside", side, both - pane, pane)
     if chat_min + pane_min + handle <= width:
         rest = width - handle

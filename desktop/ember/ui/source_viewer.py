@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ember.knowledge.types import Citation
     from ember.ui.tasks import TaskManager
 
+
 def file_url(citation: Citation) -> QUrl:
     """The file as a URL; for PDFs, with ``#page=N`` (viewers that support it jump there)."""
     url = QUrl.fromLocalFile(citation.source)
