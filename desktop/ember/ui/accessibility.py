@@ -221,7 +221,8 @@ def install(window: Any) -> FocusOrder:
     Tab order (see :class:`FocusOrder`)."""
     name(window.more_button, "More chat actions", "Rename, export or delete this chat")
     # (Without a description of their own, their tooltips describe them.)
-    name(window.collections_button, "Documents for this chat")
+    # (The documents button's name is its text, "Documents: manuals", however it is shortened.)
+    window.collections_button.setAccessibleDescription("Which documents answer in this chat")
     name(window.model_picker, "Model")
     name(window.undo_button, "Undo deleting the chat")
     return FocusOrder(window)

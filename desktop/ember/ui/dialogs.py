@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ember.config import PROMPT_PRESETS, RemoteEndpoint, Settings
 from ember.errors import ConfigError
+from ember.ui.fit_screen import fit_to_screen, scrolling
 from ember.ui.qt import (
     QComboBox,
     QDialog,
@@ -167,12 +168,13 @@ class SettingsDialog(QDialog):
         general_layout = QVBoxLayout(general)
         servers = QWidget(tabs)
         servers_layout = QVBoxLayout(servers)
-        tabs.addTab(general, "Assistant")
-        tabs.addTab(servers, "Hardware and servers")
-        tabs.addTab(self._appearance(settings, tabs), "Appearance")
+        # Each page scrolls when it is taller than the screen allows (a large system font).
+        tabs.addTab(scrolling(general, tabs), "Assistant")
+        tabs.addTab(scrolling(servers, tabs), "Hardware and servers")
+        tabs.addTab(scrolling(self._appearance(settings, tabs), tabs), "Appearance")
         # The window's API controller shows and rotates the key (none: a dialog on its own).
         self.api_section = ApiSection(settings, getattr(parent, "api", None), tabs)
-        tabs.addTab(self.api_section, "Local API")
+        tabs.addTab(scrolling(self.api_section, tabs), "Local API")
         layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
@@ -266,6 +268,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self.result_settings: Settings | None = None
         self._select_matching_preset()
+        fit_to_screen(self)
 
     def _appearance(self, settings: Settings, parent: QWidget) -> QWidget:
         """The theme choice (applied when saved) and the keyboard shortcuts list."""

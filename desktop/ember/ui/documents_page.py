@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ember.files import shown_path
+from ember.ui.fit_screen import fit_to_screen
 from ember.ui.qt import (
     QAbstractItemView,
     QCheckBox,
@@ -28,6 +29,7 @@ from ember.ui.qt import (
     QLineEdit,
     QObject,
     QPushButton,
+    QSize,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -111,7 +113,6 @@ class DocumentsPage(QDialog):
         super().__init__(parent)
         self.setObjectName("DocumentsPage")
         self.setWindowTitle("Documents")
-        self.resize(900, 520)
         self.data: PageData | None = None
         self._summary = ""  # what the summary line says of the data shown
         layout = QVBoxLayout(self)
@@ -137,14 +138,15 @@ class DocumentsPage(QDialog):
         self.watch_box.clicked.connect(
             lambda *_: self.watchToggled.emit(self.watch_box.isChecked())
         )
-        for widget in (
-            self.rename_button,
-            self.remove_collection_button,
-            self.reindex_all_button,
-            self.watch_box,
-        ):
-            top.addWidget(widget)
+        top.addWidget(self.watch_box)
         layout.addLayout(top)
+        # The collection's actions on a row of their own: the page fits a small screen at a
+        # large system font.
+        actions = QHBoxLayout()
+        for widget in (self.rename_button, self.reindex_all_button, self.remove_collection_button):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        layout.addLayout(actions)
 
         self.summary = QLabel("", self)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)  # names and paths are not markup
@@ -194,6 +196,7 @@ class DocumentsPage(QDialog):
         self.busy_reason = ""
         self._tips = {w: w.toolTip() for w in self._write_widgets()}
         self._update_file_buttons()
+        fit_to_screen(self, QSize(900, 520))
 
     # -- showing -------------------------------------------------------------------------------
 

@@ -1,14 +1,29 @@
-"""Labels that shorten their text with "…" instead of widening the window or cutting a word.
+"""Labels and buttons that shorten their text with "…" instead of widening the window or cutting
+a word.
 
 A plain :class:`QLabel` asks its layout for its whole text as its *minimum* width, so a long chat
 title or status line raises the window's minimum width, and the window grows itself to honour it.
 :class:`ElidedLabel` asks for only a few characters as its minimum, paints what fits with "…",
-and shows the whole text as its tooltip while it is shortened.
+and shows the whole text as its tooltip while it is shortened. :class:`ElidedToolButton` does the
+same for a tool button (the top bar's "Documents: …" menu button).
 """
 
 from __future__ import annotations
 
-from ember.ui.qt import QLabel, QPainter, QPaintEvent, QResizeEvent, QSize, Qt, QWidget
+from ember.ui.qt import (
+    QLabel,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QSize,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionToolButton,
+    QStylePainter,
+    Qt,
+    QToolButton,
+    QWidget,
+)
 
 MIN_CHARS = 6  # the least an elided label shows: a few letters and "…"
 
@@ -94,3 +109,96 @@ class ElidedLabel(QLabel):
             self.shown_text(),
             self.foregroundRole(),
         )
+
+
+class ElidedToolButton(QToolButton):
+    """A text tool button whose text is elided at the right when space is short, down to
+    :data:`MIN_CHARS` characters; a trailing " ▾" (a menu's arrow) always stays visible.
+
+    ``text()`` is always the whole text, and so is the accessible name (without the arrow: a
+    screen reader reads the choice, not the glyph); ``sizeHint()`` asks for the whole text,
+    ``minimumSizeHint()`` for the shortest. While shortened, the tooltip shows the whole text
+    above the tooltip set with ``setToolTip``."""
+
+    ARROW = "  ▾"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._own_tip = ""
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # A tool button is fixed at its whole text by default; this one may shrink to its shortest.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setAccessibleName(text.removesuffix(self.ARROW).strip())
+        self._update_tip()
+        self.updateGeometry()
+
+    def setToolTip(self, tip: str) -> None:
+        self._own_tip = tip
+        self._update_tip()
+
+    def elided(self) -> bool:
+        """True when the whole text does not fit and is shown shortened."""
+        return self.shown_text() != self.text()
+
+    def shown_text(self) -> str:
+        """The text as painted: whole, or shortened with "…" (the arrow kept) to fit."""
+        whole = self.text()
+        room = self._text_room()
+        metrics = self.fontMetrics()
+        if metrics.horizontalAdvance(whole) <= room:
+            return whole
+        arrow = self.ARROW if whole.endswith(self.ARROW) else ""
+        body = whole.removesuffix(arrow) if arrow else whole
+        room -= metrics.horizontalAdvance(arrow)
+        return metrics.elidedText(body, Qt.TextElideMode.ElideRight, max(0, room)) + arrow
+
+    def _text_room(self) -> int:
+        """The width the text may take: the button's width less its frame and padding."""
+        return self.width() - (self._size_for("").width())
+
+    def _size_for(self, text: str) -> QSize:
+        option = QStyleOptionToolButton()
+        self.initStyleOption(option)
+        option.text = text
+        metrics = self.fontMetrics()
+        contents = QSize(metrics.horizontalAdvance(text), metrics.height())
+        return self.style().sizeFromContents(
+            QStyle.ContentsType.CT_ToolButton, option, contents, self
+        )
+
+    def _shortest(self) -> str:
+        whole = self.text()
+        arrow = self.ARROW if whole.endswith(self.ARROW) else ""
+        body = whole.removesuffix(arrow) if arrow else whole
+        return body if len(body) <= MIN_CHARS else body[:MIN_CHARS] + "…" + arrow
+
+    def _update_tip(self) -> None:
+        whole = self.text().removesuffix(self.ARROW).strip()
+        if self.elided() and whole:
+            tip = f"{whole}\n\n{self._own_tip}" if self._own_tip else whole
+        else:
+            tip = self._own_tip
+        if tip != super().toolTip():
+            super().setToolTip(tip)
+
+    # -- size and painting -----------------------------------------------------------------------
+
+    def minimumSizeHint(self) -> QSize:
+        whole = self.sizeHint()
+        shortest = self._size_for(self._shortest())
+        return QSize(min(whole.width(), shortest.width()), whole.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_tip()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        """QToolButton's own painting, with the text elided rather than cut off."""
+        painter = QStylePainter(self)
+        option = QStyleOptionToolButton()
+        self.initStyleOption(option)
+        option.text = self.shown_text()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, option)

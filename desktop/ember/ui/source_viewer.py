@@ -1,4 +1,5 @@
-"""The source viewer: a pane beside the chat that opens a cited document at its passage.
+"""The source viewer: a pane beside the chat (over it in a narrow window: :mod:`~ember.ui.pane_room`)
+that opens a cited document at its passage.
 
 Clicking a source chip or a ``[n]`` in an answer opens it. A PDF shows the cited page as QtPdf
 draws it with the passage highlighted (:mod:`ember.ui.pdf_page`); HTML, Markdown, DOCX, text and
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember.files import shown_path
 from ember.ui.elided import ElidedLabel
+from ember.ui.pane_room import PaneRoom
 from ember.ui.pdf_page import PdfPageView
 from ember.ui.qt import (
     QColor,
@@ -49,9 +51,6 @@ if TYPE_CHECKING:
     from ember.knowledge.locate import Location
     from ember.knowledge.types import Citation
     from ember.ui.tasks import TaskManager
-
-PANE_SHARE = 0.5  # of the chat column's width, when the pane opens
-MIN_PANE_WIDTH = 360
 
 
 def file_url(citation: Citation) -> QUrl:
@@ -138,6 +137,7 @@ class SourceViewer(QFrame):
         splitter.addWidget(self)
         splitter.setCollapsible(splitter.indexOf(self), False)
         self.hide()
+        self.room = PaneRoom(splitter, self)  # beside the chat, or over it when narrow
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -257,29 +257,16 @@ class SourceViewer(QFrame):
     # -- pane ---------------------------------------------------------------------------------
 
     def _reveal(self) -> None:
-        if self.isVisible():
-            return
-        sizes = self.splitter.sizes()
-        index = self.splitter.indexOf(self)
-        self.show()
-        chat = sizes[index - 1] if index > 0 else 0
-        width = max(MIN_PANE_WIDTH, round(chat * PANE_SHARE))
-        if index > 0 and chat > width:
-            sizes[index - 1], sizes[index] = chat - width, width
-            self.splitter.setSizes(sizes)
+        """Show the pane where the window has room for it (see :mod:`ember.ui.pane_room`)."""
+        if self.isHidden():
+            self.room.open()
 
     def close_pane(self) -> None:
-        """Hide the pane and give its width back to the chat."""
-        if not self.isVisible():
+        """Hide the pane and give its width back to the chat (and the sidebar, if folded)."""
+        if self.isHidden():
             return
-        sizes = self.splitter.sizes()
-        index = self.splitter.indexOf(self)
         self._serial += 1  # a result still on its way is not wanted any more
-        self.hide()
-        if index > 0:
-            sizes[index - 1] += sizes[index]
-            sizes[index] = 0
-            self.splitter.setSizes(sizes)
+        self.room.close()
 
     def open_in_system_viewer(self) -> None:
         """Open the file in the person's own program (a PDF at its page where it can)."""

@@ -17,7 +17,7 @@ from ember.ui.conversations import ChatWidgets, Conversations
 from ember.ui.documents import Documents, DocumentWidgets
 from ember.ui.documents_admin import DocumentsAdmin
 from ember.ui.drops import FileDrops
-from ember.ui.elided import ElidedLabel
+from ember.ui.elided import ElidedLabel, ElidedToolButton
 from ember.ui.first_paint import AfterFirstPaint
 from ember.ui.generation import Generation
 from ember.ui.message_view import MessageView
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title_label.setMinimumWidth(80)
         bar.addWidget(self.title_label, 1)
-        self.collections_button = QToolButton(top)
+        self.collections_button = ElidedToolButton(top)  # names the choice, however long
         self.collections_button.setObjectName("HeaderButton")
         self.collections_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.collections_button.setToolTip("Which documents answer in this chat")

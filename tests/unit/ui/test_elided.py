@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ember.ui.elided import ElidedLabel
+from ember.ui.elided import ElidedLabel, ElidedToolButton
 from ember.ui.qt import QHBoxLayout, QWidget
 
 LONG = "Indexing “manuals”: reading router-manual.pdf, page 120 of 261 · about 40 s left"
@@ -50,3 +50,35 @@ def test_with_room_it_shows_everything_and_keeps_its_own_tooltip(qtbot, holder) 
     assert label.toolTip() == "What the model is doing"
     label.setText(LONG * 2)
     assert label.toolTip() == f"{LONG * 2}\n\nWhat the model is doing"
+
+
+CHOICE = "Documents: Household appliance manuals and warranties"
+
+
+def _button(qtbot, holder: QWidget, width: int) -> ElidedToolButton:  # type: ignore[no-untyped-def]
+    button = ElidedToolButton(holder)
+    button.setToolTip("Which documents answer in this chat")
+    button.setText(CHOICE + ElidedToolButton.ARROW)
+    holder.layout().addWidget(button)
+    holder.layout().addStretch(1)
+    holder.resize(width, 50)
+    holder.show()
+    qtbot.waitExposed(holder)
+    return button
+
+
+def test_a_long_button_text_does_not_raise_the_minimum_width(qtbot, holder) -> None:
+    button = _button(qtbot, holder, 900)
+    assert button.minimumSizeHint().width() < button.sizeHint().width() // 2
+    assert not button.elided() and button.shown_text() == button.text()
+
+
+def test_a_short_button_elides_keeps_its_arrow_and_names_the_whole_choice(qtbot, holder) -> None:
+    button = _button(qtbot, holder, 200)
+    assert button.width() < button.sizeHint().width()
+    shown = button.shown_text()
+    assert button.elided() and "…" in shown and shown.endswith(ElidedToolButton.ARROW)
+    assert button.fontMetrics().horizontalAdvance(shown) <= button.width()
+    assert button.text() == CHOICE + ElidedToolButton.ARROW  # the whole text, as Qt reads it
+    assert button.accessibleName() == CHOICE  # what a screen reader says: no arrow glyph
+    assert button.toolTip().startswith(CHOICE) and "Which documents" in button.toolTip()
