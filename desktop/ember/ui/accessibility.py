@@ -21,6 +21,7 @@ from ember.ui.qt import (
     QAccessible,
     QAccessibleAnnouncementEvent,
     QEvent,
+    QLayout,
     QMainWindow,
     QObject,
     QScrollArea,
@@ -138,18 +139,20 @@ def in_reading_order(root: QWidget) -> list[QWidget]:
         elif isinstance(w, QSplitter):
             for i in range(w.count()):
                 widget(w.widget(i))
-        elif w.layout() is not None:
-            layout(w.layout())
+        elif isinstance(own := QWidget.layout(w), QLayout):
+            # (A layout Qt has deleted can come back from PySide as whatever object now has its
+            # address, a QSpacerItem: only a QLayout is walked.)
+            layout(own)
 
-    def layout(lay: Any) -> None:
+    def layout(lay: QLayout) -> None:
         for i in range(lay.count()):
             item = lay.itemAt(i)
             if item is None:
                 continue
             if item.widget() is not None:
                 widget(item.widget())
-            elif item.layout() is not None:
-                layout(item.layout())
+            elif isinstance(inner := item.layout(), QLayout):
+                layout(inner)
 
     widget(root)
     return found
