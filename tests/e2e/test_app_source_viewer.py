@@ -125,3 +125,24 @@ def test_a_file_changed_since_indexing_opens_with_a_banner_and_no_highlight(
     qtbot.waitUntil(lambda: viewer.location is not None, timeout=15_000)
     assert viewer.banner.isVisible() and "changed since it was indexed" in viewer.banner.text()
     assert viewer.highlighted_text() == ""
+
+
+def test_the_pane_closes_when_another_chat_opens_or_the_shown_one_is_deleted(
+    qtbot, window, cited
+) -> None:
+    def open_source() -> None:
+        window.chat.bubbles[-1].sources_row.findChildren(QToolButton)[1].click()
+        qtbot.waitUntil(lambda: window.source_viewer.location is not None, timeout=15_000)
+        assert window.source_viewer.isVisible()
+
+    open_source()
+    window.conversations.new_chat()  # its sources belong to the chat left
+    assert not window.source_viewer.isVisible()
+
+    window.open_conversation(cited["chat"])
+    qtbot.waitUntil(lambda: bool(window.chat.bubbles), timeout=10_000)
+    settle(qtbot)
+    open_source()
+    window.delete_conversation(cited["chat"])
+    qtbot.waitUntil(lambda: window.conversation_id is None, timeout=10_000)
+    assert not window.source_viewer.isVisible()

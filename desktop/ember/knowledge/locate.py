@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import threading
 import unicodedata
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ Span = tuple[int, int]
 MIN_RUN = 4
 # Below this share of the passage's letters and digits found, it counts as not found.
 MIN_FOUND_SHARE = 0.6
+_KEY_BLOCK = 65_536  # characters keyed at a time
 SECTION_GAP = "\n\n"  # between sections in a non-PDF document's shown text
 
 _hashes: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> SHA-256, this run
@@ -260,21 +262,28 @@ def _changed(path: Path, hashes: Sequence[str | None]) -> bool:
     return any(h != digest for h in known)
 
 
-def _keys(text: str) -> tuple[str, list[int]]:
-    """``text``'s letters and digits, lower-cased (NFKC outside ASCII), and where each is."""
-    keys: list[str] = []
-    where: list[int] = []
-    for i, char in enumerate(text):
-        if char.isascii():
-            if char.isalnum():
-                keys.append(char.lower())
-                where.append(i)
-            continue
-        for key in unicodedata.normalize("NFKC", char).lower():
-            if key.isalnum():
-                keys.append(key)
-                where.append(i)
-    return "".join(keys), where
+def _keys(text: str) -> tuple[str, array[int]]:
+    """``text``'s letters and digits, lower-cased (NFKC outside ASCII), and where each is.
+
+    Built in blocks of :data:`_KEY_BLOCK` characters, the places in an array: one ``join`` of
+    a 50 M-character document's keys, or freeing a list of as many ints, would hold the GIL,
+    and so the window, for a good part of a second."""
+    blocks: list[str] = []
+    where = array("q")
+    for base in range(0, len(text), _KEY_BLOCK):
+        keys: list[str] = []
+        for i, char in enumerate(text[base : base + _KEY_BLOCK], base):
+            if char.isascii():
+                if char.isalnum():
+                    keys.append(char.lower())
+                    where.append(i)
+                continue
+            for key in unicodedata.normalize("NFKC", char).lower():
+                if key.isalnum():
+                    keys.append(key)
+                    where.append(i)
+        blocks.append("".join(keys))
+    return "".join(blocks), where
 
 
 def _longest_prefix(hay: str, needle: str, at: int) -> int:

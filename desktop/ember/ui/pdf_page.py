@@ -6,7 +6,11 @@ the rectangles of the passage's character ranges (``QPdfDocument.getSelectionAtI
 ranges come from :mod:`ember.knowledge.locate`), and has ``QPdfPageRenderer`` draw the page at
 the view's width on Qt's own render thread: drawing a page takes 15-40 ms, and a Python worker
 calling ``QPdfDocument.render`` would hold the GIL, and the window, that long. The page shows
-with the rectangles over it, scrolled to the first. QtPdf is imported on first use only.
+with the rectangles over it, scrolled to the first. When the view is resized, the page shows
+scaled at once and is drawn again for the new width once the resizing pauses
+(:data:`REDRAW_DELAY_MS`). A drawing is taken only as the answer to the latest request (by
+QtPdf's request id): a page of the file shown before, still on its way, is dropped. QtPdf is
+imported on first use only.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from ember.ui.qt import (
     QScrollArea,
     QSize,
     Qt,
+    QTimer,
     QWidget,
     Signal,
 )
 
 MAX_RENDER_WIDTH_PX = 2400  # a page wider than this on screen is scaled up from it
+REDRAW_DELAY_MS = 150  # after the last resize, before the page is drawn again at the new width
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,14 @@ class PdfPageView(QScrollArea):
         self._document: Any = None  # QPdfDocument of ``_path``, made on first use
         self._renderer: Any = None
         self._path: str | None = None
-        self._pending: tuple[int, float, float, float, tuple[QRectF, ...]] | None = None
+        # The request awaited: QtPdf's request id, then the page (1-based), its size in points,
+        # the scale it is drawn at and its highlights; and whether it is a redraw after a resize.
+        self._pending: tuple[int, int, float, float, float, tuple[QRectF, ...]] | None = None
+        self._redrawing = False
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_DELAY_MS)
+        self._redraw.timeout.connect(self._draw_again)
         self.setObjectName("PdfPageView")
         self.setAccessibleName("Cited page")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -129,42 +142,86 @@ class PdfPageView(QScrollArea):
         """Draw page ``page`` (1-based) of the PDF at ``path`` at this view's width with the
         character ranges ``spans`` highlighted; ``pageShown`` fires when it is shown. Raises
         ``OSError`` when QtPdf cannot open the file."""
+        self._redraw.stop()
+        self._pending = None  # whatever was on its way is for another page or file
         document = self._open(path)
         index = page - 1
-        size = document.pagePointSize(index)
-        dpr = self.devicePixelRatioF()
-        width_px = max(1, min(round(self.viewport().width() * dpr), MAX_RENDER_WIDTH_PX))
-        scale = width_px / max(size.width(), 1.0)
         highlights = tuple(highlight_rects(document, index, spans))
-        self._pending = (page, size.width(), size.height(), scale, highlights)
+        self._request(page, highlights, redraw=False)
+
+    def _width_px(self) -> int:
+        """The width the page is drawn at: the view's, in device pixels, capped."""
+        dpr = self.devicePixelRatioF()
+        return max(1, min(round(self.viewport().width() * dpr), MAX_RENDER_WIDTH_PX))
+
+    def _request(self, page: int, highlights: tuple[QRectF, ...], *, redraw: bool) -> None:
+        size = self._document.pagePointSize(page - 1)
+        width_px = self._width_px()
+        scale = width_px / max(size.width(), 1.0)
         image_size = QSize(width_px, max(1, round(size.height() * scale)))
-        self._renderer.requestPage(index, image_size)
+        request = self._renderer.requestPage(page - 1, image_size)
+        self._pending = (int(request), page, size.width(), size.height(), scale, highlights)
+        self._redrawing = redraw
+
+    def _draw_again(self) -> None:
+        """Draw the shown page again at the view's width (after a resize)."""
+        shown = self.canvas.page
+        if shown is None or self._pending is not None or self._path is None:
+            return  # nothing shown, or a drawing is on its way (it is for the new width)
+        if shown.image.width() == self._width_px():
+            return
+        self._request(shown.page, shown.highlights, redraw=True)
 
     def _open(self, path: str) -> Any:
+        """The loaded ``QPdfDocument`` of ``path``: the one shown, or a new document and renderer
+        for another file. A renderer answers a request for a page and size it still has pending
+        with that request's drawing, whatever file the document has loaded since: so each file
+        gets its own, and the previous pair goes (the renderer first: it waits for its thread)."""
         from PySide6.QtPdf import QPdfDocument, QPdfPageRenderer
 
-        if self._document is None:
-            self._document = QPdfDocument(self)
-            self._renderer = QPdfPageRenderer(self)
-            self._renderer.setRenderMode(QPdfPageRenderer.RenderMode.MultiThreaded)
-            self._renderer.setDocument(self._document)
-            self._renderer.pageRendered.connect(self._rendered)
-        if path != self._path or self._document.status() != QPdfDocument.Status.Ready:
-            self._path = None
-            error = self._document.load(path)
-            if error != QPdfDocument.Error.None_:
-                raise OSError(f"Qt could not open the PDF ({error.name})")
-            self._path = path
-        return self._document
+        if (
+            self._document is not None
+            and path == self._path
+            and self._document.status() == QPdfDocument.Status.Ready
+        ):
+            return self._document
+        self._close_document()
+        document = QPdfDocument(self)
+        error = document.load(path)
+        if error != QPdfDocument.Error.None_:
+            document.deleteLater()
+            raise OSError(f"Qt could not open the PDF ({error.name})")
+        renderer = QPdfPageRenderer(self)
+        renderer.setRenderMode(QPdfPageRenderer.RenderMode.MultiThreaded)
+        renderer.setDocument(document)
+        renderer.pageRendered.connect(self._rendered)
+        self._document, self._renderer, self._path = document, renderer, path
+        return document
 
-    def _rendered(self, index: int, _size: QSize, image: QImage, *_rest: object) -> None:
+    def _close_document(self) -> None:
+        if self._renderer is not None:
+            self._renderer.pageRendered.disconnect(self._rendered)
+            self._renderer.deleteLater()
+        if self._document is not None:
+            self._document.deleteLater()
+        self._document = self._renderer = self._path = None
+
+    def _rendered(
+        self, _index: int, _size: QSize, image: QImage, _options: object, request: int
+    ) -> None:
         pending = self._pending
-        if pending is None or pending[0] != index + 1:
-            return  # an older request: another page is awaited
+        if pending is None or pending[0] != int(request):
+            return  # an older request (another page or file, or an earlier width)
         self._pending = None
-        page, width_pt, height_pt, scale, highlights = pending
-        self.show_page(RenderedPage(image, page, width_pt, height_pt, scale, highlights))
+        _request, page, width_pt, height_pt, scale, highlights = pending
+        drawn = RenderedPage(image, page, width_pt, height_pt, scale, highlights)
+        if self._redrawing:  # the same page at a new width: keep the reader's place
+            self.canvas.show_page(drawn)
+            self._draw_again()  # resized again while it was drawn
+            return
+        self.show_page(drawn)
         self.pageShown.emit()
+        self._draw_again()  # resized while it was drawn
 
     def show_page(self, page: RenderedPage) -> None:
         """Show ``page`` and scroll its first highlight into view (a quarter from the top)."""
@@ -188,6 +245,8 @@ class PdfPageView(QScrollArea):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
+        if self.canvas.page is not None:
+            self._redraw.start()  # drawn again at the new width once the resizing pauses
 
     def _fit(self) -> None:
         width = max(1, self.viewport().width())

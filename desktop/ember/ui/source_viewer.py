@@ -12,8 +12,9 @@ Nothing is fetched: the text view loads no resource at all (HTML's images, scrip
 are not even in the parsed text, and :class:`LocalTextView` refuses any that would be asked for).
 
 Finding the passage and drawing the page run in a worker (``TaskManager.run_background``); the
-pane shows the file's name and "Opening…" at once, and the page when it is ready. Esc or the ✕
-button closes the pane.
+pane shows the file's name and "Opening…" at once, and the page when it is ready. A long text
+shows the stretch around its passage (:mod:`ember.ui.source_text`). Esc or the ✕ button closes
+the pane.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ from ember.ui.qt import (
     QWidget,
     Signal,
 )
+from ember.ui.source_text import ShownText, shown_text
 
 if TYPE_CHECKING:
     from ember.knowledge.locate import Location
     from ember.knowledge.types import Citation
     from ember.ui.tasks import TaskManager
 
+OPENING = "Opening…"
+NOTHING_SHOWN = "Nothing to show."
 
 def file_url(citation: Citation) -> QUrl:
     """The file as a URL; for PDFs, with ``#page=N`` (viewers that support it jump there)."""
@@ -123,7 +127,7 @@ class SourceViewer(QFrame):
         self.banner.hide()
         column.addWidget(self.banner)
         self.stack = QStackedWidget(self)
-        self.waiting = QLabel("Opening…", self.stack)
+        self.waiting = QLabel(OPENING, self.stack)
         self.waiting.setObjectName("Muted")
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.pdf_view = PdfPageView(self.stack)
@@ -162,24 +166,31 @@ class SourceViewer(QFrame):
         self.title.setToolTip(shown_path(first.source))
         self.system_button.setEnabled(shown_path(first.source) == first.source)
         self.banner.hide()
+        self.waiting.setText(OPENING)
         self.stack.setCurrentWidget(self.waiting)
         self._reveal()
-        from ember.knowledge.locate import locate
 
         self.tasks.run_background(
             "open source",
-            lambda _report: locate(cited),
-            on_done=lambda opened: self._show(serial, opened),
+            lambda _report: _located(cited),
+            on_done=lambda opened: self._show(serial, *opened),
             on_error=lambda error: self._failed(serial, error),
         )
         self.stack.setFocus()
         return self
 
-    def _show(self, serial: int, location: Location) -> None:
+    def _show(self, serial: int, location: Location, shown: ShownText | None) -> None:
         if serial != self._serial:
             return  # another source was clicked meanwhile
-        if location.note:
-            self._warn(location.note)
+        notes = [location.note] if location.note else []
+        if shown is not None and shown.is_part:
+            notes.append(
+                f"This file is long: shown here are characters {shown.start + 1:,}–"
+                f"{shown.end:,} of {shown.total:,}, around the passage. Open it in the system "
+                "viewer for the rest."
+            )
+        if notes:
+            self._warn("\n".join(notes))
         if location.kind == "pdf" and location.page is not None:
             self.stack.setCurrentWidget(self.pdf_view)  # sized before the page is drawn for it
             try:
@@ -190,8 +201,10 @@ class SourceViewer(QFrame):
             self._drawing = (serial, location)  # shown in _page_shown
             return
         self.location = location
-        if location.text:
-            self._show_text(location)
+        if shown is not None and shown.text:
+            self._show_text(shown)
+        else:  # gone or unreadable: the banner says why
+            self.waiting.setText(NOTHING_SHOWN)
         self.opened.emit()
 
     def _page_shown(self) -> None:
@@ -205,6 +218,8 @@ class SourceViewer(QFrame):
         if serial != self._serial:
             return
         self.location = None
+        self.waiting.setText(NOTHING_SHOWN)
+        self.stack.setCurrentWidget(self.waiting)
         self._warn(f"This file could not be shown: {error}")
         self.opened.emit()
 
@@ -212,7 +227,7 @@ class SourceViewer(QFrame):
         self.banner.setText(text)
         self.banner.show()
 
-    def _show_text(self, location: Location) -> None:
+    def _show_text(self, location: ShownText) -> None:
         view = self.text_view
         view.setPlainText(location.text)
         marks = []
@@ -280,6 +295,16 @@ class SourceViewer(QFrame):
         if url.hasFragment() and QDesktopServices.openUrl(QUrl.fromLocalFile(citation.source)):
             return
         self._warn(no_viewer_text(citation.source))
+
+
+def _located(cited: tuple[Citation, ...]) -> tuple[Location, ShownText | None]:
+    """The worker's part: where the passages are, and what of a text the view shows."""
+    from ember.knowledge.locate import locate
+
+    location = locate(cited)
+    if location.kind == "pdf" and location.page is not None:
+        return location, None
+    return location, shown_text(location.text, location.spans)
 
 
 def no_viewer_text(source: str) -> str:

@@ -366,6 +366,8 @@ class MainWindow(QMainWindow):
         from ember.ui.source_viewer import SourceViewer  # the pane beside the chat, made once
 
         viewer = getattr(self, "source_viewer", None) or SourceViewer(self.tasks, self.splitter)
+        if viewer is not getattr(self, "source_viewer", None):  # another chat's sources: closed
+            self.conversations.switching.connect(viewer.close_pane)
         self.source_viewer = viewer
         return viewer.show_sources(citation)
 

@@ -155,3 +155,15 @@ def test_an_old_citation_without_offsets_is_found_by_its_snippet_on_its_page(
     location = locate(old)
     assert location.state == "found" and location.page == 2
     assert _words(_shown(location.text, location.spans)) == _words(" ".join(CANTEEN[:3]))
+
+
+def test_a_passage_across_the_keying_blocks_of_a_long_text_is_found_where_it_is() -> None:
+    from ember.knowledge import locate as located
+
+    block = located._KEY_BLOCK
+    passage = "The brine valve must stay shut while the zelvanic pump is primed."
+    filler = "Ünïcode fïller, ﬁne and ﬂat. " * (3 * block // 29)
+    start = 2 * block - len(passage) // 2  # straddles the second block's end
+    text = filler[:start] + passage + filler[start:]
+    spans = find_passage(text, passage)
+    assert len(spans) == 1 and text[spans[0][0] : spans[0][1]] == passage.rstrip(".")

@@ -110,3 +110,42 @@ def test_open_in_the_system_viewer_with_no_viewer_installed_says_so(
     text = viewer.banner.text()
     assert "No program is set up to open PDF files on this computer" in text
     assert str(manual) in text
+
+
+def test_the_highlight_holds_the_passage_after_emoji_and_math_letters(
+    qtbot, viewer, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text(
+        "# Notes\n\n" + "🙂 𝑥 " * 60 + "\n\nDescale the kettle monthly with vinegar and water.\n",
+        encoding="utf-8",
+    )
+    row = next(r for r in index_chunks([notes], tmp_path / "kb") if "vinegar" in r.text)
+    _open(qtbot, viewer, cite(row))
+    highlighted = viewer.highlighted_text()
+    assert "Descale the kettle monthly with vinegar and water." in highlighted
+    assert highlighted.replace("\u2029", "\n").strip() == row.text.strip()
+
+
+def test_a_file_that_cannot_be_shown_does_not_keep_saying_opening(
+    qtbot, viewer, tmp_path: Path
+) -> None:
+    _open(qtbot, viewer, Citation(1, str(tmp_path / "gone.md"), None, None, "Descale.", 0.6))
+    assert viewer.banner.isVisible()
+    assert viewer.stack.currentWidget() is viewer.waiting
+    assert "Opening" not in viewer.waiting.text()
+
+
+def test_a_long_text_shows_the_stretch_around_its_passage(qtbot, viewer, tmp_path: Path) -> None:
+    from ember.ui.source_text import MAX_SHOWN_CHARS
+
+    log = tmp_path / "build.log"
+    filler = "step ok: compiled module and linked it without warnings\n"
+    repeats = 3 * MAX_SHOWN_CHARS // len(filler)
+    passage = "The kettle element failed its insulation test at 1250 volts."
+    log.write_text(filler * repeats + passage + "\n" + filler * 100, encoding="utf-8")
+    _open(qtbot, viewer, Citation(1, str(log), None, None, passage, 0.6))
+    assert viewer.location is not None and viewer.location.state == "found"
+    assert viewer.highlighted_text() == passage.rstrip(".")  # letters and digits are matched
+    assert viewer.text_view.document().characterCount() <= MAX_SHOWN_CHARS + 1
+    assert viewer.banner.isVisible() and "system viewer for the rest" in viewer.banner.text()
