@@ -179,7 +179,7 @@ class Assistant:
         :meth:`ChatStore.choose_version`)."""
         original = self.store.message(message_id)
         if original is None:
-            raise ConversationNotFound(f"Message {message_id} no longer exists.")
+            raise ConversationNotFound(f"Message {message_id} does not exist (or was deleted).")
         if original.role != "user":
             raise EmberError("Only your own messages can be edited and sent again.")
         if not new_text.strip():

@@ -329,7 +329,7 @@ class ChatStore:
             (named, conversation_id),
         ).fetchone()
         if row is None:
-            raise ConversationNotFound(f"Message {named} no longer exists.")
+            raise ConversationNotFound(f"Message {named} does not exist (or was deleted).")
         return named if after is not None else row["parent_id"]
 
     def _choose_path(
@@ -418,7 +418,7 @@ class ChatStore:
         citations and timings. Raises :class:`ConversationNotFound` if the message is gone."""
         message = self.message(message_id)
         if message is None:
-            raise ConversationNotFound(f"Message {message_id} no longer exists.")
+            raise ConversationNotFound(f"Message {message_id} does not exist (or was deleted).")
         found = [self.message(i) for i in message.versions]
         return [m for m in found if m is not None]
 
@@ -434,7 +434,7 @@ class ChatStore:
                 (message_id,),
             ).fetchone()
             if row is None:
-                raise ConversationNotFound(f"Message {message_id} no longer exists.")
+                raise ConversationNotFound(f"Message {message_id} does not exist (or was deleted).")
             self._choose_path(conn, row["conversation_id"], message_id, row)
         return self.messages(row["conversation_id"])
 
@@ -447,7 +447,7 @@ class ChatStore:
                 "SELECT conversation_id, parent_id FROM messages WHERE id = ?", (message_id,)
             ).fetchone()
             if row is None:
-                raise ConversationNotFound(f"Message {message_id} no longer exists.")
+                raise ConversationNotFound(f"Message {message_id} does not exist (or was deleted).")
             doomed = [r["id"] for r in conn.execute(_BELOW, (message_id,))]
             if inclusive:
                 doomed.insert(0, message_id)  # (above all of them)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.cli import chat_history
-from ember.cli.common import json_flag, wants_json
+from ember.cli.common import json_flag, source_lines, wants_json
 from ember.engines import Finished, Token
 from ember.files import shown_path
 
@@ -120,12 +120,7 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
     if echo:
         sys.stdout.write("\n")
         if citations and not abstained:
-            sys.stdout.write("\nSources:\n")
-            for c in citations:
-                page = c.page_text()
-                where = f", {page}" if page else ""
-                heading = f" — {c.heading}" if c.heading else ""
-                sys.stdout.write(f"  [{c.n}] {shown_path(c.source)}{where}{heading}\n")
+            sys.stdout.write("\nSources:\n" + source_lines(citations))
         sys.stdout.flush()
     if stale:
         print(f"ember: {stale_note(stale)}", file=sys.stderr)

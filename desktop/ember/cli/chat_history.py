@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ember.cli.common import json_flag, wants_json
+from ember.cli.common import json_flag, source_lines, wants_json
 
 if TYPE_CHECKING:
     from ember.chats.records import Message
@@ -96,6 +96,8 @@ def run_show(args: argparse.Namespace) -> int:
         shown = f" · version {m.version} of {m.version_count}" if m.version_count > 1 else ""
         print(f"\n[{m.id}] {_AUTHORS.get(m.role, m.role)}{shown}")
         print(m.content.strip() or "(no text)")
+        if m.citations:
+            print("Sources:\n" + source_lines(m.citations), end="")
         for n, version in enumerate(versions.get(m.id, ()), start=1):
             mark = "*" if version.id == m.id else " "
             print(f"  {mark} version {n}: [{version.id}] {_preview(version.content)}")

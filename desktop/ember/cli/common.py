@@ -10,7 +10,7 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -20,6 +20,7 @@ from ember.files import shown_path
 if TYPE_CHECKING:
     from ember.cancel import CancelToken
     from ember.knowledge.ingest import ProgressEvent
+    from ember.knowledge.types import Citation
 
 EXIT_INTERRUPTED = 130
 
@@ -155,3 +156,14 @@ def cancel_on_interrupt(cancel: CancelToken) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def source_lines(citations: Iterable[Citation]) -> str:
+    """The sources below an answer, one a line: "  [1] /docs/manual.pdf, p. 12 — Safety"."""
+    lines = []
+    for c in citations:
+        page = c.page_text()
+        where = f", {page}" if page else ""
+        heading = f" — {c.heading}" if c.heading else ""
+        lines.append(f"  [{c.n}] {shown_path(c.source)}{where}{heading}\n")
+    return "".join(lines)

@@ -79,4 +79,19 @@ def test_a_missing_chat_or_message_is_one_line_and_a_failing_exit(
     assert main(["chat", "show", "404"]) == 1
     assert "Chat 404 does not exist" in capsys.readouterr().err
     assert main(["chat", "choose", "404"]) == 1
-    assert "404" in capsys.readouterr().err
+    assert "Message 404 does not exist" in capsys.readouterr().err
+
+
+def test_show_lists_an_answers_sources_below_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from ember.knowledge.types import Citation
+
+    with ChatStore(ember_paths().ensure().chats_db) as store:
+        chat = store.create()
+        store.add_message(chat.id, "user", "How do I descale it?")
+        answer = store.add_message(chat.id, "assistant", "With vinegar [1].")
+        cited = Citation(1, "/docs/kettle.pdf", 12, "Cleaning", "Use vinegar.", 0.8, "10", 40)
+        store.save_citations(answer.id, [cited])
+    text = _out(capsys, "chat", "show", str(chat.id))
+    assert (
+        "With vinegar [1].\nSources:\n  [1] /docs/kettle.pdf, p. 10 (12 of 40) — Cleaning" in text
+    )
