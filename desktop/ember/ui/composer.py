@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from ember.ui.accessibility import name
 from ember.ui.qt import (
+    QEvent,
     QFrame,
     QHBoxLayout,
     QKeyEvent,
@@ -26,6 +27,15 @@ from ember.ui.qt import (
 class _Input(QPlainTextEdit):
     submitted = Signal()
     escaped = Signal()
+
+    def event(self, event: QEvent) -> bool:
+        # Esc here is the box's (stop the answer, or cancel editing a message), not the
+        # window's "Stop the answer" shortcut, which would take it first and leave an edit open.
+        override = event.type() == QEvent.Type.ShortcutOverride
+        if override and event.key() == Qt.Key.Key_Escape:  # type: ignore[attr-defined]
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
