@@ -27,6 +27,12 @@ from ember.ui.qt import (
 class _Input(QPlainTextEdit):
     submitted = Signal()
     escaped = Signal()
+    fontChanged = Signal()  # the system's text size changed: the box is sized again
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.fontChanged.emit()
 
     def event(self, event: QEvent) -> bool:
         # Esc here is the box's (stop the answer, or cancel editing a message), not the
@@ -96,6 +102,7 @@ class Composer(QWidget):
         self.input.submitted.connect(self._submit)
         self.input.escaped.connect(self._escape)
         self.input.textChanged.connect(self._resize_to_text)
+        self.input.fontChanged.connect(self._resize_to_text)
         row.addWidget(self.input, 1)
         self.button = QPushButton("Send", self.frame)
         self.button.setObjectName("Primary")

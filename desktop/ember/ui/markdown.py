@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from ember.ui.markdown_math import Formula, extract_math, insert_math
 from ember.ui.qt import (
     QColor,
+    QEvent,
     QFont,
     QFontDatabase,
     QPainter,
@@ -289,6 +290,13 @@ class SafeTextBrowser(QTextBrowser):
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
         self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font (the system's text size changed while the window is open) lays the text
+        out taller or shorter without changing it: fit the height to it again."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()
 
     def set_plain(self, text: str) -> None:
         self.setPlainText(text)

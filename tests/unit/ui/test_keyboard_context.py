@@ -9,9 +9,10 @@ The real window (pytest-qt, offscreen) over the real chat history of
 from __future__ import annotations
 
 import pytest
+from tests.support.ui_app import settle
 from tests.unit.ui.test_accessibility import chat_id, window  # noqa: F401  (fixtures)
 
-from ember.ui.qt import Qt
+from ember.ui.qt import QApplication, Qt
 
 pytestmark = pytest.mark.integration
 
@@ -29,3 +30,22 @@ def test_esc_in_the_message_box_cancels_editing_a_message(qtbot, window) -> None
     assert composer.editing_message_id is None
     assert composer.edit_banner.isHidden()
     assert composer.input.toPlainText() == ""
+
+
+def test_messages_grow_with_the_system_font_while_the_window_is_open(qtbot, window) -> None:  # noqa: F811
+    before = QApplication.font()
+    bigger = QApplication.font()
+    bigger.setPointSizeF(before.pointSizeF() * 1.5)
+    try:
+        QApplication.setFont(bigger)  # as the system's font size changes, Ember running
+        settle(qtbot)
+        for bubble in window.chat.bubbles:
+            needed = bubble.body.document().size().height()
+            assert bubble.body.document().defaultFont().pointSizeF() >= bigger.pointSizeF()
+            assert bubble.body.viewport().height() >= needed, bubble.data.text  # none cut off
+        box = window.composer.input  # two lines of the new size, as before
+        two_lines = 2 * box.fontMetrics().lineSpacing() + 2 * box.document().documentMargin()
+        assert box.font().pointSizeF() >= bigger.pointSizeF()
+        assert box.viewport().height() >= two_lines
+    finally:
+        QApplication.setFont(before)
