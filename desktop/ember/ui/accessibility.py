@@ -20,6 +20,7 @@ from ember.ui.qt import (
     QAbstractButton,
     QAccessible,
     QAccessibleAnnouncementEvent,
+    QComboBox,
     QEvent,
     QLayout,
     QMainWindow,
@@ -41,6 +42,27 @@ def name(widget: QWidget, text: str, description: str = "") -> QWidget:
     if description:
         widget.setAccessibleDescription(description)
     return widget
+
+
+def label_of(widget: QWidget) -> str:
+    """What a screen reader calls ``widget``: its accessible name, else the text of the label
+    it is the buddy of ("" if neither)."""
+    if widget.accessibleName():
+        return widget.accessibleName()
+    iface = QAccessible.queryAccessibleInterface(widget)
+    for other, _relation in iface.relations(QAccessible.RelationFlag.Label) if iface else ():
+        return str(other.text(QAccessible.Text.Name)).rstrip(": ")
+    return ""
+
+
+def name_popups(root: QWidget) -> None:
+    """Name the drop-down list of each combo box under ``root`` (and ``root`` itself, if it is
+    one) after the combo box ("Model"): Qt leaves the list unnamed, and a screen reader meets it
+    as a nameless list when it opens."""
+    combos = root.findChildren(QComboBox)
+    for combo in [root, *combos] if isinstance(root, QComboBox) else combos:
+        named = label_of(combo)
+        combo.view().setAccessibleName(f"{named} choices" if named else "Choices")
 
 
 class _ClickOnEnter(QObject):
@@ -227,5 +249,6 @@ def install(window: Any) -> FocusOrder:
     # (The documents button's name is its text, "Documents: manuals", however it is shortened.)
     window.collections_button.setAccessibleDescription("Which documents answer in this chat")
     name(window.model_picker, "Model")
+    name_popups(window.model_picker)
     name(window.undo_button, "Undo deleting the chat")
     return FocusOrder(window)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ember.config import PROMPT_PRESETS, RemoteEndpoint, Settings
 from ember.errors import ConfigError
+from ember.ui.accessibility import name_popups
 from ember.ui.fit_screen import fit_to_screen, scrolling
 from ember.ui.qt import (
     QComboBox,
@@ -268,6 +269,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self.result_settings: Settings | None = None
         self._select_matching_preset()
+        name_popups(self)
         fit_to_screen(self)
 
     def _appearance(self, settings: Settings, parent: QWidget) -> QWidget:
@@ -373,6 +375,7 @@ class CollectionDialog(QDialog):
         self.choice.lineEdit().setPlaceholderText("Collection name")
         self.choice.setAccessibleName("Collection")
         self.choice.lineEdit().setAccessibleName("Collection name")
+        name_popups(self.choice)
         layout.addWidget(self.choice)
         hint = QLabel("Type a new name to create a collection.", self)
         hint.setObjectName("Muted")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ember.files import shown_path
+from ember.ui.accessibility import name_popups
 from ember.ui.fit_screen import fit_to_screen
 from ember.ui.qt import (
     QAbstractItemView,
@@ -196,6 +197,7 @@ class DocumentsPage(QDialog):
         self.busy_reason = ""
         self._tips = {w: w.toolTip() for w in self._write_widgets()}
         self._update_file_buttons()
+        name_popups(self)
         fit_to_screen(self, QSize(900, 520))
 
     # -- showing -------------------------------------------------------------------------------

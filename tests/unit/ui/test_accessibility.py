@@ -15,7 +15,16 @@ from tests.support.ui_app import close_window, settle, wait_chats
 from ember.chats.store import ChatStore
 from ember.knowledge.types import Citation
 from ember.paths import ember_paths
-from ember.ui.qt import QAccessible, QApplication, Qt, QTabWidget, QToolButton, QWidget
+from ember.ui.accessibility import label_of
+from ember.ui.qt import (
+    QAccessible,
+    QApplication,
+    QComboBox,
+    Qt,
+    QTabWidget,
+    QToolButton,
+    QWidget,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +251,33 @@ def test_a_message_added_later_takes_its_place_in_the_tab_order(qtbot, window) -
     settle(qtbot)
     back = _tab_through(qtbot, window, window.composer.input, 2, back=True)
     assert back[1] is added.copy_button  # right before the message box, not after the window
+
+
+@pytest.mark.qt_log_ignore(
+    "This plugin does not support raise", "does not support grabbing the keyboard", extend=True
+)
+def test_every_drop_down_list_has_a_name_when_it_opens(qtbot, window) -> None:
+    from ember.ui.dialogs import CollectionDialog
+
+    settings = window.open_settings()
+    qtbot.waitExposed(settings)
+    tabs = settings.findChild(QTabWidget)
+    for index in range(tabs.count()):  # (every page built and shown once)
+        tabs.setCurrentIndex(index)
+        settle(qtbot)
+    collection = CollectionDialog(["manuals"], "manuals", 2, window)
+    documents = window.documents_admin.open()
+    combos = [window.model_picker]
+    for dialog in (settings, collection, documents):
+        combos += dialog.findChildren(QComboBox)
+    assert len(combos) >= 5
+    for combo in combos:
+        combo.showPopup()
+        popup = combo.view().window()
+        qtbot.waitExposed(popup)
+        assert unnamed(popup) == [], combo.objectName() or label_of(combo)
+        assert combo.view().accessibleName().endswith("choices")
+        combo.hidePopup()
+    assert window.model_picker.view().accessibleName() == "Model choices"
+    assert documents.chooser.view().accessibleName() == "Collection choices"
+    collection.close()
