@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 OPENING = "Opening…"
 NOTHING_SHOWN = "Nothing to show."
 
+
 def file_url(citation: Citation) -> QUrl:
     """The file as a URL; for PDFs, with ``#page=N`` (viewers that support it jump there)."""
     url = QUrl.fromLocalFile(citation.source)
