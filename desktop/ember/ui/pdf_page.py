@@ -172,6 +172,10 @@ class PdfPageView(QScrollArea):
         self.setAccessibleName("Cited page")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Always there: a bar that came and went with the page's height would change the
+        # width the page is fitted to (and cut its right edge off until the next resize).
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter)  # zoomed out: the page in the middle
         self.setWidgetResizable(False)
         self.canvas = _PageCanvas(self)
         self.setWidget(self.canvas)
