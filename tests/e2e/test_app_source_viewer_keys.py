@@ -138,7 +138,7 @@ def test_the_shortcuts_list_names_the_viewer_keys(qtbot, window) -> None:
         assert (keys, what) in rows
     assert any("close the source viewer" in what for _keys, what in rows if _keys == "Esc")
     said = " ".join(what for _keys, what in rows)
-    assert "zoom the PDF page in" in said and "fit the PDF page" in said
+    assert "zoom the PDF page in, out" in said and "fit the PDF page" in said
 
 
 def test_re_index_on_the_changed_file_banner_indexes_that_file_again(qtbot, window, cited) -> None:

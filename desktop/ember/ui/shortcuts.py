@@ -103,13 +103,9 @@ COMPOSER_KEYS: tuple[tuple[str, str], ...] = (
 # What the source viewer does with keys while the focus is in it (listed, not installed).
 VIEWER_KEYS: tuple[tuple[str, str], ...] = (
     ("Esc", "Source viewer: close it"),
-    ("Ctrl++ or Ctrl+wheel", "Source viewer: zoom the PDF page in"),
-    ("Ctrl+-", "Source viewer: zoom the PDF page out"),
+    ("Ctrl++, Ctrl+-", "Source viewer: zoom the PDF page in, out (or Ctrl+wheel)"),
     ("Ctrl+0", "Source viewer: fit the PDF page to the width"),
-    (
-        "Page Up / Page Down",
-        "Source viewer: scroll; at the page's top or end, the page before or after",
-    ),
+    ("PgUp, PgDown", "Source viewer: scroll; at the page's ends, the page before or after"),
 )
 
 
@@ -151,7 +147,9 @@ class ShortcutsDialog(QDialog):
         for keys, what in rows:
             label = QLabel(keys, self)
             label.setObjectName("ShortcutKeys")
-            form.addRow(label, QLabel(what, self))
+            said = QLabel(what, self)
+            said.setWordWrap(True)  # the list fits a small screen at a large font
+            form.addRow(label, said)
         layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
