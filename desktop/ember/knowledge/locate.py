@@ -31,6 +31,7 @@ from typing import Literal
 
 from ember.errors import IngestError
 from ember.files import sha256_file, shown_path
+from ember.knowledge.pdfium_lock import PDFIUM
 from ember.knowledge.types import Citation, ParsedDocument
 
 LocateState = Literal["found", "not_found", "changed", "missing", "unreadable"]
@@ -139,6 +140,25 @@ def find_passage(text: str, passage: str) -> tuple[Span, ...]:
 
 
 def _locate_pdf(path: Path, cited: tuple[Citation, ...], changed: bool) -> Location:
+    with PDFIUM:  # PDFium is not thread-safe: two sources opened at once take turns
+        raw, section, number, count = _read_pdf_page(path, cited[0].page, changed)
+    base = Location(str(path), "pdf", "changed", raw, page=number, page_count=count)
+    if changed:
+        return _with(base, "changed", (), _changed_note(path))
+    spans: list[Span] = []
+    for citation in cited:
+        spans.extend(find_passage(raw, _passage(section or "", citation)[0]))
+    if not spans:
+        return _with(base, "not_found", (), _not_found_note(number))
+    return _with(base, "found", tuple(dict.fromkeys(spans)), None)
+
+
+def _read_pdf_page(
+    path: Path, cited_page: int | None, changed: bool
+) -> tuple[str, str | None, int, int]:
+    """Page ``cited_page``'s (clamped to the document) raw PDFium text, its section text as
+    indexing made it (None when ``changed``), its number and the page count. Hold
+    :data:`PDFIUM`."""
     import pypdfium2 as pdfium
 
     from ember.knowledge.parsers.pdf import _open_error, section_text
@@ -150,7 +170,7 @@ def _locate_pdf(path: Path, cited: tuple[Citation, ...], changed: bool) -> Locat
         raise _open_error(exc) from None
     try:
         count = len(pdf)
-        number = min(max(cited[0].page or 1, 1), max(count, 1))
+        number = min(max(cited_page or 1, 1), max(count, 1))
         page = pdf[number - 1]
         try:
             textpage = page.get_textpage()
@@ -165,15 +185,7 @@ def _locate_pdf(path: Path, cited: tuple[Citation, ...], changed: bool) -> Locat
         raise IngestError("damaged PDF: this page could not be read") from None
     finally:
         pdf.close()
-    base = Location(str(path), "pdf", "changed", raw, page=number, page_count=count)
-    if changed:
-        return _with(base, "changed", (), _changed_note(path))
-    spans: list[Span] = []
-    for citation in cited:
-        spans.extend(find_passage(raw, _passage(section or "", citation)[0]))
-    if not spans:
-        return _with(base, "not_found", (), _not_found_note(number))
-    return _with(base, "found", tuple(dict.fromkeys(spans)), None)
+    return raw, section, number, count
 
 
 def _is_pdf(path: Path) -> bool:

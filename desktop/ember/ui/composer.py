@@ -79,7 +79,12 @@ class Composer(QWidget):
         self.edit_banner.setObjectName("EditBanner")
         banner = QHBoxLayout(self.edit_banner)
         banner.setContentsMargins(10, 4, 4, 4)
-        self.edit_label = QLabel("Editing your message — sending replaces it and what followed.")
+        # Editing makes a version (ember.chats.branches): nothing earlier is lost.
+        self.edit_label = QLabel(
+            "Editing your message — sending makes a new version; the earlier one stays a click "
+            "away (‹ › on the message)."
+        )
+        self.edit_label.setWordWrap(True)
         banner.addWidget(self.edit_label, 1)
         cancel_edit = QToolButton(self.edit_banner)
         cancel_edit.setText("Cancel")

@@ -5,8 +5,10 @@ The window's splitter holds the sidebar, the chat column and the pane. Side by s
 answer next to the page it cites), but a narrow window or a large system font leaves no room for
 all three at their minimum widths. Then the sidebar folds away while the pane is open; if even the
 chat and the pane do not fit together, the pane takes the chat column's place until it is closed
-(Esc or ✕ bring the chat back, with the focus where it was). Resizing the window while the pane
-is open chooses again. :func:`plan_room` is the arithmetic; :class:`PaneRoom` applies it.
+(Esc or ✕ bring the chat back). In every arrangement, closing the pane gives the keyboard focus
+back to what had it when the pane was opened (the chip or ``[n]`` link that opened it; the last
+one, when another opened the pane again while it was open), unless the person has since moved
+the focus outside the pane. Resizing the window while the pane is open chooses again. :func:`plan_room` is the arithmetic; :class:`PaneRoom` applies it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ember.ui.qt import QApplication, QEvent, QObject, QSplitter, QWidget
+from ember.ui.qt import QApplication, QEvent, QObject, QSplitter, Qt, QWidget
 
 Mode = Literal["beside", "folded", "over"]
 
@@ -96,9 +98,16 @@ class PaneRoom(QObject):
     def open(self) -> Room:
         """Show the pane, arranged for the splitter's width now."""
         if self.mode is None:
-            focused = QApplication.focusWidget()
-            self._focus = None if focused is None or self.pane.isAncestorOf(focused) else focused
+            self._focus = None
+            self.opened_again()
         return self._place(force=True)
+
+    def opened_again(self) -> None:
+        """The pane opens (again) from what has the focus now: closing it goes back there (a
+        focus inside the pane keeps the one before)."""
+        focused = QApplication.focusWidget()
+        if focused is not None and not self.pane.isAncestorOf(focused):
+            self._focus = focused
 
     def close(self) -> None:
         """Hide the pane; what was folded or covered comes back, the chat with the pane's width."""
@@ -107,6 +116,8 @@ class PaneRoom(QObject):
         sidebar, chat = self._parts()
         index = self.splitter.indexOf(self.pane)
         sizes = self.splitter.sizes()
+        focused = QApplication.focusWidget()
+        in_pane = focused is None or self.pane.isAncestorOf(focused) or focused is self.pane
         self.mode = None
         self.pane.hide()
         side = 0
@@ -123,8 +134,8 @@ class PaneRoom(QObject):
         self.splitter.setMinimumWidth(0)  # the window's minimum is its own again
         focus, self._focus = self._focus, None
         try:
-            if focus is not None and focus.isVisible():
-                focus.setFocus()
+            if in_pane and focus is not None and focus.isVisible():
+                focus.setFocus(Qt.FocusReason.OtherFocusReason)
         except RuntimeError:  # the widget went (a message redrawn) meanwhile
             pass
 

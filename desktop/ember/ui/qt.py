@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         QTextFormat,
         QTextFrameFormat,
         QTextImageFormat,
+        QWheelEvent,
     )
     from PySide6.QtNetwork import QLocalServer, QLocalSocket
     from PySide6.QtWidgets import (
@@ -170,6 +171,7 @@ _MODULES: dict[str, str] = {
     "QTextFormat": "PySide6.QtGui",
     "QTextFrameFormat": "PySide6.QtGui",
     "QTextImageFormat": "PySide6.QtGui",
+    "QWheelEvent": "PySide6.QtGui",
     "QLocalServer": "PySide6.QtNetwork",
     "QLocalSocket": "PySide6.QtNetwork",
     "QAbstractButton": "PySide6.QtWidgets",
@@ -362,6 +364,7 @@ __all__ = [
     "QToolButton",
     "QUrl",
     "QVBoxLayout",
+    "QWheelEvent",
     "QWidget",
     "Qt",
     "Signal",

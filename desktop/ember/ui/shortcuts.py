@@ -62,6 +62,20 @@ def _copy_last_answer(window: Any) -> Callable[[], None]:
     return copy
 
 
+def _escape(window: Any) -> Callable[[], None]:
+    """Esc: stop the answer being written; with none, close the source viewer if it is open.
+    (In the viewer itself Esc always closes it: the pane takes the key first.)"""
+
+    def escape() -> None:
+        viewer = getattr(window, "source_viewer", None)
+        if window.generation is None and viewer is not None and viewer.isVisible():
+            viewer.close_pane()
+        else:
+            window.generator.stop()
+
+    return escape
+
+
 def _show_list(window: Any) -> Callable[[], object]:
     return lambda: show_shortcuts(window)
 
@@ -73,7 +87,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+O", "Add documents…", lambda w: w.documents.choose),
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
-    Shortcut("Esc", "Stop the answer", lambda w: w.generator.stop),
+    Shortcut("Esc", "Stop the answer; with none, close the source viewer", _escape),
     Shortcut("Ctrl+Shift+R", "Answer the last question again", lambda w: w.generator.regenerate),
     Shortcut("Ctrl+Shift+C", "Copy the last answer", _copy_last_answer),
     Shortcut("Ctrl+/", "Keyboard shortcuts", _show_list, also=("F1",)),
@@ -84,6 +98,14 @@ SHORTCUTS: tuple[Shortcut, ...] = (
 COMPOSER_KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", "Send the message"),
     ("Shift+Enter", "New line in the message"),
+)
+
+# What the source viewer does with keys while the focus is in it (listed, not installed).
+VIEWER_KEYS: tuple[tuple[str, str], ...] = (
+    ("Esc", "Source viewer: close it"),
+    ("Ctrl++, Ctrl+-", "Source viewer: zoom the PDF page in, out (or Ctrl+wheel)"),
+    ("Ctrl+0", "Source viewer: fit the PDF page to the width"),
+    ("PgUp, PgDown", "Source viewer: scroll; at the page's ends, the page before or after"),
 )
 
 
@@ -111,7 +133,8 @@ def keys_text(shortcut: Shortcut) -> str:
 
 
 class ShortcutsDialog(QDialog):
-    """Every keyboard shortcut of :data:`SHORTCUTS` and the message box's keys, one per row."""
+    """Every keyboard shortcut of :data:`SHORTCUTS`, the message box's keys and the source
+    viewer's, one per row."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,11 +143,13 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         form.setHorizontalSpacing(24)
-        rows = [(keys_text(s), s.what) for s in SHORTCUTS] + list(COMPOSER_KEYS)
+        rows = [(keys_text(s), s.what) for s in SHORTCUTS] + [*COMPOSER_KEYS, *VIEWER_KEYS]
         for keys, what in rows:
             label = QLabel(keys, self)
             label.setObjectName("ShortcutKeys")
-            form.addRow(label, QLabel(what, self))
+            said = QLabel(what, self)
+            said.setWordWrap(True)  # the list fits a small screen at a large font
+            form.addRow(label, said)
         layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)

@@ -363,11 +363,13 @@ class MainWindow(QMainWindow):
         message.ask(question)
 
     def show_citation(self, citation: Citation | tuple[Citation, ...]) -> SourceViewer:
+        from ember.ui.source_reindex import reindex_source
         from ember.ui.source_viewer import SourceViewer  # the pane beside the chat, made once
 
         viewer = getattr(self, "source_viewer", None) or SourceViewer(self.tasks, self.splitter)
         if viewer is not getattr(self, "source_viewer", None):  # another chat's sources: closed
             self.conversations.switching.connect(viewer.close_pane)
+            viewer.reindexRequested.connect(lambda path: reindex_source(self, path))
         self.source_viewer = viewer
         return viewer.show_sources(citation)
 

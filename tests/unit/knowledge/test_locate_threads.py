@@ -35,3 +35,22 @@ def test_pdf_passages_located_on_several_threads_at_once_are_all_read() -> None:
         thread.join()
     assert len(states) == 40
     assert "unreadable" not in states, f"{states.count('unreadable')} of 40 opens said damaged"
+
+
+def test_the_pdf_parser_takes_the_same_pdfium_lock_as_locate(tmp_path) -> None:
+    """Indexing code that reads a PDF in this process (tests, tools; the app's own parsing runs
+    in the sandbox's child) waits while another thread uses PDFium, and then reads the file."""
+    from tests.support.nasty_files import write_pdf
+
+    from ember.knowledge.parsers.pdf import parse
+    from ember.knowledge.pdfium_lock import PDFIUM
+
+    path = write_pdf(tmp_path / "minutes.pdf", ["The marmalade budget was 4,200 euros."])
+    parsed: list[str] = []
+    reader = threading.Thread(target=lambda: parsed.append(parse(path).sections[0].text))
+    with PDFIUM:  # as locate() holds it on a worker thread
+        reader.start()
+        reader.join(timeout=1.0)
+        assert reader.is_alive() and not parsed, "the parser used PDFium while it was held"
+    reader.join()
+    assert "marmalade budget" in parsed[0]

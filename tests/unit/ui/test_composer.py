@@ -57,3 +57,11 @@ def test_a_long_reason_wraps_instead_of_widening_the_window(qtbot, composer) -> 
     composer.set_blocked("No model loaded: " + "this model file could not be read " * 12)
     assert composer.reason.wordWrap()
     assert composer.minimumSizeHint().width() <= max(narrow, 400)
+
+
+def test_the_edit_banner_says_the_earlier_version_is_kept(qtbot, composer) -> None:
+    composer.start_edit(7, "How do I descale the kettle?")
+    said = composer.edit_label.text()
+    assert composer.edit_banner.isVisible()
+    assert "new version" in said and "earlier one stays" in said
+    assert "replaces" not in said  # editing keeps the earlier message and its answer

@@ -132,8 +132,8 @@ def test_a_file_that_cannot_be_shown_does_not_keep_saying_opening(
 ) -> None:
     _open(qtbot, viewer, Citation(1, str(tmp_path / "gone.md"), None, None, "Descale.", 0.6))
     assert viewer.banner.isVisible()
-    assert viewer.stack.currentWidget() is viewer.waiting
-    assert "Opening" not in viewer.waiting.text()
+    assert viewer.stack.currentWidget() is viewer.empty
+    assert viewer.empty.text() == "Nothing to show: the file is not there any more."
 
 
 def test_a_long_text_shows_the_stretch_around_its_passage(qtbot, viewer, tmp_path: Path) -> None:

@@ -36,6 +36,11 @@ def test_a_source_whose_file_is_gone_does_not_still_say_opening(
         viewer.show_sources(gone)
     assert viewer.banner.isVisible()
     assert viewer.stack.currentWidget() is not viewer.waiting, "still says 'Opening…'"
+    assert viewer.stack.currentWidget() is viewer.empty and viewer.empty.isVisible()
+    assert "not there any more" in viewer.empty.text()
+    assert QApplication.focusWidget() is viewer.empty  # a screen reader reads why
+    assert viewer.empty.accessibleName() == viewer.empty.text()
+    assert not viewer.system_button.isEnabled()  # nothing to open in another program
 
 
 def test_the_focus_after_opening_a_source_is_on_a_named_control(
@@ -49,3 +54,4 @@ def test_the_focus_after_opening_a_source_is_on_a_named_control(
     assert focused is not None and focused.accessibleName(), (
         f"focus is on {type(focused).__name__}, which has no accessible name"
     )
+    assert focused is viewer.text_view and focused.accessibleName() == "Cited text"

@@ -25,6 +25,7 @@ from ember.knowledge.page_progress import page_read
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.parsers.pdf_forms import FormReader
 from ember.knowledge.parsers.pdf_layout import page_text
+from ember.knowledge.pdfium_lock import PDFIUM
 from ember.knowledge.types import ParsedDocument, Section
 
 # PDFium's FPDF_GetLastError codes, as pypdfium2 passes them on in PdfiumError.err_code.
@@ -39,8 +40,14 @@ def parse(path: Path) -> ParsedDocument:
     """A PDF's text layer, one section per page (1-based page numbers).
 
     Raises :class:`IngestError` if it cannot be opened (damaged, password protected, ...), has no
-    pages, no page can be read, or it has no text layer.
+    pages, no page can be read, or it has no text layer. Holds :data:`~ember.knowledge.
+    pdfium_lock.PDFIUM` throughout: PDFium is not thread-safe.
     """
+    with PDFIUM:
+        return _parse(path)
+
+
+def _parse(path: Path) -> ParsedDocument:
     import pypdfium2 as pdfium
 
     try:
