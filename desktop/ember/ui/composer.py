@@ -65,6 +65,7 @@ class Composer(QWidget):
     sendRequested = Signal(str)
     stopRequested = Signal()
     editCancelled = Signal()
+    escapedIdle = Signal()  # Esc with no answer to stop and no edit to cancel (closes the viewer)
 
     MIN_LINES = 2
     MAX_LINES = 10
@@ -214,8 +215,10 @@ class Composer(QWidget):
     def _escape(self) -> None:
         if self.generating:
             self.stopRequested.emit()
-        else:
+        elif self.editing_message_id is not None:
             self.cancel_edit()
+        else:
+            self.escapedIdle.emit()
 
     def _button_clicked(self) -> None:
         if self.generating:

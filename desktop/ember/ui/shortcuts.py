@@ -87,7 +87,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+O", "Add documents…", lambda w: w.documents.choose),
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
-    Shortcut("Esc", "Stop the answer; with none, close the source viewer", _escape),
+    Shortcut(
+        "Esc", "Stop the answer; with none, cancel an edit or close the source viewer", _escape
+    ),
     Shortcut("Ctrl+Shift+R", "Answer the last question again", lambda w: w.generator.regenerate),
     Shortcut("Ctrl+Shift+C", "Copy the last answer", _copy_last_answer),
     Shortcut("Ctrl+/", "Keyboard shortcuts", _show_list, also=("F1",)),

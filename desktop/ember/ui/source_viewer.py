@@ -80,7 +80,6 @@ def nothing_shown(state: str | None) -> str:
     return "Nothing to show: the file could not be read."
 
 
-
 def file_url(citation: Citation) -> QUrl:
     """The file as a URL; for PDFs, with ``#page=N`` (viewers that support it jump there)."""
     url = QUrl.fromLocalFile(citation.source)

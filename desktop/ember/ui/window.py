@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         viewer = getattr(self, "source_viewer", None) or SourceViewer(self.tasks, self.splitter)
         if viewer is not getattr(self, "source_viewer", None):  # another chat's sources: closed
             self.conversations.switching.connect(viewer.close_pane)
+            self.composer.escapedIdle.connect(viewer.close_pane)
             viewer.reindexRequested.connect(lambda path: reindex_source(self, path))
         self.source_viewer = viewer
         return viewer.show_sources(citation)

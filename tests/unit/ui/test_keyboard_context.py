@@ -1,6 +1,6 @@
 """Keys do what the focused part of the window says, not only what the window's shortcuts say:
 Esc in the message box while a message is being edited cancels the edit (the window's Esc stops
-an answer); text shown in a message follows a change of the system's font size while the window
+an answer), and with nothing to stop or cancel closes the source viewer; text shown in a message follows a change of the system's font size while the window
 is open.
 
 The real window (pytest-qt, offscreen) over the real chat history of
@@ -30,6 +30,27 @@ def test_esc_in_the_message_box_cancels_editing_a_message(qtbot, window) -> None
     assert composer.editing_message_id is None
     assert composer.edit_banner.isHidden()
     assert composer.input.toPlainText() == ""
+
+
+def test_esc_in_the_message_box_with_nothing_to_stop_or_cancel_closes_the_source_viewer(
+    qtbot,
+    window,  # noqa: F811
+    tmp_path,
+) -> None:
+    from ember.knowledge.types import Citation
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("Descale the kettle monthly.\n", encoding="utf-8")
+    viewer = window.show_citation(Citation(1, str(notes), None, None, "Descale", 0.8))
+    with qtbot.waitSignal(viewer.opened, timeout=15_000):
+        pass
+    assert viewer.isVisible()
+    window.composer.input.setFocus()
+    qtbot.waitUntil(window.composer.input.hasFocus, timeout=2000)
+
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Escape)
+
+    assert not viewer.isVisible()
 
 
 def test_messages_grow_with_the_system_font_while_the_window_is_open(qtbot, window) -> None:  # noqa: F811
