@@ -16,7 +16,7 @@ from ember.paths import ember_paths
 from ember.ui.qt import Qt, QToolButton, QUrl
 from tests.support.citations import cite, index_chunks
 from tests.support.labeled_pdf import FIRST_BODY_PAGE, write_labeled_manual
-from tests.support.ui_app import close_window, settle, wait_chats
+from tests.support.ui_app import close_window, open_window_on_chat, settle
 
 pytestmark = pytest.mark.integration
 
@@ -57,19 +57,7 @@ def cited(tmp_path: Path) -> dict[str, object]:
 
 @pytest.fixture
 def window(qtbot, cited):  # type: ignore[no-untyped-def]
-    from ember.ui.app import create_application, create_window
-
-    create_application()
-    win = create_window(start_background=False)
-    qtbot.addWidget(win)
-    win.resize(1180, 780)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.started, timeout=10_000)
-    win.open_conversation(cited["chat"])
-    wait_chats(qtbot, win)
-    qtbot.waitUntil(lambda: win.conversation_id == cited["chat"], timeout=10_000)
-    settle(qtbot)
+    win = open_window_on_chat(qtbot, cited["chat"])
     yield win
     close_window(win)
 

@@ -20,7 +20,7 @@ from ember.ui.qt import QApplication, Qt, QToolButton
 from ember.ui.shortcuts import VIEWER_KEYS, ShortcutsDialog
 from ember.ui.source_viewer import CLOSE_TIP
 from tests.support.citations import cite, index_chunks
-from tests.support.ui_app import close_window, settle, wait_chats
+from tests.support.ui_app import close_window, open_window_on_chat
 
 pytestmark = pytest.mark.integration
 
@@ -59,24 +59,8 @@ def cited(tmp_path: Path) -> dict[str, object]:
 
 @pytest.fixture
 def window(qtbot, cited):  # type: ignore[no-untyped-def]
-    from ember.ui.app import create_application, create_window
-
-    create_application()
-    win = create_window(start_background=False)
-    qtbot.addWidget(win)
-    win.resize(1180, 780)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitUntil(lambda: win.started, timeout=10_000)
-    win.open_conversation(cited["chat"])
-    wait_chats(qtbot, win)
-    qtbot.waitUntil(lambda: win.conversation_id == cited["chat"], timeout=10_000)
-    settle(qtbot)
+    win = open_window_on_chat(qtbot, cited["chat"])
     yield win
-    for widget in QApplication.topLevelWidgets():
-        if widget is not win and widget.isVisible():
-            widget.close()
     close_window(win)
 
 

@@ -68,6 +68,26 @@ def open_window(  # type: ignore[no-untyped-def]
     return window
 
 
+def open_window_on_chat(qtbot, chat_id: int, size: tuple[int, int] = (1180, 780)):  # type: ignore[no-untyped-def]
+    """The real window, shown, active and started, with chat ``chat_id`` open and its messages
+    laid out (no model loaded: start_background=False). Close it with :func:`close_window`."""
+    from ember.ui.app import create_application, create_window
+
+    create_application()
+    win = create_window(start_background=False)
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitUntil(lambda: win.started, timeout=10_000)
+    win.open_conversation(chat_id)
+    wait_chats(qtbot, win)
+    qtbot.waitUntil(lambda: win.conversation_id == chat_id, timeout=10_000)
+    settle(qtbot)
+    return win
+
+
 def wait_chats(qtbot, window, timeout: int = 10_000) -> None:  # type: ignore[no-untyped-def]
     """Wait until every chat-history call the window queued has answered (they run off the
     GUI thread; opening, renaming, deleting and exporting a chat all land a moment later)."""

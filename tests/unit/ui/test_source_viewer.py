@@ -11,22 +11,8 @@ from tests.support.citations import cite, index_chunks
 from tests.support.ui_app import ConnectionRecorder
 
 from ember.knowledge.types import Citation
-from ember.ui.qt import QSplitter, QToolButton, QWidget
+from ember.ui.qt import QToolButton
 from ember.ui.source_viewer import SourceViewer, file_url
-from ember.ui.tasks import TaskManager
-
-
-@pytest.fixture
-def viewer(qtbot):
-    tasks = TaskManager()
-    splitter = QSplitter()
-    qtbot.addWidget(splitter)
-    QWidget(splitter)  # the chat column
-    pane = SourceViewer(tasks, splitter)
-    splitter.resize(1000, 700)
-    splitter.show()
-    yield pane
-    assert tasks.shutdown(5000)
 
 
 def _open(qtbot, viewer: SourceViewer, citation: Citation) -> None:

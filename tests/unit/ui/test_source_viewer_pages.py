@@ -13,9 +13,8 @@ from tests.support.nasty_files import write_pdf
 from ember.knowledge.types import Citation
 from ember.ui.accessibility import in_reading_order
 from ember.ui.pdf_page import MAX_RENDER_WIDTH_PX, PdfPageView
-from ember.ui.qt import QApplication, QPoint, QPointF, Qt, QWheelEvent, QWidget
+from ember.ui.qt import QApplication, QPoint, QPointF, Qt, QWheelEvent
 from ember.ui.source_viewer import SourceViewer
-from ember.ui.tasks import TaskManager
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 PAGES = [
@@ -23,22 +22,6 @@ PAGES = [
     "Page two. Wipe the outside with a damp cloth; never put the base in water.",
     "Page three. Keep the kettle dry and store it with the lid open.",
 ]
-
-
-@pytest.fixture
-def viewer(qtbot):
-    from ember.ui.qt import QSplitter
-
-    tasks = TaskManager()
-    splitter = QSplitter()
-    qtbot.addWidget(splitter)
-    QWidget(splitter)  # the chat column
-    pane = SourceViewer(tasks, splitter)
-    splitter.resize(1000, 700)
-    splitter.show()
-    splitter.activateWindow()
-    yield pane
-    assert tasks.shutdown(5000)
 
 
 @pytest.fixture

@@ -6,26 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from ember.knowledge.types import Citation
-from ember.ui.qt import QApplication, QSplitter, QWidget
-from ember.ui.source_viewer import SourceViewer
-from ember.ui.tasks import TaskManager
-
-
-@pytest.fixture
-def viewer(qtbot):
-    tasks = TaskManager()
-    splitter = QSplitter()
-    qtbot.addWidget(splitter)
-    QWidget(splitter)  # the chat column
-    pane = SourceViewer(tasks, splitter)
-    splitter.resize(1000, 700)
-    splitter.show()
-    splitter.activateWindow()
-    yield pane
-    assert tasks.shutdown(5000)
+from ember.ui.qt import QApplication
 
 
 def test_a_source_whose_file_is_gone_does_not_still_say_opening(
