@@ -13,6 +13,7 @@ import pytest
 
 from ember.ui import accessibility
 from ember.ui.qt import QApplication, Qt, QToolButton, QWidget
+from tests.e2e.test_app_chat_documents import INDEX_TIMEOUT_MS, QUESTION, ROUTER
 from tests.support.ui_app import (
     ANSWER_TIMEOUT_MS,
     close_window,
@@ -23,15 +24,6 @@ from tests.support.ui_app import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-INDEX_TIMEOUT_MS = 240_000
-QUESTION = "How do I reset the Zephyr router to factory settings?"
-ROUTER = """# Zephyr router manual
-
-## Resetting the router
-
-To reset the Zephyr router to factory settings, hold the red pinhole button on the back
-for fifteen seconds until the status light blinks purple. All saved Wi-Fi passwords are erased.
-"""
 CTRL = Qt.KeyboardModifier.ControlModifier
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ember.chats.migrations import MIGRATIONS
+from tests.support.old_chats import chat_db_before
+
 from ember.chats.store import ChatStore
-from ember.db import connect, migrate
 from ember.knowledge.types import Citation
 
 PLACED = Citation(
@@ -30,19 +30,7 @@ def test_a_citations_section_offsets_and_hash_survive_a_restart(tmp_path: Path) 
 
 def test_citations_saved_before_offsets_load_without_them(tmp_path: Path) -> None:
     path = tmp_path / "chats.sqlite3"
-    conn = connect(path)
-    migrate(conn, MIGRATIONS[:3], label="chats")  # the schema before offsets and hashes
-    conn.execute("INSERT INTO conversations (title, created, updated) VALUES ('Old chat', 0, 0)")
-    conn.execute(
-        "INSERT INTO messages (conversation_id, role, content, created) "
-        "VALUES (1, 'assistant', 'See [1].', 0)"
-    )
-    conn.execute(
-        "INSERT INTO citations (message_id, n, source, page, heading, snippet, score) "
-        "VALUES (1, 1, '/docs/manual.pdf', 12, NULL, 'Red to L.', 0.6)"
-    )
-    conn.commit()
-    conn.close()
+    chat_db_before(path, 3)  # the schema before offsets and hashes
     with ChatStore(path) as store:
         (citation,) = store.citations(1)
     assert (citation.page, citation.snippet) == (12, "Red to L.")
