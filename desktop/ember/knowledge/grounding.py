@@ -77,6 +77,7 @@ from ember.knowledge.types import Citation, Grounding, page_reference
 NOT_FOUND_TEXT = "not found in your documents"
 DEFAULT_ABSTAIN_BELOW = 0.52
 DEFAULT_COVERAGE_WEIGHT = 0.4
+SNIPPET_CHARS = 240  # a citation's snippet, at most
 _BACKTICKS = re.compile(r"`{3,}")
 # Snowball's "porter" is Martin Porter's original algorithm, the one FTS5's ``porter`` tokenizer
 # (the keyword index's) implements: a question word counts as present in a chunk exactly when
@@ -93,7 +94,7 @@ class GroundingOptions:
     k: int = 4  # sources per question: a small model's context is short
     abstain_below: float = DEFAULT_ABSTAIN_BELOW  # on similarity + coverage_weight * coverage
     coverage_weight: float = DEFAULT_COVERAGE_WEIGHT  # 0: decide on similarity alone
-    snippet_chars: int = 240
+    snippet_chars: int = SNIPPET_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,20 +153,7 @@ def ground(
             context="", abstained=True, best_similarity=best, extra=extra, stale=result.stale
         )
     citations = tuple(
-        Citation(
-            n=number,
-            source=hit.source,
-            page=hit.page,
-            heading=hit.heading,
-            snippet=snippet(hit.text, options.snippet_chars),
-            similarity=round(hit.similarity, 4),
-            page_label=hit.page_label,
-            page_count=hit.page_count,
-            section=hit.section,
-            start=hit.start,
-            end=hit.end,
-            content_hash=hit.content_hash,
-        )
+        cite_hit(hit, number, options.snippet_chars)
         for number, hit in enumerate(result.hits, start=1)
     )
     context = format_sources(result.hits)
@@ -175,6 +163,26 @@ def ground(
         best_similarity=best,
         extra=extra,
         stale=result.stale,
+    )
+
+
+def cite_hit(hit: Hit, n: int, snippet_chars: int = SNIPPET_CHARS) -> Citation:
+    """``hit`` as source ``[n]``: what the source viewer needs to open it at its passage (its
+    section, ``start``/``end`` offsets and the file's hash when indexed), a snippet of at most
+    ``snippet_chars`` characters and its similarity to 4 places."""
+    return Citation(
+        n=n,
+        source=hit.source,
+        page=hit.page,
+        heading=hit.heading,
+        snippet=snippet(hit.text, snippet_chars),
+        similarity=round(hit.similarity, 4),
+        page_label=hit.page_label,
+        page_count=hit.page_count,
+        section=hit.section,
+        start=hit.start,
+        end=hit.end,
+        content_hash=hit.content_hash,
     )
 
 
