@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ember.ui import message
+from ember.ui import document_search, message
 from ember.ui.qt import (
     QAction,
     QApplication,
@@ -76,6 +76,10 @@ def _escape(window: Any) -> Callable[[], None]:
     return escape
 
 
+def _search_documents(window: Any) -> Callable[[], object]:
+    return lambda: document_search.open_search(window)
+
+
 def _show_list(window: Any) -> Callable[[], object]:
     return lambda: show_shortcuts(window)
 
@@ -85,6 +89,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+K", "Search chats", _focus_search),
     Shortcut("Ctrl+L", "Go to the message box", _focus_composer),
     Shortcut("Ctrl+O", "Add documents…", lambda w: w.documents.choose),
+    Shortcut("Ctrl+Shift+F", "Search your documents", _search_documents),
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
     Shortcut(
@@ -113,7 +118,7 @@ VIEWER_KEYS: tuple[tuple[str, str], ...] = (
 
 def install(window: Any) -> None:
     """Give ``window`` (the :class:`~ember.ui.window.MainWindow`) every shortcut of :data:`SHORTCUTS` (window-wide)
-    and a "Keyboard shortcuts" entry in its ⋯ menu."""
+    and a "Keyboard shortcuts" entry in its ⋯ menu (and "Search documents…" in + Add)."""
     for shortcut in SHORTCUTS:
         if shortcut.keys == "Ctrl+O":  # an action, so menus can show it too
             action = QAction(shortcut.what, window)
@@ -126,6 +131,7 @@ def install(window: Any) -> None:
             made.setContext(Qt.ShortcutContext.WindowShortcut)
     window.more_menu.addSeparator()
     window.more_menu.addAction("Keyboard shortcuts", _show_list(window))
+    document_search.install(window)  # + Add → Search documents…
 
 
 def keys_text(shortcut: Shortcut) -> str:

@@ -170,11 +170,13 @@ def test_every_tab_of_the_settings_has_names(qtbot, window) -> None:
 
 def test_the_other_dialogs_have_names(qtbot, window) -> None:
     from ember.ui.dialogs import CollectionDialog
+    from ember.ui.document_search import open_search
     from ember.ui.documents_page import RenameDialog
     from ember.ui.shortcuts import show_shortcuts
 
     dialogs = [
         show_shortcuts(window),
+        open_search(window),
         window.documents_admin.open(),
         window.show_citation(CITATIONS[:1]),
     ]
