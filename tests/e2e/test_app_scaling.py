@@ -1,6 +1,7 @@
 """Text follows the system's font size: at 1.5 times the default font, in an 800×600 window (with
-the source viewer open or not, its page and zoom controls for a real PDF) and in every dialog on an 800×600 screen, no label, button or text
-field is squeezed below the size its text needs, and nothing is cut off by the window's edge.
+the source viewer open or not, and with a real PDF's page and zoom controls) and in every dialog
+on an 800×600 screen, no label, button or text field is squeezed below the size its text needs,
+and nothing is cut off by the window's edge.
 
 The real window (pytest-qt, offscreen) over a real chat history whose answer cites a page; the
 application font is made 1.5 times larger before the window is built, as a system setting is.
