@@ -1,6 +1,7 @@
 """Text follows the system's font size: at 1.5 times the default font, in an 800×600 window (with
-the source viewer open or not) and in every dialog on an 800×600 screen, no label, button or text
-field is squeezed below the size its text needs, and nothing is cut off by the window's edge.
+the source viewer open or not, and with a real PDF's page and zoom controls) and in every dialog
+on an 800×600 screen, no label, button or text field is squeezed below the size its text needs,
+and nothing is cut off by the window's edge.
 
 The real window (pytest-qt, offscreen) over a real chat history whose answer cites a page; the
 application font is made 1.5 times larger before the window is built, as a system setting is.
@@ -10,6 +11,7 @@ manager on such a screen would, after checking that its minimum fits.)"""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +33,7 @@ from ember.ui.qt import (
     QToolButton,
     QWidget,
 )
+from tests.support.nasty_files import write_pdf
 from tests.support.ui_app import close_window, settle, wait_chats
 
 pytestmark = pytest.mark.integration
@@ -127,15 +130,14 @@ def big_font(qapp: QApplication, request: pytest.FixtureRequest) -> Iterator[flo
     QApplication.setFont(before)
 
 
-@pytest.fixture
-def window(qtbot, big_font):  # type: ignore[no-untyped-def]
+def _window_citing(qtbot, citation: Citation):  # type: ignore[no-untyped-def]
+    """The window at 800×600 over a chat whose answer cites ``citation``."""
     from ember.ui.app import create_window
 
     with ChatStore(ember_paths().ensure().chats_db) as store:
         chat = store.create("Router")
         store.add_message(chat.id, "user", "How do I reset the router?")
         answer = store.add_message(chat.id, "assistant", "Hold the red button [1].", model="S")
-        citation = Citation(1, "/docs/router_manual.pdf", 12, None, "Hold it.", 0.8, "12", 40)
         store.save_citations(answer.id, (citation,))
     win = create_window(start_background=False)
     qtbot.addWidget(win)
@@ -147,6 +149,29 @@ def window(qtbot, big_font):  # type: ignore[no-untyped-def]
     wait_chats(qtbot, win)
     qtbot.waitUntil(lambda: len(win.chat.bubbles) == 2, timeout=10_000)
     settle(qtbot)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, big_font):  # type: ignore[no-untyped-def]
+    """The window over an answer citing page 12 of a PDF that is not there any more."""
+    gone = Citation(1, "/docs/router_manual.pdf", 12, None, "Hold it.", 0.8, "12", 40)
+    win = _window_citing(qtbot, gone)
+    yield win
+    close_window(win)
+
+
+# A real manual's length, so the page row reads "118 / 120" (wider than "2 / 3").
+ROUTER_PAGES = [f"Router manual, page {n}. Keep the router dry." for n in range(1, 121)]
+ROUTER_PAGES[117] = "Resetting. Hold the red button on the back for ten seconds until it blinks."
+
+
+@pytest.fixture
+def pdf_window(qtbot, big_font, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The window over an answer citing page 118 of a real 120-page PDF."""
+    manual = write_pdf(tmp_path / "router manual.pdf", ROUTER_PAGES)
+    cited = Citation(1, str(manual), 118, None, ROUTER_PAGES[117], 0.8, "118", len(ROUTER_PAGES))
+    win = _window_citing(qtbot, cited)
     yield win
     close_window(win)
 
@@ -227,6 +252,46 @@ def test_at_150_percent_a_wider_window_puts_the_source_beside_the_chat(qtbot, wi
     settle(qtbot)
     assert window.width() == 800 and viewer.room.mode == "over"
     assert not squeezed(window) and not cut_off(window)
+
+
+def test_at_150_percent_in_800_by_600_a_pdfs_page_controls_fit(qtbot, pdf_window) -> None:
+    window = pdf_window
+    chip = window.chat.bubbles[-1].sources_row.findChildren(QToolButton)[0]
+    chip.setFocus()
+    chip.click()
+    viewer = window.source_viewer  # made by the first click
+    qtbot.waitUntil(lambda: viewer.location is not None, timeout=15_000)  # the page is drawn
+    settle(qtbot)
+    assert viewer.location is not None and viewer.location.state == "found"
+    assert viewer.stack.currentWidget() is viewer.pdf_view and viewer.pdf_view.highlight_rects()
+    assert window.width() == 800 and window.height() == 600
+    tools = viewer.page_tools
+    assert tools.isVisible() and tools.page_label.text() == "118 / 120"
+    found = squeezed(window) + cut_off(window) + cut_off(viewer)
+    assert not found, "\n".join(found)
+    controls = (
+        tools.previous_button,
+        tools.page_label,
+        tools.next_button,
+        tools.zoom_out_button,
+        tools.zoom_label,
+        tools.zoom_in_button,
+        tools.fit_button,
+    )
+    for control in controls:  # each whole, in the row, left to right, none over another
+        assert control.isVisible(), control.accessibleName() or control.text()
+        assert control.width() >= control.sizeHint().width(), control.text()
+        assert control.height() >= control.minimumSizeHint().height(), control.text()
+    lefts = [control.mapTo(tools, control.rect().topLeft()).x() for control in controls]
+    rights = [left + control.width() for left, control in zip(lefts, controls, strict=True)]
+    assert all(r <= left for r, left in zip(rights, lefts[1:], strict=False)), (lefts, rights)
+    assert rights[-1] <= tools.width()
+    for press in (tools.zoom_in_button, tools.zoom_in_button):  # "100%" becomes "150%"
+        press.click()
+    settle(qtbot)
+    assert tools.zoom_label.text() == "150%"
+    found = squeezed(window) + cut_off(window) + cut_off(viewer)
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.parametrize("big_font", [1.0], indirect=True)

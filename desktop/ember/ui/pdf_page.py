@@ -6,11 +6,11 @@ the rectangles of the passage's character ranges (``QPdfDocument.getSelectionAtI
 ranges come from :mod:`ember.knowledge.locate`), and has ``QPdfPageRenderer`` draw the page at
 the view's width on Qt's own render thread: drawing a page takes 15-40 ms, and a Python worker
 calling ``QPdfDocument.render`` would hold the GIL, and the window, that long. The page shows
-with the rectangles over it, scrolled to the first. When the view is resized, the page shows
-scaled at once and is drawn again for the new width once the resizing pauses
-(:data:`REDRAW_DELAY_MS`). A drawing is taken only as the answer to the latest request (by
-QtPdf's request id): a page of the file shown before, still on its way, is dropped. QtPdf is
-imported on first use only.
+with the rectangles over it, scrolled to the first (across, too, on a zoomed-in page). When the
+view is resized, the page shows scaled at once and is drawn again for the new width once the
+resizing pauses (:data:`REDRAW_DELAY_MS`). A drawing is taken only as the answer to the latest
+request (by QtPdf's request id): a page of the file shown before, still on its way, is dropped.
+QtPdf is imported on first use only.
 
 **Zoom**: the page is fitted to the view's width (zoom 1) or shown :attr:`PdfPageView.zoom`
 times that wide (Ctrl+wheel, Ctrl++ / Ctrl+- / Ctrl+0; :data:`ZOOM_STEPS`). A new zoom shows
@@ -44,6 +44,7 @@ from ember.ui.qt import (
 )
 
 MAX_RENDER_WIDTH_PX = 2400  # a page wider than this on screen is scaled up from it
+HIGHLIGHT_MARGIN_PX = 24  # left of a passage scrolled into view across a zoomed-in page
 REDRAW_DELAY_MS = 150  # after the last resize, before the page is drawn again at the new width
 # Zoom levels (times the view's width) that zooming in and out steps through; 1: fit the width.
 ZOOM_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
@@ -359,24 +360,35 @@ class PdfPageView(QScrollArea):
         to its bottom when it was asked for ``at_end``."""
         self.canvas.show_page(page)
         self._fit()
+        self.horizontalScrollBar().setValue(0)
         if self._at_end and not page.highlights:
             self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
         else:
             self.scroll_to_highlight()
-        self.horizontalScrollBar().setValue(0)
 
     def highlight_rects(self) -> tuple[QRectF, ...]:
         """The highlighted rectangles in points from the page's top-left (empty: none)."""
         return self.canvas.page.highlights if self.canvas.page else ()
 
     def scroll_to_highlight(self) -> None:
+        """Scroll the passage into view: the top of its first lines a quarter down the view,
+        and on a page wider than the view (zoomed in) its left edge in view, with the rest of
+        it where it fits. No highlight: the page's top left corner."""
         highlights = self.highlight_rects()
-        bar = self.verticalScrollBar()
+        down, across = self.verticalScrollBar(), self.horizontalScrollBar()
         if not highlights:
-            bar.setValue(0)
+            down.setValue(0)
+            across.setValue(0)
             return
-        top = min(rect.top() for rect in highlights[:3]) * self.canvas.points_scale()
-        bar.setValue(max(0, round(top - self.viewport().height() / 4)))
+        scale = self.canvas.points_scale()
+        box = QRectF()
+        for rect in highlights[:3]:
+            box = box.united(rect)
+        view = self.viewport()
+        down.setValue(max(0, round(box.top() * scale - view.height() / 4)))
+        left, right = box.left() * scale, box.right() * scale
+        if left < across.value() or right > across.value() + view.width():
+            across.setValue(max(0, round(left - HIGHLIGHT_MARGIN_PX)))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -142,3 +142,55 @@ def test_the_composers_input_shows_focus(qtbot, theme: Theme) -> None:
     QVBoxLayout(composer)
     without, with_focus = _pictures(qtbot, QPlainTextEdit("draft"), composer)
     assert without != with_focus
+
+
+def _source_empty() -> QWidget:
+    """The source viewer's empty state ("Nothing to show…"), where the focus lands for a file
+    that cannot be shown."""
+    from ember.ui.qt import QLabel
+
+    label = _named(QLabel("Nothing to show: the file is not there any more."), "SourceEmpty")
+    label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    label.setWordWrap(True)
+    return label
+
+
+def test_focus_is_visible_on_the_source_viewers_empty_state(qtbot, theme: Theme) -> None:
+    without, with_focus = _pictures(qtbot, _source_empty())
+    assert without.size() == with_focus.size()
+    assert without != with_focus, "the focused empty state looks unfocused"
+
+
+def test_focus_is_visible_on_the_pdf_page_and_does_not_hide_it(
+    qtbot, theme: Theme, tmp_path
+) -> None:
+    from tests.support.nasty_files import write_pdf
+
+    from ember.ui.pdf_page import PdfPageView
+
+    view = PdfPageView()
+    manual = write_pdf(tmp_path / "kettle.pdf", ["Fill the jug halfway with water and vinegar."])
+    host = QFrame()
+    qtbot.addWidget(host)
+    column = QVBoxLayout(host)
+    column.addWidget(view)
+    elsewhere = QLineEdit(host)
+    column.addWidget(elsewhere)
+    host.resize(320, 420)
+    host.show()
+    host.activateWindow()
+    qtbot.waitExposed(host)
+    with qtbot.waitSignal(view.pageShown, timeout=10_000):
+        view.open_page(str(manual), 1, ())
+    _focus(qtbot, elsewhere)
+    without = view.grab().toImage()
+    page_before = view.canvas.grab().toImage()
+    _focus(qtbot, view)
+    with_focus = view.grab().toImage()
+    assert without.size() == with_focus.size(), "focus must not resize the page view"
+    assert without != with_focus, "the focused PDF page looks the same as an unfocused one"
+    # A frame around the page, not a veil over it: the page itself is drawn as before, and
+    # its middle looks the same in both pictures.
+    assert view.canvas.grab().toImage() == page_before
+    middle = without.rect().center()
+    assert without.pixelColor(middle) == with_focus.pixelColor(middle)
