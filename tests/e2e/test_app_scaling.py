@@ -34,7 +34,7 @@ from ember.ui.qt import (
     QWidget,
 )
 from tests.support.nasty_files import write_pdf
-from tests.support.ui_app import close_window, settle, wait_chats
+from tests.support.ui_app import close_window, open_window_on_chat, settle, wait_chats
 
 pytestmark = pytest.mark.integration
 
@@ -132,21 +132,12 @@ def big_font(qapp: QApplication, request: pytest.FixtureRequest) -> Iterator[flo
 
 def _window_citing(qtbot, citation: Citation):  # type: ignore[no-untyped-def]
     """The window at 800×600 over a chat whose answer cites ``citation``."""
-    from ember.ui.app import create_window
-
     with ChatStore(ember_paths().ensure().chats_db) as store:
         chat = store.create("Router")
         store.add_message(chat.id, "user", "How do I reset the router?")
         answer = store.add_message(chat.id, "assistant", "Hold the red button [1].", model="S")
         store.save_citations(answer.id, (citation,))
-    win = create_window(start_background=False)
-    qtbot.addWidget(win)
-    win.resize(800, 600)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.started, timeout=10_000)
-    win.open_conversation(chat.id)
-    wait_chats(qtbot, win)
+    win = open_window_on_chat(qtbot, chat.id, size=(800, 600))
     qtbot.waitUntil(lambda: len(win.chat.bubbles) == 2, timeout=10_000)
     settle(qtbot)
     return win

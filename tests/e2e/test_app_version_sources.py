@@ -16,7 +16,7 @@ from ember.engines import Timings
 from ember.knowledge.types import Citation
 from ember.paths import ember_paths
 from ember.ui.qt import QToolButton
-from tests.support.ui_app import close_window, settle, wait_chats
+from tests.support.ui_app import close_window, open_window_on_chat, settle, wait_chats
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,6 @@ def _answer(store: ChatStore, chat_id: int, text: str, timings: Timings, **where
 
 @pytest.fixture
 def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
-    from ember.ui.app import create_window
 
     with ChatStore(ember_paths().ensure().chats_db) as store:
         chat = store.create("Kettle")
@@ -52,14 +51,7 @@ def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
             version_of=first,
         )
         store.save_citations(second, SECOND_SOURCES)
-    win = create_window(start_background=False)
-    qtbot.addWidget(win)
-    win.resize(1100, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.started, timeout=10_000)
-    win.open_conversation(chat.id)
-    wait_chats(qtbot, win)
+    win = open_window_on_chat(qtbot, chat.id, size=(1100, 800))
     qtbot.waitUntil(lambda: len(win.chat.bubbles) == 2, timeout=10_000)
     settle(qtbot)
     yield win

@@ -28,6 +28,14 @@ from ember.ui.qt import (
 MIN_CHARS = 6  # the least an elided label shows: a few letters and "…"
 
 
+def shortened_tip(whole: str, own: str, elided: bool) -> str:
+    """The tooltip of a control whose text may be shortened: the whole text while it is, above
+    the control's own tooltip (``own``); only ``own`` while the text shows whole."""
+    if elided and whole:
+        return f"{whole}\n\n{own}" if own else whole
+    return own
+
+
 class ElidedLabel(QLabel):
     """A one-line label whose text is elided at the right when space is short.
 
@@ -63,11 +71,7 @@ class ElidedLabel(QLabel):
         )
 
     def _update_tip(self) -> None:
-        whole = self.text()
-        if self.elided() and whole:
-            tip = f"{whole}\n\n{self._own_tip}" if self._own_tip else whole
-        else:
-            tip = self._own_tip
+        tip = shortened_tip(self.text(), self._own_tip, self.elided())
         if tip != super().toolTip():
             super().setToolTip(tip)
 
@@ -177,10 +181,7 @@ class ElidedToolButton(QToolButton):
 
     def _update_tip(self) -> None:
         whole = self.text().removesuffix(self.ARROW).strip()
-        if self.elided() and whole:
-            tip = f"{whole}\n\n{self._own_tip}" if self._own_tip else whole
-        else:
-            tip = self._own_tip
+        tip = shortened_tip(whole, self._own_tip, self.elided())
         if tip != super().toolTip():
             super().setToolTip(tip)
 

@@ -9,26 +9,13 @@ from pathlib import Path
 
 from tests.support import nasty_files
 from tests.support.citations import cite, index_chunks
+from tests.unit.knowledge.test_parsers_pdf import CANTEEN, PUMP
 
 from ember.knowledge import KnowledgeBase
 from ember.knowledge.grounding import ground
 from ember.knowledge.locate import find_passage, locate
 from ember.knowledge.types import Citation
 
-PUMP = [
-    "Pump room procedure. Before the first",
-    "start of the season the zelvanic pump",
-    "must be primed with warm brine from",
-    "tank three, never with fresh water,",
-    "because fresh water cracks the seals.",
-]
-CANTEEN = [
-    "Canteen notice. The kitchen closes",
-    "at four on Fridays during the summer",
-    "months. Lunch vouchers for visiting",
-    "contractors are issued at reception",
-    "and are valid for one meal only.",
-]
 NOTES = """# Garden notes
 
 Intro line about the garden.
