@@ -60,6 +60,7 @@ class Conversations(QObject):
     collectionsChanged = Signal()  # which collections answer in the open chat changed
     historyOpened = Signal()  # the history opened, or cannot be (then ``history_error`` says why)
     openingChanged = Signal()  # a chat started or finished loading (``opening_chat``)
+    opened = Signal(int)  # this stored chat is the open one now (shown, or created by a send)
 
     def __init__(self, db: ChatDb, widgets: ChatWidgets, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -210,6 +211,7 @@ class Conversations(QObject):
 
     def _show(self, chat: Conversation, messages: list[Message]) -> None:
         self.conversation_id = chat.id
+        self.opened.emit(chat.id)
         self._stored = tuple(chat.collections)
         self.collections = self._known(self._stored)
         self.w.composer.cancel_edit()
@@ -228,6 +230,7 @@ class Conversations(QObject):
         """The generation job created ``chat`` for the message sent while ``view`` showed."""
         if view == self._opening and self.conversation_id is None:
             self.conversation_id = chat.id  # the refreshed list selects it
+            self.opened.emit(chat.id)
             if ("new", view) in self._plain:
                 self._plain.add(chat.id)
         self.refresh()

@@ -48,6 +48,15 @@ class UiState:
         )
         self._settings.sync()
 
+    def remember_conversation(self, conversation_id: int | None) -> None:
+        """Keep ``conversation_id`` as the chat to reopen at the next start, now (a tiny INI
+        write), so a crash or ``kill -9`` reopens the chat that was open, not the one open at the
+        last clean close."""
+        value = "" if conversation_id is None else conversation_id
+        if self._settings.value("chats/last") != value:
+            self._settings.setValue("chats/last", value)
+            self._settings.sync()
+
     @property
     def drafts(self) -> dict[int, str]:
         """Unsent text per conversation id, as kept at the last close (unreadable: none)."""

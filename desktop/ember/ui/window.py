@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
             self.undo_label,
         )  # fmt: skip
         self.conversations = Conversations(self.chat_db, chats, self)
+        self.conversations.opened.connect(self.ui_state.remember_conversation)  # kept at once
         self._undo_timer = self.conversations.undo_timer
         self.generator = Generation(
             self.core, self.tasks, self.conversations, self.chat, self.composer, self
