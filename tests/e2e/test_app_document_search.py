@@ -137,8 +137,11 @@ def test_a_passage_found_opens_in_the_viewer_highlighted(qtbot, window, monkeypa
 def test_a_collection_whose_files_went_lists_nothing_and_names_them(qtbot, window, docs) -> None:
     docs["notes"].unlink()
     docs["garden"].unlink()
-    dialog = _open_with_keys(qtbot, window)
-    dialog.scope.setCurrentIndex(dialog.scope.findText("home"))
+    # A collection's right-click menu opens the search in that collection.
+    menu = window.sidebar.collection_menu("home")
+    next(a for a in menu.actions() if a.text() == "Search in it…").trigger()
+    dialog = window.findChild(DocumentSearchDialog, "DocumentSearch")
+    assert dialog is not None and dialog.isVisible() and dialog.scope.currentText() == "home"
     _search(qtbot, dialog, "kettle mould")
     assert dialog.results.count() == 0
     text = dialog.status.text()

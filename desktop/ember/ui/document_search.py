@@ -276,10 +276,11 @@ def open_search(window: Any, collection: str | None = None) -> DocumentSearchDia
 
 
 def install(window: Any) -> None:
-    """Offer the search in the sidebar's "+ Add" menu (its shortcut is in
-    :data:`~ember.ui.shortcuts.SHORTCUTS`)."""
+    """Offer the search in the sidebar's "+ Add" menu and on each collection's right-click menu
+    (its shortcut is in :data:`~ember.ui.shortcuts.SHORTCUTS`)."""
     menu = window.sidebar.add_docs.menu()
     action = QAction("Search documents…", menu)
     action.triggered.connect(lambda: open_search(window))
     manage = [a for a in menu.actions() if a.text().startswith("Manage documents")]
     menu.insertAction(manage[0] if manage else None, action)  # before it, else last
+    window.sidebar.searchCollectionRequested.connect(lambda name: open_search(window, name))

@@ -63,6 +63,7 @@ class Sidebar(QFrame):
     addFolderRequested = Signal()
     manageDocumentsRequested = Signal(str)  # the collection to show ("": the first)
     collectionActivated = Signal(str)
+    searchCollectionRequested = Signal(str)  # "Search in it…" on a collection
     settingsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -241,11 +242,17 @@ class Sidebar(QFrame):
         item = self.collections.itemAt(pos)
         if item is None:
             return
-        name = str(item.data(_ID_ROLE))
+        self.collection_menu(str(item.data(_ID_ROLE))).exec(
+            self.collections.viewport().mapToGlobal(pos)
+        )
+
+    def collection_menu(self, name: str) -> QMenu:
+        """The right-click menu of collection ``name``."""
         menu = QMenu(self)
         menu.addAction("Use in this chat", lambda: self.collectionActivated.emit(name))
+        menu.addAction("Search in it…", lambda: self.searchCollectionRequested.emit(name))
         menu.addAction("Manage…", lambda: self.manageDocumentsRequested.emit(name))
-        menu.exec(self.collections.viewport().mapToGlobal(pos))
+        return menu
 
     def set_collections(
         self,
