@@ -230,12 +230,12 @@ def _locate_parsed(path: Path, cited: tuple[Citation, ...], changed: bool) -> Lo
         section = ""
         if index is not None and 0 <= index < len(starts) and starts[index] >= 0:
             section = document.sections[index].text
-            passage, exact = _passage(section, citation)
-            if exact and citation.start is not None:  # it is still where it was
-                begin = starts[index] + citation.start
-                spans.append((begin, begin + len(passage)))
-                continue
-        spans.extend(find_passage(text, _passage(section, citation)[0]))
+        passage, exact = _passage(section, citation)
+        if exact and index is not None and citation.start is not None:  # still where it was
+            begin = starts[index] + citation.start
+            spans.append((begin, begin + len(passage)))
+        else:
+            spans.extend(find_passage(text, passage))
     if not spans:
         return _with(base, "not_found", (), "The cited passage was not found in this file.")
     return _with(base, "found", tuple(dict.fromkeys(spans)), None)
