@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ember.cancel import CancelToken
-from ember.chats.records import ConversationNotFound, Message
+from ember.chats.records import ConversationNotFound, Message, ToolStep
 from ember.chats.store import ChatStore
 from ember.config import Settings
 from ember.engines.base import (
@@ -31,6 +31,7 @@ from ember.engines.base import (
     Engine,
     Finished,
     GenerationOptions,
+    Thinking,
     Timings,
     Token,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "ReplyDone",
     "ReplyStarted",
     "Retriever",
+    "StepChanged",
 ]
 
 
@@ -92,7 +94,15 @@ class ReplyDone:
     abstained: bool = False
 
 
-AssistantEvent = ReplyStarted | Token | ReplyDone
+@dataclass(frozen=True, slots=True)
+class StepChanged:
+    """A tool step of the answer was added or changed state (waiting for approval, running,
+    done...); ``step`` is it as now stored."""
+
+    step: ToolStep
+
+
+AssistantEvent = ReplyStarted | Token | Thinking | StepChanged | ReplyDone
 
 EngineProvider = Callable[[], Engine]
 

@@ -93,6 +93,15 @@ class Settings(BaseModel):
     api_port: Annotated[int, Field(ge=1, le=65535)] = 4891
     # Seconds without a request before `ember serve` unloads its model (0 = never).
     api_idle_unload_s: Annotated[int, Field(ge=0)] = 600
+    # Tools (ember.tools): the most model -> tool -> model rounds in one answer; the most
+    # characters of one tool result the model is given (longer ones are cut, with a note); how
+    # long one call may run; the folders read_file may read; tools the person always allows
+    # ("server/tool", see ToolInfo.key). MCP servers are in mcp.json beside this file.
+    tool_step_limit: Annotated[int, Field(ge=1, le=64)] = 8
+    tool_result_max_chars: Annotated[int, Field(ge=200, le=1_000_000)] = 8000
+    tool_timeout_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 60.0
+    read_file_folders: list[str] = Field(default_factory=list)
+    tools_always_allowed: list[str] = Field(default_factory=list)
 
     def __init__(self, /, **values: Any) -> None:
         try:

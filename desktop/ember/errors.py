@@ -49,3 +49,9 @@ class SchemaTooNew(StorageError):
 
 class IngestError(EmberError):
     """One document could not be indexed; the message names the reason."""
+
+
+class ToolError(EmberError):
+    """A tool could not run: unknown or disabled, bad arguments, outside the granted folders, or
+    its MCP server failed to start, hung or died. The message is what the person (and the model,
+    as the tool's result) is told."""

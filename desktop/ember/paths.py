@@ -29,6 +29,17 @@ class Paths:
         return self.config_dir / "settings.toml"
 
     @property
+    def mcp_config(self) -> Path:
+        """The MCP servers, ``mcp.json`` in the config folder, in the ``mcpServers`` format that
+        Claude Desktop and Cursor use."""
+        return self.config_dir / "mcp.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Logs the person can open (an MCP server's stderr: ``mcp-<server>.log``)."""
+        return self.data_dir / "logs"
+
+    @property
     def chats_db(self) -> Path:
         """The chat history database, ``chats.sqlite3`` in the data folder."""
         return self.data_dir / "chats.sqlite3"

@@ -31,11 +31,54 @@ class Conversation:
     model: str  # the model last used in this chat ("" = none yet)
     collections: tuple[str, ...]  # knowledge collections that answer in this chat
     deleted_at: float | None = None  # set while the chat is in the trash (undo possible)
+    tools: tuple[str, ...] = ()  # names of the tools the model may call in this chat
+    show_thinking: bool = True  # whether the window shows reasoning models' Thinking blocks
 
     @property
     def deleted(self) -> bool:
         """Whether the chat is in the trash."""
         return self.deleted_at is not None
+
+
+# A tool step's life: 'approval' (waiting for the person), 'running', then one of 'done',
+# 'error' (the tool failed; its message is the result), 'denied', 'cancelled', or 'interrupted'
+# (it was 'approval' or 'running' when the app died).
+StepState = Literal["approval", "running", "done", "error", "denied", "cancelled", "interrupted"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStep:
+    """One tool call inside an answer, as stored (each change is committed at once).
+
+    ``position``: its order in the answer (0, 1, ...); ``text_offset``: how many characters of
+    the answer's text came before it (the window shows the step there, between the text);
+    ``arguments``: the model's arguments as JSON text; ``decision``: see
+    :data:`ember.tools.types.Decision` (None while waiting); ``result``: what the model was
+    given back (already capped; ``truncated`` when it was cut); ``started``/``finished``: Unix
+    times in seconds (``finished`` None while it runs).
+    """
+
+    id: int
+    message_id: int
+    position: int
+    text_offset: int
+    call_id: str
+    tool: str
+    server: str
+    arguments: str
+    state: StepState
+    decision: str | None = None
+    result: str = ""
+    truncated: bool = False
+    error: str | None = None
+    started: float = 0.0
+    finished: float | None = None
+    citations: tuple[Citation, ...] = ()
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to end (None while running)."""
+        return None if self.finished is None else max(0.0, self.finished - self.started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +107,10 @@ class Message:
     citations: tuple[Citation, ...] = ()
     parent_id: int | None = None
     versions: tuple[int, ...] = ()
+    # A reasoning model's thinking for this answer (never in ``content``, never cited, never
+    # sent back to the model) and the tool calls made while answering, in order.
+    thinking: str = ""
+    steps: tuple[ToolStep, ...] = ()
 
     @property
     def version(self) -> int:

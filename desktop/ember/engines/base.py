@@ -15,20 +15,78 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ember.cancel import CancelToken
 
-Role = Literal["system", "user", "assistant"]
-FinishReason = Literal["stop", "length", "cancelled"]
+Role = Literal["system", "user", "assistant", "tool"]
+# "tool_calls": the model stopped to call tools (:attr:`Finished.tool_calls`); run them, add
+# their results as ``tool`` messages and stream again.
+FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
+ToolChoice = Literal["auto", "none", "required"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    """A tool the model may call: its ``name`` (``^[A-Za-z0-9_-]{1,64}$``, unique in a request),
+    what it does (``description``, for the model) and its arguments as a JSON Schema object
+    (``parameters``, JSON text so the options stay hashable; make one with :meth:`of`)."""
+
+    name: str
+    description: str
+    parameters: str = '{"type":"object","properties":{}}'
+
+    @classmethod
+    def of(cls, name: str, description: str, parameters: dict[str, Any]) -> ToolDefinition:
+        """A definition from a JSON Schema dict."""
+        text = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
+        return cls(name, description, text)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """``parameters`` as a dict."""
+        return json.loads(self.parameters)
+
+    def openai(self) -> dict[str, Any]:
+        """The OpenAI / Ollama wire form: ``{"type": "function", "function": {...}}``."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.schema,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asks to run tool ``name`` with ``arguments`` (parsed JSON, always an object).
+
+    ``id`` pairs the call with its result message (``ChatMessage.tool_call_id``); backends that
+    do not number calls get one made up (``call_<n>``). Also a stream event: engines yield each
+    call as it is complete, before the :class:`Finished` whose reason is ``"tool_calls"``.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
 
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation: who said it (``role``) and the plain text (``content``)."""
+    """One turn of a conversation: who said it (``role``) and the plain text (``content``).
+
+    An ``assistant`` message that called tools carries them in ``tool_calls`` (``content`` may
+    then be empty); a ``tool`` message is one call's result: ``tool_call_id`` names the call and
+    ``name`` the tool. Tool results are untrusted text: the caller fences and caps them.
+    """
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +96,9 @@ class GenerationOptions:
     ``temperature`` >= 0 (0 = greedy); ``top_p`` in (0, 1]; ``max_tokens`` the most tokens the
     answer may have; ``seed`` fixes sampling (``None`` = random); ``stop`` strings end the answer
     where they appear (they are not part of it).
+
+    Tools: see :class:`ToolDefinition`; a stream that calls tools yields :class:`ToolCall`
+    events and ends ``Finished(reason="tool_calls")``.
 
     Structured output: ``json_schema`` (a JSON Schema as JSON text, so the options stay hashable;
     make it with :meth:`with_json_schema`) makes the answer one JSON value valid against it;
@@ -54,6 +115,10 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     json_schema: str | None = None
     json_object: bool = False
+    # Tools the model may call (empty = none); ``tool_choice`` "required" makes it call one,
+    # "none" keeps it from calling any though they are listed.
+    tools: tuple[ToolDefinition, ...] = ()
+    tool_choice: ToolChoice = "auto"
 
     def with_json_schema(self, schema: dict[str, object]) -> GenerationOptions:
         """These options, answering JSON valid against ``schema`` (a JSON Schema object)."""
@@ -74,6 +139,15 @@ class GenerationOptions:
 @dataclass(frozen=True, slots=True)
 class Token:
     """One piece of streamed text (usually one model token)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """One piece of a reasoning model's thinking (``<think>…</think>`` or the backend's own
+    reasoning channel). Never part of the answer: not in :attr:`Finished.text`, not cited, not
+    sent back to the model in later turns."""
 
     text: str
 
@@ -108,16 +182,20 @@ class Finished:
 
     ``reason``: ``"stop"`` (the model ended, or a stop string), ``"length"`` (``max_tokens``
     reached) or ``"cancelled"``; ``text`` is the whole answer (all :class:`Token` texts joined);
-    ``model`` the name the backend answered with.
+    ``model`` the name the backend answered with; ``tool_calls`` the calls the model made (the
+    same :class:`ToolCall` events streamed before; reason ``"tool_calls"`` when there are any);
+    ``thinking`` all :class:`Thinking` texts joined.
     """
 
     reason: FinishReason
     text: str
     timings: Timings
     model: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    thinking: str = ""
 
 
-StreamEvent = Token | Finished
+StreamEvent = Token | Thinking | ToolCall | Finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +241,8 @@ class Engine(Protocol):
         options: GenerationOptions | None = None,
         cancel: CancelToken | None = None,
     ) -> Iterator[StreamEvent]:
-        """Yield :class:`Token` events, then one :class:`Finished`.
+        """Yield :class:`Token` events (and :class:`Thinking` / :class:`ToolCall` ones where the
+        model thinks or calls tools), then one :class:`Finished`.
 
         ``messages`` must already fit ``n_ctx`` with room for ``options.max_tokens``; an engine
         does not drop or cut them. Raises :class:`ember.errors.EngineUnavailable` (with ``partial_text``) when the backend fails
