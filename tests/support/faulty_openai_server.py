@@ -68,6 +68,8 @@ class _OpenAIHandler(_OllamaHandler):
             "temperature": body.get("temperature", 0.8),
             "top_p": body.get("top_p", 0.9),
             "num_predict": body.get("max_tokens", 128),
+            # llama-server's default (an OpenAI request has no such field), not Ollama's 1.1.
+            "repeat_penalty": body.get("repeat_penalty", 1.0),
             "seed": body.get("seed"),
         }
         chat = wire_messages(body["messages"])

@@ -150,7 +150,10 @@ class OllamaTestServer:
             for t in tools
         ]
         prompt = decide_messages(messages, definitions)
+        # As Ember's engine decides: the request's repeat penalty, off when it sends none (an
+        # OpenAI request has no such field); a penalty flips the tiny model's argument choice.
         asked = {**options, "num_predict": 256, "stop": []}
+        asked.setdefault("repeat_penalty", 1.0)
         text = "".join(t for t, _ in self.generate(prompt, asked, decide_schema(definitions)))
         self.decisions.append(text)
         return parse_decision(text, calls_so_far(messages) + 1)
