@@ -4,6 +4,11 @@ Every file passes :func:`ember.engines.gguf.inspect_gguf` before llama.cpp opens
 template is the GGUF's own, rendered by llama-cpp-python's ``Jinja2ChatFormatter`` in an
 ``ImmutableSandboxedEnvironment`` (a template once ran arbitrary code: CVE-2024-34359); we build
 that formatter ourselves so no exact-match "guess" swaps in another format behind our back.
+
+Tools (``options.tools``): a template with its own tool format gets them through the template
+and the calls are parsed out of the stream; any other model decides in a grammar-constrained
+JSON step first (:mod:`ember.engines.tool_calls`). A ``<think>`` block is split off as
+:class:`~ember.engines.base.Thinking` (:mod:`ember.engines.thinking`).
 """
 
 from __future__ import annotations
