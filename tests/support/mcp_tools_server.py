@@ -9,7 +9,7 @@ Tools: ``add``, ``echo`` (succeed), ``fail`` (raises), ``hang`` (sleeps without 
 server), ``freeze`` (blocks the server's event loop: it stops answering anything), ``big``
 (``megabytes`` MB of text), ``die`` (the process exits mid-call), ``spawn_child`` (starts a
 grandchild ``sleep`` and returns its pid), ``picture`` (an image and a text part).
-``$MCP_TEST_FAIL_START`` set: the server writes it to stderr and exits before serving.
+A start is recorded as tool "start". ``$MCP_TEST_FAIL_START`` set: the server writes it to stderr and exits before serving.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ def main() -> None:
     if failure:
         sys.stderr.write(f"test server: {failure}\n")
         sys.exit(2)
+    record("start")
     sys.stderr.write("test server: starting\n")
     sys.stderr.flush()
     if len(sys.argv) == 3 and sys.argv[1] == "--http":

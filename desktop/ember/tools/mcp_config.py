@@ -53,7 +53,7 @@ class ServerConfig:
 
     @property
     def transport(self) -> str:
-        """"stdio" or "http"."""
+        """ "stdio" or "http"."""
         return "http" if self.url else "stdio"
 
     def to_json(self) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def _string_map(entry: Mapping[str, object], key: str, where: str) -> dict[str, 
         if not isinstance(v, str):
             raise ConfigError(
                 f'{where}: "{key}" value {k!r} must be a string, not {_kind(v)} '
-                '(write numbers and true/false in quotes).'
+                "(write numbers and true/false in quotes)."
             )
     return dict(value)
 

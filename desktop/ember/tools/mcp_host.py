@@ -104,13 +104,20 @@ class _Server:
 
 class McpHost:
     """The MCP servers of ``servers`` (see the module). ``log_dir`` gets ``mcp-<server>.log``;
-    ``timeout_s`` bounds a server's start and each call."""
+    ``timeout_s`` bounds each call; ``start_timeout_s`` a server's start (default: the larger
+    of ``timeout_s`` and 30 s, as a first ``npx``/``uvx`` start may fetch packages)."""
 
     def __init__(
-        self, servers: Sequence[ServerConfig], log_dir: Path, timeout_s: float = 60.0
+        self,
+        servers: Sequence[ServerConfig],
+        log_dir: Path,
+        timeout_s: float = 60.0,
+        *,
+        start_timeout_s: float | None = None,
     ) -> None:
         self.log_dir = log_dir
         self.timeout_s = timeout_s
+        self.start_timeout_s = start_timeout_s or max(timeout_s, 30.0)
         self._servers = [_Server(c, log_dir) for c in servers]
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,7 +134,7 @@ class McpHost:
         timeout; a server that fails is left out (see :meth:`status`)."""
         if self._closed:
             return []
-        self._wait(self._submit(self._start_all()), self.timeout_s + 15)
+        self._wait(self._submit(self._start_all()), self.start_timeout_s + 15)
         return self._tool_objects(reserved)
 
     def status(self) -> list[ServerStatus]:
@@ -183,7 +190,7 @@ class McpHost:
         if server.config.disabled:
             raise ToolError(f"{server.label()} is switched off in Settings.")
         future = self._submit(self._call(server, info, dict(arguments), cancel))
-        return self._wait(future, 2 * self.timeout_s + 20)
+        return self._wait(future, self.start_timeout_s + 2 * self.timeout_s + 20)
 
     # -- the loop thread --------------------------------------------------------------------
 
@@ -268,12 +275,11 @@ class McpHost:
         import anyio
 
         assert server.ready is not None and server.stop is not None
-        config = server.config
         try:
             async with AsyncExitStack() as stack:
                 read, write = await self._connect(server, stack)
                 session = await stack.enter_async_context(_client_session(read, write))
-                with anyio.fail_after(self.timeout_s):
+                with anyio.fail_after(self.start_timeout_s):
                     await session.initialize()
                     server.tools = await _list_tools(session)
                 server.session, server.state = session, "running"
@@ -317,7 +323,7 @@ class McpHost:
             return f"{server.label()} could not start: {config.command!r} is not executable."
         if isinstance(exc, TimeoutError):
             return (
-                f"{server.label()} did not finish starting within {self.timeout_s:g} s."
+                f"{server.label()} did not finish starting within {self.start_timeout_s:g} s."
                 f"{server.log_hint()}"
             )
         code = server.child.returncode if server.child is not None else None
@@ -376,7 +382,7 @@ class McpHost:
             with anyio.move_on_after(self.timeout_s) as timer:
                 try:
                     outcome.append(await session.call_tool(name, arguments))
-                except Exception as exc:  # noqa: BLE001 - turned into a message below
+                except Exception as exc:  # turned into a message below
                     outcome.append(exc)
             if timer.cancelled_caught:
                 outcome.append("timeout")
@@ -399,12 +405,14 @@ class McpHost:
                     f"{server.label()} exited during the call to {name!r} (exit code "
                     f"{child.returncode}); it starts again on next use.{server.log_hint()}"
                 )
-            raise ToolError(f"Calling {label} failed: {_describe(result)}.")
+            await self._check_alive(server)  # a dropped connection reconnects on next use
+            extra = "" if server.state == "running" else " " + server.message
+            raise ToolError(f"Calling {label} failed: {_describe(result)}.{extra}")
         return _output(result)
 
     async def _check_alive(self, server: _Server) -> None:
-        """After a timed-out call: a server that does not answer a ping is ended (it starts
-        again on next use)."""
+        """After a call timed out or failed: a server that does not answer a ping is ended (it
+        starts again on next use)."""
         import anyio
 
         session = server.session
@@ -413,7 +421,7 @@ class McpHost:
         try:
             with anyio.fail_after(min(PING_TIMEOUT_S, self.timeout_s)):
                 await session.send_ping()
-        except Exception:  # noqa: BLE001 - any failure means it is not answering
+        except Exception:  # any failure: it is not answering
             await self._stop(server)
             server.state = "failed"
             server.message = (
