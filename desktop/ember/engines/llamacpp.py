@@ -135,6 +135,11 @@ class LlamaCppEngine:
         call or a plain answer with the results folded in; see :mod:`ember.engines.tool_calls`."""
         tools = options.tools if options.tool_choice != "none" else ()
         first = calls_so_far(messages) + 1
+        if messages and messages[-1].role == "tool":
+            # llama.cpp's repeat penalty looks back over the prompt too (its last 64 tokens), so
+            # it steers the answer away from the very result it should quote: at 1.1 the
+            # embedded model answered "1234 * 5678 = 0" after a calculator result of 7006652.
+            options = replace(options, repeat_penalty=1.0)
         if not self.tool_format:
             if tools:
                 decide = decide_messages(messages, tools)
@@ -163,7 +168,12 @@ class LlamaCppEngine:
         """Run the decide step (grammar-constrained JSON, not streamed as tokens)."""
         # Not key-sorted: "tool" must come before "arguments" in the grammar.
         schema = json.dumps(decide_schema(tools, options.tool_choice))
-        decide = replace(options, max_tokens=DECIDE_MAX_TOKENS, stop=())
+        # Greedy and without a repeat penalty: a call's arguments are mostly copied from the
+        # question, and sampling or the penalty made the embedded model garble or drop them
+        # (an empty expression at the app's repeat_penalty 1.1).
+        decide = replace(
+            options, max_tokens=DECIDE_MAX_TOKENS, stop=(), temperature=0.0, repeat_penalty=1.0
+        )
         pieces: list[str] = []
         generation = self._generate(payload, decide, _grammar(schema), None, cancel, pieces)
         try:
