@@ -268,6 +268,7 @@ class StepRunner:
             changes["citations"] = citations
         step = self._close(step, state, **changes)
         yield step
-        label = "Error" if error else "Result"
-        content = f"{label} of {step.tool}:\n{fence(shown, self.extra_tokens)}"
+        content = fence(shown, self.extra_tokens)
+        if error:
+            content = f"Error:\n{content}"
         return CallOutcome(content, step, citations)
