@@ -145,9 +145,8 @@ class Calculator:
 
     info = ToolInfo(
         CALCULATOR,
-        "Evaluate an arithmetic expression exactly, e.g. 12*(3+4) or sqrt(2)/3. "
-        "Operators: + - * / // % **; functions: sqrt, sin, cos, tan, log, exp, abs, round, "
-        "min, max, floor, ceil, factorial; constants: pi, e.",
+        # Short: the embedded model picks the tool reliably only with a short description.
+        "Evaluate an arithmetic expression exactly, e.g. 12*(3+4).",
         _string_parameter("expression", "the arithmetic expression to evaluate", 200),
         read_only=True,
     )
