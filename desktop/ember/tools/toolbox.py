@@ -10,7 +10,7 @@ no server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from ember.config import Settings
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 class ToolSource(Protocol):
     """Where more tools come from (:class:`ember.tools.mcp_host.McpHost`)."""
 
-    def tools(self) -> list[Tool]:
-        """The tools it offers now (may start servers; blocks)."""
+    def tools(self, reserved: Collection[str] = ()) -> list[Tool]:
+        """The tools it offers now (may start servers; blocks); none named as in
+        ``reserved`` (the built-ins' names)."""
         ...
 
 
@@ -71,7 +72,7 @@ class Toolbox:
         found = self.builtins()
         for source in self.sources:
             try:
-                found += source.tools()
+                found += source.tools(reserved={t.info.name for t in found})
             except EmberError as exc:
                 log.warning("tools of %s left out: %s", type(source).__name__, exc)
         return found
