@@ -157,7 +157,7 @@ def test_cap_result_also_fits_the_room_left_in_the_context() -> None:
 def test_a_tool_that_hangs_is_stopped_at_the_time_limit(store: ChatStore) -> None:
     hanging = Notebook(wait=threading.Event())
     run = runner(store, hanging, approve=lambda r, c: "allow_once", timeout_s=0.3)
-    seen, outcome = finish(run.run(ToolCall("c1", "write_note", {}), 0))
+    seen, _outcome = finish(run.run(ToolCall("c1", "write_note", {}), 0))
     assert seen[-1].state == "error" and "did not finish within 0.3 s" in seen[-1].error
 
 
