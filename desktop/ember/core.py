@@ -90,6 +90,7 @@ class Core:
         self._knowledge_lock = threading.Lock()
         self._toolbox: Toolbox | None = None
         self._mcp_host: Any = None  # an ember.tools.mcp_host.McpHost, made with the toolbox
+        self.mcp_error: str | None = None  # why mcp.json could not be read, if it could not
         self._tools_lock = threading.Lock()
 
     @property
@@ -138,8 +139,7 @@ class Core:
     @property
     def toolbox(self) -> Toolbox:
         """The tools chats may use: the built-ins and the MCP servers of ``mcp.json`` (quick:
-        a server starts when one of its tools is first wanted). Raises :class:`ConfigError`
-        for a bad ``mcp.json``."""
+        a server starts when one of its tools is first wanted)."""
         with self._tools_lock:
             if self._toolbox is None:
                 from ember.tools.toolbox import Toolbox
@@ -158,9 +158,13 @@ class Core:
             from ember.tools.mcp_host import McpHost
         except ModuleNotFoundError:  # the MCP host is not part of this build yet
             return None
+        from ember.errors import ConfigError
         from ember.tools.mcp_config import load_servers
 
-        servers = load_servers(self.paths.mcp_config)
+        try:  # a bad mcp.json leaves MCP tools out (``mcp_error`` says why), never chats
+            servers = load_servers(self.paths.mcp_config)
+        except ConfigError as exc:
+            servers, self.mcp_error = [], str(exc)
         self._mcp_host = McpHost(servers, self.paths.logs_dir, self.settings.tool_timeout_s)
         return self._mcp_host
 
@@ -170,14 +174,10 @@ class Core:
         return self._mcp_host
 
     def remember_always_allowed(self, key: str) -> None:
-        """Add ``key`` (``ToolInfo.key``) to the saved ``tools_always_allowed``, changing
-        nothing else of the settings file (a command's own options are not saved)."""
-        from ember.config import load_settings, save_settings
+        """Allow ``key`` (``ToolInfo.key``) always: saved, and in the settings in use now."""
+        from ember.tools.toolbox import save_always_allowed
 
-        saved = load_settings(self.paths)
-        if key not in saved.tools_always_allowed:
-            allowed = [*saved.tools_always_allowed, key]
-            save_settings(saved.model_copy(update={"tools_always_allowed": allowed}), self.paths)
+        save_always_allowed(self.paths, key)
         if key not in self.settings.tools_always_allowed:
             allowed = [*self.settings.tools_always_allowed, key]
             self.settings = self.settings.model_copy(update={"tools_always_allowed": allowed})

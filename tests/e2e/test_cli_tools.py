@@ -101,3 +101,16 @@ def test_with_no_terminal_a_call_is_denied_with_a_clear_message() -> None:
     assert approve(request(), CancelToken()) == "deny"
     assert "no terminal to ask on: denied (pass --yes" in shown.getvalue()
     assert terminal_approver(True)(request(), CancelToken()) == "allow_once"
+
+
+def test_a_broken_mcp_json_leaves_the_built_ins_usable_and_is_named(ember_home: Path) -> None:
+    pytest.importorskip("ember.tools.mcp_host")
+    from ember.paths import ember_paths
+
+    config = ember_paths().ensure().mcp_config
+    config.write_text('{"mcpServers": {"time": ', encoding="utf-8")
+    result = ember("tools", "list", "--json", timeout=60)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert "calculator" in [row["name"] for row in payload["tools"]]
+    assert str(config) in payload["config_error"]

@@ -155,13 +155,16 @@ def run_tools_list(args: argparse.Namespace) -> int:
     finally:
         core.close()
     if wants_json(args):
-        print(json.dumps({"tools": rows, "servers": servers}, indent=2))
+        payload = {"tools": rows, "servers": servers, "config_error": core.mcp_error}
+        print(json.dumps(payload, indent=2))
         return 0
     for row in rows:
         flags = [] if row["enabled"] else ["off"]
         flags.append("asks first" if row["needs_approval"] else "runs without asking")
         print(f"{row['name']}  ({row['server']}; {', '.join(flags)})")
         print(f"    {row['description']}")
+    if core.mcp_error:
+        print(f"ember: {core.mcp_error}", file=sys.stderr)
     for server in servers:
         if server["state"] == "failed":
             print(

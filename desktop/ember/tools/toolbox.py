@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
-from ember.config import Settings
+from ember.config import Settings, load_settings, save_settings
 from ember.errors import EmberError, ToolError
+from ember.paths import Paths
 from ember.tools.builtin import builtin_tools
 from ember.tools.types import BUILTIN, Tool, ToolInfo
 
@@ -118,3 +119,12 @@ class Toolbox:
         self._allowed.add(info.key)
         if self._remember is not None:
             self._remember(info.key)
+
+
+def save_always_allowed(paths: Paths, key: str) -> None:
+    """Add ``key`` to ``tools_always_allowed`` in the settings file, changing nothing else in it
+    (a command's own options, such as ``--temperature``, are not saved)."""
+    saved = load_settings(paths)
+    if key not in saved.tools_always_allowed:
+        allowed = [*saved.tools_always_allowed, key]
+        save_settings(saved.model_copy(update={"tools_always_allowed": allowed}), paths)
