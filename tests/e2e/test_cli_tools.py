@@ -114,3 +114,19 @@ def test_a_broken_mcp_json_leaves_the_built_ins_usable_and_is_named(ember_home: 
     payload = json.loads(result.stdout)
     assert "calculator" in [row["name"] for row in payload["tools"]]
     assert str(config) in payload["config_error"]
+
+
+def test_tools_list_shows_a_real_mcp_servers_tools(ember_home: Path) -> None:
+    pytest.importorskip("ember.tools.mcp_host")
+    from ember.paths import ember_paths
+
+    server = {"command": sys.executable, "args": ["-m", "mcp_server_time"]}
+    config = ember_paths().ensure().mcp_config
+    config.write_text(json.dumps({"mcpServers": {"time": server}}), encoding="utf-8")
+    result = ember("tools", "list", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    rows = {row["name"]: row for row in payload["tools"]}
+    assert rows["get_current_time"]["server"] == "time"
+    assert rows["get_current_time"]["needs_approval"] is True  # not a read-only built-in
+    assert [(s["name"], s["state"]) for s in payload["servers"]] == [("time", "running")]
