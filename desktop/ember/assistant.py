@@ -369,13 +369,10 @@ class Assistant:
                     prompt, max_tokens = self._prompt(engine, user_message, grounding)
                 options = self.options(self._answer_room(engine, prompt, definitions, max_tokens))
                 if definitions:
-                    # No repeat penalty with tools: a call's arguments copy the question
-                    # ("1234 * 5678") and the answer copies results; a penalised small model
-                    # writes {"expression": ""} or another number instead.
+                    # (The engine lifts the repeat penalty where copying is the point: a call's
+                    # arguments and an answer right after a tool's result.)
                     choice = "none" if must_answer else "auto"
-                    options = replace(
-                        options, tools=definitions, tool_choice=choice, repeat_penalty=1.0
-                    )
+                    options = replace(options, tools=definitions, tool_choice=choice)
                 before = writer.text
                 finished, calls = yield from self._stream(engine, prompt, options, writer, cancel)
             if finished.reason != "tool_calls" or not calls or runner is None or must_answer:

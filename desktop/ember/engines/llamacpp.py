@@ -140,6 +140,11 @@ class LlamaCppEngine:
             # it steers the answer away from the very result it should quote: at 1.1 the
             # embedded model answered "1234 * 5678 = 0" after a calculator result of 7006652.
             options = replace(options, repeat_penalty=1.0)
+            if not self.tool_format:
+                # A model with no tool format of its own was never trained to report a tool's
+                # result; sampled at the app's 0.7 the embedded model quoted the calculator's
+                # 7006652 in 1 answer of 4 ("1234 * 5678 = 8292.48"), greedy in every one.
+                options = replace(options, temperature=0.0)
         if not self.tool_format:
             if tools:
                 decide = decide_messages(messages, tools)

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support.children import REPO_ROOT, child_env
 
 from ember.chats.store import ChatStore
+from tests.support.children import REPO_ROOT, child_env
 
 pytestmark = pytest.mark.slow
 
