@@ -13,7 +13,10 @@ the last streamed chunks.
 Tools (``tools``, ``tool_choice``): the model's calls come back as OpenAI's ``tool_calls`` (on
 the message, or as ``delta.tool_calls`` chunks) with ``finish_reason`` ``"tool_calls"``; Ember
 runs none of them. The client runs them and sends each result back as a ``tool`` message. A
-reasoning model's thinking comes apart from the answer, as ``reasoning_content``.
+request opts in to Ember running its own tools instead with ``{"ember": {"tools": [...]}}``
+(only tools that run without asking: nobody is there to approve); the steps come back under
+``ember.steps``. A reasoning model's thinking comes apart from the answer, as
+``reasoning_content``.
 
 Failures before the first token are HTTP errors in OpenAI's shape (400 a bad field, a prompt
 too long, an invalid JSON schema, the embedder's id, tools with documents, or a feature Ember
@@ -58,6 +61,7 @@ from ember.files import shown_path
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
+    from ember.chats.records import ToolStep
     from ember.core import Core
     from ember.knowledge.types import Citation
 
@@ -90,7 +94,7 @@ async def chat_completions(
     watcher = asyncio.ensure_future(_cancel_when_gone(request, run.cancel))
     try:
         first = await run.next(request)  # errors before the first token are HTTP errors
-        reply = _Reply(body, collections)
+        reply = _Reply(body, collections, bool(job.ember_tools))
         if not body.stream:
             return JSONResponse(await reply.whole(run, first, request))
     except BaseException:
@@ -128,6 +132,16 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
             "citations.",
             param="response_format",
         )
+    ember_tools = tuple(dict.fromkeys(body.ember.tools)) if body.ember else ()
+    if ember_tools:
+        if options.tools or options.structured:
+            field = "tools" if options.tools else "response_format"
+            raise bad_request(
+                f"ember.tools cannot be used with {field}: with ember.tools Ember runs its own "
+                "tools and answers in text; with tools the client runs them.",
+                param=field,
+            )
+        await asyncio.to_thread(_check_ember_tools, runner.core, ember_tools)
     if collections and options.tools:
         raise bad_request(
             "tools cannot be used with documents (ember.collections or an ember: model): a "
@@ -136,7 +150,28 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
         )
     if options.json_schema is not None and not key.startswith(_SERVER_PREFIXES):
         await asyncio.to_thread(_check_llama_grammar, options.json_schema)
-    return ChatJob(key, messages, options, asked, tuple(collections)), collections
+    job = ChatJob(key, messages, options, asked, tuple(collections), ember_tools)
+    return job, collections
+
+
+def _check_ember_tools(core: Core, names: tuple[str, ...]) -> None:
+    """*worker* 400 unless every tool in ``names`` exists, is on, and runs without asking: a
+    request to the API has nobody to approve a call (the window and ``ember ask`` do)."""
+    from ember.errors import ToolError
+
+    toolbox = core.toolbox
+    for name in names:
+        try:
+            tool = toolbox.get(name)
+        except ToolError as exc:
+            raise bad_request(str(exc), param="ember.tools") from None
+        if toolbox.needs_approval(tool.info):
+            raise bad_request(
+                f"The tool {name!r} asks the person before it runs, and a request to the local "
+                "API has nobody to ask. Choose 'Always allow' for it in Ember first, or send it "
+                "as one of tools and run it yourself.",
+                param="ember.tools",
+            )
 
 
 def _refuse_unsupported(body: ChatCompletionRequest) -> None:
@@ -338,9 +373,12 @@ def _check_schema(schema: dict[str, Any], param: str = "response_format") -> Non
 class _Reply:
     """The OpenAI shapes of one answer: a whole ``chat.completion`` or its chunks."""
 
-    def __init__(self, body: ChatCompletionRequest, collections: list[str]) -> None:
+    def __init__(
+        self, body: ChatCompletionRequest, collections: list[str], ember_tools: bool = False
+    ) -> None:
         self.body = body
         self.collections = collections
+        self.ember_tools = ember_tools
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
 
@@ -354,12 +392,12 @@ class _Reply:
         }
 
     def _extras(self, answered: Answered) -> dict[str, Any]:
-        if not self.collections:
+        if not self.collections and not self.ember_tools:
             return {}
-        return {
-            "citations": [_citation(c) for c in answered.citations],
-            "ember": {"abstained": answered.abstained, "collections": self.collections},
-        }
+        ember: dict[str, Any] = {"abstained": answered.abstained, "collections": self.collections}
+        if self.ember_tools:
+            ember["steps"] = [_step(step) for step in answered.steps]
+        return {"citations": [_citation(c) for c in answered.citations], "ember": ember}
 
     async def whole(self, run: Run, event: RunEvent | None, request: Request) -> dict[str, Any]:
         """The ``chat.completion`` object, read from ``run`` (``event`` first)."""
@@ -473,6 +511,23 @@ def _usage(answered: Answered) -> dict[str, int]:
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
+    }
+
+
+def _step(step: ToolStep) -> dict[str, Any]:
+    """A tool Ember ran, as the API shows it (``arguments`` parsed; ``duration_s`` seconds)."""
+    try:
+        arguments = json.loads(step.arguments)
+    except ValueError:
+        arguments = step.arguments
+    return {
+        "tool": step.tool,
+        "server": step.server,
+        "arguments": arguments,
+        "result": step.result,
+        "state": step.state,
+        "truncated": step.truncated,
+        "duration_s": step.duration_s,
     }
 
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from ember.api.config import ServeConfig
+    from ember.chats.records import ToolStep
     from ember.config import Settings
     from ember.core import Core
     from ember.knowledge.types import Citation
@@ -75,6 +76,7 @@ class ChatJob:
     options: GenerationOptions
     max_tokens: int | None = None
     collections: tuple[str, ...] = ()
+    ember_tools: tuple[str, ...] = ()  # Ember's own tools it runs while answering (opted in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class Answered:
     model: str
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
+    steps: tuple[ToolStep, ...] = ()  # the tools Ember ran (a request with ember.tools)
 
 
 RunEvent = Token | Thinking | ToolCall | Answered
@@ -211,7 +214,10 @@ class ModelRunner:
 
     def _work(self, job: ChatJob, run: Run) -> None:
         try:
-            events = self._grounded(job, run.cancel) if job.collections else self._plain(job, run)
+            if job.collections or job.ember_tools:
+                events = self._through_assistant(job, run.cancel)
+            else:
+                events = self._plain(job, run)
             for event in events:
                 if isinstance(event, Answered):
                     self.finished.append(event.finished)
@@ -276,35 +282,47 @@ class ModelRunner:
             )
         return messages, replace(job.options, max_tokens=answer)
 
-    def _grounded(self, job: ChatJob, cancel: CancelToken) -> Iterator[RunEvent]:
+    def _through_assistant(self, job: ChatJob, cancel: CancelToken) -> Iterator[RunEvent]:
+        """A grounded answer, or one where Ember runs its own tools (``job.ember_tools``, all
+        needing no approval: nobody could give it), through the assistant the window uses, in
+        a chat that lasts as long as the request."""
         from ember.assistant import ReplyDone, ReplyStarted
 
         core = self.core
-        try:
-            collections = core.known_collections(list(job.collections))
-        except EmberError as exc:
-            raise ApiError(
-                404, str(exc), code="collection_not_found", param="ember.collections"
-            ) from None
+        collections: list[str] = []
+        if job.collections:
+            try:
+                collections = core.known_collections(list(job.collections))
+            except EmberError as exc:
+                raise ApiError(
+                    404, str(exc), code="collection_not_found", param="ember.collections"
+                ) from None
         citations: tuple[Citation, ...] = ()
         done: ReplyDone | None = None
         with core.request_assistant(self._settings(job), lambda: self.engine_for(job.key)) as bot:
             bot.stop = job.options.stop
+            if job.ember_tools:
+                bot.toolbox = core.toolbox
             chat = bot.store.create(collections=collections)
-            *history, question = [m for m in job.messages if m.role != "system"]
+            *history, question = [
+                m for m in job.messages if m.role in ("user", "assistant") and m.content
+            ]
             for message in history:
                 bot.store.add_message(chat.id, message.role, message.content)
-            for event in bot.send(chat.id, question.content, cancel=cancel):
+            tools = list(job.ember_tools) or None
+            for event in bot.send(chat.id, question.content, cancel=cancel, tools=tools):
                 if isinstance(event, ReplyStarted):
                     citations = event.citations
-                elif isinstance(event, Token):
+                elif isinstance(event, Token | Thinking):
                     yield event
                 elif isinstance(event, ReplyDone):
                     done = event
         assert done is not None
-        model = done.message.model or model_id(job.key)
+        message = done.message
+        model = message.model or model_id(job.key)
         finished = done.finished or Finished("stop", ABSTAIN_TEXT, Timings(None, 0.0, 0, 0), model)
-        yield Answered(finished, finished.model or model, citations, done.abstained)
+        citations = message.citations or citations
+        yield Answered(finished, finished.model or model, citations, done.abstained, message.steps)
 
     def _settings(self, job: ChatJob) -> Settings:
         """The settings with this request's sampling and system prompt (if it sent one)."""

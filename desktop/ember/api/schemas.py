@@ -102,10 +102,15 @@ class ResponseFormat(_Lenient):
 
 class EmberOptions(_Lenient):
     """Ember's own body field (``extra_body={"ember": {...}}`` with the openai client):
-    ``collections`` to answer from, by name, with citations."""
+    ``collections`` to answer from, by name, with citations; ``tools``: Ember's own tools, by
+    name (as ``ember tools list`` shows them), that Ember itself runs while answering: only
+    tools that need no approval (the read-only built-ins, or tools the person always allows)."""
 
     collections: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=64)
+    ] = Field(default_factory=list)
+    tools: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=64)
     ] = Field(default_factory=list)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import openai
+import pytest
 
 CALCULATOR = {
     "type": "function",
@@ -76,3 +77,36 @@ def test_tool_choice_none_answers_in_text_though_tools_are_listed(client: openai
     choice = answered.choices[0]
     assert choice.finish_reason in ("stop", "length")
     assert not choice.message.tool_calls and choice.message.content
+
+
+def test_a_request_that_opts_in_has_ember_run_its_own_calculator(client: openai.OpenAI) -> None:
+    answered = client.chat.completions.create(
+        model="embedded",
+        messages=[QUESTION],
+        extra_body={"ember": {"tools": ["calculator"]}},
+        **GREEDY,
+    )
+    choice = answered.choices[0]
+    assert choice.finish_reason == "stop" and not choice.message.tool_calls
+    assert "7006652" in (choice.message.content or "")
+    (step,) = answered.model_extra["ember"]["steps"]
+    assert step["tool"] == "calculator" and step["server"] == "built-in"
+    assert step["result"] == "7006652" and step["state"] == "done"
+    assert step["arguments"]["expression"].replace(" ", "") == "1234*5678"
+
+
+@pytest.mark.parametrize(
+    ("ember", "extra", "says"),
+    [
+        ({"tools": ["read_file"]}, {}, "nobody to ask"),
+        ({"tools": ["no_such_tool"]}, {}, "no_such_tool"),
+        ({"tools": ["calculator"]}, {"tools": [CALCULATOR]}, "the client runs them"),
+    ],
+)
+def test_ember_tools_that_cannot_run_unattended_are_a_400(
+    client: openai.OpenAI, ember: dict[str, object], extra: dict[str, object], says: str
+) -> None:
+    with pytest.raises(openai.BadRequestError, match=says):
+        client.chat.completions.create(
+            model="embedded", messages=[QUESTION], extra_body={"ember": ember}, **extra, **GREEDY
+        )
