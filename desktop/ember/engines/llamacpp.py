@@ -201,7 +201,9 @@ class LlamaCppEngine:
         """Stream an answer: thinking split off, native call markup parsed into calls."""
         wire = [d.openai() for d in tools] or None
         try:
-            inside = opens_thinking(self._render(payload, wire))
+            # A grammar makes the answer JSON from its first token: nothing to think in, even
+            # where the template opens a thinking block (the JSON is the answer).
+            inside = not options.structured and opens_thinking(self._render(payload, wire))
         except Exception:  # the generation below reports a failing template
             inside = False
         splitter = ThinkSplitter(inside=inside)
