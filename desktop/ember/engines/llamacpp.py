@@ -208,7 +208,9 @@ class LlamaCppEngine:
             inside = False
         splitter = ThinkSplitter(inside=inside)
         calls = (
-            NativeCallFilter(self.tool_format, first_call) if wire and self.tool_format else None
+            NativeCallFilter(self.tool_format, first_call, {t.name for t in tools})
+            if wire and self.tool_format
+            else None
         )
 
         def events(pieces: list[Piece]) -> Iterator[StreamEvent]:

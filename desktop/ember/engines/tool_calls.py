@@ -8,10 +8,13 @@ definitions through the template and writes calls in its own format, which
   </tool_call>``, one block per call;
 - ``llama3`` (Llama 3.1-3.3): the whole answer is ``{"name": .., "parameters": {..}}`` (several
   separated by ``;``), optionally after ``<|python_tag|>``;
-- ``mistral``: ``[TOOL_CALLS] [{"name": .., "arguments": {..}}, ..]``.
+- ``mistral``: ``[TOOL_CALLS] [{"name": .., "arguments": {..}}, ..]``, or the bare list at the
+  answer's start (``[TOOL_CALLS]`` is a control token in newer vocabularies, and llama.cpp
+  streams no control tokens).
 
 A call whose JSON does not parse is given back as answer text, unchanged: nothing the model
-wrote is lost, and no half-understood call runs.
+wrote is lost, and no half-understood call runs. Where a call may come without its tag (Llama 3,
+Mistral) a JSON answer is a call only when it names a tool that was offered.
 
 Any other model gets grammar mode (:func:`decide_messages`, :func:`decide_schema`): a first
 grammar-constrained pass answers one JSON object, ``{"tool": NAME, "arguments": {..}}`` or
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 from ember.engines.base import ChatMessage, ToolCall, ToolChoice, ToolDefinition
@@ -34,6 +37,8 @@ NativeFormat = Literal["hermes", "llama3", "mistral"]
 HERMES_OPEN, HERMES_CLOSE = "<tool_call>", "</tool_call>"
 PYTHON_TAG = "<|python_tag|>"
 MISTRAL_TAG = "[TOOL_CALLS]"
+# How a call written as the whole answer starts, its tag not shown (first non-blank characters).
+_LEADING: dict[NativeFormat, str] = {"llama3": "{", "mistral": "[{"}
 
 
 def native_format(template: str | None) -> NativeFormat | None:
@@ -103,10 +108,17 @@ def _json_values(text: str) -> list[Any] | None:
         values.append(value)
 
 
-def parse_native(fmt: NativeFormat, text: str, first_number: int = 1) -> list[ToolCall] | None:
+def parse_native(
+    fmt: NativeFormat,
+    text: str,
+    first_number: int = 1,
+    names: Collection[str] | None = None,
+) -> list[ToolCall] | None:
     """The calls in ``text`` (the call markup the model wrote, as :class:`NativeCallFilter`
     captured it), numbered from ``first_number`` where the model gave no id; None when it is
-    not a well-formed call in ``fmt`` (the caller then keeps it as text)."""
+    not a well-formed call in ``fmt`` (the caller then keeps it as text). ``names``: the tools
+    offered; a Llama 3 or Mistral call naming another is no call (those formats' calls may come
+    untagged, so a JSON answer must not pass for one)."""
     entries: list[Any] = []
     if fmt == "hermes":
         blocks = re.findall(
@@ -129,6 +141,8 @@ def parse_native(fmt: NativeFormat, text: str, first_number: int = 1) -> list[To
     calls = [_call(entry, first_number + n) for n, entry in enumerate(entries)]
     if not calls or any(c is None for c in calls):
         return None
+    if fmt in _LEADING and names is not None and any(c.name not in names for c in calls if c):
+        return None
     return [c for c in calls if c is not None]
 
 
@@ -137,12 +151,16 @@ class NativeCallFilter:
 
     :meth:`feed` returns the answer text that is certainly not part of a call; from the first
     sign of a call everything is held. :meth:`finish` returns ``(text, calls)``: the calls
-    parsed, or (when they do not parse) the held markup as text and no calls.
+    parsed, or (when they do not parse) the held markup as text and no calls. ``names``: the
+    tools offered (see :func:`parse_native`).
     """
 
-    def __init__(self, fmt: NativeFormat, first_number: int = 1) -> None:
+    def __init__(
+        self, fmt: NativeFormat, first_number: int = 1, names: Collection[str] | None = None
+    ) -> None:
         self.fmt = fmt
         self.first_number = first_number
+        self.names = names
         self._marker = {"hermes": HERMES_OPEN, "llama3": PYTHON_TAG, "mistral": MISTRAL_TAG}[fmt]
         self._pending = ""  # text that may be the start of a call
         self._captured: str | None = None  # the call markup, once one began
@@ -155,14 +173,17 @@ class NativeCallFilter:
             return ""
         buffer = self._pending + text
         self._pending = ""
-        if self.fmt == "llama3" and not self._said_anything:
+        lead = _LEADING.get(self.fmt)
+        if lead is not None and not self._said_anything:
             stripped = buffer.lstrip()
-            # Llama 3 writes a call as the whole answer: a JSON object from the first character.
-            if stripped.startswith("{") or stripped.startswith(PYTHON_TAG):
+            head = _head(stripped, len(lead))
+            # Llama 3 and Mistral write a call as the whole answer: JSON from the first
+            # character (its tag, a control token, not streamed), or the tag and then JSON.
+            if head == lead or stripped.startswith(self._marker):
                 self._captured = buffer
                 return ""
-            if not stripped or PYTHON_TAG.startswith(stripped):
-                self._pending = buffer
+            if not stripped or lead.startswith(head) or self._marker.startswith(stripped):
+                self._pending = buffer  # may still become a call
                 return ""
         index = buffer.find(self._marker)
         if index >= 0:
@@ -178,13 +199,18 @@ class NativeCallFilter:
             text, self._pending = self._pending, ""
             return text, []
         captured, self._captured = self._captured, None
-        calls = parse_native(self.fmt, captured, self.first_number)
+        calls = parse_native(self.fmt, captured, self.first_number, self.names)
         return ("", calls) if calls else (captured, [])
 
     def _said(self, text: str) -> str:
         if text.strip():
             self._said_anything = True
         return text
+
+
+def _head(text: str, size: int) -> str:
+    """The first ``size`` non-blank characters of ``text`` (fewer when it has fewer)."""
+    return "".join(text.split())[:size]
 
 
 def _held_prefix(text: str, tag: str) -> int:

@@ -146,9 +146,7 @@ def test_a_json_answer_under_a_template_that_opens_thinking_is_answer(model_path
     engine = LlamaCppEngine(llama, info, model_name="r1-templated")
     schema = {"type": "object", "properties": {"answer": {"type": "integer"}}}
     try:
-        options = GenerationOptions(temperature=0.0, seed=3, max_tokens=24).with_json_schema(
-            schema
-        )
+        options = GenerationOptions(temperature=0.0, seed=3, max_tokens=24).with_json_schema(schema)
         events = list(engine.stream_chat([ChatMessage("user", "What is 2+2?")], options))
     finally:
         engine.close()

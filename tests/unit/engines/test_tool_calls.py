@@ -140,6 +140,41 @@ def test_a_call_that_does_not_parse_is_given_back_as_text() -> None:
     assert _filtered("hermes", ["Sure. ", broken]) == ("Sure. " + broken, [])
 
 
+MISTRAL_UNTAGGED = MISTRAL_OUT.removeprefix("[TOOL_CALLS] ")
+NAMES = frozenset({"get_weather", "calculator"})
+
+
+@pytest.mark.parametrize("at", range(len(MISTRAL_UNTAGGED) + 1))
+def test_a_mistral_call_without_its_tag_is_held_from_its_first_character(at: int) -> None:
+    """``[TOOL_CALLS]`` is a control token in Mistral's newer vocabularies, and llama.cpp
+    streams no control tokens: the call arrives as a bare JSON list at the answer's start."""
+    keep = NativeCallFilter("mistral", names=NAMES)
+    streamed = keep.feed(MISTRAL_UNTAGGED[:at]) + keep.feed(MISTRAL_UNTAGGED[at:])
+    assert streamed == ""
+    assert keep.finish() == ("", [ToolCall("a1B2c3D4e", "get_weather", {"city": "Paris"})])
+
+
+def test_an_answer_opening_with_a_bracket_streams_for_mistral() -> None:
+    assert _filtered("mistral", ["[1] says", " it rains."]) == ("[1] says it rains.", [])
+    keep = NativeCallFilter("mistral", names=NAMES)
+    assert keep.feed("[") == "" and keep.feed("1] says") == "[1] says"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "answer"),
+    [
+        ("llama3", '{"name": "Alice", "age": 3}'),
+        ("mistral", '[{"name": "Alice", "arguments": {}}]'),
+    ],
+)
+def test_a_json_answer_naming_no_offered_tool_is_text(fmt: str, answer: str) -> None:
+    """Llama 3 and Mistral write a call as the whole answer, without a tag llama.cpp shows: a
+    JSON answer is a call only when it names a tool that was offered."""
+    keep = NativeCallFilter(fmt, names=NAMES)  # type: ignore[arg-type]
+    assert keep.feed(answer) == ""
+    assert keep.finish() == (answer, [])
+
+
 CONVERSATION = [
     ChatMessage("system", "Be brief."),
     ChatMessage("user", "What is 6 * 7?"),
