@@ -16,6 +16,11 @@ A call whose JSON does not parse is given back as answer text, unchanged: nothin
 wrote is lost, and no half-understood call runs. Where a call may come without its tag (Llama 3,
 Mistral) a JSON answer is a call only when it names a tool that was offered.
 
+Everything built into a prompt here from a call or a tool (arguments, tool names, descriptions:
+an MCP server's or an API client's text) has its special tokens neutralised
+(:func:`~ember.engines.sanitize.neutralize_special_tokens`; llama-cpp-python's ``tojson`` escapes
+nothing). Message ``content`` is the caller's to neutralise, as for any message.
+
 Any other model gets grammar mode (:func:`decide_messages`, :func:`decide_schema`): a first
 grammar-constrained pass answers one JSON object, ``{"tool": NAME, "arguments": {..}}`` or
 ``{"tool": "none"}``; "none" is followed by a normal answer whose question carries the tool
@@ -31,6 +36,7 @@ from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 from ember.engines.base import ChatMessage, ToolCall, ToolChoice, ToolDefinition
+from ember.engines.sanitize import neutralize_special_tokens
 
 NativeFormat = Literal["hermes", "llama3", "mistral"]
 
@@ -220,27 +226,53 @@ def _held_prefix(text: str, tag: str) -> int:
     return 0
 
 
-def native_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+def neutral(value: Any, extra_tokens: tuple[str, ...] = ()) -> Any:
+    """``value`` (text, or parsed JSON) with special tokens neutralised in every string in it,
+    keys included."""
+    if isinstance(value, str):
+        return neutralize_special_tokens(value, extra_tokens)
+    if isinstance(value, dict):
+        return {neutral(k, extra_tokens): neutral(v, extra_tokens) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [neutral(v, extra_tokens) for v in value]
+    return value
+
+
+def native_messages(
+    messages: Sequence[ChatMessage], extra_tokens: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Messages in the OpenAI shape tool-aware templates read: an assistant's ``tool_calls``
     (``{"id", "type": "function", "function": {"name", "arguments": {..}}}``) and ``tool``
-    messages with ``tool_call_id`` and ``name``."""
+    messages with ``tool_call_id`` and ``name``; calls' names and arguments and results' names
+    neutralised (``extra_tokens``: the model's own special tokens)."""
     payload: list[dict[str, Any]] = []
     for m in messages:
         entry: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
             entry["tool_calls"] = [
                 {
-                    "id": c.id,
+                    "id": neutral(c.id, extra_tokens),
                     "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
+                    "function": {
+                        "name": neutral(c.name, extra_tokens),
+                        "arguments": neutral(c.arguments, extra_tokens),
+                    },
                 }
                 for c in m.tool_calls
             ]
         if m.role == "tool":
-            entry["tool_call_id"] = m.tool_call_id
-            entry["name"] = m.name
+            entry["tool_call_id"] = neutral(m.tool_call_id, extra_tokens)
+            entry["name"] = neutral(m.name, extra_tokens)
         payload.append(entry)
     return payload
+
+
+def native_tools(
+    tools: Sequence[ToolDefinition], extra_tokens: tuple[str, ...] = ()
+) -> list[dict[str, Any]] | None:
+    """The tools in the OpenAI wire form a tool-aware template renders, every string in them
+    neutralised; None for no tools (the template then renders none)."""
+    return [neutral(t.openai(), extra_tokens) for t in tools] or None
 
 
 # -- grammar mode --------------------------------------------------------------------------------
@@ -280,19 +312,22 @@ def decide_schema(tools: Sequence[ToolDefinition], choice: ToolChoice = "auto") 
     return {"anyOf": branches}
 
 
-def _result_line(call: ToolCall | None, message: ChatMessage) -> str:
+def _result_line(call: ToolCall | None, message: ChatMessage, extra: tuple[str, ...]) -> str:
     name = call.name if call else (message.name or "tool")
-    return f"Tool result ({name}): {message.content}"
+    return neutral(f"Tool result ({name}): {message.content}", extra)
 
 
 def decide_messages(
-    messages: Sequence[ChatMessage], tools: Sequence[ToolDefinition]
+    messages: Sequence[ChatMessage],
+    tools: Sequence[ToolDefinition],
+    extra_tokens: tuple[str, ...] = (),
 ) -> list[dict[str, str]]:
     """The decide step's prompt: the tool list and few-shot examples, then the last user message
     and the calls and results that followed it (calls as the JSON this step writes, results as
     ``Tool result (NAME): ...`` user turns). Earlier turns are left out: a small model decides
-    best on the question at hand."""
-    listing = "\n".join(f"- {t.name}: {t.description}" for t in tools)
+    best on the question at hand. Descriptions, calls and results are neutralised
+    (``extra_tokens``: the model's own special tokens)."""
+    listing = neutral("\n".join(f"- {t.name}: {t.description}" for t in tools), extra_tokens)
     payload = [{"role": "system", "content": DECIDE_SYSTEM + listing}]
     payload += [{"role": role, "content": text} for role, text in _SHOTS]
     start = _last_user(messages)
@@ -304,9 +339,10 @@ def decide_messages(
             for c in m.tool_calls:
                 calls[c.id] = c
                 text = json.dumps({"tool": c.name, "arguments": c.arguments})
-                payload.append({"role": "assistant", "content": text})
+                payload.append({"role": "assistant", "content": neutral(text, extra_tokens)})
         elif m.role == "tool":
-            payload.append({"role": "user", "content": _result_line(calls.get(m.tool_call_id), m)})
+            line = _result_line(calls.get(m.tool_call_id), m, extra_tokens)
+            payload.append({"role": "user", "content": line})
     return payload
 
 
@@ -326,11 +362,14 @@ def parse_decision(text: str, first_number: int) -> ToolCall | None:
     )
 
 
-def folded_messages(messages: Sequence[ChatMessage], hint: bool = False) -> list[dict[str, str]]:
+def folded_messages(
+    messages: Sequence[ChatMessage], hint: bool = False, extra_tokens: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
     """Messages for a template without tool support: each user message carries the results of
     the calls that followed it as text (``Tool NAME({args}) returned: ...``, then
     ``Question: ...``); call-only assistant turns and ``tool`` turns are dropped. ``hint`` adds
-    :data:`ANSWER_HINT` to the system message (made when there is none) when results were folded."""
+    :data:`ANSWER_HINT` to the system message (made when there is none) when results were folded.
+    The folded lines are neutralised (``extra_tokens``: the model's own special tokens)."""
     payload: list[dict[str, str]] = []
     question_at: int | None = None
     results: list[str] = []
@@ -346,7 +385,7 @@ def folded_messages(messages: Sequence[ChatMessage], hint: bool = False) -> list
             call = calls.get(m.tool_call_id)
             name = call.name if call else (m.name or "tool")
             args = json.dumps(call.arguments) if call else "{}"
-            results.append(f"Tool {name}({args}) returned: {m.content}\n")
+            results.append(neutral(f"Tool {name}({args}) returned: {m.content}\n", extra_tokens))
             continue
         for c in m.tool_calls:
             calls[c.id] = c
