@@ -115,8 +115,10 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     json_schema: str | None = None
     json_object: bool = False
-    # Tools the model may call (empty = none); ``tool_choice`` "required" makes it call one,
-    # "none" keeps it from calling any though they are listed.
+    # Tools the model may call (empty = none); ``tool_choice`` "required" makes it call one
+    # where the backend can enforce it (llama.cpp's grammar mode, OpenAI-compatible servers; a
+    # native template and Ollama treat it as "auto"), "none" keeps it from calling any though
+    # they are listed.
     tools: tuple[ToolDefinition, ...] = ()
     tool_choice: ToolChoice = "auto"
 

@@ -41,6 +41,7 @@ from ember.engines.tool_calls import (
     folded_messages,
     native_format,
     native_messages,
+    native_tools,
     parse_decision,
 )
 from ember.errors import EngineUnavailable, ModelLoadError
@@ -147,7 +148,7 @@ class LlamaCppEngine:
                 options = replace(options, temperature=0.0)
         if not self.tool_format:
             if tools:
-                decide = decide_messages(messages, tools)
+                decide = decide_messages(messages, tools, self.special_tokens)
                 text, reason = self._collect(decide, options, tools, cancel, clock)
                 if reason == "cancelled":
                     return "cancelled", decide
@@ -155,10 +156,12 @@ class LlamaCppEngine:
                 if call is not None:
                     yield clock.call(call)
                     return "stop", decide
-            payload: list[dict[str, Any]] = folded_messages(messages, hint=bool(tools))
+            payload: list[dict[str, Any]] = folded_messages(
+                messages, hint=bool(tools), extra_tokens=self.special_tokens
+            )
             tools = ()
         else:
-            payload = native_messages(messages)
+            payload = native_messages(messages, self.special_tokens)
         reason = yield from self._stream_answer(payload, options, tools, cancel, clock, first)
         return reason, payload
 
@@ -199,14 +202,18 @@ class LlamaCppEngine:
         first_call: int,
     ) -> Generator[StreamEvent, None, FinishReason]:
         """Stream an answer: thinking split off, native call markup parsed into calls."""
-        wire = [d.openai() for d in tools] or None
+        wire = native_tools(tools, self.special_tokens)
         try:
-            inside = opens_thinking(self._render(payload, wire))
+            # A grammar makes the answer JSON from its first token: nothing to think in, even
+            # where the template opens a thinking block (the JSON is the answer).
+            inside = not options.structured and opens_thinking(self._render(payload, wire))
         except Exception:  # the generation below reports a failing template
             inside = False
         splitter = ThinkSplitter(inside=inside)
         calls = (
-            NativeCallFilter(self.tool_format, first_call) if wire and self.tool_format else None
+            NativeCallFilter(self.tool_format, first_call, {t.name for t in tools})
+            if wire and self.tool_format
+            else None
         )
 
         def events(pieces: list[Piece]) -> Iterator[StreamEvent]:

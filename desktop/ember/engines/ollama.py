@@ -29,7 +29,7 @@ from ember.engines.server import (
     estimate_tokens,
     stream_reply,
 )
-from ember.engines.tool_calls import call_id, calls_so_far
+from ember.engines.tool_calls import call_id, calls_so_far, native_tools, neutral
 from ember.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -185,7 +185,8 @@ class OllamaEngine:
         if answer_format is None and options.json_object:
             answer_format = "json"
         # Ollama has no tool_choice: "required" sends the tools as "auto" does.
-        tools = [d.openai() for d in options.tools] if options.tool_choice != "none" else None
+        # Ollama reads special tokens in the prompt it renders: tools come neutralised.
+        tools = native_tools(options.tools) if options.tool_choice != "none" else None
         stream = self._client.chat(
             model=self.model_name,
             messages=[_message(m) for m in messages],
@@ -232,14 +233,16 @@ class OllamaEngine:
 
 def _message(m: ChatMessage) -> dict[str, Any]:
     """One message in Ollama's shape: an assistant's ``tool_calls`` as
-    ``{"function": {"name", "arguments": {..}}}``, a tool result with ``tool_name``."""
+    ``{"function": {"name", "arguments": {..}}}``, a tool result with ``tool_name``; calls and
+    names neutralised (``content`` is the caller's to neutralise)."""
     entry: dict[str, Any] = {"role": m.role, "content": m.content}
     if m.tool_calls:
         entry["tool_calls"] = [
-            {"function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls
+            {"function": {"name": neutral(c.name), "arguments": neutral(c.arguments)}}
+            for c in m.tool_calls
         ]
     if m.role == "tool" and m.name:
-        entry["tool_name"] = m.name
+        entry["tool_name"] = neutral(m.name)
     return entry
 
 

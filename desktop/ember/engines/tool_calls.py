@@ -8,10 +8,18 @@ definitions through the template and writes calls in its own format, which
   </tool_call>``, one block per call;
 - ``llama3`` (Llama 3.1-3.3): the whole answer is ``{"name": .., "parameters": {..}}`` (several
   separated by ``;``), optionally after ``<|python_tag|>``;
-- ``mistral``: ``[TOOL_CALLS] [{"name": .., "arguments": {..}}, ..]``.
+- ``mistral``: ``[TOOL_CALLS] [{"name": .., "arguments": {..}}, ..]``, or the bare list at the
+  answer's start (``[TOOL_CALLS]`` is a control token in newer vocabularies, and llama.cpp
+  streams no control tokens).
 
 A call whose JSON does not parse is given back as answer text, unchanged: nothing the model
-wrote is lost, and no half-understood call runs.
+wrote is lost, and no half-understood call runs. Where a call may come without its tag (Llama 3,
+Mistral) a JSON answer is a call only when it names a tool that was offered.
+
+Everything built into a prompt here from a call or a tool (arguments, tool names, descriptions:
+an MCP server's or an API client's text) has its special tokens neutralised
+(:func:`~ember.engines.sanitize.neutralize_special_tokens`; llama-cpp-python's ``tojson`` escapes
+nothing). Message ``content`` is the caller's to neutralise, as for any message.
 
 Any other model gets grammar mode (:func:`decide_messages`, :func:`decide_schema`): a first
 grammar-constrained pass answers one JSON object, ``{"tool": NAME, "arguments": {..}}`` or
@@ -24,16 +32,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 from ember.engines.base import ChatMessage, ToolCall, ToolChoice, ToolDefinition
+from ember.engines.sanitize import neutralize_special_tokens
 
 NativeFormat = Literal["hermes", "llama3", "mistral"]
 
 HERMES_OPEN, HERMES_CLOSE = "<tool_call>", "</tool_call>"
 PYTHON_TAG = "<|python_tag|>"
 MISTRAL_TAG = "[TOOL_CALLS]"
+# How a call written as the whole answer starts, its tag not shown (first non-blank characters).
+_LEADING: dict[NativeFormat, str] = {"llama3": "{", "mistral": "[{"}
 
 
 def native_format(template: str | None) -> NativeFormat | None:
@@ -103,10 +114,17 @@ def _json_values(text: str) -> list[Any] | None:
         values.append(value)
 
 
-def parse_native(fmt: NativeFormat, text: str, first_number: int = 1) -> list[ToolCall] | None:
+def parse_native(
+    fmt: NativeFormat,
+    text: str,
+    first_number: int = 1,
+    names: Collection[str] | None = None,
+) -> list[ToolCall] | None:
     """The calls in ``text`` (the call markup the model wrote, as :class:`NativeCallFilter`
     captured it), numbered from ``first_number`` where the model gave no id; None when it is
-    not a well-formed call in ``fmt`` (the caller then keeps it as text)."""
+    not a well-formed call in ``fmt`` (the caller then keeps it as text). ``names``: the tools
+    offered; a Llama 3 or Mistral call naming another is no call (those formats' calls may come
+    untagged, so a JSON answer must not pass for one)."""
     entries: list[Any] = []
     if fmt == "hermes":
         blocks = re.findall(
@@ -129,6 +147,8 @@ def parse_native(fmt: NativeFormat, text: str, first_number: int = 1) -> list[To
     calls = [_call(entry, first_number + n) for n, entry in enumerate(entries)]
     if not calls or any(c is None for c in calls):
         return None
+    if fmt in _LEADING and names is not None and any(c.name not in names for c in calls if c):
+        return None
     return [c for c in calls if c is not None]
 
 
@@ -137,12 +157,16 @@ class NativeCallFilter:
 
     :meth:`feed` returns the answer text that is certainly not part of a call; from the first
     sign of a call everything is held. :meth:`finish` returns ``(text, calls)``: the calls
-    parsed, or (when they do not parse) the held markup as text and no calls.
+    parsed, or (when they do not parse) the held markup as text and no calls. ``names``: the
+    tools offered (see :func:`parse_native`).
     """
 
-    def __init__(self, fmt: NativeFormat, first_number: int = 1) -> None:
+    def __init__(
+        self, fmt: NativeFormat, first_number: int = 1, names: Collection[str] | None = None
+    ) -> None:
         self.fmt = fmt
         self.first_number = first_number
+        self.names = names
         self._marker = {"hermes": HERMES_OPEN, "llama3": PYTHON_TAG, "mistral": MISTRAL_TAG}[fmt]
         self._pending = ""  # text that may be the start of a call
         self._captured: str | None = None  # the call markup, once one began
@@ -155,14 +179,17 @@ class NativeCallFilter:
             return ""
         buffer = self._pending + text
         self._pending = ""
-        if self.fmt == "llama3" and not self._said_anything:
+        lead = _LEADING.get(self.fmt)
+        if lead is not None and not self._said_anything:
             stripped = buffer.lstrip()
-            # Llama 3 writes a call as the whole answer: a JSON object from the first character.
-            if stripped.startswith("{") or stripped.startswith(PYTHON_TAG):
+            head = _head(stripped, len(lead))
+            # Llama 3 and Mistral write a call as the whole answer: JSON from the first
+            # character (its tag, a control token, not streamed), or the tag and then JSON.
+            if head == lead or stripped.startswith(self._marker):
                 self._captured = buffer
                 return ""
-            if not stripped or PYTHON_TAG.startswith(stripped):
-                self._pending = buffer
+            if not stripped or lead.startswith(head) or self._marker.startswith(stripped):
+                self._pending = buffer  # may still become a call
                 return ""
         index = buffer.find(self._marker)
         if index >= 0:
@@ -178,13 +205,18 @@ class NativeCallFilter:
             text, self._pending = self._pending, ""
             return text, []
         captured, self._captured = self._captured, None
-        calls = parse_native(self.fmt, captured, self.first_number)
+        calls = parse_native(self.fmt, captured, self.first_number, self.names)
         return ("", calls) if calls else (captured, [])
 
     def _said(self, text: str) -> str:
         if text.strip():
             self._said_anything = True
         return text
+
+
+def _head(text: str, size: int) -> str:
+    """The first ``size`` non-blank characters of ``text`` (fewer when it has fewer)."""
+    return "".join(text.split())[:size]
 
 
 def _held_prefix(text: str, tag: str) -> int:
@@ -194,27 +226,53 @@ def _held_prefix(text: str, tag: str) -> int:
     return 0
 
 
-def native_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+def neutral(value: Any, extra_tokens: tuple[str, ...] = ()) -> Any:
+    """``value`` (text, or parsed JSON) with special tokens neutralised in every string in it,
+    keys included."""
+    if isinstance(value, str):
+        return neutralize_special_tokens(value, extra_tokens)
+    if isinstance(value, dict):
+        return {neutral(k, extra_tokens): neutral(v, extra_tokens) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [neutral(v, extra_tokens) for v in value]
+    return value
+
+
+def native_messages(
+    messages: Sequence[ChatMessage], extra_tokens: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Messages in the OpenAI shape tool-aware templates read: an assistant's ``tool_calls``
     (``{"id", "type": "function", "function": {"name", "arguments": {..}}}``) and ``tool``
-    messages with ``tool_call_id`` and ``name``."""
+    messages with ``tool_call_id`` and ``name``; calls' names and arguments and results' names
+    neutralised (``extra_tokens``: the model's own special tokens)."""
     payload: list[dict[str, Any]] = []
     for m in messages:
         entry: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
             entry["tool_calls"] = [
                 {
-                    "id": c.id,
+                    "id": neutral(c.id, extra_tokens),
                     "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
+                    "function": {
+                        "name": neutral(c.name, extra_tokens),
+                        "arguments": neutral(c.arguments, extra_tokens),
+                    },
                 }
                 for c in m.tool_calls
             ]
         if m.role == "tool":
-            entry["tool_call_id"] = m.tool_call_id
-            entry["name"] = m.name
+            entry["tool_call_id"] = neutral(m.tool_call_id, extra_tokens)
+            entry["name"] = neutral(m.name, extra_tokens)
         payload.append(entry)
     return payload
+
+
+def native_tools(
+    tools: Sequence[ToolDefinition], extra_tokens: tuple[str, ...] = ()
+) -> list[dict[str, Any]] | None:
+    """The tools in the OpenAI wire form a tool-aware template renders, every string in them
+    neutralised; None for no tools (the template then renders none)."""
+    return [neutral(t.openai(), extra_tokens) for t in tools] or None
 
 
 # -- grammar mode --------------------------------------------------------------------------------
@@ -254,19 +312,22 @@ def decide_schema(tools: Sequence[ToolDefinition], choice: ToolChoice = "auto") 
     return {"anyOf": branches}
 
 
-def _result_line(call: ToolCall | None, message: ChatMessage) -> str:
+def _result_line(call: ToolCall | None, message: ChatMessage, extra: tuple[str, ...]) -> str:
     name = call.name if call else (message.name or "tool")
-    return f"Tool result ({name}): {message.content}"
+    return neutral(f"Tool result ({name}): {message.content}", extra)
 
 
 def decide_messages(
-    messages: Sequence[ChatMessage], tools: Sequence[ToolDefinition]
+    messages: Sequence[ChatMessage],
+    tools: Sequence[ToolDefinition],
+    extra_tokens: tuple[str, ...] = (),
 ) -> list[dict[str, str]]:
     """The decide step's prompt: the tool list and few-shot examples, then the last user message
     and the calls and results that followed it (calls as the JSON this step writes, results as
     ``Tool result (NAME): ...`` user turns). Earlier turns are left out: a small model decides
-    best on the question at hand."""
-    listing = "\n".join(f"- {t.name}: {t.description}" for t in tools)
+    best on the question at hand. Descriptions, calls and results are neutralised
+    (``extra_tokens``: the model's own special tokens)."""
+    listing = neutral("\n".join(f"- {t.name}: {t.description}" for t in tools), extra_tokens)
     payload = [{"role": "system", "content": DECIDE_SYSTEM + listing}]
     payload += [{"role": role, "content": text} for role, text in _SHOTS]
     start = _last_user(messages)
@@ -278,9 +339,10 @@ def decide_messages(
             for c in m.tool_calls:
                 calls[c.id] = c
                 text = json.dumps({"tool": c.name, "arguments": c.arguments})
-                payload.append({"role": "assistant", "content": text})
+                payload.append({"role": "assistant", "content": neutral(text, extra_tokens)})
         elif m.role == "tool":
-            payload.append({"role": "user", "content": _result_line(calls.get(m.tool_call_id), m)})
+            line = _result_line(calls.get(m.tool_call_id), m, extra_tokens)
+            payload.append({"role": "user", "content": line})
     return payload
 
 
@@ -300,11 +362,14 @@ def parse_decision(text: str, first_number: int) -> ToolCall | None:
     )
 
 
-def folded_messages(messages: Sequence[ChatMessage], hint: bool = False) -> list[dict[str, str]]:
+def folded_messages(
+    messages: Sequence[ChatMessage], hint: bool = False, extra_tokens: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
     """Messages for a template without tool support: each user message carries the results of
     the calls that followed it as text (``Tool NAME({args}) returned: ...``, then
     ``Question: ...``); call-only assistant turns and ``tool`` turns are dropped. ``hint`` adds
-    :data:`ANSWER_HINT` to the system message (made when there is none) when results were folded."""
+    :data:`ANSWER_HINT` to the system message (made when there is none) when results were folded.
+    The folded lines are neutralised (``extra_tokens``: the model's own special tokens)."""
     payload: list[dict[str, str]] = []
     question_at: int | None = None
     results: list[str] = []
@@ -320,7 +385,7 @@ def folded_messages(messages: Sequence[ChatMessage], hint: bool = False) -> list
             call = calls.get(m.tool_call_id)
             name = call.name if call else (m.name or "tool")
             args = json.dumps(call.arguments) if call else "{}"
-            results.append(f"Tool {name}({args}) returned: {m.content}\n")
+            results.append(neutral(f"Tool {name}({args}) returned: {m.content}\n", extra_tokens))
             continue
         for c in m.tool_calls:
             calls[c.id] = c

@@ -136,3 +136,22 @@ def test_a_template_that_opens_thinking_makes_the_stream_thinking(model_path: Pa
     # Greedy, the tiny model does not close the block within 12 tokens: no answer text at all.
     assert "</think>" not in finished.thinking and finished.thinking.strip()
     assert finished.text == "" and not any(isinstance(e, Token) for e in events)
+
+
+def test_a_json_answer_under_a_template_that_opens_thinking_is_answer(model_path: Path) -> None:
+    """A grammar makes the answer JSON from its first token, so there is no thinking to split
+    off even where the template opens ``<think>``: the JSON streams as answer tokens."""
+    info = replace(inspect_gguf(model_path), chat_template=DEEPSEEK_R1_TEMPLATE)
+    llama = llama_cpp.Llama(str(model_path), n_ctx=512, n_threads=1, verbose=False)
+    engine = LlamaCppEngine(llama, info, model_name="r1-templated")
+    schema = {"type": "object", "properties": {"answer": {"type": "integer"}}}
+    try:
+        options = GenerationOptions(temperature=0.0, seed=3, max_tokens=24).with_json_schema(schema)
+        events = list(engine.stream_chat([ChatMessage("user", "What is 2+2?")], options))
+    finally:
+        engine.close()
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    assert finished.thinking == "" and not any(isinstance(e, Thinking) for e in events)
+    assert finished.text == "".join(e.text for e in events if isinstance(e, Token))
+    assert isinstance(json.loads(finished.text), dict)
