@@ -86,7 +86,8 @@ class Generation(QObject):
         )
         # The tools the open chat lets the model call (set by the window's ChatTools).
         self.chosen_tools: Callable[[], tuple[str, ...]] = lambda: ()
-        self.approver = WindowApprover(self._always_allow, self)  # asks with a card
+        # Asks with a card; "always" is saved by the tool loop (the toolbox's always_allow).
+        self.approver = WindowApprover(None, self)
         self.approver.requested.connect(self._ask)
         self._cards: list[ApprovalCard] = []
         chat.stepCancelRequested.connect(self.stop)
@@ -215,12 +216,6 @@ class Generation(QObject):
         """What the assistant is given for the open chat's tools (nothing when it has none)."""
         names = self.chosen_tools()
         return {"tools": names, "approve": self.approver} if names else {}
-
-    def _always_allow(self, info: object) -> None:
-        """ "Always allow this tool": saved in the settings (called on the engine worker)."""
-        toolbox = getattr(self.core, "toolbox", None)
-        if toolbox is not None:
-            toolbox.always_allow(info)
 
     def _ask(self, pending: PendingApproval) -> None:
         """A tool waits for the person: its card at the end of the answer, focused."""

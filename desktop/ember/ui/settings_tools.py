@@ -224,13 +224,15 @@ class ToolsSection(QWidget):
 
     def refresh(self) -> None:
         """Each server's state and tools, asked off the GUI thread."""
-        host = _host(self.core)
-        toolbox = getattr(self.core, "toolbox", None)
+        host, core = _host(self.core), self.core
         if host is None or self.tasks is None:
             self._fill_servers([])
             return
 
         def job(_report: object) -> tuple[list, list]:
+            from ember.ui.tools_menu import toolbox_of
+
+            toolbox = toolbox_of(core)
             infos = toolbox.infos() if toolbox is not None else []
             return host.status(), infos
 

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def toolbox_of(core: Any) -> Any:
+    """The core's toolbox (None while it has none); may build the assistant: not on the GUI
+    thread."""
+    return getattr(core, "toolbox", None) or getattr(core.assistant, "toolbox", None)
+
+
 def tools_label(count: int) -> str:
     """The button's text: "Tools", or how many are on."""
     return f"Tools: {count}" if count else "Tools"
@@ -122,12 +128,15 @@ class ChatTools(QObject):
     def list_tools(self) -> None:
         """Ask the toolbox for its tools (built-ins first, then MCP servers') off the GUI
         thread; the menu fills in when they come."""
-        toolbox = getattr(self.core, "toolbox", None)
-        if toolbox is None:
-            return
+        core = self.core
+
+        def job(_report: object) -> list[ToolInfo]:
+            toolbox = toolbox_of(core)
+            return toolbox.infos() if toolbox is not None else []
+
         self.tasks.run_background(
             "list-tools",
-            lambda _report: toolbox.infos(),
+            job,
             on_done=self._listed,
             on_error=lambda error: log.warning("could not list the tools: %s", error),
         )
