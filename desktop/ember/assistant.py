@@ -9,6 +9,15 @@ It is a plain iterator with no Qt and no threads: nothing happens until the call
 the UI iterates in its worker. Cancellation goes through a :class:`~ember.cancel.CancelToken`
 (or by closing the iterator); either way the partial answer is kept as 'cancelled'.
 
+Tools: when the chat has tools (``Conversation.tools``) and the assistant a :attr:`toolbox`,
+the model may call them. Each call becomes a stored step of the answer (yielded as
+:class:`StepChanged` whenever it changes), is approved (read-only built-ins and tools always
+allowed run at once; others ask the ``approve`` function, or are denied without one), runs
+outside the model's turn (other answers may use the model meanwhile), and its result, capped and
+fenced, goes back to the model, which streams again: until it answers, or
+``Settings.tool_step_limit`` rounds (then it must answer, and the answer says the limit stopped
+it). A reasoning model's thinking is stored apart from the answer and never sent back.
+
 Documents that do not contain the answer: when the retriever abstains (nothing relevant above its
 calibrated threshold), the assistant answers :data:`ABSTAIN_TEXT` without running the model. A
 small model handed no sources invents confident answers that *look* grounded, which is the
@@ -18,12 +27,14 @@ the user can turn documents off for the chat to ask the model directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+import json
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
 
 from ember.cancel import CancelToken
 from ember.chats.records import ConversationNotFound, Message, ToolStep
+from ember.chats.reply import ReplyWriter
 from ember.chats.store import ChatStore
 from ember.config import Settings
 from ember.engines.base import (
@@ -34,12 +45,18 @@ from ember.engines.base import (
     Thinking,
     Timings,
     Token,
+    ToolCall,
 )
-from ember.engines.context import PromptTooLong, fit_prompt
+from ember.engines.context import MIN_ANSWER_TOKENS, PromptTooLong, fit_prompt
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import EmberError, EngineUnavailable
 from ember.knowledge.types import Citation, Grounding, StaleSource
+from ember.tools.loop import CallOutcome, StepCancelled, StepRunner
 from ember.turns import ModelTurns
+
+if TYPE_CHECKING:
+    from ember.tools.toolbox import Toolbox
+    from ember.tools.types import Approver, Tool
 
 ABSTAIN_TEXT = "I could not find this in your documents."
 
@@ -104,6 +121,11 @@ class StepChanged:
 
 AssistantEvent = ReplyStarted | Token | Thinking | StepChanged | ReplyDone
 
+# Appended to an answer that the tool step limit stopped (the model was made to answer).
+STEP_LIMIT_NOTE = (
+    "\n\n[Stopped after {n} rounds of tool calls: the limit set in Settings (tool_step_limit).]"
+)
+
 EngineProvider = Callable[[], Engine]
 
 
@@ -136,6 +158,7 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever
         self.stop: tuple[str, ...] = ()  # strings that end an answer (the local API's ``stop``)
+        self.toolbox: Toolbox | None = None  # the tools chats may use (none: no tool calls)
 
     # -- public operations ------------------------------------------------------------------
 
@@ -146,35 +169,46 @@ class Assistant:
         *,
         collections: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
+        tools: Sequence[str] | None = None,
+        approve: Approver | None = None,
     ) -> Iterator[AssistantEvent]:
         """Store ``text`` as the user's next message and stream the answer.
 
-        ``collections`` (when given) becomes the chat's document selection; ``None`` keeps the
-        chat's own. Yields :class:`ReplyStarted`, then :class:`Token` events, then
-        :class:`ReplyDone`. Errors are saved on the answer (state 'error', partial text kept) and
-        re-raised.
+        ``collections`` and ``tools`` (names, see :meth:`Toolbox.infos`), when given, become the
+        chat's document and tool selection; ``None`` keeps the chat's own. ``approve`` decides
+        on calls that need approval (None: they are denied, and the model is told so). Yields
+        :class:`ReplyStarted`, then :class:`Token`, :class:`Thinking` and :class:`StepChanged`
+        events, then :class:`ReplyDone`. Errors are saved on the answer (state 'error', partial
+        text kept) and re-raised.
         """
         if not text.strip():
             raise EmberError("There is nothing to send: the message is empty.")
         self._require(conversation_id)
-        if collections is not None:
-            self.store.set_collections(conversation_id, collections)
+        self._select(conversation_id, collections, tools)
         user_message = self.store.add_message(conversation_id, "user", text)
-        yield from self._answer(user_message, cancel)
+        yield from self._answer(user_message, cancel, approve=approve)
 
     def regenerate(
-        self, conversation_id: int, *, cancel: CancelToken | None = None
+        self,
+        conversation_id: int,
+        *,
+        cancel: CancelToken | None = None,
+        tools: Sequence[str] | None = None,
+        approve: Approver | None = None,
     ) -> Iterator[AssistantEvent]:
         """Answer the chat's last user message again: a new version of its answer (the earlier
-        one is kept, reachable with :meth:`ChatStore.versions`)."""
+        one is kept, reachable with :meth:`ChatStore.versions`). ``tools``, ``approve``: as
+        :meth:`send`."""
         self._require(conversation_id)
+        self._select(conversation_id, None, tools)
         messages = self.store.messages(conversation_id)
         last = next((i for i in reversed(range(len(messages))) if messages[i].role == "user"), None)
         if last is None:
             raise EmberError("There is no question in this chat to answer again.")
         after = messages[last + 1 :]
         answer = after[0] if after and after[0].role == "assistant" else None
-        yield from self._answer(messages[last], cancel, version_of=answer.id if answer else None)
+        version_of = answer.id if answer else None
+        yield from self._answer(messages[last], cancel, version_of=version_of, approve=approve)
 
     def edit_and_resend(
         self,
@@ -183,10 +217,12 @@ class Assistant:
         *,
         collections: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
+        tools: Sequence[str] | None = None,
+        approve: Approver | None = None,
     ) -> Iterator[AssistantEvent]:
         """Send ``new_text`` as a new version of a user message and answer it; the earlier
         version and the conversation that followed it are kept (see
-        :meth:`ChatStore.choose_version`)."""
+        :meth:`ChatStore.choose_version`). ``tools``, ``approve``: as :meth:`send`."""
         original = self.store.message(message_id)
         if original is None:
             raise ConversationNotFound(f"Message {message_id} does not exist (or was deleted).")
@@ -196,10 +232,9 @@ class Assistant:
             raise EmberError("There is nothing to send: the message is empty.")
         conversation_id = original.conversation_id
         self._require(conversation_id)
-        if collections is not None:
-            self.store.set_collections(conversation_id, collections)
+        self._select(conversation_id, collections, tools)
         edited = self.store.add_message(conversation_id, "user", new_text, version_of=message_id)
-        yield from self._answer(edited, cancel)
+        yield from self._answer(edited, cancel, approve=approve)
 
     def options(self, max_tokens: int | None = None) -> GenerationOptions:
         """Generation options from the settings (seed -1 means a random seed)."""
@@ -215,17 +250,30 @@ class Assistant:
 
     # -- the answer ---------------------------------------------------------------------------
 
+    def _select(
+        self, conversation_id: int, collections: Sequence[str] | None, tools: Sequence[str] | None
+    ) -> None:
+        if collections is not None:
+            self.store.set_collections(conversation_id, collections)
+        if tools is not None:
+            self.store.set_tools(conversation_id, tools)
+
     def _require(self, conversation_id: int) -> None:
         conversation = self.store.get(conversation_id)
         if conversation is None or conversation.deleted:
             raise ConversationNotFound(f"Chat {conversation_id} no longer exists.")
 
     def _answer(
-        self, user_message: Message, cancel: CancelToken | None, version_of: int | None = None
+        self,
+        user_message: Message,
+        cancel: CancelToken | None,
+        version_of: int | None = None,
+        approve: Approver | None = None,
     ) -> Iterator[AssistantEvent]:
         """Answer ``user_message``: the reply follows it, or is a new version of the answer
         ``version_of``."""
         conversation_id = user_message.conversation_id
+        cancel = cancel or CancelToken()
         if version_of is None:
             writer = self.store.begin_reply(conversation_id, after=user_message.id)
         else:
@@ -249,39 +297,9 @@ class Assistant:
                 yield Token(ABSTAIN_TEXT)
                 yield ReplyDone(writer.finish(), None, abstained=True)
                 return
-
-            with self.turns.turn(cancel, priority=self.priority) as granted:
-                if not granted:  # stopped while another answer had the model
-                    stopped = Finished("cancelled", "", Timings(None, 0.0, 0, 0), "")
-                    yield ReplyDone(writer.cancel(), stopped)
-                    return
-                engine = self._engine_provider()
-                prompt, max_tokens = self._prompt(engine, user_message, grounding)
-                finished: Finished | None = None
-                stream = engine.stream_chat(prompt, self.options(max_tokens), cancel)
-                try:
-                    for event in stream:
-                        if isinstance(event, Token):
-                            writer.append(event.text)
-                            yield event
-                        else:
-                            finished = event
-                finally:
-                    # Stop the backend now (not whenever the garbage collector gets to it).
-                    close_stream = getattr(stream, "close", None)
-                    if close_stream is not None:
-                        close_stream()
-            if finished is None:
-                raise EngineUnavailable(
-                    f"{engine.model_name} ended its answer without finishing properly; "
-                    "try again or pick another model.",
-                    partial_text=writer.text,
-                )
-            model = finished.model or engine.model_name
-            close = writer.cancel if finished.reason == "cancelled" else writer.finish
-            message = close(text=finished.text, timings=finished.timings, model=model)
-            self.store.set_model(conversation_id, model)
-            yield ReplyDone(message, finished)
+            tools = self._chat_tools(conversation.tools)
+            runner = self._runner(writer.message_id, tools, approve, cancel, citations)
+            yield from self._rounds(writer, user_message, grounding, runner, cancel)
         except EngineUnavailable as exc:
             if not writer.closed:
                 writer.fail(str(exc), partial_text=exc.partial_text)
@@ -295,6 +313,172 @@ class Assistant:
             if not writer.closed:
                 writer.fail(str(exc) or type(exc).__name__)
             raise
+
+    def _chat_tools(self, names: Sequence[str]) -> dict[str, Tool]:
+        if self.toolbox is None or not names:
+            return {}
+        return {tool.info.name: tool for tool in self.toolbox.select(names)}
+
+    def _runner(
+        self,
+        message_id: int,
+        tools: dict[str, Tool],
+        approve: Approver | None,
+        cancel: CancelToken,
+        cited: Sequence[Citation],
+    ) -> StepRunner | None:
+        if not tools or self.toolbox is None:
+            return None
+        return StepRunner(
+            self.store,
+            message_id,
+            tools,
+            needs_approval=self.toolbox.needs_approval,
+            always_allow=self.toolbox.always_allow,
+            approve=approve,
+            cancel=cancel,
+            timeout_s=self.settings.tool_timeout_s,
+            max_chars=self.settings.tool_result_max_chars,
+            cited=cited,
+        )
+
+    def _rounds(
+        self,
+        writer: ReplyWriter,
+        user_message: Message,
+        grounding: Grounding | None,
+        runner: StepRunner | None,
+        cancel: CancelToken,
+    ) -> Iterator[AssistantEvent]:
+        """Stream the model; while it calls tools (``runner``: none, no tools), run them and
+        stream again. Each stream takes its own turn on the model; tools run between turns."""
+        engine: Engine | None = None
+        prompt: list[ChatMessage] = []
+        max_tokens = self.settings.max_tokens
+        definitions = tuple(t.info.definition() for t in runner.tools.values()) if runner else ()
+        rounds, must_answer, hit_limit = 0, False, False
+        timings: list[Timings] = []
+        while True:
+            with self.turns.turn(cancel, priority=self.priority) as granted:
+                if not granted:  # stopped while another answer had the model
+                    stopped = Finished("cancelled", "", Timings(None, 0.0, 0, 0), "")
+                    yield ReplyDone(writer.cancel(), stopped)
+                    return
+                if engine is None:
+                    engine = self._engine_provider()
+                    prompt, max_tokens = self._prompt(engine, user_message, grounding)
+                options = self.options(self._answer_room(engine, prompt, definitions, max_tokens))
+                if definitions:
+                    # (The engine lifts the repeat penalty where copying is the point: a call's
+                    # arguments and an answer right after a tool's result.)
+                    choice = "none" if must_answer else "auto"
+                    options = replace(options, tools=definitions, tool_choice=choice)
+                before = writer.text
+                finished, calls = yield from self._stream(engine, prompt, options, writer, cancel)
+            if finished.reason != "tool_calls" or not calls or runner is None or must_answer:
+                break
+            rounds += 1
+            timings.append(finished.timings)
+            prompt.append(ChatMessage("assistant", writer.text[len(before) :], tuple(calls)))
+            try:
+                for call in calls:
+                    room = self._tool_room(engine, prompt, definitions)
+                    steps = runner.run(call, len(writer.text), room, engine.count_tokens)
+                    outcome = yield from _step_events(steps)
+                    prompt.append(ChatMessage("tool", outcome.content, (), call.id, call.name))
+                    must_answer = must_answer or outcome.repeated
+                    if outcome.citations:
+                        self.store.save_citations(writer.message_id, runner.cited)
+            except StepCancelled:
+                stopped = Finished("cancelled", writer.text, _sum_timings(timings), "")
+                yield ReplyDone(writer.cancel(), stopped)
+                return
+            if rounds >= self.settings.tool_step_limit:
+                must_answer = hit_limit = True
+        assert engine is not None
+        text = before + finished.text
+        if hit_limit:
+            note = STEP_LIMIT_NOTE.format(n=rounds)
+            writer.append(note)
+            yield Token(note)
+            text += note
+        model = finished.model or engine.model_name
+        total = _sum_timings([*timings, finished.timings])
+        close = writer.cancel if finished.reason == "cancelled" else writer.finish
+        message = close(text=text, timings=total, model=model)
+        self.store.set_model(user_message.conversation_id, model)
+        yield ReplyDone(message, replace(finished, text=text, timings=total))
+
+    def _stream(
+        self,
+        engine: Engine,
+        prompt: list[ChatMessage],
+        options: GenerationOptions,
+        writer: ReplyWriter,
+        cancel: CancelToken,
+    ) -> Generator[AssistantEvent, None, tuple[Finished, list[ToolCall]]]:
+        """One stream of the model into ``writer``: its end event and the calls it made."""
+        finished: Finished | None = None
+        calls: list[ToolCall] = []
+        stream = engine.stream_chat(prompt, options, cancel)
+        try:
+            for event in stream:
+                if isinstance(event, Token):
+                    writer.append(event.text)
+                    yield event
+                elif isinstance(event, Thinking):
+                    writer.think(event.text)
+                    yield event
+                elif isinstance(event, ToolCall):
+                    calls.append(event)
+                else:
+                    finished = event
+        finally:
+            # Stop the backend now (not whenever the garbage collector gets to it).
+            close_stream = getattr(stream, "close", None)
+            if close_stream is not None:
+                close_stream()
+        if finished is None:
+            raise EngineUnavailable(
+                f"{engine.model_name} ended its answer without finishing properly; "
+                "try again or pick another model.",
+                partial_text=writer.text,
+            )
+        return finished, calls
+
+    def _prompt_tokens(
+        self, engine: Engine, prompt: Sequence[ChatMessage], definitions: Sequence[object]
+    ) -> int:
+        """Tokens of ``prompt`` with its tool calls and the tools' definitions, template
+        included (an estimate where the backend adds its own tool instructions)."""
+        texts = [m.content for m in prompt]
+        texts += [f"{c.name} {json.dumps(c.arguments)}" for m in prompt for c in m.tool_calls]
+        texts += [repr(d) for d in definitions]
+        used = sum(engine.count_tokens(t) for t in texts if t)
+        return used + engine.template_overhead.of(len(prompt))
+
+    def _answer_room(
+        self,
+        engine: Engine,
+        prompt: Sequence[ChatMessage],
+        definitions: Sequence[object],
+        max_tokens: int,
+    ) -> int:
+        """The answer budget of the next stream: ``max_tokens``, less once tool results fill
+        the window (never under 16)."""
+        if not definitions:
+            return max_tokens
+        free = engine.n_ctx - self._prompt_tokens(engine, prompt, definitions)
+        return max(16, min(max_tokens, free))
+
+    def _tool_room(
+        self, engine: Engine, prompt: Sequence[ChatMessage], definitions: Sequence[object]
+    ) -> int:
+        """The most tokens the next tool result may take: what the window has left after the
+        prompt so far and room for an answer."""
+        reserve = min(self.settings.max_tokens, max(MIN_ANSWER_TOKENS, 128))
+        used = self._prompt_tokens(engine, prompt, definitions)
+        return max(0, engine.n_ctx - used - reserve - engine.template_overhead.per_message)
 
     def _prompt(
         self, engine: Engine, user_message: Message, grounding: Grounding | None
@@ -347,3 +531,29 @@ class Assistant:
                 exc.n_ctx,
             ) from None
         return fitted.messages, fitted.max_tokens
+
+
+def _step_events(
+    steps: Generator[ToolStep, None, CallOutcome],
+) -> Generator[StepChanged, None, CallOutcome]:
+    """A step runner's changes as :class:`StepChanged` events; returns its outcome."""
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as done:
+            return done.value
+        yield StepChanged(step)
+
+
+def _sum_timings(timings: Sequence[Timings]) -> Timings:
+    """One answer's timings over its streams: the first's time to first token, the rest
+    added up."""
+    if not timings:
+        return Timings(None, 0.0, 0, 0)
+    first = next((t.ttft_s for t in timings if t.ttft_s is not None), None)
+    return Timings(
+        first,
+        sum(t.total_s for t in timings),
+        sum(t.prompt_tokens for t in timings),
+        sum(t.completion_tokens for t in timings),
+    )

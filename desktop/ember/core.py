@@ -15,10 +15,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ember.core_records import CollectionState, LoadedModel, ModelChoice, PullProgress
 from ember.errors import EmberError, ModelLoadError
 from ember.files import shown_path
 from ember.paths import Paths, ember_paths
@@ -38,75 +38,21 @@ if TYPE_CHECKING:
     from ember.knowledge.ingest import IngestReport, ProgressEvent
     from ember.knowledge.listing import DocumentRow
     from ember.knowledge.retrieval import SearchResult
-    from ember.knowledge.store import CollectionInfo
+    from ember.tools.toolbox import Toolbox
+
+__all__ = [
+    "RELOAD_KEYS",
+    "CollectionState",
+    "Core",
+    "LoadedModel",
+    "ModelChoice",
+    "PullProgress",
+    "follow_remove",
+    "follow_rename",
+]
 
 # Settings whose change means the model must be loaded again.
 RELOAD_KEYS = ("model", "n_ctx", "threads", "gpu_layers", "ollama_host", "remotes")
-
-
-@dataclass(frozen=True, slots=True)
-class ModelChoice:
-    """One model a person can pick; ``key`` is what ``Settings.model`` stores."""
-
-    key: str
-    label: str
-    backend: str
-    detail: str = ""
-    available: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedModel:
-    """The model now loaded: its key, the engine's name for it, backend and context window."""
-
-    key: str
-    name: str
-    backend: str
-    n_ctx: int  # tokens
-    # The engine's own verdict: True when prompts leave this computer (a server not on loopback).
-    is_remote: bool = False
-
-    @property
-    def builtin(self) -> bool:
-        """True for the embedded default model (SmolLM2 135M): tiny, its answers often weak."""
-        return self.key == ""
-
-
-@dataclass(frozen=True, slots=True)
-class PullProgress:
-    """One progress line of an Ollama pull: ``completed`` of ``total`` bytes (0 when unknown)."""
-
-    status: str
-    completed: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionState:
-    """A collection as the knowledge base counts it, with the files that failed to index and
-    those not finished yet (``unfinished`` documents, whose ``unfinished_passages`` are recorded
-    and partly embedded, but not searchable until an indexing run finishes them)."""
-
-    info: CollectionInfo
-    failures: tuple[str, ...] = ()  # "file.pdf: reason", one per failed document
-    unfinished: int = 0
-    unfinished_passages: int = 0
-    skipped: int = 0  # files indexing passed over (a binary file, an empty one), listed as such
-
-    @property
-    def name(self) -> str:
-        """The collection's name."""
-        return self.info.name
-
-    @property
-    def state(self) -> str:
-        """ "unfinished" when an indexing run stopped before the end, "errors" when a file
-        failed, "empty" with no documents, else "ready"."""
-        if self.unfinished:
-            return "unfinished"
-        if self.failures:
-            return "errors"
-        return "empty" if self.info.documents == 0 else "ready"
 
 
 class Core:
@@ -142,6 +88,10 @@ class Core:
         self._knowledge: KnowledgeBase | None = None
         self._retriever: Retriever | None = None
         self._knowledge_lock = threading.Lock()
+        self._toolbox: Toolbox | None = None
+        self._mcp_host: Any = None  # an ember.tools.mcp_host.McpHost, made with the toolbox
+        self.mcp_error: str | None = None  # why mcp.json could not be read, if it could not
+        self._tools_lock = threading.Lock()
 
     @property
     def settings(self) -> Settings:
@@ -181,7 +131,58 @@ class Core:
                     self.engine, store, self.settings, turns=self.turns, priority=True
                 )
                 self._assistant.retriever = self._retriever
+                self._assistant.toolbox = self.toolbox
             return self._assistant
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    @property
+    def toolbox(self) -> Toolbox:
+        """The tools chats may use: the built-ins and the MCP servers of ``mcp.json`` (quick:
+        a server starts when one of its tools is first wanted)."""
+        with self._tools_lock:
+            if self._toolbox is None:
+                from ember.tools.toolbox import Toolbox
+
+                host = self._open_mcp_host()
+                self._toolbox = Toolbox(
+                    lambda: self.settings,
+                    retriever=self.retriever,
+                    sources=[host] if host is not None else [],
+                    remember=self.remember_always_allowed,
+                )
+            return self._toolbox
+
+    def _open_mcp_host(self) -> Any:
+        try:
+            from ember.tools.mcp_host import McpHost
+        except ModuleNotFoundError:  # the MCP host is not part of this build yet
+            return None
+        from ember.errors import ConfigError
+        from ember.tools.mcp_config import load_servers
+
+        try:  # a bad mcp.json leaves MCP tools out (``mcp_error`` says why), never chats
+            servers = load_servers(self.paths.mcp_config)
+        except ConfigError as exc:
+            servers, self.mcp_error = [], str(exc)
+        self._mcp_host = McpHost(servers, self.paths.logs_dir, self.settings.tool_timeout_s)
+        return self._mcp_host
+
+    @property
+    def mcp_host(self) -> Any:
+        """The MCP servers' host (``McpHost``); None before the toolbox is first used."""
+        return self._mcp_host
+
+    def remember_always_allowed(self, key: str) -> None:
+        """Allow ``key`` (``ToolInfo.key``) always: saved, and in the settings in use now."""
+        from ember.tools.toolbox import save_always_allowed
+
+        save_always_allowed(self.paths, key)
+        if key not in self.settings.tools_always_allowed:
+            allowed = [*self.settings.tools_always_allowed, key]
+            self.settings = self.settings.model_copy(update={"tools_always_allowed": allowed})
+            if self._assistant is not None:
+                self._assistant.settings = self.settings
 
     @contextmanager
     def request_assistant(
@@ -553,7 +554,10 @@ class Core:
             self.knowledge()
 
     def close(self) -> None:
-        """Close the engine, the retrieval helper, the knowledge base and the chat store."""
+        """Close the MCP servers, the engine, the retrieval helper, the knowledge base and the
+        chat store."""
+        if self._mcp_host is not None:
+            self._mcp_host.close()
         with self._engine_lock:
             if self._engine is not None:
                 self._engine.close()

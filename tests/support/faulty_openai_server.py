@@ -4,7 +4,11 @@ The happy path is covered by llama-cpp-python's own server (``openai_server.py``
 for what that server never does: hang mid-answer, send garbage, send one endless line. It streams
 real tokens from the embedded model (through :class:`OllamaTestServer`'s generator) in the
 ``chat.completion.chunk`` format, then misbehaves as its ``failure`` says. Unlike that server it
-follows ``response_format`` with a ``json_schema`` (llama-cpp-python's knows only json_object).
+follows ``response_format`` with a ``json_schema`` (llama-cpp-python's knows only json_object),
+and ``tools`` with streamed ``tool_calls`` deltas: llama-cpp-python's server cannot stream a call
+the model chose itself ("Automatic streaming tool choice is not supported"), so here the real
+model decides through Ember's grammar-constrained decide step (:meth:`OllamaTestServer.decide`)
+and its call goes out in OpenAI's exact delta shape.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.support.ollama_server import Failure, OllamaTestServer, _OllamaHandler
+from ember.engines.base import ToolCall
+from ember.engines.tool_calls import folded_messages
+from tests.support.ollama_server import Failure, OllamaTestServer, _OllamaHandler, wire_messages
+
+ARGUMENT_PIECE = 7  # characters of a call's arguments per streamed delta, as servers split them
 
 
 class FaultyOpenAIServer(OllamaTestServer):
@@ -60,10 +68,21 @@ class _OpenAIHandler(_OllamaHandler):
             "temperature": body.get("temperature", 0.8),
             "top_p": body.get("top_p", 0.9),
             "num_predict": body.get("max_tokens", 128),
+            # llama-server's default (an OpenAI request has no such field), not Ollama's 1.1.
+            "repeat_penalty": body.get("repeat_penalty", 1.0),
             "seed": body.get("seed"),
         }
+        chat = wire_messages(body["messages"])
+        messages = folded_messages(chat)
+        tools = body.get("tools") if body.get("tool_choice", "auto") != "none" else None
+        if tools:
+            call = self.owner.decide(chat, tools, options)
+            if call is not None:
+                self._tool_call(call)
+                return
+            messages = folded_messages(chat, hint=True)
         count, finish = 0, None
-        for text, reason in self.owner.generate(body["messages"], options, _format(body)):
+        for text, reason in self.owner.generate(messages, options, _format(body)):
             finish = reason or finish
             if failure is not None and count >= failure.after_tokens:
                 self._misbehave(failure)
@@ -77,6 +96,22 @@ class _OpenAIHandler(_OllamaHandler):
             prompt = max(1, self.owner._llama.n_tokens - count)
             usage = {"prompt_tokens": prompt, "completion_tokens": count}
             self._event({"choices": [], "usage": {**usage, "total_tokens": prompt + count}})
+        self._chunk(b"data: [DONE]\n\n")
+        self._end_stream()
+
+    def _tool_call(self, call: ToolCall) -> None:
+        """Stream a call as OpenAI does: a first delta with the index, id, type and name, then
+        the arguments' JSON text in pieces, then ``finish_reason: "tool_calls"``."""
+        opening = {"index": 0, "id": call.id, "type": "function"}
+        opening["function"] = {"name": call.name, "arguments": ""}
+        self._event(
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [opening]}}]}
+        )
+        arguments = json.dumps(call.arguments)
+        for at in range(0, len(arguments), ARGUMENT_PIECE):
+            piece = {"index": 0, "function": {"arguments": arguments[at : at + ARGUMENT_PIECE]}}
+            self._event({"choices": [{"index": 0, "delta": {"tool_calls": [piece]}}]})
+        self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
         self._chunk(b"data: [DONE]\n\n")
         self._end_stream()
 

@@ -26,6 +26,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
+from ember.engines.base import ChatMessage, ToolCall, ToolDefinition
+from ember.engines.tool_calls import (
+    calls_so_far,
+    decide_messages,
+    decide_schema,
+    folded_messages,
+    parse_decision,
+)
+
 FailureKind = Literal["die", "garbage", "hang", "oversized"]
 
 
@@ -55,6 +64,7 @@ class OllamaTestServer:
         self.failure: Failure | None = None
         self.stall_pull_after: int | None = None  # progress lines before a pull goes quiet
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.decisions: list[str] = []  # what the model's decide steps wrote (JSON text)
         self.released = threading.Event()  # ends a "hang" early at shutdown
         self._llama = llama_cpp.Llama(
             str(model_path), n_ctx=2048, n_threads=1, n_threads_batch=1, verbose=False
@@ -124,6 +134,29 @@ class OllamaTestServer:
                     yield choice["delta"].get("content") or "", choice["finish_reason"]
             finally:
                 chunks.close()
+
+    def decide(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]], options: dict[str, Any]
+    ) -> ToolCall | None:
+        """Whether the real model calls one of ``tools`` (OpenAI / Ollama wire dicts) now: the
+        same grammar-constrained decide step Ember's llama.cpp engine runs (its schema and
+        prompt), generated honestly by the embedded GGUF. None: it answers in text."""
+        definitions = [
+            ToolDefinition.of(
+                t["function"]["name"],
+                t["function"].get("description", ""),
+                t["function"].get("parameters") or {"type": "object", "properties": {}},
+            )
+            for t in tools
+        ]
+        prompt = decide_messages(messages, definitions)
+        # As Ember's engine decides: the request's repeat penalty, off when it sends none (an
+        # OpenAI request has no such field); a penalty flips the tiny model's argument choice.
+        asked = {**options, "num_predict": 256, "stop": []}
+        asked.setdefault("repeat_penalty", 1.0)
+        text = "".join(t for t, _ in self.generate(prompt, asked, decide_schema(definitions)))
+        self.decisions.append(text)
+        return parse_decision(text, calls_so_far(messages) + 1)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -244,9 +277,16 @@ class _OllamaHandler(BaseHTTPRequestHandler):
         if name not in self.owner.models:
             self._json(404, {"error": f'model "{name}" not found, try pulling it first'})
             return
-        messages = [{"role": m["role"], "content": m["content"]} for m in body.get("messages", [])]
         options = body.get("options") or {}
         started = time.perf_counter_ns()
+        chat = wire_messages(body.get("messages", []))
+        messages = folded_messages(chat)
+        if body.get("tools"):
+            call = self.owner.decide(chat, body["tools"], options)
+            if call is not None:
+                self._tool_call(name, call, body.get("stream", True), started)
+                return
+            messages = folded_messages(chat, hint=True)
         if not body.get("stream", True):
             pieces, reason = [], "stop"
             for text, finish in self.owner.generate(messages, options, body.get("format")):
@@ -281,6 +321,23 @@ class _OllamaHandler(BaseHTTPRequestHandler):
             self._misbehave(failure)
             return
         self._line(self._final(name, "", reason, count, started))
+        self._end_stream()
+
+    def _tool_call(self, name: str, call: ToolCall, stream: bool, started: int) -> None:
+        """Answer as Ollama does when the model calls a tool: the call in
+        ``message.tool_calls`` (arguments an object, no id), then the closing line."""
+        message = {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": call.name, "arguments": call.arguments}}],
+        }
+        if not stream:
+            final = self._final(name, "", "stop", 1, started)
+            self._json(200, {**final, "message": message})
+            return
+        self._start_stream()
+        self._line({"model": name, "created_at": _now(), "message": message, "done": False})
+        self._line(self._final(name, "", "stop", 1, started))
         self._end_stream()
 
     def _misbehave(self, failure: Failure) -> None:
@@ -353,3 +410,35 @@ class _OllamaHandler(BaseHTTPRequestHandler):
             self._line({"status": status})
         self.owner.models[name] = total
         self._end_stream()
+
+
+def wire_messages(wire: list[dict[str, Any]]) -> list[ChatMessage]:
+    """Messages as Ollama or an OpenAI client sends them (tool calls with arguments as an object
+    or as JSON text; results with ``tool_name`` or ``tool_call_id``) as :class:`ChatMessage`."""
+    messages: list[ChatMessage] = []
+    number = 0
+    for m in wire:
+        calls = []
+        for c in m.get("tool_calls") or ():
+            number += 1
+            arguments = c["function"].get("arguments") or {}
+            if isinstance(arguments, str):
+                arguments = json.loads(arguments)
+            calls.append(
+                ToolCall(c.get("id") or f"call_{number}", c["function"]["name"], arguments)
+            )
+        call_for_tool = m.get("tool_call_id") or ""
+        if m["role"] == "tool" and not call_for_tool:  # Ollama names the tool, not the call
+            call_for_tool = next(
+                (c.id for p in messages for c in p.tool_calls if c.name == m.get("tool_name")), ""
+            )
+        messages.append(
+            ChatMessage(
+                m["role"],
+                m.get("content") or "",
+                tool_calls=tuple(calls),
+                tool_call_id=call_for_tool,
+                name=m.get("tool_name") or m.get("name") or "",
+            )
+        )
+    return messages

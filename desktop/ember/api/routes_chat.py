@@ -10,9 +10,14 @@ Grounded answers (model ``ember:NAME`` or ``{"ember": {"collections": [...]}}``)
 ``score``) and ``ember: {"abstained", "collections"}`` on the response, on its message, and on
 the last streamed chunks.
 
+Tools (``tools``, ``tool_choice``): the model's calls come back as OpenAI's ``tool_calls`` (on
+the message, or as ``delta.tool_calls`` chunks) with ``finish_reason`` ``"tool_calls"``; Ember
+runs none of them. The client runs them and sends each result back as a ``tool`` message. A
+reasoning model's thinking comes apart from the answer, as ``reasoning_content``.
+
 Failures before the first token are HTTP errors in OpenAI's shape (400 a bad field, a prompt
-too long, an invalid JSON schema, the embedder's id, or a feature Ember does not have: tools,
-log probabilities, ``n`` above 1; 404 unknown model or collection; 503 engine down or the server
+too long, an invalid JSON schema, the embedder's id, tools with documents, or a feature Ember
+does not have: the legacy ``functions``, log probabilities, ``n`` above 1; 404 unknown model or collection; 503 engine down or the server
 stopping); a failure
 mid-stream is a last ``data: {"error": {...}}`` event (an answer cut short because the server
 stops is one too: it never ends like a finished answer).
@@ -35,11 +40,18 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ember.api.errors import ApiError, bad_request, from_domain, internal_error
 from ember.api.model_ids import collection_of, model_key, model_not_found
-from ember.api.runner import Answered, ChatJob, ModelRunner, Run
-from ember.api.schemas import ChatCompletionRequest, RequestMessage
+from ember.api.runner import Answered, ChatJob, ModelRunner, Run, RunEvent
+from ember.api.schemas import ChatCompletionRequest, NamedToolChoice, RequestMessage
 from ember.api.security import check_max_tokens
 from ember.cancel import CancelToken
-from ember.engines.base import ChatMessage, GenerationOptions, Token
+from ember.engines.base import (
+    ChatMessage,
+    GenerationOptions,
+    Thinking,
+    Token,
+    ToolCall,
+    ToolDefinition,
+)
 from ember.errors import EmberError, ModelNotFound
 from ember.files import shown_path
 
@@ -116,6 +128,12 @@ async def _job(body: ChatCompletionRequest, runner: ModelRunner) -> tuple[ChatJo
             "citations.",
             param="response_format",
         )
+    if collections and options.tools:
+        raise bad_request(
+            "tools cannot be used with documents (ember.collections or an ember: model): a "
+            "grounded answer cites its sources instead.",
+            param="tools",
+        )
     if options.json_schema is not None and not key.startswith(_SERVER_PREFIXES):
         await asyncio.to_thread(_check_llama_grammar, options.json_schema)
     return ChatJob(key, messages, options, asked, tuple(collections)), collections
@@ -126,10 +144,10 @@ def _refuse_unsupported(body: ChatCompletionRequest) -> None:
     if body.n is not None and body.n != 1:
         raise bad_request("Ember gives one answer per request; n must be 1.", param="n")
     field = body.unsupported()
-    if field in ("tools", "tool_choice", "functions", "function_call"):
+    if field in ("functions", "function_call"):
         raise bad_request(
-            f"Ember does not support tool calling yet ({field}): its answers are text only. "
-            "Leave out tools, tool_choice, functions and function_call.",
+            f"Ember does not support the legacy function calling ({field}); send the functions "
+            "as tools (tools, tool_choice) instead.",
             param=field,
         )
     if field is not None:
@@ -184,12 +202,12 @@ def _check_llama_grammar(json_schema: str) -> None:
 
 
 def _messages(messages: list[RequestMessage]) -> tuple[ChatMessage, ...]:
-    """The request's messages as text; 400 for images, tools, or no user message last."""
+    """The request's messages as text and tool calls; 400 for images, a tool message that
+    answers no call, or anything but the user's message or a tool's result last."""
     out: list[ChatMessage] = []
+    called: set[str] = set()
     for i, message in enumerate(messages):
         param = f"messages.{i}"
-        if message.role == "tool":
-            raise bad_request("Ember does not run tools; tool messages are refused.", param=param)
         role = "system" if message.role == "developer" else message.role
         content = message.content
         if content is None:
@@ -206,12 +224,69 @@ def _messages(messages: list[RequestMessage]) -> tuple[ChatMessage, ...]:
                     )
                 parts.append(part.text or "")
             text = "\n".join(parts)
-        out.append(ChatMessage(role, text))  # type: ignore[arg-type]
-    if out[-1].role != "user" or not out[-1].content.strip():
+        if role == "tool":
+            call_id = message.tool_call_id or ""
+            if call_id not in called:
+                raise bad_request(
+                    f"Message {i} is a tool result for call {call_id!r}, but no earlier "
+                    "assistant message made that call.",
+                    param=f"{param}.tool_call_id",
+                )
+            out.append(ChatMessage("tool", text, tool_call_id=call_id, name=message.name or ""))
+            continue
+        calls = _calls(message, param) if role == "assistant" else ()
+        called.update(call.id for call in calls)
+        out.append(ChatMessage(role, text, tool_calls=calls))  # type: ignore[arg-type]
+    last = out[-1]
+    if last.role not in ("user", "tool") or (last.role == "user" and not last.content.strip()):
         raise bad_request(
-            "The last message must be the user's, with text to answer.", param="messages"
+            "The last message must be the user's, with text to answer, or a tool's result.",
+            param="messages",
         )
     return tuple(out)
+
+
+def _calls(message: RequestMessage, param: str) -> tuple[ToolCall, ...]:
+    """An assistant message's ``tool_calls``; 400 when arguments are not a JSON object."""
+    calls = []
+    for j, call in enumerate(message.tool_calls or ()):
+        try:
+            arguments = json.loads(call.function.arguments or "{}")
+        except json.JSONDecodeError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            raise bad_request(
+                "A tool call's arguments must be a JSON object, as text.",
+                param=f"{param}.tool_calls.{j}.function.arguments",
+            )
+        calls.append(ToolCall(call.id, call.function.name, arguments))
+    return tuple(calls)
+
+
+def _tools(body: ChatCompletionRequest) -> tuple[tuple[ToolDefinition, ...], str]:
+    """The request's tools as definitions and the tool choice ("auto", "none", "required");
+    a choice naming one tool keeps only that tool, required. 400 for a bad schema, a name used
+    twice, or a choice naming no listed tool."""
+    tools: list[ToolDefinition] = []
+    for i, tool in enumerate(body.tools or ()):
+        function = tool.function
+        _check_schema(function.parameters, param=f"tools.{i}.function.parameters")
+        tools.append(ToolDefinition.of(function.name, function.description, function.parameters))
+    names = [tool.name for tool in tools]
+    if len(set(names)) != len(names):
+        raise bad_request("Two tools share a name; each tool needs its own.", param="tools")
+    choice = body.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        chosen = [tool for tool in tools if tool.name == choice.function.name]
+        if not chosen:
+            raise bad_request(
+                f"tool_choice names {choice.function.name!r}, which is not in tools.",
+                param="tool_choice",
+            )
+        return tuple(chosen), "required"
+    if choice is not None and choice != "none" and not tools:
+        raise bad_request(f"tool_choice {choice!r} needs tools to choose from.", "tool_choice")
+    return tuple(tools), choice or "auto"
 
 
 def _options(body: ChatCompletionRequest, runner: ModelRunner) -> GenerationOptions:
@@ -226,6 +301,9 @@ def _options(body: ChatCompletionRequest, runner: ModelRunner) -> GenerationOpti
         repeat_penalty=settings.repeat_penalty,
         stop=body.stops,
     )
+    tools, choice = _tools(body)
+    if tools and choice != "none":
+        options = replace(options, tools=tools, tool_choice=choice)  # type: ignore[arg-type]
     wanted = body.response_format
     if wanted is None or wanted.type == "text":
         return options
@@ -241,7 +319,7 @@ def _options(body: ChatCompletionRequest, runner: ModelRunner) -> GenerationOpti
     return options.with_json_schema(schema)
 
 
-def _check_schema(schema: dict[str, Any]) -> None:
+def _check_schema(schema: dict[str, Any], param: str = "response_format") -> None:
     """400 naming the reason when ``schema`` is not a valid JSON Schema (draft 2020-12): the
     caller's mistake, found before the request waits for its turn."""
     from jsonschema import Draft202012Validator
@@ -253,8 +331,7 @@ def _check_schema(schema: dict[str, Any]) -> None:
         where = "/".join(str(p) for p in exc.absolute_path)
         at = f" at {where}" if where else ""
         raise bad_request(
-            f"response_format's JSON schema is not valid{at}: {exc.message}",
-            param="response_format",
+            f"{param}: the JSON schema is not valid{at}: {exc.message}", param
         ) from None
 
 
@@ -284,19 +361,27 @@ class _Reply:
             "ember": {"abstained": answered.abstained, "collections": self.collections},
         }
 
-    async def whole(
-        self, run: Run, event: Token | Answered | None, request: Request
-    ) -> dict[str, Any]:
+    async def whole(self, run: Run, event: RunEvent | None, request: Request) -> dict[str, Any]:
         """The ``chat.completion`` object, read from ``run`` (``event`` first)."""
         pieces: list[str] = []
-        while isinstance(event, Token):
-            pieces.append(event.text)
+        thinking: list[str] = []
+        while isinstance(event, Token | Thinking | ToolCall):
+            if isinstance(event, Token):
+                pieces.append(event.text)
+            elif isinstance(event, Thinking):
+                thinking.append(event.text)
             event = await run.next(request)
         assert isinstance(event, Answered), "a run ends with Answered"
         if event.finished.reason == "cancelled":
             raise _stopped()
         extras = self._extras(event)
-        message = {"role": "assistant", "content": event.finished.text or "".join(pieces)}
+        finished = event.finished
+        message: dict[str, Any] = {"role": "assistant", "content": finished.text or "".join(pieces)}
+        if finished.tool_calls:
+            message["content"] = message["content"] or None
+            message["tool_calls"] = [_tool_call(call) for call in finished.tool_calls]
+        if finished.thinking or thinking:
+            message["reasoning_content"] = finished.thinking or "".join(thinking)
         return {
             **self._base("chat.completion"),
             "choices": [
@@ -311,12 +396,19 @@ class _Reply:
             **extras,
         }
 
-    async def chunks(self, run: Run, event: Token | Answered | None) -> AsyncIterator[bytes]:
+    async def chunks(self, run: Run, event: RunEvent | None) -> AsyncIterator[bytes]:
         """The SSE events of a streamed answer, read from ``run`` (``event`` first)."""
         yield self._chunk({"role": "assistant", "content": ""})
+        calls = 0
         try:
-            while isinstance(event, Token):
-                yield self._chunk({"content": event.text})
+            while isinstance(event, Token | Thinking | ToolCall):
+                if isinstance(event, Token):
+                    yield self._chunk({"content": event.text})
+                elif isinstance(event, Thinking):
+                    yield self._chunk({"reasoning_content": event.text})
+                else:
+                    yield self._chunk({"tool_calls": [{"index": calls, **_tool_call(event)}]})
+                    calls += 1
                 event = await run.next()
             assert isinstance(event, Answered), "a run ends with Answered"
             if event.finished.reason == "cancelled":
@@ -360,7 +452,18 @@ def _sse(payload: dict[str, Any]) -> bytes:
 
 
 def _finish_reason(answered: Answered) -> str:
-    return "length" if answered.finished.reason == "length" else "stop"
+    reason = answered.finished.reason
+    return reason if reason in ("length", "tool_calls") else "stop"
+
+
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    """A call in OpenAI's shape: its arguments as JSON text."""
+    arguments = json.dumps(call.arguments, ensure_ascii=False)
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": arguments},
+    }
 
 
 def _usage(answered: Answered) -> dict[str, int]:

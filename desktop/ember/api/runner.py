@@ -21,6 +21,7 @@ decision and the prompt are exactly those of ``ember ask``.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import deque
@@ -32,7 +33,17 @@ from ember.api.errors import ApiError
 from ember.api.model_ids import model_id
 from ember.assistant import ABSTAIN_TEXT
 from ember.cancel import CancelToken
-from ember.engines.base import ChatMessage, Engine, Finished, GenerationOptions, Timings, Token
+from ember.engines.base import (
+    ChatMessage,
+    Engine,
+    Finished,
+    GenerationOptions,
+    Thinking,
+    Timings,
+    Token,
+    ToolCall,
+    ToolDefinition,
+)
 from ember.engines.context import MIN_ANSWER_TOKENS, PromptTooLong
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import EmberError, EngineUnavailable
@@ -77,7 +88,7 @@ class Answered:
     abstained: bool = False
 
 
-RunEvent = Token | Answered
+RunEvent = Token | Thinking | ToolCall | Answered
 
 
 class Run:
@@ -230,10 +241,10 @@ class ModelRunner:
             stream = engine.stream_chat(messages, options, cancel)
             try:
                 for event in stream:
-                    if isinstance(event, Token):
-                        yield event
-                    else:
+                    if isinstance(event, Finished):
                         finished = event
+                    else:
+                        yield event  # a token, a piece of thinking, a tool call
             finally:
                 close = getattr(stream, "close", None)
                 if close is not None:
@@ -248,10 +259,11 @@ class ModelRunner:
         :class:`PromptTooLong` with the numbers when they leave too little room."""
         extra = tuple(getattr(engine, "special_tokens", ()) or ())
         messages = [
-            ChatMessage(m.role, neutralize_special_tokens(m.content, extra)) for m in job.messages
+            replace(m, content=neutralize_special_tokens(m.content, extra)) for m in job.messages
         ]
         wanted = job.max_tokens or self.core.settings.max_tokens
-        required = sum(engine.count_tokens(m.content) for m in messages)
+        required = sum(engine.count_tokens(_text_of(m)) for m in messages)
+        required += sum(engine.count_tokens(_text_of(t)) for t in job.options.tools)
         required += engine.template_overhead.of(len(messages))
         answer = min(wanted, engine.n_ctx - required)
         if answer < min(MIN_ANSWER_TOKENS, wanted):
@@ -342,6 +354,14 @@ class ModelRunner:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
+
+
+def _text_of(item: ChatMessage | ToolDefinition) -> str:
+    """The text a message or a tool definition puts in the prompt (for counting tokens)."""
+    if isinstance(item, ToolDefinition):
+        return f"{item.name} {item.description} {item.parameters}"
+    calls = " ".join(f"{c.name} {json.dumps(c.arguments)}" for c in item.tool_calls)
+    return f"{item.content} {calls}" if calls else item.content
 
 
 def _cancelled() -> Finished:

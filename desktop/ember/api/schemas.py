@@ -27,11 +27,53 @@ class ContentPart(_Lenient):
     text: str | None = None
 
 
+class FunctionCall(_Lenient):
+    """``function`` of a tool call: the tool's ``name`` and its ``arguments`` as JSON text."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    arguments: str = "{}"
+
+
+class RequestToolCall(_Lenient):
+    """A call an assistant message made (sent back by the client with the tool's result)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class RequestMessage(_Lenient):
-    """One message: ``role`` and ``content`` (a string, or a list of parts)."""
+    """One message: ``role`` and ``content`` (a string, or a list of parts); an assistant
+    message's ``tool_calls``; a ``tool`` message's ``tool_call_id`` (and the tool's ``name``)."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
+    tool_calls: list[RequestToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class FunctionDefinition(_Lenient):
+    """A tool the model may call: ``name`` (letters, digits, ``_`` and ``-``, at most 64),
+    ``description`` and ``parameters`` (a JSON Schema object)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    description: Annotated[str, Field(max_length=4000)] = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+
+
+class RequestTool(_Lenient):
+    """``{"type": "function", "function": {...}}``."""
+
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedToolChoice(_Lenient):
+    """``tool_choice`` naming one tool: ``{"type": "function", "function": {"name": ...}}``."""
+
+    type: Literal["function"]
+    function: FunctionCall
 
 
 class StreamOptions(_Lenient):
@@ -84,27 +126,25 @@ class ChatCompletionRequest(_Lenient):
     n: int | None = None
     response_format: ResponseFormat | None = None
     ember: EmberOptions | None = None
+    # Tools the model may call; the calls come back as ``tool_calls`` for the client to run.
+    tools: Annotated[list[RequestTool], Field(max_length=128)] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
     # Asked for, never given (see :meth:`unsupported`).
-    tools: list[Any] | None = None
-    tool_choice: Any = None
     functions: list[Any] | None = None
     function_call: Any = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
 
     def unsupported(self) -> str | None:
-        """The first field that asks for something Ember does not do, or None: tools
-        (``tools``, ``functions``, ``function_call``, a ``tool_choice`` other than ``"none"``),
-        log probabilities (``logprobs: true``, ``top_logprobs`` above 0). Empty lists, nulls and
+        """The first field that asks for something Ember does not do, or None: the legacy
+        function calling (``functions``, ``function_call``; ``tools`` is its successor), log
+        probabilities (``logprobs: true``, ``top_logprobs`` above 0). Empty lists, nulls and
         ``false`` ask for nothing and pass."""
-        if self.tools:
-            return "tools"
         if self.functions:
             return "functions"
         if self.function_call is not None and self.function_call != "none":
             return "function_call"
-        if self.tool_choice is not None and self.tool_choice != "none":
-            return "tool_choice"
         if self.logprobs:
             return "logprobs"
         if self.top_logprobs:

@@ -13,6 +13,20 @@ from collections.abc import Iterable
 # (message id, parent id or None, chosen among its siblings)
 TreeRow = tuple[int, int | None, bool]
 
+# Every message below one (its answers, their versions, what follows them), itself excluded.
+BELOW = (
+    "WITH RECURSIVE below(id) AS (SELECT id FROM messages WHERE parent_id = ?"
+    " UNION ALL SELECT m.id FROM messages m JOIN below b ON m.parent_id = b.id)"
+    " SELECT id FROM below"
+)
+# The way from one message up to its chat's first message (itself first), with each one's role
+# and whether it is the chosen version among its siblings.
+PATH_UP = (
+    "WITH RECURSIVE up(id, parent_id, role, chosen) AS (SELECT id, parent_id, role, chosen"
+    " FROM messages WHERE id = ? UNION ALL SELECT m.id, m.parent_id, m.role, m.chosen"
+    " FROM messages m JOIN up ON m.id = up.parent_id) SELECT id, parent_id, role, chosen FROM up"
+)
+
 
 def chosen_branch(rows: Iterable[TreeRow]) -> list[tuple[int, tuple[int, ...]]]:
     """The chosen branch, first message first: each step as (message id, ids of every version

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from ember import __version__
-from ember.chats.records import Conversation, Message
+from ember.chats.records import Conversation, Message, ToolStep
 from ember.files import shown_path
 
 JSON_FORMAT = "ember-chat"
@@ -28,7 +28,7 @@ _REMOTE_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*(?=[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 
 
 # Ids of messages that are not in the export (other versions, the parent is the one before).
-_NOT_EXPORTED = frozenset({"citations", "parent_id", "versions"})
+_NOT_EXPORTED = frozenset({"citations", "parent_id", "versions", "steps"})
 
 
 def _iso(timestamp: float) -> str:
@@ -56,6 +56,12 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
         if message.role == "assistant" and message.model:
             heading += f" ({message.model})"
         lines += [f"## {heading}", ""]
+        if message.thinking.strip():
+            lines += ["> **Thinking**", ">"]
+            lines += [f"> {line}".rstrip() for line in message.thinking.strip().splitlines()]
+            lines.append("")
+        if message.steps:
+            lines += ["**Tool calls**", "", *_step_lines(message.steps), ""]
         lines.append(defuse_remote_images(message.content.strip()) or "*(no text)*")
         lines.append("")
         note = _STATE_NOTES.get(message.state)
@@ -76,9 +82,36 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _step_lines(steps: tuple[ToolStep, ...]) -> list[str]:
+    """One numbered item per tool step: tool, arguments, state and time, then its result
+    fenced (so a result's Markdown renders as text)."""
+    lines = []
+    for step in steps:
+        took = f", {step.duration_s:.2f} s" if step.duration_s is not None else ""
+        server = f" ({step.server})" if step.server and step.server != "built-in" else ""
+        lines.append(
+            f"{step.position + 1}. `{step.tool}`{server} `{step.arguments}`: {step.state}{took}"
+        )
+        shown = step.error or step.result
+        if shown.strip():
+            longest = max((len(r) for r in re.findall(r"`+", shown)), default=0)
+            fence = "`" * max(3, longest + 1)
+            lines += ["", f"   {fence}", *(f"   {x}" for x in shown.splitlines()), f"   {fence}"]
+    return lines
+
+
+def _step_json(step: ToolStep) -> dict[str, object]:
+    return {
+        **{k: v for k, v in asdict(step).items() if k != "citations"},
+        "duration_s": step.duration_s,
+        "citations": [{**asdict(c), "source": shown_path(c.source)} for c in step.citations],
+    }
+
+
 def to_json(conversation: Conversation, messages: list[Message]) -> str:
     """The chat as indented JSON (``format`` "ember-chat", ``version`` 2): the conversation record
-    and every message of the branch the chat shows with its citations; each message says which
+    and every message of the branch the chat shows with its citations, thinking and tool
+    steps; each message says which
     ``version`` of it this is out of ``version_count`` (the other versions are not exported)."""
     payload = {
         "format": JSON_FORMAT,
@@ -95,6 +128,7 @@ def to_json(conversation: Conversation, messages: list[Message]) -> str:
                 "version": m.version,
                 "version_count": m.version_count,
                 "citations": [{**asdict(c), "source": shown_path(c.source)} for c in m.citations],
+                "steps": [_step_json(step) for step in m.steps],
             }
             for m in messages
         ],

@@ -95,6 +95,37 @@ UPDATE messages SET parent_id = (
 CREATE INDEX messages_parent ON messages(parent_id);
 """
 
+# Tools: each call the model made while answering (in order, with its text position, approval,
+# result and timing; citations as a JSON list of Citation fields), a reasoning model's thinking
+# beside the answer, and per chat the tools it may call and whether thinking is shown.
+TOOLS_MIGRATION = "tool steps, thinking, and each chat's tools"
+_TOOL_STEPS = """
+CREATE TABLE tool_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text_offset INTEGER NOT NULL DEFAULT 0,
+    call_id TEXT NOT NULL DEFAULT '',
+    tool TEXT NOT NULL,
+    server TEXT NOT NULL DEFAULT '',
+    arguments TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL CHECK (state IN
+        ('approval', 'running', 'done', 'error', 'denied', 'cancelled', 'interrupted')),
+    decision TEXT,
+    result TEXT NOT NULL DEFAULT '',
+    truncated INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    started REAL NOT NULL,
+    finished REAL,
+    citations TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (message_id, position)
+);
+CREATE INDEX tool_steps_state ON tool_steps(state);
+ALTER TABLE messages ADD COLUMN thinking TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN tools TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE conversations ADD COLUMN show_thinking INTEGER NOT NULL DEFAULT 1;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("create conversations, messages, citations", _CREATE_CHATS),
     Migration("full-text search over messages and titles", _CREATE_SEARCH),
@@ -116,4 +147,5 @@ MIGRATIONS: list[Migration] = [
         'ALTER TABLE citations ADD COLUMN "end" INTEGER;\n'
         "ALTER TABLE citations ADD COLUMN content_hash TEXT;",
     ),
+    Migration(TOOLS_MIGRATION, _TOOL_STEPS),
 ]

@@ -34,8 +34,9 @@ class ReplyStore(Protocol):
         error: str | None = None,
         model: str | None = None,
         stats: ReplyStats | None = None,
+        thinking: str | None = None,
     ) -> None:
-        """Store the reply's text and state in one transaction (see
+        """Store the reply's text (and thinking) and state in one transaction (see
         :meth:`~ember.chats.store.ChatStore.write_reply`)."""
 
     def message(self, message_id: int) -> Message | None:
@@ -45,8 +46,9 @@ class ReplyStore(Protocol):
 class ReplyWriter:
     """Accumulates one assistant message's streamed text and commits it in batches.
 
-    ``begin`` (``ChatStore.begin_reply``) → :meth:`append` per token → exactly one of
-    :meth:`finish`, :meth:`cancel`, :meth:`fail`.
+    ``begin`` (``ChatStore.begin_reply``) → :meth:`append` per token (:meth:`think` per piece
+    of a reasoning model's thinking, kept apart from the text) → exactly one of :meth:`finish`,
+    :meth:`cancel`, :meth:`fail`.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class ReplyWriter:
         self.closed = False
         self._clock = clock
         self._pieces: list[str] = []
+        self._thoughts: list[str] = []
         self._pending = 0  # pieces appended since the last commit
         self._last_flush = clock()
 
@@ -90,6 +93,19 @@ class ReplyWriter:
             self.flush()
             return True
         return False
+
+    @property
+    def thinking(self) -> str:
+        """The thinking added so far."""
+        return "".join(self._thoughts)
+
+    def think(self, piece: str) -> bool:
+        """Add a piece of thinking (never part of the text); commits with the text when the
+        batch is due. Returns True if it committed."""
+        if self.closed:
+            raise RuntimeError("think() after the reply was closed")
+        self._thoughts.append(piece)
+        return self.append("")
 
     def flush(self) -> None:
         """Commit the text now (state stays 'streaming')."""
@@ -151,7 +167,13 @@ class ReplyWriter:
     ) -> None:
         text = self.text
         self.store.write_reply(
-            self.message_id, text, state, error=error, model=model or None, stats=stats
+            self.message_id,
+            text,
+            state,
+            error=error,
+            model=model or None,
+            stats=stats,
+            thinking=self.thinking if self._thoughts else None,
         )
         self.committed_text = text
         self.flushes += 1

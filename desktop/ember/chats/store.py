@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ember.chats.branches import BELOW as _BELOW
+from ember.chats.branches import PATH_UP as _PATH_UP
 from ember.chats.branches import chosen_branch
 from ember.chats.migrations import MIGRATIONS
 from ember.chats.records import (
@@ -29,10 +31,10 @@ from ember.chats.records import (
     MessageState,
     derive_title,
 )
-from ember.chats.rows import citation_record, conversation_record, message_record
+from ember.chats.rows import citation_record, citation_row, conversation_record, message_record
+from ember.chats.steps import StepStore
 from ember.db import check_health, connect, migrate
 from ember.errors import StorageError
-from ember.files import path_to_db
 from ember.knowledge.types import Citation
 
 if TYPE_CHECKING:
@@ -41,22 +43,10 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, model, state, created, error, ttft_s, tokens_per_s, "
-    "prompt_tokens, completion_tokens, parent_id"
+    "prompt_tokens, completion_tokens, parent_id, thinking"
 )
+
 _M_COLUMNS = ", ".join("m." + column.strip() for column in _MESSAGE_COLUMNS.split(","))
-# Every message below one (its answers, their versions, what follows them), itself excluded.
-_BELOW = (
-    "WITH RECURSIVE below(id) AS (SELECT id FROM messages WHERE parent_id = ?"
-    " UNION ALL SELECT m.id FROM messages m JOIN below b ON m.parent_id = b.id)"
-    " SELECT id FROM below"
-)
-# The way from one message up to its chat's first message (itself first), with each one's role
-# and whether it is the chosen version among its siblings.
-_PATH_UP = (
-    "WITH RECURSIVE up(id, parent_id, role, chosen) AS (SELECT id, parent_id, role, chosen"
-    " FROM messages WHERE id = ? UNION ALL SELECT m.id, m.parent_id, m.role, m.chosen"
-    " FROM messages m JOIN up ON m.id = up.parent_id) SELECT id, parent_id, role, chosen FROM up"
-)
 
 
 def _match_expression(query: str) -> str | None:
@@ -67,8 +57,9 @@ def _match_expression(query: str) -> str | None:
     return " ".join('"' + word.replace('"', "") + '"*' for word in words)
 
 
-class ChatStore:
-    """The chat history database at ``path`` (created and migrated on open)."""
+class ChatStore(StepStore):
+    """The chat history database at ``path`` (created and migrated on open); its tool steps'
+    methods are :class:`~ember.chats.steps.StepStore`'s."""
 
     def __init__(self, path: Path, *, recover: bool = True) -> None:
         self.path = Path(path)
@@ -374,7 +365,9 @@ class ChatStore:
                 "SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id",
                 (rows[0]["conversation_id"], rows[0]["parent_id"]),
             ).fetchall()
-        return message_record(rows[0], self.citations(message_id), tuple(v["id"] for v in versions))
+        versions_ids = tuple(v["id"] for v in versions)
+        steps = tuple(self._steps("s.message_id = ?", message_id).get(message_id, ()))
+        return message_record(rows[0], self.citations(message_id), versions_ids, steps)
 
     def messages(self, conversation_id: int) -> list[Message]:
         """The chat's chosen branch in order (the conversation as shown), each message with its
@@ -394,16 +387,17 @@ class ChatStore:
                 (conversation_id,),
             ):
                 cited.setdefault(row["message_id"], []).append(citation_record(row))
+        steps = self._steps("m.conversation_id = ?", conversation_id)
         branch = chosen_branch((r["id"], r["parent_id"], r["chosen"]) for r in rows.values())
         return [
-            message_record(rows[message_id], tuple(cited.get(message_id, ())), versions)
-            for message_id, versions in branch
+            message_record(rows[i], tuple(cited.get(i, ())), versions, tuple(steps.get(i, ())))
+            for i, versions in branch
         ]
 
     def thread(self, message_id: int) -> list[Message]:
         """The messages from the chat's first down to ``message_id`` (itself last): what it
-        follows, whichever branch the chat shows now (empty if it is gone). Without citations
-        or versions' ids: for building a prompt."""
+        follows, whichever branch the chat shows now (empty if it is gone). With their tool
+        steps, without citations or versions' ids: for building a prompt."""
         rows = self._query(
             "WITH RECURSIVE up(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM messages"
             " WHERE id = ? UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
@@ -411,7 +405,10 @@ class ChatStore:
             " FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
             (message_id,),
         )
-        return [message_record(row, ()) for row in rows]
+        if not rows:
+            return []
+        steps = self._steps("m.conversation_id = ?", rows[0]["conversation_id"])
+        return [message_record(row, (), (), tuple(steps.get(row["id"], ()))) for row in rows]
 
     def versions(self, message_id: int) -> list[Message]:
         """Every version of a message (itself and its siblings), oldest first, each with its own
@@ -474,24 +471,7 @@ class ChatStore:
                 "INSERT INTO citations (message_id, n, source, page, heading, snippet, score, "
                 'page_label, page_count, section, start, "end", content_hash) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        message_id,
-                        c.n,
-                        path_to_db(c.source),
-                        c.page,
-                        c.heading,
-                        c.snippet,
-                        float(c.similarity),
-                        c.page_label,
-                        c.page_count,
-                        c.section,
-                        c.start,
-                        c.end,
-                        c.content_hash,
-                    )
-                    for c in citations
-                ],
+                [citation_row(message_id, c) for c in citations],
             )
 
     def citations(self, message_id: int) -> tuple[Citation, ...]:
@@ -539,11 +519,16 @@ class ChatStore:
         error: str | None = None,
         model: str | None = None,
         stats: tuple[float | None, float | None, int | None, int | None] | None = None,
+        thinking: str | None = None,
     ) -> None:
-        """One transactional write of a streaming reply's text (and, at the end, its outcome);
-        raises :class:`ConversationNotFound` when the message was deleted meanwhile."""
+        """One transactional write of a streaming reply's text, and its ``thinking`` when given
+        (and, at the end, its outcome); raises :class:`ConversationNotFound` when the message
+        was deleted meanwhile."""
         assignments = ["content = ?", "state = ?", "error = ?"]
         params: list[Any] = [content, state, error]
+        if thinking is not None:
+            assignments.append("thinking = ?")
+            params.append(thinking)
         if model:
             assignments.append("model = ?")
             params.append(model)
@@ -572,7 +557,8 @@ class ChatStore:
             )
 
     def recover_interrupted(self) -> int:
-        """Mark replies left 'streaming' by a crash as 'interrupted' (their text is kept).
+        """Mark replies left 'streaming' by a crash as 'interrupted' (their text is kept), and
+        their tool steps left waiting for approval or running too. Returns how many replies.
 
         Harmless if another process is really still streaming: its next flush sets the state
         back to 'streaming' and its end sets the final one.
@@ -580,6 +566,11 @@ class ChatStore:
         with self._transaction() as conn:
             cursor = conn.execute(
                 "UPDATE messages SET state = 'interrupted' WHERE state = 'streaming'"
+            )
+            conn.execute(
+                "UPDATE tool_steps SET state = 'interrupted', finished = COALESCE(finished, ?)"
+                " WHERE state IN ('approval', 'running')",
+                (time.time(),),
             )
         return cursor.rowcount
 

@@ -2,7 +2,8 @@
 
 One module per command group: :mod:`~ember.cli.chat` (ask, chat), :mod:`~ember.cli.models`
 (models, doctor), :mod:`~ember.cli.documents` (index, search, docs) and
-:mod:`~ember.cli.evaluate` (eval); :mod:`~ember.cli.common` holds what they share. All terminal
+:mod:`~ember.cli.evaluate` (eval), :mod:`~ember.cli.tools` (tools);
+:mod:`~ember.cli.common` holds what they share. All terminal
 code lives in this package: the core imports none of it and prints nothing. Errors a person can
 act on print one line on stderr and exit non-zero, never a traceback.
 """
@@ -44,9 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app.set_defaults(handler=_run_app)
 
-    from ember.cli import chat, documents, evaluate, mcp, models, serve
+    from ember.cli import chat, documents, evaluate, mcp, models, serve, tools
 
-    for group in (chat, models, documents, evaluate, serve, mcp):
+    for group in (chat, models, documents, evaluate, serve, mcp, tools):
         group.register(commands)
     return parser
 

@@ -3,7 +3,8 @@ are in :mod:`~ember.cli.chat_history`).
 
 Both drive the same core (:class:`~ember.core.Core`) as the desktop app: the exchange is kept
 in the chat history (``--no-save`` for a throwaway answer) and, when documents are indexed, answers
-are grounded in them with numbered sources.
+are grounded in them with numbered sources. With ``--tools`` the model may call tools (see
+:mod:`~ember.cli.tools`); ``ask --json`` then lists each call in ``steps``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import TYPE_CHECKING
 
 from ember.cli import chat_history
 from ember.cli.common import json_flag, source_lines, wants_json
+from ember.cli.tools import chosen_tools, step_json, step_line, terminal_approver, tool_arguments
 from ember.engines import Finished, Token
 from ember.files import shown_path
 
 if TYPE_CHECKING:
+    from ember.chats.records import ToolStep
     from ember.config import Settings
     from ember.core import Core
     from ember.knowledge.types import Citation, StaleSource
@@ -66,6 +69,7 @@ def _generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--system", help="system prompt for this run")
+    tool_arguments(parser)
 
 
 def _settings(args: argparse.Namespace, saved: Settings) -> Settings:
@@ -82,7 +86,8 @@ def _settings(args: argparse.Namespace, saved: Settings) -> Settings:
 @contextmanager
 def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
     """The core for one command: settings from the command line, the chosen model loaded, and
-    the collections to answer from (none with ``--no-docs``)."""
+    the collections to answer from (none with ``--no-docs``); the ``--tools`` checked."""
+    from ember.cli.tools import check_tools
     from ember.core import Core
 
     chats_db = Path(":memory:") if args.no_save else None
@@ -90,6 +95,7 @@ def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
     try:
         core.settings = _settings(args, core.settings)
         collections = [] if args.no_docs else core.known_collections(args.collection)
+        check_tools(core, chosen_tools(args))
         core.load_engine(args.model)
         core.ground_in(collections)
         yield core, collections
@@ -97,9 +103,12 @@ def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
         core.close()
 
 
-def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str, object]:
-    """Send one message, echoing tokens to stdout; returns what `ask --json` reports."""
-    from ember.assistant import ReplyDone, ReplyStarted
+def _stream(
+    core: Core, conversation_id: int, text: str, echo: bool, args: argparse.Namespace
+) -> dict[str, object]:
+    """Send one message, echoing tokens to stdout (and each finished tool step to stderr);
+    returns what `ask --json` reports."""
+    from ember.assistant import ReplyDone, ReplyStarted, StepChanged
     from ember.knowledge.freshness import stale_note
 
     citations: tuple[Citation, ...] = ()
@@ -107,7 +116,15 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
     finished: Finished | None = None
     abstained = False
     answer = ""
-    for event in core.assistant.send(conversation_id, text):
+    steps: list[ToolStep] = []
+    names = chosen_tools(args)
+    events = core.assistant.send(
+        conversation_id,
+        text,
+        tools=names if names else None,
+        approve=terminal_approver(args.yes),
+    )
+    for event in events:
         if isinstance(event, ReplyStarted):
             citations = tuple(event.citations)
             stale = tuple(event.stale)
@@ -115,8 +132,12 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
             if echo:
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
+        elif isinstance(event, StepChanged) and event.step.finished is not None:
+            if echo:
+                print(step_line(event.step), file=sys.stderr)
         elif isinstance(event, ReplyDone):
             finished, abstained, answer = event.finished, event.abstained, event.message.content
+            citations, steps = event.message.citations, list(event.message.steps)
     if echo:
         sys.stdout.write("\n")
         if citations and not abstained:
@@ -146,6 +167,7 @@ def _stream(core: Core, conversation_id: int, text: str, echo: bool) -> dict[str
         "stale_sources": [{"path": shown_path(s.path), "state": s.state} for s in stale],
         "ttft_s": timings.ttft_s if timings and timings.ttft_s is not None else 0.0,
         "tokens_per_s": timings.tokens_per_s if timings else 0.0,
+        "steps": [step_json(step) for step in steps],
     }
 
 
@@ -154,7 +176,7 @@ def run_ask(args: argparse.Namespace) -> int:
     with _session(args) as (core, collections):
         model = core.loaded.name if core.loaded else ""
         conversation = core.store.create(model=model, collections=collections)
-        result = _stream(core, conversation.id, args.question, echo=not as_json)
+        result = _stream(core, conversation.id, args.question, not as_json, args)
         if not result["model"]:
             result["model"] = model
     if as_json:
@@ -178,5 +200,5 @@ def run_chat(args: argparse.Namespace) -> int:
                 break
             if not line:
                 break
-            _stream(core, conversation.id, line, echo=True)
+            _stream(core, conversation.id, line, True, args)
     return 0

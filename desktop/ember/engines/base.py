@@ -267,14 +267,31 @@ class StreamClock:
     first_token_at: float | None = None
     completion_tokens: int = 0
     pieces: list[str] = field(default_factory=list)
+    thoughts: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     def token(self, text: str, count: int = 1) -> Token:
         """Note ``text`` (``count`` tokens of the answer) and return it as a :class:`Token`."""
+        self.note(count)
+        self.pieces.append(text)
+        return Token(text)
+
+    def note(self, count: int = 1) -> None:
+        """Note ``count`` generated tokens (the first starts the time to first token)."""
         if self.first_token_at is None:
             self.first_token_at = time.perf_counter()
         self.completion_tokens += count
-        self.pieces.append(text)
-        return Token(text)
+
+    def thought(self, text: str, count: int = 0) -> Thinking:
+        """Note ``text`` (``count`` tokens of thinking) and return it as :class:`Thinking`."""
+        self.note(count)
+        self.thoughts.append(text)
+        return Thinking(text)
+
+    def call(self, call: ToolCall) -> ToolCall:
+        """Note a complete tool call (the answer then finishes with ``"tool_calls"``)."""
+        self.tool_calls.append(call)
+        return call
 
     @property
     def text(self) -> str:
@@ -288,7 +305,8 @@ class StreamClock:
         prompt_tokens: int,
         completion_tokens: int | None = None,
     ) -> Finished:
-        """The closing event; ``completion_tokens`` overrides the count of :meth:`token` calls."""
+        """The closing event; ``completion_tokens`` overrides the count of :meth:`token` calls.
+        With tool calls noted (:meth:`call`) the reason is ``"tool_calls"`` unless cancelled."""
         now = time.perf_counter()
         ttft = None if self.first_token_at is None else self.first_token_at - self.started
         timings = Timings(
@@ -299,7 +317,16 @@ class StreamClock:
             if completion_tokens is None
             else completion_tokens,
         )
-        return Finished(reason=reason, text=self.text, timings=timings, model=model)
+        if self.tool_calls and reason != "cancelled":
+            reason = "tool_calls"
+        return Finished(
+            reason=reason,
+            text=self.text,
+            timings=timings,
+            model=model,
+            tool_calls=tuple(self.tool_calls),
+            thinking="".join(self.thoughts),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,21 @@ Every file passes :func:`ember.engines.gguf.inspect_gguf` before llama.cpp opens
 template is the GGUF's own, rendered by llama-cpp-python's ``Jinja2ChatFormatter`` in an
 ``ImmutableSandboxedEnvironment`` (a template once ran arbitrary code: CVE-2024-34359); we build
 that formatter ourselves so no exact-match "guess" swaps in another format behind our back.
+
+Tools (``options.tools``): a template with its own tool format gets them through the template
+and the calls are parsed out of the stream; any other model decides in a grammar-constrained
+JSON step first (:mod:`ember.engines.tool_calls`). A ``<think>`` block is split off as
+:class:`~ember.engines.base.Thinking` (:mod:`ember.engines.thinking`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 import threading
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ember.cancel import CancelToken
@@ -22,9 +29,20 @@ from ember.engines.base import (
     StreamClock,
     StreamEvent,
     TemplateOverhead,
-    Token,
+    ToolDefinition,
 )
 from ember.engines.gguf import GGUFInfo, inspect_gguf
+from ember.engines.thinking import Piece, ThinkSplitter, opens_thinking
+from ember.engines.tool_calls import (
+    NativeCallFilter,
+    calls_so_far,
+    decide_messages,
+    decide_schema,
+    folded_messages,
+    native_format,
+    native_messages,
+    parse_decision,
+)
 from ember.errors import EngineUnavailable, ModelLoadError
 
 if TYPE_CHECKING:
@@ -35,6 +53,7 @@ if TYPE_CHECKING:
     from ember.engines import EngineSpec
 
 BACKEND = "llama.cpp"
+DECIDE_MAX_TOKENS = 256  # the decide step's JSON: a tool name and its arguments
 
 # For a GGUF without a template: ChatML, the format most small instruct models were tuned on.
 FALLBACK_TEMPLATE = (
@@ -77,6 +96,8 @@ class LlamaCppEngine:
             info.chat_template or FALLBACK_TEMPLATE, eos, bos, [eos_id] if eos_id != -1 else None
         )
         llama.chat_handler = self.formatter.to_chat_handler()
+        # The template's own tool-call format; None: tools go through grammar mode.
+        self.tool_format = native_format(info.chat_template)
         self.special_tokens: tuple[str, ...] = info.special_tokens
         self._lock = threading.Lock()  # one generation at a time
         self._tokenizer_lock = threading.Lock()
@@ -109,8 +130,125 @@ class LlamaCppEngine:
         options: GenerationOptions,
         cancel: CancelToken | None,
         clock: StreamClock,
-    ) -> Generator[Token, None, tuple[FinishReason, list[dict[str, str]]]]:
-        payload = [{"role": m.role, "content": m.content} for m in messages]
+    ) -> Generator[StreamEvent, None, tuple[FinishReason, list[dict[str, Any]]]]:
+        """Tools in grammar mode (no native format): a decide step first, then either the
+        call or a plain answer with the results folded in; see :mod:`ember.engines.tool_calls`."""
+        tools = options.tools if options.tool_choice != "none" else ()
+        first = calls_so_far(messages) + 1
+        if messages and messages[-1].role == "tool":
+            # llama.cpp's repeat penalty looks back over the prompt too (its last 64 tokens), so
+            # it steers the answer away from the very result it should quote: at 1.1 the
+            # embedded model answered "1234 * 5678 = 0" after a calculator result of 7006652.
+            options = replace(options, repeat_penalty=1.0)
+            if not self.tool_format:
+                # A model with no tool format of its own was never trained to report a tool's
+                # result; sampled at the app's 0.7 the embedded model quoted the calculator's
+                # 7006652 in 1 answer of 4 ("1234 * 5678 = 8292.48"), greedy in every one.
+                options = replace(options, temperature=0.0)
+        if not self.tool_format:
+            if tools:
+                decide = decide_messages(messages, tools)
+                text, reason = self._collect(decide, options, tools, cancel, clock)
+                if reason == "cancelled":
+                    return "cancelled", decide
+                call = parse_decision(text, first)
+                if call is not None:
+                    yield clock.call(call)
+                    return "stop", decide
+            payload: list[dict[str, Any]] = folded_messages(messages, hint=bool(tools))
+            tools = ()
+        else:
+            payload = native_messages(messages)
+        reason = yield from self._stream_answer(payload, options, tools, cancel, clock, first)
+        return reason, payload
+
+    def _collect(
+        self,
+        payload: list[dict[str, Any]],
+        options: GenerationOptions,
+        tools: Sequence[ToolDefinition],
+        cancel: CancelToken | None,
+        clock: StreamClock,
+    ) -> tuple[str, FinishReason]:
+        """Run the decide step (grammar-constrained JSON, not streamed as tokens)."""
+        # Not key-sorted: "tool" must come before "arguments" in the grammar.
+        schema = json.dumps(decide_schema(tools, options.tool_choice))
+        # Greedy and without a repeat penalty: a call's arguments are mostly copied from the
+        # question, and sampling or the penalty made the embedded model garble or drop them
+        # (an empty expression at the app's repeat_penalty 1.1).
+        decide = replace(
+            options, max_tokens=DECIDE_MAX_TOKENS, stop=(), temperature=0.0, repeat_penalty=1.0
+        )
+        pieces: list[str] = []
+        generation = self._generate(payload, decide, _grammar(schema), None, cancel, pieces)
+        try:
+            while True:
+                next(generation)
+        except StopIteration as stop:
+            reason: FinishReason = stop.value
+        clock.note(len(pieces))
+        return "".join(pieces), reason
+
+    def _stream_answer(
+        self,
+        payload: list[dict[str, Any]],
+        options: GenerationOptions,
+        tools: Sequence[ToolDefinition],
+        cancel: CancelToken | None,
+        clock: StreamClock,
+        first_call: int,
+    ) -> Generator[StreamEvent, None, FinishReason]:
+        """Stream an answer: thinking split off, native call markup parsed into calls."""
+        wire = [d.openai() for d in tools] or None
+        try:
+            inside = opens_thinking(self._render(payload, wire))
+        except Exception:  # the generation below reports a failing template
+            inside = False
+        splitter = ThinkSplitter(inside=inside)
+        calls = (
+            NativeCallFilter(self.tool_format, first_call) if wire and self.tool_format else None
+        )
+
+        def events(pieces: list[Piece]) -> Iterator[StreamEvent]:
+            for kind, piece in pieces:
+                if kind == "thinking":
+                    yield clock.thought(piece)
+                    continue
+                text = calls.feed(piece) if calls is not None else piece
+                if text:
+                    yield clock.token(text, count=0)
+
+        pieces: list[str] = []
+        generation = self._generate(payload, options, self._grammar(options), wire, cancel, pieces)
+        try:
+            while True:
+                next(generation)
+                clock.note()
+                yield from events(splitter.feed(pieces[-1]))
+        except StopIteration as stop:
+            reason: FinishReason = stop.value
+        finally:
+            generation.close()  # a caller that stops reading frees llama.cpp's stream now
+        yield from events(splitter.flush())
+        if calls is not None:
+            text, found = calls.finish()
+            if text:
+                yield clock.token(text, count=0)
+            for call in found:
+                yield clock.call(call)
+        return reason
+
+    def _generate(
+        self,
+        payload: list[dict[str, Any]],
+        options: GenerationOptions,
+        grammar: LlamaGrammar | None,
+        tools: list[dict[str, Any]] | None,
+        cancel: CancelToken | None,
+        pieces: list[str],
+    ) -> Generator[None, None, FinishReason]:
+        """Generate from ``payload``: appends each text piece to ``pieces`` and yields once per
+        piece; returns the finish reason."""
         if options.seed is not None:
             # A fixed seed promises the same answer for the same messages. Reusing the KV cache
             # of the previous prompt evaluates the tail in a smaller batch, which changes the
@@ -125,13 +263,14 @@ class LlamaCppEngine:
         try:
             chunks = self._llama.create_chat_completion(
                 messages=payload,  # type: ignore[arg-type]
+                tools=tools,  # type: ignore[arg-type]
                 temperature=options.temperature,
                 top_p=options.top_p,
                 repeat_penalty=options.repeat_penalty,
                 max_tokens=options.max_tokens,
                 seed=seed,
                 stop=list(options.stop),
-                grammar=self._grammar(options),
+                grammar=grammar,
                 stream=True,
             )
             for chunk in chunks:
@@ -141,7 +280,8 @@ class LlamaCppEngine:
                 choice = chunk["choices"][0]
                 text = choice["delta"].get("content")
                 if text:
-                    yield clock.token(text)
+                    pieces.append(text)
+                    yield
                 if choice["finish_reason"] is not None:
                     reason = choice["finish_reason"]
             else:
@@ -153,16 +293,13 @@ class LlamaCppEngine:
                 "jinja2"
             ):
                 raise EngineUnavailable(
-                    f"llama.cpp stopped generating with {self.model_name}: {exc}", clock.text
+                    f"llama.cpp stopped generating with {self.model_name}: {exc}", "".join(pieces)
                 ) from None
             raise
         finally:
             if chunks is not None:
                 chunks.close()  # frees llama.cpp's generator now, not at garbage collection
-        final: FinishReason = (
-            "cancelled" if reason == "cancelled" else ("stop" if reason == "stop" else "length")
-        )
-        return final, payload
+        return "cancelled" if reason == "cancelled" else ("stop" if reason == "stop" else "length")
 
     def count_tokens(self, text: str) -> int:
         """Exact token count with the model's own tokenizer (special tokens parsed, as in prompts)."""
@@ -200,10 +337,12 @@ class LlamaCppEngine:
             tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         return len(tokens)
 
-    def _render(self, payload: list[dict[str, str]]) -> str:
-        return self.formatter(messages=payload).prompt  # type: ignore[arg-type]
+    def _render(
+        self, payload: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        return self.formatter(messages=payload, tools=tools).prompt  # type: ignore[arg-type]
 
-    def _prompt_tokens(self, payload: list[dict[str, str]]) -> int:
+    def _prompt_tokens(self, payload: list[dict[str, Any]]) -> int:
         """Tokens of the rendered prompt; computed after streaming so it never delays a token."""
         try:
             return self._count(self._render(payload))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import httpx
 
 from ember.cancel import CancelToken
-from ember.engines.base import ChatMessage, GenerationOptions, StreamEvent
+from ember.engines.base import ChatMessage, GenerationOptions, StreamEvent, ToolCall
 from ember.engines.http import LineLimitTransport, OversizedLine, http_timeout, warn_if_remote
 from ember.engines.server import (
     SERVER_TEMPLATE_OVERHEAD,
@@ -29,6 +29,7 @@ from ember.engines.server import (
     estimate_tokens,
     stream_reply,
 )
+from ember.engines.tool_calls import call_id, calls_so_far
 from ember.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -183,18 +184,29 @@ class OllamaEngine:
         answer_format: Any = options.schema if options.json_schema else None
         if answer_format is None and options.json_object:
             answer_format = "json"
+        # Ollama has no tool_choice: "required" sends the tools as "auto" does.
+        tools = [d.openai() for d in options.tools] if options.tool_choice != "none" else None
         stream = self._client.chat(
             model=self.model_name,
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+            messages=[_message(m) for m in messages],
+            tools=tools or None,
             options=request,
             format=answer_format,
             stream=True,
         )
+        number = calls_so_far(messages)
         try:
             for part in stream:
-                text = (part.message.content if part.message else None) or ""
+                message = part.message
+                text = (message.content if message else None) or ""
+                thinking = (message.thinking if message else None) or ""
+                calls: list[ToolCall] = []
+                for call in (message.tool_calls if message else None) or ():
+                    number += 1
+                    arguments = dict(call.function.arguments or {})
+                    calls.append(ToolCall(call_id(number), call.function.name, arguments))
                 if not part.done:
-                    yield Chunk(text)
+                    yield Chunk(text, thinking=thinking, tool_calls=tuple(calls))
                     continue
                 yield Chunk(
                     text,
@@ -202,6 +214,8 @@ class OllamaEngine:
                     done=True,
                     prompt_tokens=part.prompt_eval_count or 0,
                     completion_tokens=part.eval_count,
+                    thinking=thinking,
+                    tool_calls=tuple(calls),
                 )
                 return
         finally:
@@ -214,6 +228,19 @@ class OllamaEngine:
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._client._client.close()
+
+
+def _message(m: ChatMessage) -> dict[str, Any]:
+    """One message in Ollama's shape: an assistant's ``tool_calls`` as
+    ``{"function": {"name", "arguments": {..}}}``, a tool result with ``tool_name``."""
+    entry: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        entry["tool_calls"] = [
+            {"function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls
+        ]
+    if m.role == "tool" and m.name:
+        entry["tool_name"] = m.name
+    return entry
 
 
 # The engine class this module loads: what it can do, asked before loading a model.

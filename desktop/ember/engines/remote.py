@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ember.cancel import CancelToken
-from ember.engines.base import ChatMessage, GenerationOptions, StreamEvent
+from ember.engines.base import ChatMessage, GenerationOptions, StreamEvent, ToolCall
 from ember.engines.http import LineLimitTransport, http_timeout, is_loopback_url, warn_if_remote
 from ember.engines.server import (
     SERVER_TEMPLATE_OVERHEAD,
@@ -29,6 +29,7 @@ from ember.engines.server import (
     estimate_tokens,
     stream_reply,
 )
+from ember.engines.tool_calls import call_id, calls_so_far
 from ember.errors import EngineUnavailable, ModelNotFound
 
 if TYPE_CHECKING:
@@ -75,10 +76,13 @@ def _client(api_key: str | None, timeout_s: float) -> httpx.Client:
     )
 
 
-def _chunk(data: str) -> Chunk:
-    """One SSE ``data:`` payload (a ``chat.completion.chunk``) as a :class:`Chunk`."""
+def _chunk(data: str, calls: PendingCalls | None = None) -> Chunk:
+    """One SSE ``data:`` payload (a ``chat.completion.chunk``) as a :class:`Chunk`; streamed
+    ``tool_calls`` deltas go into ``calls``, whose complete calls come out with the finish."""
+    calls = calls if calls is not None else PendingCalls()
     if data == "[DONE]":
-        return Chunk(done=True)
+        text, done_calls = calls.take()
+        return Chunk(text, done=True, tool_calls=done_calls)
     chunk = json.loads(data)
     try:
         if "error" in chunk:
@@ -93,9 +97,83 @@ def _chunk(data: str) -> Chunk:
             return Chunk(**counts)
         choice = choices[0]
         delta = choice.get("delta") or {}
-        return Chunk(delta.get("content") or "", finish=choice.get("finish_reason"), **counts)
+        calls.add(delta.get("tool_calls") or ())
+        text = delta.get("content") or ""
+        done_calls: tuple[ToolCall, ...] = ()
+        finish = choice.get("finish_reason")
+        if finish is not None:
+            broken, done_calls = calls.take()
+            text += broken
+        # vLLM and llama-server name the reasoning channel reasoning_content; others reasoning.
+        thinking = delta.get("reasoning_content") or delta.get("reasoning") or ""
+        return Chunk(
+            text,
+            finish=finish,
+            thinking=thinking if isinstance(thinking, str) else "",
+            tool_calls=done_calls,
+            **counts,
+        )
     except (KeyError, TypeError, AttributeError, IndexError):
         raise MalformedReply("a chunk without choices") from None
+
+
+class PendingCalls:
+    """Tool calls being streamed: OpenAI sends each as deltas keyed by ``index`` (the first with
+    ``id`` and ``function.name``, then ``function.arguments`` in pieces of JSON text)."""
+
+    def __init__(self, first_number: int = 1) -> None:
+        self.first_number = first_number
+        self._entries: dict[int, dict[str, str]] = {}
+
+    def add(self, deltas: Sequence[Any]) -> None:
+        """Fold one chunk's ``delta.tool_calls`` in."""
+        for delta in deltas:
+            index = delta.get("index", len(self._entries))
+            entry = self._entries.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            if delta.get("id"):
+                entry["id"] = delta["id"]
+            function = delta.get("function") or {}
+            entry["name"] += function.get("name") or ""
+            entry["arguments"] += function.get("arguments") or ""
+
+    def take(self) -> tuple[str, tuple[ToolCall, ...]]:
+        """The complete calls, in index order, and clears them. A call whose arguments are not
+        a JSON object comes back as text (``name arguments``) instead: never run half-read."""
+        calls: list[ToolCall] = []
+        broken = ""
+        for index in sorted(self._entries):
+            entry = self._entries[index]
+            try:
+                arguments = json.loads(entry["arguments"]) if entry["arguments"].strip() else {}
+            except ValueError:
+                arguments = None
+            if not isinstance(arguments, dict) or not entry["name"]:
+                broken += f"{entry['name']} {entry['arguments']}"
+                continue
+            number = self.first_number + len(calls)
+            calls.append(ToolCall(entry["id"] or call_id(number), entry["name"], arguments))
+        self.first_number += len(calls)
+        self._entries.clear()
+        return broken, tuple(calls)
+
+
+def _message(m: ChatMessage) -> dict[str, Any]:
+    """One message in OpenAI's shape (an assistant's ``tool_calls`` with arguments as JSON
+    text; a tool result with ``tool_call_id``)."""
+    entry: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        entry["content"] = m.content or None
+        entry["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+            }
+            for c in m.tool_calls
+        ]
+    if m.role == "tool":
+        entry["tool_call_id"] = m.tool_call_id
+    return entry
 
 
 def _count(value: object) -> int | None:
@@ -135,7 +213,7 @@ class RemoteEngine:
     ) -> Iterator[Chunk]:
         body: dict[str, Any] = {
             "model": self.model_name,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [_message(m) for m in messages],
             "stream": True,
             # The token counts on the last chunk (OpenAI's protocol; vLLM, llama-server, LM
             # Studio and Ollama send them), so answers carry the server's own numbers.
@@ -157,12 +235,16 @@ class RemoteEngine:
             }
         elif options.json_object:
             body["response_format"] = {"type": "json_object"}
+        if options.tools:
+            body["tools"] = [d.openai() for d in options.tools]
+            body["tool_choice"] = options.tool_choice
+        calls = PendingCalls(calls_so_far(messages) + 1)
         with self._client.stream("POST", f"{self.host}/chat/completions", json=body) as resp:
             if resp.status_code != 200:
                 raise ServerRefused(resp.status_code, error_detail(resp))
             for line in resp.iter_lines():
                 if line.startswith("data:"):
-                    yield _chunk(line[5:].strip())
+                    yield _chunk(line[5:].strip(), calls)
                 else:
                     # Blank separators, ": keep-alive" comments, event/id fields: nothing to
                     # show, but a chance to notice a cancel while the server thinks.

@@ -23,8 +23,9 @@ from typing import NoReturn
 import httpx
 
 from ember.cancel import CancelToken
-from ember.engines.base import FinishReason, StreamClock, StreamEvent, TemplateOverhead
+from ember.engines.base import FinishReason, StreamClock, StreamEvent, TemplateOverhead, ToolCall
 from ember.engines.http import OversizedLine
+from ember.engines.thinking import Piece, ThinkSplitter
 from ember.errors import EngineUnavailable, ModelNotFound
 
 # UTF-8 bytes per token, for servers without a tokenize call: over-counts English (~4 per token)
@@ -44,7 +45,8 @@ def estimate_tokens(text: str) -> int:
 class Chunk:
     """One parsed piece of a server's stream.
 
-    ``text``: answer text in this piece ("" for bookkeeping lines). ``finish``: the server's finish
+    ``text``: answer text in this piece ("" for bookkeeping lines); a ``<think>`` block in it is
+    split off as thinking by :func:`stream_reply`. ``finish``: the server's finish
     reason when it gives one (``"length"`` means ``max_tokens`` was reached; anything else counts
     as ``"stop"``). ``done``: the server says the stream is complete. ``prompt_tokens`` /
     ``completion_tokens``: the server's own counts, where it reports them.
@@ -55,6 +57,8 @@ class Chunk:
     done: bool = False
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    thinking: str = ""  # the server's own reasoning channel (Ollama's message.thinking...)
+    tool_calls: tuple[ToolCall, ...] = ()  # calls complete in this piece
 
 
 class ServerRefused(Exception):
@@ -158,7 +162,8 @@ def stream_reply(
     errors: ServerErrors,
     cancel: CancelToken | None = None,
 ) -> Iterator[StreamEvent]:
-    """Turn a backend's parsed ``chunks`` into Token events and one Finished.
+    """Turn a backend's parsed ``chunks`` into Token / Thinking / ToolCall events and one
+    Finished (reason ``"tool_calls"`` when calls came).
 
     Checks ``cancel`` before each chunk: a cancel ends the stream with ``"cancelled"`` and the text
     so far. The stream must end with a chunk marked ``done`` or carrying a ``finish`` reason; one
@@ -167,16 +172,27 @@ def stream_reply(
     generator's ``finally`` ends the HTTP response, so the server stops generating).
     """
     clock = StreamClock()
+    splitter = ThinkSplitter()
     reason: str | None = None
     done = False
     prompt_tokens, completion_tokens = 0, None
+
+    def pieces(split: list[Piece]) -> Iterator[StreamEvent]:
+        for kind, piece in split:
+            yield clock.thought(piece) if kind == "thinking" else clock.token(piece, count=0)
+
     try:
         for chunk in chunks:
             if cancel is not None and cancel.cancelled:
                 reason = "cancelled"
                 break
+            if chunk.thinking:
+                yield clock.thought(chunk.thinking, count=1)
             if chunk.text:
-                yield clock.token(chunk.text)
+                clock.note()
+                yield from pieces(splitter.feed(chunk.text))
+            for call in chunk.tool_calls:
+                yield clock.call(call)
             reason = chunk.finish or reason
             if chunk.prompt_tokens is not None:
                 prompt_tokens = chunk.prompt_tokens
@@ -191,6 +207,7 @@ def stream_reply(
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
+    yield from pieces(splitter.flush())
     if not done and reason != "cancelled" and cancel is not None and cancel.cancelled:
         reason = "cancelled"
     if reason is None and not done:

@@ -117,9 +117,6 @@ TOOL = {"type": "function", "function": {"name": "weather", "parameters": {"type
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("tools", [TOOL]),
-        ("tool_choice", "required"),
-        ("tool_choice", {"type": "function", "function": {"name": "weather"}}),
         ("functions", [TOOL["function"]]),
         ("function_call", "auto"),
         ("logprobs", True),
@@ -137,9 +134,65 @@ def test_a_feature_ember_does_not_have_is_a_400_naming_it(
     assert "does not support" in error["message"] or field == "n"
 
 
-def test_tools_through_the_openai_client_are_refused_not_ignored(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.BadRequestError, match="tool calling"):
-        client.chat.completions.create(model="embedded", messages=QUESTION, tools=[TOOL])
+def test_legacy_functions_through_the_openai_client_are_refused_not_ignored(
+    client: openai.OpenAI,
+) -> None:
+    with pytest.raises(openai.BadRequestError, match="send the functions as tools"):
+        client.chat.completions.create(
+            model="embedded", messages=QUESTION, functions=[TOOL["function"]]
+        )
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "says"),
+    [
+        ({"tool_choice": "required"}, "tool_choice", "needs tools"),
+        (
+            {"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "news"}}},
+            "tool_choice",
+            "not in tools",
+        ),
+        ({"tools": [TOOL, TOOL]}, "tools", "share a name"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "w", "parameters": {"type": 5}}}]},
+            "tools.0.function.parameters",
+            "not valid",
+        ),
+        (
+            {"messages": [*QUESTION, {"role": "tool", "tool_call_id": "call_9", "content": "1"}]},
+            "messages.1.tool_call_id",
+            "no earlier",
+        ),
+        (
+            {
+                "messages": [
+                    *QUESTION,
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "type": "function",
+                                "function": {"name": "weather", "arguments": "[1]"},
+                            }
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+                ]
+            },
+            "messages.1.tool_calls.0.function.arguments",
+            "JSON object",
+        ),
+        ({"tools": [TOOL], "ember": {"collections": ["docs"]}}, "tools", "with documents"),
+    ],
+)
+def test_a_tool_request_that_cannot_work_is_a_400_naming_the_field(
+    http: httpx.Client, fields: dict[str, object], param: str, says: str
+) -> None:
+    response = _chat(http, **fields)
+    assert response.status_code == 400, response.text
+    error = _error(response)
+    assert error["param"] == param and says in error["message"]
 
 
 def test_harmless_fields_and_empty_requests_for_features_still_answer(http: httpx.Client) -> None:

@@ -1,0 +1,326 @@
+"""The MCP host against real servers: the test server in tests/support (over stdio and
+streamable HTTP) and the real ``mcp-server-time``. Each way a server can fail is a ToolError
+with a message, after which the host still works; closing leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ember.cancel import CancelToken
+from ember.errors import ToolError
+from ember.tools.mcp_config import ServerConfig
+from ember.tools.mcp_host import McpHost, McpTool
+from ember.tools.mcp_process import StderrLog, process_alive
+from ember.tools.types import ToolInfo
+
+SERVER = str(Path(__file__).resolve().parents[2] / "support" / "mcp_tools_server.py")
+
+
+def test_server(name: str, record: Path, **env: str) -> ServerConfig:
+    return ServerConfig(
+        name, command=sys.executable, args=(SERVER,), env={"MCP_TEST_RECORD": str(record), **env}
+    )
+
+
+test_server.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def calls(record: Path) -> list[dict]:
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+def by_name(host: McpHost) -> dict[str, McpTool]:
+    return {t.info.name: t for t in host.tools()}
+
+
+@pytest.fixture
+def record(tmp_path: Path) -> Path:
+    return tmp_path / "calls.jsonl"
+
+
+@pytest.fixture
+def make_host(tmp_path: Path) -> Iterator:
+    hosts: list[McpHost] = []
+
+    def make(*servers: ServerConfig, timeout_s: float = 10.0, start_s: float = 30.0) -> McpHost:
+        host = McpHost(servers, tmp_path / "logs", timeout_s=timeout_s, start_timeout_s=start_s)
+        hosts.append(host)
+        return host
+
+    yield make
+    for host in hosts:
+        host.close()
+
+
+def test_tools_are_listed_with_their_server_and_schema(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    tools = by_name(host)
+    assert {"add", "echo", "fail", "hang", "big", "die"} <= set(tools)
+    add = tools["add"].info
+    assert (add.server, add.remote_name, add.key) == ("test", "add", "test/add")
+    assert add.description == "Add two integers."
+    assert set(add.parameters["properties"]) == {"a", "b"}
+    assert all(not t.info.read_only and t.info.enabled for t in tools.values())
+    (status,) = host.status()
+    assert (status.state, status.tool_count) == ("running", len(tools))
+
+
+def test_a_call_runs_the_tool_once_and_returns_its_text(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    output = by_name(host)["add"].run({"a": 2, "b": 3}, CancelToken())
+    assert (output.text, output.is_error) == ("5", False)
+    assert [c["arguments"] for c in calls(record) if c["tool"] == "add"] == [{"a": 2, "b": 3}]
+
+
+def test_the_real_time_server_tells_the_time_in_a_timezone(make_host, tmp_path: Path) -> None:
+    time_server = ServerConfig(
+        "time", command=sys.executable, args=("-m", "mcp_server_time", "--local-timezone", "UTC")
+    )
+    host = make_host(time_server)
+    tools = by_name(host)
+    assert {"get_current_time", "convert_time"} <= set(tools)
+    output = tools["get_current_time"].run({"timezone": "Asia/Tokyo"}, CancelToken())
+    assert not output.is_error
+    assert json.loads(output.text)["timezone"] == "Asia/Tokyo"
+
+
+def test_a_tool_that_raises_is_an_error_result_and_the_server_goes_on(make_host, record) -> None:
+    host = make_host(test_server("test", record))
+    tools = by_name(host)
+    output = tools["fail"].run({"message": "disk on fire"}, CancelToken())
+    assert output.is_error and "disk on fire" in output.text
+    assert tools["echo"].run({"text": "still here"}, CancelToken()).text == "still here"
+
+
+def test_content_that_is_not_text_is_described_not_dropped(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    output = by_name(host)["picture"].run({}, CancelToken())
+    assert output.text.startswith("a tiny picture\n[image (image/png")
+    assert "not shown]" in output.text
+
+
+def test_five_megabytes_of_text_come_back_whole(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    output = by_name(host)["big"].run({"megabytes": 5}, CancelToken())
+    line = "0123456789" * 10 + "\n"
+    size = 5 * 1024 * 1024
+    assert output.text == (line * (size // len(line) + 1))[: size - 3] + "END"
+
+
+def test_a_missing_command_is_a_clear_failure_and_other_servers_still_work(
+    make_host, record: Path
+) -> None:
+    host = make_host(
+        ServerConfig("ghost", command="/no/such/mcp-server"), test_server("test", record)
+    )
+    tools = by_name(host)
+    assert {t.info.server for t in tools.values()} == {"test"}
+    ghost, test = host.status()
+    assert ghost.state == "failed" and test.state == "running"
+    assert "'/no/such/mcp-server' was not found" in ghost.message
+    with pytest.raises(ToolError, match="was not found"):
+        host.call(ToolInfo("thing", "", server="ghost", remote_name="thing"), {}, CancelToken())
+
+
+def test_a_server_that_exits_at_start_quotes_the_end_of_its_log(
+    make_host, record, tmp_path
+) -> None:
+    host = make_host(test_server("broken", record, MCP_TEST_FAIL_START="API_KEY is not set"))
+    assert host.tools() == []
+    (status,) = host.status()
+    assert status.state == "failed"
+    assert "exited while starting (exit code 2)" in status.message
+    assert "test server: API_KEY is not set" in status.message
+    assert status.log_path == tmp_path / "logs" / "mcp-broken.log"
+    assert "API_KEY is not set" in status.log_path.read_text()
+
+
+def test_a_hanging_call_times_out_and_the_server_keeps_serving(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record), timeout_s=1)
+    tools = by_name(host)
+    pid = host.status()[0].pid
+    with pytest.raises(
+        ToolError, match="'hang' of the MCP server 'test' did not answer within 1 s"
+    ):
+        tools["hang"].run({}, CancelToken())
+    assert tools["add"].run({"a": 1, "b": 1}, CancelToken()).text == "2"
+    assert host.status()[0].pid == pid  # it answered a ping: not restarted
+
+
+def test_a_frozen_server_is_ended_and_started_again_on_next_use(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record), timeout_s=1)
+    tools = by_name(host)
+    frozen = host.status()[0].pid
+    with pytest.raises(ToolError, match="stopped answering and was ended"):
+        tools["freeze"].run({}, CancelToken())
+    assert not process_alive(frozen)
+    assert tools["add"].run({"a": 1, "b": 2}, CancelToken()).text == "3"
+    assert host.status()[0].pid not in (None, frozen)
+
+
+def test_a_server_that_dies_mid_call_is_an_error_then_restarts(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    tools = by_name(host)
+    with pytest.raises(ToolError, match=r"exited during the call to 'die' \(exit code 3\)") as err:
+        tools["die"].run({}, CancelToken())
+    assert "dying on purpose" in str(err.value)
+    assert tools["add"].run({"a": 20, "b": 22}, CancelToken()).text == "42"
+    assert len({c["pid"] for c in calls(record) if c["tool"] == "start"}) == 2
+
+
+def test_a_cancelled_call_returns_at_once_as_an_error(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    tools = by_name(host)
+    cancel = CancelToken()
+
+    def cancel_once_running() -> None:
+        while not any(c["tool"] == "hang" for c in calls(record)):
+            time.sleep(0.02)
+        cancel.cancel()
+
+    threading.Thread(target=cancel_once_running, daemon=True).start()
+    with pytest.raises(ToolError, match="was cancelled"):
+        tools["hang"].run({}, cancel)
+    assert tools["echo"].run({"text": "ok"}, CancelToken()).text == "ok"
+
+
+def test_a_disabled_server_is_never_started(make_host, record: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.jsonl"
+    host = make_host(
+        test_server("test", record),
+        ServerConfig(**{**_fields(test_server("off", other)), "disabled": True}),
+    )
+    assert {t.info.server for t in host.tools()} == {"test"}
+    off = host.status()[1]
+    assert (off.state, off.message, off.pid) == ("stopped", "disabled", None)
+    assert calls(other) == []
+    with pytest.raises(ToolError, match="switched off"):
+        host.call(ToolInfo("add", "", server="off", remote_name="add"), {}, CancelToken())
+
+
+def test_a_disabled_tool_is_listed_as_disabled_and_never_runs(make_host, record: Path) -> None:
+    config = ServerConfig(**{**_fields(test_server("test", record)), "disabled_tools": ("echo",)})
+    host = make_host(config)
+    tools = by_name(host)
+    assert not tools["echo"].info.enabled and tools["add"].info.enabled
+    with pytest.raises(ToolError, match="switched off"):
+        tools["echo"].run({"text": "x"}, CancelToken())
+    assert [c for c in calls(record) if c["tool"] == "echo"] == []
+
+
+def test_names_that_clash_get_their_server_in_front(make_host, record, tmp_path) -> None:
+    host = make_host(test_server("one", record), test_server("two.b", tmp_path / "b.jsonl"))
+    names = {t.info.name: t.info for t in host.tools(reserved={"calculator"})}
+    assert {"one_add", "two_b_add"} <= set(names)
+    assert (names["two_b_add"].server, names["two_b_add"].remote_name) == ("two.b", "add")
+    assert names["two_b_add"].key == "two.b/add"
+    assert by_name(host)["one_add"].run({"a": 1, "b": 0}, CancelToken()).text == "1"
+
+
+def test_a_name_of_a_built_in_is_not_reused(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    names = {t.info.name for t in host.tools(reserved={"echo"})}
+    assert "test_echo" in names and "echo" not in names
+
+
+def test_close_ends_the_server_and_what_it_started(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    child = int(by_name(host)["spawn_child"].run({}, CancelToken()).text)
+    server = host.status()[0].pid
+    assert server is not None and process_alive(server) and process_alive(child)
+    host.close()
+    assert not process_alive(server) and not process_alive(child)
+    host.close()  # twice is fine
+    assert host.tools() == []
+
+
+def test_restart_takes_the_new_servers(make_host, record: Path, tmp_path: Path) -> None:
+    host = make_host(test_server("old", record))
+    old_pid = by_name(host) and host.status()[0].pid
+    host.restart([test_server("new", tmp_path / "new.jsonl")])
+    assert old_pid is not None and not process_alive(old_pid)
+    assert {t.info.server for t in host.tools()} == {"new"}
+
+
+def test_the_server_log_keeps_its_stderr(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    host.tools()
+    log = host.status()[0].log_path
+    assert log is not None and "test server: starting" in log.read_text()
+
+
+def test_a_server_that_never_answers_at_start_is_given_up(make_host, tmp_path: Path) -> None:
+    silent = ServerConfig("silent", command="sleep", args=("300",))
+    host = make_host(silent, start_s=1)
+    assert host.tools() == []
+    (status,) = host.status()
+    assert status.state == "failed"
+    assert "'silent' did not finish starting within 1 s" in status.message
+
+
+def test_a_log_over_its_cap_is_moved_aside(tmp_path: Path) -> None:
+    log = StderrLog(tmp_path / "mcp-x.log", cap_bytes=100)
+    log.write(b"a" * 150 + b"\n")
+    log.write(b"second run\n")
+    assert (tmp_path / "mcp-x.log").read_text() == "second run\n"
+    assert (tmp_path / "mcp-x.log.1").read_text() == "a" * 150 + "\n"
+    assert log.last_lines().endswith("second run")
+
+
+@pytest.fixture
+def http_server(record: Path) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**__import__("os").environ, "MCP_TEST_RECORD": str(record)}
+    process = subprocess.Popen(
+        [sys.executable, SERVER, "--http", str(port)], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_streamable_http_server_is_listed_and_called(make_host, http_server: str) -> None:
+    host = make_host(ServerConfig("web", url=http_server, headers={"X-Client": "ember-test"}))
+    tools = by_name(host)
+    assert tools["add"].info.server == "web"
+    assert tools["add"].run({"a": 40, "b": 2}, CancelToken()).text == "42"
+    (status,) = host.status()
+    assert (status.state, status.log_path, status.pid) == ("running", None, None)
+
+
+def test_an_unreachable_url_is_a_clear_failure(make_host) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = make_host(ServerConfig("web", url=f"http://127.0.0.1:{port}/mcp"), start_s=3)
+    assert host.tools() == []
+    (status,) = host.status()
+    assert status.state == "failed"
+    assert f"could not be reached at http://127.0.0.1:{port}/mcp" in status.message
+
+
+def _fields(config: ServerConfig) -> dict:
+    from dataclasses import fields
+
+    return {f.name: getattr(config, f.name) for f in fields(config)}
