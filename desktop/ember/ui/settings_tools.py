@@ -44,11 +44,6 @@ EMPTY = '{\n  "mcpServers": {}\n}\n'
 EXAMPLE = 'For example: {"mcpServers": {"time": {"command": "mcp-server-time", "args": []}}}'
 
 
-def _host(core: Any) -> Any:
-    """The core's MCP host (None before it has one)."""
-    return getattr(core, "mcp_host", None) or getattr(core, "mcp", None)
-
-
 class ToolsSection(QWidget):
     """The tab's widgets. ``control`` is the window's :class:`~ember.ui.tools_menu.ChatTools`
     (its core and task manager); None: a dialog without a window, where servers are only
@@ -209,32 +204,38 @@ class ToolsSection(QWidget):
             self._say(f"The servers were not saved: {exc}")
             return
         self.editor.setPlainText(self.path.read_text(encoding="utf-8"))
-        host = _host(self.core)
-        if host is not None and self.tasks is not None:
-            self.tasks.run_background(
-                "restart-mcp",
-                lambda _report: host.restart(servers),
-                on_done=lambda _result: self.refresh(),
-                on_error=lambda error: self._say(f"The servers did not restart: {error}"),
-            )
-        else:
+        core = self.core
+        if self.tasks is None:
             self._fill_servers([])
+            return
+
+        def restart(_report: object) -> None:
+            core.toolbox  # (made now, it reads the file just written)  # noqa: B018
+            core.mcp_error = None
+            if core.mcp_host is not None:
+                core.mcp_host.restart(servers)
+
+        self.tasks.run_background(
+            "restart-mcp",
+            restart,
+            on_done=lambda _result: self.refresh(),
+            on_error=lambda error: self._say(f"The servers did not restart: {error}"),
+        )
 
     # -- the servers' state ----------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Each server's state and tools, asked off the GUI thread."""
-        host, core = _host(self.core), self.core
-        if host is None or self.tasks is None:
+        """Each server's state and tools, asked off the GUI thread (the toolbox may start
+        servers)."""
+        core = self.core
+        if core is None or self.tasks is None:
             self._fill_servers([])
             return
 
         def job(_report: object) -> tuple[list, list]:
-            from ember.ui.tools_menu import toolbox_of
-
-            toolbox = toolbox_of(core)
-            infos = toolbox.infos() if toolbox is not None else []
-            return host.status(), infos
+            infos = core.toolbox.infos()  # (makes the MCP host on first use)
+            host = core.mcp_host
+            return (host.status() if host is not None else []), infos
 
         self.tasks.run_background(
             "mcp-status", job, on_done=self._listed, on_error=lambda e: self._say(str(e))

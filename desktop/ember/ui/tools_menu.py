@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def toolbox_of(core: Any) -> Any:
-    """The core's toolbox (None while it has none); may build the assistant: not on the GUI
-    thread."""
-    return getattr(core, "toolbox", None) or getattr(core.assistant, "toolbox", None)
-
-
 def tools_label(count: int) -> str:
     """The button's text: "Tools", or how many are on."""
     return f"Tools: {count}" if count else "Tools"
@@ -131,8 +125,7 @@ class ChatTools(QObject):
         core = self.core
 
         def job(_report: object) -> list[ToolInfo]:
-            toolbox = toolbox_of(core)
-            return toolbox.infos() if toolbox is not None else []
+            return core.toolbox.infos()  # may start MCP servers
 
         self.tasks.run_background(
             "list-tools",
