@@ -69,6 +69,7 @@ def _plain_box(parent: QWidget, text: str, accessible: str) -> QPlainTextEdit:
     box.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
     box.setTabChangesFocus(True)
     lines = min(12, max(1, text.count("\n") + 1 + len(text) // 90))
+    box.ensurePolished()  # the stylesheet's font (monospace, scaled with the system's) first
     box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 16)
     name(box, accessible)
     return box
