@@ -64,7 +64,7 @@ def test_the_calculator_step_shows_in_the_answer_and_after_a_restart(qtbot) -> N
         answer = _answer(window)
         [row] = answer.timeline.rows
         assert row.step.tool == "calculator" and row.step.state == "done"
-        assert row.toggle.text().startswith("🔧 calculator · built-in · ")
+        assert row.toggle.text().startswith("calculator · built-in · ")
         row.toggle.click()
         assert json.loads(row.arguments_box.toPlainText()) == {"expression": "1234 * 5678"}
         assert row.result_box is not None and row.result_box.toPlainText() == "7006652"

@@ -1,4 +1,4 @@
-"""A tool call inside an answer: one collapsible row ("🔧 calculator · built-in · 0.4 s") with
+"""A tool call inside an answer: one collapsible row ("calculator · built-in · 0.4 s") with
 the exact arguments and what the tool returned, shown between the answer's text where the model
 made the call (:class:`AnswerTimeline` keeps text, step, text... in order).
 
@@ -55,7 +55,7 @@ def pretty_arguments(arguments: str) -> str:
 
 def step_title(step: ToolStep) -> str:
     """The row's one line: tool, server and (once it ended) its time."""
-    parts = [f"🔧 {step.tool}", step.server]
+    parts = [step.tool, step.server]  # (no emoji: many systems draw it as an empty box)
     if step.duration_s is not None and step.state in ("done", "error"):
         parts.append(f"{step.duration_s:.1f} s")
     return " · ".join(parts)
@@ -70,7 +70,9 @@ def _plain_box(parent: QWidget, text: str, accessible: str) -> QPlainTextEdit:
     box.setTabChangesFocus(True)
     lines = min(12, max(1, text.count("\n") + 1 + len(text) // 90))
     box.ensurePolished()  # the stylesheet's font (monospace, scaled with the system's) first
-    box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 16)
+    margins = box.contentsMargins()  # the frame and the stylesheet's padding
+    inside = 2 * box.document().documentMargin() + margins.top() + margins.bottom()
+    box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + int(inside) + 2)
     name(box, accessible)
     return box
 

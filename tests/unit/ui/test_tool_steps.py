@@ -64,9 +64,9 @@ def test_steps_show_between_the_text_at_their_offsets(qtbot) -> None:
     bubble = _answer(qtbot, text, steps)
     assert _in_layout_order(bubble) == [
         "Let me compute it.",
-        "🔧 calculator · built-in · 0.4 s",
+        "calculator · built-in · 0.4 s",
         "Now the other one.",
-        "🔧 get_current_time · time · 0.4 s",
+        "get_current_time · time · 0.4 s",
         "Both are done.",
     ]
 
@@ -123,7 +123,7 @@ def test_a_running_step_is_busy_and_its_cancel_asks_to_stop(qtbot) -> None:
         row.cancel_button.click()
     bubble.set_step(_step(0, 0, state="done"))  # the same step, ended
     assert not row.busy.isVisible() and not row.cancel_button.isVisible()
-    assert row.toggle.text() == "🔧 calculator · built-in · 0.4 s"
+    assert row.toggle.text() == "calculator · built-in · 0.4 s"
 
 
 def test_steps_streamed_in_take_their_place_in_the_text(qtbot) -> None:
@@ -134,7 +134,7 @@ def test_steps_streamed_in_take_their_place_in_the_text(qtbot) -> None:
     bubble.flush()
     assert _in_layout_order(bubble) == [
         "Computing.",
-        "🔧 calculator · built-in",
+        "calculator · built-in",
         "The answer is 7006652.",
     ]
 

@@ -53,7 +53,7 @@ def test_a_stored_step_shows_between_the_text_when_the_chat_opens(qtbot, chat_id
         answer = _answer(window)
         assert answer.body.toPlainText().strip() == BEFORE.strip()
         [row] = answer.timeline.rows
-        assert row.toggle.text() == "🔧 calculator · built-in · 0.4 s"
+        assert row.toggle.text() == "calculator · built-in · 0.4 s"
         assert answer.timeline.texts[0].toPlainText().strip() == AFTER
         row.toggle.click()
         assert row.result_box is not None and row.result_box.toPlainText() == "7006652"
