@@ -99,3 +99,29 @@ def test_tools_chosen_in_the_menu_are_kept_with_the_chat(qtbot, chat_id) -> None
     settle(qtbot)
     assert tools.tools == () and tools.button.text() == "Tools"
     close_window(window)
+
+
+def test_settings_lists_a_real_servers_state_and_tools(qtbot, chat_id) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    server = Path(__file__).resolve().parents[2] / "support" / "mcp_tools_server.py"
+    config = ember_paths().mcp_config
+    mcp = {"mcpServers": {"tests": {"command": sys.executable, "args": [str(server)]}}}
+    config.write_text(json.dumps(mcp), encoding="utf-8")
+    window = open_window_on_chat(qtbot, chat_id)
+    dialog = window.open_settings()
+    section = dialog.tools_section
+    # The servers' state comes from the core's MCP host (asked off the GUI thread).
+    qtbot.waitUntil(
+        lambda: (
+            section.server_list.count() == 1
+            and section.server_list.item(0).text() == "tests · running"
+        ),
+        timeout=60_000,
+    )
+    listed = [section.tool_list.item(i).text() for i in range(section.tool_list.count())]
+    assert "add" in listed and "calculator" not in listed  # the chosen server's own tools
+    assert section.open_log.isEnabled()  # its stderr log
+    dialog.reject()
+    close_window(window)
