@@ -8,7 +8,9 @@ States: empty, streaming (an answer with a code block, mid-stream), sources (an 
 documents), new-chat-documents (a new chat carrying the last chat's documents), documents-page
 (a collection with a failed and a skipped file), indexing-large-pdf (a 261-page PDF manual
 mid-run), small-window (800×600), settings, source-viewer (an answer from a PDF guide beside the
-cited page, its passage highlighted). ``--only source-viewer`` takes that one alone.
+cited page, its passage highlighted), tools-approval and tools (the model calls an MCP server's
+``add``: the card asking first, then the answer with the step opened on its arguments and
+result). ``--only source-viewer`` or ``--only tools`` takes those alone.
 """
 
 from __future__ import annotations
@@ -136,6 +138,44 @@ def _viewer_shot(app, window, work: Path, grab) -> None:  # type: ignore[no-unty
     viewer.close_pane()
 
 
+MCP_SERVER = ROOT / "tests" / "support" / "mcp_tools_server.py"  # add, echo, ... over stdio
+
+
+def _configure_mcp() -> None:
+    """An MCP server in this run's ``mcp.json`` (before the window reads it)."""
+    import json
+
+    from ember.paths import ember_paths
+
+    server = {"command": sys.executable, "args": [str(MCP_SERVER)]}
+    config = ember_paths().ensure().mcp_config
+    config.write_text(json.dumps({"mcpServers": {"arithmetic": server}}), encoding="utf-8")
+
+
+def _tools_shot(app, window, grab) -> None:  # type: ignore[no-untyped-def]
+    """The model calls the MCP server's ``add``: the card asking first, then (allowed once) the
+    answer with the step opened on its arguments and result."""
+    window.new_chat()
+    window.chat_tools.set_tools(("add",))  # Tools ▾ → add
+    window.send("What is 2 + 3? Use the add tool.")
+    cards = window.generator._cards
+    _wait(app, lambda: bool(cards) or window.generation is None)
+    if not cards:
+        raise SystemExit("the model did not call the add tool")
+    _settle(app, 0.5)
+    grab("tools-approval")
+    cards[0].allow_once.click()
+    _wait(app, lambda: window.generation is None)
+    answer = window.chat.bubbles[-1]
+    if not answer.timeline.rows:
+        raise SystemExit("the answer shows no tool step")
+    row = answer.timeline.rows[0]
+    row.toggle.click()  # opened on the arguments and the result
+    _settle(app, 0.5)
+    window.chat.ensureWidgetVisible(answer.timeline)
+    grab("tools")
+
+
 def _wait(app, condition, timeout_s: float = 180) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -171,6 +211,7 @@ def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Pa
     if not (large / "admin-guide.pdf").exists():
         _large_manual(large / "admin-guide.pdf")
 
+    _configure_mcp()
     app = create_application(["ember"])
     window = create_window()
     window.resize(1280, 820)
@@ -200,6 +241,9 @@ def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Pa
     if only == "source-viewer":
         window.resize(1440, 860)
         _viewer_shot(app, window, work, grab)
+    if only == "tools":
+        _tools_shot(app, window, grab)
+    if only is not None:
         window.close()
         shutdown_window(window)
         return saved
@@ -262,6 +306,8 @@ def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Pa
     _viewer_shot(app, window, work, grab)
     window.resize(1280, 820)
 
+    _tools_shot(app, window, grab)
+
     dialog = window.open_settings()
     _settle(app, 0.5)
     grab("settings", dialog)
@@ -276,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Save screenshots of Ember's main states.")
     parser.add_argument("--theme", choices=("light", "dark", "both"), default="both")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("source-viewer",), help="take this shot alone")
+    parser.add_argument("--only", choices=("source-viewer", "tools"), help="take this shot alone")
     args = parser.parse_args(argv)
 
     if not os.environ.get("DISPLAY") and os.environ.get("EMBER_SCREENSHOTS_CHILD") != "1":

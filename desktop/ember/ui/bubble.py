@@ -28,8 +28,9 @@ from ember.ui.qt import (
 from ember.ui.version_switcher import VersionSwitcher
 
 if TYPE_CHECKING:
-    from ember.chats.records import Message
+    from ember.chats.records import Message, ToolStep
     from ember.knowledge.types import Citation, StaleSource
+    from ember.ui.markdown import SafeTextBrowser
 
 COPIED_MS = 1500  # how long a Copy button says "Copied"
 
@@ -56,6 +57,8 @@ class BubbleData:
     completion_tokens: int | None = None
     citations: tuple[Citation, ...] = ()
     versions: tuple[int, ...] = ()  # ids of every version of the message (see VersionSwitcher)
+    thinking: str = ""  # a reasoning model's thinking (shown apart, never in ``text``)
+    steps: tuple[ToolStep, ...] = ()  # tool calls made while answering, in order
 
     @classmethod
     def from_message(cls, m: Message) -> BubbleData:
@@ -71,6 +74,8 @@ class BubbleData:
             completion_tokens=m.completion_tokens,
             citations=m.citations,
             versions=m.versions,
+            thinking=m.thinking,
+            steps=m.steps,
         )
 
 
@@ -84,6 +89,7 @@ class MessageBubble(QFrame):
     editRequested = Signal(object)  # BubbleData
     versionRequested = Signal(int)  # the id of the version of this message to show
     updateIndexRequested = Signal(object)  # tuple[StaleSource, ...]
+    stepCancelRequested = Signal()  # Cancel on a running tool step (stops the answer)
 
     def __init__(self, data: BubbleData, code_color: QColor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,12 +131,23 @@ class MessageBubble(QFrame):
         header.addWidget(self.meta)
         card.addLayout(header)
 
+        from ember.ui.thinking_block import ThinkingBlock
+        from ember.ui.tool_steps import AnswerTimeline
+
+        self.thinking = ThinkingBlock(self.card)  # above the answer, collapsed
+        card.addWidget(self.thinking)
+
         # The renderer loads with the first message, not before the window's first paint.
         from ember.ui.markdown import SafeTextBrowser
 
-        self.body = SafeTextBrowser(self.card)
+        self.body = SafeTextBrowser(self.card)  # the text before the first tool step, if any
         self.body.linkRequested.connect(self._on_link)
         card.addWidget(self.body)
+        self.timeline = AnswerTimeline(self._markdown, self._on_segment_link, self.card)
+        self.timeline.cancelRequested.connect(self.stepCancelRequested.emit)
+        card.addWidget(self.timeline)  # tool steps, each followed by the text after it
+        self.cards = QVBoxLayout()  # an approval card waiting for the person's answer
+        card.addLayout(self.cards)
 
         self.error_label = QLabel("", self.card)
         self.error_label.setObjectName("Error")
@@ -193,6 +210,8 @@ class MessageBubble(QFrame):
         self.data = data
         self.placeholder = "…"
         self.author.setText(self._author_text())
+        self.thinking.reset()
+        self.thinking.set_thinking(data.thinking)
         self._render()
         self._update_meta()
 
@@ -222,22 +241,32 @@ class MessageBubble(QFrame):
         if self.data.role == "user":
             self.body.set_plain(self.data.text)
             return
-        text = self.data.text
-        if not text and self.data.state == "streaming":
+        text, steps = self.data.text, self.data.steps
+        self.thinking.set_thinking(self.data.thinking)
+        if not text and not steps and self.data.state == "streaming":
             self.body.set_plain(self.placeholder)
             return
+        from ember.ui.tool_steps import AnswerTimeline
+
+        pieces = AnswerTimeline.split(text, steps)
+        self._code_blocks = self._markdown(self.body, pieces[0])
+        self.body.setVisible(bool(pieces[0].strip()) or not steps)
+        self.timeline.show_steps(steps, pieces)
+
+    def _markdown(self, view: SafeTextBrowser, text: str) -> list[str]:
+        """Draw ``text`` as Markdown into the text view ``view``; its code blocks, in order."""
         from ember.ui.markdown import render_markdown
 
         cited = frozenset(c.n for c in self.data.citations)
-        safe = render_markdown(self.body.document(), text, cited, self._code_color)
-        self._code_blocks = safe.code_blocks
-        self.body._fit()
+        safe = render_markdown(view.document(), text, cited, self._code_color)
+        view._fit()
         if safe.formulas and not self._awaiting_math:
             from ember.ui import markdown_math
 
             if not markdown_math.ready():  # shown as their source until mathtext has loaded
                 self._awaiting_math = True
                 markdown_math.when_ready(self, self._math_ready)
+        return safe.code_blocks
 
     def _math_ready(self) -> None:
         self._awaiting_math = False
@@ -247,6 +276,30 @@ class MessageBubble(QFrame):
         """Add streamed text; the visible text catches up on the next :meth:`flush`."""
         self.data.text += piece
         self._dirty = True
+
+    def append_thinking(self, piece: str) -> None:
+        """Add streamed thinking (shown in the Thinking block, never in the text)."""
+        self.data.thinking += piece
+        self._dirty = True
+
+    def set_step(self, step: ToolStep) -> None:
+        """A tool step was added or changed: shown at its place in the text at the next flush."""
+        steps = [s for s in self.data.steps if s.id != step.id]
+        steps.append(step)
+        self.data.steps = tuple(sorted(steps, key=lambda s: s.position))
+        self._dirty = True
+        self.flush()  # a step is shown at once, not at the next frame
+        accessibility.reorder(self)
+
+    def set_show_thinking(self, shown: bool) -> None:
+        """Whether this answer's Thinking block shows (the chat's choice)."""
+        self.thinking.set_allowed(shown)
+
+    def show_card(self, card: QWidget) -> None:
+        """Put ``card`` (an approval card) at the end of the answer, where the next step goes."""
+        self.cards.addWidget(card)
+        card.show()
+        accessibility.reorder(self)
 
     def flush(self) -> None:
         if self._dirty:
@@ -300,6 +353,8 @@ class MessageBubble(QFrame):
     def finish(self, data: BubbleData) -> None:
         """The stored outcome: final text, state, timings."""
         citations = data.citations or self.data.citations
+        data.steps = data.steps or self.data.steps
+        data.thinking = data.thinking or self.data.thinking
         self.data = data
         self.data.citations = citations
         self.author.setText(self._author_text())
@@ -352,6 +407,18 @@ class MessageBubble(QFrame):
         self.copy_button.setToolTip("Copy this message")
 
     # -- links --------------------------------------------------------------------------------
+
+    def _on_segment_link(self, url: QUrl, code_blocks: list[str]) -> None:
+        """A link in the text after a tool step (its Copy links index its own code blocks)."""
+        from ember.ui.markdown import COPY_SCHEME
+
+        if url.scheme() == COPY_SCHEME:
+            index = int(url.path() or 0)
+            if 0 <= index < len(code_blocks):
+                self.copyRequested.emit(code_blocks[index])
+                message.info("Code copied to the clipboard.")
+            return
+        self._on_link(url)
 
     def _on_link(self, url: QUrl) -> None:
         from ember.ui.markdown import CITE_SCHEME, COPY_SCHEME

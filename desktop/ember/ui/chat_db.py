@@ -32,6 +32,8 @@ WRITES = frozenset(
         "purge-trash",
         "export-chat",
         "choose-version",
+        "set-tools",
+        "set-show-thinking",
     }
 )
 

@@ -85,6 +85,7 @@ class ChatView(QScrollArea):
     editRequested = Signal(object)
     versionRequested = Signal(object, int)  # (MessageBubble, id of its version to show)
     suggestionPicked = Signal(str)
+    stepCancelRequested = Signal()  # Cancel on a running tool step
 
     def __init__(self, code_color: QColor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +118,7 @@ class ChatView(QScrollArea):
         self.bubbles: list[MessageBubble] = []
         self._hidden: list[BubbleData] = []
         self.streaming: MessageBubble | None = None
+        self.show_thinking = True  # the open chat shows reasoning models' Thinking blocks
         self._stick_to_bottom = True
         self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
@@ -175,6 +177,7 @@ class ChatView(QScrollArea):
             self._refill_spares_later()
         else:
             bubble = self._new_bubble(data)
+        bubble.set_show_thinking(self.show_thinking)
         if data.citations:
             bubble.set_citations(data.citations)
             bubble.flush()
@@ -226,6 +229,12 @@ class ChatView(QScrollArea):
                 self.add_bubble(BubbleData.from_message(message))
         self._update_actions()
 
+    def set_show_thinking(self, shown: bool) -> None:
+        """Show or hide every answer's Thinking block (the open chat's choice)."""
+        self.show_thinking = shown
+        for bubble in self.bubbles:
+            bubble.set_show_thinking(shown)
+
     @staticmethod
     def _copy(text: str) -> None:
         QApplication.clipboard().setText(text)
@@ -258,6 +267,7 @@ class ChatView(QScrollArea):
         bubble.editRequested.connect(self.editRequested.emit)
         bubble.versionRequested.connect(lambda i, b=bubble: self.versionRequested.emit(b, i))
         bubble.updateIndexRequested.connect(self.updateIndexRequested.emit)
+        bubble.stepCancelRequested.connect(self.stepCancelRequested.emit)
         bubble.ensurePolished()  # the style sheet is matched now, not when it is shown
         return bubble
 

@@ -61,6 +61,7 @@ class Conversations(QObject):
     historyOpened = Signal()  # the history opened, or cannot be (then ``history_error`` says why)
     openingChanged = Signal()  # a chat started or finished loading (``opening_chat``)
     opened = Signal(int)  # this stored chat is the open one now (shown, or created by a send)
+    shown = Signal(object)  # the Conversation now shown (None: a new chat), before ``opened``
 
     def __init__(self, db: ChatDb, widgets: ChatWidgets, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -167,6 +168,7 @@ class Conversations(QObject):
         self.drafts.enter(None)
         self.w.sidebar.select(None)
         self.collectionsChanged.emit()
+        self.shown.emit(None)
         self.w.composer.input.setFocus()
 
     def open(self, conversation_id: int) -> None:
@@ -211,6 +213,7 @@ class Conversations(QObject):
 
     def _show(self, chat: Conversation, messages: list[Message]) -> None:
         self.conversation_id = chat.id
+        self.shown.emit(chat)
         self.opened.emit(chat.id)
         self._stored = tuple(chat.collections)
         self.collections = self._known(self._stored)

@@ -176,6 +176,10 @@ class SettingsDialog(QDialog):
         # The window's API controller shows and rotates the key (none: a dialog on its own).
         self.api_section = ApiSection(settings, getattr(parent, "api", None), tabs)
         tabs.addTab(scrolling(self.api_section, tabs), "Local API")
+        from ember.ui.settings_tools import ToolsSection  # (the window's ChatTools: its core)
+
+        self.tools_section = ToolsSection(settings, getattr(parent, "chat_tools", None), tabs)
+        tabs.addTab(scrolling(self.tools_section, tabs), "Tools")
         layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
@@ -335,6 +339,7 @@ class SettingsDialog(QDialog):
                 data_dir=self.data_dir.text().strip(),
                 theme=str(self.theme.currentData()),
                 **self.api_section.values(),
+                **self.tools_section.values(),
             )
         )
 

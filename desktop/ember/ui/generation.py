@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
 from ember.ui import accessibility, message
+from ember.ui.approval_card import ApprovalCard, PendingApproval, WindowApprover
 from ember.ui.bubble import BubbleData, MessageBubble
 from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
@@ -83,6 +84,13 @@ class Generation(QObject):
         self.versions = VersionChooser(
             conversations.db, conversations, chat, lambda: self.handle is not None, self
         )
+        # The tools the open chat lets the model call (set by the window's ChatTools).
+        self.chosen_tools: Callable[[], tuple[str, ...]] = lambda: ()
+        # Asks with a card; "always" is saved by the tool loop (the toolbox's always_allow).
+        self.approver = WindowApprover(None, self)
+        self.approver.requested.connect(self._ask)
+        self._cards: list[ApprovalCard] = []
+        chat.stepCancelRequested.connect(self.stop)
 
     def send(self, text: str) -> None:
         """Send what the composer holds (or, while editing, replace that message and resend)."""
@@ -168,6 +176,7 @@ class Generation(QObject):
         if self.handle is not None or self.composer.blocked_reason is not None:
             return  # nothing is lost: the text is still in the composer
         editing = self.composer.editing_message_id
+        tools = self._tool_arguments()
         self.composer.take_text()
         self.composer.finish_edit()
         if editing is not None:
@@ -176,11 +185,11 @@ class Generation(QObject):
                 self.chat.remove_from(edited)
 
             def stream(chat_id: int, token: CancelToken) -> Iterator[object]:
-                return self.core.assistant.edit_and_resend(editing, text, cancel=token)
+                return self.core.assistant.edit_and_resend(editing, text, cancel=token, **tools)
         else:
 
             def stream(chat_id: int, token: CancelToken) -> Iterator[object]:
-                return self.core.assistant.send(chat_id, text, cancel=token)
+                return self.core.assistant.send(chat_id, text, cancel=token, **tools)
 
         self._user_bubble = self.chat.add_bubble(BubbleData(role="user", text=text))
         self._run(stream)
@@ -198,7 +207,35 @@ class Generation(QObject):
         if last_answer is not None:
             self.chat.remove_from(last_answer)
         self._user_bubble = None
-        self._run(lambda chat_id, token: self.core.assistant.regenerate(chat_id, cancel=token))
+        tools = self._tool_arguments()
+        self._run(
+            lambda chat_id, token: self.core.assistant.regenerate(chat_id, cancel=token, **tools)
+        )
+
+    def _tool_arguments(self) -> dict[str, Any]:
+        """What the assistant is given for the open chat's tools (nothing when it has none)."""
+        names = self.chosen_tools()
+        return {"tools": names, "approve": self.approver} if names else {}
+
+    def _ask(self, pending: PendingApproval) -> None:
+        """A tool waits for the person: its card at the end of the answer, focused."""
+        bubble = self._streaming_bubble() if self.handle is not None else None
+        if bubble is None:  # the answer ended or another chat shows: nobody can answer
+            pending.decide("cancelled")
+            return
+        card = ApprovalCard(pending, bubble.card)
+        card.decided.connect(lambda _decision, c=card: self._drop_card(c))
+        self._cards.append(card)
+        bubble.show_card(card)
+        card.allow_once.setFocus()
+        self.chat.ensureWidgetVisible(card)
+        accessibility.post_announcement(card, card.title.text(), assertive=True)
+
+    def _drop_card(self, card: ApprovalCard) -> None:
+        if card in self._cards:
+            self._cards.remove(card)
+        card.setParent(None)  # type: ignore[call-overload]
+        card.deleteLater()
 
     def _run(self, stream: Stream) -> None:
         # The answer's bubble comes a moment later (or with the first event, if sooner), so
@@ -260,6 +297,9 @@ class Generation(QObject):
         """Another chat is about to show: stop the answer, and forget its bubbles (the chat
         view deletes them); the answer's end still arrives and resets the composer."""
         self.stop()
+        for card in self._cards:  # deleted with their bubble
+            card.pending.decide("cancelled")
+        self._cards.clear()
         self._stream_bubble = None
         self._user_bubble = None
         self._bubble_due = False
@@ -283,8 +323,8 @@ class Generation(QObject):
 
     def _on_stream_event(self, event: Any) -> None:
         # Imported here, not at the top: the window paints before the core's modules load.
-        from ember.assistant import ReplyDone, ReplyStarted
-        from ember.engines.base import Token
+        from ember.assistant import ReplyDone, ReplyStarted, StepChanged
+        from ember.engines.base import Thinking, Token
 
         if isinstance(event, ChatCreated):  # even when the person has moved on: it is listed
             self.conversations.created(event.conversation, self._view)
@@ -294,6 +334,10 @@ class Generation(QObject):
             return
         if isinstance(event, Token):
             bubble.append(event.text)  # shown at the chat view's next frame, not per token
+        elif isinstance(event, Thinking):
+            bubble.append_thinking(event.text)  # in its own block, never in the answer
+        elif isinstance(event, StepChanged):
+            bubble.set_step(event.step)
         elif isinstance(event, Stage):
             bubble.set_placeholder(event.text)
         elif isinstance(event, ReplyStarted):
@@ -316,6 +360,9 @@ class Generation(QObject):
                 add_small_model_notice(bubble, self.betterModelRequested.emit)
 
     def _finish(self) -> None:
+        for card in list(self._cards):  # a question left open: the answer stopped
+            card.pending.decide("cancelled")
+            self._drop_card(card)
         if self._stream_bubble is not None:  # screen readers hear it ended: once, not per token
             accessibility.announce_ended(self._stream_bubble)
         self.handle = None

@@ -34,6 +34,8 @@ LIGHT: dict[str, str] = {
     "warn_bg": "#fff3bf",
     "ok": "#2b8a3e",
     "ok_bg": "#d3f9d8",
+    "step": "#f6f7f9",  # a tool step's row in an answer
+    "approval": "#fff6ee",  # the card asking to run a tool
 }
 
 DARK: dict[str, str] = {
@@ -57,6 +59,8 @@ DARK: dict[str, str] = {
     "warn_bg": "#3d3122",
     "ok": "#8ce99a",
     "ok_bg": "#1f3325",
+    "step": "#2a2c31",
+    "approval": "#30261f",
 }
 
 

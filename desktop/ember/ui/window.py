@@ -44,6 +44,7 @@ from ember.ui.statusbar import build_status_bar
 from ember.ui.tasks import TaskManager
 from ember.ui.theme import Theme, app_icon
 from ember.ui.token_count import TokenCount
+from ember.ui.tools_menu import ChatTools
 
 if TYPE_CHECKING:
     from ember.knowledge.types import Citation
@@ -244,6 +245,7 @@ class MainWindow(QMainWindow):
         d.update_button()
         self.api = ApiControl(self.core, self.tasks, self)  # the local API, when switched on
         m.settingsSaved.connect(self.api.apply)
+        self.chat_tools = ChatTools(self, g)  # the chat's tools and thinking choice
 
     # ------------------------------------------------------------------------------------------
     # start and stop

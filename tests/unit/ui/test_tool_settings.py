@@ -1,0 +1,87 @@
+"""Settings → Tools: mcp.json edited as text is checked before it is saved (a mistake is named
+and the text stays as typed); the read_file folders and the limits are saved with the settings."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from ember.tools.mcp_config import load_servers
+
+from ember.config import Settings
+from ember.paths import ember_paths
+from ember.ui.dialogs import SettingsDialog
+from ember.ui.settings_tools import ToolsSection
+
+GOOD = '{"mcpServers": {"time": {"command": "mcp-server-time", "args": ["--local-timezone=UTC"]}}}'
+BAD = '{"mcpServers": {"time": {"command": "mcp-server-time", "args": ["--local-timezone=UTC"]}'
+
+
+def _section(qtbot) -> ToolsSection:  # type: ignore[no-untyped-def]
+    # Only the core's paths are read without a window (no host, no task manager).
+    control = SimpleNamespace(core=SimpleNamespace(paths=ember_paths().ensure()), tasks=None)
+    section = ToolsSection(Settings(), control)
+    qtbot.addWidget(section)
+    section.show()
+    return section
+
+
+def test_bad_json_is_refused_with_a_clear_error_and_the_text_kept(qtbot) -> None:
+    section = _section(qtbot)
+    assert section.path is not None
+    section.editor.setPlainText(BAD)
+    assert section.save_servers() is False
+    assert section.error.isVisible()
+    assert "mcp.json" in section.error.text()  # names the file (and the problem)
+    assert section.editor.toPlainText() == BAD  # nothing the person typed is lost
+    assert not section.path.exists()  # nothing written
+
+
+def test_a_server_without_a_command_or_url_is_refused(qtbot) -> None:
+    section = _section(qtbot)
+    text = '{"mcpServers": {"broken": {"args": ["x"]}}}'
+    section.editor.setPlainText(text)
+    assert section.save_servers() is False
+    assert "broken" in section.error.text()
+    assert section.editor.toPlainText() == text
+
+
+def test_valid_servers_are_saved_and_listed(qtbot) -> None:
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    assert section.save_servers() is True
+    assert not section.error.isVisible()
+    assert section.path is not None
+    [server] = load_servers(section.path)
+    assert (server.name, server.command, server.args) == (
+        "time",
+        "mcp-server-time",
+        ("--local-timezone=UTC",),
+    )
+    assert section.server_list.count() == 1
+    assert section.server_list.item(0).text().startswith("time · ")
+
+
+def test_disabling_a_server_writes_the_file(qtbot) -> None:
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    from ember.ui.qt import Qt
+
+    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.path is not None
+    assert load_servers(section.path)[0].disabled is True
+    assert '"disabled": true' in section.editor.toPlainText()
+
+
+def test_folders_and_limits_are_saved_with_the_settings(qtbot, tmp_path) -> None:
+    dialog = SettingsDialog(Settings(read_file_folders=[str(tmp_path / "old")]))
+    qtbot.addWidget(dialog)
+    tools = dialog.tools_section
+    tools.add_folder(str(tmp_path / "notes"))
+    tools.folders.item(0).setSelected(True)
+    tools.remove_folder()
+    tools.step_limit.setValue(3)
+    tools.result_cap.setValue(5000)
+    saved = dialog.settings()
+    assert saved.read_file_folders == [str(tmp_path / "notes")]
+    assert (saved.tool_step_limit, saved.tool_result_max_chars) == (3, 5000)
