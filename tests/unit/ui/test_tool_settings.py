@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ember.tools.mcp_config import load_servers
-
 from ember.config import Settings
 from ember.paths import ember_paths
+from ember.tools.mcp_config import load_servers
 from ember.ui.dialogs import SettingsDialog
 from ember.ui.settings_tools import ToolsSection
 
