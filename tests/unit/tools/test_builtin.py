@@ -33,6 +33,7 @@ def calc(expression: str) -> str:
         ("10 / 4", "2.5"),
         ("sqrt(16) + floor(2.7)", "6"),
         ("2 ^ 10", "1024"),
+        ("+".join(["1"] * 240), "240"),
         ("-3 % 5", "2"),
     ],
 )
@@ -52,6 +53,13 @@ def test_the_calculator_computes_exactly(expression: str, expected: str) -> None
         ("1 / 0", "division by zero"),
         ("1 +" * 300 + "1", "too long"),
         ("", "needs an expression"),
+        ("10**5000", "too large"),  # Python shows at most 4,300 digits
+        ("10**4000 * 10**4000", "too large to show"),
+        ("'x'.zfill(10**9)", "calls only its own functions"),  # a gigabyte string
+        ("(10).to_bytes(10**9, 'big')", "calls only its own functions"),
+        ("round(10**400, -10**5)", "round"),  # builds 10**100000 (-10**9 would hang)
+        ("1 == 1", "does not read Compare"),
+        ("-" * 400 + "1", "nested more than"),
     ],
 )
 def test_the_calculator_refuses_what_is_unsafe_or_wrong(expression: str, problem: str) -> None:
