@@ -257,7 +257,7 @@ class ReadFile:
             path = granted[0] / path
         try:
             resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             raise ToolError(f"No such file: {raw}") from None
         if not any(resolved == g or resolved.is_relative_to(g) for g in granted):
             shown = ", ".join(str(g) for g in granted)
@@ -265,13 +265,18 @@ class ReadFile:
         if resolved.is_dir():
             names = sorted(p.name + ("/" if p.is_dir() else "") for p in resolved.iterdir())
             return ToolOutput(f"Folder {resolved}:\n" + "\n".join(names[:500]))
+        if not resolved.is_file():  # a FIFO would block for ever, /dev/zero never end
+            raise ToolError(f"{raw} is not a regular file (a device, pipe or socket).")
         size = resolved.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ToolError(
                 f"{raw} is too large ({size / 1e6:.1f} MB; read_file reads files up to "
                 f"{MAX_FILE_BYTES // (1024 * 1024)} MB)."
             )
-        data = resolved.read_bytes()
+        with resolved.open("rb") as handle:  # at most the cap: /proc files say they are empty
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ToolError(f"{raw} is too large (read_file reads files up to 2 MB).")
         if b"\0" in data[:8192]:
             raise ToolError(f"{raw} is not a text file.")
         return ToolOutput(data.decode("utf-8", errors="replace"))

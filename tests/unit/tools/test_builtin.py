@@ -15,6 +15,7 @@ from ember.errors import ToolError
 from ember.knowledge.grounding import DocumentRetriever
 from ember.knowledge.retrieval import Hit, SearchResult
 from ember.tools.builtin import Calculator, CurrentDatetime, ReadFile, SearchDocuments
+from ember.tools.loop import run_tool
 from ember.tools.toolbox import Toolbox
 
 CANCEL = CancelToken()
@@ -115,6 +116,19 @@ def test_read_file_refuses_large_and_binary_files_and_ungranted_use(granted: Pat
         read(granted, "image.png")
     with pytest.raises(ToolError, match="no folder"):
         ReadFile(lambda: []).run({"path": str(granted / "notes.txt")}, CANCEL)
+
+
+def test_read_file_refuses_pipes_and_devices_instead_of_hanging(granted: Path) -> None:
+    os.mkfifo(granted / "pipe")  # no writer: reading it would block for ever
+    with pytest.raises(ToolError, match="not a regular file"):
+        run_tool(ReadFile(lambda: [str(granted)]), {"path": "pipe"}, CancelToken(), 5.0)
+    with pytest.raises(ToolError, match="not a regular file"):
+        ReadFile(lambda: ["/dev"]).run({"path": "/dev/zero"}, CANCEL)  # endless, "empty"
+
+
+def test_read_file_reads_a_proc_file_that_says_it_is_empty() -> None:
+    text = ReadFile(lambda: ["/proc/self"]).run({"path": "status"}, CANCEL).text
+    assert "Pid:" in text
 
 
 class OneManual:
