@@ -195,7 +195,13 @@ class McpHost:
     # -- the loop thread --------------------------------------------------------------------
 
     def _submit(self, coroutine: Any) -> concurrent.futures.Future[Any]:
+        """Run ``coroutine`` on the loop thread (started on first use). Raises
+        :class:`ToolError` once :meth:`close` has begun: a caller that passed its own check
+        just before must not start a loop (and servers) nothing would ever end."""
         with self._lock:
+            if self._closed:
+                coroutine.close()
+                raise ToolError("Ember's MCP servers are shut down (Ember is closing).")
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(
