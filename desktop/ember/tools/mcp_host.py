@@ -405,6 +405,12 @@ class McpHost:
             )
         if isinstance(result, Exception):
             child = server.child
+            if child is not None and child.too_big:
+                await self._stop(server)
+                raise ToolError(
+                    f"{label[0].upper()}{label[1:]} sent a result too large to read; the call "
+                    "was abandoned and the server starts again on next use."
+                )
             if child is not None and (await child.settled(1.0)) is not None:
                 await self._stop(server)
                 raise ToolError(

@@ -18,6 +18,7 @@ import pytest
 
 from ember.cancel import CancelToken
 from ember.errors import ToolError
+from ember.tools import mcp_process
 from ember.tools.mcp_config import ServerConfig
 from ember.tools.mcp_host import McpHost, McpTool
 from ember.tools.mcp_process import StderrLog, process_alive
@@ -358,3 +359,14 @@ def test_nothing_starts_once_the_host_is_closed(make_host, record: Path) -> None
         host._submit(asyncio.sleep(0))  # a call that passed its own check just before close
     assert not any(t.name == "mcp-host" for t in threading.enumerate())
     assert calls(record) == []
+
+
+def test_a_result_too_large_to_read_is_a_clear_error_and_the_server_restarts(
+    make_host, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mcp_process, "MAX_MESSAGE_CHARS", 1024 * 1024)
+    host = make_host(test_server("test", record))
+    tools = by_name(host)
+    with pytest.raises(ToolError, match="'big' of the MCP server 'test' sent a result too large"):
+        tools["big"].run({"megabytes": 2}, CancelToken())
+    assert tools["add"].run({"a": 2, "b": 3}, CancelToken()).text == "5"
