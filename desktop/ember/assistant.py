@@ -367,6 +367,8 @@ class Assistant:
                 if engine is None:
                     engine = self._engine_provider()
                     prompt, max_tokens = self._prompt(engine, user_message, grounding)
+                    if runner is not None:  # results may carry the model's own control tokens
+                        runner.extra_tokens = tuple(getattr(engine, "special_tokens", ()) or ())
                 options = self.options(self._answer_room(engine, prompt, definitions, max_tokens))
                 if definitions:
                     # (The engine lifts the repeat penalty where copying is the point: a call's

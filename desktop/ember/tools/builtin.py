@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from ember.knowledge.types import Grounding
 
 # The calculator refuses expressions longer than this, powers whose result would have more
-# than this many bits, and integer results longer than this many bits (about 6,000 digits).
+# than this many bits, and integer results longer than this many bits (about 4,200 digits:
+# Python turns at most 4,300 digits into text).
 MAX_EXPRESSION_CHARS = 500
-MAX_RESULT_BITS = 20_000
+MAX_RESULT_BITS = 14_000
+MAX_ROUND_DIGITS = 400  # round(x, n) for |n| up to this (round(5, -10**9) builds 10**10**9)
 # read_file reads files up to this size (bytes); longer results are cut by the loop anyway.
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -101,8 +103,37 @@ def _power(base: Any, exponent: Any) -> Any:
     return operator.pow(base, exponent)
 
 
+# The only syntax the calculator reads: numbers, the few names, arithmetic and calls of its
+# functions by name, nested at most MAX_DEPTH deep. Anything else (a method such as
+# ``'x'.zfill(10**9)`` or ``(1).to_bytes(10**9)``, strings, comparisons) is refused before it
+# is evaluated.
+_SYNTAX = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.operator, ast.unaryop)
+MAX_DEPTH = 260  # a sum of 250 numbers is fine; Python's own stack holds about twice
+
+
+def _check_syntax(tree: ast.Expression) -> None:
+    """Raises ValueError saying what the calculator does not read."""
+    todo: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} deep")
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, int | float):
+                raise ValueError("the calculator works on numbers only")
+        elif isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.keywords:
+                raise ValueError("the calculator calls only its own functions, as f(x)")
+        elif not isinstance(node, _SYNTAX):
+            raise ValueError(f"the calculator does not read {type(node).__name__} expressions")
+        todo += [(child, depth + 1) for child in ast.iter_child_nodes(node)]
+
+
 def _calculate(expression: str) -> Any:
     from simpleeval import DEFAULT_OPERATORS, SimpleEval
+
+    tree = ast.parse(expression.strip(), mode="eval")
+    _check_syntax(tree)
 
     operators = {op: fn for op, fn in DEFAULT_OPERATORS.items() if op in (ast.USub, ast.UAdd)}
     operators.update({op: _numbers(fn) for op, fn in _BINARY.items()})
@@ -112,10 +143,17 @@ def _calculate(expression: str) -> Any:
         for name in ("sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "log", "log10", "log2")
     }
     functions |= {"exp": math.exp, "floor": math.floor, "ceil": math.ceil, "factorial": _factorial}
-    functions |= {"abs": abs, "round": round, "min": min, "max": max}
+    functions |= {"abs": abs, "round": _round, "min": min, "max": max}
     names = {"pi": math.pi, "e": math.e, "tau": math.tau}
     evaluator = SimpleEval(operators=operators, functions=functions, names=names)
-    return evaluator.eval(expression)
+    return evaluator.eval(expression, previously_parsed=tree.body)
+
+
+def _round(x: Any, digits: Any = None) -> Any:
+    if digits is not None and (not isinstance(digits, int) or abs(digits) > MAX_ROUND_DIGITS):
+        raise ToolError(f"round(x, n) takes a whole number n from -{MAX_ROUND_DIGITS} to "
+                        f"{MAX_ROUND_DIGITS}.")  # fmt: skip
+    return round(x, digits)
 
 
 def _factorial(n: Any) -> int:
@@ -165,6 +203,8 @@ class Calculator:
             raise
         except ZeroDivisionError:
             raise ToolError(f"{expression}: division by zero.") from None
+        except RecursionError:
+            raise ToolError(f"Cannot evaluate {expression!r}: it is nested too deeply.") from None
         except (InvalidExpression, SyntaxError, TypeError, ValueError, OverflowError) as exc:
             raise ToolError(f"Cannot evaluate {expression!r}: {exc}") from None
         return ToolOutput(format_number(value))
@@ -217,7 +257,7 @@ class ReadFile:
             path = granted[0] / path
         try:
             resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL in the path
             raise ToolError(f"No such file: {raw}") from None
         if not any(resolved == g or resolved.is_relative_to(g) for g in granted):
             shown = ", ".join(str(g) for g in granted)
@@ -225,13 +265,18 @@ class ReadFile:
         if resolved.is_dir():
             names = sorted(p.name + ("/" if p.is_dir() else "") for p in resolved.iterdir())
             return ToolOutput(f"Folder {resolved}:\n" + "\n".join(names[:500]))
+        if not resolved.is_file():  # a FIFO would block for ever, /dev/zero never end
+            raise ToolError(f"{raw} is not a regular file (a device, pipe or socket).")
         size = resolved.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ToolError(
                 f"{raw} is too large ({size / 1e6:.1f} MB; read_file reads files up to "
                 f"{MAX_FILE_BYTES // (1024 * 1024)} MB)."
             )
-        data = resolved.read_bytes()
+        with resolved.open("rb") as handle:  # at most the cap: /proc files say they are empty
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ToolError(f"{raw} is too large (read_file reads files up to 2 MB).")
         if b"\0" in data[:8192]:
             raise ToolError(f"{raw} is not a text file.")
         return ToolOutput(data.decode("utf-8", errors="replace"))

@@ -109,16 +109,18 @@ def run_tool(
     worker = threading.Thread(target=work, name=f"tool {tool.info.name}", daemon=True)
     worker.start()
     deadline = time.monotonic() + timeout_s
-    while worker.is_alive():
-        if cancel.cancelled:
-            inner.cancel()
-            raise StepCancelled
-        if time.monotonic() >= deadline:
-            inner.cancel()
-            raise ToolError(
-                f"{tool.info.name} did not finish within {timeout_s:g} s and was stopped."
-            )
-        worker.join(0.05)
+    try:
+        while worker.is_alive():
+            if cancel.cancelled:
+                raise StepCancelled
+            if time.monotonic() >= deadline:
+                raise ToolError(
+                    f"{tool.info.name} did not finish within {timeout_s:g} s and was stopped."
+                )
+            worker.join(0.05)
+    except BaseException:  # also Ctrl-C: the tool is told to stop, never left running
+        inner.cancel()
+        raise
     error = box.get("error")
     if isinstance(error, ToolError):
         raise error
@@ -194,6 +196,26 @@ class StepRunner:
             text_offset=text_offset,
             decision=None if ask else "auto",
         )
+        try:
+            return (yield from self._approve_and_run(step, call, tool, ask, count, room_tokens))
+        except StepCancelled:
+            raise  # stored 'cancelled' already
+        except BaseException as exc:
+            # Ctrl-C at the terminal's prompt, the caller closing the answer's iterator, a
+            # store error: the step must not be left 'approval' or 'running' for ever.
+            self._abandon(step.id, exc)
+            raise
+
+    def _approve_and_run(
+        self,
+        step: ToolStep,
+        call: ToolCall,
+        tool: Tool | None,
+        ask: bool,
+        count: Callable[[str], int],
+        room_tokens: int | None,
+    ) -> Generator[ToolStep, None, CallOutcome]:
+        """:meth:`run` once the step is recorded."""
         yield step
         if tool is None:
             allowed = ", ".join(self.tools) or "none"
@@ -239,6 +261,20 @@ class StepRunner:
             citations = tuple(replace(c, n=c.n + offset) for c in citations)
         self.cited += citations
         return text, citations
+
+    def _abandon(self, step_id: int, exc: BaseException) -> None:
+        """End a step left open by ``exc``: 'cancelled' when the person stopped it, else
+        'error'. Never raises (the caller re-raises ``exc``)."""
+        try:
+            step = self.store.step(step_id)
+            if step.state not in ("approval", "running"):
+                return
+            if isinstance(exc, GeneratorExit | KeyboardInterrupt):
+                self._close(step, "cancelled")
+            else:
+                self._close(step, "error", error=str(exc) or type(exc).__name__)
+        except Exception:  # the store itself failing: the next open marks it 'interrupted'
+            pass
 
     def _close(self, step: ToolStep, state: StepState, **changes: Any) -> ToolStep:
         return self.store.update_step(step.id, state=state, finished=time.time(), **changes)

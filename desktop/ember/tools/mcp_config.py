@@ -152,6 +152,8 @@ def _server(name: str, entry: object, source: str) -> ServerConfig:
     where = f"In {source}, MCP server {name!r}"
     if not name.strip():
         raise ConfigError(f"In {source}, an MCP server has an empty name.")
+    if name == "built-in":  # ember.tools.types.BUILTIN: its tools would pass for Ember's own
+        raise ConfigError(f'{where}: "built-in" names Ember\'s own tools; pick another name.')
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be an object with a command or a url, not {_kind(entry)}.")
     command = _text(entry, "command", where)

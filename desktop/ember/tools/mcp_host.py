@@ -195,7 +195,13 @@ class McpHost:
     # -- the loop thread --------------------------------------------------------------------
 
     def _submit(self, coroutine: Any) -> concurrent.futures.Future[Any]:
+        """Run ``coroutine`` on the loop thread (started on first use). Raises
+        :class:`ToolError` once :meth:`close` has begun: a caller that passed its own check
+        just before must not start a loop (and servers) nothing would ever end."""
         with self._lock:
+            if self._closed:
+                coroutine.close()
+                raise ToolError("Ember's MCP servers are shut down (Ember is closing).")
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(
@@ -399,6 +405,12 @@ class McpHost:
             )
         if isinstance(result, Exception):
             child = server.child
+            if child is not None and child.too_big:
+                await self._stop(server)
+                raise ToolError(
+                    f"{label[0].upper()}{label[1:]} sent a result too large to read; the call "
+                    "was abandoned and the server starts again on next use."
+                )
             if child is not None and (await child.settled(1.0)) is not None:
                 await self._stop(server)
                 raise ToolError(

@@ -29,6 +29,9 @@ LOG_CAP_BYTES = 1_000_000  # a log over this is moved to ``.log.1`` (one old fil
 TAIL_LINES = 12  # the last stderr lines an error message quotes
 EXIT_WAIT_S = 1.0  # after stdin closes, how long the server may take to exit on its own
 GRACE_S = 2.0  # after SIGTERM, how long before SIGKILL
+# A message from the server longer than this (characters of JSON) ends the connection: a server
+# writing without end must not fill Ember's memory. A 5 MB text result is about 11 MB of JSON.
+MAX_MESSAGE_CHARS = 64 * 1024 * 1024
 
 
 @dataclass
@@ -86,6 +89,7 @@ class ServerProcess:
     process: Process
     log: StderrLog
     stderr_closed: anyio.Event = field(default_factory=anyio.Event)
+    too_big: bool = False  # it sent a message over MAX_MESSAGE_CHARS (the connection ended)
 
     @property
     def pid(self) -> int:
@@ -148,15 +152,22 @@ async def stdio_transport(
         with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             async with read_send:
                 pending: list[str] = []  # pieces of a long line (a 5 MB result is one line)
+                size = 0  # characters in pending
                 async for chunk in TextReceiveStream(process.stdout, errors="replace"):
                     *complete, rest = chunk.split("\n")
                     for piece in complete:
                         line = "".join(pending) + piece
-                        pending = []
+                        pending, size = [], 0
                         if line.strip():
                             await read_send.send(parse(line))
                     if rest:
                         pending.append(rest)
+                        size += len(rest)
+                    if size > MAX_MESSAGE_CHARS:
+                        child.too_big = True
+                        mb = MAX_MESSAGE_CHARS // (1024 * 1024)
+                        log.write(f"ember: a message over {mb} MB; connection closed\n".encode())
+                        return  # the session sees the end of the connection
 
     async def write_stdin() -> None:
         assert process.stdin is not None

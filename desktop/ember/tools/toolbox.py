@@ -88,19 +88,20 @@ class Toolbox:
         tool = next((t for t in self._builtins if t.info.name == name), None)
         if tool is None:
             tool = next((t for t in self.tools() if t.info.name == name), None)
-        if tool is None:
-            raise ToolError(f"There is no tool called {name!r}.")
-        if not tool.info.enabled:
-            raise ToolError(f"The tool {name!r} is switched off.")
-        return tool
+        return _usable(name, tool)
 
     def select(self, names: Sequence[str]) -> list[Tool]:
         """*worker* The enabled tools among ``names`` (a chat's choice), in that order; names of
-        tools gone since (a server removed) are left out."""
+        tools gone since (a server removed) are left out. The servers are asked once (a server
+        that does not start then costs one start timeout, not one per tool)."""
+        wanted = list(dict.fromkeys(names))
+        found = {t.info.name: t for t in self._builtins}
+        if any(name not in found for name in wanted):
+            found = {t.info.name: t for t in self.tools()}
         chosen = []
-        for name in dict.fromkeys(names):
+        for name in wanted:
             try:
-                chosen.append(self.get(name))
+                chosen.append(_usable(name, found.get(name)))
             except ToolError as exc:
                 log.info("tool left out of the chat: %s", exc)
         return chosen
@@ -119,6 +120,15 @@ class Toolbox:
         self._allowed.add(info.key)
         if self._remember is not None:
             self._remember(info.key)
+
+
+def _usable(name: str, tool: Tool | None) -> Tool:
+    """``tool``, or :class:`ToolError` when there is none or it is switched off."""
+    if tool is None:
+        raise ToolError(f"There is no tool called {name!r}.")
+    if not tool.info.enabled:
+        raise ToolError(f"The tool {name!r} is switched off.")
+    return tool
 
 
 def save_always_allowed(paths: Paths, key: str) -> None:

@@ -15,6 +15,7 @@ from ember.errors import ToolError
 from ember.knowledge.grounding import DocumentRetriever
 from ember.knowledge.retrieval import Hit, SearchResult
 from ember.tools.builtin import Calculator, CurrentDatetime, ReadFile, SearchDocuments
+from ember.tools.loop import run_tool
 from ember.tools.toolbox import Toolbox
 
 CANCEL = CancelToken()
@@ -33,6 +34,7 @@ def calc(expression: str) -> str:
         ("10 / 4", "2.5"),
         ("sqrt(16) + floor(2.7)", "6"),
         ("2 ^ 10", "1024"),
+        ("+".join(["1"] * 240), "240"),
         ("-3 % 5", "2"),
     ],
 )
@@ -52,6 +54,13 @@ def test_the_calculator_computes_exactly(expression: str, expected: str) -> None
         ("1 / 0", "division by zero"),
         ("1 +" * 300 + "1", "too long"),
         ("", "needs an expression"),
+        ("10**5000", "too large"),  # Python shows at most 4,300 digits
+        ("10**4000 * 10**4000", "too large to show"),
+        ("'x'.zfill(10**9)", "calls only its own functions"),  # a gigabyte string
+        ("(10).to_bytes(10**9, 'big')", "calls only its own functions"),
+        ("round(10**400, -10**5)", "round"),  # builds 10**100000 (-10**9 would hang)
+        ("1 == 1", "does not read Compare"),
+        ("-" * 400 + "1", "nested more than"),
     ],
 )
 def test_the_calculator_refuses_what_is_unsafe_or_wrong(expression: str, problem: str) -> None:
@@ -107,6 +116,19 @@ def test_read_file_refuses_large_and_binary_files_and_ungranted_use(granted: Pat
         read(granted, "image.png")
     with pytest.raises(ToolError, match="no folder"):
         ReadFile(lambda: []).run({"path": str(granted / "notes.txt")}, CANCEL)
+
+
+def test_read_file_refuses_pipes_and_devices_instead_of_hanging(granted: Path) -> None:
+    os.mkfifo(granted / "pipe")  # no writer: reading it would block for ever
+    with pytest.raises(ToolError, match="not a regular file"):
+        run_tool(ReadFile(lambda: [str(granted)]), {"path": "pipe"}, CancelToken(), 5.0)
+    with pytest.raises(ToolError, match="not a regular file"):
+        ReadFile(lambda: ["/dev"]).run({"path": "/dev/zero"}, CANCEL)  # endless, "empty"
+
+
+def test_read_file_reads_a_proc_file_that_says_it_is_empty() -> None:
+    text = ReadFile(lambda: ["/proc/self"]).run({"path": "status"}, CANCEL).text
+    assert "Pid:" in text
 
 
 class OneManual:

@@ -175,6 +175,65 @@ def test_stopping_the_answer_stops_a_running_tool(store: ChatStore) -> None:
     assert store.step(1).state == "cancelled"
 
 
+def test_ctrl_c_at_the_approval_prompt_leaves_the_step_cancelled(store: ChatStore) -> None:
+    def interrupted(request: ApprovalRequest, cancel: CancelToken) -> Decision:
+        raise KeyboardInterrupt
+
+    notebook = Notebook()
+    steps = runner(store, notebook, approve=interrupted).run(ToolCall("c1", "write_note", {}), 0)
+    assert next(steps).state == "approval"
+    with pytest.raises(KeyboardInterrupt):
+        next(steps)
+    assert store.step(1).state == "cancelled" and store.step(1).finished is not None
+    assert notebook.runs == []
+
+
+def test_closing_the_answer_when_a_step_is_about_to_run_ends_the_step(store: ChatStore) -> None:
+    hanging = Notebook(wait=threading.Event())
+    steps = runner(store, hanging, approve=lambda r, c: "allow_once").run(
+        ToolCall("c1", "write_note", {}), 0
+    )
+    assert next(steps).state == "approval"
+    assert next(steps).state == "running"
+    steps.close()  # the window dropped the answer's iterator
+    assert store.step(1).state == "cancelled"
+
+
+def test_an_approver_that_fails_leaves_an_error_step_not_one_waiting(store: ChatStore) -> None:
+    def broken(request: ApprovalRequest, cancel: CancelToken) -> Decision:
+        raise RuntimeError("the approval card vanished")
+
+    steps = runner(store, Notebook(), approve=broken).run(ToolCall("c1", "write_note", {}), 0)
+    next(steps)
+    with pytest.raises(RuntimeError):
+        next(steps)
+    assert store.step(1).state == "error" and "card vanished" in store.step(1).error
+
+
+def test_ctrl_c_while_a_tool_runs_tells_the_tool_to_stop() -> None:
+    started, stopped = threading.Event(), threading.Event()
+
+    class Waiting:
+        info = ToolInfo("wait", "Waits to be stopped.")
+
+        def run(self, arguments: Mapping[str, Any], cancel: CancelToken) -> ToolOutput:
+            started.set()
+            cancel.wait(30)
+            stopped.set()
+            return ToolOutput("stopped")
+
+    class CtrlC(CancelToken):
+        @property
+        def cancelled(self) -> bool:
+            if started.is_set():
+                raise KeyboardInterrupt  # as the terminal's Ctrl-C arrives in the caller
+            return False
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tool(Waiting(), {}, CtrlC(), 30.0)
+    assert stopped.wait(5)
+
+
 def test_run_tool_turns_a_tools_crash_into_a_tool_error() -> None:
     class Broken:
         info = ToolInfo("broken", "Fails.")

@@ -127,3 +127,10 @@ def test_two_servers_with_one_name_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Two MCP servers are named 'a'"):
         save_servers(path, [ServerConfig("a", command="x"), ServerConfig("a", command="y")])
     assert not path.exists()
+
+
+def test_a_server_may_not_pass_for_embers_own_tools() -> None:
+    # Its tools' keys would read "built-in/read_file": always allowed with Ember's read_file.
+    text = json.dumps({"mcpServers": {"built-in": {"command": "fake-read-file"}}})
+    with pytest.raises(ConfigError, match=r"'built-in'.*Ember's own tools"):
+        parse_servers(text, "mcp.json")

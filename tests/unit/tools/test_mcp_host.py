@@ -4,6 +4,7 @@ with a message, after which the host still works; closing leaves no process behi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 
 from ember.cancel import CancelToken
 from ember.errors import ToolError
+from ember.tools import mcp_process
 from ember.tools.mcp_config import ServerConfig
 from ember.tools.mcp_host import McpHost, McpTool
 from ember.tools.mcp_process import StderrLog, process_alive
@@ -324,3 +326,47 @@ def _fields(config: ServerConfig) -> dict:
     from dataclasses import fields
 
     return {f.name: getattr(config, f.name) for f in fields(config)}
+
+
+def test_close_during_a_call_ends_the_call_and_the_server(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record), timeout_s=60)
+    tools = by_name(host)
+    server = host.status()[0].pid
+    outcome: list[BaseException | str] = []
+
+    def call_hang() -> None:
+        try:
+            outcome.append(tools["hang"].run({}, CancelToken()).text)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call_hang)
+    caller.start()
+    while not any(c["tool"] == "hang" for c in calls(record)):
+        time.sleep(0.02)
+    host.close()  # the app quits while the call runs
+    caller.join(30)
+    assert not caller.is_alive()
+    assert isinstance(outcome[0], ToolError)
+    assert server is not None and not process_alive(server)
+    assert not any(t.name == "mcp-host" for t in threading.enumerate())
+
+
+def test_nothing_starts_once_the_host_is_closed(make_host, record: Path) -> None:
+    host = make_host(test_server("test", record))
+    host.close()
+    with pytest.raises(ToolError, match="shut down"):
+        host._submit(asyncio.sleep(0))  # a call that passed its own check just before close
+    assert not any(t.name == "mcp-host" for t in threading.enumerate())
+    assert calls(record) == []
+
+
+def test_a_result_too_large_to_read_is_a_clear_error_and_the_server_restarts(
+    make_host, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mcp_process, "MAX_MESSAGE_CHARS", 1024 * 1024)
+    host = make_host(test_server("test", record))
+    tools = by_name(host)
+    with pytest.raises(ToolError, match="'big' of the MCP server 'test' sent a result too large"):
+        tools["big"].run({"megabytes": 2}, CancelToken())
+    assert tools["add"].run({"a": 2, "b": 3}, CancelToken()).text == "5"
