@@ -154,11 +154,8 @@ class Core:
             return self._toolbox
 
     def _open_mcp_host(self) -> Any:
-        try:
-            from ember.tools.mcp_host import McpHost
-        except ModuleNotFoundError:  # the MCP host is not part of this build yet
-            return None
         from ember.errors import ConfigError
+        from ember.tools.mcp_host import McpHost
         from ember.tools.mcp_config import load_servers
 
         try:  # a bad mcp.json leaves MCP tools out (``mcp_error`` says why), never chats
@@ -556,8 +553,9 @@ class Core:
     def close(self) -> None:
         """Close the MCP servers, the engine, the retrieval helper, the knowledge base and the
         chat store."""
-        if self._mcp_host is not None:
-            self._mcp_host.close()
+        with self._tools_lock:  # after a toolbox being made now has its host
+            if self._mcp_host is not None:
+                self._mcp_host.close()
         with self._engine_lock:
             if self._engine is not None:
                 self._engine.close()
