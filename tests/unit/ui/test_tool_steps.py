@@ -155,7 +155,7 @@ def test_thinking_is_a_collapsed_block_apart_from_the_answer(qtbot) -> None:
     assert not bubble.thinking.expanded and not bubble.thinking.text.isVisible()
     assert bubble.body.toPlainText().strip() == "It is 4."  # no thinking in the answer
     bubble.thinking.toggle.click()
-    assert bubble.thinking.text.text() == "The user wants a sum. 2 + 2 is 4."
+    assert bubble.thinking.text.toPlainText() == "The user wants a sum. 2 + 2 is 4."
     bubble.set_show_thinking(False)  # the chat hides thinking
     assert not bubble.thinking.isVisible()
     assert bubble.body.toPlainText().strip() == "It is 4."
@@ -164,3 +164,16 @@ def test_thinking_is_a_collapsed_block_apart_from_the_answer(qtbot) -> None:
 def test_an_answer_without_thinking_shows_no_block(qtbot) -> None:
     bubble = _answer(qtbot, "Hello.", ())
     assert not bubble.thinking.isVisible()
+
+
+def test_thinking_is_plain_text_and_a_long_run_wraps_inside_the_answer(qtbot) -> None:
+    # A reasoning model may think in a long unbroken run (a URL, minified code): the block
+    # breaks it rather than widening the whole answer; markup in it is shown as typed.
+    long_run = "https://example.com/" + "x" * 5000
+    thinking = f'<img src="http://127.0.0.1:9/t.png"><b>bold?</b> {long_run}'
+    bubble = _answer(qtbot, "Answer.", (), thinking=thinking)
+    bubble.thinking.toggle.click()
+    assert bubble.thinking.text.isVisible()
+    assert bubble.minimumSizeHint().width() < 1000
+    assert bubble.thinking.text.toPlainText() == thinking
+    assert bubble.thinking.text.resource_requests == []  # nothing fetched
