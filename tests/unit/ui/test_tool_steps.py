@@ -177,3 +177,21 @@ def test_thinking_is_plain_text_and_a_long_run_wraps_inside_the_answer(qtbot) ->
     assert bubble.minimumSizeHint().width() < 1000
     assert bubble.thinking.text.toPlainText() == thinking
     assert bubble.thinking.text.resource_requests == []  # nothing fetched
+
+
+def test_a_result_with_one_huge_line_is_broken_anywhere(qtbot) -> None:
+    # Minified JSON from a server: wrapping a 1 MB run at word boundaries froze the window for
+    # most of a minute at "Show all"; broken anywhere it takes a moment. Prose still wraps by words.
+    from ember.ui.qt import QTextOption
+
+    huge = '{"rows": [' + ",".join(['{"k":"value"}'] * 80_000) + "]}"
+    bubble = _answer(qtbot, "Here.", (_step(0, 5, result=huge), _step(1, 5, result="a b c")))
+    row, prose = bubble.timeline.rows
+    row.toggle.click()
+    prose.toggle.click()
+    assert row.show_all is not None
+    row.show_all.click()
+    assert row.result_box is not None and row.result_box.toPlainText() == huge
+    assert row.result_box.wordWrapMode() == QTextOption.WrapMode.WrapAnywhere
+    assert prose.result_box is not None
+    assert prose.result_box.wordWrapMode() == QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
