@@ -273,6 +273,8 @@ class ToolsSection(QWidget):
         return next((s for s in self.servers if s.name == wanted), None)
 
     def _show_tools(self) -> None:
+        from ember.ui.tools_menu import plain_tooltip
+
         server = self._current()
         self.tool_list.blockSignals(True)
         self.tool_list.clear()
@@ -281,7 +283,7 @@ class ToolsSection(QWidget):
                 continue
             remote = info.remote_name or info.name
             item = QListWidgetItem(info.name)
-            item.setToolTip(info.description)
+            item.setToolTip(plain_tooltip(info.description))
             item.setData(Qt.ItemDataRole.UserRole, remote)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             off = remote in server.disabled_tools

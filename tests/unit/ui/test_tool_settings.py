@@ -84,3 +84,35 @@ def test_folders_and_limits_are_saved_with_the_settings(qtbot, tmp_path) -> None
     saved = dialog.settings()
     assert saved.read_file_folders == [str(tmp_path / "notes")]
     assert (saved.tool_step_limit, saved.tool_result_max_chars) == (3, 5000)
+
+
+# What a server may say about its tool: markup a tooltip would otherwise draw (and load).
+SHOUTY = '<img src="file:///etc/hostname"><b>Adds</b> two numbers.\nSecond line & more.'
+
+
+def shown_tooltip(tooltip: str) -> str:
+    """What Qt draws for ``tooltip`` (it reads text that looks like HTML as HTML)."""
+    from PySide6.QtGui import Qt  # (the QtGui half of Qt's namespace: mightBeRichText)
+
+    from ember.ui.qt import QTextDocument
+
+    document = QTextDocument()
+    if Qt.mightBeRichText(tooltip):
+        document.setHtml(tooltip)
+    else:
+        document.setPlainText(tooltip)
+    return document.toPlainText()
+
+
+def test_a_tools_description_shows_as_typed_in_its_tooltip(qtbot) -> None:
+    from ember.tools.mcp_config import ServerConfig
+    from ember.tools.types import ToolInfo
+
+    section = _section(qtbot)
+    section.servers = [ServerConfig(name="calc", command="calc-server")]
+    section.infos = [
+        ToolInfo(name="add", description=SHOUTY, parameters={}, server="calc", remote_name="add")
+    ]
+    section._fill_servers([])
+    assert section.tool_list.count() == 1
+    assert shown_tooltip(section.tool_list.item(0).toolTip()) == SHOUTY
