@@ -116,3 +116,51 @@ def test_a_tools_description_shows_as_typed_in_its_tooltip(qtbot) -> None:
     section._fill_servers([])
     assert section.tool_list.count() == 1
     assert shown_tooltip(section.tool_list.item(0).toolTip()) == SHOUTY
+
+
+def test_a_checkbox_never_replaces_text_typed_and_not_saved(qtbot) -> None:
+    from ember.ui.qt import Qt
+
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    assert section.path is not None
+    saved = section.path.read_text(encoding="utf-8")
+    typed = GOOD.replace("}}}", '}, "files": {"command": "mcp-files"')  # half typed
+    section.editor.setPlainText(typed)
+    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.editor.toPlainText() == typed  # the typing stays
+    assert section.path.read_text(encoding="utf-8") == saved  # nothing written
+    assert section.server_list.item(0).checkState() == Qt.CheckState.Checked  # the box went back
+    assert "Save servers" in section.error.text()
+
+
+def test_saving_servers_writes_off_the_gui_thread_and_restarts_them(qtbot, monkeypatch) -> None:
+    import threading
+
+    from ember.core import Core
+    from ember.tools import mcp_config
+    from ember.ui.tasks import TaskManager
+
+    writers: list[str] = []
+    real_save = mcp_config.save_servers
+
+    def watched(path, servers):  # type: ignore[no-untyped-def]
+        writers.append(threading.current_thread().name)
+        real_save(path, servers)
+
+    monkeypatch.setattr(mcp_config, "save_servers", watched)
+    core, tasks = Core(), TaskManager()
+    section = ToolsSection(Settings(), SimpleNamespace(core=core, tasks=tasks))
+    qtbot.addWidget(section)
+    section.editor.setPlainText(GOOD)
+    assert section.save_servers() is True
+    path = section.path
+    assert path is not None
+    # Then the editor shows the file as written (indented: it was typed on one line).
+    qtbot.waitUntil(lambda: path.exists() and "\n" in section.editor.toPlainText(), timeout=10_000)
+    assert writers and threading.main_thread().name not in writers
+    assert section.editor.toPlainText() == path.read_text(encoding="utf-8")
+    assert core.mcp_host is not None  # the core's host took the servers
+    tasks.shutdown()
+    core.close()
