@@ -374,7 +374,16 @@ class ToolsSection(QWidget):
         return True
 
     def _open_log(self) -> None:
+        """Open the chosen server's stderr log with the system's viewer; a server that has not
+        run yet has none, and the status bar says so (and where it will be)."""
+        from ember.ui import message
+
         server = self._current()
         path = self.logs.get(server.name) if server is not None else None
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if server is None or path is None:
+            return
+        if not path.is_file():
+            message.info(f"“{server.name}” has written no log yet: it goes to {path} once it runs.")
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            message.warning("Log not opened", f"No program here opens {path}.")

@@ -3,6 +3,7 @@ and the text stays as typed); the read_file folders and the limits are saved wit
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 from ember.config import Settings
@@ -164,3 +165,50 @@ def test_saving_servers_writes_off_the_gui_thread_and_restarts_them(qtbot, monke
     assert core.mcp_host is not None  # the core's host took the servers
     tasks.shutdown()
     core.close()
+
+
+def _one_server_with_log(qtbot, log: Path) -> ToolsSection:  # type: ignore[no-untyped-def]
+    from ember.tools.mcp_host import ServerStatus
+
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    section._fill_servers([ServerStatus(name="time", state="stopped", log_path=log)])
+    assert section.open_log.isEnabled()
+    return section
+
+
+def test_open_log_opens_a_servers_log(qtbot, tmp_path: Path) -> None:
+    from tests.support.ui_app import UrlCatcher
+
+    from ember.ui.qt import QDesktopServices
+
+    log = tmp_path / "mcp-time.log"
+    log.write_text("started\n", encoding="utf-8")
+    section = _one_server_with_log(qtbot, log)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        section.open_log.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert [Path(url.toLocalFile()) for url in catcher.opened] == [log]
+
+
+def test_open_log_of_a_server_that_has_not_run_says_where_it_will_be(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.ui_app import UrlCatcher
+
+    from ember.ui import message
+    from ember.ui.qt import QDesktopServices
+
+    log = tmp_path / "mcp-time.log"  # not written yet
+    section = _one_server_with_log(qtbot, log)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        with qtbot.waitSignal(message.global_bridge.info_shown) as told:
+            section.open_log.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert catcher.opened == []  # no viewer opened on a missing file
+    assert "no log yet" in told.args[0] and str(log) in told.args[0]
