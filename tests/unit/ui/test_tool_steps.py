@@ -195,3 +195,13 @@ def test_a_result_with_one_huge_line_is_broken_anywhere(qtbot) -> None:
     assert row.result_box.wordWrapMode() == QTextOption.WrapMode.WrapAnywhere
     assert prose.result_box is not None
     assert prose.result_box.wordWrapMode() == QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
+
+
+def test_an_answers_error_is_plain_text(qtbot) -> None:
+    # Why an answer failed may quote a server (an MCP server's log, a remote's error body).
+    from ember.ui.qt import Qt
+
+    bubble = _answer(qtbot, "", (), state="streaming")
+    bubble.fail('The server said: <img src="file:///etc/hostname"><a href="x">retry</a>')
+    assert bubble.error_label.isVisible()
+    assert bubble.error_label.textFormat() == Qt.TextFormat.PlainText
