@@ -238,7 +238,7 @@ class ToolsSection(QWidget):
                 core.mcp_error = None
                 if core.mcp_host is not None:
                     core.mcp_host.restart(servers)
-            except Exception as exc:  # noqa: BLE001 - saved; said next to the servers
+            except Exception as exc:  # (saved: the failure to restart is said next to them)
                 return text, f"The servers did not restart: {exc}"
             return text, ""
 
