@@ -6,6 +6,8 @@ history, a real MCP server over stdio (pytest-qt, offscreen).
 - An MCP server's ``add`` (asks first): the card shows the tool, the server and the exact
   arguments; Deny runs nothing (the server records every call it gets); Always allow runs it,
   is saved in the settings file, and the next call runs without a card.
+- Switching chats or closing the window while the card waits: the answer ends, nothing runs and
+  the step is stored as cancelled.
 """
 
 from __future__ import annotations
@@ -151,3 +153,57 @@ def test_an_mcp_tool_asks_first_deny_runs_nothing_and_always_allow_is_kept(  # t
         assert len(_calls(record)) == 2
     finally:
         close_window(window)
+
+
+def _card_waiting(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    """A window whose answer waits at the add tool's card; the server's call record."""
+    record = tmp_path / "calls.jsonl"
+    server = {
+        "command": sys.executable,
+        "args": [str(SERVER)],
+        "env": {"MCP_TEST_RECORD": str(record)},
+    }
+    config = ember_paths().ensure().mcp_config
+    config.write_text(json.dumps({"mcpServers": {"tests": server}}), encoding="utf-8")
+    window = open_window(qtbot, deterministic_settings(max_tokens=48))
+    _choose_tool(qtbot, window, "add")
+    window.composer.input.setPlainText("What is 2 + 3? Use the add tool.")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(window.generator._cards), timeout=ANSWER_TIMEOUT_MS)
+    return window, record
+
+
+def _stored_steps(chat_id: int) -> list:  # type: ignore[type-arg]
+    from ember.chats.store import ChatStore
+
+    with ChatStore(ember_paths().chats_db) as store:
+        return [s for m in store.messages(chat_id) for s in m.steps]
+
+
+def test_switching_chats_while_a_card_waits_runs_nothing_and_ends_the_answer(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path
+) -> None:
+    window, record = _card_waiting(qtbot, tmp_path)
+    try:
+        chat_id = window.conversation_id
+        assert chat_id is not None
+        window.new_chat()  # the card's answer goes away with its chat
+        qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+        assert window.generator._cards == []
+        assert not window.composer.generating  # Send works again
+        wait_chats(qtbot, window)
+        [step] = _stored_steps(chat_id)
+        assert (step.tool, step.state) == ("add", "cancelled")
+        assert _calls(record) == []
+    finally:
+        close_window(window)
+
+
+def test_closing_the_window_while_a_card_waits_runs_nothing(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window, record = _card_waiting(qtbot, tmp_path)
+    chat_id = window.conversation_id
+    assert chat_id is not None
+    close_window(window)  # returns: the worker waiting on the card ends
+    [step] = _stored_steps(chat_id)
+    assert (step.tool, step.state) == ("add", "cancelled")
+    assert _calls(record) == []

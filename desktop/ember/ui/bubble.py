@@ -152,6 +152,7 @@ class MessageBubble(QFrame):
         self.error_label = QLabel("", self.card)
         self.error_label.setObjectName("Error")
         self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)  # may quote a server: not markup
         self.error_label.hide()
         card.addWidget(self.error_label)
 

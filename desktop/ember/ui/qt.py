@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         QTextFormat,
         QTextFrameFormat,
         QTextImageFormat,
+        QTextOption,
         QWheelEvent,
     )
     from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -168,6 +169,7 @@ _MODULES: dict[str, str] = {
     "QTextCharFormat": "PySide6.QtGui",
     "QTextCursor": "PySide6.QtGui",
     "QTextDocument": "PySide6.QtGui",
+    "QTextOption": "PySide6.QtGui",
     "QTextFormat": "PySide6.QtGui",
     "QTextFrameFormat": "PySide6.QtGui",
     "QTextImageFormat": "PySide6.QtGui",
@@ -359,6 +361,7 @@ __all__ = [
     "QTextFormat",
     "QTextFrameFormat",
     "QTextImageFormat",
+    "QTextOption",
     "QThread",
     "QTimer",
     "QToolButton",

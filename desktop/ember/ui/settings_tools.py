@@ -57,6 +57,9 @@ class ToolsSection(QWidget):
         self.path: Path | None = self.core.paths.mcp_config if self.core is not None else None
         self.servers: list[ServerConfig] = []
         self.logs: dict[str, Path | None] = {}
+        self.saved_text = ""  # mcp.json as last read or written
+        self.saving = False  # a write of mcp.json is on its way
+        self._next_write: list[ServerConfig] | None = None  # the servers to write after it
         layout = QVBoxLayout(self)
 
         box = QGroupBox("MCP servers", self)
@@ -160,18 +163,28 @@ class ToolsSection(QWidget):
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            self.editor.setPlainText(EMPTY)  # no servers yet
+            self._show_saved(EMPTY)  # no servers yet
             return
         except OSError as exc:
             self._say(f"{self.path} cannot be read: {exc}")
             return
-        self.editor.setPlainText(text)
+        self._show_saved(text)
         try:
             from ember.tools.mcp_config import parse_servers
 
             self.servers = parse_servers(text, str(self.path))
         except EmberError as exc:
             self._say(str(exc))
+
+    def _show_saved(self, text: str) -> None:
+        """Show the file's text as saved (what :attr:`edited` compares with)."""
+        self.saved_text = text
+        self.editor.setPlainText(text)
+
+    @property
+    def edited(self) -> bool:
+        """Whether the editor holds changes not saved yet."""
+        return self.editor.toPlainText() != self.saved_text
 
     def _say(self, problem: str) -> None:
         self.error.setText(problem)
@@ -189,38 +202,67 @@ class ToolsSection(QWidget):
             self._say(str(exc))
             return False
         self._say("")
+        self.saved_text = self.editor.toPlainText()  # (on its way to the file)
         self._write(servers)
         return True
 
     def _write(self, servers: list[ServerConfig]) -> None:
+        """Write ``servers`` to mcp.json and restart them, off the GUI thread (one write at a
+        time; the newest waiting one follows). The editor then shows the file as written, unless
+        the person typed in it meanwhile."""
         from ember.tools.mcp_config import save_servers
 
         self.servers = servers
         if self.path is None:
             return
-        try:
-            save_servers(self.path, servers)
-        except (OSError, EmberError) as exc:
-            self._say(f"The servers were not saved: {exc}")
-            return
-        self.editor.setPlainText(self.path.read_text(encoding="utf-8"))
-        core = self.core
-        if self.tasks is None:
+        if self.tasks is None:  # a dialog without a window: nothing runs the servers
+            try:
+                save_servers(self.path, servers)
+            except (OSError, EmberError) as exc:
+                self._say(f"The servers were not saved: {exc}")
+                return
+            self._show_saved(self.path.read_text(encoding="utf-8"))
             self._fill_servers([])
             return
+        if self.saving:
+            self._next_write = servers
+            return
+        self.saving = True
+        core, path, shown = self.core, self.path, self.editor.toPlainText()
 
-        def restart(_report: object) -> None:
-            core.toolbox  # (made now, it reads the file just written)  # noqa: B018
-            core.mcp_error = None
-            if core.mcp_host is not None:
-                core.mcp_host.restart(servers)
+        def job(_report: object) -> tuple[str, str]:
+            save_servers(path, servers)  # OSError / ConfigError: not saved
+            text = path.read_text(encoding="utf-8")
+            try:
+                core.toolbox  # (made now, it reads the file just written)  # noqa: B018
+                core.mcp_error = None
+                if core.mcp_host is not None:
+                    core.mcp_host.restart(servers)
+            except Exception as exc:  # (saved: the failure to restart is said next to them)
+                return text, f"The servers did not restart: {exc}"
+            return text, ""
 
-        self.tasks.run_background(
-            "restart-mcp",
-            restart,
-            on_done=lambda _result: self.refresh(),
-            on_error=lambda error: self._say(f"The servers did not restart: {error}"),
-        )
+        def done(result: tuple[str, str]) -> None:
+            text, problem = result
+            if self.editor.toPlainText() == shown:
+                self._show_saved(text)
+            else:  # typed in while it was saved: the typing stays (and stays unsaved)
+                self.saved_text = text
+            self._say(problem)
+            self._written()
+            self.refresh()
+
+        def failed(error: BaseException) -> None:
+            self._say(f"The servers were not saved: {error}")
+            self._written()
+
+        self.tasks.run_background("save-mcp", job, on_done=done, on_error=failed)
+
+    def _written(self) -> None:
+        self.saving = False
+        waiting, self._next_write = self._next_write, None
+        if waiting is not None:
+            self._write(waiting)
 
     # -- the servers' state ----------------------------------------------------------------------
 
@@ -273,6 +315,8 @@ class ToolsSection(QWidget):
         return next((s for s in self.servers if s.name == wanted), None)
 
     def _show_tools(self) -> None:
+        from ember.ui.tools_menu import plain_tooltip
+
         server = self._current()
         self.tool_list.blockSignals(True)
         self.tool_list.clear()
@@ -281,7 +325,7 @@ class ToolsSection(QWidget):
                 continue
             remote = info.remote_name or info.name
             item = QListWidgetItem(info.name)
-            item.setToolTip(info.description)
+            item.setToolTip(plain_tooltip(info.description))
             item.setData(Qt.ItemDataRole.UserRole, remote)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             off = remote in server.disabled_tools
@@ -293,6 +337,8 @@ class ToolsSection(QWidget):
     def _server_toggled(self, item: QListWidgetItem) -> None:
         from dataclasses import replace
 
+        if self._refuse_while_edited(self.server_list, item):
+            return
         wanted = item.data(Qt.ItemDataRole.UserRole)
         disabled = item.checkState() != Qt.CheckState.Checked
         self._write(
@@ -303,7 +349,7 @@ class ToolsSection(QWidget):
         from dataclasses import replace
 
         server = self._current()
-        if server is None:
+        if server is None or self._refuse_while_edited(self.tool_list, item):
             return
         remote = item.data(Qt.ItemDataRole.UserRole)
         off = [t for t in server.disabled_tools if t != remote]
@@ -312,8 +358,32 @@ class ToolsSection(QWidget):
         changed = replace(server, disabled_tools=tuple(off))
         self._write([changed if s.name == server.name else s for s in self.servers])
 
+    def _refuse_while_edited(self, items: QListWidget, item: QListWidgetItem) -> bool:
+        """A checkbox writes mcp.json from the servers as saved: while the editor holds changes
+        not saved yet, that would replace them. The box goes back and the person is told."""
+        if not self.edited:
+            return False
+        items.blockSignals(True)
+        on = item.checkState() == Qt.CheckState.Checked
+        item.setCheckState(Qt.CheckState.Unchecked if on else Qt.CheckState.Checked)
+        items.blockSignals(False)
+        self._say(
+            "mcp.json below has changes not saved yet: press Save servers (or undo them) "
+            "first, then switch servers and tools on or off."
+        )
+        return True
+
     def _open_log(self) -> None:
+        """Open the chosen server's stderr log with the system's viewer; a server that has not
+        run yet has none, and the status bar says so (and where it will be)."""
+        from ember.ui import message
+
         server = self._current()
         path = self.logs.get(server.name) if server is not None else None
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if server is None or path is None:
+            return
+        if not path.is_file():
+            message.info(f"“{server.name}” has written no log yet: it goes to {path} once it runs.")
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            message.warning("Log not opened", f"No program here opens {path}.")

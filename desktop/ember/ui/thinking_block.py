@@ -1,10 +1,14 @@
 """A reasoning model's thinking, above its answer: a collapsible "Thinking" block, collapsed
-when the answer starts, shown as plain text and never mixed into the answer's text."""
+when the answer starts, shown as plain text and never mixed into the answer's text.
+
+The text is a :class:`~ember.ui.markdown.SafeTextBrowser` holding plain text, not a label: a label
+cannot break a long unbroken run (a URL, a line of code) and would widen the whole answer to it."""
 
 from __future__ import annotations
 
 from ember.ui.accessibility import name
-from ember.ui.qt import QFrame, QLabel, Qt, QToolButton, QVBoxLayout, QWidget
+from ember.ui.markdown import SafeTextBrowser
+from ember.ui.qt import QFrame, Qt, QToolButton, QVBoxLayout, QWidget
 
 
 class ThinkingBlock(QFrame):
@@ -26,11 +30,9 @@ class ThinkingBlock(QFrame):
         self.toggle.toggled.connect(self._expand)
         name(self.toggle, "Thinking", "Show or hide the model's reasoning before its answer")
         layout.addWidget(self.toggle)
-        self.text = QLabel("", self)
-        self.text.setObjectName("Muted")
-        self.text.setTextFormat(Qt.TextFormat.PlainText)  # the model's words, never markup
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text = SafeTextBrowser(self)  # the model's words as plain text, never markup
+        self.text.setObjectName("ThinkingText")
+        name(self.text, "Thinking")
         self.text.hide()
         layout.addWidget(self.text)
         self.thinking = ""
@@ -39,8 +41,9 @@ class ThinkingBlock(QFrame):
 
     def set_thinking(self, text: str) -> None:
         """The whole thinking so far (collapsed unless the person opened it)."""
-        self.thinking = text
-        self.text.setText(text.strip())
+        if text != self.thinking:  # (drawn again at each frame of a streaming answer)
+            self.thinking = text
+            self.text.set_plain(text.strip())
         self._update()
 
     def set_allowed(self, allowed: bool) -> None:

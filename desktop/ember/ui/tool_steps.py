@@ -20,6 +20,7 @@ from ember.ui.qt import (
     QPlainTextEdit,
     QProgressBar,
     Qt,
+    QTextOption,
     QToolButton,
     QUrl,
     QVBoxLayout,
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from ember.ui.markdown import SafeTextBrowser
 
 RESULT_PREVIEW_CHARS = 2000  # of a result shown before "Show all"
+# A line longer than this (minified JSON, base64) is broken anywhere, not at word boundaries:
+# Qt's word-boundary wrap of one long run takes seconds per 100 000 characters on the GUI thread.
+LONG_LINE_CHARS = 1000
 
 # What a step that did not run to the end says in its row.
 _STATE_TEXT = {
@@ -61,12 +65,23 @@ def step_title(step: ToolStep) -> str:
     return " · ".join(parts)
 
 
+def set_plain(box: QPlainTextEdit, text: str) -> None:
+    """Put ``text`` in ``box``, wrapped anywhere when it has a line too long to wrap by words."""
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    box.setWordWrapMode(
+        QTextOption.WrapMode.WrapAnywhere
+        if longest > LONG_LINE_CHARS
+        else QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
+    )
+    box.setPlainText(text)
+
+
 def _plain_box(parent: QWidget, text: str, accessible: str) -> QPlainTextEdit:
     box = QPlainTextEdit(parent)
     box.setReadOnly(True)
-    box.setPlainText(text)
-    box.setObjectName("ToolText")
     box.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+    set_plain(box, text)
+    box.setObjectName("ToolText")
     box.setTabChangesFocus(True)
     lines = min(12, max(1, text.count("\n") + 1 + len(text) // 90))
     box.ensurePolished()  # the stylesheet's font (monospace, scaled with the system's) first
@@ -181,7 +196,7 @@ class StepRow(QFrame):
 
     def _show_everything(self, result: str) -> None:
         if self.result_box is not None:
-            self.result_box.setPlainText(result)
+            set_plain(self.result_box, result)
             self.result_box.setFixedHeight(self.result_box.fontMetrics().lineSpacing() * 20 + 16)
         if self.show_all is not None:
             self.show_all.hide()

@@ -8,6 +8,7 @@ asks the toolbox (which may start MCP servers) on a background thread, never on 
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,15 @@ if TYPE_CHECKING:
     from ember.tools.types import ToolInfo
 
 log = logging.getLogger(__name__)
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` (a tool's description, from its server: untrusted) as a tooltip that shows it
+    as typed. Qt reads a tooltip that looks like HTML as HTML (images, links, styles): here it
+    is escaped inside a paragraph that keeps its line breaks."""
+    if not text:
+        return ""
+    return f'<p style="white-space: pre-wrap">{html.escape(text, quote=False)}</p>'
 
 
 def tools_label(count: int) -> str:
@@ -153,7 +163,7 @@ class ChatTools(QObject):
             action = self.menu.addAction(info.name)
             action.setCheckable(True)
             action.setChecked(info.name in self.tools)
-            action.setToolTip(info.description)
+            action.setToolTip(plain_tooltip(info.description))
             action.toggled.connect(lambda on, n=info.name: self._toggle(n, on))
         self.menu.setToolTipsVisible(True)
         missing = [n for n in self.tools if n not in {i.name for i in self.infos}]

@@ -233,7 +233,7 @@ def test_tab_goes_from_the_sidebar_through_the_conversation_to_send(qtbot, windo
         window.collections_button, window.model_picker, window.more_button, window.chat,
         question.body, question.edit_button, question.copy_button,
         answer.body, *chips, answer.regenerate_button, answer.copy_button,
-        c.input, c.button,
+        c.input, window.chat_tools.button, c.button,  # (Tools ▾ sits before Send)
     ]  # fmt: skip
     expected = [w for w in expected if w.isVisible()]
     walked = _tab_through(qtbot, window, s.new_chat, 40)

@@ -3,6 +3,7 @@ and the text stays as typed); the read_file folders and the limits are saved wit
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 from ember.config import Settings
@@ -84,3 +85,130 @@ def test_folders_and_limits_are_saved_with_the_settings(qtbot, tmp_path) -> None
     saved = dialog.settings()
     assert saved.read_file_folders == [str(tmp_path / "notes")]
     assert (saved.tool_step_limit, saved.tool_result_max_chars) == (3, 5000)
+
+
+# What a server may say about its tool: markup a tooltip would otherwise draw (and load).
+SHOUTY = '<img src="file:///etc/hostname"><b>Adds</b> two numbers.\nSecond line & more.'
+
+
+def shown_tooltip(tooltip: str) -> str:
+    """What Qt draws for ``tooltip`` (it reads text that looks like HTML as HTML)."""
+    from PySide6.QtGui import Qt  # (the QtGui half of Qt's namespace: mightBeRichText)
+
+    from ember.ui.qt import QTextDocument
+
+    document = QTextDocument()
+    if Qt.mightBeRichText(tooltip):
+        document.setHtml(tooltip)
+    else:
+        document.setPlainText(tooltip)
+    return document.toPlainText()
+
+
+def test_a_tools_description_shows_as_typed_in_its_tooltip(qtbot) -> None:
+    from ember.tools.mcp_config import ServerConfig
+    from ember.tools.types import ToolInfo
+
+    section = _section(qtbot)
+    section.servers = [ServerConfig(name="calc", command="calc-server")]
+    section.infos = [
+        ToolInfo(name="add", description=SHOUTY, parameters={}, server="calc", remote_name="add")
+    ]
+    section._fill_servers([])
+    assert section.tool_list.count() == 1
+    assert shown_tooltip(section.tool_list.item(0).toolTip()) == SHOUTY
+
+
+def test_a_checkbox_never_replaces_text_typed_and_not_saved(qtbot) -> None:
+    from ember.ui.qt import Qt
+
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    assert section.path is not None
+    saved = section.path.read_text(encoding="utf-8")
+    typed = GOOD.replace("}}}", '}, "files": {"command": "mcp-files"')  # half typed
+    section.editor.setPlainText(typed)
+    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.editor.toPlainText() == typed  # the typing stays
+    assert section.path.read_text(encoding="utf-8") == saved  # nothing written
+    assert section.server_list.item(0).checkState() == Qt.CheckState.Checked  # the box went back
+    assert "Save servers" in section.error.text()
+
+
+def test_saving_servers_writes_off_the_gui_thread_and_restarts_them(qtbot, monkeypatch) -> None:
+    import threading
+
+    from ember.core import Core
+    from ember.tools import mcp_config
+    from ember.ui.tasks import TaskManager
+
+    writers: list[str] = []
+    real_save = mcp_config.save_servers
+
+    def watched(path, servers):  # type: ignore[no-untyped-def]
+        writers.append(threading.current_thread().name)
+        real_save(path, servers)
+
+    monkeypatch.setattr(mcp_config, "save_servers", watched)
+    core, tasks = Core(), TaskManager()
+    section = ToolsSection(Settings(), SimpleNamespace(core=core, tasks=tasks))
+    qtbot.addWidget(section)
+    section.editor.setPlainText(GOOD)
+    assert section.save_servers() is True
+    path = section.path
+    assert path is not None
+    # Then the editor shows the file as written (indented: it was typed on one line).
+    qtbot.waitUntil(lambda: path.exists() and "\n" in section.editor.toPlainText(), timeout=10_000)
+    assert writers and threading.main_thread().name not in writers
+    assert section.editor.toPlainText() == path.read_text(encoding="utf-8")
+    assert core.mcp_host is not None  # the core's host took the servers
+    tasks.shutdown()
+    core.close()
+
+
+def _one_server_with_log(qtbot, log: Path) -> ToolsSection:  # type: ignore[no-untyped-def]
+    from ember.tools.mcp_host import ServerStatus
+
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    section._fill_servers([ServerStatus(name="time", state="stopped", log_path=log)])
+    assert section.open_log.isEnabled()
+    return section
+
+
+def test_open_log_opens_a_servers_log(qtbot, tmp_path: Path) -> None:
+    from tests.support.ui_app import UrlCatcher
+
+    from ember.ui.qt import QDesktopServices
+
+    log = tmp_path / "mcp-time.log"
+    log.write_text("started\n", encoding="utf-8")
+    section = _one_server_with_log(qtbot, log)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        section.open_log.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert [Path(url.toLocalFile()) for url in catcher.opened] == [log]
+
+
+def test_open_log_of_a_server_that_has_not_run_says_where_it_will_be(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.ui_app import UrlCatcher
+
+    from ember.ui import message
+    from ember.ui.qt import QDesktopServices
+
+    log = tmp_path / "mcp-time.log"  # not written yet
+    section = _one_server_with_log(qtbot, log)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        with qtbot.waitSignal(message.global_bridge.info_shown) as told:
+            section.open_log.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert catcher.opened == []  # no viewer opened on a missing file
+    assert "no log yet" in told.args[0] and str(log) in told.args[0]

@@ -155,7 +155,7 @@ def test_thinking_is_a_collapsed_block_apart_from_the_answer(qtbot) -> None:
     assert not bubble.thinking.expanded and not bubble.thinking.text.isVisible()
     assert bubble.body.toPlainText().strip() == "It is 4."  # no thinking in the answer
     bubble.thinking.toggle.click()
-    assert bubble.thinking.text.text() == "The user wants a sum. 2 + 2 is 4."
+    assert bubble.thinking.text.toPlainText() == "The user wants a sum. 2 + 2 is 4."
     bubble.set_show_thinking(False)  # the chat hides thinking
     assert not bubble.thinking.isVisible()
     assert bubble.body.toPlainText().strip() == "It is 4."
@@ -164,3 +164,44 @@ def test_thinking_is_a_collapsed_block_apart_from_the_answer(qtbot) -> None:
 def test_an_answer_without_thinking_shows_no_block(qtbot) -> None:
     bubble = _answer(qtbot, "Hello.", ())
     assert not bubble.thinking.isVisible()
+
+
+def test_thinking_is_plain_text_and_a_long_run_wraps_inside_the_answer(qtbot) -> None:
+    # A reasoning model may think in a long unbroken run (a URL, minified code): the block
+    # breaks it rather than widening the whole answer; markup in it is shown as typed.
+    long_run = "https://example.com/" + "x" * 5000
+    thinking = f'<img src="http://127.0.0.1:9/t.png"><b>bold?</b> {long_run}'
+    bubble = _answer(qtbot, "Answer.", (), thinking=thinking)
+    bubble.thinking.toggle.click()
+    assert bubble.thinking.text.isVisible()
+    assert bubble.minimumSizeHint().width() < 1000
+    assert bubble.thinking.text.toPlainText() == thinking
+    assert bubble.thinking.text.resource_requests == []  # nothing fetched
+
+
+def test_a_result_with_one_huge_line_is_broken_anywhere(qtbot) -> None:
+    # Minified JSON from a server: wrapping a 1 MB run at word boundaries froze the window for
+    # most of a minute at "Show all"; broken anywhere it takes a moment. Prose still wraps by words.
+    from ember.ui.qt import QTextOption
+
+    huge = '{"rows": [' + ",".join(['{"k":"value"}'] * 80_000) + "]}"
+    bubble = _answer(qtbot, "Here.", (_step(0, 5, result=huge), _step(1, 5, result="a b c")))
+    row, prose = bubble.timeline.rows
+    row.toggle.click()
+    prose.toggle.click()
+    assert row.show_all is not None
+    row.show_all.click()
+    assert row.result_box is not None and row.result_box.toPlainText() == huge
+    assert row.result_box.wordWrapMode() == QTextOption.WrapMode.WrapAnywhere
+    assert prose.result_box is not None
+    assert prose.result_box.wordWrapMode() == QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
+
+
+def test_an_answers_error_is_plain_text(qtbot) -> None:
+    # Why an answer failed may quote a server (an MCP server's log, a remote's error body).
+    from ember.ui.qt import Qt
+
+    bubble = _answer(qtbot, "", (), state="streaming")
+    bubble.fail('The server said: <img src="file:///etc/hostname"><a href="x">retry</a>')
+    assert bubble.error_label.isVisible()
+    assert bubble.error_label.textFormat() == Qt.TextFormat.PlainText

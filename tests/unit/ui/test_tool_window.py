@@ -101,6 +101,19 @@ def test_tools_chosen_in_the_menu_are_kept_with_the_chat(qtbot, chat_id) -> None
     close_window(window)
 
 
+def test_a_tools_description_shows_as_typed_in_the_menus_tooltip(qtbot, chat_id) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.ui.test_tool_settings import SHOUTY, shown_tooltip
+
+    from ember.tools.types import ToolInfo
+
+    window = open_window_on_chat(qtbot, chat_id)
+    tools = window.chat_tools
+    tools._listed([ToolInfo(name="add", description=SHOUTY, parameters={}, server="calc")])
+    [add] = [a for a in tools.menu.actions() if a.text() == "add"]
+    assert shown_tooltip(add.toolTip()) == SHOUTY
+    close_window(window)
+
+
 def test_settings_lists_a_real_servers_state_and_tools(qtbot, chat_id) -> None:  # type: ignore[no-untyped-def]
     import sys
     from pathlib import Path
