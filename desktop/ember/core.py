@@ -155,8 +155,8 @@ class Core:
 
     def _open_mcp_host(self) -> Any:
         from ember.errors import ConfigError
-        from ember.tools.mcp_host import McpHost
         from ember.tools.mcp_config import load_servers
+        from ember.tools.mcp_host import McpHost
 
         try:  # a bad mcp.json leaves MCP tools out (``mcp_error`` says why), never chats
             servers = load_servers(self.paths.mcp_config)
