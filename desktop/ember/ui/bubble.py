@@ -121,6 +121,7 @@ class MessageBubble(QFrame):
         header.setSpacing(8)
         self.author = QLabel(self._author_text(), self.card)
         self.author.setObjectName("Author")
+        self.author.setTextFormat(Qt.TextFormat.PlainText)  # a model's name: never markup
         self.state_label = QLabel("", self.card)
         self.state_label.setObjectName("State")
         self.meta = QLabel("", self.card)

@@ -159,8 +159,8 @@ class ChatTools(QObject):
                 continue
             if info.server != server:
                 server = info.server
-                self.menu.addSection(server)
-            action = self.menu.addAction(info.name)
+                self.menu.addSection(server.replace("&", "&&"))  # "&" is not a shortcut
+            action = self.menu.addAction(info.name.replace("&", "&&"))
             action.setCheckable(True)
             action.setChecked(info.name in self.tools)
             action.setToolTip(plain_tooltip(info.description))
@@ -170,7 +170,7 @@ class ChatTools(QObject):
         if self.infos and missing:  # chosen before, gone now (a server removed): can be unset
             self.menu.addSection("No longer available")
             for tool in missing:
-                action = self.menu.addAction(tool)
+                action = self.menu.addAction(tool.replace("&", "&&"))
                 action.setCheckable(True)
                 action.setChecked(True)
                 action.toggled.connect(lambda on, n=tool: self._toggle(n, on))
