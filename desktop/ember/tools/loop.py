@@ -25,7 +25,14 @@ from ember.engines.base import ToolCall
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import ToolError
 from ember.knowledge.types import Citation
-from ember.tools.types import ApprovalRequest, Approver, Decision, Tool, ToolOutput
+from ember.tools.types import (
+    ApprovalRequest,
+    Approver,
+    Decision,
+    StepCancels,
+    Tool,
+    ToolOutput,
+)
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -34,6 +41,7 @@ NO_APPROVER = (
     "window, or pass --yes to `ember ask`)."
 )
 DENIED = "Not run: the user denied this call. Do not call it again; answer without it."
+STOPPED = "Not finished: the user stopped this call. Answer without its result."
 REPEATED = (
     "You already called {name} with exactly these arguments; its result is above. "
     "Do not call it again: answer the user now."
@@ -42,6 +50,10 @@ REPEATED = (
 
 class StepCancelled(Exception):
     """The answer was stopped while a step waited for approval or ran."""
+
+
+class StepStopped(Exception):
+    """The person stopped one running step (not the answer): see :class:`StepCancels`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +104,16 @@ def _call_key(call: ToolCall) -> str:
 
 
 def run_tool(
-    tool: Tool, arguments: Mapping[str, Any], cancel: CancelToken, timeout_s: float
+    tool: Tool,
+    arguments: Mapping[str, Any],
+    cancel: CancelToken,
+    timeout_s: float,
+    step_cancel: CancelToken | None = None,
 ) -> ToolOutput:
     """``tool.run`` on a thread of its own, given up after ``timeout_s`` (a :class:`ToolError`;
-    the tool's own token is cancelled so it can stop) or when ``cancel`` is set
-    (:class:`StepCancelled`). Any exception of the tool other than ToolError becomes one."""
+    the tool's own token is cancelled so it can stop), when ``cancel`` is set
+    (:class:`StepCancelled`) or when ``step_cancel`` is (:class:`StepStopped`). Any exception
+    of the tool other than ToolError becomes one."""
     inner = CancelToken()
     box: dict[str, Any] = {}
 
@@ -113,6 +130,8 @@ def run_tool(
         while worker.is_alive():
             if cancel.cancelled:
                 raise StepCancelled
+            if step_cancel is not None and step_cancel.cancelled:
+                raise StepStopped
             if time.monotonic() >= deadline:
                 raise ToolError(
                     f"{tool.info.name} did not finish within {timeout_s:g} s and was stopped."
@@ -166,6 +185,8 @@ class StepRunner:
         self.extra_tokens = extra_tokens
         self.cited = list(cited)
         self._seen: set[str] = set()
+        # Where the person can stop one running step (the window's approver carries one).
+        self.step_cancels: StepCancels | None = getattr(approve, "step_cancels", None)
 
     def run(
         self,
@@ -215,33 +236,47 @@ class StepRunner:
         count: Callable[[str], int],
         room_tokens: int | None,
     ) -> Generator[ToolStep, None, CallOutcome]:
-        """:meth:`run` once the step is recorded."""
-        yield step
-        if tool is None:
-            allowed = ", ".join(self.tools) or "none"
-            message = f"There is no tool called {call.name!r} here (tools: {allowed})."
-            return (yield from self._end(step, "error", message, count, room_tokens, error=True))
-        if ask:
-            decision: Decision = "deny"
-            if self.approve is not None:
-                decision = self.approve(ApprovalRequest(call, tool.info), self.cancel)
-            if decision == "cancelled" or self.cancel.cancelled:
-                yield self._close(step, "cancelled", decision="cancelled")
-                raise StepCancelled
-            if decision == "deny":
-                note = DENIED if self.approve is not None else NO_APPROVER
-                return (yield from self._end(step, "denied", note, count, room_tokens, "deny"))
-            if decision == "always":
-                self.always_allow(tool.info)
-            step = self.store.update_step(step.id, state="running", decision=decision)
-            yield step
+        """:meth:`run` once the step is recorded. A step that runs can be stopped through
+        :attr:`step_cancels` from the moment it is shown running."""
+        stops = self.step_cancels
         try:
-            output = run_tool(tool, call.arguments, self.cancel, self.timeout_s)
-        except StepCancelled:
-            yield self._close(step, "cancelled")
-            raise
-        except ToolError as exc:
-            return (yield from self._end(step, "error", str(exc), count, room_tokens, error=True))
+            step_cancel = stops.begin(step.id) if stops is not None and not ask else None
+            yield step
+            if tool is None:
+                allowed = ", ".join(self.tools) or "none"
+                message = f"There is no tool called {call.name!r} here (tools: {allowed})."
+                return (
+                    yield from self._end(step, "error", message, count, room_tokens, error=True)
+                )
+            if ask:
+                decision: Decision = "deny"
+                if self.approve is not None:
+                    decision = self.approve(ApprovalRequest(call, tool.info), self.cancel)
+                if decision == "cancelled" or self.cancel.cancelled:
+                    yield self._close(step, "cancelled", decision="cancelled")
+                    raise StepCancelled
+                if decision == "deny":
+                    note = DENIED if self.approve is not None else NO_APPROVER
+                    return (yield from self._end(step, "denied", note, count, room_tokens, "deny"))
+                if decision == "always":
+                    self.always_allow(tool.info)
+                step = self.store.update_step(step.id, state="running", decision=decision)
+                step_cancel = stops.begin(step.id) if stops is not None else None
+                yield step
+            try:
+                output = run_tool(tool, call.arguments, self.cancel, self.timeout_s, step_cancel)
+            except StepCancelled:
+                yield self._close(step, "cancelled")
+                raise
+            except StepStopped:
+                return (yield from self._end(step, "cancelled", STOPPED, count, room_tokens))
+            except ToolError as exc:
+                return (
+                    yield from self._end(step, "error", str(exc), count, room_tokens, error=True)
+                )
+        finally:
+            if stops is not None:
+                stops.end(step.id)
         text, citations = self._number(output.text, output.citations)
         state: StepState = "error" if output.is_error else "done"
         return (

@@ -9,6 +9,7 @@ reads it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -84,6 +85,41 @@ class ApprovalRequest:
 
 class Approver(Protocol):
     """Decides on one call; may block (a dialog, a terminal prompt) until the person answers or
-    ``cancel`` is set (then it returns "cancelled"). Never called for auto-approved tools."""
+    ``cancel`` is set (then it returns "cancelled"). Never called for auto-approved tools.
+
+    An approver may also carry ``step_cancels`` (a :class:`StepCancels`): the person who
+    approves calls can then stop one running call without stopping the answer (the window's
+    Cancel on a running step)."""
 
     def __call__(self, request: ApprovalRequest, cancel: CancelToken) -> Decision: ...
+
+
+class StepCancels:
+    """The cancel tokens of the tool steps running now, by step id (thread-safe): the tool
+    loop registers each running step (:meth:`begin`, :meth:`end`); the person stops one with
+    :meth:`cancel`. A stopped step ends 'cancelled' and the model is told, and the answer goes
+    on."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[int, CancelToken] = {}
+
+    def begin(self, step_id: int) -> CancelToken:
+        """The token of step ``step_id``, which starts running now."""
+        with self._lock:
+            token = self._tokens[step_id] = CancelToken()
+            return token
+
+    def end(self, step_id: int) -> None:
+        """Step ``step_id`` is over (its token is forgotten)."""
+        with self._lock:
+            self._tokens.pop(step_id, None)
+
+    def cancel(self, step_id: int) -> bool:
+        """Stop step ``step_id``; False when it is not running (waiting for approval, done)."""
+        with self._lock:
+            token = self._tokens.get(step_id)
+        if token is None:
+            return False
+        token.cancel()
+        return True

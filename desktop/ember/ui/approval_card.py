@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ember.tools.types import StepCancels
 from ember.ui.accessibility import name
 from ember.ui.qt import (
     QFrame,
@@ -73,6 +74,8 @@ class WindowApprover(QObject):
     ) -> None:
         super().__init__(parent)
         self.always_allow = always_allow
+        # The running steps of the window's answers: Cancel on one stops it alone.
+        self.step_cancels = StepCancels()
 
     def __call__(self, request: ApprovalRequest, cancel: CancelToken) -> Decision:
         pending = PendingApproval(request)

@@ -89,7 +89,7 @@ class MessageBubble(QFrame):
     editRequested = Signal(object)  # BubbleData
     versionRequested = Signal(int)  # the id of the version of this message to show
     updateIndexRequested = Signal(object)  # tuple[StaleSource, ...]
-    stepCancelRequested = Signal()  # Cancel on a running tool step (stops the answer)
+    stepCancelRequested = Signal(object)  # Cancel on a running tool step: the step's id
 
     def __init__(self, data: BubbleData, code_color: QColor, parent: QWidget | None = None) -> None:
         super().__init__(parent)

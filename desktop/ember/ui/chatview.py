@@ -85,7 +85,7 @@ class ChatView(QScrollArea):
     editRequested = Signal(object)
     versionRequested = Signal(object, int)  # (MessageBubble, id of its version to show)
     suggestionPicked = Signal(str)
-    stepCancelRequested = Signal()  # Cancel on a running tool step
+    stepCancelRequested = Signal(object)  # Cancel on a running tool step: the step's id
 
     def __init__(self, code_color: QColor, parent: QWidget | None = None) -> None:
         super().__init__(parent)

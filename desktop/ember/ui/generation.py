@@ -90,7 +90,7 @@ class Generation(QObject):
         self.approver = WindowApprover(None, self)
         self.approver.requested.connect(self._ask)
         self._cards: list[ApprovalCard] = []
-        chat.stepCancelRequested.connect(self.stop)
+        chat.stepCancelRequested.connect(self._cancel_step)
 
     def send(self, text: str) -> None:
         """Send what the composer holds (or, while editing, replace that message and resend)."""
@@ -216,6 +216,12 @@ class Generation(QObject):
         """What the assistant is given for the open chat's tools (nothing when it has none)."""
         names = self.chosen_tools()
         return {"tools": names, "approve": self.approver} if names else {}
+
+    def _cancel_step(self, step_id: int) -> None:
+        """Cancel on a step: a running one stops and the answer goes on (the model is told);
+        one not running (yet) stops the answer."""
+        if not self.approver.step_cancels.cancel(step_id):
+            self.stop()
 
     def _ask(self, pending: PendingApproval) -> None:
         """A tool waits for the person: its card at the end of the answer, focused."""

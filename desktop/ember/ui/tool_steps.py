@@ -94,9 +94,9 @@ def _plain_box(parent: QWidget, text: str, accessible: str) -> QPlainTextEdit:
 
 class StepRow(QFrame):
     """One tool step: a toggle row (collapsed at first) over its arguments and result. While it
-    runs it shows a busy bar and a Cancel button (:attr:`cancelRequested`)."""
+    runs it shows a busy bar and a Cancel button (:attr:`cancelRequested`, with the step's id)."""
 
-    cancelRequested = Signal()
+    cancelRequested = Signal(object)  # the step's id
 
     def __init__(self, step: ToolStep, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,7 +126,7 @@ class StepRow(QFrame):
         head.addWidget(self.busy)
         self.cancel_button = QToolButton(self)
         self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancelRequested.emit)
+        self.cancel_button.clicked.connect(lambda: self.cancelRequested.emit(self.step.id))
         head.addWidget(self.cancel_button)
         layout.addLayout(head)
 
@@ -217,7 +217,7 @@ class AnswerTimeline(QWidget):
     drawing Markdown into a text view) draws each later stretch. Links in those views go to
     ``on_link`` with the stretch's code blocks (for its Copy links)."""
 
-    cancelRequested = Signal()
+    cancelRequested = Signal(object)  # the id of the step whose Cancel was pressed
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from ember.tools.builtin import Calculator, ReadFile
 from ember.tools.loop import (
     DENIED,
     NO_APPROVER,
+    STOPPED,
     CallOutcome,
     StepCancelled,
     StepRunner,
@@ -26,7 +27,7 @@ from ember.tools.loop import (
     run_tool,
 )
 from ember.tools.toolbox import Toolbox
-from ember.tools.types import ApprovalRequest, Decision, ToolInfo, ToolOutput
+from ember.tools.types import ApprovalRequest, Decision, StepCancels, ToolInfo, ToolOutput
 
 
 class Notebook:
@@ -173,6 +174,32 @@ def test_stopping_the_answer_stops_a_running_tool(store: ChatStore) -> None:
     with pytest.raises(StepCancelled):
         next(steps)
     assert store.step(1).state == "cancelled"
+
+
+class Person:
+    """Approves every call, and can stop one running step (as the window's Cancel does)."""
+
+    def __init__(self) -> None:
+        self.step_cancels = StepCancels()
+
+    def __call__(self, request: ApprovalRequest, cancel: CancelToken) -> Decision:
+        return "allow_once"
+
+
+def test_stopping_one_step_ends_it_and_the_answer_goes_on(store: ChatStore) -> None:
+    notebook = Notebook(wait=threading.Event())  # runs until told to stop
+    person, answer = Person(), CancelToken()
+    run = runner(store, notebook, approve=person, cancel=answer)
+    steps = run.run(ToolCall("c1", "write_note", {}), 0)
+    assert next(steps).state == "approval"
+    running = next(steps)
+    assert running.state == "running"
+    assert person.step_cancels.cancel(running.id)  # the Cancel button on the running step
+    seen, outcome = finish(steps)
+    assert seen[-1].state == "cancelled" and seen[-1].finished is not None
+    assert STOPPED in outcome.content  # the model is told, and answers without it
+    assert not answer.cancelled
+    assert not person.step_cancels.cancel(running.id)  # over: nothing left to stop
 
 
 def test_ctrl_c_at_the_approval_prompt_leaves_the_step_cancelled(store: ChatStore) -> None:

@@ -119,8 +119,9 @@ def test_a_running_step_is_busy_and_its_cancel_asks_to_stop(qtbot) -> None:
     )  # fmt: skip
     row = bubble.timeline.rows[0]
     assert row.busy.isVisible() and row.cancel_button.isVisible()
-    with qtbot.waitSignal(bubble.stepCancelRequested, timeout=1000):
+    with qtbot.waitSignal(bubble.stepCancelRequested, timeout=1000) as cancelled:
         row.cancel_button.click()
+    assert cancelled.args == [row.step.id]  # which step: that one stops, the answer goes on
     bubble.set_step(_step(0, 0, state="done"))  # the same step, ended
     assert not row.busy.isVisible() and not row.cancel_button.isVisible()
     assert row.toggle.text() == "calculator · built-in · 0.4 s"

@@ -138,3 +138,13 @@ def test_settings_lists_a_real_servers_state_and_tools(qtbot, chat_id) -> None: 
     assert section.open_log.isEnabled()  # its stderr log
     dialog.reject()
     close_window(window)
+
+
+def test_cancel_on_a_running_step_stops_that_step_not_the_answer(qtbot, chat_id) -> None:  # type: ignore[no-untyped-def]
+    window = open_window_on_chat(qtbot, chat_id)
+    generator = window.generator
+    running = generator.approver.step_cancels.begin(41)  # what the tool loop does as it runs
+    window.chat.stepCancelRequested.emit(41)  # Cancel on that step's row
+    assert running.cancelled
+    generator.approver.step_cancels.end(41)
+    close_window(window)
