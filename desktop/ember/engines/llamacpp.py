@@ -140,7 +140,9 @@ class LlamaCppEngine:
             # llama.cpp's repeat penalty looks back over the prompt too (its last 64 tokens), so
             # it steers the answer away from the very result it should quote: at 1.1 the
             # embedded model answered "1234 * 5678 = 0" after a calculator result of 7006652.
-            options = replace(options, repeat_penalty=1.0)
+            # With none at all, greedy, it wrote "The answer is 6." until max_tokens after a
+            # denied call; 1.05 quotes 7006652 and ends that loop after one line.
+            options = replace(options, repeat_penalty=min(options.repeat_penalty, 1.05))
             if not self.tool_format:
                 # A model with no tool format of its own was never trained to report a tool's
                 # result; sampled at the app's 0.7 the embedded model quoted the calculator's
