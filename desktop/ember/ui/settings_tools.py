@@ -549,7 +549,9 @@ class ToolsSection(QWidget):
         remote = item.data(Qt.ItemDataRole.UserRole)
         off = item.checkState() != Qt.CheckState.Checked
         self._switch(
-            self.tool_list, item, lambda text: switched(text, server.name, disabled=off, tool=remote)
+            self.tool_list,
+            item,
+            lambda text: switched(text, server.name, disabled=off, tool=remote),
         )
 
     def _switch(
