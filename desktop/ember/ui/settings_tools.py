@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import ConfigError, EmberError
-from ember.tools.types import BUILTIN
 from ember.ui.accessibility import name
 from ember.ui.qt import (
     QDesktopServices,
@@ -49,6 +48,7 @@ from ember.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from ember.ui.tools_allowed import AllowedTools, wrapped_label
 
 if TYPE_CHECKING:
     from ember.config import Settings
@@ -94,22 +94,6 @@ def switched(text: str, server: str, *, disabled: bool | None = None, tool: str 
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def allowed_label(key: str) -> str:
-    """How a ``tools_always_allowed`` key ("server/tool") reads in the list."""
-    server, _, tool = key.partition("/")
-    if not tool:
-        return key
-    return f"{tool} (built-in)" if server == BUILTIN else f"{tool} (server {server})"
-
-
-def _label(text: str, parent: QWidget, object_name: str = "Muted") -> QLabel:
-    label = QLabel(text, parent)
-    label.setObjectName(object_name)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
-
-
 def _short_list(widget: QListWidget) -> None:
     """At most :data:`LIST_ROWS` rows high: a long list scrolls, the page does not grow."""
     rows = widget.fontMetrics().height() + 6
@@ -139,7 +123,9 @@ class ToolsSection(QWidget):
         self._switching = False  # a checkbox is editing the text (its box already shows it)
         layout = QVBoxLayout(self)
         layout.addWidget(self._servers_box())
-        layout.addWidget(self._allowed_box(settings))
+        self.allowed = AllowedTools(list(settings.tools_always_allowed), self)
+        _short_list(self.allowed.list)
+        layout.addWidget(self.allowed)
         layout.addWidget(self._folders_box(settings))
         layout.addWidget(self._limits_box(settings))
         layout.addStretch(1)
@@ -155,7 +141,7 @@ class ToolsSection(QWidget):
         self.server_list.itemChanged.connect(self._server_toggled)
         self.server_list.currentRowChanged.connect(lambda _row: self._show_tools())
         servers.addWidget(self.server_list)
-        self.detail = _label("", box)  # the chosen server's state and message, whole
+        self.detail = wrapped_label("", box)  # the chosen server's state and message, whole
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.hide()
         servers.addWidget(self.detail)
@@ -180,7 +166,7 @@ class ToolsSection(QWidget):
         self.editor.setMinimumHeight(140)
         self.editor.textChanged.connect(self._text_changed)
         servers.addWidget(self.editor)
-        self.error = _label("", box, "Error")  # right under the text it is about
+        self.error = wrapped_label("", box, "Error")  # right under the text it is about
         self.error.hide()
         servers.addWidget(self.error)
         save_row = QHBoxLayout()
@@ -188,41 +174,9 @@ class ToolsSection(QWidget):
         self.save_button.setToolTip("Write mcp.json now and restart the servers")
         self.save_button.clicked.connect(self.save_servers)
         save_row.addWidget(self.save_button)
-        self.note = _label("", box)  # not saved yet / saved
+        self.note = wrapped_label("", box)  # not saved yet / saved
         save_row.addWidget(self.note, 1)
         servers.addLayout(save_row)
-        return box
-
-    def _allowed_box(self, settings: Settings) -> QGroupBox:
-        box = QGroupBox("Always allowed", self)
-        column = QVBoxLayout(box)
-        column.addWidget(
-            _label(
-                "These tools run without asking you first (you chose “Always allow”). Remove "
-                "one to be asked again; the dialog's Save keeps the change.",
-                box,
-            )
-        )
-        self.allowed = QListWidget(box)
-        name(self.allowed, "Tools always allowed")
-        _short_list(self.allowed)
-        for key in settings.tools_always_allowed:
-            item = QListWidgetItem(allowed_label(key))
-            item.setData(Qt.ItemDataRole.UserRole, key)
-            item.setToolTip(key)
-            self.allowed.addItem(item)
-        column.addWidget(self.allowed)
-        self.allowed_none = _label("None: every tool that can change something asks first.", box)
-        column.addWidget(self.allowed_none)
-        row = QHBoxLayout()
-        self.remove_allowed = QPushButton("Remove", box)
-        self.remove_allowed.setAccessibleName("Remove from always allowed")
-        self.remove_allowed.clicked.connect(self.remove_allowed_tool)
-        self.allowed.itemSelectionChanged.connect(self._allowed_changed)
-        row.addWidget(self.remove_allowed)
-        row.addStretch(1)
-        column.addLayout(row)
-        self._allowed_changed()
         return box
 
     def _folders_box(self, settings: Settings) -> QGroupBox:
@@ -264,34 +218,19 @@ class ToolsSection(QWidget):
         self.timeout.setSuffix(" s")
         self.timeout.setValue(settings.tool_timeout_s)
         form.addRow("Time a server's tool may take", self.timeout)
-        form.addRow("", _label("A new time applies from Ember's next start.", limits))
+        form.addRow("", wrapped_label("A new time applies from Ember's next start.", limits))
         return limits
 
     # -- the settings it saves -----------------------------------------------------------------
 
     def values(self) -> dict[str, object]:
         return dict(
-            tools_always_allowed=[
-                str(self.allowed.item(i).data(Qt.ItemDataRole.UserRole))
-                for i in range(self.allowed.count())
-            ],
+            tools_always_allowed=self.allowed.keys(),
             read_file_folders=[self.folders.item(i).text() for i in range(self.folders.count())],
             tool_step_limit=self.step_limit.value(),
             tool_result_max_chars=self.result_cap.value(),
             tool_timeout_s=float(self.timeout.value()),
         )
-
-    def remove_allowed_tool(self) -> None:
-        """Take the selected tools off the always-allowed list (saved with the dialog)."""
-        for item in self.allowed.selectedItems():
-            self.allowed.takeItem(self.allowed.row(item))
-        self._allowed_changed()
-
-    def _allowed_changed(self) -> None:
-        empty = self.allowed.count() == 0
-        self.allowed.setVisible(not empty)
-        self.allowed_none.setVisible(empty)
-        self.remove_allowed.setEnabled(bool(self.allowed.selectedItems()))
 
     def add_folder(self, folder: str) -> None:
         if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
@@ -345,6 +284,7 @@ class ToolsSection(QWidget):
             self.shown = parse_servers(self.editor.toPlainText(), "mcp.json")
         except EmberError:
             return  # (half typed: the lists stay as they were)
+        self._say("")  # (a mistake named earlier is mended)
         if self._switching:  # (not while the box's own signal runs: its list is refilled)
             QTimer.singleShot(0, self, self._fill_servers)
         else:

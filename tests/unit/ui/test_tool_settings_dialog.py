@@ -64,16 +64,16 @@ def test_the_dialogs_save_stays_open_on_a_mistake_in_mcp_json(qtbot) -> None:
 def test_an_always_allowed_tool_can_be_removed_and_is_saved_with_the_dialog(qtbot) -> None:
     dialog = _dialog(qtbot, Settings(tools_always_allowed=["arith/add", "built-in/read_file"]))
     tools = dialog.tools_section
-    shown = [tools.allowed.item(i).text() for i in range(tools.allowed.count())]
+    shown = [tools.allowed.list.item(i).text() for i in range(tools.allowed.list.count())]
     assert shown == ["add (server arith)", "read_file (built-in)"]
-    assert not tools.remove_allowed.isEnabled()  # nothing chosen yet
-    tools.allowed.item(0).setSelected(True)
-    tools.remove_allowed.click()
+    assert not tools.allowed.remove_button.isEnabled()  # nothing chosen yet
+    tools.allowed.list.item(0).setSelected(True)
+    tools.allowed.remove_button.click()
     assert dialog.settings().tools_always_allowed == ["built-in/read_file"]
-    tools.allowed.item(0).setSelected(True)
-    tools.remove_allowed.click()
+    tools.allowed.list.item(0).setSelected(True)
+    tools.allowed.remove_button.click()
     assert dialog.settings().tools_always_allowed == []
-    assert tools.allowed.isHidden() and not tools.allowed_none.isHidden()
+    assert tools.allowed.list.isHidden() and not tools.allowed.none.isHidden()
 
 
 def test_a_tool_allowed_in_this_session_asks_again_once_removed_in_settings() -> None:
