@@ -120,6 +120,7 @@ class Toolbox:
         self._allowed.add(info.key)
         if self._remember is not None:
             self._remember(info.key)
+            self._allowed.discard(info.key)  # the settings hold it: removed there, it asks again
 
 
 def _usable(name: str, tool: Tool | None) -> Tool:

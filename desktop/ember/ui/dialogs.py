@@ -23,6 +23,7 @@ from ember.ui.qt import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QSize,
     QSpinBox,
     Qt,
     QTabWidget,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     pass
 
 REMOTE_KINDS = {"openai": "OpenAI-compatible", "ollama": "Ollama"}
+WANTED_SIZE = QSize(780, 720)  # the settings dialog at first (cut to the screen): Tools fits
 
 
 def _is_loopback(url: str) -> bool:
@@ -159,10 +161,11 @@ class SettingsDialog(QDialog):
         self.setObjectName("SettingsDialog")
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
+        self.setSizeGripEnabled(True)  # (resizable; it opens at WANTED_SIZE, within the screen)
         self._base = settings
         layout = QVBoxLayout(self)
         # Two tabs keep the dialog within a laptop screen's height.
-        tabs = QTabWidget(self)
+        self.tabs = tabs = QTabWidget(self)
         tabs.setDocumentMode(True)
         tabs.tabBar().setUsesScrollButtons(False)  # every tab shows whole, at any font size
         general = QWidget(tabs)
@@ -179,7 +182,8 @@ class SettingsDialog(QDialog):
         from ember.ui.settings_tools import ToolsSection  # (the window's ChatTools: its core)
 
         self.tools_section = ToolsSection(settings, getattr(parent, "chat_tools", None), tabs)
-        tabs.addTab(scrolling(self.tools_section, tabs), "Tools")
+        self.tools_page = scrolling(self.tools_section, tabs)
+        tabs.addTab(self.tools_page, "Tools")
         layout.addWidget(tabs)
 
         prompt_box = QGroupBox("Assistant", self)
@@ -274,7 +278,7 @@ class SettingsDialog(QDialog):
         self.result_settings: Settings | None = None
         self._select_matching_preset()
         name_popups(self)
-        fit_to_screen(self)
+        fit_to_screen(self, WANTED_SIZE)
 
     def _appearance(self, settings: Settings, parent: QWidget) -> QWidget:
         """The theme choice (applied when saved) and the keyboard shortcuts list."""
@@ -345,6 +349,13 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         if not self.api_section.confirm(then=self.accept):  # another computer may reach it
+            return
+        tools = self.tools_section
+        if tools.saving:  # a write of mcp.json is on its way (a moment)
+            return
+        if tools.edited:  # mcp.json not saved yet: saved first (then this again), or its mistake
+            if not tools.save_servers(then=self.accept):
+                self.tabs.setCurrentWidget(self.tools_page)
             return
         try:
             self.result_settings = self.settings().validate()

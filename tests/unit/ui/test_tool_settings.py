@@ -61,16 +61,82 @@ def test_valid_servers_are_saved_and_listed(qtbot) -> None:
     assert section.server_list.item(0).text().startswith("time · ")
 
 
-def test_disabling_a_server_writes_the_file(qtbot) -> None:
+def test_a_servers_checkbox_edits_the_text_and_only_save_servers_writes_it(qtbot) -> None:
+    from ember.ui.qt import Qt
+
     section = _section(qtbot)
     section.editor.setPlainText(GOOD)
     section.save_servers()
+    assert section.path is not None
+    saved = section.path.read_text(encoding="utf-8")
+    assert not section.note.text().startswith("mcp.json has changes")
+    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.path.read_text(encoding="utf-8") == saved  # nothing written behind its back
+    assert '"disabled": true' in section.editor.toPlainText()
+    assert section.note.text().startswith("mcp.json has changes not saved yet")
+    qtbot.waitUntil(lambda: section.server_list.item(0).text() == "time · not saved yet")
+    section.editor.undo()  # the checkbox was one edit of the text
+    assert section.editor.toPlainText() == saved and not section.note.text()
+    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.save_servers() is True
+    assert load_servers(section.path)[0].disabled is True
+    assert section.note.text().startswith("Saved")
+
+
+def test_a_tools_checkbox_edits_disabled_tools_in_the_text(qtbot) -> None:
+    from ember.tools.types import ToolInfo
     from ember.ui.qt import Qt
 
-    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
     assert section.path is not None
-    assert load_servers(section.path)[0].disabled is True
-    assert '"disabled": true' in section.editor.toPlainText()
+    saved = section.path.read_text(encoding="utf-8")
+    section.infos = [ToolInfo(name="now", description="", server="time", remote_name="now")]
+    section._fill_servers()
+    section.tool_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.path.read_text(encoding="utf-8") == saved
+    qtbot.waitUntil(lambda: section.tool_list.count() == 1)
+    assert section.tool_list.item(0).checkState() == Qt.CheckState.Unchecked
+    section.save_servers()
+    assert load_servers(section.path)[0].disabled_tools == ("now",)
+    section.tool_list.item(0).setCheckState(Qt.CheckState.Checked)  # back on: the key goes
+    assert "disabledTools" not in section.editor.toPlainText()
+
+
+def test_a_failed_servers_message_is_shown_whole_under_the_list(qtbot) -> None:
+    from ember.tools.mcp_host import ServerStatus
+
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    why = (
+        "The MCP server 'time' could not start: the command '/usr/bin/does-not-exist-mcp' was "
+        "not found. Check the command in mcp.json or install the server."
+    )
+    section._fill_servers([ServerStatus(name="time", state="failed", message=why)])
+    row = section.server_list.item(0)
+    assert row.text() == "time · failed"  # a short row: no cut-off sentence, no scrolling
+    assert why in row.toolTip()
+    assert section.detail.isVisible() and why in section.detail.text()
+    assert section.detail.wordWrap()
+
+
+def test_a_checkbox_never_replaces_text_typed_and_not_saved(qtbot) -> None:
+    from ember.ui.qt import Qt
+
+    section = _section(qtbot)
+    section.editor.setPlainText(GOOD)
+    section.save_servers()
+    assert section.path is not None
+    saved = section.path.read_text(encoding="utf-8")
+    typed = GOOD.replace("}}}", '}, "files": {"command": "mcp-files"')  # half typed
+    section.editor.setPlainText(typed)
+    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert section.editor.toPlainText() == typed  # the typing stays
+    assert section.path.read_text(encoding="utf-8") == saved  # nothing written
+    assert section.server_list.item(0).checkState() == Qt.CheckState.Checked  # the box went back
+    assert "mistake" in section.error.text()
 
 
 def test_folders_and_limits_are_saved_with_the_settings(qtbot, tmp_path) -> None:
@@ -82,9 +148,11 @@ def test_folders_and_limits_are_saved_with_the_settings(qtbot, tmp_path) -> None
     tools.remove_folder()
     tools.step_limit.setValue(3)
     tools.result_cap.setValue(5000)
+    tools.timeout.setValue(90)
     saved = dialog.settings()
     assert saved.read_file_folders == [str(tmp_path / "notes")]
     assert (saved.tool_step_limit, saved.tool_result_max_chars) == (3, 5000)
+    assert saved.tool_timeout_s == 90.0
 
 
 # What a server may say about its tool: markup a tooltip would otherwise draw (and load).
@@ -117,23 +185,6 @@ def test_a_tools_description_shows_as_typed_in_its_tooltip(qtbot) -> None:
     section._fill_servers([])
     assert section.tool_list.count() == 1
     assert shown_tooltip(section.tool_list.item(0).toolTip()) == SHOUTY
-
-
-def test_a_checkbox_never_replaces_text_typed_and_not_saved(qtbot) -> None:
-    from ember.ui.qt import Qt
-
-    section = _section(qtbot)
-    section.editor.setPlainText(GOOD)
-    section.save_servers()
-    assert section.path is not None
-    saved = section.path.read_text(encoding="utf-8")
-    typed = GOOD.replace("}}}", '}, "files": {"command": "mcp-files"')  # half typed
-    section.editor.setPlainText(typed)
-    section.server_list.item(0).setCheckState(Qt.CheckState.Unchecked)
-    assert section.editor.toPlainText() == typed  # the typing stays
-    assert section.path.read_text(encoding="utf-8") == saved  # nothing written
-    assert section.server_list.item(0).checkState() == Qt.CheckState.Checked  # the box went back
-    assert "Save servers" in section.error.text()
 
 
 def test_saving_servers_writes_off_the_gui_thread_and_restarts_them(qtbot, monkeypatch) -> None:
