@@ -531,15 +531,22 @@ class McpHost:
             if server.state == "running":
                 known = ", ".join(t.name for t in server.tools) or "none"
                 return f"{server.label()} has no tool {tool_name!r} (its tools: {known})."
-            return f"{server.label()} is not running: {server.status_message() or server.state}"
-        had = [
-            s for s in self._servers if any(name in (t.name, _safe_name(t.name)) for t in s.tools)
-        ]
-        down = [s for s in had or self._servers if s.state == "failed"]
-        return " ".join(
-            f"{s.label()} {'had it and ' if s in had else ''}is not running: {s.status_message()}"
-            for s in down
-        )
+            return server.status_message() or f"{server.label()} is not running."
+
+        def listed(server: _Server) -> bool:
+            prefix = f"{server.config.name}_"
+            return any(
+                name in (t.name, _safe_name(t.name), _safe_name(prefix + t.name))
+                for t in server.tools
+            )
+
+        had = [s for s in self._servers if s.state != "running" and listed(s)]
+        if had:
+            return " ".join(
+                f"It is a tool of the MCP server {s.config.name!r}, which is not running. {s.status_message()}".strip()
+                for s in had
+            )
+        return " ".join(s.status_message() for s in self._servers if s.state == "failed")
 
 
 def _client_session(read: Any, write: Any) -> Any:
