@@ -130,3 +130,99 @@ def test_tools_list_shows_a_real_mcp_servers_tools(ember_home: Path) -> None:
     assert rows["get_current_time"]["server"] == "time"
     assert rows["get_current_time"]["needs_approval"] is True  # not a read-only built-in
     assert [(s["name"], s["state"]) for s in payload["servers"]] == [("time", "running")]
+
+
+SUPPORT_SERVER = str(Path(__file__).resolve().parents[1] / "support" / "mcp_tools_server.py")
+
+
+def test_tools_list_with_no_servers_says_where_to_add_them(ember_home: Path) -> None:
+    from ember.paths import ember_paths
+
+    result = ember("tools", "list", timeout=60)
+    assert result.returncode == 0, result.stderr
+    config = ember_paths().mcp_config
+    assert (
+        f"No MCP servers. Add them to {config} (the mcpServers format of Claude Desktop and "
+        "Cursor)." in result.stdout
+    )
+
+
+def test_tools_list_shows_every_server_and_who_always_allowed_a_tool(
+    ember_home: Path, tmp_path: Path
+) -> None:
+    from ember.config import load_settings, save_settings
+    from ember.paths import ember_paths
+
+    paths = ember_paths().ensure()
+    servers = {
+        "arith": {"command": sys.executable, "args": [SUPPORT_SERVER]},
+        "old": {"command": sys.executable, "args": [SUPPORT_SERVER], "disabled": True},
+        "ghost": {"command": str(tmp_path / "no-such-mcp-server")},
+    }
+    paths.mcp_config.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    settings = load_settings(paths)
+    save_settings(settings.model_copy(update={"tools_always_allowed": ["arith/add"]}), paths)
+
+    result = ember("tools", "list", timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"MCP servers (from {paths.mcp_config}):" in out
+    assert "  arith: running, " in out
+    assert "  old: disabled" in out
+    assert "  ghost: failed: The MCP server 'ghost' could not start" in out
+    assert (
+        "add  (arith/add; always allowed by you (remove it in Settings → Tools or from "
+        f"tools_always_allowed in {paths.config_file}))" in out
+    )
+    assert "echo  (arith/echo; asks first)" in out
+
+    payload = json.loads(ember("tools", "list", "--json", timeout=120).stdout)
+    states = {s["name"]: (s["state"], s["disabled"]) for s in payload["servers"]}
+    assert states == {
+        "arith": ("running", False),
+        "old": ("stopped", True),
+        "ghost": ("failed", False),
+    }
+    assert payload["mcp_config"] == str(paths.mcp_config)
+    add = next(row for row in payload["tools"] if row["key"] == "arith/add")
+    assert add["always_allowed"] is True and add["needs_approval"] is False
+
+
+@pytest.mark.parametrize("given", ["", ","])
+def test_tools_without_a_name_is_an_error(given: str) -> None:
+    result = ember("ask", "--tools", given, QUESTION, timeout=60)
+    assert result.returncode == 1
+    assert "no tool was named" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_misspelt_tool_gets_a_did_you_mean() -> None:
+    result = ember("ask", "--tools", "Calculator", QUESTION, timeout=60)
+    assert result.returncode == 1
+    assert "Did you mean 'calculator'?" in result.stderr
+
+
+def test_a_missing_tool_says_mcp_json_is_broken(ember_home: Path) -> None:
+    from ember.paths import ember_paths
+
+    config = ember_paths().ensure().mcp_config
+    config.write_text('{"servers": {"arith": {"command": "x"}}}', encoding="utf-8")
+    result = ember("ask", "--tools", "add", QUESTION, timeout=60)
+    assert result.returncode == 1
+    assert "There is no tool called 'add'" in result.stderr
+    assert f'(mcp.json has an error: {config} has no "mcpServers" object' in result.stderr
+    assert 'rename the key to "mcpServers"' in result.stderr
+
+
+def test_a_tool_of_a_server_that_did_not_start_names_the_server(
+    ember_home: Path, tmp_path: Path
+) -> None:
+    from ember.paths import ember_paths
+
+    config = ember_paths().ensure().mcp_config
+    servers = {"arith": {"command": str(tmp_path / "no-such-mcp-server")}}
+    config.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    result = ember("ask", "--tools", "arith/add", QUESTION, timeout=60)
+    assert result.returncode == 1
+    assert "There is no tool called 'arith/add'. The MCP server 'arith' could not start" in (
+        result.stderr
+    )

@@ -5,6 +5,10 @@ A call that needs approval is shown on stderr (tool, server, the exact arguments
 about on the terminal: ``y`` allows it once, ``a`` always (saved in the settings), ``n`` denies
 it. With ``--yes`` every call is allowed once without asking; with no terminal to ask on, it is
 denied and the model is told so.
+
+``--tools`` takes the names ``ember tools list`` shows or an MCP tool's stable key
+``server/tool`` (``arith/add``), which does not change when another server has a tool of the same
+name (see :mod:`ember.tools.toolbox`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "tools",
         help="the tools the model may call (`tools list`): built-ins and MCP servers' tools",
         description="Tools the model may call in `ember ask --tools NAME` and in the app: "
-        "Ember's built-ins and the tools of the MCP servers in mcp.json.",
+        "Ember's built-ins and the tools of the MCP servers in mcp.json (in Ember's config "
+        "folder; `ember tools list` shows where), in the mcpServers format of Claude Desktop "
+        "and Cursor.",
     )
     actions = tools.add_subparsers(dest="action", metavar="ACTION")
     listing = actions.add_parser("list", parents=[json_flag()], help="list every tool")
@@ -46,7 +52,8 @@ def tool_arguments(parser: argparse.ArgumentParser) -> None:
         "--tools",
         action="append",
         metavar="NAMES",
-        help="tools the model may call, comma-separated (repeatable; see `ember tools list`)",
+        help="tools the model may call, comma-separated (repeatable): names from `ember tools "
+        "list`, or SERVER/TOOL for an MCP tool",
     )
     parser.add_argument(
         "--yes",
@@ -57,14 +64,23 @@ def tool_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def chosen_tools(args: argparse.Namespace) -> list[str]:
-    """The tool names given with ``--tools`` (comma-separated, repeatable), in order."""
+    """The tool names given with ``--tools`` (comma-separated, repeatable), in order.
+    :class:`ToolError` when ``--tools`` was given without a name (``--tools ""``, ``,``)."""
+    from ember.errors import ToolError
+
     names = [n.strip() for given in (args.tools or []) for n in given.split(",")]
-    return list(dict.fromkeys(n for n in names if n))
+    chosen = list(dict.fromkeys(n for n in names if n))
+    if args.tools and not chosen:
+        raise ToolError(
+            "--tools was given but no tool was named: give names such as --tools calculator "
+            "(see `ember tools list`), or leave --tools out."
+        )
+    return chosen
 
 
 def check_tools(core: Core, names: Sequence[str]) -> None:
-    """Every name is a tool that is switched on; :class:`ToolError` names the first that is not
-    (with the tools there are)."""
+    """Every name is a tool that is switched on; :class:`ToolError` names the first that is not,
+    why when known (mcp.json's error, a server not running), and the tools there are."""
     from ember.errors import ToolError
 
     for name in names:
@@ -72,7 +88,8 @@ def check_tools(core: Core, names: Sequence[str]) -> None:
             core.toolbox.get(name)
         except ToolError as exc:
             known = ", ".join(i.name for i in core.toolbox.infos() if i.enabled)
-            raise ToolError(f"{exc} Tools: {known}.") from None
+            broken = f" (mcp.json has an error: {core.mcp_error})" if core.mcp_error else ""
+            raise ToolError(f"{exc}{broken} Tools: {known}.") from None
 
 
 def terminal_approver(
@@ -136,17 +153,21 @@ def step_line(step: ToolStep) -> str:
 
 def run_tools_list(args: argparse.Namespace) -> int:
     from ember.core import Core
+    from ember.tools.types import BUILTIN
 
     core = Core()
     try:
         toolbox = core.toolbox
+        allowed = set(core.settings.tools_always_allowed)
         rows = [
             {
                 "name": info.name,
+                "key": info.key,
                 "description": info.description,
                 "server": info.server,
                 "enabled": info.enabled,
                 "needs_approval": toolbox.needs_approval(info),
+                "always_allowed": info.key in allowed,
                 "read_only": info.read_only,
             }
             for info in toolbox.infos()
@@ -154,27 +175,63 @@ def run_tools_list(args: argparse.Namespace) -> int:
         servers = _server_rows(core)
     finally:
         core.close()
+    config, settings_file = core.paths.mcp_config, core.paths.config_file
     if wants_json(args):
-        payload = {"tools": rows, "servers": servers, "config_error": core.mcp_error}
+        payload = {
+            "tools": rows,
+            "servers": servers,
+            "config_error": core.mcp_error,
+            "mcp_config": str(config),
+        }
         print(json.dumps(payload, indent=2))
         return 0
-    for row in rows:
+    revoke = (
+        "always allowed by you (remove it in Settings → Tools or from tools_always_allowed "
+        f"in {settings_file})"
+    )
+
+    def show(row: dict[str, Any], indent: str) -> None:
         flags = [] if row["enabled"] else ["off"]
-        flags.append("asks first" if row["needs_approval"] else "runs without asking")
-        print(f"{row['name']}  ({row['server']}; {', '.join(flags)})")
-        print(f"    {row['description']}")
+        if row["always_allowed"]:
+            flags.append(revoke)
+        else:
+            flags.append("asks first" if row["needs_approval"] else "runs without asking")
+        where = row["server"] if row["server"] == BUILTIN else row["key"]
+        print(f"{indent}{row['name']}  ({where}; {', '.join(flags)})")
+        print(f"{indent}    {row['description']}")
+
+    print("Built-in tools:")
+    for row in rows:
+        if row["server"] == BUILTIN:
+            show(row, "  ")
+    print()
     if core.mcp_error:
-        print(f"ember: {core.mcp_error}", file=sys.stderr)
+        print(f"MCP servers: none used, {config} has an error:\n  {core.mcp_error}")
+        return 0
+    if not servers:
+        print(
+            f"No MCP servers. Add them to {config} "
+            "(the mcpServers format of Claude Desktop and Cursor)."
+        )
+        return 0
+    print(f"MCP servers (from {config}):")
     for server in servers:
-        if server["state"] == "failed":
-            print(
-                f"ember: MCP server {server['name']} failed: {server['message']}", file=sys.stderr
-            )
+        state = "disabled" if server["disabled"] else server["state"]
+        if server["state"] == "running":
+            state += f", {server['tools']} tool{'s' if server['tools'] != 1 else ''}"
+        elif server["message"] and not server["disabled"]:
+            state += ": " + server["message"].replace("\n", "\n      ")
+        log = f" (log: {server['log']})" if server["log"] and not server["disabled"] else ""
+        print(f"  {server['name']}: {state}{log}")
+        for row in rows:
+            if row["server"] == server["name"]:
+                show(row, "    ")
     return 0
 
 
 def _server_rows(core: Core) -> list[dict[str, Any]]:
-    """Each MCP server's state (none without an MCP host)."""
+    """Each configured MCP server's state, disabled and failed ones too (none without an MCP
+    host)."""
     host = core.mcp_host
     if host is None:
         return []
@@ -182,6 +239,7 @@ def _server_rows(core: Core) -> list[dict[str, Any]]:
         {
             "name": s.name,
             "state": s.state,
+            "disabled": s.disabled,
             "message": s.message,
             "tools": s.tool_count,
             "log": str(s.log_path) if s.log_path else None,

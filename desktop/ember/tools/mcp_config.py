@@ -12,14 +12,20 @@ A server is either started as a child process speaking MCP over stdio (``command
 ``env``) or reached over streamable HTTP (``url``, ``headers``). ``disabled`` keeps it configured
 but never started; ``disabledTools`` names tools (the server's own names) the model never sees.
 A ``type`` key, as some clients write, is accepted when it agrees ("stdio", "http",
-"streamable-http"); SSE-only servers are refused with a message. Other keys are ignored, and
-other top-level keys of the file are kept when it is saved.
+"streamable-http"); SSE-only servers are refused with a message. Keys Ember does not know (Cline's
+``autoApprove``, ``timeout``, ``type``…) are kept in :attr:`ServerConfig.extra` and written back
+when the file is saved, as are the file's other top-level keys.
+
+A non-empty file must hold an ``"mcpServers"`` object: a file without one (VS Code's
+``{"servers": …}``, a misspelt key) is a mistake, never "no servers" (saving it would drop every
+server). Empty text and ``{}`` are no servers.
 
 Every problem is a :class:`~ember.errors.ConfigError` naming the file and the server.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +37,9 @@ from ember.errors import ConfigError
 
 _STDIO_TYPES = {"stdio"}
 _HTTP_TYPES = {"http", "streamable-http", "streamable_http", "streamableHttp"}
+# The keys Ember reads (and writes back from the fields); any other key of an entry is kept as is.
+_KNOWN_KEYS = ("command", "args", "env", "url", "headers", "disabled", "disabledTools")
+_EXAMPLE = '{"mcpServers": {"NAME": {"command": "…", "args": […]}}}'
 
 
 def _empty() -> Mapping[str, str]:
@@ -50,6 +59,9 @@ class ServerConfig:
     headers: Mapping[str, str] = field(default_factory=_empty, hash=False)
     disabled: bool = False
     disabled_tools: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=_empty, hash=False)
+    """The entry's keys Ember does not use (``autoApprove``, ``timeout``, ``type``…), kept for
+    other apps sharing the file; written back after Ember's own keys."""
 
     @property
     def transport(self) -> str:
@@ -73,6 +85,9 @@ class ServerConfig:
             entry["disabled"] = True
         if self.disabled_tools:
             entry["disabledTools"] = list(self.disabled_tools)
+        for key, value in self.extra.items():
+            if key not in _KNOWN_KEYS:
+                entry[key] = value
         return entry
 
 
@@ -94,27 +109,27 @@ def load_servers(path: Path) -> list[ServerConfig]:
 def parse_servers(text: str, source: str) -> list[ServerConfig]:
     """The servers in ``text`` (``source`` names it in messages: a path, "the editor").
 
-    Empty text is no servers. Raises :class:`ConfigError` for text that is not JSON, not an
-    object, or holds a server entry that is not usable.
+    Empty text and ``{}`` are no servers. Raises :class:`ConfigError` for text that is not JSON,
+    not an object, has no ``"mcpServers"`` object (saying what it has instead), or holds a
+    server entry that is not usable.
     """
     if not text.strip():
         return []
-    data = _document(text, source)
-    servers = data.get("mcpServers", {})
-    if not isinstance(servers, dict):
-        raise ConfigError(
-            f'In {source}: "mcpServers" must be an object mapping server names to their '
-            f"settings, not {_kind(servers)}."
-        )
+    servers = _servers_object(_document(text, source), source)
     return [_server(name, entry, source) for name, entry in servers.items()]
 
 
-def save_servers(path: Path, servers: Sequence[ServerConfig]) -> None:
+def save_servers(path: Path, servers: Sequence[ServerConfig], text: str | None = None) -> None:
     """Write ``servers`` to ``path`` as ``{"mcpServers": {...}}``, atomically (owner-only: env
-    and headers may hold keys). Other top-level keys of a readable existing file are kept.
+    and headers may hold keys), two-space indented with short lists on one line.
 
-    Raises :class:`ConfigError` for two servers with one name, :class:`OSError` when the disk
-    refuses.
+    ``text``: the text being saved (the Settings editor's), whose other top-level keys are
+    kept; it must be a valid servers text (:func:`parse_servers`). Without it, the other
+    top-level keys of a readable existing file are kept. Each server's unknown keys come from
+    :attr:`ServerConfig.extra`.
+
+    Raises :class:`ConfigError` for two servers with one name or a ``text`` that is not a
+    servers text (nothing is written), :class:`OSError` when the disk refuses.
     """
     from ember.files import write_atomically
 
@@ -123,15 +138,73 @@ def save_servers(path: Path, servers: Sequence[ServerConfig]) -> None:
     if twice:
         raise ConfigError(f"Two MCP servers are named {twice[0]!r}; each needs its own name.")
     document: dict[str, Any] = {}
-    try:
-        existing = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(existing, dict):
-            document = existing
-    except (OSError, ValueError):
-        pass
+    if text is not None:
+        if text.strip():
+            document = _document(text, "the text to save")
+            _servers_object(document, "the text to save")
+    else:
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(existing, dict):
+                document = existing
+        except (OSError, ValueError):
+            pass
     document["mcpServers"] = {s.name: s.to_json() for s in servers}
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    write_atomically(path, text, mode=0o600)
+    write_atomically(path, dumps(document) + "\n", mode=0o600)
+
+
+def dumps(value: Any, indent: str = "") -> str:
+    """``value`` as JSON indented by two spaces, with a list or object of plain values kept on
+    one line when it fits (``"args": ["-y", "server"]``), as people write mcp.json by hand."""
+    flat = json.dumps(value, ensure_ascii=False)
+    plain = not isinstance(value, dict | list) or all(
+        not isinstance(v, dict | list)
+        for v in (value.values() if isinstance(value, dict) else value)
+    )
+    if (plain and len(indent) + len(flat) <= 90) or not value:
+        return flat
+    inner = indent + "  "
+    if isinstance(value, list):
+        items = [inner + dumps(v, inner) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+    items = [
+        f"{inner}{json.dumps(k, ensure_ascii=False)}: {dumps(v, inner)}" for k, v in value.items()
+    ]
+    return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+
+
+def _servers_object(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The ``"mcpServers"`` object of ``data`` (``{}`` for ``{}``); :class:`ConfigError` saying
+    what is there instead when there is none."""
+    if not data:
+        return {}
+    if "mcpServers" not in data:
+        found = ", ".join(json.dumps(k, ensure_ascii=False) for k in list(data)[:5])
+        if "servers" in data:
+            hint = (
+                ' "servers" is the format of VS Code\'s mcp.json: rename the key to "mcpServers" '
+                "(the format of Claude Desktop and Cursor)."
+            )
+        else:
+            near = difflib.get_close_matches(
+                "mcpservers", [k.lower() for k in data if isinstance(k, str)], n=1, cutoff=0.6
+            )
+            key = next((k for k in data if near and k.lower() == near[0]), None)
+            hint = (
+                f' Did you mean "mcpServers" (found {json.dumps(key, ensure_ascii=False)})?'
+                if key is not None
+                else ""
+            )
+        raise ConfigError(
+            f'{source} has no "mcpServers" object (it has {found}); expected {_EXAMPLE}.{hint}'
+        )
+    servers = data["mcpServers"]
+    if not isinstance(servers, dict):
+        raise ConfigError(
+            f'In {source}: "mcpServers" must be an object mapping server names to their '
+            f"settings, not {_kind(servers)}; expected {_EXAMPLE}."
+        )
+    return servers
 
 
 def _document(text: str, source: str) -> dict[str, Any]:
@@ -198,6 +271,7 @@ def _server(name: str, entry: object, source: str) -> ServerConfig:
         headers=MappingProxyType(_string_map(entry, "headers", where)),
         disabled=disabled,
         disabled_tools=_strings(entry, "disabledTools", where),
+        extra=MappingProxyType({k: v for k, v in entry.items() if k not in _KNOWN_KEYS}),
     )
 
 

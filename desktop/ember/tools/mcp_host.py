@@ -6,7 +6,9 @@ block their caller (never call them on the GUI thread) and never longer than the
 
 - :meth:`McpHost.tools` starts the enabled servers on first use (and any that died since) and
   lists their tools as :class:`~ember.tools.types.Tool` objects. A server that fails to start
-  gives no tools; :meth:`McpHost.status` says why.
+  gives no tools; :meth:`McpHost.status` says why, and its log ends with the reason. It is not
+  tried again for ``retry_after_s`` (30 s): a use before then fails at once with the same
+  message; :meth:`McpHost.restart` (Settings' Save) tries it at once.
 - ``tool.run(arguments, cancel)`` calls the tool: text parts joined, other parts described,
   ``isError`` as ``is_error``. A server that cannot start, a call over ``timeout_s`` (abandoned;
   a server that then stops answering is ended and started again on next use), a server that
@@ -15,8 +17,12 @@ block their caller (never call them on the GUI thread) and never longer than the
 - :meth:`McpHost.close` ends every server's process group (SIGTERM, SIGKILL after a grace
   period), also at interpreter exit; it is idempotent.
 
-The model sees a tool by its own name when no other server has one by that name, otherwise as
-``<server>_<tool>``; names are reduced to ``[A-Za-z0-9_-]``, at most 64 characters.
+The model sees a tool by its own name when no other configured server has listed one by that
+name (nor a built-in: ``reserved``), otherwise as ``<server>_<tool>``; names are reduced to
+``[A-Za-z0-9_-]``, at most 64 characters. Clashes are decided from every enabled server's tool
+list as last listed, whether or not it runs now, so a name does not change when a server fails
+or stops; only a server listing a new tool (or a changed mcp.json) can rename. The name that never
+changes is :attr:`ToolInfo.key` (``server/tool``), which the toolbox accepts wherever a name is.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
-import json
 import re
 import threading
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ember.errors import ToolError
 from ember.tools.mcp_config import ServerConfig
+from ember.tools.mcp_output import tool_output
 from ember.tools.mcp_process import StderrLog, end_group
 from ember.tools.types import ToolInfo, ToolOutput
 
@@ -44,13 +51,14 @@ if TYPE_CHECKING:
 State = Literal["stopped", "starting", "running", "failed"]
 MAX_NAME = 64
 PING_TIMEOUT_S = 3.0  # after a call timed out: how long the server has to answer a ping
+RETRY_AFTER_S = 30.0  # a server that failed to start is not started again sooner
 
 
 @dataclass(frozen=True)
 class ServerStatus:
     """How one configured server is doing: ``state``, a ``message`` for the person (why it
     failed, "disabled"), how many tools it offers, where its stderr is logged (stdio servers;
-    None for URL servers) and its process id while it runs."""
+    None for URL servers), its process id while it runs, and whether mcp.json disables it."""
 
     name: str
     state: State
@@ -58,6 +66,7 @@ class ServerStatus:
     tool_count: int = 0
     log_path: Path | None = None
     pid: int | None = None
+    disabled: bool = False
 
 
 class McpTool:
@@ -84,7 +93,9 @@ class _Server:
         self.log = StderrLog(log_dir / f"mcp-{safe}.log") if not config.url else None
         self.state: State = "stopped"
         self.message = "disabled" if config.disabled else ""
-        self.tools: list[Any] = []  # the SDK's Tool records, as listed
+        self.tools: list[Any] = []  # the SDK's Tool records, as last listed (kept when it stops)
+        self.retry_at = 0.0  # after a failed start: time.monotonic() before which it is not tried
+        self.retry_clock = ""  # that moment as the person reads it ("14:03:22")
         self.session: Any = None
         self.child: ServerProcess | None = None
         self.stop: asyncio.Event | None = None
@@ -101,11 +112,34 @@ class _Server:
             return ""
         return f" The end of its log ({self.log.path if self.log else ''}):\n{last}"
 
+    def fail(self, message: str, logged: str, retry_after_s: float = 0.0) -> None:
+        """Mark it failed with ``message``; ``logged`` (the reason without the log's own tail)
+        goes into its log; ``retry_after_s`` > 0: not started again sooner."""
+        self.state, self.message = "failed", message
+        if self.log is not None:
+            self.log.note(logged)
+        if retry_after_s > 0:
+            self.retry_at = time.monotonic() + retry_after_s
+            self.retry_clock = time.strftime(
+                "%H:%M:%S", time.localtime(time.time() + retry_after_s)
+            )
+
+    def waiting(self) -> bool:
+        """Whether it failed to start and may not be tried yet."""
+        return self.state == "failed" and time.monotonic() < self.retry_at
+
+    def status_message(self) -> str:
+        if self.waiting():
+            return f"{self.message} (failed; retrying after {self.retry_clock}, on next use)"
+        return self.message
+
 
 class McpHost:
     """The MCP servers of ``servers`` (see the module). ``log_dir`` gets ``mcp-<server>.log``;
     ``timeout_s`` bounds each call; ``start_timeout_s`` a server's start (default: the larger
-    of ``timeout_s`` and 30 s, as a first ``npx``/``uvx`` start may fetch packages)."""
+    of ``timeout_s`` and 30 s, as a first ``npx``/``uvx`` start may fetch packages);
+    ``retry_after_s``: how long a server that failed to start is left before it is tried again
+    (on the next use after that)."""
 
     def __init__(
         self,
@@ -114,8 +148,10 @@ class McpHost:
         timeout_s: float = 60.0,
         *,
         start_timeout_s: float | None = None,
+        retry_after_s: float = RETRY_AFTER_S,
     ) -> None:
         self.log_dir = log_dir
+        self.retry_after_s = retry_after_s
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s or max(timeout_s, 30.0)
         self._servers = [_Server(c, log_dir) for c in servers]
@@ -130,8 +166,9 @@ class McpHost:
 
     def tools(self, reserved: Collection[str] = ()) -> list[McpTool]:
         """Every tool of every enabled server, starting servers not running (first use, or
-        died since). Names avoid ``reserved`` (the built-ins' names). Blocks up to the start
-        timeout; a server that fails is left out (see :meth:`status`)."""
+        died since; not one that failed to start within ``retry_after_s``). Names avoid
+        ``reserved`` (the built-ins' names; see the module for the naming rule). Blocks up to
+        the start timeout; a server that fails is left out (see :meth:`status`)."""
         if self._closed:
             return []
         self._wait(self._submit(self._start_all()), self.start_timeout_s + 15)
@@ -143,23 +180,28 @@ class McpHost:
             ServerStatus(
                 name=s.config.name,
                 state=s.state,
-                message=s.message,
+                message=s.status_message(),
                 tool_count=len(s.tools) if s.state == "running" else 0,
                 log_path=s.log.path if s.log is not None else None,
                 pid=s.child.pid if s.child is not None and s.state == "running" else None,
+                disabled=s.config.disabled,
             )
             for s in self._servers
         ]
 
     def restart(self, servers: Sequence[ServerConfig]) -> None:
         """Stop every server and take ``servers`` as the configuration; they start again on
-        the next :meth:`tools` or call."""
+        the next :meth:`tools` or call (one that failed is tried again at once). A server of the
+        same name and settings keeps its last tool list, so names stay as they were."""
         if self._closed:
             return
         if self._loop is not None:
             self._wait(self._submit(self._stop_all()), 3 * 5.0 + 5)
         self._end_groups()
+        listed = {s.config: s.tools for s in self._servers}
         self._servers = [_Server(c, self.log_dir) for c in servers]
+        for server in self._servers:
+            server.tools = list(listed.get(server.config, []))
 
     def close(self) -> None:
         """End every server and its process group and stop the loop thread. Idempotent."""
@@ -241,7 +283,7 @@ class McpHost:
             self._groups.discard(pgid)
 
     async def _start_all(self) -> None:
-        enabled = [s for s in self._servers if not s.config.disabled]
+        enabled = [s for s in self._servers if not s.config.disabled and not s.waiting()]
         await asyncio.gather(*(self._ensure(s) for s in enabled), return_exceptions=True)
 
     async def _stop_all(self) -> None:
@@ -255,7 +297,10 @@ class McpHost:
 
     async def _ensure(self, server: _Server) -> Any:
         """The server's session, starting it if it is not running (or waiting for a start in
-        progress). Raises :class:`ToolError` when it does not start."""
+        progress). Raises :class:`ToolError` when it does not start (at once, with the last
+        failure, while a failed start is not to be retried yet)."""
+        if server.waiting():
+            raise ToolError(server.status_message())
         if server.state == "running" and server.session is not None:
             if server.child is None or server.child.returncode is None:
                 return server.session
@@ -293,11 +338,8 @@ class McpHost:
                 while True:
                     if server.child is not None and server.child.returncode is not None:
                         code = await server.child.settled()
-                        server.state = "failed"
-                        server.message = (
-                            f"{server.label()} exited (exit code {code}); it starts again on "
-                            f"next use.{server.log_hint()}"
-                        )
+                        said = f"{server.label()} exited (exit code {code}); it starts again on next use."
+                        server.fail(f"{said}{server.log_hint()}", said)
                         break
                     if server.stop.is_set():
                         break
@@ -307,18 +349,23 @@ class McpHost:
                 if server.state == "running":
                     server.state, server.message = "stopped", ""
         except Exception as exc:  # the SDK and the transports raise many kinds
+            started = server.state != "starting"  # it ran: died since, not a failed start
             if server.child is not None:
                 await server.child.settled(1.0)
-            server.state = "failed"
-            server.message = self._start_failure(server, _leaf(exc))
+            hint = server.log_hint()
+            server.fail(
+                self._start_failure(server, _leaf(exc), hint),
+                self._start_failure(server, _leaf(exc), ""),
+                0.0 if started else self.retry_after_s,
+            )
         finally:
             server.session = None
             if server.child is not None:
                 self._groups.discard(server.child.pid)
             server.ready.set()
 
-    def _start_failure(self, server: _Server, exc: BaseException) -> str:
-        """Why ``server`` did not start, for the person."""
+    def _start_failure(self, server: _Server, exc: BaseException, hint: str) -> str:
+        """Why ``server`` did not start, for the person; ``hint``: the end of its log."""
         config = server.config
         if isinstance(exc, FileNotFoundError):
             return (
@@ -329,8 +376,7 @@ class McpHost:
             return f"{server.label()} could not start: {config.command!r} is not executable."
         if isinstance(exc, TimeoutError):
             return (
-                f"{server.label()} did not finish starting within {self.start_timeout_s:g} s."
-                f"{server.log_hint()}"
+                f"{server.label()} did not finish starting within {self.start_timeout_s:g} s.{hint}"
             )
         code = server.child.returncode if server.child is not None else None
         if code is not None:
@@ -339,7 +385,7 @@ class McpHost:
             how = f"could not be reached at {config.url}"
         else:
             how = "failed to start"
-        return f"{server.label()} {how}: {_describe(exc)}.{server.log_hint()}"
+        return f"{server.label()} {how}: {_describe(exc)}.{hint}"
 
     async def _connect(self, server: _Server, stack: Any) -> tuple[Any, Any]:
         """The stream pair to ``server``: its child process's pipes, or the HTTP transport."""
@@ -420,7 +466,7 @@ class McpHost:
             await self._check_alive(server)  # a dropped connection reconnects on next use
             extra = "" if server.state == "running" else " " + server.message
             raise ToolError(f"Calling {label} failed: {_describe(result)}.{extra}")
-        return _output(result)
+        return tool_output(result)
 
     async def _check_alive(self, server: _Server) -> None:
         """After a call timed out or failed: a server that does not answer a ping is ended (it
@@ -441,8 +487,9 @@ class McpHost:
             )
 
     def _tool_objects(self, reserved: Collection[str]) -> list[McpTool]:
-        """Tool objects for the running servers, with the names the model sees."""
-        listed = [(s, t) for s in self._servers if s.state == "running" for t in s.tools]
+        """Tool objects for the running servers, with the names the model sees: decided over
+        every enabled server's last tool list, so they do not depend on which servers run."""
+        listed = [(s, t) for s in self._servers if not s.config.disabled for t in s.tools]
         counts: dict[str, int] = {}
         for _server, tool in listed:
             key = _safe_name(tool.name)
@@ -467,8 +514,39 @@ class McpHost:
                 read_only=False,  # an MCP tool is always approved first (or always allowed)
                 enabled=tool.name not in server.config.disabled_tools,
             )
-            tools.append(McpTool(self, info))
+            if server.state == "running":
+                tools.append(McpTool(self, info))
         return tools
+
+    def why_missing(self, name: str) -> str:
+        """Why there may be no tool ``name`` (a name or a ``server/tool`` key), for a message:
+        the server named, or that listed it, is off or not running (with its message), or the
+        servers that did not start; "" when no server explains it."""
+        server_name, _, tool_name = name.rpartition("/")
+        named = [s for s in self._servers if s.config.name == server_name]
+        if named:
+            (server,) = named
+            if server.config.disabled:
+                return f"{server.label()} is switched off (disabled in mcp.json)."
+            if server.state == "running":
+                known = ", ".join(t.name for t in server.tools) or "none"
+                return f"{server.label()} has no tool {tool_name!r} (its tools: {known})."
+            return server.status_message() or f"{server.label()} is not running."
+
+        def listed(server: _Server) -> bool:
+            prefix = f"{server.config.name}_"
+            return any(
+                name in (t.name, _safe_name(t.name), _safe_name(prefix + t.name))
+                for t in server.tools
+            )
+
+        had = [s for s in self._servers if s.state != "running" and listed(s)]
+        if had:
+            return " ".join(
+                f"It is a tool of the MCP server {s.config.name!r}, which is not running. {s.status_message()}".strip()
+                for s in had
+            )
+        return " ".join(s.status_message() for s in self._servers if s.state == "failed")
 
 
 def _client_session(read: Any, write: Any) -> Any:
@@ -512,31 +590,3 @@ def _describe(exc: BaseException) -> str:
     exc = _leaf(exc)
     text = str(exc).strip().rstrip(".")
     return text or type(exc).__name__
-
-
-def _output(result: Any) -> ToolOutput:
-    """A ``CallToolResult`` as text: text parts joined, other parts described in brackets,
-    structured content as JSON when there is no text."""
-    parts: list[str] = []
-    for item in result.content:
-        kind = getattr(item, "type", "")
-        if kind == "text":
-            parts.append(item.text)
-        elif kind in ("image", "audio"):
-            size = len(item.data) * 3 // 4
-            parts.append(f"[{kind} ({item.mime_type}, about {size} bytes) not shown]")
-        elif kind == "resource_link":
-            parts.append(f"[resource link: {item.name} {item.uri}]")
-        elif kind == "resource":
-            resource = item.resource
-            text = getattr(resource, "text", None)
-            if text is not None:
-                parts.append(text)
-            else:
-                parts.append(f"[resource {resource.uri} ({resource.mime_type or 'binary'})]")
-        else:
-            parts.append(f"[{kind or type(item).__name__} content not shown]")
-    structured = getattr(result, "structured_content", None)
-    if not parts and structured is not None:
-        parts.append(json.dumps(structured, ensure_ascii=False))
-    return ToolOutput(text="\n".join(parts), is_error=bool(result.is_error))

@@ -36,8 +36,10 @@ MAX_MESSAGE_CHARS = 64 * 1024 * 1024
 
 @dataclass
 class StderrLog:
-    """A server's stderr: appended to ``path`` (capped: rotated to ``path.1`` past
-    :data:`LOG_CAP_BYTES`), with its last lines kept in memory for error messages."""
+    """A server's stderr: appended to ``path`` (created owner-only, 0600: stderr can hold
+    tokens; capped: rotated to ``path.1`` past :data:`LOG_CAP_BYTES`), with its last lines kept
+    in memory for error messages. Ember's own notes (why a start failed) are lines starting
+    ``ember:``."""
 
     path: Path
     cap_bytes: int = LOG_CAP_BYTES
@@ -58,11 +60,18 @@ class StderrLog:
         self._partial = lines.pop()[-2000:]
         self.tail.extend(line.rstrip()[:500] for line in lines if line.strip())
 
+    def note(self, text: str) -> None:
+        """Write Ember's own ``text`` (why the server failed) into the log, not into the tail."""
+        self._append(f"ember: {text}\n".encode())
+
     def _append(self, data: bytes) -> None:
         self._rotate_if_full()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("ab") as handle:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "ab") as handle:
+                if sys.platform != "win32":
+                    os.fchmod(handle.fileno(), 0o600)  # a log from before was 0644
                 handle.write(data)
         except OSError:
             pass  # a full disk must not stop the server; the tail still holds its last words

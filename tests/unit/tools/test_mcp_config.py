@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,79 @@ def test_a_missing_file_is_no_servers(tmp_path: Path) -> None:
     assert load_servers(tmp_path / "absent.json") == []
 
 
-def test_empty_text_and_a_file_without_mcp_servers_are_no_servers() -> None:
+def test_empty_text_and_an_empty_object_are_no_servers() -> None:
     assert parse_servers("  \n", "the editor") == []
-    assert parse_servers('{"other": 1}', "the editor") == []
+    assert parse_servers("{}", "the editor") == []
+
+
+VS_CODE = '{"servers": {"arith": {"type": "stdio", "command": "python", "args": ["a.py"]}}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (VS_CODE, 'VS Code\'s mcp.json: rename the key to "mcpServers"'),
+        (
+            '{"mcpservers": {"a": {"command": "x"}}}',
+            'Did you mean "mcpServers" (found "mcpservers")',
+        ),
+        ('{",,mcpServers": {"a": {"command": "x"}}}', 'found ",,mcpServers"'),
+        ('{"other": 1}', 'it has "other"'),
+        ('{"mcpServers": null}', '"mcpServers" must be an object'),
+        ('{"mcpServers": "time"}', "not the text 'time'"),
+    ],
+)
+def test_a_file_without_an_mcp_servers_object_is_a_mistake_not_no_servers(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_servers(path)
+    message = str(err.value)
+    assert str(path) in message and said in message
+    assert '{"mcpServers": {"NAME": {"command"' in message  # what is expected
+
+
+def test_saving_never_turns_a_wrong_text_into_an_empty_server_list(tmp_path: Path) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(VS_CODE, encoding="utf-8")
+    with pytest.raises(ConfigError, match='no "mcpServers" object'):
+        save_servers(path, [], text=VS_CODE)
+    assert path.read_text(encoding="utf-8") == VS_CODE
+    # Without the text, the file's own keys stay: its servers are not lost.
+    save_servers(path, [ServerConfig("b", command="y")])
+    assert json.loads(path.read_text(encoding="utf-8"))["servers"]["arith"]["command"] == "python"
+
+
+CLINE = """{
+  "mcpServers": {
+    "arith": {"command": "python", "args": ["a.py"], "autoApprove": ["add"], "timeout": 30,
+              "type": "stdio", "disabled": false}
+  },
+  "$comment": "shared with Cline"
+}"""
+
+
+def test_saving_keeps_keys_ember_does_not_know_and_the_edited_texts_top_level_keys(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text('{"mcpServers": {}, "old": true}', encoding="utf-8")
+    (arith,) = parse_servers(CLINE, "the editor")
+    save_servers(path, [replace(arith, disabled_tools=("sub",))], text=CLINE)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["$comment"] == "shared with Cline" and "old" not in document
+    assert document["mcpServers"]["arith"] == {
+        "command": "python",
+        "args": ["a.py"],
+        "disabledTools": ["sub"],
+        "autoApprove": ["add"],
+        "timeout": 30,
+        "type": "stdio",
+    }
+    assert load_servers(path)[0].extra == {"autoApprove": ["add"], "timeout": 30, "type": "stdio"}
+    assert '"args": ["a.py"]' in path.read_text(encoding="utf-8")  # a short list stays on a line
 
 
 def test_text_that_is_not_json_names_the_file_and_the_line(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -370,3 +371,111 @@ def test_a_result_too_large_to_read_is_a_clear_error_and_the_server_restarts(
     with pytest.raises(ToolError, match="'big' of the MCP server 'test' sent a result too large"):
         tools["big"].run({"megabytes": 2}, CancelToken())
     assert tools["add"].run({"a": 2, "b": 3}, CancelToken()).text == "5"
+
+
+def breakable_server(name: str, tmp_path: Path) -> tuple[ServerConfig, Path]:
+    """The test server behind a wrapper that exits with code 1 (and a reason on stderr) at start
+    once the returned flag file exists: a server that ran, then stops starting."""
+    flag = tmp_path / f"{name}.broken"
+    wrapper = tmp_path / f"{name}_wrapper.py"
+    wrapper.write_text(
+        "import os, runpy, sys\n"
+        f"if os.path.exists({str(flag)!r}):\n"
+        "    sys.exit('wrapper: the server is broken now')\n"
+        f"sys.argv = [{SERVER!r}]\n"
+        f"runpy.run_path({SERVER!r}, run_name='__main__')\n"
+    )
+    config = ServerConfig(
+        name,
+        command=sys.executable,
+        args=(str(wrapper),),
+        env={"MCP_TEST_RECORD": str(tmp_path / f"{name}.jsonl")},
+    )
+    return config, flag
+
+
+def starts_logged(log: Path) -> int:
+    return sum(1 for line in log.read_text().splitlines() if line.startswith("--- "))
+
+
+def test_a_failed_server_does_not_rename_the_others_and_waits_before_a_retry(
+    record: Path, tmp_path: Path
+) -> None:
+    two, broken = breakable_server("two", tmp_path)
+    host = McpHost([test_server("one", record), two], tmp_path / "logs", retry_after_s=600)
+    try:
+        assert {"one_add", "two_add"} <= set(by_name(host))
+        broken.touch()
+        with pytest.raises(ToolError, match="exited during the call"):
+            by_name(host)["two_die"].run({}, CancelToken())
+        names = by_name(host)  # "two" fails to start again now
+        assert "one_add" in names and "add" not in names  # the name did not change
+        assert {t.info.server for t in names.values()} == {"one"}
+        status = host.status()[1]
+        assert status.state == "failed" and "exit code 1" in status.message
+        assert "failed; retrying after" in status.message
+        log = status.log_path
+        assert log is not None
+        text = log.read_text()
+        assert "ember: The MCP server 'two' exited while starting (exit code 1)" in text
+        assert "wrapper: the server is broken now" in text
+        tried = starts_logged(log)
+        host.tools()
+        with pytest.raises(ToolError, match="retrying after"):
+            host.call(ToolInfo("two_add", "", server="two", remote_name="add"), {}, CancelToken())
+        assert starts_logged(log) == tried  # not retried within retry_after_s
+        host.restart([test_server("one", record), two])  # Settings' Save: tried at once
+        host.tools()
+        assert starts_logged(log) == tried + 1
+        assert "one_add" in by_name(host)  # the tool list kept across the restart
+    finally:
+        host.close()
+
+
+def test_a_missing_commands_reason_is_in_its_log_and_logs_are_owner_only(
+    make_host, record: Path
+) -> None:
+    host = make_host(ServerConfig("ghost", command="/no/such/mcp-server"), test_server("t", record))
+    host.tools()
+    ghost, test = host.status()
+    assert ghost.log_path is not None and test.log_path is not None
+    assert "ember: The MCP server 'ghost' could not start" in ghost.log_path.read_text()
+    assert "'/no/such/mcp-server' was not found" in ghost.log_path.read_text()
+    for log in (ghost.log_path, test.log_path):
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_a_tool_is_found_by_its_key_and_a_clashing_plain_name_by_the_one_server_left(
+    record: Path, tmp_path: Path
+) -> None:
+    from ember.config import Settings
+    from ember.tools.toolbox import Toolbox
+
+    two, broken = breakable_server("two", tmp_path)
+    host = McpHost([test_server("one", record), two], tmp_path / "logs", retry_after_s=600)
+    try:
+        toolbox = Toolbox(Settings(), sources=[host])
+        assert toolbox.get("two/add").info.name == "two_add"
+        assert toolbox.get("one/add").run({"a": 2, "b": 3}, CancelToken()).text == "5"
+        with pytest.raises(ToolError, match="'one/add' or 'two/add'"):
+            toolbox.get("add")  # both servers have it
+        assert [t.info.key for t in toolbox.select(["add", "one/add", "calculator"])] == [
+            "one/add",
+            "built-in/calculator",
+        ]
+        broken.touch()
+        with pytest.raises(ToolError):
+            toolbox.get("two_die").run({}, CancelToken())
+        # A choice saved as "add": only one server offers it now, so it is found.
+        assert toolbox.get("add").info.key == "one/add"
+        with pytest.raises(
+            ToolError,
+            match=r"no tool called 'two/add'\. The MCP server 'two' exited while starting \(exit code 1",
+        ):
+            toolbox.get("two/add")
+        with pytest.raises(
+            ToolError, match="It is a tool of the MCP server 'two', which is not running"
+        ):
+            toolbox.get("two_echo")
+    finally:
+        host.close()
