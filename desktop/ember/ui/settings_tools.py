@@ -340,7 +340,7 @@ class ToolsSection(QWidget):
         core, path, shown = self.core, self.path, self.editor.toPlainText()
 
         def job(_report: object) -> tuple[str, str]:
-            save_servers(path, servers)  # OSError / ConfigError: not saved
+            save_servers(path, servers, text=shown)  # OSError / ConfigError: not saved
             text = path.read_text(encoding="utf-8")
             if core is None or self.tasks is None:
                 return text, ""

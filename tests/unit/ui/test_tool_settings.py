@@ -61,6 +61,24 @@ def test_valid_servers_are_saved_and_listed(qtbot) -> None:
     assert section.server_list.item(0).text().startswith("time · ")
 
 
+def test_keys_ember_does_not_know_are_saved_as_typed(qtbot) -> None:
+    """Other apps' keys in the typed text (Claude Desktop's globalShortcut, Cline's
+    autoApprove) are written back, not dropped."""
+    import json
+
+    section = _section(qtbot)
+    section.editor.setPlainText(
+        '{"globalShortcut": "Ctrl+M", "mcpServers": '
+        '{"time": {"command": "mcp-server-time", "autoApprove": ["get_current_time"]}}}'
+    )
+    assert section.save_servers() is True
+    assert section.path is not None
+    qtbot.waitUntil(section.path.exists, timeout=5000)
+    written = json.loads(section.path.read_text(encoding="utf-8"))
+    assert written["globalShortcut"] == "Ctrl+M"
+    assert written["mcpServers"]["time"]["autoApprove"] == ["get_current_time"]
+
+
 def test_a_servers_checkbox_edits_the_text_and_only_save_servers_writes_it(qtbot) -> None:
     from ember.ui.qt import Qt
 
@@ -197,9 +215,9 @@ def test_saving_servers_writes_off_the_gui_thread_and_restarts_them(qtbot, monke
     writers: list[str] = []
     real_save = mcp_config.save_servers
 
-    def watched(path, servers):  # type: ignore[no-untyped-def]
+    def watched(path, servers, text=None):  # type: ignore[no-untyped-def]
         writers.append(threading.current_thread().name)
-        real_save(path, servers)
+        real_save(path, servers, text=text)
 
     monkeypatch.setattr(mcp_config, "save_servers", watched)
     core, tasks = Core(), TaskManager()
