@@ -61,7 +61,6 @@ from ember.files import shown_path
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-    from ember.chats.records import ToolStep
     from ember.core import Core
     from ember.knowledge.types import Citation
 
@@ -396,7 +395,7 @@ class _Reply:
             return {}
         ember: dict[str, Any] = {"abstained": answered.abstained, "collections": self.collections}
         if self.ember_tools:
-            ember["steps"] = [_step(step) for step in answered.steps]
+            ember["steps"] = [step.summary() for step in answered.steps]
         return {"citations": [_citation(c) for c in answered.citations], "ember": ember}
 
     async def whole(self, run: Run, event: RunEvent | None, request: Request) -> dict[str, Any]:
@@ -511,23 +510,6 @@ def _usage(answered: Answered) -> dict[str, int]:
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-    }
-
-
-def _step(step: ToolStep) -> dict[str, Any]:
-    """A tool Ember ran, as the API shows it (``arguments`` parsed; ``duration_s`` seconds)."""
-    try:
-        arguments = json.loads(step.arguments)
-    except ValueError:
-        arguments = step.arguments
-    return {
-        "tool": step.tool,
-        "server": step.server,
-        "arguments": arguments,
-        "result": step.result,
-        "state": step.state,
-        "truncated": step.truncated,
-        "duration_s": step.duration_s,
     }
 
 

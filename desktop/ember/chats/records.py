@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ember.errors import EmberError
 from ember.knowledge.types import Citation
@@ -79,6 +80,31 @@ class ToolStep:
     def duration_s(self) -> float | None:
         """Seconds from start to end (None while running)."""
         return None if self.finished is None else max(0.0, self.finished - self.started)
+
+    @property
+    def approved(self) -> bool:
+        """Whether the call was let through (auto, allowed once or always)."""
+        return self.decision in ("auto", "allow_once", "always")
+
+    def summary(self) -> dict[str, Any]:
+        """The step as ``ember ask --json`` and the local API's ``ember.steps`` show it:
+        ``arguments`` parsed (the raw text where it is not JSON), ``duration_s`` in seconds."""
+        try:
+            arguments: Any = json.loads(self.arguments)
+        except ValueError:
+            arguments = self.arguments
+        return {
+            "tool": self.tool,
+            "server": self.server,
+            "arguments": arguments,
+            "result": self.result,
+            "truncated": self.truncated,
+            "approved": self.approved,
+            "decision": self.decision,
+            "state": self.state,
+            "error": self.error,
+            "duration_s": self.duration_s,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from ember.core import Core
     from ember.tools.types import ApprovalRequest, Approver, Decision
 
-# Decisions that let a call run.
-APPROVED = frozenset({"auto", "allow_once", "always"})
-
 
 def register(commands: argparse._SubParsersAction) -> None:
     tools = commands.add_parser(
@@ -127,22 +124,8 @@ def terminal_approver(
 
 
 def step_json(step: ToolStep) -> dict[str, Any]:
-    """A tool step as ``ember ask --json`` reports it."""
-    try:
-        arguments: Any = json.loads(step.arguments)
-    except ValueError:
-        arguments = step.arguments
-    return {
-        "tool": step.tool,
-        "server": step.server,
-        "arguments": arguments,
-        "result": step.result,
-        "approved": step.decision in APPROVED,
-        "decision": step.decision,
-        "state": step.state,
-        "error": step.error,
-        "duration_s": step.duration_s,
-    }
+    """A tool step as ``ember ask --json`` reports it (:meth:`ToolStep.summary`)."""
+    return step.summary()
 
 
 def step_line(step: ToolStep) -> str:
