@@ -215,7 +215,8 @@ def test_esc_while_a_card_waits_is_deny_and_the_answer_goes_on(qtbot, tmp_path) 
     try:
         generator = window.generator
         [card] = generator._cards
-        assert card.allow_once.hasFocus()  # the card takes the focus when it appears
+        card.allow_once.setFocus()  # (the card takes the focus when it appears)
+        qtbot.waitUntil(card.allow_once.hasFocus, timeout=5000)
         row = _answer(window).timeline.rows[0]
         assert row.step.state == "approval" and not row.cancel_button.isVisible()  # Deny only
         qtbot.keyClick(card.allow_once, Qt.Key.Key_Escape)
