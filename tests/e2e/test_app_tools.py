@@ -46,7 +46,7 @@ def _choose_tool(qtbot, window, tool: str) -> None:  # type: ignore[no-untyped-d
     tools = window.chat_tools
     tools.list_tools()
     qtbot.waitUntil(lambda: tool in [i.name for i in tools.infos], timeout=60_000)
-    action = next(a for a in tools.menu.actions() if a.isCheckable() and a.text() == tool)
+    action = next(a for a in tools.menu.actions() if a.isCheckable() and a.data() == tool)
     action.trigger()
     assert window.generator.chosen_tools() == (tool,)
 
