@@ -46,7 +46,7 @@ def _choose_tool(qtbot, window, tool: str) -> None:  # type: ignore[no-untyped-d
     tools = window.chat_tools
     tools.list_tools()
     qtbot.waitUntil(lambda: tool in [i.name for i in tools.infos], timeout=60_000)
-    action = next(a for a in tools.menu.actions() if a.isCheckable() and a.text() == tool)
+    action = next(a for a in tools.menu.actions() if a.isCheckable() and a.data() == tool)
     action.trigger()
     assert window.generator.chosen_tools() == (tool,)
 
@@ -207,3 +207,45 @@ def test_closing_the_window_while_a_card_waits_runs_nothing(qtbot, tmp_path) -> 
     [step] = _stored_steps(chat_id)
     assert (step.tool, step.state) == ("add", "cancelled")
     assert _calls(record) == []
+
+
+def test_esc_while_a_card_waits_is_deny_and_the_answer_goes_on(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Esc meant "stop the whole answer" (empty, "Stopped"); as in a dialog it is now Deny.
+    window, record = _card_waiting(qtbot, tmp_path)
+    try:
+        generator = window.generator
+        [card] = generator._cards
+        card.allow_once.setFocus()  # (the card takes the focus when it appears)
+        qtbot.waitUntil(card.allow_once.hasFocus, timeout=5000)
+        row = _answer(window).timeline.rows[0]
+        assert row.step.state == "approval" and not row.cancel_button.isVisible()  # Deny only
+        qtbot.keyClick(card.allow_once, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+        answer = _answer(window)
+        assert answer.data.state == "done"  # the answer went on after the denied call
+        assert answer.timeline.rows[0].step.state == "denied"
+        assert _calls(record) == []
+
+        # Esc in the message box while a card waits: the same Deny.
+        wait_chats(qtbot, window)
+        window.composer.input.setPlainText("What is 2 + 3? Use the add tool.")
+        qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: bool(generator._cards), timeout=ANSWER_TIMEOUT_MS)
+        window.composer.input.setFocus()
+        qtbot.keyClick(window.composer.input, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+        assert _answer(window).data.state == "done"
+        assert _answer(window).timeline.rows[0].step.state == "denied"
+
+        # The Stop button still stops the whole answer.
+        wait_chats(qtbot, window)
+        window.composer.input.setPlainText("What is 2 + 3? Use the add tool.")
+        qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: bool(generator._cards), timeout=ANSWER_TIMEOUT_MS)
+        window.composer.button.click()
+        qtbot.waitUntil(lambda: window.generation is None, timeout=ANSWER_TIMEOUT_MS)
+        assert _answer(window).data.state == "cancelled"
+        assert _answer(window).timeline.rows[0].step.state == "cancelled"
+        assert _calls(record) == []
+    finally:
+        close_window(window)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from ember.tools.types import StepCancels
 from ember.ui.accessibility import name
 from ember.ui.qt import (
+    QEvent,
     QFrame,
     QHBoxLayout,
+    QKeyEvent,
     QLabel,
     QObject,
     QPushButton,
@@ -93,7 +95,8 @@ class WindowApprover(QObject):
 
 class ApprovalCard(QFrame):
     """The card in the answer: what would run, and the three answers. Enter on a focused
-    button presses it; the card takes focus when it appears (Allow once first)."""
+    button presses it; the card takes focus when it appears (Allow once first). Esc in the
+    card is Deny (as in a dialog): the answer goes on, it is not stopped."""
 
     decided = Signal(str)  # the Decision given
 
@@ -149,6 +152,29 @@ class ApprovalCard(QFrame):
         self.outcome.hide()
         layout.addWidget(self.outcome)
         name(self, f"Approve tool call: {tool.name} from {tool.server}")
+
+    @property
+    def open(self) -> bool:
+        """Still waiting for the person's answer."""
+        return not self.pending.answered
+
+    def event(self, event: QEvent) -> bool:
+        # Esc in the card is its own (Deny), not the window's "Stop the answer" shortcut.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() == Qt.Key.Key_Escape  # type: ignore[attr-defined]
+            and self.open
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.open:
+            self.choose("deny")
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def choose(self, decision: str) -> None:
         """Answer the question (once); the buttons go and the card says what was chosen."""

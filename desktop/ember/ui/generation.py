@@ -19,7 +19,7 @@ from ember.ui.bubble import BubbleData, MessageBubble
 from ember.ui.chatview import ChatView
 from ember.ui.composer import Composer
 from ember.ui.model_notice import LOADING_MODEL, SEARCHING, add_small_model_notice
-from ember.ui.qt import QObject, QTimer, Signal
+from ember.ui.qt import QEvent, QObject, Qt, QTimer, Signal
 from ember.ui.tasks import TaskHandle, TaskManager
 from ember.ui.versions import VersionChooser
 
@@ -91,6 +91,8 @@ class Generation(QObject):
         self.approver.requested.connect(self._ask)
         self._cards: list[ApprovalCard] = []
         chat.stepCancelRequested.connect(self._cancel_step)
+        # Esc in the message box while a card waits is that card's Deny (see escape).
+        composer.input.installEventFilter(self)
 
     def send(self, text: str) -> None:
         """Send what the composer holds (or, while editing, replace that message and resend)."""
@@ -219,7 +221,8 @@ class Generation(QObject):
 
     def _cancel_step(self, step_id: int) -> None:
         """Cancel on a step: a running one stops and the answer goes on (the model is told);
-        one not running (yet) stops the answer."""
+        one not running (yet) stops the answer (a step waiting for approval shows no Cancel:
+        its card's Deny answers it)."""
         if not self.approver.step_cancels.cancel(step_id):
             self.stop()
 
@@ -400,9 +403,32 @@ class Generation(QObject):
             self._finish()  # whatever happened to the bubble, Send works again
 
     def stop(self) -> None:
-        """Stop the answer being written (Esc); the text so far is kept."""
+        """Stop the answer being written (the Stop button; Esc without a card, see
+        :meth:`escape`); the text so far is kept."""
         if self.handle is not None:
             self.handle.cancel()
+
+    def escape(self) -> None:
+        """Esc: an approval card waiting for an answer is denied (the tool does not run, the
+        answer goes on, as Esc in a dialog); otherwise the answer stops."""
+        card = next((c for c in reversed(self._cards) if c.open), None)
+        if card is not None:
+            card.choose("deny")
+        else:
+            self.stop()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Esc in the message box while a card waits: that card's Deny (the box's own Esc
+        would stop the answer); every other key is the box's."""
+        if (
+            watched is self.composer.input
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape  # type: ignore[attr-defined]
+            and any(c.open for c in self._cards)
+        ):
+            self.escape()
+            return True
+        return super().eventFilter(watched, event)
 
     def start_edit(self, data: BubbleData) -> None:
         if self.handle is not None or data.message_id is None:

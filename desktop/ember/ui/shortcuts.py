@@ -63,15 +63,16 @@ def _copy_last_answer(window: Any) -> Callable[[], None]:
 
 
 def _escape(window: Any) -> Callable[[], None]:
-    """Esc: stop the answer being written; with none, close the source viewer if it is open.
-    (In the viewer itself Esc always closes it: the pane takes the key first.)"""
+    """Esc: deny the approval card that waits, else stop the answer being written; with none,
+    close the source viewer if it is open. (In the viewer itself Esc always closes it: the
+    pane takes the key first.)"""
 
     def escape() -> None:
         viewer = getattr(window, "source_viewer", None)
         if window.generation is None and viewer is not None and viewer.isVisible():
             viewer.close_pane()
         else:
-            window.generator.stop()
+            window.generator.escape()
 
     return escape
 
@@ -93,7 +94,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
     Shortcut(
-        "Esc", "Stop the answer; with none, cancel an edit or close the source viewer", _escape
+        "Esc",
+        "Stop the answer (a tool's approval card: Deny); with none, cancel an edit or close "
+        "the source viewer",
+        _escape,
     ),
     Shortcut("Ctrl+Shift+R", "Answer the last question again", lambda w: w.generator.regenerate),
     Shortcut("Ctrl+Shift+C", "Copy the last answer", _copy_last_answer),

@@ -46,6 +46,21 @@ _STATE_TEXT = {
     "cancelled": "cancelled",
     "interrupted": "interrupted — Ember closed while it ran",
 }
+# An interrupted step that never got an answer (its decision is None) did not run at all.
+_UNANSWERED_TEXT = "interrupted — Ember closed before you answered"
+
+
+def state_text(step: ToolStep) -> str:
+    """What the row says about ``step``'s state ("" once it ran to the end)."""
+    if step.state == "interrupted" and step.decision is None:
+        return _UNANSWERED_TEXT
+    return _STATE_TEXT.get(step.state, "")
+
+
+def duration_text(seconds: float) -> str:
+    """A step's time as shown: "0.4 s", "12.0 s"; under a tenth of a second "< 0.1 s" (a
+    fast tool is not "0.0 s")."""
+    return "< 0.1 s" if seconds < 0.1 else f"{seconds:.1f} s"
 
 
 def pretty_arguments(arguments: str) -> str:
@@ -61,7 +76,7 @@ def step_title(step: ToolStep) -> str:
     """The row's one line: tool, server and (once it ended) its time."""
     parts = [step.tool, step.server]  # (no emoji: many systems draw it as an empty box)
     if step.duration_s is not None and step.state in ("done", "error"):
-        parts.append(f"{step.duration_s:.1f} s")
+        parts.append(duration_text(step.duration_s))
     return " · ".join(parts)
 
 
@@ -94,7 +109,8 @@ def _plain_box(parent: QWidget, text: str, accessible: str) -> QPlainTextEdit:
 
 class StepRow(QFrame):
     """One tool step: a toggle row (collapsed at first) over its arguments and result. While it
-    runs it shows a busy bar and a Cancel button (:attr:`cancelRequested`, with the step's id)."""
+    runs it shows a busy bar and a Cancel button (:attr:`cancelRequested`, with the step's id);
+    while it waits for approval it has no Cancel (the approval card's Deny answers it)."""
 
     cancelRequested = Signal(object)  # the step's id
 
@@ -145,15 +161,15 @@ class StepRow(QFrame):
         self.step = step
         self.toggle.setText(step_title(step))
         name(self.toggle, f"Tool step: {step.tool} on {step.server}, {self._state_words()}")
-        self.state_label.setText(_STATE_TEXT.get(step.state, ""))
-        running = step.state in ("running", "approval")
-        self.busy.setVisible(step.state == "running")
+        self.state_label.setText(state_text(step))
+        running = step.state == "running"
+        self.busy.setVisible(running)
         self.cancel_button.setVisible(running)
         name(self.cancel_button, f"Cancel {step.tool}")
         self._fill_details()
 
     def _state_words(self) -> str:
-        return _STATE_TEXT.get(self.step.state, "done")
+        return state_text(self.step) or "done"
 
     def _fill_details(self) -> None:
         while self.details_layout.count():

@@ -92,6 +92,19 @@ def test_enter_on_the_focused_button_answers(qtbot) -> None:
     assert asking.answer(qtbot) == "deny"
 
 
+def test_esc_in_the_card_is_deny_not_stop(qtbot) -> None:
+    # As in a dialog: Esc says no to this call; the answer (the cancel token) goes on.
+    asking = Asking(qtbot)
+    card = asking.start(qtbot)
+    card.activateWindow()
+    card.allow_once.setFocus()  # where the focus is when the card appears
+    qtbot.waitUntil(card.allow_once.hasFocus, timeout=2000)
+    qtbot.keyClick(card.allow_once, Qt.Key.Key_Escape)
+    assert asking.answer(qtbot) == "deny"
+    assert not asking.cancel.cancelled
+    assert card.outcome.text() == "Denied: the tool did not run."
+
+
 def test_stopping_the_answer_while_the_card_is_open_cancels_the_call(qtbot) -> None:
     asking = Asking(qtbot)
     card = asking.start(qtbot)

@@ -127,6 +127,37 @@ def test_a_running_step_is_busy_and_its_cancel_asks_to_stop(qtbot) -> None:
     assert row.toggle.text() == "calculator · built-in · 0.4 s"
 
 
+def test_a_step_waiting_for_approval_has_no_cancel_the_card_answers_it(qtbot) -> None:
+    # Two "no" buttons (Cancel on the row, Deny on the card) did two different things.
+    waiting = _step(0, 0, state="approval", finished=None, result="", decision=None)
+    bubble = _answer(qtbot, "", (waiting,), state="streaming")
+    row = bubble.timeline.rows[0]
+    assert row.state_label.text() == "waiting for your approval"
+    assert not row.cancel_button.isVisible() and not row.busy.isVisible()
+    bubble.set_step(_step(0, 0, state="running", finished=None, result="", decision="allow_once"))
+    assert row.cancel_button.isVisible() and row.busy.isVisible()  # allowed: now it runs
+
+
+def test_an_interrupted_step_says_whether_it_ran_or_waited_for_you(qtbot) -> None:
+    steps = (
+        _step(0, 0, state="interrupted", decision=None, result=""),  # the card was open
+        _step(1, 0, state="interrupted", decision="allow_once", result=""),  # it was running
+    )
+    rows = _answer(qtbot, "", steps).timeline.rows
+    assert rows[0].state_label.text() == "interrupted — Ember closed before you answered"
+    assert rows[1].state_label.text() == "interrupted — Ember closed while it ran"
+
+
+def test_a_fast_step_shows_under_a_tenth_of_a_second(qtbot) -> None:
+    steps = (_step(0, 0, finished=100.02), _step(1, 0, finished=100.3), _step(2, 0, finished=112))
+    rows = _answer(qtbot, "", steps).timeline.rows
+    assert [r.toggle.text() for r in rows] == [
+        "calculator · built-in · < 0.1 s",
+        "calculator · built-in · 0.3 s",
+        "calculator · built-in · 12.0 s",
+    ]
+
+
 def test_steps_streamed_in_take_their_place_in_the_text(qtbot) -> None:
     bubble = _answer(qtbot, "", (), state="streaming")
     bubble.append("Computing. ")
