@@ -156,8 +156,9 @@ def test_search_documents_returns_numbered_passages_and_their_citations() -> Non
 
 
 def test_the_toolbox_asks_before_anything_but_the_read_only_built_ins(tmp_path: Path) -> None:
-    remembered: list[str] = []
-    toolbox = Toolbox(Settings(), retriever=lambda: None, remember=remembered.append)
+    settings = Settings()
+    remembered = settings.tools_always_allowed  # saved in the settings, as the core does
+    toolbox = Toolbox(settings, retriever=lambda: None, remember=remembered.append)
     names = [info.name for info in toolbox.infos()]
     assert names == ["search_documents", "calculator", "current_datetime", "read_file"]
     asks = {info.name: toolbox.needs_approval(info) for info in toolbox.infos()}
