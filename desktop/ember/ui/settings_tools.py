@@ -382,7 +382,20 @@ class ToolsSection(QWidget):
                 return
             done(result)
             return
-        self.tasks.run_background("save-mcp", job, on_done=done, on_error=failed)
+        self.tasks.run_background(
+            "save-mcp", job, on_done=self._while_shown(done), on_error=self._while_shown(failed)
+        )
+
+    def _while_shown(self, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback``, skipped once the dialog is gone: a listing or a save may end after
+        the person closed Settings (the file is written all the same)."""
+        from shiboken6 import isValid
+
+        def call(*args: object) -> None:
+            if isValid(self) and isValid(self.server_list):
+                callback(*args)
+
+        return call
 
     def _written(self, note: str) -> None:
         self.saving = False
@@ -405,7 +418,10 @@ class ToolsSection(QWidget):
             return (host.status() if host is not None else []), infos
 
         self.tasks.run_background(
-            "mcp-status", job, on_done=self._listed, on_error=lambda e: self._say(str(e))
+            "mcp-status",
+            job,
+            on_done=self._while_shown(self._listed),
+            on_error=self._while_shown(lambda e: self._say(str(e))),
         )
 
     def _listed(self, result: tuple[list, list]) -> None:

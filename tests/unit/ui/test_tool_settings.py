@@ -281,3 +281,17 @@ def test_open_log_of_a_server_that_has_not_run_says_where_it_will_be(qtbot, tmp_
         QDesktopServices.unsetUrlHandler("file")
     assert catcher.opened == []  # no viewer opened on a missing file
     assert "no log yet" in told.args[0] and str(log) in told.args[0]
+
+
+def test_closing_settings_before_the_servers_are_listed_is_quiet(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The listing runs off the GUI thread; Settings closed meanwhile must not be touched."""
+    from ember.core import Core
+    from ember.ui.tasks import TaskManager
+
+    core, tasks = Core(), TaskManager()
+    section = ToolsSection(Settings(), SimpleNamespace(core=core, tasks=tasks))
+    section.refresh()  # asked; the answer comes after the section is gone
+    section.deleteLater()
+    qtbot.waitUntil(lambda: not tasks.active(), timeout=10_000)  # delivered (and dropped)
+    tasks.shutdown()
+    core.close()
