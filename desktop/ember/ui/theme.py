@@ -174,15 +174,25 @@ class Theme:
         self.dark = False
         self.colors: dict[str, str] = LIGHT
         self.apply()
-        app.styleHints().colorSchemeChanged.connect(lambda _scheme: self.apply())
-        app.fontChanged.connect(lambda _font: self._restyle())  # the system's text size
+        # Only the Theme applied last follows these: an app has one, but a test suite makes
+        # many on one QApplication, and each of them restyling every widget on every font
+        # change stalled the suite.
+        app.styleHints().colorSchemeChanged.connect(
+            lambda _scheme: self._current() and self.apply()
+        )
+        app.fontChanged.connect(lambda _font: self._current() and self._restyle())  # text size
 
     def choose(self, choice: str) -> None:
         """Apply a settings ``theme`` ("system", "light", "dark") at once."""
         self.forced = dark_for(choice)
         self.apply()
 
+    def _current(self) -> bool:
+        """Whether this is the application's newest Theme."""
+        return self.app.property("emberTheme") == id(self)
+
     def apply(self) -> None:
+        self.app.setProperty("emberTheme", id(self))
         self.dark = self.forced if self.forced is not None else system_prefers_dark(self.app)
         self.colors = DARK if self.dark else LIGHT
         self.app.setStyle("Fusion")
