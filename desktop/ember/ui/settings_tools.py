@@ -218,7 +218,9 @@ class ToolsSection(QWidget):
         self.timeout.setSuffix(" s")
         self.timeout.setValue(settings.tool_timeout_s)
         form.addRow("Time a server's tool may take", self.timeout)
-        form.addRow("", wrapped_label("A new time applies from Ember's next start.", limits))
+        form.addRow(
+            "", wrapped_label("MCP servers take a new time from Ember's next start.", limits)
+        )
         return limits
 
     # -- the settings it saves -----------------------------------------------------------------
