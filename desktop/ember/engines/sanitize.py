@@ -39,3 +39,15 @@ def neutralize_special_tokens(text: str, extra_tokens: tuple[str, ...] = ()) -> 
         if len(token) > 1 and token in text:
             text = text.replace(token, token[0] + _JOINER + token[1:])
     return text
+
+
+_BACKTICKS = re.compile(r"`{3,}")
+
+
+def fence(text: str, extra_tokens: tuple[str, ...] = (), info: str = "") -> str:
+    """``text`` (stripped, special tokens neutralised) inside a code fence it cannot close: the
+    fence is longer than any run of backticks in it. ``info`` is the fence's info string
+    (``"text"`` for retrieved passages). How untrusted text is given to the model."""
+    longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(text)), default=0)
+    marks = "`" * max(3, longest + 1)
+    return f"{marks}{info}\n{neutralize_special_tokens(text.strip(), extra_tokens)}\n{marks}"

@@ -62,12 +62,12 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ember.engines import sanitize
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.files import shown_path
 from ember.knowledge.keywords import words as keyword_words
@@ -78,7 +78,6 @@ NOT_FOUND_TEXT = "not found in your documents"
 DEFAULT_ABSTAIN_BELOW = 0.52
 DEFAULT_COVERAGE_WEIGHT = 0.4
 SNIPPET_CHARS = 240  # a citation's snippet, at most
-_BACKTICKS = re.compile(r"`{3,}")
 # Snowball's "porter" is Martin Porter's original algorithm, the one FTS5's ``porter`` tokenizer
 # (the keyword index's) implements: a question word counts as present in a chunk exactly when
 # the keyword search would match it. Stemmers keep state while they work: one per thread.
@@ -271,11 +270,8 @@ def source_label(hit: Hit) -> str:
 
 
 def fence(text: str) -> str:
-    """``text`` inside a code fence it cannot close, special tokens neutralised."""
-    longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(text)), default=0)
-    marks = "`" * max(3, longest + 1)
-    body = neutralize_special_tokens(text.strip())
-    return f"{marks}text\n{body}\n{marks}"
+    """A retrieved passage inside a code fence it cannot close, special tokens neutralised."""
+    return sanitize.fence(text, info="text")
 
 
 def snippet(text: str, limit: int) -> str:

@@ -22,7 +22,7 @@ from ember.cancel import CancelToken
 from ember.chats.records import StepState, ToolStep
 from ember.chats.store import ChatStore
 from ember.engines.base import ToolCall
-from ember.engines.sanitize import neutralize_special_tokens
+from ember.engines.sanitize import fence
 from ember.errors import ToolError
 from ember.knowledge.types import Citation
 from ember.tools.types import (
@@ -33,8 +33,6 @@ from ember.tools.types import (
     Tool,
     ToolOutput,
 )
-
-_BACKTICKS = re.compile(r"`+")
 
 NO_APPROVER = (
     "Not run: this tool needs the user's approval and no one could be asked (approve it in the "
@@ -66,14 +64,6 @@ class CallOutcome:
     step: ToolStep | None = None
     citations: tuple[Citation, ...] = ()
     repeated: bool = False
-
-
-def fence(text: str, extra_tokens: tuple[str, ...] = ()) -> str:
-    """``text`` inside a code fence it cannot close, special tokens neutralised (as retrieved
-    passages are given to the model)."""
-    longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(text)), default=0)
-    marks = "`" * max(3, longest + 1)
-    return f"{marks}\n{neutralize_special_tokens(text.strip(), extra_tokens)}\n{marks}"
 
 
 def cap_result(
