@@ -226,7 +226,8 @@ def test_the_api_switched_on_serves_once_the_window_has_started(qtbot) -> None:
 # The window, in a child process, with the API switched on: which web modules were imported at
 # its first paint, and which once it served.
 CHILD = r"""
-import json, sys
+import faulthandler, json, sys
+faulthandler.dump_traceback_later(85, exit=False)  # a hang shows where every thread waits
 from ember.ui.app import create_application, create_window, report_first_paint, shutdown_window
 from ember.ui.qt import QTimer
 
@@ -273,6 +274,7 @@ def test_the_web_stack_is_imported_after_the_first_paint(tmp_path, monkeypatch) 
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["at_paint"] == []
+    assert "url" in seen, f"the API neither served nor failed: {seen}\n{done.stderr[-6000:]}"
     assert seen["url"] == f"http://127.0.0.1:{port}/v1"
     assert "fastapi" in seen["serving"] and "uvicorn" in seen["serving"]
 
