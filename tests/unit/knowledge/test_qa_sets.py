@@ -1,10 +1,13 @@
-"""The retrieval eval's question sets in ``benchmarks/qa`` load, point at files of their corpus and
-carry a dev/test split (see ``benchmarks/qa/*.md`` for how each was made)."""
+"""The retrieval question sets under ``benchmarks/qa``: every file loads, splits are assigned, pages
+lie inside their document, sources point at files of their corpus, and no question appears twice
+(see ``benchmarks/qa/*.md`` for how each set was made).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,56 @@ def test_git_docs_files_exist_in_the_fetched_manual() -> None:
         pytest.skip(reason)
     missing = [name for name in _git_docs_files() if not (root / name).is_file()]
     assert missing == []
+
+
+QA_FILES = sorted(QA_DIR.glob("*.json"))
+SPLITS = {"dev", "test"}
+GNUPLOT_PAGES = 311  # physical pages of gnuplot.pdf (the gnuplot 5.4 manual)
+
+
+def test_qa_files_exist() -> None:
+    assert QA_FILES, f"no QA files in {QA_DIR}"
+
+
+@pytest.mark.parametrize("path", QA_FILES, ids=lambda p: p.name)
+def test_qa_file_is_valid_and_split(path: Path) -> None:
+    items = load_questions(path)  # raises EmberError naming a malformed entry
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert len(raw) == len(items)
+
+    bad_splits = [entry["question"] for entry in raw if entry.get("split") not in SPLITS]
+    assert not bad_splits, f"{path.name}: questions without a dev/test split: {bad_splits[:3]}"
+    for answerable in (True, False):
+        group = [
+            e["split"] for e, item in zip(raw, items, strict=True) if item.answerable is answerable
+        ]
+        if group:
+            assert set(group) == SPLITS, f"{path.name}: answerable={answerable} lacks a split"
+
+    counts = Counter(" ".join(item.question.lower().split()) for item in items)
+    duplicates = [q for q, n in counts.items() if n > 1]
+    assert not duplicates, f"{path.name}: duplicate questions {duplicates[:3]}"
+
+    for item in items:
+        if item.pages is not None:
+            assert item.answerable, f"{path.name}: pages on an unanswerable question"
+            assert item.pages and all(p >= 1 for p in item.pages), item.question
+
+
+def test_gnuplot_set_pages_cover_the_manual() -> None:
+    items = load_questions(QA_DIR / "gnuplot.json")
+    answerable = [item for item in items if item.answerable]
+    unanswerable = [item for item in items if not item.answerable]
+    assert len(answerable) >= 75
+    assert len(unanswerable) >= 30
+
+    stretches: Counter[int] = Counter()
+    for item in answerable:
+        assert item.source == "gnuplot.pdf"
+        assert item.pages, item.question
+        assert all(isinstance(p, int) and 1 <= p <= GNUPLOT_PAGES for p in item.pages), item
+        assert len(set(item.pages)) == len(item.pages), item.question
+        stretches[(min(item.pages) - 1) // 30] += 1
+    # Every 30-page stretch (1-30, 31-60, ..., 301-311) is asked about at least five times.
+    for stretch in range((GNUPLOT_PAGES - 1) // 30 + 1):
+        assert stretches[stretch] >= 5, f"pages {stretch * 30 + 1}-{stretch * 30 + 30}"
