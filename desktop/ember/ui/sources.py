@@ -55,11 +55,12 @@ def short_name(name: str, limit: int = NAME_MAX_CHARS) -> str:
 
 
 def group_citations(citations: Iterable[Citation]) -> list[SourceGroup]:
-    """The citations grouped by page (same file, same page), each group where its first
-    citation stood."""
-    groups: dict[tuple[str, int | None], list[Citation]] = {}
+    """The citations grouped by page (same file, same page, or same slide, sheet rows, chapter:
+    same locator), each group where its first citation stood."""
+    groups: dict[tuple[str, int | None, str | None], list[Citation]] = {}
     for citation in citations:
-        groups.setdefault((citation.source, citation.page), []).append(citation)
+        key = (citation.source, citation.page, citation.page_label)
+        groups.setdefault(key, []).append(citation)
     return [tuple(group) for group in groups.values()]
 
 
