@@ -243,10 +243,11 @@ def malformed_mbox(path: Path) -> Path:
     return path
 
 
-def generate_hostile(folder: Path) -> dict[str, Path]:
-    """One hostile file per format (and the good files they are made from, in ``good/``)."""
+def generate_hostile(folder: Path, sources: Path | None = None) -> dict[str, Path]:
+    """One hostile file per format in ``folder``; the good files they are made from go to
+    ``sources`` (default: a folder beside ``folder``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    good = folder.parent / f"{folder.name}-good"
+    good = sources or folder.parent / f"{folder.name}-good"
     good.mkdir(parents=True, exist_ok=True)
     deck = write_pptx(good / "deck.pptx", [("Title", "Body", "Notes")])
     book = write_xlsx(good / "book.xlsx", [("Sheet", [["A"], ["1"]])])

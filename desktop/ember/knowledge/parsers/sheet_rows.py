@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.types import Section
 
-SECTION_CHARS = 400  # about one 80-token chunk: a citation's rows are the chunk's rows
+SECTION_CHARS = 300  # about one 80-token chunk: a citation's rows are the chunk's rows
 MAX_COLUMNS = 1_000  # cells past this in a row are not read (a crafted row 16,384 wide)
 MAX_CELL_CHARS = 10_000
 
