@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support import nasty_files
+from tests.support import format_files, nasty_files
 from tests.support.children import REPO_ROOT, child_env
 
 from ember.knowledge.chunking import MAX_CHUNKS_PER_DOCUMENT
@@ -48,6 +48,8 @@ EXPECTED_FAILURES = {
     "unreadable.txt": "permission denied",
     "data": "Ember's own data folder",
     "deep_controls.docx": "damaged Word document",
+    # One of each newer format: zip bombs, an entity bomb, RTF nested deep, a mailbox that is not.
+    **format_files.HOSTILE_REASONS,
 }
 EXPECTED_DONE = {
     "pdf_named.docx",  # a PDF wearing a .docx name
@@ -95,6 +97,7 @@ def test_every_hostile_input_fails_alone_with_its_reason_in_bounded_time_and_mem
     files = nasty_files.generate_all(corpus, data_dir=data_dir)
     (corpus / "good.md").write_text("# Good\n\nThis ordinary note is indexed.\n")
     nasty_files.write_pdf(corpus / "good.pdf", ["An ordinary PDF page."])
+    files.update(format_files.generate_hostile(corpus / "formats", tmp_path / "format-sources"))
     long_name = files.pop("long_path.txt").name
     files.pop("empty.txt")
     assert set(EXPECTED_FAILURES) | set(EXPECTED_DONE) >= {p.name for p in files.values()}

@@ -6,8 +6,8 @@ with the role, one per token, and a last one with ``finish_reason`` and ``usage`
 Studio does; with ``stream_options.include_usage`` OpenAI's usage-only chunk follows it too).
 
 Grounded answers (model ``ember:NAME`` or ``{"ember": {"collections": [...]}}``) carry
-``citations`` (``n``, ``file``, ``source``, ``page``, ``page_label``, ``heading``, ``snippet``,
-``score``) and ``ember: {"abstained", "collections"}`` on the response, on its message, and on
+``citations`` (``n``, ``file``, ``source``, ``page``, ``page_label``, ``page_text`` (where in
+the file, in words: "p. 12", "slide 7"), ``heading``, ``snippet``, ``score``) and ``ember: {"abstained", "collections"}`` on the response, on its message, and on
 the last streamed chunks.
 
 Tools (``tools``, ``tool_choice``): the model's calls come back as OpenAI's ``tool_calls`` (on
@@ -522,6 +522,7 @@ def _citation(c: Citation) -> dict[str, Any]:
         "source": shown_path(c.source),
         "page": c.page,
         "page_label": c.page_label,
+        "page_text": c.page_text(),  # "p. 150 (178 of 261)", "slide 7", 'sheet "Q3", row 14'
         "heading": c.heading,
         "snippet": c.snippet,
         "score": c.similarity,

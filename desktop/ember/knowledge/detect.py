@@ -19,6 +19,7 @@ from ember.knowledge.parsers.base import human_size
 
 SUPPORTED_KINDS: frozenset[str] = frozenset(
     {"pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"}
+    | {"pptx", "xlsx", "ods", "odt", "epub", "rtf", "eml", "mbox", "ipynb"}
 )
 
 CODE_EXTENSIONS: frozenset[str] = frozenset(
@@ -48,7 +49,27 @@ EXTENSION_KINDS: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "csv",
     **{ext: "code" for ext in CODE_EXTENSIONS},
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".ods": "ods",
+    ".odt": "odt",
+    ".epub": "epub",
+    ".rtf": "rtf",
+    ".eml": "eml",
+    ".mbox": "mbox",
+    ".ipynb": "ipynb",
 }
+# ZIP-based formats: OOXML is told apart by name, or by its parts' folder in the first local
+# headers; ODF and EPUB by the ``mimetype`` member they must store first, uncompressed.
+_OOXML_KINDS = frozenset({"docx", "pptx", "xlsx"})
+_OOXML_FOLDERS = ((b"word/", "docx"), (b"ppt/", "pptx"), (b"xl/", "xlsx"))
+_ZIP_MIMETYPES = (
+    (b"mimetypeapplication/epub+zip", "epub"),
+    (b"mimetypeapplication/vnd.oasis.opendocument.text", "odt"),
+    (b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", "ods"),
+)
+_RTF_MAGIC = b"{\\rtf"
 
 # Kinds that only a test may ask for; see ember.knowledge.parsers.testhook.
 TEST_HOOK_ENV = "EMBER_PARSER_TEST_HOOKS"
@@ -169,8 +190,12 @@ def sniff(head: bytes, path: Path) -> str:
     if b"%PDF-" in head[:1024]:  # PDF readers accept some junk before the header; so does PDFium
         return "pdf"
     if head.startswith(_ZIP_MAGIC):
-        return "docx"  # whatever its name; the DOCX parser says so if it is some other ZIP
+        return _zip_kind(named, head)
     if head.startswith(_OLE_MAGIC):
+        if named in ("pptx", "xlsx"):
+            raise IngestError(
+                "this file is password protected (encrypted); save an unprotected copy"
+            )
         if named == "docx":
             raise IngestError(
                 "this Word document is password protected (encrypted); save an unprotected copy"
@@ -183,6 +208,10 @@ def sniff(head: bytes, path: Path) -> str:
         raise IngestError("damaged PDF: the file does not start with a PDF header")
     if named == "docx":
         raise IngestError("damaged Word document: the file is not a ZIP archive")
+    if named in ("pptx", "xlsx", "ods", "odt", "epub"):
+        raise IngestError(f"damaged .{named} file: the file is not a ZIP archive")
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(_RTF_MAGIC):
+        return "rtf"
     if b"\x00" in head:
         for magic, what in _MAGIC:
             if head.startswith(magic):
@@ -194,10 +223,23 @@ def sniff(head: bytes, path: Path) -> str:
     return _text_kind(named, head)
 
 
+def _zip_kind(named: str | None, head: bytes) -> str:
+    """The kind of a ZIP file: EPUB or ODF by its ``mimetype`` member, else an OOXML kind by name,
+    else by the folder of its first parts; else DOCX (whose parser says so if it is some other
+    ZIP)."""
+    for mimetype, kind in _ZIP_MIMETYPES:
+        if mimetype in head[:256]:
+            return kind
+    if named in _OOXML_KINDS:
+        return named
+    found = [(at, kind) for folder, kind in _OOXML_FOLDERS if (at := head.find(folder)) >= 0]
+    return min(found)[1] if found else "docx"
+
+
 def _text_kind(named: str | None, head: bytes) -> str:
     if named in (None, "text") and _looks_like_html(head):
         return "html"
-    if named in (None, "pdf", "docx"):
+    if named in (None, "pdf", "docx", "pptx", "xlsx", "ods", "odt", "epub", "rtf"):
         return "text"
     return named
 

@@ -12,7 +12,10 @@ class Section:
     text: str
     page: int | None = None  # 1-based page number, where the format has pages
     heading_path: tuple[str, ...] = ()  # e.g. ("Installation", "On Linux")
-    page_label: str | None = None  # the page's printed label (PDF page labels: "iv", "150")
+    # The page's printed label (PDF page labels: "iv", "150"). In a format without pages (``page``
+    # None) it says where the section is, in words: "slide 7", 'sheet "Q3", rows 14-16',
+    # "chapter 3", "cell 5" (see :func:`page_reference`).
+    page_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,7 @@ class ParsedDocument:
     encoding and notes for the person."""
 
     path: str
-    kind: str  # "pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"
+    kind: str  # "pdf", "docx", "html", "markdown", "rst", "text", "code", "csv", "pptx", ...
     sections: tuple[Section, ...]
     title: str | None = None
     encoding: str | None = None  # for decoded text formats: the encoding that was detected
@@ -39,7 +42,7 @@ class Citation:
     heading: str | None
     snippet: str
     similarity: float  # cosine similarity of the question and this source, -1..1
-    page_label: str | None = None  # the page's printed label, where the PDF has page labels
+    page_label: str | None = None  # the page's printed label, or where it is without a page
     page_count: int | None = None  # the document's physical pages, where known
     # Where the passage is, for the source viewer: its section of the parsed document (for a
     # PDF, the page's section), ``start``/``end`` character offsets in that section's text, and
@@ -62,11 +65,13 @@ def page_reference(
     from the physical page (178 of ``count``), else "p. 178"; None without a page.
 
     ``word`` is what comes before the number ("p.", "page"); without ``count`` the physical page
-    stands alone in the brackets ("p. iv (4)").
+    stands alone in the brackets ("p. iv (4)"). Without a page, a label is the whole locator of a
+    format that has no pages and comes back as it is ("slide 7", 'sheet "Q3", row 14',
+    "chapter 3"); None without either.
     """
-    if page is None:
-        return None
     label = (label or "").strip()
+    if page is None:
+        return label or None
     if not label or label == str(page):
         return f"{word} {page}"
     physical = f"{page} of {count}" if count else str(page)

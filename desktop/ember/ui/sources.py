@@ -3,8 +3,9 @@ the answer cites.
 
 Several passages of one page ("[1]" and "[3]", both manual.pdf p. 12) make one chip, "[1, 3]
 manual.pdf · p. 12", whose source dialog shows both; each number in the answer's text still
-opens that chip's dialog. A page is a file and its physical page number; a file without pages
-(Markdown, plain text) is one page.
+opens that chip's dialog. A page is a file and its physical page number, or its locator where
+the format has no pages (a slide, a sheet's rows, a chapter); a file without either (Markdown,
+plain text) is one page.
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ def short_name(name: str, limit: int = NAME_MAX_CHARS) -> str:
 
 
 def group_citations(citations: Iterable[Citation]) -> list[SourceGroup]:
-    """The citations grouped by page (same file, same page), each group where its first
-    citation stood."""
-    groups: dict[tuple[str, int | None], list[Citation]] = {}
+    """The citations grouped by page (same file, same page, or same slide, sheet rows, chapter:
+    same locator), each group where its first citation stood."""
+    groups: dict[tuple[str, int | None, str | None], list[Citation]] = {}
     for citation in citations:
-        groups.setdefault((citation.source, citation.page), []).append(citation)
+        key = (citation.source, citation.page, citation.page_label)
+        groups.setdefault(key, []).append(citation)
     return [tuple(group) for group in groups.values()]
 
 

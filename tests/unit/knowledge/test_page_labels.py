@@ -46,7 +46,9 @@ def test_a_pdf_without_page_labels_has_none(tmp_path: Path) -> None:
         (178, None, 261, "p. 178"),
         (178, None, None, "p. 178"),
         (4, "iv", None, "p. iv (4)"),
-        (None, "iv", 10, None),
+        (None, None, 10, None),
+        # A format without pages: the label is the whole locator.
+        (None, "slide 7", None, "slide 7"),
     ],
 )
 def test_a_page_reads_as_its_label_with_the_physical_page_where_they_differ(

@@ -20,11 +20,23 @@ PARSER_MODULES: dict[str, str] = {
     "code": "ember.knowledge.parsers.code",
     "csv": "ember.knowledge.parsers.csv",
     "test-hook": "ember.knowledge.parsers.testhook",
+    "pptx": "ember.knowledge.parsers.pptx",
+    "xlsx": "ember.knowledge.parsers.xlsx",
+    "ods": "ember.knowledge.parsers.ods",
+    "odt": "ember.knowledge.parsers.odt",
+    "epub": "ember.knowledge.parsers.epub",
+    "rtf": "ember.knowledge.parsers.rtf",
+    "eml": "ember.knowledge.parsers.eml",
+    "mbox": "ember.knowledge.parsers.mbox",
+    "ipynb": "ember.knowledge.parsers.ipynb",
 }
 
 # Native or XML-heavy parsers that have hung or crashed on crafted files in the wild: these run
 # only in the sandbox's child process. The rest are linear pure-Python code over bounded text.
 RISKY_KINDS: frozenset[str] = frozenset({"pdf", "docx", "html", "test-hook"})
+# The ZIP/XML formats, and the libraries (RTF, email headers, JSON) that a crafted file can send
+# deep or slow: these run in the sandbox too.
+RISKY_KINDS |= {"pptx", "xlsx", "ods", "odt", "epub", "rtf", "eml", "mbox", "ipynb"}
 
 # Parsers whose native library calls abort() when an allocation fails, and nowhere else that a
 # file can reach: PDFium's FX_OutOfMemoryTerminate (its consistency checks trap instead). In the
@@ -43,6 +55,15 @@ LABELS: dict[str, str] = {
     "code": "source code",
     "csv": "CSV",
     "test-hook": "test",
+    "pptx": "PowerPoint (.pptx)",
+    "xlsx": "Excel (.xlsx)",
+    "ods": "spreadsheet (.ods)",
+    "odt": "OpenDocument text (.odt)",
+    "epub": "EPUB",
+    "rtf": "RTF",
+    "eml": "email (.eml)",
+    "mbox": "mailbox (.mbox)",
+    "ipynb": "Jupyter notebook",
 }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "TextBudget",
     "clean_text",
     "human_size",
+    "located_sections",
     "normalize_newlines",
     "parse_headed_text",
     "sections_from_blocks",
@@ -156,3 +157,19 @@ def sections_from_blocks(blocks: Blocks, budget: TextBudget) -> tuple[Section, .
             if text:
                 sections.append(Section(text, heading_path=heading_path))
     return tuple(sections)
+
+
+def located_sections(
+    text: str, heading_path: tuple[str, ...], where: str | None, budget: TextBudget
+) -> list[Section]:
+    """``text`` as cleaned, size-bounded sections under ``heading_path``, each located by
+    ``where`` ("slide 7", "chapter 3": the ``page_label`` of a format without pages)."""
+    found: list[Section] = []
+    for piece in split_long(text):
+        if budget.exhausted:
+            budget.truncated()
+            break
+        cleaned = budget.take(clean_text(piece))
+        if cleaned:
+            found.append(Section(cleaned, heading_path=heading_path, page_label=where))
+    return found
