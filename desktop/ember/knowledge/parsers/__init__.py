@@ -20,11 +20,15 @@ PARSER_MODULES: dict[str, str] = {
     "code": "ember.knowledge.parsers.code",
     "csv": "ember.knowledge.parsers.csv",
     "test-hook": "ember.knowledge.parsers.testhook",
+    "image": "ember.knowledge.parsers.image",
 }
 
 # Native or XML-heavy parsers that have hung or crashed on crafted files in the wild: these run
 # only in the sandbox's child process. The rest are linear pure-Python code over bounded text.
 RISKY_KINDS: frozenset[str] = frozenset({"pdf", "docx", "html", "test-hook"})
+# Image decoders (libpng, libjpeg, libtiff) and the OCR engine (ONNX Runtime): native code, and
+# seconds of CPU and ~2 GB of address space per page, under the sandbox's limits.
+RISKY_KINDS |= {"image"}
 
 # Parsers whose native library calls abort() when an allocation fails, and nowhere else that a
 # file can reach: PDFium's FX_OutOfMemoryTerminate (its consistency checks trap instead). In the
@@ -43,6 +47,7 @@ LABELS: dict[str, str] = {
     "code": "source code",
     "csv": "CSV",
     "test-hook": "test",
+    "image": "image",
 }
 
 
