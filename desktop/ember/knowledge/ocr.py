@@ -1,26 +1,35 @@
 """Text read from pictures of pages (OCR), locally, with the PP-OCR models inside ``rapidocr``.
 
-Why this engine: measured by ``benchmarks/ocr_engines.py`` on three pages of R's "An Introduction
-to R" rendered by PDFium, clean and as a "scan" (grey, rotated up to 1.5°, noise, JPEG q60),
-character accuracy = 1 - normalised Levenshtein distance to the page's text layer, on this
-two-core machine under load from other work (seconds are wall time, comparable between rows):
+Why this engine: measured by ``benchmarks/ocr_engines.py`` on pages 12, 40 and 77 of R's "An
+Introduction to R" rendered by PDFium at 150 and 300 dpi, clean and as a "scan" (grey, rotated
+up to 1.5°, noise, JPEG q60). Accuracy = 1 - normalised Levenshtein distance to the page's text
+layer; wall seconds per page on this two-core machine under a load of 7-10 from other work (so
+comparable between rows only roughly); CPU seconds per page (all threads) from a second run on
+pages 12 and 40:
 
-==========================  =========  =========  =========  =========  =============
-engine                      150 clean  150 scan   300 clean  300 scan   s/page (300)
-==========================  =========  =========  =========  =========  =============
-rapidocr 3.10 (PP-OCRv6)    0.984      0.985      0.995      0.976      13.8
-rapidocr_onnxruntime 1.4.4  see the docstring's figures below
-tesseract 5.3 (Debian)      see the docstring's figures below
-==========================  =========  =========  =========  =========  =============
+==========================  =====  =====  =====  =====  ==========  ==========  =========
+accuracy / seconds           150    150    300    300   wall s/p    wall s/p    CPU s/p
+                            clean  scan   clean  scan   150 dpi     300 dpi     150 / 300
+==========================  =====  =====  =====  =====  ==========  ==========  =========
+rapidocr 3.10 (PP-OCRv6)    0.984  0.985  0.995  0.976  11.5        13.7        7.9 / 9.3
+rapidocr_onnxruntime 1.4.4  0.985  0.969  0.987  0.992  24.2        36.9        --
+tesseract 5.3 (Debian)      0.978  0.975  0.995  0.991  53.6        59.5        28 / 99+
+==========================  =====  =====  =====  =====  ==========  ==========  =========
 
-``rapidocr`` ships its detection, direction and recognition models in the wheel (PP-OCRv6 small,
-ONNX, ~32 MB) and is installed by pip like every other dependency, so ``make setup``, CI and a
-user's ``pip install`` need no system package; Tesseract would need ``apt-get install
-tesseract-ocr`` (and its equivalent on every other system) and a subprocess per page.
-``rapidocr_onnxruntime`` (the older packaging) requires ``opencv-python``, whose bundled Qt
-clashes with PySide6's, and Python < 3.13. Nothing is downloaded at run time: the model files
-are passed by path (so rapidocr's download-if-missing code is never reached), checked to exist,
-and the benchmark ran in a network namespace with no network at all.
+(tesseract's OpenMP threads spin under load: its CPU seconds at 300 dpi, 99-116, say more
+about the load than about tesseract; its wall time is the fairer figure.)
+
+On clean 300 dpi pages the engines read alike (0.995); tesseract reads noisy 300 dpi scans a
+little better (0.991 vs 0.976), rapidocr is 3-4 times faster per page. The choice is rapidocr:
+its detection, direction and recognition models ship in the wheel (PP-OCRv6 small, ONNX, ~32
+MB), run by ONNX Runtime in this process, and it is installed by pip like every other
+dependency, so ``make setup``, CI and a user's ``pip install`` (on any OS) need no system
+package; tesseract would need ``apt-get install tesseract-ocr`` in the Makefile (and its
+equivalent on every other system) and a subprocess per page. ``rapidocr_onnxruntime`` (the older
+packaging, PP-OCRv4) is slower and requires ``opencv-python``, whose bundled Qt clashes with
+PySide6's, and Python < 3.13. Nothing is downloaded at run time: the model files are passed by
+path (so rapidocr's download-if-missing code is never reached) and checked to exist; the
+benchmark and ``test_the_ocr_engine_reads_with_no_network_at_all`` run with no network.
 
 Use :func:`read_image` on a PIL image; the engine is loaded on first use in each process (about
 a second) and kept. Units: confidence is the recogniser's mean score (0..1), weighted by the
