@@ -21,6 +21,7 @@ SUPPORTED_KINDS: frozenset[str] = frozenset(
     {"pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"}
     | {"pptx", "xlsx", "ods", "odt", "epub", "rtf", "eml", "mbox", "ipynb"}
 )
+SUPPORTED_KINDS |= {"image"}  # PNG, JPEG, TIFF: read by OCR (ember.knowledge.parsers.image)
 
 CODE_EXTENSIONS: frozenset[str] = frozenset(
     ".py .pyi .js .mjs .cjs .jsx .ts .tsx .java .kt .kts .scala .c .h .cc .cpp .cxx .hpp .hh .cs"
@@ -70,6 +71,10 @@ _ZIP_MIMETYPES = (
     (b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", "ods"),
 )
 _RTF_MAGIC = b"{\\rtf"
+EXTENSION_KINDS.update(dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff"), "image"))
+
+# Pictures Ember reads by OCR, whatever their name says: PNG, JPEG, TIFF (both byte orders).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 # Kinds that only a test may ask for; see ember.knowledge.parsers.testhook.
 TEST_HOOK_ENV = "EMBER_PARSER_TEST_HOOKS"
@@ -189,6 +194,8 @@ def sniff(head: bytes, path: Path) -> str:
         return _text_kind(named, head)
     if b"%PDF-" in head[:1024]:  # PDF readers accept some junk before the header; so does PDFium
         return "pdf"
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(named, head)
     if head.startswith(_OLE_MAGIC):

@@ -415,7 +415,7 @@ class _Run:
         texts = [embedding_text(chunk, document.title) for chunk in chunks]
         self.stage("chunk", started)
         if not chunks:
-            self.fail(plan, "no text to index (a scanned document needs OCR, which Ember lacks)")
+            self.fail(plan, "no text found: nothing to index in this file")
             return
         notices = list(document.notes)
         if cut:
@@ -537,9 +537,9 @@ class _Run:
             self._parser_pool = ParserPool()
         return self._parser_pool.parse(path, on_page=self.on_page)  # type: ignore[attr-defined]
 
-    def on_page(self, page: int, pages: int) -> None:
-        """The parser read page ``page`` of ``pages`` of the current file."""
-        self.meter.page, self.meter.pages = page, pages
+    def on_page(self, page: int, pages: int, *, ocr: bool = False) -> None:
+        """The parser read page ``page`` of ``pages`` of the current file (OCRs it, ``ocr``)."""
+        self.meter.page, self.meter.pages, self.meter.ocr = page, pages, ocr
         self.emit()
 
 

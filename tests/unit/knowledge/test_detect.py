@@ -65,10 +65,9 @@ def test_binary_named_txt_is_refused_as_binary(tmp_path: Path) -> None:
         probe(path)
 
 
-def test_an_image_named_txt_is_refused_and_named(tmp_path: Path) -> None:
+def test_an_image_named_txt_is_read_as_the_image_it_is(tmp_path: Path) -> None:
     path = nasty_files.png_named_txt(tmp_path / "photo.txt")
-    with pytest.raises(IngestError, match=r"binary file, not text: it looks like an image \(PNG\)"):
-        probe(path)
+    assert probe(path).kind == "image"  # OCR'd (ember.knowledge.parsers.image), not refused
 
 
 def test_an_empty_file_is_refused_as_empty(tmp_path: Path) -> None:
