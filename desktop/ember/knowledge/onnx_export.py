@@ -143,6 +143,7 @@ def export(model_dir: Path, target: Path, precision: str = "fp32") -> float:
     """
     import warnings
 
+    target.parent.mkdir(parents=True, exist_ok=True)  # fail before seconds of imports
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -167,7 +168,6 @@ def export(model_dir: Path, target: Path, precision: str = "fp32") -> float:
     bert.eval()
     wrapped = _pooled(bert, torch)
     sample = torch.ones((2, 8), dtype=torch.long)
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:
         raw = Path(work) / "raw.onnx"
         axes = {"batch": 0, "seq": 1}
