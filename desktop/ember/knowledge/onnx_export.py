@@ -20,8 +20,9 @@ the SHA-256 of the model's weights and configs plus :data:`EXPORT_VERSION`: a ch
 mtimes (``source.json``) so a cold start does not hash 90 MB. ``EMBER_ONNX_CACHE`` overrides the
 folder (the test suite shares one export across its per-test homes).
 
-Run as ``python -m ember.knowledge.onnx_export [--int8]`` (``make setup`` does; first use does it
-in a child process otherwise, so torch never loads in the process that embeds).
+The export runs in a child process (:mod:`ember.knowledge.onnx_export_main`), so torch never loads
+in the process that embeds: at ``make setup`` (``ember doctor --check-embedded``), else on first
+use.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ def ensure_exported(model_dir: Path, precision: str = "fp32") -> Path:
     target = export_path(model_dir, precision)
     if target.is_file():
         return target
-    command = [sys.executable, "-m", "ember.knowledge.onnx_export", "--model-dir"]
-    command += [os.fspath(model_dir), "--precision", precision, "--out", os.fspath(target)]
+    command = [sys.executable, "-m", "ember.knowledge.onnx_export_main"]
+    command += [os.fspath(model_dir), precision, os.fspath(target)]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S, check=False
@@ -258,33 +259,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ember.knowledge.onnx_export``: export (or find) the cached model; prints it."""
-    import argparse
-
-    import ember  # noqa: F401  (offline Hugging Face settings before transformers loads)
-    from ember.knowledge.embedder import model_dir as packaged_model_dir
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=None)
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    parser.add_argument("--out", type=Path, default=None, help="default: the cache")
-    args = parser.parse_args(argv)
-    source = args.model_dir or packaged_model_dir()
-    target = args.out or export_path(source, args.precision)
-    if target.is_file():
-        print(f"ONNX embedder already exported: {target}")
-        return 0
-    try:
-        cosine = export(source, target, args.precision)
-    except ModelLoadError as exc:
-        print(f"ember: {exc}", file=sys.stderr)
-        return 1
-    print(f"ONNX embedder exported to {target} (lowest cosine to torch {cosine:.6f})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
