@@ -6,16 +6,21 @@ included, as sentence-transformers does), sorted by token length, and cut into b
 :data:`BATCH_TOKENS` padded tokens: a batch pads only to its own longest text, so short chunks do
 not pay for long ones. Results come back in the callers' order.
 
-Threads: one intra-op pool of :func:`available_cores` threads (the CPUs this process may run on,
-not the machine's count), one inter-op thread, and no spin-waiting: ONNX Runtime's workers
-otherwise busy-wait between ops and steal the cores that the parser process (or another
-program) needs while both run. Measured on the two-core machine under load: see
-``benchmarks/ingest.py``.
+Threads: one intra-op pool, one inter-op thread, and no spin-waiting (ONNX Runtime's workers
+otherwise busy-wait between ops and steal the cores that the parser process, or another
+program, needs). The pool's size is :func:`choose_threads`: the CPUs this process may run on,
+less those other work keeps busy (the load average less this process's own CPU use), at least
+one — re-decided every :data:`RETUNE_S` seconds of embedding, rebuilding the session (~0.4 s)
+when the answer changes. Measured on the two-core machine at load average 9-10 (other programs
+embedding and parsing): one thread embeds 32-35 chunks/s, two threads 24-30 (every op waits for
+its slowest thread, and one of them is always descheduled); idle, two threads are faster.
+``EMBER_EMBED_THREADS`` fixes the count.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +33,17 @@ if TYPE_CHECKING:
 MAX_TOKENS = 256  # the model's max_seq_length, special tokens included
 BATCH_TOKENS = 4096  # padded tokens per forward pass
 MAX_BATCH = 128  # texts per forward pass
+
+
+RETUNE_S = 30.0
+
+
+def choose_threads(cores: int, load: float, own_busy: float) -> int:
+    """Intra-op threads for ``cores`` CPUs when the 1-minute load average is ``load``, of which
+    ``own_busy`` cores' worth is this process itself: the cores the others leave free, 1..cores.
+    """
+    others = max(0.0, load - own_busy)
+    return max(1, min(cores, cores - int(others)))
 
 
 def available_cores() -> int:
@@ -61,35 +77,72 @@ class OnnxMiniLM:
 
     def __init__(self, model_path: Path, tokenizer_path: Path, *, threads: int | None = None):
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (here to fail early; sessions are made below)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise ModelLoadError(f"onnxruntime is not installed ({exc})") from None
-        self.threads = threads or available_cores()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3  # errors only: no warnings on stderr
+        self.model_path = model_path
+        setting = os.environ.get("EMBER_EMBED_THREADS", "")
+        fixed = threads or (int(setting) if setting.isdigit() else 0)
+        self._fixed = fixed > 0
+        self.threads = fixed if self._fixed else self._wanted_threads()
+        self._checked = (time.monotonic(), time.process_time())
+        self.session = self._session(self.threads)
         try:
-            self.session = ort.InferenceSession(
-                os.fspath(model_path), options, providers=["CPUExecutionProvider"]
-            )
             tokenizer = Tokenizer.from_file(os.fspath(tokenizer_path))
-        except Exception as exc:  # onnxruntime and tokenizers raise their own plain types
-            raise ModelLoadError(f"the ONNX embedding model could not be loaded ({exc})") from None
+        except Exception as exc:  # the Rust library raises plain Exception
+            raise ModelLoadError(
+                f"the embedding model's tokenizer could not be read ({exc})"
+            ) from None
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.no_padding()
         self.tokenizer: Any = tokenizer
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
+    @staticmethod
+    def _wanted_threads(own_busy: float = 0.0) -> int:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = 0.0
+        return choose_threads(available_cores(), load, own_busy)
+
+    def _session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # errors only: no warnings on stderr
+        try:
+            return ort.InferenceSession(
+                os.fspath(self.model_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own plain types
+            raise ModelLoadError(f"the ONNX embedding model could not be loaded ({exc})") from None
+
+    def retune(self) -> None:
+        """Re-decide the thread count (at most every :data:`RETUNE_S` s); a new session if it
+        changed."""
+        now, cpu = time.monotonic(), time.process_time()
+        since, cpu_since = self._checked
+        if self._fixed or now - since < RETUNE_S:
+            return
+        self._checked = (now, cpu)
+        wanted = self._wanted_threads(own_busy=(cpu - cpu_since) / (now - since))
+        if wanted != self.threads:
+            self.session, self.threads = self._session(wanted), wanted
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), 384)`` float32, each row L2-normalised, in the order given."""
         import numpy as np
 
+        if len(texts) > 1:
+            self.retune()
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -19,7 +19,7 @@ import pytest
 from tests.support.knowledge_corpus import write_corpus
 
 from ember.knowledge.embedder import MODEL_NAME, MiniLMEmbedder, model_dir
-from ember.knowledge.onnx_embed import BATCH_TOKENS, MAX_BATCH, batches
+from ember.knowledge.onnx_embed import BATCH_TOKENS, MAX_BATCH, batches, choose_threads
 from ember.knowledge.onnx_export import export_path, source_checksum
 
 pytestmark = pytest.mark.slow
@@ -161,3 +161,13 @@ def test_cold_search_imports_neither_torch_nor_sentence_transformers(
     verdict = json.loads(done.stdout.splitlines()[-1])
     assert hits, "the search found nothing"
     assert verdict == {"code": 0, "heavy": []}
+
+
+def test_threads_leave_the_cores_other_work_keeps_busy() -> None:
+    assert choose_threads(2, load=0.3, own_busy=0.0) == 2  # idle: every core
+    assert (
+        choose_threads(2, load=9.5, own_busy=1.0) == 1
+    )  # busy machine: one thread, no barrier waits
+    assert choose_threads(2, load=2.0, own_busy=2.0) == 2  # the load is our own embedding
+    assert choose_threads(8, load=3.2, own_busy=0.0) == 5
+    assert choose_threads(1, load=0.0, own_busy=0.0) == 1
