@@ -50,6 +50,44 @@ def image_only_pdf(path: Path, pictures: list[Image.Image], dpi: int) -> Path:
     return path
 
 
+def mixed_pdf(path: Path, typed: str, picture: Image.Image) -> Path:
+    """A PDF of two A4 pages: ``typed`` on the first as a text layer, ``picture`` filling the
+    second with no text layer (a document with one page scanned in)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.multi_cell(w=0, text=typed)
+    pdf.add_page()
+    pdf.image(picture.convert("RGB"), x=0, y=0, w=210, h=297, keep_aspect_ratio=True)
+    pdf.output(str(path))
+    return path
+
+
+def text_frames(path: Path, lines: list[str]) -> Path:
+    """A TIFF of one small picture per line of text: the first black on a transparent background
+    (RGBA), the next in 16-bit grey (ink 6,000, paper 57,000 of 65,535), as some scanners save."""
+    import numpy as np
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=48)
+    frames: list[Image.Image] = []
+    for number, line in enumerate(lines):
+        grey = Image.new("L", (40 + 28 * len(line), 180), 255)
+        ImageDraw.Draw(grey).text((30, 60), line, fill=0, font=font)
+        if number % 2 == 0:
+            clear = Image.new("RGBA", grey.size, (0, 0, 0, 0))
+            clear.putalpha(Image.eval(grey, lambda v: 255 - v))  # ink opaque, paper transparent
+            frames.append(clear)
+        else:
+            values = np.asarray(grey, dtype=np.uint16) * 200 + 6000
+            frames.append(Image.fromarray(values.astype(np.uint16)))
+    first, *rest = frames
+    first.save(path, "TIFF", save_all=True, append_images=rest)
+    return path
+
+
 def accuracy(found: str, truth: str) -> float:
     """1 - Levenshtein(found, truth) / the longer's length, whitespace collapsed."""
     from rapidfuzz.distance import Levenshtein

@@ -207,10 +207,7 @@ def sniff(head: bytes, path: Path) -> str:
             raise IngestError(
                 "this Word document is password protected (encrypted); save an unprotected copy"
             )
-        raise IngestError(
-            "old Microsoft Office format (.doc, .xls, .ppt) is not supported; "
-            "save it as .docx or PDF"
-        )
+        raise IngestError(_old_office_message(path))
     if named == "pdf":
         raise IngestError("damaged PDF: the file does not start with a PDF header")
     if named == "docx":
@@ -228,6 +225,37 @@ def sniff(head: bytes, path: Path) -> str:
         if head.startswith(magic) and magic not in (b"MZ", b"GGUF"):
             raise IngestError(f"binary file, not text: it looks like {what}")
     return _text_kind(named, head)
+
+
+# The old binary Office formats by name: what each is, and what to save it as instead.
+_OLD_OFFICE = {
+    ".doc": ("Word", ".docx or PDF"),
+    ".dot": ("Word", ".docx or PDF"),
+    ".xls": ("Excel", ".xlsx or .ods"),
+    ".xlt": ("Excel", ".xlsx or .ods"),
+    ".ppt": ("PowerPoint", ".pptx or PDF"),
+    ".pps": ("PowerPoint", ".pptx or PDF"),
+    ".pot": ("PowerPoint", ".pptx or PDF"),
+}
+
+
+def old_office_reason(path: Path) -> str | None:
+    """Why a file named as an old binary Office file (.doc, .xls, .ppt...) is not indexed, with
+    the format to save it as instead; None for any other name."""
+    known = _OLD_OFFICE.get(path.suffix.lower())
+    if known is None:
+        return None
+    program, instead = known
+    return f"old {program} format ({path.suffix.lower()}) is not supported; save it as {instead}"
+
+
+def _old_office_message(path: Path) -> str:
+    """Why an OLE compound file (an old .doc/.xls/.ppt, or something else in that container) is
+    refused, naming the format to save it as where its name tells which program wrote it."""
+    return old_office_reason(path) or (
+        "old Microsoft Office format (.doc, .xls, .ppt) is not supported; "
+        "save it as .docx, .xlsx, .pptx or PDF"
+    )
 
 
 def _zip_kind(named: str | None, head: bytes) -> str:

@@ -61,6 +61,9 @@ _SAME_LINE = 0.5
 # The sandbox grants each page OCR'd these on top of the file's own limits.
 OCR_PAGE_TIMEOUT_S = 120.0
 OCR_MEMORY_MB = 3072
+# Pages of one file OCR'd at most (a PDF's pages without a text layer, a TIFF's pages): at
+# seconds a page, hours of work; a crafted PDF of 100,000 near-empty pages would take days.
+MAX_OCR_PAGES = 2_000
 _MODELS = (
     "PP-OCRv6_det_small.onnx",
     "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
@@ -129,7 +132,7 @@ def read_image(image: Image) -> OcrResult:
     """OCR one picture of a page (any PIL mode); lines come top to bottom, left to right."""
     import numpy as np
 
-    picture = image.convert("RGB")
+    picture = as_rgb(image)
     longest = max(picture.size)
     if longest > MAX_SIDE_PX:
         scale = MAX_SIDE_PX / longest
@@ -146,6 +149,26 @@ def read_image(image: Image) -> OcrResult:
         weights
     )
     return OcrResult(text, round(confidence, 4), lines)
+
+
+def as_rgb(image: Image) -> Image:
+    """``image`` as 8-bit RGB as it looks on screen: transparency laid on white (a PNG of black
+    text on a transparent background would turn black on black), and 16- or 32-bit grey scaled
+    down to 8 bits (Pillow's conversion clips it: the dark grey of a 16-bit scan's ink, 5,000 of
+    65,535, would turn white)."""
+    from PIL import Image as PilImage
+
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        import numpy as np
+
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        image = PilImage.fromarray(np.clip(values * (255.0 / top), 0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        layer = image.convert("RGBA")
+        white = PilImage.new("RGBA", layer.size, (255, 255, 255, 255))
+        return PilImage.alpha_composite(white, layer).convert("RGB")
+    return image.convert("RGB")
 
 
 def _reading_order(boxes: list[list[tuple[float, float]]], texts: list[str]) -> tuple[str, int]:

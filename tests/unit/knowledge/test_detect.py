@@ -105,6 +105,29 @@ def test_an_encrypted_office_file_named_docx_is_reported_as_password_protected(
         probe(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("secret.xlsx", "this file is password protected (encrypted); save an unprotected copy"),
+        ("secret.pptx", "this file is password protected (encrypted); save an unprotected copy"),
+        ("budget.xls", "old Excel format (.xls) is not supported; save it as .xlsx or .ods"),
+        ("talk.ppt", "old PowerPoint format (.ppt) is not supported; save it as .pptx or PDF"),
+        ("letter.doc", "old Word format (.doc) is not supported; save it as .docx or PDF"),
+        (
+            "thing.bin",
+            "old Microsoft Office format (.doc, .xls, .ppt) is not supported; "
+            "save it as .docx, .xlsx, .pptx or PDF",
+        ),
+    ],
+)
+def test_an_ole_office_file_says_what_to_save_it_as(tmp_path: Path, name: str, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1000))
+    with pytest.raises(IngestError) as caught:
+        probe(path)
+    assert str(caught.value) == reason
+
+
 def test_a_missing_file_is_reported_as_not_found(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="file not found"):
         probe(tmp_path / "nope.pdf")

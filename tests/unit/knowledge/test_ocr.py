@@ -1,17 +1,19 @@
 """Scanned PDFs and pictures of text, read by OCR, on real scans made here from R's manual.
 
-Pages of "An Introduction to R" are rendered to pictures (300 dpi clean; 200 dpi grey, rotated
-and noisy as a scanner makes them), saved as PNG/JPEG/TIFF or rebuilt into a PDF with no text
-layer, and read back through the sandbox as indexing reads them. OCR takes seconds a page here,
-so each test reads as few pages as it can.
+Pages of "An Introduction to R" are rendered to pictures (300 dpi clean, where accuracy is
+measured; 150 dpi grey, rotated and noisy as a scanner makes them, where finding is), saved as
+PNG/JPEG/TIFF or put into a PDF as a page with no text layer, and read back through the sandbox
+as indexing reads them. OCR takes seconds a page here, so each test reads as few pages as it can.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image
 from tests.support import nasty_files, scans
 from tests.support.manuals import manual
 from tests.support.tiny_embedder import TinyEmbedder
@@ -32,26 +34,57 @@ def pool() -> Iterator[ParserPool]:
         yield shared
 
 
-def test_a_scanned_pdf_is_read_by_ocr_in_the_sandbox_at_95_percent_of_its_characters(
+def test_a_scanned_page_is_read_by_ocr_at_95_percent_and_a_typed_one_from_its_text_layer(
     pool: ParserPool, tmp_path: Path
 ) -> None:
-    source = manual("R-intro")
-    pages = [scans.page_picture(source, number, 300) for number in (12, 40)]
-    scan = scans.image_only_pdf(tmp_path / "scan.pdf", [picture for picture, _ in pages], 300)
+    picture, truth = scans.page_picture(manual("R-intro"), 12, 300)
+    mixed = scans.mixed_pdf(tmp_path / "mixed.pdf", "A cover page, typed.", picture)
     heard: list[tuple[int, int, bool]] = []
 
     def on_page(page: int, count: int, *, ocr: bool = False) -> None:
         heard.append((page, count, ocr))
 
-    document = pool.parse(scan, on_page=on_page)
+    document = pool.parse(mixed, on_page=on_page)
 
-    assert [section.page for section in document.sections] == [1, 2]
-    for section, (_, truth) in zip(document.sections, pages, strict=True):
-        assert scans.accuracy(section.text, truth) >= 0.95
-    assert (1, 2, True) in heard and (2, 2, True) in heard  # "OCR page 1/2", "OCR page 2/2"
+    typed, scanned = document.sections
+    assert (typed.page, typed.text) == (1, "A cover page, typed.")
+    assert scanned.page == 2 and scans.accuracy(scanned.text, truth) >= 0.95
+    assert (2, 2, True) in heard and (1, 2, True) not in heard  # "OCR page 2/2" only
     assert document.page_count == 2
     (note,) = [n for n in document.notes if "OCR" in n]
-    assert note.startswith("2 of 2 pages had no text layer and were OCR'd: mean confidence 0.9")
+    assert note.startswith("1 of 2 pages had no text layer and were OCR'd: mean confidence 0.9")
+
+
+def test_a_multi_page_tiff_is_a_section_per_page_transparent_and_16_bit_ones_read(
+    pool: ParserPool, tmp_path: Path
+) -> None:
+    lines = ["Transparent labels read", "Sixteen bit scans read"]
+    heard: list[tuple[int, int, bool]] = []
+
+    def on_page(page: int, count: int, *, ocr: bool = False) -> None:
+        heard.append((page, count, ocr))
+
+    document = pool.parse(scans.text_frames(tmp_path / "labels.tiff", lines), on_page=on_page)
+
+    assert [(s.page, s.text) for s in document.sections] == [(1, lines[0]), (2, lines[1])]
+    assert heard == [(1, 2, True), (2, 2, True)]
+    assert document.page_count == 2
+    assert document.notes[0].startswith("its 2 pages OCR'd: mean confidence ")
+
+
+def test_pages_past_the_ocr_limit_are_left_with_a_note_not_read_for_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pdf, "MAX_OCR_PAGES", 0)  # 2,000: a crafted 100,000-page PDF stops there
+    picture = Image.new("L", (600, 800), 255)
+    picture.paste(0, (100, 100, 500, 140))
+    document = pdf.parse(scans.mixed_pdf(tmp_path / "mixed.pdf", "Typed.", picture))
+    assert [(s.page, s.text) for s in document.sections] == [(1, "Typed.")]
+    assert document.notes == (
+        "1 more pages without a text layer were not OCR'd: Ember OCRs at most 0 pages of one file",
+    )
+    with pytest.raises(IngestError, match=r"^no text found: 2 more pages without a text layer"):
+        pdf.parse(nasty_files.write_image_only_pdf(tmp_path / "scan.pdf", pages=2))
 
 
 def test_a_pdf_with_a_text_layer_is_not_ocrd(tmp_path: Path) -> None:
@@ -61,27 +94,38 @@ def test_a_pdf_with_a_text_layer_is_not_ocrd(tmp_path: Path) -> None:
     assert not [note for note in document.notes if "OCR" in note]
 
 
-@pytest.mark.parametrize(
-    ("name", "fmt", "page", "words"),
-    [
-        ("scan.png", "PNG", 10, "save the data from your r session"),
-        ("photo.jpg", "JPEG", 23, "unordered factors"),
-        ("fax.tiff", "TIFF", 31, "linear equations and inversion"),
-    ],
-)
-def test_scanned_pictures_are_indexed_and_found_by_search(
-    tmp_path: Path, name: str, fmt: str, page: int, words: str
-) -> None:
-    picture, truth = scans.page_picture(manual("R-intro"), page, 200)
-    assert words in " ".join(truth.split()).lower()  # the words looked for are on the page
-    path = tmp_path / "docs" / name
-    path.parent.mkdir()
-    scans.scanned(picture, seed=page).save(path, fmt)
-    (path.parent / "other.txt").write_text("Sourdough needs a long, cool proof.\n")
+# picture file -> (its format, the page of R's manual it shows, words on that page)
+PICTURES = {
+    "scan.png": ("PNG", 10, "save the data from your r session"),
+    "photo.jpg": ("JPEG", 23, "unordered factors"),
+    "fax.tiff": ("TIFF", 31, "linear equations and inversion"),
+}
 
-    with KnowledgeBase(tmp_path / "kb", embedder=TinyEmbedder()) as kb:
-        report = kb.index([path.parent], "scans")
-        hits = kb.search(words, ["scans"]).hits
+
+@pytest.fixture(scope="module")
+def scanned_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KnowledgeBase, Any]]:
+    """One collection of the three pictures (150 dpi scans: what is tested here is that they are
+    found, not how well they read) and a text file, indexed once."""
+    root = tmp_path_factory.mktemp("scans")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, (fmt, page, words) in PICTURES.items():
+        picture, truth = scans.page_picture(manual("R-intro"), page, 150)
+        assert words in " ".join(truth.split()).lower()  # the words looked for are on the page
+        scans.scanned(picture, seed=page).save(docs / name, fmt)
+    (docs / "other.txt").write_text("Sourdough needs a long, cool proof.\n")
+    with KnowledgeBase(root / "kb", embedder=TinyEmbedder()) as kb:
+        report = kb.index([docs], "scans")
+        yield kb, report
+
+
+@pytest.mark.parametrize("name", sorted(PICTURES))
+def test_scanned_pictures_are_indexed_and_found_by_search(
+    scanned_kb: tuple[KnowledgeBase, Any], name: str
+) -> None:
+    kb, report = scanned_kb
+    words = PICTURES[name][2]
+    hits = kb.search(words, ["scans"]).hits
 
     assert not report.failed
     assert hits and hits[0].source.endswith(name)

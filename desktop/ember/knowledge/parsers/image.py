@@ -15,14 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ember.errors import IngestError
-from ember.knowledge.ocr import OcrTally, read_image
+from ember.knowledge.ocr import MAX_OCR_PAGES, OcrTally, read_image
 from ember.knowledge.page_progress import ocr_page
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.types import ParsedDocument, Section
 
 # 100 megapixels: a 300 dpi scan of an A0 poster; a page at 600 dpi is 35.
 MAX_PIXELS = 100_000_000
-MAX_FRAMES = 2_000
+MAX_FRAMES = MAX_OCR_PAGES
 
 _FORMATS = ("PNG", "JPEG", "TIFF", "MPO")  # MPO: what Pillow calls many cameras' JPEGs
 
@@ -110,7 +110,8 @@ def _read_frame(picture, index: int, image_module):  # type: ignore[no-untyped-d
         size = picture.size
         if size[0] * size[1] > MAX_PIXELS:
             raise IngestError(_too_large_message(size))
-        frame = ImageOps.exif_transpose(picture).convert("RGB")
+        frame = ImageOps.exif_transpose(picture)  # a copy, decoded: its damage shows here
+        frame.load()  # its mode kept: ocr.as_rgb lays transparency on white, scales 16-bit grey
     except image_module.DecompressionBombError:
         raise IngestError(_too_large_message(None)) from None
     except (OSError, EOFError, ValueError, SyntaxError) as exc:

@@ -17,8 +17,10 @@ A page without a text layer (a scan) that has something on it is rendered at 300
 by OCR (:mod:`ember.knowledge.ocr`: rapidocr's PP-OCR models, inside its wheel, chosen over
 Tesseract for reading clean 300 dpi pages as well (0.995 of characters) 3-4 times faster with
 no system package to install; the figures are there), with progress "OCR page 12/80"; the
-document's notes say how many pages were OCR'd and with what mean confidence. A PDF in which neither the text layer
-nor OCR finds any text is refused with "no text found", rather than indexed as nothing.
+document's notes say how many pages were OCR'd and with what mean confidence. At most
+``MAX_OCR_PAGES`` pages of a file are OCR'd (seconds each); a note counts those left unread. A
+PDF in which neither the text layer nor OCR finds any text is refused with "no text found",
+rather than indexed as nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import logging
 from pathlib import Path
 
 from ember.errors import IngestError
-from ember.knowledge.ocr import MAX_SIDE_PX, OcrTally, read_image
+from ember.knowledge.ocr import MAX_OCR_PAGES, MAX_SIDE_PX, OcrTally, read_image
 from ember.knowledge.page_progress import ocr_page, page_read
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.parsers.pdf_forms import FormReader
@@ -69,7 +71,7 @@ def _parse(path: Path) -> ParsedDocument:
         budget = TextBudget()
         forms = FormReader(pdf)
         texts: dict[int, str] = {}
-        unreadable = 0
+        unreadable = not_ocrd = 0
         tally = OcrTally()
         for index in range(page_count):
             if budget.exhausted:
@@ -81,7 +83,9 @@ def _parse(path: Path) -> ParsedDocument:
                 unreadable += 1
                 continue
             text = clean_text(text)
-            if not text:
+            if not text and tally.pages >= MAX_OCR_PAGES:
+                not_ocrd += 1  # a crafted file of 100,000 near-empty pages: days of OCR
+            elif not text:
                 try:
                     text = _ocr_page(pdf, index, page_count, tally)
                 except pdfium.PdfiumError:
@@ -95,10 +99,14 @@ def _parse(path: Path) -> ParsedDocument:
             typed = budget.take("\n".join(lines))
             if typed:
                 texts[index] = f"{texts.get(index, '')}\n\n{typed}".strip()
+        skipped_note = (
+            f"{not_ocrd} more pages without a text layer were not OCR'd: Ember OCRs at most "
+            f"{MAX_OCR_PAGES:,} pages of one file"
+        )
         if not texts:
             if unreadable:
                 raise IngestError("damaged PDF: no page could be read")
-            raise IngestError(NO_TEXT)
+            raise IngestError(f"no text found: {skipped_note}" if not_ocrd else NO_TEXT)
         title = _title(pdf)
         labels = {index: _page_label(pdf, index) for index in texts}
     finally:
@@ -110,6 +118,8 @@ def _parse(path: Path) -> ParsedDocument:
     ocr_note = tally.note(f"{tally.pages} of {page_count} pages had no text layer and were")
     if ocr_note:
         notes.insert(0, ocr_note)
+    if not_ocrd:
+        notes.insert(1 if ocr_note else 0, skipped_note)
     if unreadable:
         notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
     return ParsedDocument(
