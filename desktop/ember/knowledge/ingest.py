@@ -21,7 +21,9 @@ one-line file would otherwise be ~116k chunks and an hour of embedding. Its firs
 indexed and the report carries a warning naming the file, rather than failing it: the beginning
 of a huge log or dump is still worth finding. Chunks are made lazily, so the cap also bounds the
 memory and tokenizing such a file costs. Parser notes (replaced bytes, unreadable PDF pages,
-truncated text) reach the report as warnings too.
+truncated text) reach the report as warnings too; files read by OCR are listed in it with their
+pages and mean confidence (a warning too when that is low), and every document keeps how its text
+was obtained.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ember.knowledge.keywords import mostly_cjk
 from ember.knowledge.progress import ProgressEvent, ProgressMeter
 from ember.knowledge.read_ahead import Prepared, ReadAhead
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
-from ember.knowledge.types import ParsedDocument
+from ember.knowledge.types import OcrRead, ParsedDocument
 from ember.knowledge.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -100,6 +102,8 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     # Indexed, but not all of it or not cleanly: "indexed only the first 15,000 chunks ...".
     warnings: list[Notice] = field(default_factory=list)
+    # Files read by OCR, with how many pages and how surely (a warning too where that is low).
+    ocr: list[OcrRead] = field(default_factory=list)
     # Files recorded as skipped with their reason (a binary file, an empty one): listed, not read.
     passed_over: list[Failure] = field(default_factory=list)
     cancelled: bool = False
@@ -115,6 +119,14 @@ class IngestReport:
             "chunks": self.chunks,
             "warnings": [{"path": shown_path(w.path), "message": w.message} for w in self.warnings],
             "removed": self.removed,
+            "ocr": [
+                {
+                    "path": shown_path(o.path),
+                    "pages": o.source.ocr_pages,
+                    "confidence": o.source.ocr_confidence,
+                }
+                for o in self.ocr
+            ],
             "skipped_files": [
                 {"path": shown_path(f.path), "reason": f.reason} for f in self.passed_over
             ],
@@ -242,6 +254,7 @@ class Ingestor:
             report.chunks += part.chunks
             report.failed.extend(part.failed)
             report.warnings.extend(part.warnings)
+            report.ocr.extend(part.ocr)
             report.passed_over.extend(part.passed_over)
             report.cancelled = report.cancelled or part.cancelled
             report.elapsed_s += part.elapsed_s
@@ -430,6 +443,11 @@ class _Run:
             self.fail(plan, "no text found: nothing to index in this file")
             return
         notices = list(document.notes)
+        if document.text_source.ocr_pages:
+            read = OcrRead(plan.path, document.text_source, document.page_count)
+            self.report.ocr.append(read)
+            if document.text_source.worrying:  # low confidence, or pages where none was found
+                notices.insert(0, read.text)
         if prepared.cut:
             notices.append(_cap_message(document, chunks))
         if getattr(self.embedder, "english_only", False) and mostly_cjk(
@@ -450,6 +468,7 @@ class _Run:
             chunks=chunks,
             embed_texts=texts,
             page_count=document.page_count,
+            text_source=document.text_source,
         )
         self.vectors.remove(removed)
         self.stage("store", started)

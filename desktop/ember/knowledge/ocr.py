@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import IngestError
+from ember.knowledge.types import TextSource
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -198,13 +199,8 @@ def loaded() -> bool:
 
 
 class OcrTally:
-    """The pages of one file OCR'd so far, and what to tell the person about them.
-
-    ``add(result)`` after each page OCR'd; ``note(what)`` is the per-file status line ("3 of 80
-    pages had no text layer and were OCR'd: mean confidence 0.93"), or None if no page was.
-    """
-
-    LOW_CONFIDENCE = 0.75
+    """The pages of one file OCR'd so far: ``add(result)`` after each page OCR'd; ``source()``
+    says how the file's text was obtained (see :class:`~ember.knowledge.types.TextSource`)."""
 
     def __init__(self) -> None:
         self.pages = 0
@@ -225,16 +221,12 @@ class OcrTally:
         """Mean confidence over the text read (0..1; 0.0 when none was)."""
         return self._weighted / self._chars if self._chars else 0.0
 
-    def note(self, what: str) -> str | None:
-        """``what`` says what was OCR'd ("the image", "3 of 80 pages had no text layer and
-        were"); None when nothing was."""
-        if not self.pages:
-            return None
-        if not self.pages_with_text:
-            return f"{what} OCR'd: no text found"
-        text = f"{what} OCR'd: mean confidence {self.confidence:.2f}"
-        if self.pages_with_text < self.pages:
-            text += f"; no text found on {self.pages - self.pages_with_text} of them"
-        if self.confidence < self.LOW_CONFIDENCE:
-            text += " (low: the text found may be garbled)"
-        return text
+    def source(self) -> TextSource:
+        """ "ocr" with the pages OCR'd and their mean confidence when OCR read any text, else
+        "text" (the text layer), with the pages OCR'd in vain, if any."""
+        return TextSource(
+            "ocr" if self.pages_with_text else "text",
+            ocr_pages=self.pages,
+            ocr_confidence=round(self.confidence, 4) if self.pages_with_text else None,
+            ocr_empty_pages=self.pages - self.pages_with_text,
+        )

@@ -9,6 +9,7 @@ worst send back bad text, not code for the parent to run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -178,6 +179,7 @@ def handle(
                 "encoding": document.encoding,
                 "notes": list(document.notes),
                 "page_count": document.page_count,
+                "text_source": dataclasses.asdict(document.text_source),
                 "sections": [
                     [section.text, section.page, list(section.heading_path), section.page_label]
                     for section in document.sections

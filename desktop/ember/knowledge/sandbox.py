@@ -43,7 +43,7 @@ from ember.knowledge.parsers import (
     RISKY_KINDS,
     parse_in_this_process,
 )
-from ember.knowledge.types import ParsedDocument, Section
+from ember.knowledge.types import TEXT_LAYER, ParsedDocument, Section, TextSource
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +335,23 @@ def _document_from_json(path: Path, data: dict[str, Any]) -> ParsedDocument:
         encoding=str(encoding) if encoding is not None else None,
         notes=tuple(str(note) for note in data.get("notes", ())),
         page_count=page_count if isinstance(page_count, int) else None,
+        text_source=_text_source(data.get("text_source")),
+    )
+
+
+def _text_source(data: object) -> TextSource:
+    """The child's account of how the text was obtained, checked (it is not trusted)."""
+    if not isinstance(data, dict) or data.get("method") not in ("text", "ocr"):
+        return TEXT_LAYER
+    pages, empty = data.get("ocr_pages"), data.get("ocr_empty_pages")
+    confidence = data.get("ocr_confidence")
+    if not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0:
+        confidence = None
+    return TextSource(
+        str(data["method"]),
+        ocr_pages=pages if _count(pages) else 0,
+        ocr_confidence=float(confidence) if confidence is not None else None,
+        ocr_empty_pages=empty if _count(empty) else 0,
     )
 
 

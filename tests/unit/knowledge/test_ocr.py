@@ -24,6 +24,7 @@ from ember.knowledge.detect import sniff
 from ember.knowledge.parsers import pdf
 from ember.knowledge.progress import ProgressEvent, stage_text
 from ember.knowledge.sandbox import ParserPool
+from ember.knowledge.types import TextSource
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -51,8 +52,10 @@ def test_a_scanned_page_is_read_by_ocr_at_95_percent_and_a_typed_one_from_its_te
     assert scanned.page == 2 and scans.accuracy(scanned.text, truth) >= 0.95
     assert (2, 2, True) in heard and (1, 2, True) not in heard  # "OCR page 2/2" only
     assert document.page_count == 2
-    (note,) = [n for n in document.notes if "OCR" in n]
-    assert note.startswith("1 of 2 pages had no text layer and were OCR'd: mean confidence 0.9")
+    source = document.text_source  # structured, across the sandbox: not a note to parse
+    assert (source.method, source.ocr_pages, source.ocr_empty_pages) == ("ocr", 1, 0)
+    assert source.ocr_confidence is not None and 0.9 <= source.ocr_confidence <= 1.0
+    assert source.describe(2).startswith("text layer; 1 of 2 pages OCR'd, mean confidence 0.9")
 
 
 def test_a_multi_page_tiff_is_a_section_per_page_transparent_and_16_bit_ones_read(
@@ -69,7 +72,7 @@ def test_a_multi_page_tiff_is_a_section_per_page_transparent_and_16_bit_ones_rea
     assert [(s.page, s.text) for s in document.sections] == [(1, lines[0]), (2, lines[1])]
     assert heard == [(1, 2, True), (2, 2, True)]
     assert document.page_count == 2
-    assert document.notes[0].startswith("its 2 pages OCR'd: mean confidence ")
+    assert document.text_source.describe(2).startswith("OCR'd 2 pages, mean confidence ")
 
 
 def test_pages_past_the_ocr_limit_are_left_with_a_note_not_read_for_days(
@@ -91,7 +94,8 @@ def test_a_pdf_with_a_text_layer_is_not_ocrd(tmp_path: Path) -> None:
     path = nasty_files.write_pdf(tmp_path / "typed.pdf", ["A page typed, not scanned."])
     document = pdf.parse(path)
     assert document.sections[0].text == "A page typed, not scanned."
-    assert not [note for note in document.notes if "OCR" in note]
+    assert document.text_source == TextSource("text", ocr_pages=0)
+    assert document.text_source.describe(1) == "text layer"
 
 
 # picture file -> (its format, the page of R's manual it shows, words on that page)
@@ -131,8 +135,8 @@ def test_scanned_pictures_are_indexed_and_found_by_search(
     assert hits and hits[0].source.endswith(name)
     found = " ".join(hit.text for hit in hits if hit.source.endswith(name))
     assert words in " ".join(found.split()).lower()  # read right, not just somewhere near
-    (warning,) = [w.message for w in report.warnings if w.path.endswith(name)]
-    assert warning.startswith("the image OCR'd: mean confidence ")
+    (read,) = [r for r in report.ocr if r.path.endswith(name)]
+    assert read.text.startswith("OCR'd 1 page, mean confidence ")
 
 
 def test_a_picture_without_text_reports_no_text_found(pool: ParserPool, tmp_path: Path) -> None:

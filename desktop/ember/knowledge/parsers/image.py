@@ -6,7 +6,7 @@ size the header claims is checked: a picture over :data:`MAX_PIXELS` (a decompre
 KB that claim 100,000 × 100,000 pixels) is refused with its size, and so is a TIFF claiming more
 than :data:`MAX_FRAMES` pages. A truncated or damaged file fails with "damaged image: ...".
 
-The document's notes say what OCR made of it ("the image OCR'd: mean confidence 0.93"); a
+The document's ``text_source`` says what OCR made of it (pages OCR'd, mean confidence); a
 picture in which OCR finds no text at all fails with "no text found", never indexed as nothing.
 """
 
@@ -54,14 +54,13 @@ def parse(path: Path) -> ParsedDocument:
     if not sections:
         what = "this image" if frames == 1 else f"any of this image's {frames} pages"
         raise IngestError(f"no text found: OCR found no text in {what}")
-    what = "the image" if frames == 1 else f"its {frames} pages"
-    notes = [note for note in (tally.note(what),) if note] + list(budget.notes)
     return ParsedDocument(
         str(path),
         "image",
         tuple(sections),
-        notes=tuple(notes),
+        notes=tuple(budget.notes),
         page_count=frames if frames > 1 else None,
+        text_source=tally.source(),
     )
 
 

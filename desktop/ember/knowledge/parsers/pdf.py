@@ -17,7 +17,7 @@ A page without a text layer (a scan) that has something on it is rendered at 300
 by OCR (:mod:`ember.knowledge.ocr`: rapidocr's PP-OCR models, inside its wheel, chosen over
 Tesseract for reading clean 300 dpi pages as well (0.995 of characters) 3-4 times faster with
 no system package to install; the figures are there), with progress "OCR page 12/80"; the
-document's notes say how many pages were OCR'd and with what mean confidence. At most
+document's ``text_source`` says how many pages were OCR'd and with what mean confidence. At most
 ``MAX_OCR_PAGES`` pages of a file are OCR'd (seconds each); a note counts those left unread. A
 PDF in which neither the text layer nor OCR finds any text is refused with "no text found",
 rather than indexed as nothing.
@@ -115,15 +115,18 @@ def _parse(path: Path) -> ParsedDocument:
         Section(texts[index], page=index + 1, page_label=labels[index]) for index in sorted(texts)
     )
     notes = list(budget.notes) + form_notes
-    ocr_note = tally.note(f"{tally.pages} of {page_count} pages had no text layer and were")
-    if ocr_note:
-        notes.insert(0, ocr_note)
     if not_ocrd:
-        notes.insert(1 if ocr_note else 0, skipped_note)
+        notes.insert(0, skipped_note)
     if unreadable:
         notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
     return ParsedDocument(
-        str(path), "pdf", sections, title=title, notes=tuple(notes), page_count=page_count
+        str(path),
+        "pdf",
+        sections,
+        title=title,
+        notes=tuple(notes),
+        page_count=page_count,
+        text_source=tally.source(),
     )
 
 
