@@ -14,6 +14,8 @@ one — re-decided every :data:`RETUNE_S` seconds of embedding, rebuilding the s
 when the answer changes. Measured on the two-core machine at load average 9-10 (other programs
 embedding and parsing): one thread embeds 32-35 chunks/s, two threads 24-30 (every op waits for
 its slowest thread, and one of them is always descheduled); idle, two threads are faster.
+Spin-waiting was measured again at load 4: no gain with one thread (11.0 vs 11.0 ms of CPU per
+chunk), and with two it doubled the CPU per chunk (21 vs 12 ms).
 ``EMBER_EMBED_THREADS`` fixes the count.
 """
 
