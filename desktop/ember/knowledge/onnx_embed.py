@@ -14,6 +14,8 @@ one — re-decided every :data:`RETUNE_S` seconds of embedding, rebuilding the s
 when the answer changes. Measured on the two-core machine at load average 9-10 (other programs
 embedding and parsing): one thread embeds 32-35 chunks/s, two threads 24-30 (every op waits for
 its slowest thread, and one of them is always descheduled); idle, two threads are faster.
+Spin-waiting was measured again at load 4: no gain with one thread (11.0 vs 11.0 ms of CPU per
+chunk), and with two it doubled the CPU per chunk (21 vs 12 ms).
 ``EMBER_EMBED_THREADS`` fixes the count.
 """
 
@@ -31,7 +33,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 MAX_TOKENS = 256  # the model's max_seq_length, special tokens included
-BATCH_TOKENS = 4096  # padded tokens per forward pass
+# Padded tokens per forward pass. Small batches keep each MatMul's activations in the core's L2
+# cache: single-threaded on this machine (2 MiB L2 per core, AVX-512), 600 real chunks of ~80
+# tokens cost 11.0-11.4 ms of CPU each at 384-768 tokens per batch, 13.7 at 128, 13.7-14.5 at
+# 2048, 16.1 at 4096 and 17.0 at 8192 (interleaved runs, same vectors).
+BATCH_TOKENS = 512
 MAX_BATCH = 128  # texts per forward pass
 
 
