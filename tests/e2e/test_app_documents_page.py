@@ -124,11 +124,13 @@ def test_the_page_lists_each_file_with_its_state_and_reason_and_renames(
     rows = _rows(page)
     assert set(rows) == {"router.md", "garden.md", "broken.pdf", "firmware.bin"}
     assert page.summary.text().startswith("4 files: 2 indexed, 1 failed, 1 skipped · ")
-    state, passages, pages, when, reason = rows["router.md"]
+    state, passages, pages, source, when, reason = rows["router.md"]
     assert (state, pages, when, reason) == ("indexed", "—", "just now", "") and int(passages) >= 1
-    assert rows["broken.pdf"][0] == "failed" and rows["broken.pdf"][4]  # with why
+    assert source == "text layer"  # where its text came from (OCR'd files: "OCR 0.93")
+    assert rows["broken.pdf"][0] == "failed" and rows["broken.pdf"][5]  # with why
+    assert rows["broken.pdf"][3] == "—"
     assert rows["firmware.bin"][0] == "skipped"
-    assert rows["firmware.bin"][4] == "unsupported file type '.bin'"
+    assert rows["firmware.bin"][5] == "unsupported file type '.bin'"
     path_cell = page.table.item(0, 0)  # the file's name; its folder on hover
     path = path_cell.data(Qt.ItemDataRole.UserRole)
     assert path_cell.text() == Path(path).name and path_cell.toolTip() == shown_path(path)

@@ -421,9 +421,22 @@ def generate_all(folder: Path, *, data_dir: Path | None = None) -> dict[str, Pat
     files["deep_controls.docx"] = deeply_nested_controls_docx(folder / "deep_controls.docx", 5_000)
     files.update(pdfs)
     files.update(texts)
+    files.update(_hostile_pictures(folder))
     if data_dir is not None:
         files["data_dir"] = data_dir
     return files
+
+
+def _hostile_pictures(folder: Path) -> dict[str, Path]:
+    """Pictures for the OCR parser: decompression bombs, a truncated JPEG, a page with no text."""
+    from tests.support import scans
+
+    return {
+        "bomb.png": scans.png_bomb(folder / "bomb.png", 20_000, 20_000),
+        "huge.png": scans.png_bomb(folder / "huge.png"),
+        "truncated.jpg": scans.truncated_jpeg(folder / "truncated.jpg"),
+        "blank.png": scans.blank_picture(folder / "blank.png"),
+    }
 
 
 # == Hand-written WordprocessingML (the DOCX parser's tests) =======================================

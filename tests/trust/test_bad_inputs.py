@@ -32,7 +32,7 @@ EXPECTED_FAILURES = {
     "entity_bomb.docx": "XML entity bomb risk",
     "truncated.pdf": "damaged PDF",
     "binary.txt": "binary file, not text",
-    "png.txt": "binary file, not text: it looks like an image (PNG)",
+    "png.txt": "damaged image",  # a PNG header and nothing else, under a .txt name
     "fifo.txt": "not a regular file: it is a FIFO (named pipe)",
     "loop": "symbolic link to a folder already included",
     "self.txt": "symbolic link loop",
@@ -40,10 +40,14 @@ EXPECTED_FAILURES = {
     "corrupt.csv": "damaged CSV file",
     # PDFium aborts when the worker's memory limit refuses the inflated content stream.
     "decompression_bomb.pdf": "the PDF is too large when decompressed",
-    "circular_xref.pdf": "no extractable text",  # pdfium recovers the (empty) page
+    "circular_xref.pdf": "no text found",  # pdfium recovers the (empty) page
     "self_pages.pdf": "damaged PDF: no page could be read",
     "encrypted_real.pdf": "password protected PDF",
-    "image_only.pdf": "no extractable text (scanned PDF? OCR is not supported)",
+    "image_only.pdf": "no text found: the PDF has no text layer, and OCR found no text",
+    "bomb.png": "the image is too large (20,000 × 20,000 pixels)",
+    "huge.png": "the image is too large",
+    "truncated.jpg": "damaged image: image file is truncated",
+    "blank.png": "no text found: OCR found no text in this image",
     "nuls.txt": "binary file, not text",
     "unreadable.txt": "permission denied",
     "data": "Ember's own data folder",

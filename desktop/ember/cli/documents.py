@@ -1,5 +1,9 @@
 """``ember index``, ``ember search`` and ``ember docs``: the knowledge base from a terminal.
 
+``ember index`` names each file read by OCR with its pages and mean confidence; ``ember docs list``
+says how each indexed document's text was obtained ("text layer", "OCR'd 3 pages, mean
+confidence 0.93").
+
 Ctrl-C during indexing stops cleanly within about a second, keeping everything finished so far;
 a second Ctrl-C quits.
 """
@@ -28,6 +32,7 @@ from ember.knowledge.types import page_reference
 if TYPE_CHECKING:
     from ember.knowledge import KnowledgeBase
     from ember.knowledge.ingest import IngestReport
+    from ember.knowledge.store import DocumentRecord
 
 DEFAULT_COLLECTION = "default"
 
@@ -144,6 +149,8 @@ def _print_index_report(report: IngestReport, as_json: bool) -> None:
         print(f"  failed: {shown_path(failure.path)}: {failure.reason}")
     for passed in report.passed_over:  # a binary file, an empty one: named, not read
         print(f"  skipped: {shown_path(passed.path)}: {passed.reason}")
+    for read in report.ocr:  # "ocr: scan.png: OCR'd 1 page, mean confidence 0.93"
+        print(f"  ocr: {shown_path(read.path)}: {read.text}")
     for notice in report.warnings:
         print(f"  warning: {shown_path(notice.path)}: {notice.message}")
     sys.stdout.flush()
@@ -220,6 +227,7 @@ def run_docs_list(args: argparse.Namespace) -> int:
                         "chunks": r.chunk_count,
                         "kind": r.kind,
                         "error": r.error,
+                        **_source_json(r),
                     }
                     for r in records
                 ]
@@ -233,8 +241,24 @@ def run_docs_list(args: argparse.Namespace) -> int:
         line = f"{r.state:<8} {r.collection:<16} {r.chunk_count:>6} chunks  {shown_path(r.path)}"
         if r.error:
             line += f"  ({r.error})"
+        elif r.text_source is not None:  # "[text layer]", "[OCR'd 3 pages, mean confidence 0.93]"
+            line += f"  [{r.text_source.describe(r.page_count)}]"
         print(line)
     return 0
+
+
+def _source_json(record: DocumentRecord) -> dict[str, object]:
+    """How an indexed document's text was obtained: "text_source" ("text", "ocr", or None where
+    not recorded), the pages OCR'd and their mean confidence (0..1), and "source" in words."""
+    source = None if record.state == "failed" else record.text_source
+    if source is None:
+        return {"text_source": None, "ocr_pages": None, "ocr_confidence": None, "source": None}
+    return {
+        "text_source": source.method,
+        "ocr_pages": source.ocr_pages,
+        "ocr_confidence": source.ocr_confidence,
+        "source": source.describe(record.page_count),
+    }
 
 
 def run_docs_remove(args: argparse.Namespace) -> int:

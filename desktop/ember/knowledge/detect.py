@@ -21,6 +21,7 @@ SUPPORTED_KINDS: frozenset[str] = frozenset(
     {"pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"}
     | {"pptx", "xlsx", "ods", "odt", "epub", "rtf", "eml", "mbox", "ipynb"}
 )
+SUPPORTED_KINDS |= {"image"}  # PNG, JPEG, TIFF: read by OCR (ember.knowledge.parsers.image)
 
 CODE_EXTENSIONS: frozenset[str] = frozenset(
     ".py .pyi .js .mjs .cjs .jsx .ts .tsx .java .kt .kts .scala .c .h .cc .cpp .cxx .hpp .hh .cs"
@@ -70,6 +71,10 @@ _ZIP_MIMETYPES = (
     (b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", "ods"),
 )
 _RTF_MAGIC = b"{\\rtf"
+EXTENSION_KINDS.update(dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff"), "image"))
+
+# Pictures Ember reads by OCR, whatever their name says: PNG, JPEG, TIFF (both byte orders).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 # Kinds that only a test may ask for; see ember.knowledge.parsers.testhook.
 TEST_HOOK_ENV = "EMBER_PARSER_TEST_HOOKS"
@@ -189,6 +194,8 @@ def sniff(head: bytes, path: Path) -> str:
         return _text_kind(named, head)
     if b"%PDF-" in head[:1024]:  # PDF readers accept some junk before the header; so does PDFium
         return "pdf"
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(named, head)
     if head.startswith(_OLE_MAGIC):
@@ -200,10 +207,7 @@ def sniff(head: bytes, path: Path) -> str:
             raise IngestError(
                 "this Word document is password protected (encrypted); save an unprotected copy"
             )
-        raise IngestError(
-            "old Microsoft Office format (.doc, .xls, .ppt) is not supported; "
-            "save it as .docx or PDF"
-        )
+        raise IngestError(_old_office_message(path))
     if named == "pdf":
         raise IngestError("damaged PDF: the file does not start with a PDF header")
     if named == "docx":
@@ -221,6 +225,37 @@ def sniff(head: bytes, path: Path) -> str:
         if head.startswith(magic) and magic not in (b"MZ", b"GGUF"):
             raise IngestError(f"binary file, not text: it looks like {what}")
     return _text_kind(named, head)
+
+
+# The old binary Office formats by name: what each is, and what to save it as instead.
+_OLD_OFFICE = {
+    ".doc": ("Word", ".docx or PDF"),
+    ".dot": ("Word", ".docx or PDF"),
+    ".xls": ("Excel", ".xlsx or .ods"),
+    ".xlt": ("Excel", ".xlsx or .ods"),
+    ".ppt": ("PowerPoint", ".pptx or PDF"),
+    ".pps": ("PowerPoint", ".pptx or PDF"),
+    ".pot": ("PowerPoint", ".pptx or PDF"),
+}
+
+
+def old_office_reason(path: Path) -> str | None:
+    """Why a file named as an old binary Office file (.doc, .xls, .ppt...) is not indexed, with
+    the format to save it as instead; None for any other name."""
+    known = _OLD_OFFICE.get(path.suffix.lower())
+    if known is None:
+        return None
+    program, instead = known
+    return f"old {program} format ({path.suffix.lower()}) is not supported; save it as {instead}"
+
+
+def _old_office_message(path: Path) -> str:
+    """Why an OLE compound file (an old .doc/.xls/.ppt, or something else in that container) is
+    refused, naming the format to save it as where its name tells which program wrote it."""
+    return old_office_reason(path) or (
+        "old Microsoft Office format (.doc, .xls, .ppt) is not supported; "
+        "save it as .docx, .xlsx, .pptx or PDF"
+    )
 
 
 def _zip_kind(named: str | None, head: bytes) -> str:

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ember.errors import IngestError
-from ember.knowledge.detect import SUPPORTED_KINDS, kind_from_name, not_regular_reason, sniff
+from ember.knowledge.detect import (
+    SUPPORTED_KINDS,
+    kind_from_name,
+    not_regular_reason,
+    old_office_reason,
+    sniff,
+)
 from ember.knowledge.limits import MAX_FILE_BYTES
 from ember.knowledge.parsers.base import human_size
 from ember.paths import ember_paths
@@ -188,6 +194,6 @@ def _file(
         os.close(fd)
     if kind is None or kind not in SUPPORTED_KINDS:
         what = f"'{path.suffix.lower()}'" if path.suffix else "without an extension"
-        yield Skipped(path, f"unsupported file type {what}")
+        yield Skipped(path, old_office_reason(path) or f"unsupported file type {what}")
         return
     yield Candidate(path, kind, st.st_size, st.st_mtime_ns)

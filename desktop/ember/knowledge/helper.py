@@ -23,7 +23,7 @@ from ember.cancel import CancelToken
 from ember.errors import StorageError
 from ember.ipc import ChildProcess
 from ember.knowledge.ingest import Failure, IngestReport, Notice, ProgressEvent
-from ember.knowledge.types import Citation, Grounding, StaleSource
+from ember.knowledge.types import Citation, Grounding, OcrRead, StaleSource, TextSource
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,6 +118,10 @@ def report_from_json(data: dict[str, Any]) -> IngestReport:
             "failed": [Failure(**f) for f in data["failed"]],
             "warnings": [Notice(**w) for w in data["warnings"]],
             "passed_over": [Failure(**f) for f in data.get("passed_over", ())],
+            "ocr": [
+                OcrRead(o["path"], TextSource(**o["source"]), o["page_count"])
+                for o in data.get("ocr", ())
+            ],
         }
     )
 

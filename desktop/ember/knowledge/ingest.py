@@ -21,13 +21,13 @@ one-line file would otherwise be ~116k chunks and an hour of embedding. Its firs
 indexed and the report carries a warning naming the file, rather than failing it: the beginning
 of a huge log or dump is still worth finding. Chunks are made lazily, so the cap also bounds the
 memory and tokenizing such a file costs. Parser notes (replaced bytes, unreadable PDF pages,
-truncated text) reach the report as warnings too.
+truncated text) reach the report as warnings too; files read by OCR are listed in it with their
+pages and mean confidence (a warning too when that is low), and every document keeps how its text
+was obtained.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import os
 import stat
 import time
@@ -37,19 +37,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ember.cancel import CancelToken
-from ember.errors import EmberError, IngestError
-from ember.files import sha256_file, shown_path
-from ember.knowledge.chunking import Chunk, ChunkingOptions, embedding_text, iter_chunks
+from ember.errors import IngestError
+from ember.files import shown_path
+from ember.knowledge.chunking import Chunk, ChunkingOptions
 from ember.knowledge.embedder import Embedder
 from ember.knowledge.freshness import source_state
 from ember.knowledge.keywords import mostly_cjk
 from ember.knowledge.progress import ProgressEvent, ProgressMeter
+from ember.knowledge.read_ahead import Prepared, ReadAhead
 from ember.knowledge.store import DocumentRecord, KnowledgeStore
-from ember.knowledge.types import ParsedDocument
+from ember.knowledge.types import OcrRead, ParsedDocument
 from ember.knowledge.vectors import VectorIndex
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from ember.knowledge.page_progress import PageCallback
 
 Parser = Callable[[Path], ParsedDocument]
 
@@ -99,6 +102,8 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     # Indexed, but not all of it or not cleanly: "indexed only the first 15,000 chunks ...".
     warnings: list[Notice] = field(default_factory=list)
+    # Files read by OCR, with how many pages and how surely (a warning too where that is low).
+    ocr: list[OcrRead] = field(default_factory=list)
     # Files recorded as skipped with their reason (a binary file, an empty one): listed, not read.
     passed_over: list[Failure] = field(default_factory=list)
     cancelled: bool = False
@@ -114,6 +119,14 @@ class IngestReport:
             "chunks": self.chunks,
             "warnings": [{"path": shown_path(w.path), "message": w.message} for w in self.warnings],
             "removed": self.removed,
+            "ocr": [
+                {
+                    "path": shown_path(o.path),
+                    "pages": o.source.ocr_pages,
+                    "confidence": o.source.ocr_confidence,
+                }
+                for o in self.ocr
+            ],
             "skipped_files": [
                 {"path": shown_path(f.path), "reason": f.reason} for f in self.passed_over
             ],
@@ -241,6 +254,7 @@ class Ingestor:
             report.chunks += part.chunks
             report.failed.extend(part.failed)
             report.warnings.extend(part.warnings)
+            report.ocr.extend(part.ocr)
             report.passed_over.extend(part.passed_over)
             report.cancelled = report.cancelled or part.cancelled
             report.elapsed_s += part.elapsed_s
@@ -274,6 +288,7 @@ class _Run:
         self.remaining: dict[int, int] = {}  # document id -> chunks still to embed
         self.embedded_documents: list[int] = []  # all vectors in memory, not yet saved
         self._parser_pool: object | None = None
+        self.reader: ReadAhead | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -357,13 +372,33 @@ class _Run:
             todo.append(plan)
         meter.bytes_total = sum(p.size for p in todo)
         self.emit()
+        if self.owner.parse is None and todo:
+            from ember.knowledge.sandbox import ParserPool
+
+            self._parser_pool = ParserPool()  # here, not on the read-ahead thread: closed below
+        reader = self.reader = ReadAhead(
+            self.parse, self.embedder.count_tokens, self.owner.chunking
+        )
         try:
-            for plan in todo:
+            if todo:
+                reader.submit(todo[0].path, todo[0].record)
+            for number, plan in enumerate(todo):
                 if self.cancelled:
                     break
                 meter.start_file(plan.path, plan.size)
                 self.emit()
-                self.index_file(plan)
+                prepared = reader.wait(
+                    plan.path, cancelled=lambda: self.cancelled, on_wait=self._reading
+                )
+                if prepared is None:
+                    break  # cancelled while reading: nothing of this file was recorded
+                last_page = reader.take_page(plan.path)
+                if last_page is not None:  # the last page read always shows
+                    meter.page, meter.pages, meter.ocr = last_page
+                    self.emit()
+                if number + 1 < len(todo):  # read the next file while this one embeds
+                    reader.submit(todo[number + 1].path, todo[number + 1].record)
+                self.index_file(plan, prepared)
                 meter.end_file()
                 if len(self.pool) >= EMBED_POOL:
                     self.embed_pool()
@@ -374,51 +409,46 @@ class _Run:
             meter.current = None
             self.emit(phase="saving", stage="saving")
             self.checkpoint()
-            self._close_parser()
+            self._close_parser()  # stops a parse still running for a file read ahead
+            reader.close()
 
-    def index_file(self, plan: _Plan) -> None:
-        path = Path(plan.path)
+    def _reading(self) -> None:
+        """Still waiting for the current file's text: tell which page the parser is on."""
+        page = self.reader.take_page(self.meter.current or "") if self.reader else None
+        if page is not None:
+            self.meter.page, self.meter.pages, self.meter.ocr = page
+        self.emit()
+
+    def index_file(self, plan: _Plan, prepared: Prepared) -> None:
+        """Record one file read by :func:`~ember.knowledge.read_ahead.prepare` (this thread
+        writes; the read ahead never does)."""
         record = plan.record
-        started = time.perf_counter()
-        try:
-            digest = sha256_file(path)
-        except OSError as exc:
-            self.fail(plan, f"cannot read the file: {exc.strerror or exc}")
+        for stage_name, seconds in prepared.seconds.items():
+            self.report.stages[stage_name] = self.report.stages.get(stage_name, 0.0) + seconds
+        if prepared.digest is None or prepared.error is not None:
+            self.fail(plan, prepared.error or "cannot read the file")
             return
-        finally:
-            self.stage("hash", started)
-        if record is not None and record.content_hash == digest:
+        digest = prepared.digest
+        if prepared.document is None and record is not None:
             if record.state == "done":
                 # Saved again with the same bytes: remember the new mtime, embed nothing.
                 self.store.touch(record.id, size=plan.size, mtime_ns=plan.mtime_ns)
                 self.report.skipped += 1
                 return
-            if record.state == "pending" and record.chunk_count > 0:
-                self.resume(record)
-                return
-        started = time.perf_counter()
-        try:
-            document = self.parse(path)
-        except IngestError as exc:
-            self.stage("parse", started)
-            self.fail(plan, str(exc))
+            self.resume(record)  # pending, chunks recorded: embed those with no vector
             return
-        except EmberError as exc:
-            self.stage("parse", started)
-            self.fail(plan, str(exc))
-            return
-        self.stage("parse", started)
-        if document.title:  # from a file name or metadata: may hold bytes that are not UTF-8
-            document = dataclasses.replace(document, title=shown_path(document.title))
-        started = time.perf_counter()
-        chunks, cut = _capped_chunks(document, self.embedder.count_tokens, self.owner.chunking)
-        texts = [embedding_text(chunk, document.title) for chunk in chunks]
-        self.stage("chunk", started)
+        document, chunks, texts = prepared.document, prepared.chunks, prepared.texts
+        assert document is not None
         if not chunks:
-            self.fail(plan, "no text to index (a scanned document needs OCR, which Ember lacks)")
+            self.fail(plan, "no text found: nothing to index in this file")
             return
         notices = list(document.notes)
-        if cut:
+        if document.text_source.ocr_pages:
+            read = OcrRead(plan.path, document.text_source, document.page_count)
+            self.report.ocr.append(read)
+            if document.text_source.worrying:  # low confidence, or pages where none was found
+                notices.insert(0, read.text)
+        if prepared.cut:
             notices.append(_cap_message(document, chunks))
         if getattr(self.embedder, "english_only", False) and mostly_cjk(
             " ".join(chunk.text for chunk in chunks[:50])
@@ -438,6 +468,7 @@ class _Run:
             chunks=chunks,
             embed_texts=texts,
             page_count=document.page_count,
+            text_source=document.text_source,
         )
         self.vectors.remove(removed)
         self.stage("store", started)
@@ -528,37 +559,14 @@ class _Run:
         if pool is not None:
             pool.close()  # type: ignore[attr-defined]
 
-    def parse(self, path: Path) -> ParsedDocument:
+    def parse(self, path: Path, on_page: PageCallback | None = None) -> ParsedDocument:
+        """Parse one file (on the read-ahead thread): the Ingestor's parser, else the sandbox."""
         if self.owner.parse is not None:
             return self.owner.parse(path)
-        if self._parser_pool is None:
-            from ember.knowledge.sandbox import ParserPool
-
-            self._parser_pool = ParserPool()
-        return self._parser_pool.parse(path, on_page=self.on_page)  # type: ignore[attr-defined]
-
-    def on_page(self, page: int, pages: int) -> None:
-        """The parser read page ``page`` of ``pages`` of the current file."""
-        self.meter.page, self.meter.pages = page, pages
-        self.emit()
-
-
-def _capped_chunks(
-    document: ParsedDocument,
-    count_tokens: Callable[[Sequence[str]], list[int]],
-    options: ChunkingOptions,
-) -> tuple[list[Chunk], bool]:
-    """The document's first ``options.max_chunks`` chunks, and whether there was more text.
-
-    Chunks are made lazily, so a huge document is never chunked (or tokenized) past the cap.
-    """
-    chunks = list(
-        itertools.islice(iter_chunks(document, count_tokens, options), options.max_chunks + 1)
-    )
-    cut = len(chunks) > options.max_chunks
-    if cut:
-        del chunks[options.max_chunks :]
-    return chunks, cut
+        pool = self._parser_pool
+        if pool is None:
+            raise IngestError("indexing stopped before this file was read")
+        return pool.parse(path, on_page=on_page)  # type: ignore[attr-defined]
 
 
 def _cap_message(document: ParsedDocument, chunks: list[Chunk]) -> str:

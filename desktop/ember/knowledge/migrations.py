@@ -5,7 +5,8 @@
 3. files that indexing passed over, kept with their reason;
 4. PDF page labels and page counts, and which chunks are table-of-contents entries.
 5. the folders a collection watches while the app runs (4 is the PDFs' page labels);
-6. the files and folders a person added to a collection (its roots: what a watch follows).
+6. the files and folders a person added to a collection (its roots: what a watch follows);
+7. how each document's text was obtained: its text layer, or OCR (pages, mean confidence).
 """
 
 from __future__ import annotations
@@ -119,6 +120,24 @@ def _page_labels_and_contents(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE chunks SET is_toc = 1 WHERE id = ?", contents)
 
 
+def _text_sources(conn: sqlite3.Connection) -> None:
+    """Migration 7: ``documents.text_source`` ("text" or "ocr"), ``ocr_pages``,
+    ``ocr_confidence`` (0..1) and ``ocr_empty_pages`` (see :class:`~ember.knowledge.types.
+    TextSource`). Documents already indexed in a format made of text get "text"; PDFs and
+    pictures (which may have been OCR'd) stay NULL, "not recorded", until indexed again."""
+    for column in (
+        "text_source TEXT",
+        "ocr_pages INTEGER",
+        "ocr_confidence REAL",
+        "ocr_empty_pages INTEGER",
+    ):
+        conn.execute(f"ALTER TABLE documents ADD COLUMN {column}")
+    conn.execute(
+        "UPDATE documents SET text_source = 'text', ocr_pages = 0, ocr_empty_pages = 0 "
+        "WHERE state != 'failed' AND kind IS NOT NULL AND kind NOT IN ('pdf', 'image')"
+    )
+
+
 MIGRATIONS = (
     Migration("knowledge-1-initial", _SCHEMA_V1),
     Migration("knowledge-2-cjk-keywords", _keyword_index_for_cjk),
@@ -146,4 +165,5 @@ MIGRATIONS = (
         "collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE, "
         "path TEXT NOT NULL, PRIMARY KEY (collection_id, path));",
     ),
+    Migration("knowledge-7-text-sources", _text_sources),
 )

@@ -9,6 +9,7 @@ worst send back bad text, not code for the parent to run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -67,19 +68,48 @@ def _warm_imports() -> None:
 
     import ember.knowledge.parsers.docx
     import ember.knowledge.parsers.html
+    import ember.knowledge.parsers.image
     import ember.knowledge.parsers.pdf  # noqa: F401
 
 
-def _page_sender(
-    request_id: object, send: Callable[[dict[str, Any]], None]
-) -> Callable[[int, int], None]:
+def _allow_ocr(memory_mb: int, page_s: float) -> None:
+    """Widen this worker's limits for one page of OCR: the engine's address space (ONNX Runtime
+    maps about 1.9 GB for a 300 dpi page) and ``page_s`` more CPU seconds. The parent's
+    wall-clock deadline moves on by as much when it hears of the page (sandbox)."""
+    if resource is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    want = memory_mb * 1024 * 1024
+    if (
+        soft != resource.RLIM_INFINITY
+        and soft < want
+        and (hard == resource.RLIM_INFINITY or want <= hard)
+    ):
+        resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if soft != resource.RLIM_INFINITY:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        want_cpu = max(soft, int(usage.ru_utime + usage.ru_stime + page_s) + 2)
+        if hard == resource.RLIM_INFINITY or want_cpu <= hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (want_cpu, hard))
+
+
+def _page_sender(request_id: object, send: Callable[[dict[str, Any]], None]) -> Callable[..., None]:
     """A page callback that sends ``{"id", "page", "pages"}`` frames, at most every
-    ``PAGE_FRAME_S`` seconds (and always for the last page)."""
+    ``PAGE_FRAME_S`` seconds (and always for the last page); and, before each page OCR'd,
+    always, ``{"id", "page", "pages", "ocr": true}``, having widened the limits for it."""
+    from ember.knowledge.ocr import OCR_MEMORY_MB, OCR_PAGE_TIMEOUT_S
+
     last = float("-inf")
 
-    def on_page(page: int, pages: int) -> None:
+    def on_page(page: int, pages: int, *, ocr: bool = False) -> None:
         nonlocal last
         now = time.monotonic()
+        if ocr:
+            _allow_ocr(OCR_MEMORY_MB, OCR_PAGE_TIMEOUT_S)
+            last = now
+            send({"id": request_id, "page": page, "pages": pages, "ocr": True})
+            return
         if now - last >= PAGE_FRAME_S or page == pages:
             last = now
             send({"id": request_id, "page": page, "pages": pages})
@@ -94,10 +124,12 @@ def handle(
 
     The request gives ``id``, ``kind``, ``path``, ``timeout_s`` (CPU seconds, a backstop) and
     ``memory_mb`` (address-space limit). The reply has ``ok`` true with the ``document``, or false
-    with an ``error``; ``fatal`` means the worker must be replaced (out of memory). Meanwhile,
+    with an ``error``; ``fatal`` means the worker must be replaced (out of memory), ``retire`` that it
+    must not take another file (it loaded the OCR engine). Meanwhile,
     with ``send``, parsers that read pages send ``{"id", "page", "pages"}`` frames through it.
     """
     from ember.errors import IngestError
+    from ember.knowledge.ocr import loaded as ocr_loaded
     from ember.knowledge.page_progress import reporting
     from ember.knowledge.parsers import LABELS, parse_in_this_process
 
@@ -135,6 +167,10 @@ def handle(
             f"({type(exc).__name__}{where})",
         )
     else:
+        if ocr_loaded():
+            # The OCR engine keeps ~1.5 GB mapped, over the next file's memory limit: this worker
+            # ends here and the next file gets a fresh one.
+            reply["retire"] = True
         reply.update(
             ok=True,
             document={
@@ -143,6 +179,7 @@ def handle(
                 "encoding": document.encoding,
                 "notes": list(document.notes),
                 "page_count": document.page_count,
+                "text_source": dataclasses.asdict(document.text_source),
                 "sections": [
                     [section.text, section.page, list(section.heading_path), section.page_label]
                     for section in document.sections

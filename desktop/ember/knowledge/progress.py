@@ -62,6 +62,7 @@ class ProgressEvent:
     pages: int | None = None
     current_bytes: int = 0
     passages_saved: int = 0  # embedded and saved to disk: kept even if the run is killed now
+    ocr: bool = False  # ``page`` is being OCR'd (a scan), not read from a text layer
 
     @property
     def passages_embedded(self) -> int:
@@ -126,7 +127,8 @@ def size_text(count: float) -> str:
 
 def stage_text(event: ProgressEvent) -> str:
     """What the run is doing now, as a person reads it: "Looking for files…", "Loading the
-    embedding model…", "Reading manual.pdf, page 120/261", "Reading notes.docx (2.1 MB)",
+    embedding model…", "Reading manual.pdf, page 120/261", "Reading scan.pdf, OCR page 12/80",
+    "Reading notes.docx (2.1 MB)",
     "Embedding 1,744 / 2,633 passages", "Saving…" or "Done"."""
     stage = event.stage
     if stage == "discovering":
@@ -139,6 +141,8 @@ def stage_text(event: ProgressEvent) -> str:
         return "Done"
     if stage == "reading" and event.current:
         name = shown_path(Path(event.current).name)
+        if event.page and event.pages and event.ocr:
+            return f"Reading {name}, OCR page {event.page:,}/{event.pages:,}"
         if event.page and event.pages:
             return f"Reading {name}, page {event.page:,}/{event.pages:,}"
         if event.current_bytes:
@@ -169,6 +173,7 @@ class ProgressMeter:
         self.current_bytes = 0
         self.page: int | None = None
         self.pages: int | None = None
+        self.ocr = False
         self._file_started: float | None = None
         # What the bar shows never goes back. When the estimate is revised (a rate measured at
         # last, slower than guessed), the bar does not stall until the work catches up with it:
@@ -179,6 +184,7 @@ class ProgressMeter:
     def start_file(self, path: str, size: int) -> None:
         self.current, self.current_bytes = path, size
         self.page = self.pages = None
+        self.ocr = False
         self._file_started = time.perf_counter()
 
     def end_file(self) -> None:
@@ -190,6 +196,7 @@ class ProgressMeter:
         self._file_started = None
         self.current, self.current_bytes = None, 0
         self.page = self.pages = None
+        self.ocr = False
 
     def _advance(self, estimated: float) -> float:
         """The bar's new fraction for the estimate's new ``estimated`` fraction (0..1)."""
@@ -241,4 +248,5 @@ class ProgressMeter:
             pages=self.pages,
             current_bytes=self.current_bytes,
             passages_saved=self.passages_saved,
+            ocr=self.ocr,
         )

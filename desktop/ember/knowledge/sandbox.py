@@ -7,7 +7,10 @@ out-of-memory then costs that one file an :class:`IngestError` ("the PDF parser 
 30 s", "the PDF parser crashed (SIGSEGV)"), and the next file gets a fresh worker. Workers are
 reused between files, so a normal PDF costs its parse time plus about a millisecond of IPC, not an
 interpreter start. While a PDF is read, the worker sends page frames (``{"id", "page", "pages"}``)
-a few times a second before its reply, so a caller can say "page 120/261".
+a few times a second before its reply, so a caller can say "page 120/261"; and before each page
+it OCRs (a scan: seconds per page) an ``"ocr": true`` frame, which also gives the file
+``OCR_PAGE_TIMEOUT_S`` more time (and the worker more memory and CPU time for it: see
+``parse_worker._allow_ocr``). A worker that loaded the OCR engine retires after that file.
 
 Plain text, Markdown, reStructuredText, source code and CSV are parsed in this process: their
 parsers are linear pure-Python code over text capped at ``MAX_TEXT_CHARS``.
@@ -32,6 +35,7 @@ from ember.errors import IngestError
 from ember.ipc import ChildProcess
 from ember.knowledge.detect import FileIdentity, Probe, probe
 from ember.knowledge.limits import MAX_TEXT_CHARS
+from ember.knowledge.ocr import OCR_PAGE_TIMEOUT_S
 from ember.knowledge.page_progress import PageCallback, reporting
 from ember.knowledge.parsers import (
     ABORT_MEANS_OUT_OF_MEMORY,
@@ -39,7 +43,7 @@ from ember.knowledge.parsers import (
     RISKY_KINDS,
     parse_in_this_process,
 )
-from ember.knowledge.types import ParsedDocument, Section
+from ember.knowledge.types import TEXT_LAYER, ParsedDocument, Section, TextSource
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +107,10 @@ class _Worker:
         )
         if not sent:
             raise _WorkerDied
-        deadline = time.monotonic() + timeout_s  # for the whole file: pages do not extend it
+        # For the whole file: pages read do not extend it, but each page OCR'd (seconds of work
+        # on a picture) gets OCR_PAGE_TIMEOUT_S more, once, in page order.
+        deadline = time.monotonic() + timeout_s
+        ocr_page = 0
         while True:
             reply = self._next_frame(deadline)
             if reply.get("id") != self._next_id:
@@ -111,7 +118,15 @@ class _Worker:
             if "ok" in reply:
                 return reply
             page, pages = reply.get("page"), reply.get("pages")
-            if on_page is not None and _count(page) and _count(pages) and page <= pages:
+            if not (_count(page) and _count(pages) and page <= pages):
+                continue
+            if reply.get("ocr") is True:
+                if page > ocr_page:
+                    ocr_page = page
+                    deadline = max(deadline, time.monotonic() + OCR_PAGE_TIMEOUT_S)
+                if on_page is not None:
+                    on_page(page, pages, ocr=True)
+            elif on_page is not None:
                 on_page(page, pages)
 
     def exit_status(self) -> int | None:
@@ -215,7 +230,7 @@ class ParserPool:
             except BaseException:
                 self._discard(worker, kill=True)
                 raise
-            if reply.get("fatal"):
+            if reply.get("fatal") or reply.get("retire"):
                 self._discard(worker, kill=False)
             else:
                 self._checkin(worker)
@@ -320,6 +335,23 @@ def _document_from_json(path: Path, data: dict[str, Any]) -> ParsedDocument:
         encoding=str(encoding) if encoding is not None else None,
         notes=tuple(str(note) for note in data.get("notes", ())),
         page_count=page_count if isinstance(page_count, int) else None,
+        text_source=_text_source(data.get("text_source")),
+    )
+
+
+def _text_source(data: object) -> TextSource:
+    """The child's account of how the text was obtained, checked (it is not trusted)."""
+    if not isinstance(data, dict) or data.get("method") not in ("text", "ocr"):
+        return TEXT_LAYER
+    pages, empty = data.get("ocr_pages"), data.get("ocr_empty_pages")
+    confidence = data.get("ocr_confidence")
+    if not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0:
+        confidence = None
+    return TextSource(
+        str(data["method"]),
+        ocr_pages=pages if _count(pages) else 0,
+        ocr_confidence=float(confidence) if confidence is not None else None,
+        ocr_empty_pages=empty if _count(empty) else 0,
     )
 
 

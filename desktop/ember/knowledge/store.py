@@ -12,8 +12,9 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import Any
 
 from ember.db import check_health, connect, migrate
 from ember.errors import StorageError
@@ -21,6 +22,7 @@ from ember.files import path_from_db, path_to_db
 from ember.knowledge.chunking import HEADING_SEPARATOR, Chunk
 from ember.knowledge.keywords import keyword_text
 from ember.knowledge.migrations import MIGRATIONS
+from ember.knowledge.types import TEXT_LAYER, TextSource
 
 DEFAULT_COLLECTION = "default"
 
@@ -60,6 +62,7 @@ class DocumentRecord:
     indexed_at: float | None
     skipped: bool = False  # failed because discovery skipped it (empty file, ...), not an error
     page_count: int | None = None  # physical pages (PDF); None for other kinds and older indexes
+    text_source: TextSource | None = None  # text layer or OCR; None: failed, or not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +90,20 @@ class ChunkRow:
 
 _DOC_COLUMNS = (
     "d.id, c.name AS collection, d.path, d.kind, d.encoding, d.title, d.size, d.mtime_ns, "
-    "d.content_hash, d.state, d.error, d.chunk_count, d.indexed_at, d.skipped, d.page_count"
+    "d.content_hash, d.state, d.error, d.chunk_count, d.indexed_at, d.skipped, d.page_count, "
+    "d.text_source, d.ocr_pages, d.ocr_confidence, d.ocr_empty_pages"
 )
+
+
+def text_source_of(values: dict[str, Any]) -> TextSource | None:
+    """The :class:`TextSource` in a documents row's columns (popped), or None where unrecorded."""
+    method, pages, confidence, empty = (
+        values.pop(k) for k in ("text_source", "ocr_pages", "ocr_confidence", "ocr_empty_pages")
+    )
+    if method not in ("text", "ocr"):
+        return None
+    score = float(confidence) if confidence is not None else None
+    return TextSource(method, int(pages or 0), score, int(empty or 0))
 
 
 class KnowledgeStore:
@@ -245,6 +260,7 @@ class KnowledgeStore:
         values = {key: row[key] for key in row.keys()}
         values["path"] = path_from_db(values["path"])
         values["skipped"] = bool(values["skipped"])
+        values["text_source"] = text_source_of(values)
         return DocumentRecord(**values)
 
     def document(self, collection: str, path: str) -> DocumentRecord | None:
@@ -284,17 +300,6 @@ class KnowledgeStore:
         query += " ORDER BY c.name, d.path"
         return [self._document(r) for r in self.conn.execute(query, params)]
 
-    def page_counts(self, collection: str) -> dict[int, int]:
-        """How many distinct pages have text in each document of ``collection``, by document id
-        (documents without pages, such as Markdown, are absent)."""
-        rows = self.conn.execute(
-            "SELECT ch.document_id, COUNT(DISTINCT ch.page) FROM chunks ch "
-            "JOIN documents d ON d.id = ch.document_id JOIN collections c ON c.id = d.collection_id "
-            "WHERE c.name = ? AND ch.page IS NOT NULL GROUP BY ch.document_id",
-            (collection,),
-        )
-        return {int(r[0]): int(r[1]) for r in rows}
-
     def replace_document(
         self,
         collection: str,
@@ -309,12 +314,14 @@ class KnowledgeStore:
         chunks: Sequence[Chunk],
         embed_texts: Sequence[str],
         page_count: int | None = None,
+        text_source: TextSource = TEXT_LAYER,
     ) -> tuple[int, list[int], list[int]]:
         """Record a (re)parsed document as ``pending`` with its new chunks, in one transaction.
 
         ``path`` is absolute; ``size`` in bytes; ``mtime_ns`` in nanoseconds since the epoch;
         ``content_hash`` the file's SHA-256 in hex; ``embed_texts`` one per chunk, in order;
-        ``page_count`` its physical pages, for formats with pages.
+        ``page_count`` its physical pages, for formats with pages; ``text_source`` how its
+        text was obtained (text layer or OCR).
 
         Returns (document id, new chunk ids, chunk ids removed) so the caller can embed the new
         ones and drop the old vectors.
@@ -335,21 +342,13 @@ class KnowledgeStore:
             else:
                 document_id = int(row[0])
                 removed = self._delete_chunks(document_id)
+            facts = (kind, encoding, title, size, mtime_ns, content_hash, len(chunks), page_count)
             self.conn.execute(
                 "UPDATE documents SET kind = ?, encoding = ?, title = ?, size = ?, mtime_ns = ?, "
                 "content_hash = ?, state = 'pending', error = NULL, chunk_count = ?, "
-                "indexed_at = NULL, skipped = 0, page_count = ? WHERE id = ?",
-                (
-                    kind,
-                    encoding,
-                    title,
-                    size,
-                    mtime_ns,
-                    content_hash,
-                    len(chunks),
-                    page_count,
-                    document_id,
-                ),
+                "indexed_at = NULL, skipped = 0, page_count = ?, text_source = ?, ocr_pages = ?, "
+                "ocr_confidence = ?, ocr_empty_pages = ? WHERE id = ?",
+                (*facts, *astuple(text_source), document_id),
             )
             new_ids = []
             for chunk, embed in zip(chunks, embed_texts, strict=True):
@@ -413,7 +412,8 @@ class KnowledgeStore:
             removed = self._delete_chunks(document_id)
             self.conn.execute(
                 "UPDATE documents SET size = ?, mtime_ns = ?, content_hash = NULL, state = 'failed', "
-                "error = ?, chunk_count = 0, indexed_at = ?, skipped = ? WHERE id = ?",
+                "error = ?, chunk_count = 0, indexed_at = ?, skipped = ?, text_source = NULL "
+                "WHERE id = ?",
                 (size, mtime_ns, reason, time.time(), int(skipped), document_id),
             )
         return removed

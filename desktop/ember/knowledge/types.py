@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,70 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class TextSource:
+    """How a document's text was obtained.
+
+    ``method`` is "text" (its text layer, or a format made of text) or "ocr" (OCR read text on
+    at least one page); ``ocr_pages`` the pages (or pictures) OCR'd, ``ocr_empty_pages`` those
+    of them on which OCR found no text; ``ocr_confidence`` the recogniser's mean confidence
+    (0..1) over the text OCR read, None when it read none. A file in which neither found any
+    text is not a document: it fails with "no text found".
+    """
+
+    method: str = "text"
+    ocr_pages: int = 0
+    ocr_confidence: float | None = None
+    ocr_empty_pages: int = 0
+
+    # Below this mean confidence the text OCR read may be garbled: worth a warning.
+    LOW_CONFIDENCE: ClassVar[float] = 0.75
+
+    @property
+    def worrying(self) -> bool:
+        """OCR read text at low confidence, or found none on some of the pages it read."""
+        low = self.ocr_confidence is not None and self.ocr_confidence < self.LOW_CONFIDENCE
+        return low or self.ocr_empty_pages > 0
+
+    def describe(self, page_count: int | None = None) -> str:
+        """What a person reads: "text layer", "OCR'd 12 pages, mean confidence 0.93", "text
+        layer; 3 of 80 pages OCR'd, mean confidence 0.91; no text found on 1 of them".
+        ``page_count``: the document's physical pages, where it has pages."""
+        if not self.ocr_pages:
+            return "text layer"
+        pages = f"{self.ocr_pages} page{'' if self.ocr_pages == 1 else 's'}"
+        whole = page_count is None or self.ocr_pages >= page_count
+        if whole and self.method == "ocr":
+            text = f"OCR'd {pages}"
+        else:
+            some = pages if whole else f"{self.ocr_pages} of {page_count} pages"
+            text = f"text layer; {some} OCR'd"
+        if self.ocr_confidence is not None:
+            text += f", mean confidence {self.ocr_confidence:.2f}"
+            if self.ocr_confidence < self.LOW_CONFIDENCE:
+                text += " (low: the text found may be garbled)"
+        if self.ocr_empty_pages:
+            text += f"; no text found on {self.ocr_empty_pages} of them"
+        return text
+
+
+TEXT_LAYER = TextSource()
+
+
+@dataclass(frozen=True, slots=True)
+class OcrRead:
+    """A file indexed with text OCR read: ``source`` says how much and how surely; ``page_count``
+    its physical pages, where it has pages. ``text`` is what a person reads."""
+
+    path: str
+    source: TextSource
+    page_count: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.source.describe(self.page_count)
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedDocument:
     """A parser's output: the document's sections in reading order, with its kind, title, detected
     encoding and notes for the person."""
@@ -30,6 +95,7 @@ class ParsedDocument:
     encoding: str | None = None  # for decoded text formats: the encoding that was detected
     notes: tuple[str, ...] = ()  # things a person should know, e.g. "text truncated: ..."
     page_count: int | None = None  # physical pages, for formats that have pages (PDF)
+    text_source: TextSource = TEXT_LAYER  # its text layer, or OCR (pages, mean confidence)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The documents page: each collection's files with their state, and what can be done to them.
 
 What ``ember docs`` does from a terminal (list, remove, re-index, rename), with the reason for
-every file that failed or was skipped, and a watch on the collection's folders. The widget
+every file that failed or was skipped, where each indexed file's text came from (its text layer,
+or OCR with its mean confidence), and a watch on the collection's folders. The widget
 (:class:`DocumentsPage`) only shows and asks; :class:`DocumentsAdmin` runs every read and write
 on the knowledge worker and keeps writes off while an indexing run is active.
 """
@@ -53,11 +54,11 @@ STATE_LABELS = {
     "changed": "changed",
     "unavailable": "unavailable",
 }
-COLUMNS = ("File", "State", "Passages", "Pages", "Last indexed", "Reason")
+COLUMNS = ("File", "State", "Passages", "Pages", "Text from", "Last indexed", "Reason")
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 # Starting widths in pixels (each column can be resized; Reason takes what is left). The file
 # column grows to its longest name up to FILE_MAX_PX; names are cut in the middle beyond it.
-WIDTHS = (240, 90, 70, 55, 110)
+WIDTHS = (240, 90, 70, 55, 110, 110)
 FILE_MAX_PX = 320
 
 
@@ -77,6 +78,21 @@ def count_text(rows: tuple[DocumentRow, ...]) -> str:
     passages = sum(r.passages for r in rows if r.record.state == "done" and not r.record.skipped)
     files = f"{len(rows):,} file{'' if len(rows) == 1 else 's'}"
     return f"{files}: {', '.join(parts)} · {passages:,} passages searchable"
+
+
+def source_text(row: DocumentRow) -> str:
+    """Where an indexed file's text came from, in a few words: "text layer", "OCR 0.93" (mean
+    confidence), "text + OCR 0.91" (some pages OCR'd), "OCR: none found"; "—" when not known
+    (failed, skipped, or indexed before Ember kept it). The whole story is :attr:`DocumentRow.
+    source`, the cell's tooltip."""
+    source = row.record.text_source
+    if source is None or row.record.state == "failed":
+        return "—"
+    if not source.ocr_pages:
+        return "text layer"
+    read = "none found" if source.ocr_confidence is None else f"{source.ocr_confidence:.2f}"
+    whole = row.record.page_count is None or source.ocr_pages >= row.record.page_count
+    return f"OCR {read}" if whole and source.method == "ocr" else f"text + OCR {read}"
 
 
 def indexed_when(timestamp: float | None, now: float | None = None) -> str:
@@ -231,10 +247,12 @@ class DocumentsPage(QDialog):
                 QTableWidgetItem(STATE_LABELS.get(row.state, row.state)),
                 passages,
                 QTableWidgetItem(str(row.pages) if row.pages else "—"),
+                QTableWidgetItem(source_text(row)),
                 QTableWidgetItem(indexed_when(row.record.indexed_at)),
                 QTableWidgetItem(row.reason),
             )
-            cells[5].setToolTip(row.reason)  # whole, when the column is too narrow
+            cells[4].setToolTip(row.source)  # "OCR'd 12 pages, mean confidence 0.93"
+            cells[6].setToolTip(row.reason)  # whole, when the column is too narrow
             for column, cell in enumerate(cells):
                 self.table.setItem(row_number, column, cell)
             if row.path == selected:

@@ -65,10 +65,9 @@ def test_binary_named_txt_is_refused_as_binary(tmp_path: Path) -> None:
         probe(path)
 
 
-def test_an_image_named_txt_is_refused_and_named(tmp_path: Path) -> None:
+def test_an_image_named_txt_is_read_as_the_image_it_is(tmp_path: Path) -> None:
     path = nasty_files.png_named_txt(tmp_path / "photo.txt")
-    with pytest.raises(IngestError, match=r"binary file, not text: it looks like an image \(PNG\)"):
-        probe(path)
+    assert probe(path).kind == "image"  # OCR'd (ember.knowledge.parsers.image), not refused
 
 
 def test_an_empty_file_is_refused_as_empty(tmp_path: Path) -> None:
@@ -104,6 +103,29 @@ def test_an_encrypted_office_file_named_docx_is_reported_as_password_protected(
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1000))
     with pytest.raises(IngestError, match="password protected"):
         probe(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("secret.xlsx", "this file is password protected (encrypted); save an unprotected copy"),
+        ("secret.pptx", "this file is password protected (encrypted); save an unprotected copy"),
+        ("budget.xls", "old Excel format (.xls) is not supported; save it as .xlsx or .ods"),
+        ("talk.ppt", "old PowerPoint format (.ppt) is not supported; save it as .pptx or PDF"),
+        ("letter.doc", "old Word format (.doc) is not supported; save it as .docx or PDF"),
+        (
+            "thing.bin",
+            "old Microsoft Office format (.doc, .xls, .ppt) is not supported; "
+            "save it as .docx, .xlsx, .pptx or PDF",
+        ),
+    ],
+)
+def test_an_ole_office_file_says_what_to_save_it_as(tmp_path: Path, name: str, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1000))
+    with pytest.raises(IngestError) as caught:
+        probe(path)
+    assert str(caught.value) == reason
 
 
 def test_a_missing_file_is_reported_as_not_found(tmp_path: Path) -> None:

@@ -97,12 +97,14 @@ def test_fifos_sockets_and_devices_are_skipped_without_opening_them(tmp_path: Pa
 def test_empty_huge_and_unsupported_files_are_skipped_with_reasons(tmp_path: Path) -> None:
     nasty_files.empty_file(tmp_path / "empty.txt")
     nasty_files.sparse_file(tmp_path / "huge.txt")
-    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
+    (tmp_path / "photo.gif").write_bytes(b"GIF89a" + bytes(100))  # JPEG, PNG, TIFF are OCR'd
+    (tmp_path / "budget.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100))
     _, skipped = _walk(tmp_path)
     assert skipped == {
         "empty.txt": "empty file",
         "huge.txt": "file is too large (5.0 GB; the limit is 1.0 GB)",
-        "photo.jpg": "unsupported file type '.jpg'",
+        "photo.gif": "unsupported file type '.gif'",
+        "budget.xls": "old Excel format (.xls) is not supported; save it as .xlsx or .ods",
     }
 
 

@@ -14,6 +14,7 @@ from tests.support import format_files as ff
 
 from ember.errors import IngestError
 from ember.knowledge.detect import probe
+from ember.knowledge.limits import MAX_SECTION_CHARS
 from ember.knowledge.parsers.rtf import group_depth
 from ember.knowledge.sandbox import ParserPool
 from ember.knowledge.types import page_reference
@@ -84,6 +85,65 @@ def test_a_long_sheet_repeats_its_header_in_every_section_with_the_rows_it_holds
         assert len(lines) == int(last) - int(first) + 1
         assert all(line.startswith("Invoice: INV-") and "Customer: " in line for line in lines)
         assert lines[0].startswith(f"Invoice: INV-{int(first) - 1:04}")  # row 2 is invoice 1
+
+
+def test_a_shape_of_no_known_geometry_costs_nothing_and_grouped_text_is_read(
+    tmp_path: Path, pool: ParserPool
+) -> None:
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE
+    from pptx.util import Inches
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])  # blank
+    odd = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, Inches(2), Inches(1))
+    odd.text = "Kept although its shape is unknown"
+    geometry = odd._element.spPr.prstGeom  # other programs write shapes without one
+    geometry.getparent().remove(geometry)
+    group = slide.shapes.add_group_shape()
+    group.shapes.add_textbox(0, Inches(2), Inches(2), Inches(1)).text = "Inside a group"
+    path = tmp_path / "odd.pptx"
+    deck.save(str(path))
+
+    assert located(pool.parse(path)) == [
+        ("slide 1", (), "Kept although its shape is unknown\nInside a group")
+    ]
+
+
+def test_a_sheet_longer_than_a_file_keeps_is_read_only_that_far_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ember.knowledge.parsers import sheet_rows, xlsx
+
+    monkeypatch.setattr(sheet_rows, "MAX_SECTIONS", 3)  # 15,000 sections: some 64,000 rows
+    rows = [["Invoice", "Customer", "Amount"]] + [
+        [f"INV-{n:04}", f"Customer number {n}", n * 10] for n in range(1, 200)
+    ]
+    book = ff.write_xlsx(tmp_path / "long.xlsx", [("Invoices", rows), ("Later", rows[:2])])
+    document = xlsx.parse(book)
+
+    assert len(document.sections) == 3
+    last = document.sections[-1].page_label
+    assert last is not None and last.startswith('sheet "Invoices", rows ')
+    assert document.notes == (
+        f'rows after sheet "Invoices", row {last.rsplit("-", 1)[1]} were not read: Ember '
+        "indexes at most 3 passages of one file",
+    )
+
+
+def test_a_row_longer_than_a_section_is_cut_under_the_rows_locator(
+    tmp_path: Path, pool: ParserPool
+) -> None:
+    import random
+
+    rng = random.Random(7)  # words that do not compress 400:1, as "xxx..." would (a zip bomb)
+    wide = [" ".join(f"{rng.getrandbits(40):x}" for _ in range(900)) for _ in range(150)]
+    book = ff.write_xlsx(tmp_path / "wide.xlsx", [("Wide", [["Name"], wide])])
+    document = pool.parse(book)
+    assert len(document.sections) == 2
+    assert all(len(s.text) <= MAX_SECTION_CHARS for s in document.sections)
+    assert {s.page_label for s in document.sections} == {'sheet "Wide", row 2'}
+    assert document.sections[-1].text.endswith("column 150: " + wide[-1])
 
 
 def test_an_ods_spreadsheet_reads_like_a_workbook_past_its_million_empty_rows(

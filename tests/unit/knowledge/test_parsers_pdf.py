@@ -52,9 +52,9 @@ def test_a_pdf_with_a_user_password_is_refused_as_password_protected(tmp_path: P
         pdf.parse(path)
 
 
-def test_a_scanned_pdf_without_a_text_layer_says_ocr_is_not_supported(tmp_path: Path) -> None:
-    path = nasty_files.write_image_only_pdf(tmp_path / "scan.pdf")
-    with pytest.raises(IngestError, match=r"no extractable text \(scanned PDF\? OCR is not"):
+def test_a_pdf_of_pictures_without_text_says_no_text_was_found(tmp_path: Path) -> None:
+    path = nasty_files.write_image_only_pdf(tmp_path / "scan.pdf")  # framed blanks: OCR'd, empty
+    with pytest.raises(IngestError, match=r"^no text found: the PDF has no text layer, and OCR"):
         pdf.parse(path)
 
 

@@ -58,6 +58,9 @@ def test_a_collection_indexed_before_roots_were_recorded_watches_its_files(tmp_p
     conn = sqlite3.connect(kb_dir / DB_NAME)
     conn.execute("DROP TABLE collection_roots")
     conn.execute("DELETE FROM _migrations WHERE name = 'knowledge-6-collection-roots'")
+    for column in ("text_source", "ocr_pages", "ocr_confidence", "ocr_empty_pages"):  # 7's
+        conn.execute(f"ALTER TABLE documents DROP COLUMN {column}")
+    conn.execute("DELETE FROM _migrations WHERE name = 'knowledge-7-text-sources'")
     conn.execute("PRAGMA user_version = 5")
     conn.commit()
     conn.close()

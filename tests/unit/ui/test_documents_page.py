@@ -7,7 +7,9 @@ from dataclasses import replace
 
 from ember.knowledge.listing import DocumentRow
 from ember.knowledge.store import DocumentRecord
+from ember.knowledge.types import TEXT_LAYER, TextSource
 from ember.ui.documents_page import (
+    COLUMNS,
     DocumentsPage,
     PageData,
     RenameDialog,
@@ -22,7 +24,15 @@ from ember.ui.sidebar import Sidebar
 LONG = "/home/someone/" + "very-long-folder-name/" * 8 + "manual.pdf"
 
 
-def _row(path: str, state: str, reason: str = "", chunks: int = 0, pages: int = 0) -> DocumentRow:
+def _row(
+    path: str,
+    state: str,
+    reason: str = "",
+    chunks: int = 0,
+    pages: int = 0,
+    source: TextSource | None = None,
+    page_count: int | None = None,
+) -> DocumentRow:
     record = DocumentRecord(
         id=abs(hash(path)) % 10_000,
         collection="manuals",
@@ -38,6 +48,8 @@ def _row(path: str, state: str, reason: str = "", chunks: int = 0, pages: int = 
         chunk_count=chunks,
         indexed_at=time.time() - 7200,
         skipped=state == "skipped",
+        page_count=page_count,
+        text_source=source,
     )
     return DocumentRow(record, state, reason, pages)
 
@@ -46,7 +58,7 @@ def _page(qtbot) -> DocumentsPage:  # type: ignore[no-untyped-def]
     page = DocumentsPage()
     qtbot.addWidget(page)
     rows = (
-        _row(LONG, "done", chunks=12, pages=4),
+        _row(LONG, "done", chunks=12, pages=4, source=TextSource("ocr", 4, 0.93), page_count=4),
         _row("/docs/broken.pdf", "failed", "not a PDF: the file is damaged"),
         _row("/docs/blob.bin", "skipped", "unsupported file type '.bin'"),
     )
@@ -59,11 +71,11 @@ def test_each_file_shows_state_passages_pages_time_and_reason(qtbot) -> None:
     cells = [
         [page.table.item(r, c).text() for c in range(page.table.columnCount())] for r in range(3)
     ]
-    assert cells[0] == ["manual.pdf", "indexed", "12", "4", "2 h ago", ""]
-    assert cells[1][1:] == ["failed", "—", "—", "2 h ago", "not a PDF: the file is damaged"]
-    assert cells[2][1] == "skipped" and cells[2][5] == "unsupported file type '.bin'"
+    assert cells[0] == ["manual.pdf", "indexed", "12", "4", "OCR 0.93", "2 h ago", ""]
+    assert cells[1][1:] == ["failed", "—", "—", "—", "2 h ago", "not a PDF: the file is damaged"]
+    assert cells[2][1] == "skipped" and cells[2][6] == "unsupported file type '.bin'"
     assert page.table.item(0, 0).toolTip() == LONG  # the name in the table, the folder on hover
-    assert page.table.item(1, 5).toolTip() == "not a PDF: the file is damaged"
+    assert page.table.item(1, 6).toolTip() == "not a PDF: the file is damaged"
     assert page.chooser.currentText() == "manuals" and page.watch_box.isChecked()
     # Every file, then those the sidebar counts (searchable) and the others by state.
     assert page.summary.text().startswith(
@@ -175,3 +187,30 @@ def test_add_offers_files_and_a_folder(qtbot) -> None:
 def test_a_folder_that_is_gone_is_said_to_be_gone(tmp_path) -> None:
     problem = open_folder_of(str(tmp_path / "unplugged" / "manual.pdf"))
     assert "unplugged" in problem and "is not there any more" in problem
+
+
+def test_each_indexed_file_says_where_its_text_came_from(qtbot) -> None:
+    page = DocumentsPage()
+    qtbot.addWidget(page)
+    mixed = TextSource("ocr", 3, 0.612, ocr_empty_pages=1)
+    rows = (
+        _row("/docs/scan.png", "done", chunks=2, source=TextSource("ocr", 1, 0.9312)),
+        _row("/docs/typed.pdf", "done", chunks=5, pages=3, source=TEXT_LAYER, page_count=3),
+        _row("/docs/mixed.pdf", "done", chunks=9, pages=80, source=mixed, page_count=80),
+        _row("/docs/old.pdf", "done", chunks=4),  # indexed before Ember kept it
+        _row("/docs/blank.png", "failed", "no text found: OCR found no text in this image"),
+    )
+    page.show_data(PageData(("manuals",), "manuals", rows, ()))
+    column = COLUMNS.index("Text from")
+
+    cells = [page.table.item(r, column) for r in range(len(rows))]
+    assert [c.text() for c in cells] == ["OCR 0.93", "text layer", "text + OCR 0.61", "—", "—"]
+    assert cells[0].toolTip() == "OCR'd 1 page, mean confidence 0.93"
+    assert cells[1].toolTip() == "text layer"
+    assert cells[2].toolTip() == (
+        "text layer; 3 of 80 pages OCR'd, mean confidence 0.61 (low: the text found may be "
+        "garbled); no text found on 1 of them"
+    )
+    assert cells[3].toolTip() == ""
+    reason = page.table.item(4, COLUMNS.index("Reason")).text()
+    assert reason == "no text found: OCR found no text in this image"  # said, never silent

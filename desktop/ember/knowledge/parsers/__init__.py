@@ -29,6 +29,7 @@ PARSER_MODULES: dict[str, str] = {
     "eml": "ember.knowledge.parsers.eml",
     "mbox": "ember.knowledge.parsers.mbox",
     "ipynb": "ember.knowledge.parsers.ipynb",
+    "image": "ember.knowledge.parsers.image",
 }
 
 # Native or XML-heavy parsers that have hung or crashed on crafted files in the wild: these run
@@ -37,6 +38,9 @@ RISKY_KINDS: frozenset[str] = frozenset({"pdf", "docx", "html", "test-hook"})
 # The ZIP/XML formats, and the libraries (RTF, email headers, JSON) that a crafted file can send
 # deep or slow: these run in the sandbox too.
 RISKY_KINDS |= {"pptx", "xlsx", "ods", "odt", "epub", "rtf", "eml", "mbox", "ipynb"}
+# Image decoders (libpng, libjpeg, libtiff) and the OCR engine (ONNX Runtime): native code, and
+# seconds of CPU and ~2 GB of address space per page, under the sandbox's limits.
+RISKY_KINDS |= {"image"}
 
 # Parsers whose native library calls abort() when an allocation fails, and nowhere else that a
 # file can reach: PDFium's FX_OutOfMemoryTerminate (its consistency checks trap instead). In the
@@ -64,6 +68,7 @@ LABELS: dict[str, str] = {
     "eml": "email (.eml)",
     "mbox": "mailbox (.mbox)",
     "ipynb": "Jupyter notebook",
+    "image": "image",
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ember.errors import IngestError
+from ember.knowledge.parsers import sheet_rows
 from ember.knowledge.parsers.base import TextBudget
 from ember.knowledge.parsers.odf_text import (
     TABLE_NS,
@@ -46,10 +47,12 @@ def parse(path: Path) -> ParsedDocument:
     budget = TextBudget()
     sections: list[Section] = []
     for number, table in enumerate(_tables(document.spreadsheet), start=1):
-        if budget.exhausted:
+        if budget.exhausted or len(sections) >= sheet_rows.MAX_SECTIONS:
             break
         name = attribute(table, TABLE_NS, "name") or f"Sheet{number}"
-        sections.extend(sheet_sections(name, _rows(table), budget))
+        sections.extend(
+            sheet_sections(name, _rows(table), budget, sheet_rows.MAX_SECTIONS - len(sections))
+        )
     if not sections:
         raise IngestError("no text found in this OpenDocument spreadsheet (every sheet is empty)")
     return ParsedDocument(str(path), "ods", tuple(sections), notes=tuple(budget.notes))

@@ -11,8 +11,16 @@ on the 178th page of a book), each section keeps its page's label beside its phy
 number, and the document its page count, so a citation can read "p. 150 (178 of 261)".
 
 PDFium tries the empty user password by itself, so "protected" PDFs that open without one (only
-printing or copying restricted) just work. There is no OCR: a PDF without a text layer is refused
-with a message that says so, rather than indexed as nothing.
+printing or copying restricted) just work.
+
+A page without a text layer (a scan) that has something on it is rendered at 300 dpi and read
+by OCR (:mod:`ember.knowledge.ocr`: rapidocr's PP-OCR models, inside its wheel, chosen over
+Tesseract for reading clean 300 dpi pages as well (0.995 of characters) 3-4 times faster with
+no system package to install; the figures are there), with progress "OCR page 12/80"; the
+document's ``text_source`` says how many pages were OCR'd and with what mean confidence. At most
+``MAX_OCR_PAGES`` pages of a file are OCR'd (seconds each); a note counts those left unread. A
+PDF in which neither the text layer nor OCR finds any text is refused with "no text found",
+rather than indexed as nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ import logging
 from pathlib import Path
 
 from ember.errors import IngestError
-from ember.knowledge.page_progress import page_read
+from ember.knowledge.ocr import MAX_OCR_PAGES, MAX_SIDE_PX, OcrTally, read_image
+from ember.knowledge.page_progress import ocr_page, page_read
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.parsers.pdf_forms import FormReader
 from ember.knowledge.parsers.pdf_layout import page_text
@@ -33,7 +42,8 @@ _ERR_FILE, _ERR_FORMAT, _ERR_PASSWORD, _ERR_SECURITY = 2, 3, 4, 5
 
 log = logging.getLogger(__name__)
 
-NO_TEXT = "no extractable text (scanned PDF? OCR is not supported)"
+NO_TEXT = "no text found: the PDF has no text layer, and OCR found no text on its pages"
+OCR_DPI = 300
 
 
 def parse(path: Path) -> ParsedDocument:
@@ -61,7 +71,8 @@ def _parse(path: Path) -> ParsedDocument:
         budget = TextBudget()
         forms = FormReader(pdf)
         texts: dict[int, str] = {}
-        unreadable = 0
+        unreadable = not_ocrd = 0
+        tally = OcrTally()
         for index in range(page_count):
             if budget.exhausted:
                 budget.truncated()
@@ -72,6 +83,14 @@ def _parse(path: Path) -> ParsedDocument:
                 unreadable += 1
                 continue
             text = clean_text(text)
+            if not text and tally.pages >= MAX_OCR_PAGES:
+                not_ocrd += 1  # a crafted file of 100,000 near-empty pages: days of OCR
+            elif not text:
+                try:
+                    text = _ocr_page(pdf, index, page_count, tally)
+                except pdfium.PdfiumError:
+                    unreadable += 1
+                    continue
             if text:
                 texts[index] = budget.take(text)
             page_read(index + 1, page_count)
@@ -80,10 +99,14 @@ def _parse(path: Path) -> ParsedDocument:
             typed = budget.take("\n".join(lines))
             if typed:
                 texts[index] = f"{texts.get(index, '')}\n\n{typed}".strip()
+        skipped_note = (
+            f"{not_ocrd} more pages without a text layer were not OCR'd: Ember OCRs at most "
+            f"{MAX_OCR_PAGES:,} pages of one file"
+        )
         if not texts:
             if unreadable:
                 raise IngestError("damaged PDF: no page could be read")
-            raise IngestError(NO_TEXT)
+            raise IngestError(f"no text found: {skipped_note}" if not_ocrd else NO_TEXT)
         title = _title(pdf)
         labels = {index: _page_label(pdf, index) for index in texts}
     finally:
@@ -92,11 +115,41 @@ def _parse(path: Path) -> ParsedDocument:
         Section(texts[index], page=index + 1, page_label=labels[index]) for index in sorted(texts)
     )
     notes = list(budget.notes) + form_notes
+    if not_ocrd:
+        notes.insert(0, skipped_note)
     if unreadable:
         notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
     return ParsedDocument(
-        str(path), "pdf", sections, title=title, notes=tuple(notes), page_count=page_count
+        str(path),
+        "pdf",
+        sections,
+        title=title,
+        notes=tuple(notes),
+        page_count=page_count,
+        text_source=tally.source(),
     )
+
+
+def _ocr_page(pdf: object, index: int, page_count: int, tally: OcrTally) -> str:
+    """Page ``index`` (0-based) rendered at ``OCR_DPI`` (its longest side at most ``MAX_SIDE_PX``)
+    and read by OCR, cleaned; "" for a page with nothing drawn on it (not OCR'd)."""
+    page = pdf[index]  # type: ignore[index]
+    try:
+        if next(iter(page.get_objects(max_depth=1)), None) is None:
+            return ""  # a blank page: nothing to read, not worth a second of OCR
+        width, height = page.get_size()
+        scale = min(OCR_DPI / 72, MAX_SIDE_PX / max(width, height, 1.0))
+        ocr_page(index + 1, page_count)
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            picture = bitmap.to_pil()
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
+    result = read_image(picture)
+    tally.add(result)
+    return clean_text(result.text)
 
 
 def _page_label(pdf: object, index: int) -> str | None:

@@ -84,7 +84,14 @@ def _title(slide: Any) -> str | None:
 
 
 def _shape_texts(shapes: Any) -> list[str]:
-    """The text of ``shapes`` in order, groups opened in place, with an explicit stack."""
+    """The text of ``shapes`` in order, groups opened in place, with an explicit stack.
+
+    Groups are told by their class, not by ``shape_type``: python-pptx raises
+    NotImplementedError for the ``shape_type`` of a shape with no geometry it knows, which
+    other programs write, and one such shape must not cost the deck.
+    """
+    from pptx.shapes.group import GroupShape
+
     texts: list[str] = []
     stack = [iter(shapes)]
     while stack:
@@ -92,7 +99,7 @@ def _shape_texts(shapes: Any) -> list[str]:
         if shape is None:
             stack.pop()
             continue
-        if getattr(shape, "shape_type", None) == 6:  # MSO_SHAPE_TYPE.GROUP
+        if isinstance(shape, GroupShape):
             stack.append(iter(shape.shapes))
         elif getattr(shape, "has_table", False):
             for row in shape.table.rows:

@@ -4,7 +4,8 @@ The archive is vetted by :mod:`zipguard` first. openpyxl reads the workbook in r
 (rows streamed, never the whole sheet in memory; it parses XML through defusedxml where that is
 installed) and with the values last calculated for formulas. The sheet's declared dimensions are
 dropped before reading, so a crafted ``A1:XFD1048576`` does not pad every row 16,384 cells wide.
-Rows become text as :mod:`sheet_rows` writes them. Chart sheets have no cells and are passed over.
+Rows become text as :mod:`sheet_rows` writes them, and only as many as it keeps of a file (a
+million-row sheet is read some 64,000 rows far). Chart sheets have no cells and are passed over.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ember.errors import IngestError
+from ember.knowledge.parsers import sheet_rows
 from ember.knowledge.parsers.base import TextBudget
 from ember.knowledge.parsers.sheet_rows import sheet_sections
 from ember.knowledge.parsers.zipguard import check_zip
@@ -38,13 +40,17 @@ def parse(path: Path) -> ParsedDocument:
         workbook = _open(path)
         try:
             for sheet in workbook.worksheets:
-                if budget.exhausted:
+                if budget.exhausted or len(sections) >= sheet_rows.MAX_SECTIONS:
                     break
                 if not hasattr(sheet, "iter_rows"):
                     continue  # a chart sheet
                 sheet.reset_dimensions()
                 rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-                sections.extend(sheet_sections(sheet.title, rows, budget))
+                sections.extend(
+                    sheet_sections(
+                        sheet.title, rows, budget, sheet_rows.MAX_SECTIONS - len(sections)
+                    )
+                )
             title = (workbook.properties.title or "").strip() or None
         finally:
             workbook.close()

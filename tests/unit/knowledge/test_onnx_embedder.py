@@ -1,0 +1,173 @@
+"""The embedder on ONNX Runtime: the real export of the packaged MiniLM, checked against torch.
+
+Every test uses the real model and the real export (cached once per machine through
+``EMBER_ONNX_CACHE``, see tests/conftest.py); the torch side is sentence-transformers itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.support.knowledge_corpus import write_corpus
+
+from ember.knowledge.embedder import MODEL_NAME, MiniLMEmbedder, model_dir
+from ember.knowledge.onnx_embed import BATCH_TOKENS, MAX_BATCH, batches, choose_threads
+from ember.knowledge.onnx_export import export_path, source_checksum
+
+pytestmark = pytest.mark.slow
+
+# Short, long (truncated at 256 tokens), punctuation only, non-English, empty: what chunks and
+# queries really look like, padding and truncation included.
+TEXTS = [
+    "hi",
+    "How do I reset the router to its factory settings?",
+    "set xrange [0:10]; plot sin(x) with lines title 'sine'",
+    "The quick brown fox jumps over the lazy dog. " * 40,
+    "???",
+    "Überprüfen Sie die Einstellungen — naïve café, 東京の天気",
+    "",
+    "git rebase --onto master topic~3 topic",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder() -> MiniLMEmbedder:
+    embedder = MiniLMEmbedder(backend="onnx")
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> MiniLMEmbedder:
+    embedder = MiniLMEmbedder(backend="torch")
+    embedder.load()
+    return embedder
+
+
+def test_onnx_vectors_match_torch_per_text(
+    onnx_embedder: MiniLMEmbedder, torch_embedder: MiniLMEmbedder
+) -> None:
+    assert onnx_embedder.backend == "onnx"
+    assert torch_embedder.backend == "torch"
+    ours = onnx_embedder.embed(TEXTS)
+    theirs = torch_embedder.embed(TEXTS)
+    assert ours.shape == theirs.shape == (len(TEXTS), 384)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(ours * theirs, axis=1)
+    assert cosines.min() >= 0.999, dict(zip(TEXTS, cosines.round(5), strict=True))
+    for text in TEXTS:  # queries too, one at a time
+        assert float(onnx_embedder.embed_query(text) @ torch_embedder.embed_query(text)) >= 0.999
+
+
+def test_batched_order_is_the_callers_order(onnx_embedder: MiniLMEmbedder) -> None:
+    # Sorting by length inside embed must not shuffle the rows: each row equals its text alone.
+    together = onnx_embedder.embed(TEXTS)
+    for row, text in zip(together, TEXTS, strict=True):
+        assert float(row @ onnx_embedder.embed([text])[0]) >= 0.9999
+
+
+def test_fp32_on_either_backend_records_the_same_name(
+    onnx_embedder: MiniLMEmbedder, torch_embedder: MiniLMEmbedder
+) -> None:
+    # Same vectors, same name: an index made with torch is not embedded again on ONNX.
+    assert onnx_embedder.name == torch_embedder.name == MODEL_NAME
+    assert MiniLMEmbedder(precision="int8").name != MODEL_NAME  # int8 vectors differ
+
+
+def test_batches_sort_by_length_and_keep_padding_within_budget() -> None:
+    lengths = [250, 3, 40, 40, 128, 7, 256, 12] * 40
+    groups = batches(lengths)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    flat = [lengths[i] for g in groups for i in g]
+    assert flat == sorted(flat)
+    for group in groups:
+        assert len(group) <= MAX_BATCH
+        assert len(group) == 1 or len(group) * max(lengths[i] for i in group) <= BATCH_TOKENS
+    # Padding wasted is small: sorted batches pad short texts to short widths.
+    padded = sum(len(g) * max(lengths[i] for i in g) for g in groups)
+    assert padded <= 1.1 * sum(lengths)
+
+
+def test_changed_weights_export_again(tmp_path: Path) -> None:
+    # A copy of the packaged model whose config differs by one byte gets its own export.
+    source = model_dir()
+    copy = tmp_path / "model"
+    shutil.copytree(source, copy, symlinks=False, ignore=shutil.ignore_patterns("*.safetensors"))
+    (copy / "model.safetensors").symlink_to(source / "model.safetensors")
+    cache = tmp_path / "cache"
+    assert source_checksum(copy, cache) == source_checksum(source, cache)
+    config = json.loads((copy / "config.json").read_text(encoding="utf-8"))
+    config["ember_test_note"] = "changed"
+    (copy / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert source_checksum(copy, cache) != source_checksum(source, cache)
+    assert export_path(copy, cache=cache) != export_path(source, cache=cache)
+
+
+def test_unusable_onnx_cache_falls_back_to_torch_with_a_log_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    onnx_embedder: MiniLMEmbedder,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("EMBER_ONNX_CACHE", os.fspath(blocker / "embedder"))
+    embedder = MiniLMEmbedder()
+    with caplog.at_level(logging.WARNING, logger="ember.knowledge.embedder"):
+        embedder.load()
+    assert embedder.backend == "torch"
+    assert any("embedding with torch instead" in r.getMessage() for r in caplog.records)
+    cosines = np.sum(embedder.embed(TEXTS) * onnx_embedder.embed(TEXTS), axis=1)
+    assert cosines.min() >= 0.999
+
+
+def test_cold_search_imports_neither_torch_nor_sentence_transformers(
+    tmp_path: Path, onnx_embedder: MiniLMEmbedder
+) -> None:
+    from ember.knowledge import KnowledgeBase
+    from ember.paths import ember_paths
+
+    folder = tmp_path / "docs"
+    write_corpus(folder)
+    with KnowledgeBase(ember_paths().knowledge_dir, embedder=onnx_embedder) as kb:
+        assert not kb.index([folder], "manuals").failed
+    probe = (
+        "import json, sys\n"
+        "from ember.cli import main\n"
+        "code = main(['search', 'how do I reset the router', '--json'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'sentence_transformers', 'transformers'))\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout.splitlines()[0])
+    verdict = json.loads(done.stdout.splitlines()[-1])
+    assert hits, "the search found nothing"
+    assert verdict == {"code": 0, "heavy": []}
+
+
+def test_threads_leave_the_cores_other_work_keeps_busy() -> None:
+    assert choose_threads(2, load=0.3, own_busy=0.0) == 2  # idle: every core
+    assert (
+        choose_threads(2, load=9.5, own_busy=1.0) == 1
+    )  # busy machine: one thread, no barrier waits
+    assert choose_threads(2, load=2.0, own_busy=2.0) == 2  # the load is our own embedding
+    assert choose_threads(8, load=3.2, own_busy=0.0) == 5
+    assert choose_threads(1, load=0.0, own_busy=0.0) == 1
