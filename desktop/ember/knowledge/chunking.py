@@ -172,13 +172,20 @@ def embedding_text(chunk: Chunk, title: str | None = None) -> str:
     """The text the model embeds: where the chunk sits (title, headings), then the chunk.
 
     A chunk like "Run it with --force" says little alone; "Upgrading > Troubleshooting" beside it
-    tells the model what it is about.
+    tells the model what it is about. The title is left out when the top heading already says it
+    ("git-push(1) Manual Page" under the title "git-push(1)"): a repeat costs the chunk tokens of
+    its own text.
     """
     parts = [p for p in (title, chunk.heading) if p]
-    if title and chunk.heading_path and chunk.heading_path[0] == title:
+    if title and chunk.heading_path and _repeats_title(chunk.heading_path[0], title):
         parts = [chunk.heading or ""]
     prefix = HEADING_SEPARATOR.join(parts)[:_MAX_PREFIX_CHARS]
     return f"{prefix}\n{chunk.text}" if prefix else chunk.text
+
+
+def _repeats_title(heading: str, title: str) -> bool:
+    """Whether ``heading`` is the title, or begins with it ("git-push(1) Manual Page")."""
+    return heading == title or heading.startswith(title + " ")
 
 
 def _section_spans(
