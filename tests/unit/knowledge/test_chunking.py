@@ -96,16 +96,14 @@ def test_embedding_text_puts_title_and_heading_path_before_the_text() -> None:
     assert embedding_text(chunk, "Router guide") == "Router guide > Reset\nHold the button."
 
 
-def test_embedding_text_leaves_out_a_title_that_the_top_heading_repeats() -> None:
+def test_embedding_text_leaves_out_a_top_heading_that_repeats_the_title() -> None:
     heading_path = ("git-push(1) Manual Page", "DESCRIPTION")
     chunk = chunk_document(
         doc(Section("Updates remote refs.", heading_path=heading_path), title="git-push(1)"),
         COUNT,
         SMALL,
     )[0]
-    assert embedding_text(chunk, "git-push(1)") == (
-        "git-push(1) Manual Page > DESCRIPTION\nUpdates remote refs."
-    )
+    assert embedding_text(chunk, "git-push(1)") == "git-push(1) > DESCRIPTION\nUpdates remote refs."
     other = chunk_document(doc(Section("x", heading_path=("Gitk basics",))), COUNT, SMALL)[0]
     assert embedding_text(other, "Git") == "Git > Gitk basics\nx"  # not the same word
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.citations import cite, index_chunks
 from tests.support.nasty_files import write_pdf
 
 from ember.knowledge.chunking import ChunkingOptions, chunk_document, embedding_text
+from ember.knowledge.locate import locate
 from ember.knowledge.parsers.pdf import parse
 
 SMALL = ChunkingOptions(target_tokens=40, overlap_tokens=0, max_tokens=60)
@@ -73,3 +75,42 @@ def test_a_pdf_without_an_outline_keeps_one_unheaded_section_per_page(tmp_path: 
     document = parse(write_pdf(tmp_path / "plain.pdf", ["Page one text.", "Page two text."]))
 
     assert [(s.page, s.heading_path) for s in document.sections] == [(1, ()), (2, ())]
+
+
+LONG_STEPS = (
+    "Open a terminal in the unpacked folder, check that the archive's checksum matches the one "
+    "printed on the download page, make the setup script executable, run it with sudo, answer "
+    "the questions about the install prefix and the service account, and wait for the widget "
+    "daemon to report that its socket is listening before you close the terminal window."
+)
+
+
+def test_a_passage_below_a_topic_mid_page_is_highlighted_whole(tmp_path: Path) -> None:
+    # Its offsets are in the page's piece under "On Linux", not in the page: the viewer must
+    # still find the whole chunk, not only the first 240 characters its snippet holds.
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.start_section("Installation", level=0)
+    pdf.multi_cell(w=0, text="Installation\nUnpack the archive.", new_x="LMARGIN", new_y="NEXT")
+    pdf.start_section("On Linux", level=1)
+    pdf.multi_cell(w=0, text=f"On Linux\n{LONG_STEPS}", new_x="LMARGIN", new_y="NEXT")
+    path = tmp_path / "manual.pdf"
+    pdf.output(str(path))
+    rows = index_chunks([path], tmp_path / "kb")
+    row = next(r for r in rows if "checksum" in r.text)
+    assert row.start > 0 or len(" ".join(row.text.split())) > 240
+
+    location = locate(cite(row))
+
+    assert location.state == "found"
+    shown = " ".join(location.text[a:b] for a, b in location.spans)
+    assert _words(shown) == _words(row.text)
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z0-9]+", text.lower())
