@@ -5,7 +5,13 @@ under ``DIR/<config>``, with other chunk options and/or another embedded-text pr
 and prints hit@1 / hit@5 / MRR@10 of the dev questions only (the test halves are never read).
 Vectors are cached by embedded text in ``DIR/vectors.npz`` so unchanged chunks cost nothing.
 
-    python benchmarks/chunk_sweep.py --keep /tmp/ember-eval-chunk base notitle
+``current`` is Ember as it is; the others patch in a variant (``base``: the prefix before the
+repeated-heading rule). Configs without "outline" in their name measured the pages without
+headings when they were run; the parser now applies the outline itself, so re-running them today
+includes it. The figures are in ``eval_manuals.py``'s docstring. ``--final`` adds the test
+halves: only once a config is chosen.
+
+    python benchmarks/chunk_sweep.py --keep /tmp/ember-eval-chunk current t128
 """
 
 from __future__ import annotations

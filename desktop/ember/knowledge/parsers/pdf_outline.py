@@ -6,6 +6,10 @@ topics start on which page; each topic's title is looked up in its page's text (
 own, in the outline's order) and the page is cut there, so every piece gets the heading path in
 force at its start: ``("Plotting styles", "Errorlines")``. A title not found on its page still
 takes over from the next piece of the page on, never earlier.
+
+On gnuplot's 311-page manual (648 bookmarks) this put the right page first for 0.656 of the dev
+questions instead of 0.595, and in the top 5 for 0.902 instead of 0.853
+(``benchmarks/eval_manuals.py``).
 """
 
 from __future__ import annotations
