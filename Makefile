@@ -51,11 +51,15 @@ bench: setup
 	$(BIN)/python benchmarks/api_overhead.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
 
-# Answer quality on Python's own documentation (Debian's python3.11-doc, installed when missing).
+# Answer quality on Python's own documentation (Debian's python3.11-doc, installed when missing),
+# then on two manuals nobody here wrote (gnuplot's PDF, git's HTML; fetched by `make setup`),
+# against GPT4All's LocalDocs retrieval and plain vector search. EVAL_KEEP=DIR reuses the indexes.
+EVAL_KEEP ?=
 eval: setup
 	test -d /usr/share/doc/python3.11/html || \
 		{ apt-get update -qq && apt-get install -y -qq python3.11-doc; }
 	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/eval_manuals.py $(if $(EVAL_KEEP),--keep $(EVAL_KEEP))
 
 # The real app under Xvfb; installs Debian's xvfb and the xcb plugin's libraries when missing.
 XCB_LIBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \

@@ -249,11 +249,18 @@ def _passage(section: str, citation: Citation) -> tuple[str, bool]:
     agrees with the snippet); else the snippet (without its closing "…") and False."""
     snippet = citation.snippet.removesuffix("…")
     start, end = citation.start, citation.end
+    head = _keys(snippet)[0][:40]
     if start is not None and end is not None and 0 <= start < end <= len(section):
         passage = section[start:end]
-        head = _keys(snippet)[0][:40]
         if _keys(passage)[0].startswith(head):
             return passage, True
+    if start is not None and end is not None and head and 0 <= start < end:
+        # A PDF page cut at its outline's topics: the offsets are in the piece, not the page.
+        keys, where = _keys(section)
+        found = keys.find(head)
+        if found >= 0:
+            begin = where[found]
+            return section[begin : begin + end - start], False
     return snippet, False
 
 

@@ -65,8 +65,10 @@ class RetrievalOptions:
     cjk_keyword_weight: float = 2.0
     duplicate_similarity: float = 0.95  # two chunks this alike are one result
     # Each passage a document already has among the results multiplies the rank score of its next
-    # one by this (1: no spreading). See ``HybridSearcher._distinct``.
-    same_source_decay: float = 0.6
+    # one by this (1: no spreading), and each one from the same page or section by
+    # ``same_section_decay`` too. See ``HybridSearcher._distinct``.
+    same_source_decay: float = 0.75
+    same_section_decay: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,11 @@ def selective_words(
         kept.append(order)
         rows += count
     return [words[order] for order in sorted(kept)]
+
+
+def _place(row: ChunkRow) -> tuple[str, int | None]:
+    """Where a chunk is, for spreading and evidence: its file and page (or section)."""
+    return (row.path, row.page if row.page is not None else row.section)
 
 
 class _Freshness:
@@ -332,19 +339,33 @@ class HybridSearcher:
         usable: Callable[[int], bool] = lambda _chunk_id: True,
     ) -> list[Hit]:
         """The ``k`` best of ``ordered`` that are ``usable`` (their file is still there):
-        near-duplicates dropped, spread over documents, table-of-contents passages last.
+        near-duplicates dropped, spread over documents and more over places (a page, or a section
+        where there are no pages), table-of-contents passages last.
 
-        A document's second passage competes at ``same_source_decay`` times its rank score, its third
-        at that squared, and so on. Without it one long page on a neighbouring subject could
-        fill every slot: "pack a folder into a zip file with one call" found five passages of
-        ``zipfile`` and not ``shutil.make_archive``, which is the answer. Within one document
-        the order is unchanged. The decay was tuned on the dev half of the eval set
-        (``benchmarks/eval_python_docs.py``): hit@5 0.957 -> 1.0 at 0.6 and below, 0.978 from
-        0.7 to 0.85; the held-out half went 0.933 -> 1.0.
+        A candidate competes at its rank score times ``same_source_decay`` for each passage its
+        document already has among the results, times ``same_section_decay`` for each one from its
+        own page or section. Without spreading one long page on a neighbouring subject could fill
+        every slot: "pack a folder into a zip file with one call" found five passages of
+        ``zipfile`` and not ``shutil.make_archive``, which is the answer. But the pages of a long
+        manual are not repeats of each other: a per-document decay of 0.6 (the old setting, tuned
+        on 32 short Python pages) pushed every further page of gnuplot's 311-page PDF below other
+        files, and the answer with it. On the dev halves of ``benchmarks/eval_manuals.py`` and
+        ``eval_python_docs.py --quick`` (hit@5): 0.6 alone gave gnuplot 0.785, git 0.787,
+        python 1.0; 0.75 per document with 0.5 per page/section gives 0.853, 0.787, 1.0 (0.85
+        per document: gnuplot 0.859 but git 0.754; 0.3 per place: the same as 0.5). Within one
+        document the order is unchanged, except that a passage's page-mates wait behind it.
         """
         decay = self.options.same_source_decay
+        section_decay = self.options.same_section_decay
         remaining = list(ordered)
         per_source: dict[str, int] = {}
+        per_section: dict[tuple[str, int | None], int] = {}
+
+        def spread(row: ChunkRow) -> float:
+            return decay ** per_source.get(row.path, 0) * section_decay ** per_section.get(
+                _place(row), 0
+            )
+
         hits: list[Hit] = []
         kept_vectors: list[np.ndarray] = []
         kept_texts: set[str] = set()
@@ -354,7 +375,7 @@ class HybridSearcher:
                 range(len(remaining)),
                 key=lambda n: (
                     not rows[remaining[n]].is_toc,
-                    fused[remaining[n]] * decay ** per_source.get(rows[remaining[n]].path, 0),
+                    fused[remaining[n]] * spread(rows[remaining[n]]),
                     -n,
                 ),
             )
@@ -376,8 +397,9 @@ class HybridSearcher:
             kept_texts.add(normal)
             if vector is not None:
                 kept_vectors.append(vector)
-            repeats = per_source.get(row.path, 0)
-            per_source[row.path] = repeats + 1
+            factor = spread(row)
+            per_source[row.path] = per_source.get(row.path, 0) + 1
+            per_section[_place(row)] = per_section.get(_place(row), 0) + 1
             hits.append(
                 Hit(
                     chunk_id=chunk_id,
@@ -389,7 +411,7 @@ class HybridSearcher:
                     start=row.start,
                     end=row.end,
                     similarity=similarity.get(chunk_id, 0.0),
-                    rank_score=fused[chunk_id] * decay**repeats,
+                    rank_score=fused[chunk_id] * factor,
                     page_label=row.page_label,
                     page_count=row.page_count,
                     is_toc=row.is_toc,

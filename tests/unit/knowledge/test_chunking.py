@@ -96,6 +96,18 @@ def test_embedding_text_puts_title_and_heading_path_before_the_text() -> None:
     assert embedding_text(chunk, "Router guide") == "Router guide > Reset\nHold the button."
 
 
+def test_embedding_text_leaves_out_a_top_heading_that_repeats_the_title() -> None:
+    heading_path = ("git-push(1) Manual Page", "DESCRIPTION")
+    chunk = chunk_document(
+        doc(Section("Updates remote refs.", heading_path=heading_path), title="git-push(1)"),
+        COUNT,
+        SMALL,
+    )[0]
+    assert embedding_text(chunk, "git-push(1)") == "git-push(1) > DESCRIPTION\nUpdates remote refs."
+    other = chunk_document(doc(Section("x", heading_path=("Gitk basics",))), COUNT, SMALL)[0]
+    assert embedding_text(other, "Git") == "Git > Gitk basics\nx"  # not the same word
+
+
 def test_default_chunks_fit_minilm_in_its_own_tokens() -> None:
     embedder = MiniLMEmbedder()  # the tokenizer alone: no torch needed
     text = "\n\n".join(sentences(30, words=12) for _ in range(3)) + " " + "x" * 3000

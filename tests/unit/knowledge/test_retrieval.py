@@ -125,6 +125,30 @@ def test_one_long_document_does_not_crowd_out_the_others(
     assert zip_ids == [h.chunk_id for h in crowded][: len(zip_ids)]
 
 
+def test_the_pages_of_one_long_document_are_not_duplicates_of_each_other(tmp_path: Path) -> None:
+    """A second passage from the same section is spread further than one from another section of
+    the same document: a long manual's other pages are answers, not repeats."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "manual.md").write_text(
+        "## Labels\n\nPlot axis label.\n\nPlot axis label again.\n\n"
+        "## Export\n\nPlot axis label with many other export words like png pdf svg canvas.\n"
+    )
+    small = ChunkingOptions(target_tokens=6, overlap_tokens=0)
+    per_document_only = RetrievalOptions(same_section_decay=1.0)
+    with KnowledgeBase(
+        tmp_path / "kb", embedder=TinyEmbedder(), chunking=small, retrieval=per_document_only
+    ) as kb:
+        kb.index([folder], "c")
+        before = kb.search("plot axis label", k=3).hits
+    with KnowledgeBase(tmp_path / "kb", embedder=TinyEmbedder(), chunking=small) as kb:
+        after = kb.search("plot axis label", k=3).hits
+
+    assert [h.heading for h in before] == ["Labels", "Labels", "Export"]  # the old order
+    assert [h.heading for h in after] == ["Labels", "Export", "Labels"]
+    assert [h.rank_score for h in after] == sorted((h.rank_score for h in after), reverse=True)
+
+
 def test_fts_query_quotes_words_and_drops_operators_and_stopwords() -> None:
     assert fts_query('What is "NEAR(x" OR the -flag AND *?') == '"near" OR "flag"'
     assert fts_query("the of and") == ""

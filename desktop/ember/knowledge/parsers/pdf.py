@@ -6,6 +6,9 @@ what was typed into a form that was never flattened follows the page's text as "
 lines (:mod:`.pdf_forms`). Should putting a page in order fail (a bug), that page keeps PDFium's
 own text, as before, and the failure is logged at debug level.
 
+Where the PDF has an outline (bookmarks), each page is cut where a topic starts and every piece
+is headed by its topic's path (:mod:`.pdf_outline`), so a chunk is embedded with where it sits.
+
 Where the PDF has page labels (the numbers printed on its pages: "iv" in the front matter, "150"
 on the 178th page of a book), each section keeps its page's label beside its physical page
 number, and the document its page count, so a citation can read "p. 150 (178 of 261)".
@@ -34,6 +37,7 @@ from ember.knowledge.page_progress import ocr_page, page_read
 from ember.knowledge.parsers.base import TextBudget, clean_text
 from ember.knowledge.parsers.pdf_forms import FormReader
 from ember.knowledge.parsers.pdf_layout import page_text
+from ember.knowledge.parsers.pdf_outline import read_outline, with_outline
 from ember.knowledge.pdfium_lock import PDFIUM
 from ember.knowledge.types import ParsedDocument, Section
 
@@ -108,6 +112,7 @@ def _parse(path: Path) -> ParsedDocument:
                 raise IngestError("damaged PDF: no page could be read")
             raise IngestError(f"no text found: {skipped_note}" if not_ocrd else NO_TEXT)
         title = _title(pdf)
+        outline = read_outline(pdf)
         labels = {index: _page_label(pdf, index) for index in texts}
     finally:
         pdf.close()
@@ -119,7 +124,7 @@ def _parse(path: Path) -> ParsedDocument:
         notes.insert(0, skipped_note)
     if unreadable:
         notes.append(f"{unreadable} of {page_count} pages could not be read (damaged PDF)")
-    return ParsedDocument(
+    document = ParsedDocument(
         str(path),
         "pdf",
         sections,
@@ -128,6 +133,7 @@ def _parse(path: Path) -> ParsedDocument:
         page_count=page_count,
         text_source=tally.source(),
     )
+    return with_outline(document, outline)
 
 
 def _ocr_page(pdf: object, index: int, page_count: int, tally: OcrTally) -> str:
