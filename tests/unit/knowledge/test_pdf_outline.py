@@ -114,3 +114,64 @@ def _words(text: str) -> list[str]:
     import re
 
     return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def test_an_outline_out_of_page_order_still_heads_every_page(tmp_path: Path) -> None:
+    # Merged PDFs, or an "Index" bookmark listed first: the outline's order is not the pages'.
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for title, body in [
+        ("Installation", "Unpack the archive."),
+        ("Plotting", "The plot command draws a curve."),
+        ("Index", "archive, curve, plot"),
+    ]:
+        pdf.add_page()
+        pdf.start_section(title, level=0)
+        pdf.multi_cell(w=0, text=f"{title}\n{body}", new_x="LMARGIN", new_y="NEXT")
+    pdf._outline.insert(0, pdf._outline.pop())  # the bookmark to page 3 comes first
+    path = tmp_path / "merged.pdf"
+    pdf.output(str(path))
+
+    document = parse(path)
+
+    assert [(s.page, s.heading_path) for s in document.sections] == [
+        (1, ("Installation",)),
+        (2, ("Plotting",)),
+        (3, ("Index",)),
+    ]
+
+
+class _Bookmark:
+    """What PDFium gives for a bookmark with no destination (a crafted outline's filler)."""
+
+    level = 0
+
+    def get_dest(self) -> None:
+        return None
+
+    def get_title(self) -> str:
+        return "Filler"
+
+
+class _Outline:
+    """An open document whose outline is ``size`` bookmarks without a page; counts those read."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.read = 0
+
+    def get_toc(self, max_depth: int) -> object:
+        for _ in range(self.size):
+            self.read += 1
+            yield _Bookmark()
+
+
+def test_a_huge_outline_without_destinations_is_read_only_up_to_the_cap() -> None:
+    from ember.knowledge.parsers.pdf_outline import MAX_ENTRIES, read_outline
+
+    document = _Outline(MAX_ENTRIES * 5)
+
+    assert read_outline(document) == []
+    assert document.read <= MAX_ENTRIES

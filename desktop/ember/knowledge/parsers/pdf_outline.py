@@ -15,13 +15,14 @@ questions instead of 0.595, and in the top 5 for 0.902 instead of 0.853
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 
 from ember.knowledge.types import ParsedDocument, Section
 
-MAX_DEPTH = 4  # deeper outline levels are kept as their ancestors' path
-MAX_ENTRIES = 20_000  # a crafted outline of millions of bookmarks must not cost minutes
+MAX_DEPTH = 4  # a deeper bookmark counts as this deep: it replaces the 4th title of the path
+MAX_ENTRIES = 20_000  # bookmarks read at most: millions of them must not cost minutes
 _MAX_TITLE_CHARS = 120
 
 
@@ -35,19 +36,18 @@ class OutlineEntry:
 
 
 def read_outline(pdf: object) -> list[OutlineEntry]:
-    """The bookmarks of an open ``pypdfium2.PdfDocument`` that point at a page, in order (at
-    most ``MAX_ENTRIES``); [] when it has none or they cannot be read: they are a nicety, and a
-    broken outline must not fail the file."""
+    """The bookmarks of an open ``pypdfium2.PdfDocument`` that point at a page, in order (of the
+    first ``MAX_ENTRIES`` bookmarks, with or without a page); [] when it has none or they cannot
+    be read: they are a nicety, and a broken outline must not fail the file."""
     entries: list[OutlineEntry] = []
     try:
-        for item in pdf.get_toc(max_depth=MAX_DEPTH + 4):  # type: ignore[attr-defined]
+        toc = pdf.get_toc(max_depth=MAX_DEPTH + 4)  # type: ignore[attr-defined]
+        for item in itertools.islice(toc, MAX_ENTRIES):
             dest = item.get_dest()
             index = dest.get_index() if dest is not None else None
             title = " ".join((item.get_title() or "").split())[:_MAX_TITLE_CHARS]
             if index is not None and title:
                 entries.append(OutlineEntry(item.level, title, index + 1))
-            if len(entries) >= MAX_ENTRIES:
-                break
     except Exception:  # PDFium or a malformed outline: go on without headings
         return []
     return entries
@@ -66,6 +66,9 @@ def with_outline(document: ParsedDocument, outline: Sequence[OutlineEntry]) -> P
         level = min(entry.level, MAX_DEPTH - 1)
         stack = [*stack[:level], entry.title] if level <= len(stack) else [*stack, entry.title]
         paths.append((entry.page, tuple(stack)))
+    # By page (stable: a page's topics keep the outline's order): an "Index" bookmark listed
+    # first, or merged PDFs, must not leave the pages before it unheaded.
+    paths.sort(key=lambda pair: pair[0])
     sections: list[Section] = []
     current: tuple[str, ...] = ()
     at = 0
