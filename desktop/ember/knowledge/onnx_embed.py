@@ -8,8 +8,8 @@ not pay for long ones. Results come back in the callers' order.
 
 Threads: one intra-op pool, one inter-op thread, and no spin-waiting (ONNX Runtime's workers
 otherwise busy-wait between ops and steal the cores that the parser process, or another
-program, needs). The pool's size is :func:`choose_threads`: the CPUs this process may run on,
-less those other work keeps busy (the load average less this process's own CPU use), at least
+program, needs). The pool's size is :func:`choose_threads`: the CPUs this process may run on
+(within its cgroup's CPU quota) less those other work keeps busy (the load average less this process's own CPU use), at least
 one — re-decided every :data:`RETUNE_S` seconds of embedding, rebuilding the session (~0.4 s)
 when the answer changes. Measured on the two-core machine at load average 9-10 (other programs
 embedding and parsing): one thread embeds 32-35 chunks/s, two threads 24-30 (every op waits for
@@ -21,6 +21,7 @@ chunk), and with two it doubled the CPU per chunk (21 vs 12 ms).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -53,11 +54,29 @@ def choose_threads(cores: int, load: float, own_busy: float) -> int:
 
 
 def available_cores() -> int:
-    """CPUs this process may run on (its affinity mask), at least 1."""
+    """CPUs this process may run on (its affinity mask, capped by a cgroup CPU quota), at least
+    1."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    quota = cgroup_cpus()
+    return min(cores, quota) if quota else cores
+
+
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cgroup_cpus(path: Path = CGROUP_CPU_MAX) -> int | None:
+    """The CPUs a cgroup v2 quota allows (``"<quota> <period>"`` in ``path``: quota / period
+    rounded up, at least 1); None without a quota (``"max ..."``), a file or a readable one."""
+    try:
+        quota, period = path.read_text(encoding="ascii").split()[:2]
+        if quota == "max":
+            return None
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 def batches(lengths: Sequence[int], budget: int = BATCH_TOKENS) -> list[list[int]]:
@@ -110,7 +129,7 @@ class OnnxMiniLM:
     def _wanted_threads(own_busy: float = 0.0) -> int:
         try:
             load = os.getloadavg()[0]
-        except OSError:
+        except (AttributeError, OSError):  # Windows has no load average
             load = 0.0
         return choose_threads(available_cores(), load, own_busy)
 

@@ -180,3 +180,24 @@ def test_threads_leave_the_cores_other_work_keeps_busy() -> None:
     assert choose_threads(2, load=2.0, own_busy=2.0) == 2  # the load is our own embedding
     assert choose_threads(8, load=3.2, own_busy=0.0) == 5
     assert choose_threads(1, load=0.0, own_busy=0.0) == 1
+
+
+def test_threads_are_chosen_without_a_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows has no os.getloadavg: the count falls back to the cores, not to a crash.
+    from ember.knowledge.onnx_embed import OnnxMiniLM, available_cores
+
+    monkeypatch.delattr(os, "getloadavg")
+    assert OnnxMiniLM._wanted_threads() == available_cores()
+
+
+def test_a_cgroup_cpu_quota_caps_the_cores(tmp_path: Path) -> None:
+    from ember.knowledge.onnx_embed import cgroup_cpus
+
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("150000 100000\n")
+    assert cgroup_cpus(cpu_max) == 2  # 1.5 CPUs: rounded up
+    cpu_max.write_text("20000 100000\n")
+    assert cgroup_cpus(cpu_max) == 1  # a fifth of one: still one thread
+    cpu_max.write_text("max 100000\n")
+    assert cgroup_cpus(cpu_max) is None  # no quota
+    assert cgroup_cpus(tmp_path / "missing") is None
