@@ -177,7 +177,7 @@ def _onnx_export(model_dir: Path, make: bool) -> str:
     from ember.knowledge.onnx_export import ensure_exported, export_path
 
     try:
-        found = ensure_exported(model_dir) if make else export_path(model_dir)
+        found = ensure_exported(model_dir, retry=True) if make else export_path(model_dir)
     except EmberError as exc:
         return f"unavailable, torch embeds instead: {exc}"
     return str(found) if found.is_file() else "not exported yet (done on first use)"

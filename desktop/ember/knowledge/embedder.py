@@ -240,11 +240,22 @@ class MiniLMEmbedder:
 
 
 def _load_onnx(directory: Path, precision: str) -> Any:
-    """The cached ONNX export of the model in ``directory`` (exported first if missing)."""
-    from ember.knowledge.onnx_embed import OnnxMiniLM
+    """The cached ONNX export of the model in ``directory`` (exported first if missing; exported
+    again, once, if ONNX Runtime cannot read it)."""
+    from ember.knowledge.onnx_embed import OnnxMiniLM, UnreadableExport
     from ember.knowledge.onnx_export import ensure_exported
 
-    return OnnxMiniLM(ensure_exported(directory, precision), directory / "tokenizer.json")
+    tokenizer = directory / "tokenizer.json"
+    path = ensure_exported(directory, precision)
+    try:
+        return OnnxMiniLM(path, tokenizer)
+    except UnreadableExport as exc:
+        log.warning("The cached ONNX export %s is unreadable (%s); exporting it again", path, exc)
+        try:
+            path.unlink()
+        except OSError:
+            raise exc from None
+    return OnnxMiniLM(ensure_exported(directory, precision), tokenizer)
 
 
 def _load_sentence_transformer(directory: Path) -> Any:

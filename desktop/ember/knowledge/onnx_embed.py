@@ -45,6 +45,10 @@ MAX_BATCH = 128  # texts per forward pass
 RETUNE_S = 30.0
 
 
+class UnreadableExport(ModelLoadError):
+    """ONNX Runtime could not load the exported graph (a truncated or corrupt file)."""
+
+
 def choose_threads(cores: int, load: float, own_busy: float) -> int:
     """Intra-op threads for ``cores`` CPUs when the 1-minute load average is ``load``, of which
     ``own_busy`` cores' worth is this process itself: the cores the others leave free, 1..cores.
@@ -148,7 +152,9 @@ class OnnxMiniLM:
                 os.fspath(self.model_path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own plain types
-            raise ModelLoadError(f"the ONNX embedding model could not be loaded ({exc})") from None
+            raise UnreadableExport(
+                f"the ONNX embedding model could not be loaded ({exc})"
+            ) from None
 
     def retune(self) -> None:
         """Re-decide the thread count (at most every :data:`RETUNE_S` s); a new session if it

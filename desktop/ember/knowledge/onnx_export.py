@@ -25,7 +25,8 @@ Cache: ``<cache_dir>/embedder/all-MiniLM-L6-v2-<sha16>-<precision>.onnx``, where
 the SHA-256 of the model's weights and configs plus :data:`EXPORT_VERSION`: a changed model
 (another package version) exports again. The checksum is remembered with the files' sizes and
 mtimes (``source.json``) so a cold start does not hash 90 MB. ``EMBER_ONNX_CACHE`` overrides the
-folder (the test suite shares one export across its per-test homes).
+folder (the test suite shares one export across its per-test homes). A failed export leaves
+``<export stem>.failed.json`` beside it, and is not retried until something it names changes.
 
 The export runs in a child process (:mod:`ember.knowledge.onnx_export_main`), so torch never loads
 in the process that embeds: at ``make setup`` (``ember doctor --check-embedded``), else on first
@@ -118,14 +119,62 @@ def export_path(model_dir: Path, precision: str = "fp32", cache: Path | None = N
     return cache / f"all-MiniLM-L6-v2-{sha[:16]}-{precision}.onnx"
 
 
-def ensure_exported(model_dir: Path, precision: str = "fp32") -> Path:
+def ensure_exported(model_dir: Path, precision: str = "fp32", *, retry: bool = False) -> Path:
     """The cached export, made first in a child process if missing (seconds; torch loads there).
 
-    Raises :class:`ModelLoadError` with the child's last words if the export fails.
+    A failed export leaves a stamp beside the cache (:func:`failure_stamp`) and is not tried again
+    while the weights, precision and torch and onnxruntime versions are the ones it failed with,
+    unless ``retry`` (``ember doctor --check-embedded``): every process would pay seconds of torch
+    for the same failure. Raises :class:`ModelLoadError` with the child's last words if the export
+    fails, or with the stamp's if it failed before.
     """
     target = export_path(model_dir, precision)
     if target.is_file():
         return target
+    stamp = failure_stamp(target)
+    wanted = _failure_key(target, precision)
+    if not retry:
+        try:
+            failed = json.loads(stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            failed = None
+        if isinstance(failed, dict) and failed.get("key") == wanted:
+            raise ModelLoadError(
+                "an earlier export of the embedding model to ONNX failed "
+                f"({failed.get('reason')}); `ember doctor --check-embedded` tries again"
+            )
+    try:
+        _run_export(model_dir, precision, target)
+    except ModelLoadError as exc:
+        try:
+            _write_atomic(stamp, json.dumps({"key": wanted, "reason": str(exc)}).encode())
+        except OSError:
+            pass  # no cache folder to write in: the export fails fast there anyway
+        raise ModelLoadError(f"exporting the embedding model to ONNX failed ({exc})") from None
+    stamp.unlink(missing_ok=True)
+    return target
+
+
+def failure_stamp(target: Path) -> Path:
+    """Where a failed export of ``target`` is remembered: ``<target stem>.failed.json``."""
+    return target.with_name(f"{target.stem}.failed.json")
+
+
+def _failure_key(target: Path, precision: str) -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, str | None] = {}
+    for package in ("torch", "onnxruntime"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    sha16 = target.stem.split("-")[-2]  # all-MiniLM-L6-v2-<sha16>-<precision>
+    return {"sha16": sha16, "precision": precision, **versions}
+
+
+def _run_export(model_dir: Path, precision: str, target: Path) -> None:
+    """Export in a child process; raises :class:`ModelLoadError` with its last words."""
     command = [sys.executable, "-m", "ember.knowledge.onnx_export_main"]
     command += [os.fspath(model_dir), precision, os.fspath(target)]
     try:
@@ -133,11 +182,10 @@ def ensure_exported(model_dir: Path, precision: str = "fp32") -> Path:
             command, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ModelLoadError(f"exporting the embedding model to ONNX failed ({exc})") from None
+        raise ModelLoadError(str(exc)) from None
     if done.returncode != 0 or not target.is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ModelLoadError(f"exporting the embedding model to ONNX failed ({tail[0]})")
-    return target
+        raise ModelLoadError(tail[0])
 
 
 # -- the export itself (child process; imports torch) ---------------------------------------------
@@ -152,6 +200,9 @@ def export(model_dir: Path, target: Path, precision: str = "fp32") -> float:
     import warnings
 
     target.parent.mkdir(parents=True, exist_ok=True)  # fail before seconds of imports
+    pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    if not pooling.get("pooling_mode_mean_tokens"):
+        raise ModelLoadError("the embedding model does not use mean pooling; cannot export it")
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -167,9 +218,6 @@ def export(model_dir: Path, target: Path, precision: str = "fp32") -> float:
     # onnxscript as well. Should a later torch drop it, the export fails and torch embeds instead.
     warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export")
 
-    pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-    if not pooling.get("pooling_mode_mean_tokens"):
-        raise ModelLoadError("the embedding model does not use mean pooling; cannot export it")
     bert = AutoModel.from_pretrained(
         os.fspath(model_dir), local_files_only=True, attn_implementation="eager"
     )
@@ -219,6 +267,8 @@ def export(model_dir: Path, target: Path, precision: str = "fp32") -> float:
             raise ModelLoadError(
                 f"the ONNX export disagrees with the model (cosine {cosine:.4f} < {floor})"
             )
+        with open(optimised, "rb") as written:
+            os.fsync(written.fileno())  # on disk before the name points at it
         os.replace(optimised, target)
     return cosine
 
@@ -262,6 +312,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -18,9 +18,15 @@ import numpy as np
 import pytest
 from tests.support.knowledge_corpus import write_corpus
 
+from ember.errors import ModelLoadError
 from ember.knowledge.embedder import MODEL_NAME, MiniLMEmbedder, model_dir
 from ember.knowledge.onnx_embed import BATCH_TOKENS, MAX_BATCH, batches, choose_threads
-from ember.knowledge.onnx_export import export_path, source_checksum
+from ember.knowledge.onnx_export import (
+    ensure_exported,
+    export_path,
+    failure_stamp,
+    source_checksum,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -201,3 +207,47 @@ def test_a_cgroup_cpu_quota_caps_the_cores(tmp_path: Path) -> None:
     cpu_max.write_text("max 100000\n")
     assert cgroup_cpus(cpu_max) is None  # no quota
     assert cgroup_cpus(tmp_path / "missing") is None
+
+
+def _model_copy(folder: Path) -> Path:
+    """The packaged model copied to ``folder`` (its weights linked, not copied)."""
+    source = model_dir()
+    shutil.copytree(source, folder, symlinks=False, ignore=shutil.ignore_patterns("*.safetensors"))
+    (folder / "model.safetensors").symlink_to(source / "model.safetensors")
+    return folder
+
+
+def test_a_failed_export_is_not_tried_again_by_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model the exporter refuses (CLS pooling): the export fails, every time, in seconds.
+    copy = _model_copy(tmp_path / "model")
+    pooling = copy / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({"pooling_mode_cls_token": True}), encoding="utf-8")
+    monkeypatch.setenv("EMBER_ONNX_CACHE", os.fspath(tmp_path / "cache"))
+
+    with pytest.raises(ModelLoadError, match="mean pooling"):
+        ensure_exported(copy)
+    assert failure_stamp(export_path(copy)).is_file()
+    with pytest.raises(ModelLoadError, match=r"an earlier export .* mean pooling"):
+        ensure_exported(copy)  # the stamp answers: no child process, no torch
+    with pytest.raises(
+        ModelLoadError, match=r"^exporting the embedding model to ONNX failed \(the embedding model"
+    ):
+        ensure_exported(copy, retry=True)  # `ember doctor --check-embedded` tries again
+
+
+def test_a_corrupt_export_in_the_cache_is_exported_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, onnx_embedder: MiniLMEmbedder
+) -> None:
+    monkeypatch.setenv("EMBER_ONNX_CACHE", os.fspath(tmp_path / "cache"))
+    corrupt = export_path(model_dir())
+    corrupt.write_bytes(b"half an ONNX file")
+
+    embedder = MiniLMEmbedder(backend="onnx")
+    embedder.load()
+
+    assert embedder.backend == "onnx"
+    assert corrupt.stat().st_size > 1_000_000
+    cosines = np.sum(embedder.embed(TEXTS) * onnx_embedder.embed(TEXTS), axis=1)
+    assert cosines.min() >= 0.9999
