@@ -175,7 +175,8 @@ class ReadAhead:
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
-        self._pages.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        with self._lock:  # after the helper is gone: a page it told last is not left behind
+            self._pages.clear()

@@ -35,7 +35,7 @@ from ember.errors import IngestError
 from ember.ipc import ChildProcess
 from ember.knowledge.detect import FileIdentity, Probe, probe
 from ember.knowledge.limits import MAX_TEXT_CHARS
-from ember.knowledge.ocr import OCR_PAGE_TIMEOUT_S
+from ember.knowledge.ocr import MAX_OCR_PAGES, OCR_PAGE_TIMEOUT_S
 from ember.knowledge.page_progress import PageCallback, reporting
 from ember.knowledge.parsers import (
     ABORT_MEANS_OUT_OF_MEMORY,
@@ -55,6 +55,35 @@ _MAX_FRAME_BYTES = 8 * MAX_TEXT_CHARS + 1024 * 1024  # 50 M chars as UTF-8 JSON,
 
 class _WorkerDied(Exception):
     pass
+
+
+class _Deadline:
+    """When the parent stops waiting for one file: ``at``, in ``time.monotonic()`` seconds.
+
+    Pages read do not extend it, but each page OCR'd (seconds of work on a picture) gets
+    ``OCR_PAGE_TIMEOUT_S`` more, once, in page order, for at most ``MAX_OCR_PAGES`` pages. The
+    child chooses ``page``/``pages`` and is not trusted: the first OCR frame fixes a ceiling,
+    ``timeout_s + min(pages, MAX_OCR_PAGES) * OCR_PAGE_TIMEOUT_S`` after the start, that later
+    frames never raise.
+    """
+
+    def __init__(self, timeout_s: float, start: float) -> None:
+        self.at = start + timeout_s
+        self._start, self._timeout_s = start, timeout_s
+        self._ceiling: float | None = None
+        self._ocr_page = 0
+        self._granted = 0
+
+    def ocr_page(self, page: int, pages: int, now: float) -> None:
+        """The child is about to OCR ``page`` of ``pages`` (both positive, page <= pages)."""
+        if self._ceiling is None:
+            allowed = min(pages, MAX_OCR_PAGES) * OCR_PAGE_TIMEOUT_S
+            self._ceiling = self._start + self._timeout_s + allowed
+        if page <= self._ocr_page or self._granted >= MAX_OCR_PAGES:
+            return
+        self._ocr_page = page
+        self._granted += 1
+        self.at = min(self._ceiling, max(self.at, now + OCR_PAGE_TIMEOUT_S))
 
 
 class _Worker:
@@ -107,12 +136,9 @@ class _Worker:
         )
         if not sent:
             raise _WorkerDied
-        # For the whole file: pages read do not extend it, but each page OCR'd (seconds of work
-        # on a picture) gets OCR_PAGE_TIMEOUT_S more, once, in page order.
-        deadline = time.monotonic() + timeout_s
-        ocr_page = 0
+        deadline = _Deadline(timeout_s, time.monotonic())
         while True:
-            reply = self._next_frame(deadline)
+            reply = self._next_frame(deadline.at)
             if reply.get("id") != self._next_id:
                 raise _WorkerDied
             if "ok" in reply:
@@ -121,9 +147,7 @@ class _Worker:
             if not (_count(page) and _count(pages) and page <= pages):
                 continue
             if reply.get("ocr") is True:
-                if page > ocr_page:
-                    ocr_page = page
-                    deadline = max(deadline, time.monotonic() + OCR_PAGE_TIMEOUT_S)
+                deadline.ocr_page(page, pages, time.monotonic())
                 if on_page is not None:
                     on_page(page, pages, ocr=True)
             elif on_page is not None:
@@ -251,7 +275,12 @@ class ParserPool:
                 worker.kill()
             worker = _Worker()
         with self._lock:
-            self._busy.add(worker)
+            closed = self._closed  # close() may have come while the worker was started
+            if not closed:
+                self._busy.add(worker)
+        if closed:
+            worker.kill()
+            raise IngestError("indexing stopped before this file was read")
         return worker
 
     def _checkin(self, worker: _Worker) -> None:
@@ -344,14 +373,19 @@ def _text_source(data: object) -> TextSource:
     if not isinstance(data, dict) or data.get("method") not in ("text", "ocr"):
         return TEXT_LAYER
     pages, empty = data.get("ocr_pages"), data.get("ocr_empty_pages")
+    pages = pages if _count(pages) else 0
     confidence = data.get("ocr_confidence")
-    if not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0:
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, (int, float))
+        or not 0.0 <= confidence <= 1.0
+    ):
         confidence = None
     return TextSource(
-        str(data["method"]),
-        ocr_pages=pages if _count(pages) else 0,
-        ocr_confidence=float(confidence) if confidence is not None else None,
-        ocr_empty_pages=empty if _count(empty) else 0,
+        str(data["method"]) if pages else "text",  # no page OCR'd: the text is the text layer
+        ocr_pages=pages,
+        ocr_confidence=float(confidence) if confidence is not None and pages else None,
+        ocr_empty_pages=min(empty, pages) if _count(empty) else 0,
     )
 
 

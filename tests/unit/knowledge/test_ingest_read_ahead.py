@@ -16,7 +16,10 @@ from tests.support.tiny_embedder import TinyEmbedder
 
 from ember.cancel import CancelToken
 from ember.knowledge import KnowledgeBase
+from ember.knowledge.chunking import ChunkingOptions
 from ember.knowledge.ingest import EMBED_POOL
+from ember.knowledge.page_progress import PageCallback
+from ember.knowledge.read_ahead import ReadAhead
 from ember.knowledge.sandbox import parse_file
 from ember.knowledge.types import ParsedDocument
 
@@ -116,3 +119,26 @@ def test_a_cancel_while_a_file_is_read_ahead_records_nothing_of_it(tmp_path: Pat
         assert len(kb.store.documents(state="done")) == 3
         chunk_ids = set(kb.store.chunk_ids())
         assert chunk_ids == {int(i) for i in kb.vectors.ids()}
+
+
+def test_close_leaves_no_page_count_of_a_parse_that_was_still_running(tmp_path: Path) -> None:
+    path = tmp_path / "manual.md"
+    path.write_text("# Manual\n\nText.\n")
+    started, closing = threading.Event(), threading.Event()
+    read_ahead: ReadAhead
+
+    def parse(file: Path, on_page: PageCallback) -> ParsedDocument:
+        """A parser still telling pages while close() runs (its pool closed under it)."""
+        started.set()
+        assert closing.wait(WAIT_S)
+        while read_ahead._pending:  # close() has begun: it forgot the files read ahead
+            threading.Event().wait(0.001)
+        on_page(3, 9)
+        return parse_file(file)
+
+    read_ahead = ReadAhead(parse, TinyEmbedder().count_tokens, ChunkingOptions())
+    read_ahead.submit(str(path), None)
+    assert started.wait(WAIT_S)
+    closing.set()
+    read_ahead.close()
+    assert read_ahead.take_page(str(path)) is None

@@ -14,8 +14,10 @@ import pytest
 from tests.support import nasty_files
 
 from ember.errors import IngestError
+from ember.knowledge import sandbox
 from ember.knowledge.detect import TEST_HOOK_ENV
-from ember.knowledge.sandbox import ParserPool, parse_file
+from ember.knowledge.ocr import MAX_OCR_PAGES, OCR_PAGE_TIMEOUT_S
+from ember.knowledge.sandbox import ParserPool, _Deadline, parse_file
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +253,46 @@ def test_with_two_workers_a_hang_does_not_hold_up_other_files(
         assert time.monotonic() - started < 2
         hanging.join()
     assert errors == ["the test parser timed out after 3 s"]
+
+
+def test_ocr_frames_extend_a_file_s_time_up_to_a_ceiling_the_child_cannot_raise() -> None:
+    deadline = _Deadline(30.0, start=1000.0)
+    assert deadline.at == 1030.0
+    deadline.ocr_page(1, 2, now=1001.0)  # a scan of two pages: 30 s + 2 x 120 s at most
+    assert deadline.at == 1001.0 + OCR_PAGE_TIMEOUT_S
+    deadline.ocr_page(1, 2, now=1100.0)  # the same page again earns nothing
+    assert deadline.at == 1001.0 + OCR_PAGE_TIMEOUT_S
+    # The child now claims a million pages, and page after page: the ceiling stays.
+    for page in range(2, 50):
+        deadline.ocr_page(page, 10**6, now=1000.0 + 100 * page)
+    assert deadline.at == 1000.0 + 30.0 + 2 * OCR_PAGE_TIMEOUT_S
+
+
+def test_ocr_frames_earn_time_for_max_ocr_pages_pages_at_most() -> None:
+    deadline = _Deadline(30.0, start=0.0)
+    for page in range(1, MAX_OCR_PAGES + 1):
+        deadline.ocr_page(page, 10**6, now=float(page))
+    assert deadline.at == MAX_OCR_PAGES + OCR_PAGE_TIMEOUT_S
+    deadline.ocr_page(MAX_OCR_PAGES + 1, 10**6, now=MAX_OCR_PAGES + 1.0)
+    assert deadline.at == MAX_OCR_PAGES + OCR_PAGE_TIMEOUT_S  # no page beyond earns more
+
+
+def test_a_pool_closed_while_it_starts_a_worker_kills_that_worker(
+    good_pdf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[sandbox._Worker] = []
+    fresh = ParserPool()
+
+    class ClosedWhileStarting(sandbox._Worker):
+        """A real worker, during whose start the pool is closed (as ReadAhead.close() may)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            started.append(self)
+            fresh.close()
+
+    monkeypatch.setattr(sandbox, "_Worker", ClosedWhileStarting)
+    with pytest.raises(IngestError, match="indexing stopped before this file was read"):
+        fresh.parse(good_pdf)
+    assert started[0].proc.poll() is not None  # not left running where close() cannot see it
+    assert fresh._busy == set()

@@ -91,7 +91,13 @@ def test_the_sandboxed_parser_s_account_is_checked_not_trusted() -> None:
     assert parsed(None) == TEXT_LAYER  # an older worker says nothing: its text layer
     assert parsed({"method": "magic"}) == TEXT_LAYER
     hostile = {"method": "ocr", "ocr_pages": -4, "ocr_confidence": 7.5, "ocr_empty_pages": "x"}
-    assert parsed(hostile) == TextSource("ocr", 0, None, 0)
+    assert parsed(hostile) == TEXT_LAYER  # no page OCR'd: "ocr" would show as "text layer"
+    true = {"method": "ocr", "ocr_pages": 2, "ocr_confidence": True, "ocr_empty_pages": 0}
+    assert parsed(true) == TextSource("ocr", 2, None, 0)  # a bool is no confidence, not 1.0
+    more_empty = {"method": "ocr", "ocr_pages": 2, "ocr_confidence": 0.8, "ocr_empty_pages": 9}
+    assert parsed(more_empty) == TextSource("ocr", 2, 0.8, 2)  # at most the pages OCR'd
+    no_pages = {"method": "ocr", "ocr_pages": 0, "ocr_confidence": 0.8, "ocr_empty_pages": 0}
+    assert parsed(no_pages) == TEXT_LAYER
 
 
 def test_the_indexing_helper_hands_the_ocr_d_files_back_to_the_app() -> None:
