@@ -13,7 +13,7 @@ LLAMA_PIN := llama-cpp-python==0.3.36
 LLAMA_WHEELS := $(HOME)/.cache/ember/wheels/llama-cpp-python-0.3.36-noamx
 NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 
-.PHONY: setup run test bench eval lint screenshots clean
+.PHONY: setup run test bench eval lint screenshots clean package
 
 setup: $(STAMP)
 
@@ -60,6 +60,20 @@ eval: setup
 		{ apt-get update -qq && apt-get install -y -qq python3.11-doc; }
 	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/eval_manuals.py $(if $(EVAL_KEEP),--keep $(EVAL_KEEP))
+
+# The self-contained bundle (PyInstaller one-folder, packaging/ember.spec), built offline from the
+# venv: dist/ember/ (run dist/ember/ember), its tarball, and the .deb where packaging/linux can
+# build one.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+PACKAGE_NAME := ember-$(VERSION)
+package: setup
+	rm -rf dist/ember dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/ember.spec
+	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
+		-czf dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz ember
+	test ! -f packaging/linux/build-deb.sh || sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist
+	du -sh dist/ember dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz
 
 # The real app under Xvfb; installs Debian's xvfb and the xcb plugin's libraries when missing.
 XCB_LIBS := xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \

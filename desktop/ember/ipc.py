@@ -86,13 +86,15 @@ class ChildProcess:
         env: dict[str, str] | None = None,
     ) -> None:
         import ember
+        from ember.bundle import is_bundled
 
         env = dict(os.environ if env is None else env)
         # The child imports this very copy of Ember, whichever way the parent found it. Only for a
         # source checkout: an installed Ember is found by the child as it was by the parent, and
-        # site-packages ahead of the standard library would be wrong.
+        # site-packages ahead of the standard library would be wrong. A frozen bundle's
+        # executable runs ``-m ember.*`` itself (packaging/frozen_main.py) from its own archive.
         source_root = Path(ember.__file__).resolve().parent.parent
-        if source_root.name not in ("site-packages", "dist-packages"):
+        if not is_bundled() and source_root.name not in ("site-packages", "dist-packages"):
             paths = (str(source_root), env.get("PYTHONPATH"))
             env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ember.bundle import is_bundled
 from ember.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -167,8 +168,8 @@ class MiniLMEmbedder:
                         self._model = _load_onnx(self.directory, self.precision)
                         self.backend = "onnx"
                     except ModelLoadError as exc:
-                        if self.wanted == "onnx" or self.precision != "fp32":
-                            raise
+                        if self.wanted == "onnx" or self.precision != "fp32" or is_bundled():
+                            raise  # a bundle has no torch to fall back on
                         log.warning(
                             "ONNX Runtime embedder unavailable (%s); embedding with torch "
                             "instead (slower, same vectors)",
@@ -250,6 +251,11 @@ def _load_onnx(directory: Path, precision: str) -> Any:
     try:
         return OnnxMiniLM(path, tokenizer)
     except UnreadableExport as exc:
+        if is_bundled():  # shipped, not cached: nothing here can make it again
+            raise ModelLoadError(
+                f"The embedding model's ONNX file {path} is unreadable ({exc}). "
+                "Reinstall Ember to restore it."
+            ) from None
         log.warning("The cached ONNX export %s is unreadable (%s); exporting it again", path, exc)
         try:
             path.unlink()

@@ -30,7 +30,8 @@ folder (the test suite shares one export across its per-test homes). A failed ex
 
 The export runs in a child process (:mod:`ember.knowledge.onnx_export_main`), so torch never loads
 in the process that embeds: at ``make setup`` (``ember doctor --check-embedded``), else on first
-use.
+use. A frozen bundle (:mod:`ember.bundle`) ships its exports, made at build time, and never
+exports, hashes the weights or writes to the cache.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ember.bundle import embedder_export, is_bundled
 from ember.errors import ModelLoadError
 
 EXPORT_VERSION = "1"  # bump when the graph changes: every cached export is redone
@@ -111,9 +113,12 @@ def source_checksum(model_dir: Path, cache: Path | None = None) -> str:
 
 
 def export_path(model_dir: Path, precision: str = "fp32", cache: Path | None = None) -> Path:
-    """The cached export's path for these weights (it may not exist yet)."""
+    """The cached export's path for these weights (it may not exist yet); in a bundle, the
+    shipped export (raises :class:`ModelLoadError` if it is missing)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if is_bundled():
+        return embedder_export(precision)
     cache = cache or cache_dir()
     sha = source_checksum(model_dir, cache)
     return cache / f"all-MiniLM-L6-v2-{sha[:16]}-{precision}.onnx"
@@ -128,6 +133,8 @@ def ensure_exported(model_dir: Path, precision: str = "fp32", *, retry: bool = F
     for the same failure. Raises :class:`ModelLoadError` with the child's last words if the export
     fails, or with the stamp's if it failed before.
     """
+    if is_bundled():  # shipped, made at build time: a bundle has no torch to export with
+        return embedder_export(precision)
     target = export_path(model_dir, precision)
     if target.is_file():
         return target

@@ -31,6 +31,24 @@ def heavy_modules_loaded() -> list[str]:
     return [name for name in HEAVY_MODULES if name in sys.modules]
 
 
+def require_qt() -> None:
+    """Load Qt's widget modules, or raise :class:`~ember.system_libraries.SystemLibraryMissing`
+    naming the system library (and Debian package) the loader could not find. Called first by
+    :func:`run_app`: the window imports these modules right after anyway."""
+    from importlib import import_module
+
+    from ember.system_libraries import SystemLibraryMissing, missing_library_message
+
+    try:
+        for module in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"):
+            import_module(module)
+    except ImportError as exc:
+        message = missing_library_message(str(exc))
+        if message is None:
+            raise
+        raise SystemLibraryMissing(message) from None
+
+
 def create_application(argv: Sequence[str] = ()) -> object:
     """The QApplication (reused if one exists), named and iconed for Ember."""
     from ember.ui.qt import QApplication
@@ -262,6 +280,7 @@ def run_app(argv: Sequence[str], paths: Sequence[Path] = ()) -> int:
     process exits at once."""
     started = time.time()
     _configure_logging()
+    require_qt()
     probe = os.environ.get("EMBER_STARTUP_PROBE") == "1"
     instance = None
     if not probe:  # a probe measures a start: it neither owns the data nor hands over to who does

@@ -1,0 +1,95 @@
+"""Ember as a frozen one-folder bundle (PyInstaller): where the bundle is, and what it ships.
+
+``make package`` freezes Ember with ``packaging/ember.spec``. In the bundle there is no pip, no
+torch and no writable package folder, so the parts the venv makes on first use are made at build
+time and shipped inside: the embedder's ONNX export (fp32 and int8, made from the packaged MiniLM
+weights by :mod:`ember.knowledge.onnx_export` in the build venv) lies in ``<bundle>/embedder/``;
+the weights themselves (``model.safetensors``) are not shipped, only the tokenizer and configs.
+
+Outside a bundle every function here says so (``None`` / ``False``) and Ember runs as before.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ember.errors import ModelLoadError
+
+# Where the spec puts the embedder's exports, relative to the bundle's data folder.
+EMBEDDER_FOLDER = "embedder"
+EMBEDDER_STEM = "all-MiniLM-L6-v2"
+
+
+def bundle_dir() -> Path | None:
+    """The bundle's data folder (PyInstaller's ``_internal/``, ``sys._MEIPASS``); ``None`` when
+    Ember runs from a venv or a source checkout."""
+    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+        return Path(sys._MEIPASS)
+    return None
+
+
+def is_bundled() -> bool:
+    """Whether Ember runs from a frozen bundle."""
+    return bundle_dir() is not None
+
+
+def embedder_export_name(precision: str) -> str:
+    """The file name of the shipped export for ``precision`` (``fp32`` or ``int8``)."""
+    return f"{EMBEDDER_STEM}-{precision}.onnx"
+
+
+def embedder_export(precision: str = "fp32") -> Path:
+    """The embedder's ONNX export shipped in the bundle, for ``precision``.
+
+    Only in a bundle (raises ``RuntimeError`` otherwise). Raises :class:`ModelLoadError` when the
+    file is missing: a bundle never exports (that needs torch), it is reinstalled.
+    """
+    root = bundle_dir()
+    if root is None:
+        raise RuntimeError("not a bundle: the embedder's export is made and cached on first use")
+    path = root / EMBEDDER_FOLDER / embedder_export_name(precision)
+    if not path.is_file():
+        raise ModelLoadError(
+            f"The embedding model's ONNX file for {precision} is missing from this Ember bundle "
+            f"({path}). Reinstall Ember to restore it."
+        )
+    return path
+
+
+# -- ``<ember> -m MODULE ARGS...``: the bundle's executable standing in for ``python -m`` --------
+
+
+class ModuleRefused(ValueError):
+    """``-m`` named a module that is not Ember's own: the bundle runs no other code."""
+
+
+def module_invocation(argv: list[str]) -> tuple[str, list[str]] | None:
+    """``(module, args)`` when ``argv`` is ``[exe, "-m", MODULE, ARGS...]``, else ``None``.
+
+    Ember's child processes (:class:`ember.ipc.ChildProcess`, the ONNX export) run
+    ``[sys.executable, "-m", MODULE, ...]``; in a bundle ``sys.executable`` is Ember itself, so
+    its entry point runs MODULE instead of the command line. Only ``ember`` and ``ember.*``:
+    anything else raises :class:`ModuleRefused`, as does ``-m`` with no module.
+    """
+    if len(argv) < 2 or argv[1] != "-m":
+        return None
+    if len(argv) < 3 or not argv[2]:
+        raise ModuleRefused("-m needs a module name (ember.*)")
+    module = argv[2]
+    if module != "ember" and not module.startswith("ember."):
+        raise ModuleRefused(
+            f"this Ember bundle runs only its own modules with -m (ember.*), not {module!r}"
+        )
+    return module, list(argv[3:])
+
+
+def run_module(module: str, args: list[str]) -> None:
+    """Run ``module`` as ``__main__`` with ``args`` as its command line, as ``python -m`` does.
+
+    Its ``SystemExit`` propagates; an unknown module raises ``ImportError``.
+    """
+    import runpy
+
+    sys.argv = [sys.argv[0], *args]  # runpy puts the module's file in sys.argv[0]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
