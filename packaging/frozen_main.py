@@ -7,12 +7,15 @@ ARGS...`` runs that module as ``python -m`` would, which is how Ember starts its
 
 from __future__ import annotations
 
+import os
 import sys
 
-from ember.bundle import ModuleRefused, module_invocation, run_module
+from ember.bundle import ModuleRefused, module_invocation, restore_library_path, run_module
 
 
 def main() -> int:
+    if getattr(sys, "frozen", False):
+        restore_library_path(os.environ)
     try:
         invocation = module_invocation(sys.argv)
     except ModuleRefused as exc:

@@ -11,6 +11,7 @@ Outside a bundle every function here says so (``None`` / ``False``) and Ember ru
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -93,3 +94,19 @@ def run_module(module: str, args: list[str]) -> None:
 
     sys.argv = [sys.argv[0], *args]  # runpy puts the module's file in sys.argv[0]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+def restore_library_path(environ: dict[str, str] | os._Environ[str]) -> None:
+    """Give ``environ`` back the ``LD_LIBRARY_PATH`` Ember was started with.
+
+    The bundle's launcher points ``LD_LIBRARY_PATH`` at its own folder for this process (the
+    loader has read it by the time Python runs) and saves the person's value, if any, in
+    ``LD_LIBRARY_PATH_ORIG``. Left in the environment, it would make every program Ember starts
+    (an MCP server, a file's viewer) load the bundle's libraries instead of the system's. Ember's
+    own child processes are the bundle's launcher again, which sets it anew.
+    """
+    original = environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if original is not None:
+        environ["LD_LIBRARY_PATH"] = original
+    else:
+        environ.pop("LD_LIBRARY_PATH", None)

@@ -88,3 +88,17 @@ def test_without_m_the_entry_is_the_ember_command() -> None:
     done = run_entry("--version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"ember {ember.__version__}"
+
+
+def test_programs_ember_starts_get_the_persons_library_path_back() -> None:
+    from ember.bundle import restore_library_path
+
+    started_with = {
+        "LD_LIBRARY_PATH": "/opt/ember/_internal",
+        "LD_LIBRARY_PATH_ORIG": "/usr/local/lib",
+    }
+    restore_library_path(started_with)
+    assert started_with == {"LD_LIBRARY_PATH": "/usr/local/lib"}
+    started_without = {"LD_LIBRARY_PATH": "/opt/ember/_internal", "HOME": "/home/a"}
+    restore_library_path(started_without)
+    assert started_without == {"HOME": "/home/a"}
