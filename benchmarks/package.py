@@ -55,8 +55,13 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("onnxruntime", ("onnxruntime*",)),
     ("llama.cpp (llama_cpp)", ("llama_cpp*", "libllama*", "libggml*", "libmtmd*")),
     ("tokenizers", ("tokenizers*",)),
-    ("numpy, FAISS", ("numpy*", "faiss*", "libopenblas*", "libgfortran*", "libquadmath*")),
+    (
+        "numpy, FAISS",
+        ("numpy*", "faiss*", "libfaiss*", "lib*openblas*", "libgfortran*", "libquadmath*"),
+    ),
     ("OpenCV", ("cv2*", "opencv*")),
+    ("OCR (rapidocr, shapely, pyclipper)", ("rapidocr*", "shapely*", "pyclipper*")),
+    ("Pillow", ("pil", "pillow*")),
     ("PDF (pypdfium2)", ("pypdfium2*",)),
     (
         "Python (runtime, standard library)",

@@ -43,7 +43,12 @@ def _file(path: Path, size: int) -> None:
         ("libgomp.so.1", "system libraries"),
         ("ember", "ember"),
         ("platformdirs-4.3.6.dist-info", "platformdirs"),
-        ("pillow.libs", "pillow"),
+        ("libfaiss.so", "numpy, FAISS"),
+        ("libscipy_openblas64_-32a4b2a6.so", "numpy, FAISS"),
+        ("PIL", "Pillow"),
+        ("pillow.libs", "Pillow"),
+        ("rapidocr", "OCR (rapidocr, shapely, pyclipper)"),
+        ("lxml", "lxml"),
     ],
 )
 def test_top_level_entries_fall_into_their_part(entry: str, part: str) -> None:
