@@ -22,6 +22,7 @@ Reads what ``make package`` wrote under ``--dist`` (default ``dist/``); builds n
   cache, so these are cold starts of the process, not of the disk). Medians of the later rounds.
 * ``start_ratio`` = ``start_bundle_s`` / ``start_venv_s``; goal <= 1.2. ``start_cpu_ratio``: the
   same for the CPU seconds the process had used by its first paint (steadier on a busy machine).
+  ``heavy_modules_at_window``: what the bundle had imported of torch, llama_cpp, faiss, ... by then.
 
 The machine's load average is printed around the runs: on a shared machine the times move with it.
 Prints a table, then one JSON object as the last stdout line.
