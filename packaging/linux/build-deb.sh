@@ -17,6 +17,7 @@
 # validator rejects: see packaging/README.md); EMBER_HOMEPAGE (optional Homepage field and AppStream
 # url); EMBER_MAINTAINER; DEB_COMPRESS (dpkg-deb -Z, default xz); EMBER_DEB_STRICT=1 fails when a
 # library the bundle needs is not on this host.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi # `sh build-deb.sh` works too
 set -euo pipefail
 
 if [ $# -ne 3 ] || [ ! -x "${1:-}/ember" ]; then
