@@ -8,7 +8,8 @@ against the bundle first (any file or link of that name, or a bundled library's 
 the bundle lacks is a system library: found through the host's ``ldconfig -p`` and mapped to
 its Debian package with ``dpkg -S``. The versioned Depends line comes from ``dpkg-shlibdeps``
 run over the ELF files that need system libraries (the packages' own shlibs/symbols files give
-the minimal versions); the libraries the host cannot resolve are reported and left out.
+the minimal versions). A library the host cannot resolve is reported; the files that need it
+are left out of dpkg-shlibdeps, and their other libraries' packages are listed without a version.
 
 Prints the report (library -> package, which bundle files need it) on stderr and the Depends
 value (``libc6 (>= 2.34), libegl1, ...``) as the one line on stdout. Exits 1 when a system
@@ -64,7 +65,7 @@ def dynamic_entries(files: list[Path]) -> dict[Path, tuple[list[str], str | None
                 continue
             if current is None:
                 continue
-            needed, soname = found.setdefault(current, ([], None))
+            needed = found.setdefault(current, ([], None))[0]
             tag = re.search(r"\((NEEDED|SONAME)\)\s+.*\[(.*)\]", line)
             if tag and tag.group(1) == "NEEDED":
                 needed.append(tag.group(2))
@@ -151,7 +152,7 @@ def main(argv: list[str]) -> int:
     if unresolved:
         log(
             f"deb_depends: {len(unresolved)} system libraries not on this host; the "
-            f"{len(blocked)} bundle files that need them are left out of Depends:\n"
+            f"{len(blocked)} bundle files that need them are left out of dpkg-shlibdeps:\n"
         )
         for path in sorted(blocked):
             log(f"  {path.relative_to(bundle)}\n")
@@ -160,11 +161,15 @@ def main(argv: list[str]) -> int:
     # dpkg-shlibdeps may resolve a library the bundle carries to the host's copy; keep only the
     # packages of the libraries the bundle lacks.
     wanted = {owning for lib in needers if (owning := packages.get(lib))}
-    depends = ", ".join(
+    kept = [
         one
         for one in (part.strip() for part in depends.split(",") if part.strip())
         if any(alt.split()[0] in wanted for alt in one.split("|"))
-    )
+    ]
+    # Packages needed only by files left out above (their other library is not on this host)
+    # are still needed: listed without a version.
+    named = {alt.split()[0] for one in kept for alt in one.split("|")}
+    depends = ", ".join(sorted(kept + sorted(wanted - named)))
     log(f"deb_depends: Depends: {depends}\n")
     print(depends)
     return 1 if unresolved and os.environ.get("EMBER_DEB_STRICT") == "1" else 0
