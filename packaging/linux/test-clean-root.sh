@@ -5,7 +5,8 @@
 #
 # 1. A minimal Debian root (debootstrap --variant=minbase from the host's configured mirror),
 #    cached as a tarball under ~/.cache/ember/roots/ keyed by suite, arch and variant, unpacked
-#    fresh into a temporary folder for each run; /proc and /dev mounted, unmounted on exit.
+#    fresh into a temporary folder for each run; /proc and /dev mounted, unmounted on exit (the
+#    .debs apt downloads are kept in a cache folder beside the tarball).
 # 2. The .deb installed WITHOUT its Depends (dpkg --force-depends): starting the window must
 #    print Ember's message naming the missing library and its Debian package. Then
 #    `apt-get install -f --no-install-recommends` brings the Depends (the only phase with network).
@@ -38,7 +39,7 @@ root=""
 cleanup() {
 	set +e
 	if [ -n "$root" ]; then
-		for mnt in dev/pts dev proc; do
+		for mnt in var/cache/apt/archives dev/pts dev proc; do
 			mountpoint -q "$root/$mnt" && umount -l "$root/$mnt"
 		done
 		rm -rf --one-file-system "$root"
@@ -57,7 +58,7 @@ phase() {
 phase_end() {
 	if [ "$phase_start" != 0 ]; then
 		local ms=$((($(date +%s%N) - phase_start) / 1000000))
-		phases+=("$(printf '%-56s %5d.%d s' "$phase_name" $((ms / 1000)) $((ms % 1000 / 100)))")
+		phases+=("$(printf '%-64s %5d.%d s' "$phase_name" $((ms / 1000)) $((ms % 1000 / 100)))")
 		phase_start=0
 	fi
 }
@@ -106,6 +107,9 @@ chmod 755 "$root"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# Downloaded .debs are kept beside the root's tarball, so a rerun fetches only what changed.
+mkdir -p "$cache_dir/apt-archives-$suite-$arch/partial"
+mount --bind "$cache_dir/apt-archives-$suite-$arch" "$root/var/cache/apt/archives"
 cp "$deb" "$root/tmp/"
 pkg=/tmp/$(basename "$deb")
 in_root "cat /etc/debian_version; dpkg -l | grep -c '^ii'"
@@ -131,7 +135,7 @@ in_root "dpkg -s ember | grep '^Status:'; echo packages installed: \$(dpkg -l | 
 
 phase "an unprivileged user, no network"
 in_root "useradd --create-home --uid $uid --user-group --shell /bin/bash $user && id $user"
-as_user "cat /proc/net/route; ip route 2>/dev/null || true; if timeout 5 bash -c 'exec 3<>/dev/tcp/1.1.1.1/80' 2>&1; then exit 1; else echo 'ok: TCP connect to 1.1.1.1:80 failed'; fi" ||
+as_user "echo network interfaces: \$(tail -n +3 /proc/net/dev | cut -d: -f1); if timeout 5 bash -c 'exec 3<>/dev/tcp/1.1.1.1/80' 2>&1; then exit 1; else echo 'ok: TCP connect to 1.1.1.1:80 failed'; fi" ||
 	fail "the network namespace can reach the outside"
 
 docs="$root/home/$user/docs"
