@@ -174,7 +174,11 @@ chown -R $uid:$uid "$docs"
 as_user "ls -l docs && head -c 8 docs/ferry-timetable.pdf && echo"
 
 phase "ember doctor"
-as_user "ember doctor" || fail "ember doctor"
+out=$(as_user "ember doctor" 2>&1) || { printf '%s\n' "$out"; fail "ember doctor"; }
+printf '%s\n' "$out"
+# A part that does not load (llama.cpp, the embedded models) must not pass for a working install.
+! grep -qE '^\s+(installed|available|sha256_ok): False' <<<"$out" || fail "ember doctor: a part is missing"
+echo "ok: llama.cpp and the embedded chat model and embedder load"
 
 phase "ember index ~/docs"
 as_user "ember index ~/docs" || fail "ember index"
