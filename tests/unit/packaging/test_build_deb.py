@@ -227,3 +227,25 @@ def test_usage_error_without_a_bundle(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("patchelf") is None, reason="needs patchelf")
+def test_shared_libraries_lose_the_build_machines_runpath_and_exec_bit(tmp_path: Path) -> None:
+    bundle = _stand_in(tmp_path, with_lzma=True)
+    lib = bundle / "_internal" / "liblzma.so.5"
+    subprocess.run(
+        ["patchelf", "--set-rpath", "/root/.pyenv/versions/3.11.7/lib:$ORIGIN/sub", str(lib)],
+        check=True,
+    )
+    lib.chmod(0o755)
+    deb, log = _build(tmp_path, bundle)
+    tree = tmp_path / "tree"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
+    shipped = tree / "opt/ember/_internal/liblzma.so.5"
+    rpath = subprocess.run(
+        ["patchelf", "--print-rpath", str(shipped)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert rpath == "$ORIGIN/sub"
+    assert shipped.stat().st_mode & 0o777 == 0o644
+    assert (tree / "opt/ember/ember").stat().st_mode & 0o777 == 0o755
+    assert "1 RUNPATHs reduced" in log
