@@ -130,7 +130,7 @@ else
 fi
 
 phase "apt-get install -f (network: this phase only)"
-in_root "apt-get update -qq && apt-get install -f -y -qq --no-install-recommends 2>&1 | tail -2"
+in_root "apt-get update -qq && apt-get install -f -y -q --no-install-recommends 2>&1 | grep -E '^[0-9]+ upgraded|^Need to get|^Setting up ember'"
 in_root "dpkg -s ember | grep '^Status:'; echo packages installed: \$(dpkg -l | grep -c '^ii')"
 
 phase "an unprivileged user, no network"
