@@ -62,8 +62,14 @@ phase_end() {
 		phase_start=0
 	fi
 }
+timings() {
+	phase_end
+	printf '\n==== timings\n'
+	printf '%s\n' "${phases[@]}"
+}
 fail() {
 	printf 'FAILED: %s\n' "$*"
+	timings
 	exit 1
 }
 # show CMD...: print the command, run it, print its output; returns its exit status.
@@ -219,7 +225,5 @@ printf '%s\n' "$after"
 [ "$before" = "$after" ] || fail "the user's data changed with the purge"
 echo "ok: /opt/ember is gone; the chats database, index and settings are unchanged"
 
-phase_end
-printf '\n==== timings\n'
-printf '%s\n' "${phases[@]}"
+timings
 printf '\nPASSED: the .deb on a clean Debian %s root (transcript: %s)\n' "$suite" "$transcript"
