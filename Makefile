@@ -103,6 +103,13 @@ screenshots: setup
 		{ apt-get update -qq && apt-get install -y -qq $(XCB_LIBS); }
 	$(BIN)/python scripts/screenshots.py --theme both --out docs/screenshots
 
+# The .deb that `make package` built, proven on a clean Debian root made with debootstrap (needs
+# root; the root is cached under ~/.cache/ember/roots): packaging/linux/test-clean-root.sh.
+.PHONY: package-test
+DEB = dist/ember_$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)_amd64.deb
+package-test: package
+	bash packaging/linux/test-clean-root.sh $(DEB)
+
 lint: setup
 	$(BIN)/ruff check desktop tests benchmarks
 	$(BIN)/ruff format --check desktop tests benchmarks
