@@ -77,6 +77,21 @@ def test_doctor_reports_backends_and_paths(ember_home: Path) -> None:
     assert report["problems"] == []
 
 
+def test_doctor_names_a_llama_cpp_that_does_not_load(tmp_path: Path) -> None:
+    """A damaged install (llama.cpp's shared library gone) is a problem, not a quiet ``False``."""
+    import llama_cpp
+
+    broken = tmp_path / "site" / "llama_cpp"
+    shutil.copytree(Path(llama_cpp.__file__).parent, broken)
+    for library in (broken / "lib").glob("libllama.so*"):
+        library.unlink()
+    result = ember("doctor", "--json", env={"PYTHONPATH": str(tmp_path / "site")})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["llama_cpp"]["installed"] is False
+    assert any("llama.cpp cannot be loaded" in problem for problem in report["problems"])
+
+
 def _can_unshare_network() -> bool:
     if shutil.which("unshare") is None or os.geteuid() != 0:
         return False

@@ -151,7 +151,12 @@ def run_doctor(args: argparse.Namespace) -> int:
     else:
         report["embedded_embedder"]["onnx"] = _onnx_export(Path(embedder_dir), args.check_embedded)  # type: ignore[index]
     if not args.check_embedded:
-        report["llama_cpp"] = _llama_info()
+        llama = report["llama_cpp"] = _llama_info()
+        if not llama.get("installed"):
+            problems.append(
+                f"llama.cpp cannot be loaded ({llama.get('error')}): local models cannot run. "
+                "Reinstall Ember."
+            )
         from ember.core import Core
 
         settings = Core().settings
@@ -193,11 +198,13 @@ def _embedder_dir() -> str | None:
 
 
 def _llama_info() -> dict[str, object]:
+    """llama.cpp's version and backend, or ``installed: False`` with why it does not load (the
+    package missing, or its shared library: llama_cpp raises RuntimeError or OSError for that)."""
     try:
         from ember.engines.llamacpp import backend_info
 
         return backend_info()
-    except ImportError as exc:
+    except (ImportError, OSError, RuntimeError) as exc:
         return {"installed": False, "error": str(exc)}
 
 
