@@ -120,6 +120,8 @@ package: setup llama-portable
 	EMBER_LLAMA_PORTABLE=$(CURDIR)/$(LLAMA_PORTABLE) \
 		$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/ember.spec
+	# No AVX-512 may reach the bundle (LLAMA_X86_64_V3): no zmm register in its llama.cpp.
+	! objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so | grep -q '%zmm'
 	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
 		-czf dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz ember
 	test ! -f packaging/linux/build-deb.sh || sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist
