@@ -110,3 +110,32 @@ def restore_library_path(environ: dict[str, str] | os._Environ[str]) -> None:
         environ["LD_LIBRARY_PATH"] = original
     else:
         environ.pop("LD_LIBRARY_PATH", None)
+
+
+# -- the frozen process's environment -------------------------------------------------------------
+
+# matplotlib's settings and font-list cache, under Ember's cache folder (ember.paths).
+MATPLOTLIB_FOLDER = "matplotlib"
+
+
+def matplotlib_config_dir(environ: dict[str, str] | os._Environ[str]) -> None:
+    """Point ``MPLCONFIGDIR`` at ``<cache>/matplotlib`` in ``environ``, unless the person set it.
+
+    matplotlib lists the system's fonts once per config folder (about a second) before it draws
+    its first formula (ember.ui.markdown_math). PyInstaller's own hook would give every process a
+    new temporary folder, so every process would list them again; the spec drops that hook and the
+    frozen entry calls this instead. ``<cache>`` honours ``EMBER_HOME``; matplotlib creates the
+    folder on first use.
+    """
+    if environ.get("MPLCONFIGDIR"):
+        return
+    from ember.paths import ember_paths
+
+    environ["MPLCONFIGDIR"] = os.fspath(ember_paths().cache_dir / MATPLOTLIB_FOLDER)
+
+
+def prepare_frozen_environment(environ: dict[str, str] | os._Environ[str]) -> None:
+    """What the bundle's entry point fixes in its environment before Ember runs:
+    :func:`restore_library_path` and :func:`matplotlib_config_dir`."""
+    restore_library_path(environ)
+    matplotlib_config_dir(environ)
