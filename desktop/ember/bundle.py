@@ -134,8 +134,20 @@ def matplotlib_config_dir(environ: dict[str, str] | os._Environ[str]) -> None:
     environ["MPLCONFIGDIR"] = os.fspath(ember_paths().cache_dir / MATPLOTLIB_FOLDER)
 
 
-def prepare_frozen_environment(environ: dict[str, str] | os._Environ[str]) -> None:
-    """What the bundle's entry point fixes in its environment before Ember runs:
-    :func:`restore_library_path` and :func:`matplotlib_config_dir`."""
+def qt_plugin_path(environ: dict[str, str] | os._Environ[str], root: Path) -> None:
+    """Point ``QT_PLUGIN_PATH`` at the bundle's Qt plugins (``root``: :func:`bundle_dir`).
+
+    What PyInstaller's PySide6 hook sets, without the rest of that hook: it imports
+    ``PySide6.QtCore`` in every process (to register a ``qt.conf`` that PySide6's own wheel
+    already embeds), which cost every command line and child process the Qt libraries' load.
+    """
+    environ["QT_PLUGIN_PATH"] = os.fspath(root / "PySide6" / "Qt" / "plugins")
+
+
+def prepare_frozen_environment(environ: dict[str, str] | os._Environ[str], root: Path) -> None:
+    """What the bundle's entry point fixes in its environment before Ember runs (``root``: the
+    bundle's data folder): :func:`restore_library_path`, :func:`matplotlib_config_dir` and
+    :func:`qt_plugin_path`."""
     restore_library_path(environ)
     matplotlib_config_dir(environ)
+    qt_plugin_path(environ, root)

@@ -67,10 +67,11 @@ def test_the_frozen_environment_gets_both_fixes(
 ) -> None:
     monkeypatch.setenv("EMBER_HOME", os.fspath(tmp_path))
     environ = {"LD_LIBRARY_PATH": "/opt/ember/_internal", "LD_LIBRARY_PATH_ORIG": "/usr/lib/x"}
-    prepare_frozen_environment(environ)
+    prepare_frozen_environment(environ, Path("/opt/ember/_internal"))
     assert environ == {
         "LD_LIBRARY_PATH": "/usr/lib/x",
         "MPLCONFIGDIR": os.fspath(tmp_path.resolve() / "cache" / MATPLOTLIB_FOLDER),
+        "QT_PLUGIN_PATH": "/opt/ember/_internal/PySide6/Qt/plugins",
     }
 
 
