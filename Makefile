@@ -86,10 +86,42 @@ eval: setup
 # build one.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 PACKAGE_NAME := ember-$(VERSION)
-package: setup
+# The bundle carries its own llama.cpp, not the venv's: `make setup` builds that one for this CPU
+# (GGML_NATIVE: AVX-512 here), and a bundle made from it dies with SIGILL on a CPU without those
+# instructions. This build is the venv's lean one (LLAMA_FLAGS, LLAMA_LEAN) for a fixed baseline
+# instead, x86-64-v3 (AVX2, FMA, F16C, BMI2: Intel since Haswell, AMD since Zen), with no AVX-512,
+# AVX-VNNI or AMX. One CPU backend: llama.cpp's GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS would load
+# the best variant at run time, but ggml_backend_load_all (called by llama_backend_init) looks for
+# them beside the executable and in the working folder, not in llama_cpp/lib where the wheel puts
+# them. Built once per flag set (cached like LLAMA_WHEELS), installed into LLAMA_PORTABLE, outside
+# the venv; packaging/ember.spec takes llama_cpp from there.
+LLAMA_X86_64_V3 := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+	-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF \
+	-DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+	-DGGML_AMX_BF16=OFF
+LLAMA_PORTABLE_FLAGS := $(LLAMA_FLAGS) $(LLAMA_X86_64_V3)
+LLAMA_PORTABLE_TAG := $(shell { echo "$(LLAMA_PIN) $(LLAMA_PORTABLE_FLAGS)"; cat $(LLAMA_LEAN); } \
+	| sha256sum | cut -c-10)
+LLAMA_PORTABLE_WHEELS := $(HOME)/.cache/ember/wheels/llama-cpp-python-0.3.36-portable-$(LLAMA_PORTABLE_TAG)
+LLAMA_PORTABLE := build/llama-portable
+
+.PHONY: llama-portable
+llama-portable: setup
+	ls $(LLAMA_PORTABLE_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_PORTABLE_FLAGS) -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/$(LLAMA_LEAN)" \
+		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(BIN)/python -m pip wheel -q --no-deps --no-cache-dir -w $(LLAMA_PORTABLE_WHEELS) "$(LLAMA_PIN)"
+	rm -rf $(LLAMA_PORTABLE)
+	$(BIN)/python -m pip install -q --no-deps --target $(LLAMA_PORTABLE) \
+		$(LLAMA_PORTABLE_WHEELS)/llama_cpp_python-*.whl
+
+package: setup llama-portable
 	rm -rf dist/ember dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz
-	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+	EMBER_LLAMA_PORTABLE=$(CURDIR)/$(LLAMA_PORTABLE) \
+		$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/ember.spec
+	# No AVX-512 may reach the bundle (LLAMA_X86_64_V3): no zmm register in its llama.cpp.
+	! objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so | grep -q '%zmm'
 	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
 		-czf dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz ember
 	test ! -f packaging/linux/build-deb.sh || sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist

@@ -10,12 +10,19 @@ from __future__ import annotations
 import os
 import sys
 
-from ember.bundle import ModuleRefused, module_invocation, restore_library_path, run_module
+from ember.bundle import (
+    ModuleRefused,
+    bundle_dir,
+    module_invocation,
+    prepare_frozen_environment,
+    run_module,
+)
 
 
 def main() -> int:
-    if getattr(sys, "frozen", False):
-        restore_library_path(os.environ)
+    root = bundle_dir()
+    if root is not None:
+        prepare_frozen_environment(os.environ, root)
     try:
         invocation = module_invocation(sys.argv)
     except ModuleRefused as exc:

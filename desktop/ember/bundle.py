@@ -110,3 +110,44 @@ def restore_library_path(environ: dict[str, str] | os._Environ[str]) -> None:
         environ["LD_LIBRARY_PATH"] = original
     else:
         environ.pop("LD_LIBRARY_PATH", None)
+
+
+# -- the frozen process's environment -------------------------------------------------------------
+
+# matplotlib's settings and font-list cache, under Ember's cache folder (ember.paths).
+MATPLOTLIB_FOLDER = "matplotlib"
+
+
+def matplotlib_config_dir(environ: dict[str, str] | os._Environ[str]) -> None:
+    """Point ``MPLCONFIGDIR`` at ``<cache>/matplotlib`` in ``environ``, unless the person set it.
+
+    matplotlib lists the system's fonts once per config folder (about a second) before it draws
+    its first formula (ember.ui.markdown_math). PyInstaller's own hook would give every process a
+    new temporary folder, so every process would list them again; the spec drops that hook and the
+    frozen entry calls this instead. ``<cache>`` honours ``EMBER_HOME``; matplotlib creates the
+    folder on first use.
+    """
+    if environ.get("MPLCONFIGDIR"):
+        return
+    from ember.paths import ember_paths
+
+    environ["MPLCONFIGDIR"] = os.fspath(ember_paths().cache_dir / MATPLOTLIB_FOLDER)
+
+
+def qt_plugin_path(environ: dict[str, str] | os._Environ[str], root: Path) -> None:
+    """Point ``QT_PLUGIN_PATH`` at the bundle's Qt plugins (``root``: :func:`bundle_dir`).
+
+    What PyInstaller's PySide6 hook sets, without the rest of that hook: it imports
+    ``PySide6.QtCore`` in every process (to register a ``qt.conf`` that PySide6's own wheel
+    already embeds), which cost every command line and child process the Qt libraries' load.
+    """
+    environ["QT_PLUGIN_PATH"] = os.fspath(root / "PySide6" / "Qt" / "plugins")
+
+
+def prepare_frozen_environment(environ: dict[str, str] | os._Environ[str], root: Path) -> None:
+    """What the bundle's entry point fixes in its environment before Ember runs (``root``: the
+    bundle's data folder): :func:`restore_library_path`, :func:`matplotlib_config_dir` and
+    :func:`qt_plugin_path`."""
+    restore_library_path(environ)
+    matplotlib_config_dir(environ)
+    qt_plugin_path(environ, root)
