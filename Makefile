@@ -115,7 +115,14 @@ llama-portable: setup
 	$(BIN)/python -m pip install -q --no-deps --target $(LLAMA_PORTABLE) \
 		$(LLAMA_PORTABLE_WHEELS)/llama_cpp_python-*.whl
 
+# What building the .deb reads or runs on this machine: dpkg-shlibdeps, rsvg-convert (the icon's
+# PNG sizes), patchelf, lintian (package-test), and the libraries of Qt's Wayland plugins, so that
+# packaging/linux/deb_depends.py can name their packages (EMBER_DEB_STRICT: none may be unknown).
+PACKAGE_TOOLS := binutils dpkg-dev librsvg2-bin patchelf lintian libwayland-client0 \
+	libwayland-cursor0 libwayland-egl1
 package: setup llama-portable
+	dpkg -s $(PACKAGE_TOOLS) >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PACKAGE_TOOLS); }
 	rm -rf dist/ember dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz
 	EMBER_LLAMA_PORTABLE=$(CURDIR)/$(LLAMA_PORTABLE) \
 		$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
@@ -124,7 +131,7 @@ package: setup llama-portable
 	! objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so | grep -q '%zmm'
 	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
 		-czf dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz ember
-	test ! -f packaging/linux/build-deb.sh || sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist
+	EMBER_DEB_STRICT=1 sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist
 	du -sh dist/ember dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz
 
 # The real app under Xvfb; installs Debian's xvfb and the xcb plugin's libraries when missing.
@@ -140,6 +147,7 @@ screenshots: setup
 .PHONY: package-test
 DEB = dist/ember_$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)_amd64.deb
 package-test: package
+	lintian --fail-on error $(DEB)
 	bash packaging/linux/test-clean-root.sh $(DEB)
 
 lint: setup

@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the venv's ember (default: beside this Python)",
     )
     args = parser.parse_args(argv)
+    args.dist = args.dist.resolve()  # the runs start in other folders
     bundle = args.dist / "ember"
     exe = bundle / "ember"
     if not (exe.is_file() and os.access(exe, os.X_OK)):
