@@ -134,14 +134,46 @@ def matplotlib_config_dir(environ: dict[str, str] | os._Environ[str]) -> None:
     environ["MPLCONFIGDIR"] = os.fspath(ember_paths().cache_dir / MATPLOTLIB_FOLDER)
 
 
+# Where :func:`qt_plugin_path` keeps the person's own ``QT_PLUGIN_PATH`` while Ember's Qt starts.
+SAVED_QT_PLUGIN_PATH = "EMBER_QT_PLUGIN_PATH_ORIG"
+
+
+def _bundled_plugins(root: Path) -> str:
+    return os.fspath(root / "PySide6" / "Qt" / "plugins")
+
+
 def qt_plugin_path(environ: dict[str, str] | os._Environ[str], root: Path) -> None:
     """Point ``QT_PLUGIN_PATH`` at the bundle's Qt plugins (``root``: :func:`bundle_dir`).
 
     What PyInstaller's PySide6 hook sets, without the rest of that hook: it imports
     ``PySide6.QtCore`` in every process (to register a ``qt.conf`` that PySide6's own wheel
     already embeds), which cost every command line and child process the Qt libraries' load.
+    The person's own value, if any, waits in ``EMBER_QT_PLUGIN_PATH_ORIG`` until
+    :func:`restore_qt_plugin_path` puts it back.
     """
-    environ["QT_PLUGIN_PATH"] = os.fspath(root / "PySide6" / "Qt" / "plugins")
+    ours = _bundled_plugins(root)
+    current = environ.get("QT_PLUGIN_PATH")
+    if current is not None and current != ours:  # equal: inherited from Ember's own process
+        environ[SAVED_QT_PLUGIN_PATH] = current
+    environ["QT_PLUGIN_PATH"] = ours
+
+
+def restore_qt_plugin_path(environ: dict[str, str] | os._Environ[str], root: Path) -> None:
+    """Give ``environ`` back the ``QT_PLUGIN_PATH`` Ember was started with, once Qt has read
+    the bundle's (the QApplication exists; Qt computes its plugin folders once).
+
+    Left in the environment, it would make every program Ember opens (``xdg-open`` and the
+    file's viewer it starts, often a Qt program of the system's) load the bundle's Qt plugins,
+    which pull in the bundle's Qt libraries beside the system's. Does nothing when
+    ``QT_PLUGIN_PATH`` is not the bundle's (already restored).
+    """
+    if environ.get("QT_PLUGIN_PATH") != _bundled_plugins(root):
+        return
+    original = environ.pop(SAVED_QT_PLUGIN_PATH, None)
+    if original is not None:
+        environ["QT_PLUGIN_PATH"] = original
+    else:
+        environ.pop("QT_PLUGIN_PATH", None)
 
 
 def prepare_frozen_environment(environ: dict[str, str] | os._Environ[str], root: Path) -> None:

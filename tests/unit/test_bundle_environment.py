@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 import ember
-from ember.bundle import MATPLOTLIB_FOLDER, matplotlib_config_dir, prepare_frozen_environment
+from ember.bundle import (
+    MATPLOTLIB_FOLDER,
+    SAVED_QT_PLUGIN_PATH,
+    matplotlib_config_dir,
+    prepare_frozen_environment,
+    qt_plugin_path,
+    restore_qt_plugin_path,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DESKTOP = Path(ember.__file__).resolve().parents[1]
@@ -73,6 +80,74 @@ def test_the_frozen_environment_gets_both_fixes(
         "MPLCONFIGDIR": os.fspath(tmp_path.resolve() / "cache" / MATPLOTLIB_FOLDER),
         "QT_PLUGIN_PATH": "/opt/ember/_internal/PySide6/Qt/plugins",
     }
+
+
+BUNDLED_PLUGINS = "/opt/ember/_internal/PySide6/Qt/plugins"
+
+
+def test_the_persons_qt_plugin_path_waits_while_the_bundles_is_read() -> None:
+    environ = {"QT_PLUGIN_PATH": "/home/a/qt-plugins"}
+    qt_plugin_path(environ, Path("/opt/ember/_internal"))
+    assert environ == {
+        "QT_PLUGIN_PATH": BUNDLED_PLUGINS,
+        SAVED_QT_PLUGIN_PATH: "/home/a/qt-plugins",
+    }
+    restore_qt_plugin_path(environ, Path("/opt/ember/_internal"))
+    assert environ == {"QT_PLUGIN_PATH": "/home/a/qt-plugins"}
+    restore_qt_plugin_path(environ, Path("/opt/ember/_internal"))  # a second call changes nothing
+    assert environ == {"QT_PLUGIN_PATH": "/home/a/qt-plugins"}
+
+
+def test_an_ember_child_does_not_save_the_bundles_plugin_path_as_the_persons() -> None:
+    # A child of Ember's command line inherits the bundle's value (no QApplication restored it).
+    environ = {"QT_PLUGIN_PATH": BUNDLED_PLUGINS}
+    qt_plugin_path(environ, Path("/opt/ember/_internal"))
+    restore_qt_plugin_path(environ, Path("/opt/ember/_internal"))
+    assert environ == {}
+
+
+# A pretend bundle (sys.frozen, sys._MEIPASS) starts its QApplication as the window does, then
+# starts a program as xdg-open would be started: prints whether Qt kept the bundle's plugin folder,
+# then the program's QT_PLUGIN_PATH.
+START_QT_IN_A_BUNDLE = """
+import os, subprocess, sys
+from pathlib import Path
+root = Path(sys.argv[1])
+sys.frozen, sys._MEIPASS = True, str(root)
+from ember.bundle import prepare_frozen_environment
+prepare_frozen_environment(os.environ, root)
+from ember.ui.app import create_application
+create_application()
+from PySide6.QtCore import QCoreApplication
+print(str(root / "PySide6" / "Qt" / "plugins") in QCoreApplication.libraryPaths())
+shell = subprocess.run(["sh", "-c", 'echo "${QT_PLUGIN_PATH-unset}"'], capture_output=True, text=True)
+print(shell.stdout.strip())
+"""
+
+
+@pytest.mark.parametrize(
+    ("persons", "program_gets"), [(None, "unset"), ("/home/a/qt", "/home/a/qt")]
+)
+def test_programs_ember_opens_do_not_get_the_bundles_qt_plugins(
+    tmp_path: Path, persons: str | None, program_gets: str
+) -> None:
+    root = tmp_path / "_internal"
+    (root / "PySide6" / "Qt" / "plugins").mkdir(parents=True)  # Qt lists only folders that exist
+    env = {k: v for k, v in os.environ.items() if k != "QT_PLUGIN_PATH"}
+    env.update(EMBER_HOME=os.fspath(tmp_path), PYTHONPATH=os.fspath(DESKTOP))
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    if persons is not None:
+        env["QT_PLUGIN_PATH"] = persons
+    done = subprocess.run(
+        [sys.executable, "-c", START_QT_IN_A_BUNDLE, os.fspath(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", program_gets]
 
 
 def test_the_font_list_is_built_once_for_every_later_process(tmp_path: Path) -> None:

@@ -50,11 +50,20 @@ def require_qt() -> None:
 
 
 def create_application(argv: Sequence[str] = ()) -> object:
-    """The QApplication (reused if one exists), named and iconed for Ember."""
-    from ember.ui.qt import QApplication
+    """The QApplication (reused if one exists), named and iconed for Ember.
+
+    In a bundle, the environment gets the person's ``QT_PLUGIN_PATH`` back once Qt has read the
+    bundle's (:func:`ember.bundle.restore_qt_plugin_path`): Qt keeps its plugin folders, and the
+    programs Ember opens do not load the bundle's plugins."""
+    from ember.bundle import bundle_dir, restore_qt_plugin_path
+    from ember.ui.qt import QApplication, QCoreApplication
     from ember.ui.theme import app_icon
 
     app = QApplication.instance() or QApplication(list(argv) or ["ember"])
+    root = bundle_dir()
+    if root is not None:
+        QCoreApplication.libraryPaths()  # computed from the environment now, then kept
+        restore_qt_plugin_path(os.environ, root)
     app.setApplicationName("Ember")
     app.setOrganizationName("Ember")
     app.setApplicationDisplayName("Ember")
