@@ -20,6 +20,8 @@
 # library the bundle needs is not on this host.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi # `sh build-deb.sh` works too
 set -euo pipefail
+# What this script writes gets Debian's modes (755 / 644), whatever the builder's umask.
+umask 022
 
 if [ $# -ne 3 ] || [ ! -x "${1:-}/ember" ]; then
 	echo "usage: $0 BUNDLE_DIR VERSION OUT_DIR   (BUNDLE_DIR/ember must be executable)" >&2

@@ -249,3 +249,27 @@ def test_shared_libraries_lose_the_build_machines_runpath_and_exec_bit(tmp_path:
     assert shipped.stat().st_mode & 0o777 == 0o644
     assert (tree / "opt/ember/ember").stat().st_mode & 0o777 == 0o755
     assert "1 RUNPATHs reduced" in log
+
+
+def test_no_file_in_the_package_is_group_or_world_writable_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    # A builder with umask 000 (or 002): files the script writes itself must not inherit it.
+    bundle = _stand_in(tmp_path, with_lzma=True)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["sh", "-c", 'umask 000 && exec sh "$0" "$@"', str(BUILD_DEB), str(bundle), "0.1.0", out],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EMBER_MAINTAINER": "Test Maintainer <test@example.org>"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = subprocess.run(
+        ["dpkg-deb", "-c", str(out / "ember_0.1.0_amd64.deb")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    writable = [line for line in listing if not line.startswith("l") and line[5] + line[8] != "--"]
+    assert writable == []
