@@ -35,15 +35,26 @@ user=ember-user
 uid=4242
 
 exec > >(tee "$transcript") 2>&1
+# The root under test, and debootstrap's while it builds one (debootstrap mounts proc and sys).
 root=""
+build=""
+# remove_root DIR: unmount whatever is mounted under DIR (the host's /dev, /proc, the apt cache),
+# then delete it; a DIR that still has a mount is left in place and named, never deleted through.
+remove_root() {
+	local dir=$1 mnt
+	for mnt in $(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r); do
+		umount "$mnt" 2>/dev/null || umount -l "$mnt"
+	done
+	if awk -v d="$dir/" 'index($2, d) == 1 {found = 1} END {exit !found}' /proc/self/mounts; then
+		echo "$0: $dir still has mounts; left in place, remove it by hand" >&2
+		return 1
+	fi
+	rm -rf --one-file-system "$dir"
+}
 cleanup() {
 	set +e
-	if [ -n "$root" ]; then
-		for mnt in var/cache/apt/archives dev/pts dev proc; do
-			mountpoint -q "$root/$mnt" && umount -l "$root/$mnt"
-		done
-		rm -rf --one-file-system "$root"
-	fi
+	[ -z "$build" ] || remove_root "$build"
+	[ -z "$root" ] || remove_root "$root"
 }
 trap cleanup EXIT
 
@@ -78,11 +89,12 @@ show() {
 	"$@"
 }
 # in_root CMD: a shell command in the root as root (network as the host has it, unless
-# OFFLINE=1: then in a new network namespace with no network).
+# OFFLINE=1: then in a new network namespace with no network); pipefail: a pipeline fails when
+# any of its commands does.
 in_root() {
 	printf '# (root%s) $ %s\n' "${OFFLINE:+, no network}" "$1"
 	${OFFLINE:+unshare --net} chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive /bin/bash -c "$1"
+		DEBIAN_FRONTEND=noninteractive /bin/bash -o pipefail -c "$1"
 }
 # as_user CMD: a shell command in the root as the unprivileged user, in a new network namespace
 # with no network (only a down loopback).
@@ -90,7 +102,7 @@ as_user() {
 	printf '# (%s, no network) $ %s\n' "$user" "$1"
 	unshare --net chroot --userspec=$uid:$uid "$root" /usr/bin/env -i \
 		HOME=/home/$user USER=$user LOGNAME=$user PATH=/usr/bin:/bin LANG=C.UTF-8 \
-		QT_QPA_PLATFORM=offscreen /bin/bash -c "cd && $1"
+		QT_QPA_PLATFORM=offscreen /bin/bash -o pipefail -c "cd && $1"
 }
 
 phase "prepare a clean Debian $suite root ($variant, $arch)"
@@ -99,12 +111,20 @@ if [ ! -f "$cached" ]; then
 	# The host's configured Debian mirror (deb822 sources, else the one-line format).
 	mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
 		true)
-	[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
+	[ -n "$mirror" ] ||
+		mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+	[ -n "$mirror" ] || fail "no Debian mirror in /etc/apt/sources.list.d/debian.sources" \
+		"or /etc/apt/sources.list"
 	build=$(mktemp -d /var/tmp/ember-debootstrap.XXXXXX)
-	show debootstrap --variant=$variant --arch="$arch" "$suite" "$build" "$mirror" | tail -3
+	show debootstrap --variant=$variant --arch="$arch" "$suite" "$build" "$mirror" | tail -3 || {
+		tail -20 "$build/debootstrap/debootstrap.log" 2>/dev/null
+		fail "debootstrap"
+	}
 	mkdir -p "$cache_dir"
-	tar -C "$build" --numeric-owner -czf "$cached.part" . && mv "$cached.part" "$cached"
-	rm -rf --one-file-system "$build"
+	tar -C "$build" --numeric-owner -czf "$cached.part" . || fail "could not write $cached.part"
+	mv "$cached.part" "$cached"
+	remove_root "$build"
+	build=""
 fi
 printf 'root tarball: %s (%s)\n' "$cached" "$(du -h "$cached" | cut -f1)"
 root=$(mktemp -d /var/tmp/ember-clean-root.XXXXXX)
@@ -197,7 +217,7 @@ grep -q "harbour.md" <<<"$out" || fail "the answer does not cite harbour.md"
 echo "ok: the answer cites harbour.md"
 
 phase "ember chat (kept in the chat history)"
-as_user "printf '%s\n' 'When does the ferry to Kessock Island leave?' | ember chat; ember chat list" ||
+as_user "printf '%s\n' 'When does the ferry to Kessock Island leave?' | ember chat && ember chat list" ||
 	fail "ember chat"
 
 phase "the window, offscreen, to its first paint"
@@ -212,11 +232,12 @@ as_user "ls -la $data $data/knowledge; ls -la .config/Ember .cache/Ember 2>&1 ||
 [ -s "$root/home/$user/$data/chats.sqlite3" ] || fail "no chats database before the purge"
 [ -n "$(ls -A "$root/home/$user/$data/knowledge")" ] || fail "no index before the purge"
 # Every file of the user's: data (chats, index), settings and caches.
-keep=$(cd "$root/home/$user" && find "$data" .config/Ember .cache/Ember -type f 2>/dev/null |
+keep=$(cd "$root/home/$user" && { find "$data" .config/Ember .cache/Ember -type f 2>/dev/null || true; } |
 	sort | tr '\n' ' ')
 before=$(as_user "sha256sum $keep")
 printf '%s\n' "$before"
-OFFLINE=1 in_root "apt-get purge -y -qq ember 2>&1 | tail -2; dpkg -s ember 2>&1 | head -1"
+OFFLINE=1 in_root "apt-get purge -y -qq ember 2>&1 | tail -2 && { dpkg -s ember 2>&1 || true; } | head -1" ||
+	fail "apt-get purge ember"
 in_root "ls -d /opt/ember /usr/bin/ember 2>&1 || true"
 [ ! -e "$root/opt/ember" ] || fail "/opt/ember is still there"
 [ ! -e "$root/usr/bin/ember" ] && [ ! -L "$root/usr/bin/ember" ] || fail "/usr/bin/ember is still there"
