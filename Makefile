@@ -129,6 +129,8 @@ package: setup llama-portable
 		packaging/ember.spec
 	# No AVX-512 may reach the bundle (LLAMA_X86_64_V3): no zmm register in its llama.cpp.
 	! objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so | grep -q '%zmm'
+	# No library of the bundle may look outside it (the build machine's pyenv, /usr/local/lib64).
+	bash packaging/linux/scrub-runpaths.sh dist/ember
 	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
 		-czf dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz ember
 	EMBER_DEB_STRICT=1 sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist
@@ -145,7 +147,7 @@ screenshots: setup
 # The .deb that `make package` built, proven on a clean Debian root made with debootstrap (needs
 # root; the root is cached under ~/.cache/ember/roots): packaging/linux/test-clean-root.sh.
 .PHONY: package-test
-DEB = dist/ember_$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)_amd64.deb
+DEB = dist/ember_$(VERSION)_amd64.deb
 package-test: package
 	lintian --fail-on error $(DEB)
 	bash packaging/linux/test-clean-root.sh $(DEB)

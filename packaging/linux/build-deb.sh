@@ -67,29 +67,16 @@ cp -a "$bundle" "$stage/opt/ember"
 chmod -R u+rwX,go+rX,go-w "$stage/opt/ember"
 
 # Shared libraries: not executable (as Debian ships them), and no RUNPATH entry outside the bundle
-# (the build machine's /root/.pyenv/..., /usr/local/lib64 that a pyenv Python and wheels carry: on
-# another machine they point nowhere, or somewhere foreign). They are NOT stripped: strip breaks
-# libraries that auditwheel rewrote with patchelf (numpy's OpenBLAS then fails to load with "ELF
-# load command address/offset not page-aligned"; the clean-root test caught it), see
-# lintian-overrides.
+# (scrub-runpaths.sh; `make package` ran it already, for the tarball). Not stripped: see
+# scrub-runpaths.sh and lintian-overrides.
+find "$stage/opt/ember" -type f \( -name '*.so' -o -name '*.so.*' \) -exec chmod 644 {} +
 command -v patchelf >/dev/null || {
 	[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null &&
 		apt-get install -y -qq --no-install-recommends patchelf >/dev/null
 } || step "patchelf not found (Debian: patchelf): RUNPATHs left as they are"
-runpaths=0
-while IFS= read -r -d '' lib; do
-	[ "$(head -c4 "$lib" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
-	chmod 644 "$lib"
-	if command -v patchelf >/dev/null; then
-		old=$(patchelf --print-rpath "$lib" 2>/dev/null || true)
-		new=$(tr ':' '\n' <<<"$old" | grep '^\$ORIGIN' | paste -sd: || true)
-		if [ "$old" != "$new" ]; then
-			if [ -n "$new" ]; then patchelf --set-rpath "$new" "$lib"; else patchelf --remove-rpath "$lib"; fi
-			runpaths=$((runpaths + 1))
-		fi
-	fi
-done < <(find "$stage/opt/ember" -type f \( -name '*.so' -o -name '*.so.*' \) -print0)
-step "shared libraries: mode 644, $runpaths RUNPATHs reduced to their \$ORIGIN entries"
+if command -v patchelf >/dev/null; then
+	step "shared libraries: mode 644, $(bash "$here/scrub-runpaths.sh" "$stage/opt/ember")"
+fi
 
 step "launcher, desktop entry, icons, metainfo, MIME, man page, docs"
 install -d "$stage/usr/bin"
