@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 HEAVY_MODULES = ("torch", "llama_cpp", "faiss", "sentence_transformers", "transformers")
 
 
+# The desktop entry's file name without ``.desktop`` (build-deb.sh's APP_ID).
+DESKTOP_FILE_NAME = "ember"
+
+
 def heavy_modules_loaded() -> list[str]:
     return [name for name in HEAVY_MODULES if name in sys.modules]
 
@@ -67,6 +71,9 @@ def create_application(argv: Sequence[str] = ()) -> object:
     app.setApplicationName("Ember")
     app.setOrganizationName("Ember")
     app.setApplicationDisplayName("Ember")
+    # The desktop entry's name (packaging/linux/ember.desktop): Wayland's app id and KDE's window
+    # match find its icon and group the windows by it.
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
     app.setWindowIcon(app_icon())
     return app
 
