@@ -127,8 +127,10 @@ package: setup llama-portable
 	EMBER_LLAMA_PORTABLE=$(CURDIR)/$(LLAMA_PORTABLE) \
 		$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/ember.spec
-	# No AVX-512 may reach the bundle (LLAMA_X86_64_V3): no zmm register in its llama.cpp.
-	! objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so | grep -q '%zmm'
+	# No AVX-512 may reach the bundle (LLAMA_X86_64_V3): no zmm register in its llama.cpp
+	# libraries, and AVX2's ymm ones are there (objdump did read them).
+	objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so > build/llama-cpp.asm
+	! grep -q "%zmm" build/llama-cpp.asm && grep -q "%ymm" build/llama-cpp.asm
 	# No library of the bundle may look outside it (the build machine's pyenv, /usr/local/lib64).
 	bash packaging/linux/scrub-runpaths.sh dist/ember
 	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
