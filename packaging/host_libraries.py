@@ -64,8 +64,7 @@ def split_host_libraries(
     kept = [
         entry
         for entry in binaries
-        if entry not in dropped_set
-        and not (entry[2] == "SYMLINK" and _link_target(entry) in gone)
+        if entry not in dropped_set and not (entry[2] == "SYMLINK" and _link_target(entry) in gone)
     ]
     return kept, dropped
 
