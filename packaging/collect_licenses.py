@@ -500,10 +500,23 @@ def summary(components: list[Component], unattributed: list[str]) -> str:
     return "\n".join(lines)
 
 
+# Classifier words -> SPDX, for the summary only (index.tsv keeps what the metadata says).
+SUMMARY_NAMES = {
+    "MIT License": "MIT",
+    "Apache 2.0": "Apache-2.0",
+    "Apache Software License": "Apache-2.0",
+    "BSD License": "BSD",
+    "PSFL": "PSF-2.0",
+    "Python Software Foundation License": "PSF-2.0",
+}
+
+
 def short_licence(expression: str) -> str:
+    """The licence a component counts under in the summary."""
     if expression.startswith("see copyright"):
-        return "Debian copyright"
-    return expression.split(" (code)")[0] or "-"
+        return "Debian package copyright"
+    expression = expression.split(" (code)")[0] or "-"
+    return SUMMARY_NAMES.get(expression, expression)
 
 
 def main(argv: list[str] | None = None) -> int:
