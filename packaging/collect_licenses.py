@@ -25,6 +25,7 @@ Writes, under BUNDLE/_internal/licenses/:
     gives only an SPDX expression, the matching text from /usr/share/common-licenses;
   - `index.tsv`: component, version, licence (expression or classifier), kind, files;
   - `README`: what this folder is, and the components whose full text is not on the build machine.
+Texts are written as UTF-8 (a Latin-1 one is converted).
 Exits 1 (nothing written) when a bundled component has neither a licence file nor a licence
 expression; prints a short summary (components, licences by kind, texts missing, unattributed files).
 """
@@ -445,7 +446,7 @@ def write(internal: Path, components: list[Component], unattributed: list[str]) 
         folder = root / component.folder
         written, seen = [], set()
         for source, destination in component.texts:
-            data = source if isinstance(source, bytes) else source.read_bytes()
+            data = utf8(source if isinstance(source, bytes) else source.read_bytes())
             digest = hashlib.sha256(data).hexdigest()
             if digest in seen:
                 continue
@@ -478,6 +479,15 @@ def write(internal: Path, components: list[Component], unattributed: list[str]) 
         lines += ["", "Bundled files traced to no component:"]
         lines += [f"  {path}" for path in unattributed]
     (root / "README").write_text("\n".join(lines) + "\n")
+
+
+def utf8(data: bytes) -> bytes:
+    """A licence text as UTF-8 (a few ship as Latin-1, which lintian flags: national-encoding)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8")
+    return data
 
 
 def summary(components: list[Component], unattributed: list[str]) -> str:

@@ -168,3 +168,20 @@ def test_an_expression_without_a_text_gets_the_common_licence_texts_it_names(
     assert row["files"] == "qtlike-1.0/common-licenses/LGPL-3, qtlike-1.0/common-licenses/GPL-3"
     copied = bundle / "_internal" / "licenses" / "qtlike-1.0" / "common-licenses" / "LGPL-3"
     assert copied.read_bytes() == (COMMON_LICENSES / "LGPL-3").read_bytes()
+
+
+def test_a_latin1_licence_text_is_written_as_utf8(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    _fake_distribution(site, "oldtext", ["License-Expression: FTL"])
+    info = site / "oldtext-1.0.dist-info"
+    (info / "LICENSE.txt").write_bytes("Copyright \u00a9 David Turner\n".encode("latin-1"))
+    with open(info / "RECORD", "a") as record:
+        record.write("oldtext-1.0.dist-info/LICENSE.txt,,\n")
+    bundle = tmp_path / "ember"
+    _put(bundle, "oldtext/data.bin")
+
+    result = _collect(bundle, site)
+
+    assert result.returncode == 0, result.stderr
+    written = bundle / "_internal" / "licenses" / "oldtext-1.0" / "LICENSE.txt"
+    assert written.read_text(encoding="utf-8") == "Copyright \u00a9 David Turner\n"
