@@ -127,6 +127,7 @@ package: setup llama-portable
 	EMBER_LLAMA_PORTABLE=$(CURDIR)/$(LLAMA_PORTABLE) \
 		$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/ember.spec
+	$(BIN)/python packaging/collect_licenses.py --path $(LLAMA_PORTABLE) dist/ember
 	# No AVX-512 may reach the bundle (LLAMA_X86_64_V3): no zmm register in its llama.cpp
 	# libraries, and AVX2's ymm ones are there (objdump did read them).
 	objdump -d dist/ember/_internal/llama_cpp/lib/lib*.so > build/llama-cpp.asm
