@@ -92,7 +92,7 @@ def write_odt(path: Path, blocks: Sequence[tuple[str, str]]) -> Path:
 
 def write_epub(path: Path, chapters: Sequence[Chapter], *, title: str = "A Book") -> Path:
     """An EPUB 3 with one XHTML document per chapter, in the spine in order, each headed by its
-    title."""
+    title. Written by ebooklib, a dev-only dependency (AGPL-3.0; Ember's reader never imports it)."""
     from ebooklib import epub
 
     book = epub.EpubBook()

@@ -1,7 +1,8 @@
 """Checks a ZIP container (DOCX, PPTX, XLSX, EPUB, ODT, ODS) before any XML parser or the format's
 library sees it.
 
-python-docx (like python-pptx, openpyxl, ebooklib and odfpy) reads every part of the package whole into memory with no size limit, and XML parsers
+python-docx (like python-pptx, openpyxl and odfpy) reads every part of the package whole into
+memory with no size limit, Ember's EPUB reader reads each part it needs whole, and XML parsers
 have been tricked by entity expansion. So, first: count members from the end-of-central-directory
 record (a 20-million-entry archive must not be listed to find that out), then check declared
 sizes, compression ratios, member names, and scan every XML member for DTD declarations (EPUB's
