@@ -77,6 +77,37 @@ def test_doctor_reports_backends_and_paths(ember_home: Path) -> None:
     assert report["problems"] == []
 
 
+@pytest.mark.parametrize("command", [("doctor",), ("index", "{docs}"), ("ask", "hi")])
+def test_a_data_folder_that_cannot_be_made_is_one_clear_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """EMBER_HOME under a regular file: the folders cannot be made. One line names the folder and
+    what to do; no traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# Note\n\nThe kettle's warranty lasts two years.\n")
+    argv = [part.format(docs=docs) for part in command]
+    result = ember(*argv, env={"EMBER_HOME": str(blocker / "home")})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"ember: Ember cannot write to its folder {blocker / 'home'}")
+    assert "EMBER_HOME" in lines[-1]
+
+
+def test_an_ember_home_that_cannot_exist_at_all_is_one_clear_line() -> None:
+    result = ember("ask", "hi", env={"EMBER_HOME": "/proc/ember-home"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("ember: Ember cannot write to its folder /proc/ember-home")
+    )
+
+
 def test_doctor_names_a_llama_cpp_that_does_not_load(tmp_path: Path) -> None:
     """A damaged install (llama.cpp's shared library gone) is a problem, not a quiet ``False``."""
     import llama_cpp

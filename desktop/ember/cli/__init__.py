@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ember import __version__
 from ember.cli.common import EXIT_INTERRUPTED, wants_json
-from ember.errors import EmberError
+from ember.errors import EmberError, StorageError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -97,15 +97,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except EmberError as exc:
-        if wants_json(args):
-            print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
-        print(f"ember: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _report(args, exc)
     except KeyboardInterrupt:
         print("ember: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        folder = _own_folder(exc)
+        if folder is None:
+            raise
+        reason = exc.strerror or type(exc).__name__
+        return _report(
+            args,
+            StorageError(
+                f"Ember cannot write to its folder {folder} ({reason}: {exc.filename}). Make it "
+                "a folder you can write to, or set EMBER_HOME to one."
+            ),
+        )
+
+
+def _report(args: argparse.Namespace, exc: EmberError) -> int:
+    if wants_json(args):
+        print(json.dumps({"error": str(exc), "kind": type(exc).__name__}))
+    print(f"ember: {exc}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _own_folder(exc: OSError) -> Path | None:
+    """Ember's settings, data or cache folder that the path ``exc`` names lies in (a folder that
+    cannot be made or written: under a file, read-only, or on /proc), else None."""
+    if not isinstance(exc.filename, (str, os.PathLike)):
+        return None
+    try:
+        from ember.paths import ember_paths
+
+        paths = ember_paths()
+    except (EmberError, OSError):
+        return None
+    folders = [paths.config_dir, paths.data_dir, paths.cache_dir]
+    home = os.environ.get("EMBER_HOME")
+    if home:  # the one folder that holds the three, which may itself be what cannot be made
+        folders.append(Path(home).expanduser().resolve())
+    target = Path(exc.filename).absolute()
+    for folder in folders:
+        if target == folder or folder in target.parents:
+            return folder
+    return None
 
 
 def _never_fail_on_file_names() -> None:
