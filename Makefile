@@ -134,6 +134,7 @@ package: setup llama-portable
 	! grep -q "%zmm" build/llama-cpp.asm && grep -q "%ymm" build/llama-cpp.asm
 	# No library of the bundle may look outside it (the build machine's pyenv, /usr/local/lib64).
 	bash packaging/linux/scrub-runpaths.sh dist/ember
+	install -m644 packaging/README-bundle.txt dist/ember/README.txt
 	tar -C dist --transform 's,^ember,$(PACKAGE_NAME),S' \
 		-czf dist/$(PACKAGE_NAME)-linux-x86_64.tar.gz ember
 	EMBER_DEB_STRICT=1 sh packaging/linux/build-deb.sh dist/ember $(VERSION) dist
