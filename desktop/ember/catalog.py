@@ -46,6 +46,14 @@ class ModelEntry:
     source: str
     embedded: bool = False
     path: str = ""  # where the file is on this machine, "" when not present
+    # Where a user model came from: "file" (added by path), "hub:OWNER/REPO" (downloaded by
+    # Ember), or another app's store it is used from in place: "ollama", "lm-studio",
+    # "hf-cache", "gpt4all". "" for the built-in catalog's models.
+    origin: str = ""
+    # A vision model's projector (mmproj GGUF): its source (URL or path), sha256 and size.
+    projector_source: str = ""
+    projector_sha256: str = ""
+    projector_size_bytes: int = 0
 
     @property
     def available(self) -> bool:
@@ -165,10 +173,25 @@ def verify_checksum(entry: ModelEntry, paths: Paths | None = None) -> None:
 
 
 def add_user_model(
-    gguf_path: Path, paths: Paths | None = None, name: str | None = None
+    gguf_path: Path,
+    paths: Paths | None = None,
+    name: str | None = None,
+    *,
+    origin: str = "file",
+    source: str | None = None,
+    sha256: str | None = None,
+    license: str = "",
+    projector: Path | None = None,
 ) -> ModelEntry:
-    """Check a GGUF's header and record it in the user's catalog."""
+    """Check a GGUF's header and record it, by reference, in the user's catalog (``models.toml``).
+
+    ``origin`` says where it came from (see :class:`ModelEntry`); ``source`` defaults to
+    ``file:PATH``; ``sha256`` is computed when not given (a download passes the hash it verified).
+    ``projector`` is a vision model's mmproj file. An entry with the same name or path is
+    replaced. Raises :class:`ModelLoadError` for a file that is not a sound GGUF.
+    """
     import tomli_w
+    from filelock import FileLock
 
     from ember.engines.gguf import inspect_gguf
 
@@ -185,15 +208,20 @@ def add_user_model(
         quantization=info.file_type,
         parameters="",
         n_ctx_train=info.n_ctx_train or 0,
-        license="",
-        sha256=sha256_file(path),
-        source=f"file:{path}",
+        license=license,
+        sha256=sha256 if sha256 is not None else sha256_file(path),
+        source=source or f"file:{path}",
         embedded=False,
         path=str(path),
+        origin=origin,
+        projector_source=str(projector.resolve()) if projector else "",
+        projector_size_bytes=projector.stat().st_size if projector else 0,
     )
-    existing = [m for m in user_models(paths) if m.name != entry.name and m.path != entry.path]
-    rows = [asdict(m) for m in [*existing, entry]]
-    write_atomically(paths.user_catalog, tomli_w.dumps({"models": rows}))
+    paths.user_catalog.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(paths.user_catalog) + ".lock"):
+        existing = [m for m in user_models(paths) if m.name != entry.name and m.path != entry.path]
+        rows = [asdict(m) for m in [*existing, entry]]
+        write_atomically(paths.user_catalog, tomli_w.dumps({"models": rows}))
     return entry
 
 

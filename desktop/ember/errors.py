@@ -55,3 +55,19 @@ class ToolError(EmberError):
     """A tool could not run: unknown or disabled, bad arguments, outside the granted folders, or
     its MCP server failed to start, hung or died. The message is what the person (and the model,
     as the tool's result) is told."""
+
+
+class ModelTooLarge(ModelLoadError):
+    """A model needs more memory than this machine has free, found before llama.cpp allocates;
+    the message gives the estimate, what is free, and a smaller context or model to try."""
+
+
+class HubError(EmberError):
+    """The model hub could not answer: unreachable, a repository that does not exist, a gated or
+    private repository without a token (the message says how to get access), or a bad reply."""
+
+
+class DownloadError(EmberError):
+    """A model download failed for good (after its retries): no space left, a checksum that does
+    not match, a file the hub no longer has. The partial file is kept when it can resume and
+    deleted when it cannot be trusted; the message says which and what to do."""
