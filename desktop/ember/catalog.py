@@ -100,6 +100,18 @@ def _entry(raw: dict, models_dir: Path) -> ModelEntry:
     return entry
 
 
+def hub_file(entry: ModelEntry) -> tuple[str, str, str] | None:
+    """``(repo_id, revision, filename)`` of a catalog model whose ``source`` is a hub URL
+    (``https://HOST/OWNER/REPO/resolve/REVISION/FILE``); None for any other source. The host is
+    not kept: downloads go to the hub ``HF_ENDPOINT`` names."""
+    if not entry.source.startswith(("https://", "http://")):
+        return None
+    parts = entry.source.split("/", 3)[-1].split("/")
+    if len(parts) < 5 or parts[2] != "resolve":
+        return None
+    return f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:])
+
+
 def builtin_models(paths: Paths | None = None) -> list[ModelEntry]:
     """The built-in catalog's models, ``path`` set where the file is on this machine.
 
