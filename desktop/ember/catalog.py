@@ -54,6 +54,8 @@ class ModelEntry:
     projector_source: str = ""
     projector_sha256: str = ""
     projector_size_bytes: int = 0
+    # Place in the Models page's recommended list (1 first); 0: not recommended.
+    recommended: int = 0
 
     @property
     def available(self) -> bool:
@@ -120,6 +122,12 @@ def builtin_models(paths: Paths | None = None) -> list[ModelEntry]:
     paths = paths or ember_paths()
     data = tomllib.loads(catalog_file().read_text(encoding="utf-8"))
     return [_entry(raw, paths.models_dir) for raw in data["models"]]
+
+
+def recommended_models(paths: Paths | None = None) -> list[ModelEntry]:
+    """The built-in models the catalog recommends, in its ``recommended`` order (1 first)."""
+    chosen = [m for m in builtin_models(paths) if m.recommended > 0]
+    return sorted(chosen, key=lambda m: m.recommended)
 
 
 def user_models(paths: Paths | None = None) -> list[ModelEntry]:

@@ -22,7 +22,7 @@ def test_the_embedded_default_comes_first_and_is_installed() -> None:
 
 def test_catalog_lists_popular_instruct_families_with_their_facts() -> None:
     families = {m.family for m in catalog.builtin_models()}
-    assert {"qwen2.5", "llama3.2", "phi3", "gemma2"} <= families
+    assert {"qwen2.5", "llama3.2", "phi4", "gemma3", "smollm2", "deepseek-r1"} <= families
     for model in catalog.builtin_models():
         assert model.license and model.n_ctx_train > 0 and model.quantization and model.source
 
