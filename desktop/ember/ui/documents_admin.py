@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError
 from ember.files import shown_path
-from ember.ui import message
+from ember.ui import localdocs_import, message
 from ember.ui.documents_page import DocumentsPage, PageData, RenameDialog, open_folder_of
 from ember.ui.folder_watch import FolderWatcher
 from ember.ui.qt import QObject, Qt, QWidget
@@ -70,6 +70,7 @@ class DocumentsAdmin(QObject):
             page.renameRequested.connect(self.rename)
             page.reindexAllRequested.connect(self.reindex_all)
             page.watchToggled.connect(self.watch)
+            page.importGpt4allRequested.connect(self.import_gpt4all)
             self.page = page
         if collection:
             self.collection = collection
@@ -238,6 +239,21 @@ class DocumentsAdmin(QObject):
             return
         self.documents.index([], self.collection, again=True)
         self._show_busy()
+
+    def import_gpt4all(self, db: Path | None = None) -> None:
+        """Collections from GPT4All's LocalDocs (``db``: its database; default: GPT4All's own,
+        else one the person picks), then offer to index them (:mod:`.localdocs_import`)."""
+        db = db or localdocs_import.database(self.page or self.window)
+        if db is not None:
+            core, found = self.core, db
+            self._write(
+                "import-gpt4all",
+                lambda _r: localdocs_import.run(core, found),
+                lambda made: localdocs_import.offer_index(
+                    made, self.show_collection, self.documents.index
+                ),
+                "Could not import GPT4All's LocalDocs",
+            )
 
     def open_folder(self, path: str) -> None:
         problem = open_folder_of(path)

@@ -125,6 +125,7 @@ class DocumentsPage(QDialog):
     renameRequested = Signal()
     reindexAllRequested = Signal()
     watchToggled = Signal(bool)
+    importGpt4allRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +164,9 @@ class DocumentsPage(QDialog):
         for widget in (self.rename_button, self.reindex_all_button, self.remove_collection_button):
             actions.addWidget(widget)
         actions.addStretch(1)
+        self.import_button = QPushButton("Import from GPT4All…", self)
+        self.import_button.clicked.connect(self.importGpt4allRequested.emit)
+        actions.addWidget(self.import_button)
         layout.addLayout(actions)
 
         self.summary = QLabel("", self)
