@@ -27,7 +27,10 @@ from ember.hub.types import HubFile
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # waits between attempts (then 30 s each)
 MAX_FAILURES = 8  # attempts in a row without a new byte before a job fails (it stays resumable)
 MAX_RETRY_AFTER_S = 600.0
-CHECKPOINT_S = 2.0  # flush + fsync the partial file and record its size this often
+CHECKPOINT_S = 2.0  # record progress and look for a pause asked by another process this often
+# fsync the partial file and record its size (what survives a reboot) this often: an fsync stalls
+# the writes behind it while the page cache drains, so not every checkpoint pays for one.
+DURABLE_S = 15.0
 _CHUNK = 1 << 20  # bytes per read: pause within a megabyte, lose at most one on a kill
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -208,15 +211,16 @@ def _verify(job: JobRow, f: HubFile, partial: Path, digest: str, progress: Progr
 
 
 class _Checkpoint:
-    """Called before each chunk is written: every :data:`CHECKPOINT_S` flushes and fsyncs the
-    partial file and records its size (what survives a reboot), and notices a pause or cancel
-    asked here or by another process."""
+    """Called before each chunk is written: every :data:`CHECKPOINT_S` records the progress and
+    notices a pause or cancel asked by another process (one asked here, at once); every
+    :data:`DURABLE_S` flushes and fsyncs the partial file and records its size (what survives a
+    reboot)."""
 
     def __init__(self, store, job, f, out, progress, stopping) -> None:
         self._time = time.monotonic
         self._store, self._job, self._file, self._out = store, job, f, out
         self._progress, self._stopping = progress, stopping
-        self._last = self._time()
+        self._last = self._last_sync = self._time()
         self._durable = dict(job.durable_bytes or {})
         self._boot = boot_id()
 
@@ -226,9 +230,11 @@ class _Checkpoint:
         if self._time() - self._last < CHECKPOINT_S:
             return
         self._last = self._time()
-        self._out.flush()
-        os.fsync(self._out.fileno())
-        self._durable[self._file.filename] = self._out.tell()
+        if self._last - self._last_sync >= DURABLE_S:
+            self._last_sync = self._last
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._durable[self._file.filename] = self._out.tell()
         self._store.update(
             self._job.job_id,
             durable_bytes=self._durable,
