@@ -64,13 +64,16 @@ class Quant:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """One repository a hub search found."""
+    """One repository a hub search found. ``recommended`` marks a repository Ember's catalog
+    lists (shown first), ``title`` the catalog's name for it ("" for other hits)."""
 
     repo_id: str
     downloads: int = 0
     likes: int = 0
     gated: bool = False
     last_modified: str = ""  # ISO 8601, "" when unknown
+    recommended: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
