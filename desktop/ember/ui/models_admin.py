@@ -274,20 +274,25 @@ class ModelsAdmin(QObject):
         chosen = (kind, key)
 
         def look(report: Callable[[object], None]) -> None:
-            from ember.hub.search import remote_gguf_info, repo_models
+            from ember.hub.search import remote_gguf_info, repo_models, with_header
 
             repo = repo_models(repo_id, revision)
             report(("repo", repo))
             hardware = hardware_now()
+            # The pre-selected quant first; each quant's own header (its tensors' sizes).
             quants = sorted(repo.quants, key=lambda q: q.quantization != repo.default_quant)
             for quant in quants:
                 if handle.cancelled:
                     return
                 try:
                     info = remote_gguf_info(repo.repo_id, quant.filename, repo.revision)
-                    report(("fit", (quant.quantization, _fit_of(info, hardware))))
                 except EmberError as exc:
                     report(("fit", (quant.quantization, FitShown("", "fit unknown", str(exc)))))
+                    continue
+                if not repo.n_ctx_train:
+                    repo = with_header(repo, info)
+                    report(("facts", repo))
+                report(("fit", (quant.quantization, _fit_of(info, hardware))))
 
         def shown(item: object) -> None:
             what, value = item  # type: ignore[misc]
@@ -295,6 +300,8 @@ class ModelsAdmin(QObject):
                 return
             if what == "repo":
                 self.page.show_repo(value, preferred)
+            elif what == "facts":
+                self.page.show_facts(value)
             else:
                 self.page.show_fit(*value)
 

@@ -226,10 +226,13 @@ class ModelsPage(QDialog):
         for hit in self._hits:
             item = QListWidgetItem()
             item.setData(_KEY_ROLE, ("repo", hit.repo_id))
-            extra = [f"{hit.downloads:,} downloads"] if hit.downloads else []
+            extra = ["★ recommended"] if hit.recommended else []
+            if hit.downloads:
+                extra.append(f"{hit.downloads:,} downloads")
             if hit.gated:
                 extra.append("gated: needs a token")
-            item.setText(f"{hit.repo_id}\n{' · '.join(extra) or 'GGUF repository'}")
+            title = f"{hit.title} ({hit.repo_id})" if hit.title else hit.repo_id
+            item.setText(f"{title}\n{' · '.join(extra) or 'GGUF repository'}")
             item.setToolTip(hit.repo_id)
             self.results.addItem(item)
         for row in range(self.results.count()):
@@ -296,13 +299,7 @@ class ModelsPage(QDialog):
         default) selected."""
         self.repo = repo
         self.repo_title.setText(repo.repo_id)
-        facts = [f"licence: {repo.license or 'not stated'}"]
-        facts.append(f"context: {context_text(repo.n_ctx_train)}")
-        if repo.architecture:
-            facts.append(repo.architecture)
-        if repo.gated:
-            facts.append("gated: set HF_TOKEN to a token that has accepted its terms")
-        self.repo_info.setText(" · ".join(facts))
+        self.show_facts(repo)
         self.quants.setRowCount(len(repo.quants))
         wanted = (preferred or repo.default_quant).upper()
         chosen = 0
@@ -331,6 +328,19 @@ class ModelsPage(QDialog):
         if repo.quants:
             self.quants.selectRow(chosen)
         self._quant_changed()
+
+    def show_facts(self, repo: RepoModels) -> None:
+        """The shown repository's licence, context length, architecture, gating (a header
+        read later fills in the context length)."""
+        if self.repo is not None and self.repo.repo_id == repo.repo_id:
+            self.repo = repo
+        facts = [f"licence: {repo.license or 'not stated'}"]
+        facts.append(f"context: {context_text(repo.n_ctx_train)}")
+        if repo.architecture:
+            facts.append(repo.architecture)
+        if repo.gated:
+            facts.append("gated: set HF_TOKEN to a token that has accepted its terms")
+        self.repo_info.setText(" · ".join(facts))
 
     def show_fit(self, quantization: str, fit: FitShown) -> None:
         """The fit of the shown repo's ``quantization``."""
