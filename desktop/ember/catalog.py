@@ -279,6 +279,12 @@ def resolve_model(
         return EngineSpec("llama.cpp", str(path.resolve()), **common), None
     entry = find_model(choice, paths) if choice else default_model(paths)
     if not entry.available:
+        if entry.path and entry.origin:  # a user's model whose file went: say so, never crash
+            raise ModelNotFound(
+                f"The model {entry.name} is missing: its file {entry.path} was moved or deleted. "
+                "Put it back, add it again from where it is now (`ember models add PATH` or "
+                "`ember models discover --add`), or pick another model."
+            )
         if entry.embedded:
             raise ModelLoadError(
                 f"The embedded model {entry.file} is not installed; run `make setup` "

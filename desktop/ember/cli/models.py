@@ -9,8 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ember import catalog
+from ember.cli import discover
 from ember.cli.common import EXIT_INTERRUPTED, json_flag, wants_json
 from ember.errors import EmberError, ModelLoadError
+from ember.hub.on_disk import ORIGINS
 from ember.paths import ember_paths
 
 
@@ -29,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pull = actions.add_parser("pull", parents=[output], help="pull a model into the Ollama server")
     pull.add_argument("name")
     pull.add_argument("--host", help="Ollama host (default: from settings)")
+    discover.register(actions, output)  # models other apps downloaded
     models.set_defaults(handler=run_models)
 
     doctor = commands.add_parser(
@@ -63,7 +66,10 @@ def run_models(args: argparse.Namespace) -> int:
     entries = catalog.all_models()
     ollama_names = _ollama_models()
     if as_json:
-        rows = [{**asdict(e), "available": e.available} for e in entries]
+        rows = [
+            {**asdict(e), "available": e.available, "missing": bool(e.path) and not e.available}
+            for e in entries
+        ]
         rows += [
             {"name": f"ollama:{n}", "backend": "ollama", "available": True} for n in ollama_names
         ]
@@ -74,8 +80,11 @@ def run_models(args: argparse.Namespace) -> int:
         status = (
             "embedded" if e.embedded and e.available else "ready" if e.available else "not fetched"
         )
+        status = "missing" if e.path and not e.available else status  # moved or deleted
         size = f"{e.size_bytes / 1e6:.0f} MB" if e.size_bytes else "?"
-        print(f"{e.name:<28} {size:>9}  {e.quantization:<7} {status:<12} {e.display_name}")
+        origin = ORIGINS.get(e.origin, e.origin) if e.origin not in ("", "file") else ""
+        shown = e.display_name + (f" (from {origin})" if origin else "")
+        print(f"{e.name:<28} {size:>9}  {e.quantization:<7} {status:<12} {shown}")
     for name in ollama_names:
         print(f"{'ollama:' + name:<28} {'':>9}  {'':<7} {'ollama':<12} served by Ollama")
     return 0
