@@ -17,7 +17,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture
-def window(qtbot):
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private HOME (other apps' model folders are looked for there), none of their
+    variables set."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("OLLAMA_MODELS", "HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def window(qtbot, home):
     win = open_window(qtbot, wait_for_model=False)
     yield win
     close_window(win)
@@ -71,3 +83,25 @@ def test_use_this_model_switches_the_chats_model(qtbot, window, tmp_path: Path) 
         lambda: window.core.loaded is not None and not window.model_loading, timeout=60_000
     )
     assert window.model_picker.currentData() == "smol-user"
+
+
+def test_a_model_lm_studio_keeps_is_offered_and_used_in_place(qtbot, window, home) -> None:
+    folder = home / ".lmstudio" / "models" / "QuantFactory" / "SmolLM2-135M-Instruct-GGUF"
+    folder.mkdir(parents=True)
+    kept = folder / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    kept.symlink_to(smollm2_gguf())
+    page = _open(qtbot, window)
+    found = [name for name, state in page.on_disk_names() if state == "found"]
+    assert len(found) == 1
+    row = len(page.on_disk_names()) - 1
+    assert page.on_disk.item(row, 1).text() == "in LM Studio"
+    assert page.on_disk.item(row, 3).text() == "not added yet"
+    page.select_on_disk(found[0])
+    page.use_button.click()
+    qtbot.waitUntil(lambda: window.core.settings.model == found[0], timeout=30_000)
+    entry = catalog.find_model(found[0])
+    assert entry.origin == "lm-studio" and Path(entry.path) == smollm2_gguf().resolve()
+    qtbot.waitUntil(
+        lambda: window.core.loaded is not None and not window.model_loading, timeout=60_000
+    )
+    qtbot.waitUntil(lambda: (found[0], "ready") in page.on_disk_names(), timeout=30_000)

@@ -82,6 +82,7 @@ class ModelsAdmin(QObject):
         self.page: ModelsPage | None = None
         self.catalog: dict[str, ModelEntry] = {}  # the recommended models, by name
         self.disk: dict[str, ModelEntry] = {}  # the models on this computer, by name
+        self.found: dict[str, Any] = {}  # other apps' models (on_disk.FoundModel), by name
         self.events: dict[str, DownloadEvent] = {}  # each job's latest
         self.running: dict[str, TaskHandle] = {}  # job id → its run on the downloads worker
         self._cancel_after: set[str] = set()  # cancelled while running: removed when it stops
@@ -112,6 +113,7 @@ class ModelsAdmin(QObject):
             page.entryChosen.connect(self.choose)
             page.downloadRequested.connect(self.download)
             page.useRequested.connect(self.use)
+            page.addFoundRequested.connect(self.add_found)
             rows = page.downloads
             rows.pauseRequested.connect(self.pause)
             rows.resumeRequested.connect(self.resume)
@@ -160,24 +162,26 @@ class ModelsAdmin(QObject):
         """Read the catalog and the models on disk again; then estimate the catalog's fits."""
         paths = self.paths
 
-        def read(_report: object) -> tuple[list[ModelEntry], list[ModelEntry]]:
+        def read(_report: object) -> tuple[list[ModelEntry], list[ModelEntry], list[Any]]:
             from ember import catalog
+            from ember.hub.on_disk import discover
 
             builtin = catalog.builtin_models(paths)
             recommended = [m for m in builtin if not m.embedded]
             disk = [m for m in builtin if m.available] + catalog.user_models(paths)
-            return recommended, disk
+            return recommended, disk, discover(paths)
 
         self._run("models-read", read, self._read)
 
-    def _read(self, result: tuple[list[ModelEntry], list[ModelEntry]]) -> None:
-        recommended, disk = result
+    def _read(self, result: tuple[list[ModelEntry], list[ModelEntry], list[Any]]) -> None:
+        recommended, disk, found = result
         self.catalog = {m.name: m for m in recommended}
         self.disk = {m.name: m for m in disk}
+        self.found = {f.name: f for f in found}
         if self.page is None:
             return
         self.page.show_catalog(recommended)
-        self.page.show_on_disk(disk)
+        self.page.show_on_disk(disk, found)
         self._catalog_fits(recommended)
 
     def _hardware_now(self) -> Any:
@@ -482,6 +486,28 @@ class ModelsAdmin(QObject):
         """Make model ``name`` the chat's model (saved, loaded now)."""
         entry = self.disk.get(name)
         self.use_model("" if entry is not None and entry.embedded else name)
+
+    def add_found(self, name: str) -> None:
+        """Register another app's model ``name`` in place (no copy), then use it."""
+        found = self.found[name]
+        paths = self.paths
+
+        def register(_report: object) -> ModelEntry:
+            from ember.hub.on_disk import register
+
+            return register(found, paths)
+
+        def added(entry: ModelEntry) -> None:
+            self.models_changed()
+            self.refresh()
+            self.use_model(entry.name)
+
+        self._run(
+            "model-register",
+            register,
+            added,
+            lambda exc: message.error("This model cannot be used", _error_text(exc)),
+        )
 
 
 def _hardware_text(hardware: Any) -> str:

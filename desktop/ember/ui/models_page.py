@@ -48,6 +48,7 @@ from ember.ui.qt import (
 
 if TYPE_CHECKING:
     from ember.catalog import ModelEntry
+    from ember.hub.on_disk import FoundModel
     from ember.hub.types import RepoModels, SearchHit
 
 _KEY_ROLE = Qt.ItemDataRole.UserRole  # ("catalog" | "repo", name or repo id)
@@ -75,6 +76,7 @@ class ModelsPage(QDialog):
     entryChosen = Signal(str, str)  # ("catalog" | "repo", catalog name or repo id)
     downloadRequested = Signal(str, bool)  # the shown repo's quantization, with its projector
     useRequested = Signal(str)  # the catalog name of a model on this computer
+    addFoundRequested = Signal(str)  # the name of a model another app keeps: register, use it
 
     def __init__(self, colors: dict[str, QColor] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -87,6 +89,7 @@ class ModelsPage(QDialog):
         self._catalog: list[ModelEntry] = []
         self._hits: list[SearchHit] = []
         self._disk: list[ModelEntry] = []
+        self._found: list[FoundModel] = []  # other apps' models, not registered yet
         column = QVBoxLayout(self)
 
         top = QHBoxLayout()
@@ -379,10 +382,15 @@ class ModelsPage(QDialog):
 
     # -- models on this computer ---------------------------------------------------------------
 
-    def show_on_disk(self, entries: list[ModelEntry]) -> None:
-        """The models on this computer (and those registered whose file has gone: "missing")."""
+    def show_on_disk(
+        self, entries: list[ModelEntry], found: list[FoundModel] | None = None
+    ) -> None:
+        """The models on this computer (and those registered whose file has gone: "missing"),
+        then the models other apps keep that are not added yet (``found``; unchanged if None)."""
         self._disk = list(entries)
-        self.on_disk.setRowCount(len(entries))
+        if found is not None:
+            self._found = [f for f in found if not f.registered]
+        self.on_disk.setRowCount(len(entries) + len(self._found))
         for row, entry in enumerate(entries):
             name = QTableWidgetItem(entry.display_name or entry.name)
             name.setToolTip(entry.path or entry.source)
@@ -398,32 +406,58 @@ class ModelsPage(QDialog):
                 if color is not None:
                     state.setForeground(color)
             self.on_disk.setItem(row, 3, state)
+        for row, model in enumerate(self._found, start=len(entries)):
+            name = QTableWidgetItem(model.label)
+            name.setToolTip(str(model.path))
+            self.on_disk.setItem(row, 0, name)
+            self.on_disk.setItem(row, 1, QTableWidgetItem(f"in {model.origin_text}"))
+            self.on_disk.setItem(row, 2, QTableWidgetItem(size_text(model.size_bytes)))
+            state = QTableWidgetItem("cannot be used" if model.problem else "not added yet")
+            state.setToolTip(model.problem or "Used in place, not copied")
+            self.on_disk.setItem(row, 3, state)
         for column in (1, 2, 3):
             self.on_disk.resizeColumnToContents(column)
         self._disk_changed()
 
     def on_disk_names(self) -> list[tuple[str, str]]:
         """``(catalog name, "ready" | "missing")`` of each row, in order."""
-        return [(e.name, "ready" if e.available else "missing") for e in self._disk]
+        rows = [(e.name, "ready" if e.available else "missing") for e in self._disk]
+        return rows + [(f.name, "found") for f in self._found]
 
     def select_on_disk(self, name: str) -> None:
-        for row, entry in enumerate(self._disk):
-            if entry.name == name:
-                self.on_disk.selectRow(row)
+        names = [e.name for e in self._disk] + [f.name for f in self._found]
+        if name in names:
+            self.on_disk.selectRow(names.index(name))
 
-    def _selected_disk(self) -> ModelEntry | None:
+    def _selected_disk(self) -> ModelEntry | FoundModel | None:
         rows = self.on_disk.selectionModel().selectedRows()
-        return self._disk[rows[0].row()] if rows else None
+        if not rows:
+            return None
+        row = rows[0].row()
+        return self._disk[row] if row < len(self._disk) else self._found[row - len(self._disk)]
 
     def _disk_changed(self) -> None:
         entry = self._selected_disk()
-        self.use_button.setEnabled(entry is not None and entry.available)
-        if entry is not None and not entry.available:
-            self.disk_note.setText("Its file is missing: download it again or remove it.")
-        else:
+        if entry is None:
+            self.use_button.setEnabled(False)
             self.disk_note.setText("")
+        elif hasattr(entry, "available"):
+            self.use_button.setEnabled(entry.available)
+            self.disk_note.setText(
+                "" if entry.available else "Its file is missing: download it again or remove it."
+            )
+        else:
+            self.use_button.setEnabled(not entry.problem)
+            self.disk_note.setText(
+                entry.problem or f"Used where {entry.origin_text} keeps it, without a copy."
+            )
 
     def _use(self) -> None:
         entry = self._selected_disk()
-        if entry is not None and entry.available:
-            self.useRequested.emit(entry.name)
+        if entry is None:
+            return
+        if hasattr(entry, "available"):
+            if entry.available:
+                self.useRequested.emit(entry.name)
+        elif not entry.problem:
+            self.addFoundRequested.emit(entry.name)
