@@ -237,6 +237,21 @@ def add_user_model(
     return entry
 
 
+def remove_user_model(name: str, paths: Paths | None = None) -> bool:
+    """Drop ``name`` from the user's catalog (the file itself is left alone); False if absent."""
+    import tomli_w
+    from filelock import FileLock
+
+    paths = paths or ember_paths()
+    with FileLock(str(paths.user_catalog) + ".lock"):
+        existing = user_models(paths)
+        kept = [asdict(m) for m in existing if m.name != name]
+        if len(kept) == len(existing):
+            return False
+        write_atomically(paths.user_catalog, tomli_w.dumps({"models": kept}))
+    return True
+
+
 def resolve_model(
     choice: str | None, settings: Settings, paths: Paths | None = None
 ) -> tuple[EngineSpec, ModelEntry | None]:
