@@ -80,7 +80,10 @@ def test_use_this_model_switches_the_chats_model(qtbot, window, tmp_path: Path) 
     page.use_button.click()
     assert window.core.settings.model == "smol-user"
     qtbot.waitUntil(
-        lambda: window.core.loaded is not None and not window.model_loading, timeout=60_000
+        lambda: (
+            getattr(window.core.loaded, "key", None) == "smol-user" and not window.model_loading
+        ),
+        timeout=60_000,
     )
     assert window.model_picker.currentData() == "smol-user"
 

@@ -34,7 +34,7 @@ class DownloadRow(QFrame):
         super().__init__(parent)
         self.setObjectName("DownloadRow")
         self.job_id = job_id
-        self.event: DownloadEvent | None = None
+        self.last: DownloadEvent | None = None  # (not "event": QWidget.event)
         column = QVBoxLayout(self)
         column.setContentsMargins(8, 6, 8, 6)
         column.setSpacing(2)
@@ -59,7 +59,7 @@ class DownloadRow(QFrame):
 
     def show_event(self, event: DownloadEvent) -> None:
         """Redraw from ``event`` (its job's latest)."""
-        self.event = event
+        self.last = event
         self.name_label.setText(event.name)
         fraction = event.fraction
         if fraction is None:
@@ -128,7 +128,7 @@ class DownloadRows(QWidget):
 
     def _cancel_pressed(self, job_id: str) -> None:
         row = self.rows[job_id]
-        if row.event is not None and row.event.finished:
+        if row.last is not None and row.last.finished:
             self.dismissRequested.emit(job_id)
         else:
             self.cancelRequested.emit(job_id)

@@ -10,6 +10,7 @@ run (closed, killed, rebooted) are listed at start as they were left, to resume 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -85,15 +86,25 @@ class ModelsAdmin(QObject):
         self.found: dict[str, Any] = {}  # other apps' models (on_disk.FoundModel), by name
         self.events: dict[str, DownloadEvent] = {}  # each job's latest
         self.running: dict[str, TaskHandle] = {}  # job id → its run on the downloads worker
-        self._cancel_after: set[str] = set()  # cancelled while running: removed when it stops
         self._hardware: Any = None
         self._lookup: TaskHandle | None = None  # the repo listing / fit estimate in progress
         self._chosen: tuple[str, str] | None = None
         self.busy = 0  # hub calls not yet answered (tests wait on it)
+        self._queue: Any = None  # the one DownloadQueue (pause and cancel reach its runs)
+        self._queue_lock = threading.Lock()
 
     @property
     def paths(self) -> Paths:
         return self.core.paths
+
+    def queue(self) -> Any:
+        """*worker* The download queue (made on first use: it opens its SQLite store)."""
+        with self._queue_lock:
+            if self._queue is None:
+                from ember.hub.downloads import DownloadQueue
+
+                self._queue = DownloadQueue(self.paths)
+            return self._queue
 
     # -- the page ------------------------------------------------------------------------------
 
@@ -282,7 +293,11 @@ class ModelsAdmin(QObject):
 
             repo = repo_models(repo_id, revision)
             report(("repo", repo))
-            hardware = hardware_now()
+            try:
+                hardware = hardware_now()
+            except Exception as exc:  # no estimate, but the repository is still shown
+                log_error("hardware", exc)
+                hardware = None
             # The pre-selected quant first; each quant's own header (its tensors' sizes).
             quants = sorted(repo.quants, key=lambda q: q.quantization != repo.default_quant)
             for quant in quants:
@@ -290,13 +305,14 @@ class ModelsAdmin(QObject):
                     return
                 try:
                     info = remote_gguf_info(repo.repo_id, quant.filename, repo.revision)
-                except EmberError as exc:
-                    report(("fit", (quant.quantization, FitShown("", "fit unknown", str(exc)))))
-                    continue
-                if not repo.n_ctx_train:
-                    repo = with_header(repo, info)
-                    report(("facts", repo))
-                report(("fit", (quant.quantization, _fit_of(info, hardware))))
+                    if not repo.n_ctx_train:
+                        repo = with_header(repo, info)
+                        report(("facts", repo))
+                    shown = _fit_of(info, hardware)
+                except Exception as exc:  # the quant stays listed, its fit said to be unknown
+                    log_error(f"fit of {repo.repo_id} {quant.quantization}", exc)
+                    shown = FitShown("", "fit unknown", _error_text(exc))
+                report(("fit", (quant.quantization, shown)))
 
         def shown(item: object) -> None:
             what, value = item  # type: ignore[misc]
@@ -321,12 +337,10 @@ class ModelsAdmin(QObject):
 
     def restore(self) -> None:
         """List the jobs the queue kept from an earlier run (unfinished ones stay paused)."""
-        paths = self.paths
+        queue = self.queue
 
         def read(_report: object) -> list[DownloadEvent]:
-            from ember.hub.downloads import DownloadQueue
-
-            return DownloadQueue(paths).jobs()
+            return queue().jobs()
 
         def listed(events: list[DownloadEvent]) -> None:
             for event in events:
@@ -349,17 +363,14 @@ class ModelsAdmin(QObject):
             if entry.sha256 and entry.file == quant.filename.rsplit("/", 1)[-1]:
                 expected = {quant.filename: entry.sha256}
         name = f"{repo.repo_id} · {quantization or quant.filename}"
-        paths = self.paths
+        queue = self.queue
 
         def add(_report: object) -> str:
-            from ember.hub.downloads import DownloadQueue
-
-            return DownloadQueue(paths).add(
+            return queue().add(
                 repo.repo_id,
                 quant,
                 revision=repo.revision,
                 projector=projector,
-                name=name,
                 expected_sha256=expected,
             )
 
@@ -380,13 +391,11 @@ class ModelsAdmin(QObject):
         running = self.running.get(job_id)
         if running is not None and not running.done:
             return running
-        paths = self.paths
+        queue = self.queue
         handle = TaskHandle(f"download {job_id}")
 
         def run(report: Callable[[object], None]) -> ModelEntry:
-            from ember.hub.downloads import DownloadQueue
-
-            return DownloadQueue(paths).run(job_id, _throttled(report), handle.cancel_token)
+            return queue().run(job_id, _throttled(report), handle.cancel_token)
 
         self.running[job_id] = handle
         return self.tasks.run_on(
@@ -420,58 +429,52 @@ class ModelsAdmin(QObject):
             self.page.select_on_disk(entry.name)
 
     def _stopped(self, job_id: str, error: BaseException) -> None:
-        """The run ended without a model: paused, cancelled, or failed (its row says why)."""
-        self.running.pop(job_id, None)
-        if job_id in self._cancel_after:
-            self._cancel_after.discard(job_id)
-            self.cancel(job_id)
-            return
-        event = self.events.get(job_id)
-        if event is not None and not event.finished and event.state != "paused":
-            from dataclasses import replace
+        """The run ended without a model: paused or cancelled (the queue's last event said
+        so), stopped before it started, or failed (its row says why)."""
+        from dataclasses import replace
 
-            if isinstance(error, GenerationCancelled):
+        from ember.hub.downloads import DownloadStopped
+
+        self.running.pop(job_id, None)
+        event = self.events.get(job_id)
+        if isinstance(error, DownloadStopped):
+            if event is not None and event.state != error.state:
+                self._show(replace(event, state=error.state, speed_bps=0.0, eta_s=None))  # type: ignore[arg-type]
+            return
+        if event is None:
+            return
+        if isinstance(error, GenerationCancelled):  # paused (or closing) before it started
+            if not event.finished:
                 self._show(replace(event, state="paused", speed_bps=0.0, eta_s=None))
-            else:
-                self._show(replace(event, state="failed", message=_error_text(error)))
-        if not isinstance(error, GenerationCancelled) and (event is None or not event.message):
-            message.error("Download failed", _error_text(error))
+            return
+        if event.state != "failed":
+            self._show(replace(event, state="failed", message=_error_text(error)))
 
     def pause(self, job_id: str) -> None:
         """Stop job ``job_id`` where it is; its bytes stay on disk for :meth:`resume`."""
         handle = self.running.get(job_id)
         if handle is not None:
             handle.cancel()
-        paths = self.paths
-
-        def pause(_report: object) -> None:
-            from ember.hub.downloads import DownloadQueue
-
-            DownloadQueue(paths).pause(job_id)
-
-        self._run("download-pause", pause, lambda _r: None)
+        queue = self.queue
+        self._run("download-pause", lambda _r: queue().pause(job_id), lambda _r: None)
 
     def resume(self, job_id: str) -> None:
+        """Run job ``job_id`` again, from the bytes on disk."""
         self.start(job_id)
 
     def cancel(self, job_id: str) -> None:
-        """Stop job ``job_id`` and remove its partial files (once its run has let go of them)."""
+        """Stop job ``job_id`` and delete its partial files (a running one at its next chunk)."""
         handle = self.running.get(job_id)
-        if handle is not None and not handle.done:
-            self._cancel_after.add(job_id)
-            handle.cancel()
-            return
-        paths = self.paths
+        queue = self.queue
 
         def cancel(_report: object) -> None:
-            from ember.hub.downloads import DownloadQueue
-
-            DownloadQueue(paths).cancel(job_id)
+            queue().cancel(job_id)
 
         def cancelled(_result: object) -> None:
-            self.events.pop(job_id, None)
-            if self.page is not None:
-                self.page.downloads.drop(job_id)
+            if handle is not None and not handle.done:
+                handle.cancel()  # still queued behind another download: it never starts
+            if handle is None or handle.done:
+                self._dismiss(job_id)
 
         self._run("download-cancel", cancel, cancelled)
 
