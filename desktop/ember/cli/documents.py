@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ember.cli import gpt4all
 from ember.cli.common import (
     EXIT_INTERRUPTED,
     ProgressBar,
@@ -63,7 +64,9 @@ def register(subparsers: Any) -> None:
     search.add_argument("--k", type=int, default=5, metavar="N", help="results to show")
     search.set_defaults(handler=run_search)
 
-    docs = subparsers.add_parser("docs", help="list, remove, rename or re-index indexed documents")
+    docs = subparsers.add_parser(
+        "docs", aliases=["documents"], help="list, remove, rename or re-index indexed documents"
+    )
     actions = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=[output], help="list documents with their state")
     listing.add_argument("--collection", metavar="NAME")
@@ -88,6 +91,7 @@ def register(subparsers: Any) -> None:
     rename.add_argument("old", metavar="OLD")
     rename.add_argument("new", metavar="NEW")
     rename.set_defaults(handler=run_docs_rename)
+    gpt4all.register(actions, output)  # import-gpt4all: GPT4All's LocalDocs folders
 
 
 @contextmanager

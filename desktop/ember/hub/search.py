@@ -198,7 +198,8 @@ def search(query: str, limit: int = 20) -> list[SearchHit]:
                 limit=limit,
                 token=session.token(),
             )
-        )
+        ),
+        attempts=1,  # list_models pages with huggingface_hub's own backoff on 429/5xx
     )
     first = [hit for hit in picks.values() if _matches(words, hit)]
     from_hub = {info.id: info for info in found}

