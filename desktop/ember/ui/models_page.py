@@ -115,6 +115,8 @@ class ModelsPage(QDialog):
         self.results.setAccessibleName("Recommended models and search results")
         self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.results.currentItemChanged.connect(self._result_changed)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         detail = QWidget(split)
         right = QVBoxLayout(detail)
         right.setContentsMargins(8, 0, 0, 0)
@@ -152,8 +154,8 @@ class ModelsPage(QDialog):
         buttons.addWidget(self.download_button)
         right.addLayout(buttons)
         split.setStretchFactor(1, 1)
-        split.setSizes([330, 470])
-        column.addWidget(split, 3)
+        split.setSizes([380, 520])
+        column.addWidget(split, 5)
 
         self.tabs = QTabWidget(self)
         self.downloads = DownloadRows()
@@ -208,7 +210,8 @@ class ModelsPage(QDialog):
 
     def show_hits(self, hits: list[SearchHit], query: str) -> None:
         """A search's repositories, under the recommended models; none found says so."""
-        self._hits = list(hits)
+        # The catalog's own repositories are listed above already, with their fit.
+        self._hits = [hit for hit in hits if not hit.recommended]
         self._fill_results(query)
 
     def _fill_results(self, query: str = "") -> None:
@@ -246,6 +249,9 @@ class ModelsPage(QDialog):
     def _heading(self, text: str) -> None:
         item = QListWidgetItem(text)
         item.setFlags(Qt.ItemFlag.NoItemFlags)
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
         self.results.addItem(item)
 
     def _catalog_item(self, item: QListWidgetItem, entry: ModelEntry) -> None:
