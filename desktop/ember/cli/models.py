@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ember import catalog
-from ember.cli import discover
+from ember.cli import discover, downloads
 from ember.cli.common import EXIT_INTERRUPTED, json_flag, wants_json
 from ember.errors import EmberError, ModelLoadError
 from ember.hub.on_disk import ORIGINS
@@ -32,6 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pull.add_argument("name")
     pull.add_argument("--host", help="Ollama host (default: from settings)")
     discover.register(actions, output)  # models other apps downloaded
+    downloads.register(actions)
     models.set_defaults(handler=run_models)
 
     doctor = commands.add_parser(
@@ -48,6 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_models(args: argparse.Namespace) -> int:
     action = args.models_action or "list"
     as_json = wants_json(args)
+    if action in downloads.ACTIONS:
+        return downloads.run(args)
     if action == "add":
         entry = catalog.add_user_model(args.path, name=args.name)
         print(json.dumps(asdict(entry)) if as_json else f"Added {entry.name} ({entry.path}).")
@@ -73,7 +76,7 @@ def run_models(args: argparse.Namespace) -> int:
         rows += [
             {"name": f"ollama:{n}", "backend": "ollama", "available": True} for n in ollama_names
         ]
-        print(json.dumps(rows))
+        print(json.dumps(rows + downloads.unfinished_rows()))
         return 0
     print(f"{'NAME':<28} {'SIZE':>9}  {'QUANT':<7} {'STATUS':<12} DESCRIPTION")
     for e in entries:
@@ -87,6 +90,7 @@ def run_models(args: argparse.Namespace) -> int:
         print(f"{e.name:<28} {size:>9}  {e.quantization:<7} {status:<12} {shown}")
     for name in ollama_names:
         print(f"{'ollama:' + name:<28} {'':>9}  {'':<7} {'ollama':<12} served by Ollama")
+    downloads.print_unfinished()
     return 0
 
 
