@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ember import catalog
+from ember.cli import hub as hub_cli
 from ember.cli.common import EXIT_INTERRUPTED, json_flag, wants_json
 from ember.errors import EmberError, ModelLoadError
 from ember.paths import ember_paths
@@ -29,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pull = actions.add_parser("pull", parents=[output], help="pull a model into the Ollama server")
     pull.add_argument("name")
     pull.add_argument("--host", help="Ollama host (default: from settings)")
+    hub_cli.register(actions, output)  # search, info
     models.set_defaults(handler=run_models)
 
     doctor = commands.add_parser(
