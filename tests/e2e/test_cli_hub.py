@@ -79,7 +79,7 @@ def test_info_prints_a_table_with_fit_labels_and_the_preselected_quant(
     starred = [line for line in lines if line.startswith("*")]
     assert len(starred) == 1 and "Q8_0" in starred[0]  # the file the URL pointed at
     assert "Fits" in starred[0] and "253 MB" in starred[0]
-    assert "context length: 8,192 tokens" in result.stdout
+    assert "context length: 32,768 tokens" in result.stdout  # Gemma 3's, from the Q8_0 header
     assert "mmproj-multi-f16.gguf" in result.stdout
 
 

@@ -101,7 +101,8 @@ def run_info(args: argparse.Namespace) -> int:
 
     repo, _ = _repo(args)
     fits: list[QuantFit] = [] if args.no_fit else quant_fits(repo)
-    for f in fits:  # the hub's listing may not say; the headers do
+    # The hub's listing may not say the context length; the headers do (the pre-selected first).
+    for f in sorted(fits, key=lambda f: f.quantization != repo.default_quant):
         if f.n_ctx_train and not repo.n_ctx_train:
             repo = replace(repo, n_ctx_train=f.n_ctx_train, architecture=f.architecture)
     if wants_json(args):
