@@ -177,3 +177,11 @@ def test_a_gated_repository_says_how_to_get_access_and_opens_with_a_token(
     assert "HF_TOKEN" in str(caught.value) and f"{hub.url}/{GATED}" in str(caught.value)
     monkeypatch.setenv("HF_TOKEN", hub.token)
     assert remote_gguf_info(GATED, "gated-Q4_1.gguf", repo.revision).architecture == "llama"
+
+
+def test_a_header_read_answered_503_is_retried(hub: HubTestServer) -> None:
+    hub.faults.retry_after_s = 0.2
+    hub.faults.statuses[:] = [503]
+    info = remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, "main")  # a branch: never from the cache
+    assert info.architecture == "llama"
+    assert hub.faults.statuses == []
