@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
@@ -289,30 +290,33 @@ class ModelsAdmin(QObject):
         chosen = (kind, key)
 
         def look(report: Callable[[object], None]) -> None:
-            from ember.hub.search import remote_gguf_info, repo_models, with_header
+            from ember.hub.fit_labels import quant_fit
+            from ember.hub.search import repo_models
 
             repo = repo_models(repo_id, revision)
             report(("repo", repo))
-            try:
-                hardware = hardware_now()
-            except Exception as exc:  # no estimate, but the repository is still shown
-                log_error("hardware", exc)
-                hardware = None
             # The pre-selected quant first; each quant's own header (its tensors' sizes).
             quants = sorted(repo.quants, key=lambda q: q.quantization != repo.default_quant)
             for quant in quants:
                 if handle.cancelled:
                     return
                 try:
-                    info = remote_gguf_info(repo.repo_id, quant.filename, repo.revision)
-                    if not repo.n_ctx_train:
-                        repo = with_header(repo, info)
-                        report(("facts", repo))
-                    shown = _fit_of(info, hardware)
-                except Exception as exc:  # the quant stays listed, its fit said to be unknown
+                    verdict = quant_fit(repo, quant, hardware_now())  # "unknown": header unread
+                except Exception as exc:  # no estimate; the repository stays shown
                     log_error(f"fit of {repo.repo_id} {quant.quantization}", exc)
                     shown = FitShown("", "fit unknown", _error_text(exc))
-                report(("fit", (quant.quantization, shown)))
+                    report(("fit", (quant.quantization, shown)))
+                    continue
+                if not repo.n_ctx_train and verdict.n_ctx_train:
+                    repo = replace(
+                        repo,
+                        n_ctx_train=verdict.n_ctx_train,
+                        architecture=repo.architecture or verdict.architecture,
+                    )
+                    report(("facts", repo))
+                label = "" if verdict.label == "unknown" else verdict.label
+                text = "fit unknown" if not label else verdict.text
+                report(("fit", (quant.quantization, FitShown(label, text, verdict.reason))))
 
         def shown(item: object) -> None:
             what, value = item  # type: ignore[misc]
@@ -417,8 +421,6 @@ class ModelsAdmin(QObject):
         self.running.pop(job_id, None)
         event = self.events.get(job_id)
         if event is not None and event.state != "done":
-            from dataclasses import replace
-
             self._show(replace(event, state="done", bytes_done=event.bytes_total, speed_bps=0.0,
                                eta_s=None, model_name=entry.name))  # fmt: skip
         message.info(f"{entry.display_name} is ready ({size_text(entry.size_bytes)}).")
@@ -431,8 +433,6 @@ class ModelsAdmin(QObject):
     def _stopped(self, job_id: str, error: BaseException) -> None:
         """The run ended without a model: paused or cancelled (the queue's last event said
         so), stopped before it started, or failed (its row says why)."""
-        from dataclasses import replace
-
         from ember.hub.downloads import DownloadStopped
 
         self.running.pop(job_id, None)
