@@ -240,7 +240,15 @@ class ModelsAdmin(QObject):
             else:
                 self.page.show_catalog_fit(key, value)
 
-        self._run("catalog-fits", estimate, lambda _r: None, lambda _e: None, shown)
+        def failed(error: BaseException) -> None:
+            log_error("catalog fits", error)
+            if self.page is not None:
+                self.page.hardware_label.setText(
+                    f"No fit estimates: this computer's memory could not be read "
+                    f"({_error_text(error)})."
+                )
+
+        self._run("catalog-fits", estimate, lambda _r: None, failed, shown)
 
     # -- search and a repository ---------------------------------------------------------------
 
