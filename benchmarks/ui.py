@@ -1,6 +1,6 @@
 """Desktop app benchmark: event-loop stalls while streaming and indexing, and start-up time.
 
-    python benchmarks/ui.py [--quick] [--busy]
+    python benchmarks/ui.py [--quick] [--busy] [--download]
 
 * ``stall_streaming_ms``: worst gap (beyond a 10 ms timer's period) in the GUI event loop while the
   embedded model streams ~300 tokens into the real window.
@@ -11,6 +11,10 @@
 * ``stall_locked_history_ms``: the same while sending a message with another process holding the
   chat history's write lock for 5 s (``BEGIN IMMEDIATE`` in a child process): the history is
   written off the GUI thread, so the answer waits, not the window.
+* ``stall_downloading_ms``: the same while the real window downloads Gemma 3 270M (~250 MB) from
+  a loopback Hugging Face Hub (``tests/support/hf_hub_server.py``, through ``HF_ENDPOINT``) with
+  the Models page open, drawing the download's progress row; ``download_s`` how long it took
+  (fetch, sha256, registration).
 * ``stall_opening_history_ms``: the worst stall from ``show()`` until the window has filled in
   with a large chat history (~200 MB, warm in the page cache; opening checks every page), next to
   ``stall_first_paint_ms``, the same with an empty history: the difference is what opening costs
@@ -24,6 +28,8 @@
   both run as subprocesses in this run, alternating (median ratio of the pairs); goal <= 2.
   ``startup_cpu_ratio`` is the same for CPU seconds used by then (steadier on a busy machine).
   The start-up processes may write ``__pycache__`` (an installed app has compiled bytecode).
+
+``--download`` measures only ``stall_downloading_ms`` (a fresh window; about half a minute).
 
 ``--busy`` runs two CPU-bound processes beside the app (bounded in time, killed at the end) and
 measures only the streaming, indexing, asking and locked-history stalls.
@@ -319,6 +325,57 @@ def _send_while_locked(app, window, database: Path, seconds: float):  # type: ig
     return round(stall, 1), over, round(time.perf_counter() - started, 2)
 
 
+def _download_in_window(app, window) -> tuple[float, int, float, str]:  # type: ignore[no-untyped-def]
+    """Worst stall (ms) and stalls over the goal while the window downloads Gemma 3 270M from a
+    loopback hub with the Models page open; seconds it took; the job's final state."""
+    from tests.support.hf_hub_server import serve_real_models
+    from tests.support.real_models import GEMMA3_REPO
+
+    from ember.ui.probe import StallProbe
+
+    hub = serve_real_models()
+    os.environ["HF_ENDPOINT"] = hub.url
+    try:
+        page = window.models.open_hub()
+        admin = window.models.hub
+        _wait(app, lambda: admin.busy == 0, 60)
+        admin.search(GEMMA3_REPO)  # owner/repo: that repository, opened at once
+        _wait(app, lambda: admin.busy == 0 and page.repo is not None, 60)
+        probe = StallProbe()
+        probe.start()
+        started = time.perf_counter()
+        page.download_button.click()
+        _wait(app, lambda: any(e.finished for e in admin.events.values()), 600)
+        stall, over = probe.stop(), probe.over_goal
+        took = time.perf_counter() - started
+        state = next(e.state for e in admin.events.values() if e.finished)
+        page.close()
+    finally:
+        hub.close()
+        os.environ.pop("HF_ENDPOINT", None)
+    return round(stall, 1), over, round(took, 2), state
+
+
+def measure_downloading(home: Path) -> dict[str, object]:
+    """Only ``stall_downloading_ms`` (``--download``): a fresh window, its model loaded."""
+    os.environ["EMBER_HOME"] = str(home)
+    from ember.ui.app import create_application, create_window, shutdown_window
+
+    app = create_application()
+    window = create_window()
+    window.show()
+    _wait(app, lambda: window.core.loaded is not None and not window.model_loading, 120)
+    stall, over, took, state = _download_in_window(app, window)
+    window.close()
+    shutdown_window(window)
+    return {
+        "stall_downloading_ms": stall,
+        "stalls_over_50ms_downloading": over,
+        "download_s": took,
+        "download_state": state,
+    }
+
+
 def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     os.environ["EMBER_HOME"] = str(home)
     from ember.config import Settings, save_settings
@@ -373,6 +430,7 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
     # not freeze the window while the history waits for it.
     database = window.core.paths.chats_db
     stall_locked, over_locked, locked_s = _send_while_locked(app, window, database, 5.0)
+    stall_download, over_download, download_s, download_state = _download_in_window(app, window)
     heavy = heavy_modules_loaded()
     window.close()
     shutdown_window(window)
@@ -393,6 +451,10 @@ def measure_stalls(tokens: int, files: int, home: Path) -> dict[str, object]:
         "stall_locked_history_ms": stall_locked,
         "stalls_over_50ms_locked_history": over_locked,
         "locked_history_answer_s": locked_s,
+        "stall_downloading_ms": stall_download,
+        "stalls_over_50ms_downloading": over_download,
+        "download_s": download_s,
+        "download_state": download_state,
         "heavy_modules_in_gui_process": heavy,
     }
 
@@ -437,6 +499,12 @@ def _stall_rows(r: dict[str, object]) -> list[tuple[str, str, str]]:
             f"answered in {r['locked_history_answer_s']} s; "
             f"{r['stalls_over_50ms_locked_history']} > 50 ms",
         ),
+        (
+            "worst stall downloading",
+            f"{r['stall_downloading_ms']} ms",
+            f"Gemma 3 270M from a loopback hub, Models page open: {r['download_state']} in "
+            f"{r['download_s']} s; {r['stalls_over_50ms_downloading']} > 50 ms",
+        ),
     ]
 
 
@@ -448,7 +516,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the stalls, with two CPU-bound processes running beside the app",
     )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="only the stall while the window downloads a model from a loopback hub",
+    )
     args = parser.parse_args(argv)
+    if args.download:
+        with tempfile.TemporaryDirectory(prefix="ember-bench-ui-") as tmp:
+            r = measure_downloading(Path(tmp) / "download")
+        print(
+            f"worst stall downloading  {r['stall_downloading_ms']:>8} ms  Gemma 3 270M from a "
+            f"loopback hub: {r['download_state']} in {r['download_s']} s; "
+            f"{r['stalls_over_50ms_downloading']} > 50 ms; load {' '.join(map(str, _load()))}"
+        )
+        print(json.dumps({**r, "cpus": os.cpu_count()}))
+        return 0
     runs = 5 if args.quick else 9
     files = 30 if args.quick else 200
     tokens = 300

@@ -10,7 +10,9 @@ documents), new-chat-documents (a new chat carrying the last chat's documents), 
 mid-run), small-window (800×600), settings, source-viewer (an answer from a PDF guide beside the
 cited page, its passage highlighted), tools-approval and tools (the model calls an MCP server's
 ``add``: the card asking first, then the answer with the step opened on its arguments and
-result). ``--only source-viewer`` or ``--only tools`` takes those alone.
+result), models (the Models page: a hub search, a model's quantizations with their fit, and its
+download running, from a loopback hub; also saved as ``models.png``). ``--only source-viewer``,
+``--only tools`` or ``--only models`` takes those alone.
 """
 
 from __future__ import annotations
@@ -192,6 +194,49 @@ def _settle(app, seconds: float = 0.3) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.01)
 
 
+def _models_shot(app, window, out: Path, theme: str, grab) -> None:  # type: ignore[no-untyped-def]
+    """The Models page: a search of a (loopback) hub, Gemma 3 270M's quantizations with their
+    fit, and its download running (the server's rate cap keeps it going for the shot).
+    Saved as ``models-THEME.png``; the light one also as ``models.png``."""
+    sys.path.insert(0, str(ROOT))  # tests.support
+    from tests.support.hf_hub_server import serve_real_models
+    from tests.support.real_models import GEMMA3_REPO
+
+    hub = serve_real_models()
+    hub.faults.rate_bps = 6_000_000  # ~250 MB: the download runs for about 40 s
+    os.environ["HF_ENDPOINT"] = hub.url
+    try:
+        page = window.models.open_hub()
+        admin = window.models.hub
+        page.resize(1060, 760)
+        _wait(app, lambda: admin.busy == 0, 60)
+        page.search_box.setText("gguf")
+        page.search_button.click()
+        _wait(app, lambda: admin.busy == 0 and ("repo", GEMMA3_REPO) in page.result_keys(), 60)
+        page.choose("repo", GEMMA3_REPO)
+        _wait(app, lambda: page.repo is not None and admin.busy == 0, 60)
+        page.download_button.click()
+        _wait(
+            app,
+            lambda: any(
+                e.state == "downloading" and e.bytes_done > 40_000_000
+                for e in admin.events.values()
+            ),
+            120,
+        )
+        _settle(app, 1.5)  # a speed and a time left to show
+        grab("models", page)
+        if theme == "light":
+            shutil.copyfile(out / "models-light.png", out / "models.png")
+        for job_id in list(admin.events):
+            admin.cancel(job_id)
+        _wait(app, lambda: not admin.running and admin.busy == 0, 60)
+        page.close()
+    finally:
+        hub.close()
+        os.environ.pop("HF_ENDPOINT", None)
+
+
 def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Path]:
     os.environ["EMBER_HOME"] = str(work / f"home-{theme}")
     os.environ["EMBER_THEME"] = theme
@@ -243,6 +288,8 @@ def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Pa
         _viewer_shot(app, window, work, grab)
     if only == "tools":
         _tools_shot(app, window, grab)
+    if only == "models":
+        _models_shot(app, window, out, theme, grab)
     if only is not None:
         window.close()
         shutdown_window(window)
@@ -307,6 +354,7 @@ def shoot(theme: str, out: Path, work: Path, only: str | None = None) -> list[Pa
     window.resize(1280, 820)
 
     _tools_shot(app, window, grab)
+    _models_shot(app, window, out, theme, grab)
 
     dialog = window.open_settings()
     _settle(app, 0.5)
@@ -322,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Save screenshots of Ember's main states.")
     parser.add_argument("--theme", choices=("light", "dark", "both"), default="both")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--only", choices=("source-viewer", "tools"), help="take this shot alone")
+    parser.add_argument(
+        "--only", choices=("source-viewer", "tools", "models"), help="take this shot alone"
+    )
     args = parser.parse_args(argv)
 
     if not os.environ.get("DISPLAY") and os.environ.get("EMBER_SCREENSHOTS_CHILD") != "1":

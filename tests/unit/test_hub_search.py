@@ -1,62 +1,30 @@
-"""Searching the hub and reading a repository's models, against the loopback hub with real GGUF bytes.
-
-Extra repositories are made in a temporary folder from the real SmolLM2 file: a split GGUF is the
-file cut into three byte ranges (parts 2 and 3 carry no header of their own; only grouping reads
-them), a vision projector is its first megabyte under an ``mmproj-`` name.
-"""
+"""Searching the hub and reading a repository's models, against the loopback hub with real GGUF bytes
+(the extra repositories: :mod:`tests.support.hub_repos`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from ember.errors import HubError
 from ember.hub.search import parse_model_ref, remote_gguf_info, repo_models, search
 from tests.support.hf_hub_server import HubTestServer
+from tests.support.hub_repos import CATALOG_REPO, FAN_REPO, GATED, MULTI, add_test_repos
 from tests.support.real_models import (
     GEMMA3_REPO,
-    GEMMA3_SHA256,
     SMOLLM2_FILE,
     SMOLLM2_REPO,
     SMOLLM2_SHA256,
-    gemma3_gguf,
     smollm2_gguf,
 )
-
-MULTI = "test-org/Multi-Quant-GGUF"
-GATED = "test-org/Gated-GGUF"
-CATALOG_REPO = "Qwen/Qwen2.5-1.5B-Instruct-GGUF"  # a repository models/catalog.toml names
-
-
-def _cut(source: Path, target: Path, start: int, length: int) -> Path:
-    with source.open("rb") as f:
-        f.seek(start)
-        target.write_bytes(f.read(length))
-    return target
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubTestServer]:
-    folder = tmp_path_factory.mktemp("hub-files")
-    smol, gemma = smollm2_gguf(), gemma3_gguf()
-    size = smol.stat().st_size
-    third = size // 3
     with HubTestServer() as server:
-        server.add_file(SMOLLM2_REPO, smol, sha256=SMOLLM2_SHA256, downloads=50_000)
-        server.add_file(GEMMA3_REPO, gemma, sha256=GEMMA3_SHA256, license="gemma")
-        server.add_file(MULTI, smol, "multi-Q4_K_M.gguf", sha256=SMOLLM2_SHA256, license="mit")
-        server.add_file(MULTI, gemma, "multi-Q8_0.gguf", sha256=GEMMA3_SHA256)
-        for n, start in enumerate((0, third, 2 * third), 1):
-            part = _cut(smol, folder / f"part{n}", start, third if n < 3 else size - start)
-            server.add_file(MULTI, part, f"F16/multi-F16-0000{n}-of-00003.gguf")
-        server.add_file(MULTI, _cut(smol, folder / "mmproj", 0, 1 << 20), "mmproj-multi-f16.gguf")
-        server.add_file(MULTI, _cut(smol, folder / "readme", 0, 100), "README.md")
-        server.add_file(GATED, smol, "gated-Q4_1.gguf", sha256=SMOLLM2_SHA256, gated=True)
-        server.add_file(CATALOG_REPO, smol, "qwen2.5-1.5b-instruct-q4_k_m.gguf", downloads=10)
-        server.add_file("someone/qwen-fan-GGUF", smol, "x-Q4_K_M.gguf", downloads=99_999)
+        add_test_repos(server, tmp_path_factory.mktemp("hub-files"))
         yield server
 
 
@@ -105,7 +73,7 @@ def test_a_keyword_search_finds_gguf_repositories_most_downloaded_first() -> Non
 
 def test_catalog_models_that_match_come_first_marked_recommended() -> None:
     hits = search("qwen")
-    assert [h.repo_id for h in hits] == [CATALOG_REPO, "someone/qwen-fan-GGUF"]
+    assert [h.repo_id for h in hits] == [CATALOG_REPO, FAN_REPO]
     assert hits[0].recommended and hits[0].title.startswith("Qwen2.5 1.5B")
     assert hits[0].downloads == 10  # the hub's figures, not the catalog's blanks
     assert not hits[1].recommended
@@ -154,11 +122,9 @@ def test_the_hub_rate_limiting_the_api_is_retried_after_its_retry_after(
 ) -> None:
     hub.faults.retry_after_s = 0.2
     hub.faults.api_statuses[:] = [429, 503]
-    before = len(hub.requests)
     repo = repo_models(SMOLLM2_REPO)
     assert repo.quants[0].quantization == "Q4_1"
-    statuses = [status for _, path, _, status in hub.requests[before:] if "/api/" in path]
-    assert statuses == [429, 503, 200]
+    assert hub.faults.api_statuses == []  # both faults were answered, then the listing
 
 
 def test_a_hub_that_keeps_rate_limiting_ends_in_a_clear_message(hub: HubTestServer) -> None:
@@ -177,14 +143,13 @@ def test_a_search_answered_429_once_still_finds(hub: HubTestServer) -> None:
 def test_a_long_retry_after_is_not_waited_for(hub: HubTestServer) -> None:
     hub.faults.retry_after_s = 3600
     hub.faults.api_statuses[:] = [429, 429]
-    before = len(hub.requests)
     with pytest.raises(HubError, match="rate-limiting"):
         repo_models(SMOLLM2_REPO)
-    assert len(hub.requests) - before == 1
+    assert hub.faults.api_statuses == [429]  # asked once, then told the person
 
 
 def test_the_header_is_read_by_ranges_not_the_whole_file_and_then_cached(
-    hub: HubTestServer,
+    hub: HubTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = repo_models(SMOLLM2_REPO)
     sent = hub.bytes_sent.get(SMOLLM2_FILE, 0)
@@ -195,9 +160,11 @@ def test_the_header_is_read_by_ranges_not_the_whole_file_and_then_cached(
     assert 0 < fetched < info.size_bytes // 10
     ranges = [r for _, path, r, _ in hub.requests if path.endswith(SMOLLM2_FILE)]
     assert ranges and all(r.startswith("bytes=") for r in ranges)
-    count = len(hub.requests)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: cache or fail
     again = remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, repo.revision)
-    assert again.n_ctx_train == 8192 and len(hub.requests) == count  # from the cache
+    assert again.n_ctx_train == 8192
+    with pytest.raises(HubError, match="Cannot reach"):  # a branch name is never cached
+        remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, "main")
 
 
 def test_a_gated_repository_says_how_to_get_access_and_opens_with_a_token(
@@ -210,3 +177,11 @@ def test_a_gated_repository_says_how_to_get_access_and_opens_with_a_token(
     assert "HF_TOKEN" in str(caught.value) and f"{hub.url}/{GATED}" in str(caught.value)
     monkeypatch.setenv("HF_TOKEN", hub.token)
     assert remote_gguf_info(GATED, "gated-Q4_1.gguf", repo.revision).architecture == "llama"
+
+
+def test_a_header_read_answered_503_is_retried(hub: HubTestServer) -> None:
+    hub.faults.retry_after_s = 0.2
+    hub.faults.statuses[:] = [503]
+    info = remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, "main")  # a branch: never from the cache
+    assert info.architecture == "llama"
+    assert hub.faults.statuses == []

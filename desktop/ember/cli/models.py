@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ember import catalog
 from ember.cli import discover, downloads
+from ember.cli import hub as hub_cli
 from ember.cli.common import EXIT_INTERRUPTED, json_flag, wants_json
 from ember.errors import EmberError, ModelLoadError
 from ember.hub.on_disk import ORIGINS
@@ -33,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     pull.add_argument("--host", help="Ollama host (default: from settings)")
     discover.register(actions, output)  # models other apps downloaded
     downloads.register(actions)
+    hub_cli.register(actions, output)  # search, info
     models.set_defaults(handler=run_models)
 
     doctor = commands.add_parser(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ember.core import Core, LoadedModel, ModelChoice, PullProgress
 from ember.errors import EmberError, GenerationCancelled
@@ -26,8 +27,13 @@ from ember.ui.qt import (
 from ember.ui.statusbar import StatusWidgets, show_where
 from ember.ui.tasks import TaskHandle, TaskManager
 
+if TYPE_CHECKING:
+    from ember.ui.models_admin import ModelsAdmin
+    from ember.ui.models_page import ModelsPage
+
 ADD_GGUF = "__add_gguf__"
 PULL_OLLAMA = "__pull_ollama__"
+OPEN_MODELS = "__models_page__"
 PICKER_MIN_CHARS = 12
 
 
@@ -95,6 +101,7 @@ class Models(QObject):
         self.loading = False
         self.ollama_choices: list[ModelChoice] = []
         self.pulling: TaskHandle | None = None
+        self._hub: ModelsAdmin | None = None  # the Models page's controller, made on first use
         self.w.picker.activated.connect(self._picked)
         self.w.status.pull_cancel.clicked.connect(self.cancel_pull)
 
@@ -134,6 +141,7 @@ class Models(QObject):
         picker.insertSeparator(picker.count())
         picker.addItem("Add a GGUF file…", ADD_GGUF)
         picker.addItem("Pull from Ollama…", PULL_OLLAMA)
+        picker.addItem("Find and download models…", OPEN_MODELS)
         picker.setCurrentIndex(max(0, picker.findData(current)))
         picker.blockSignals(False)
         picker.name_in_tooltip()
@@ -152,6 +160,10 @@ class Models(QObject):
             self.fill_picker()
             self.pull_dialog()
             return
+        if key == OPEN_MODELS:
+            self.fill_picker()
+            self.open_hub()
+            return
         if key == self.core.settings.model and self.core.loaded is not None:
             return
         self.switch_model(str(key))
@@ -164,6 +176,23 @@ class Models(QObject):
             return
         self.fill_picker()
         self.load_model()
+
+    # -- the Models page ------------------------------------------------------------------------
+
+    @property
+    def hub(self) -> ModelsAdmin:
+        """The Models page's controller (hub search, downloads, models on disk)."""
+        if self._hub is None:
+            from ember.ui.models_admin import ModelsAdmin
+
+            self._hub = ModelsAdmin(
+                self.core, self.tasks, self.switch_model, self.fill_picker, self.w.parent
+            )
+        return self._hub
+
+    def open_hub(self) -> ModelsPage:
+        """Show the Models page."""
+        return self.hub.open()
 
     # -- loading -------------------------------------------------------------------------------
 

@@ -92,6 +92,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+O", "Add documents…", lambda w: w.documents.choose),
     Shortcut("Ctrl+Shift+F", "Search your documents", _search_documents),
     Shortcut("Ctrl+,", "Settings", lambda w: w.models.open_settings),
+    Shortcut("Ctrl+Shift+M", "Models: find, download, choose", lambda w: w.models.open_hub),
     Shortcut("Ctrl+Z", "Undo deleting a chat", lambda w: w.conversations.undo_delete),
     Shortcut(
         "Esc",

@@ -65,6 +65,7 @@ class Sidebar(QFrame):
     collectionActivated = Signal(str)
     searchCollectionRequested = Signal(str)  # "Search in it…" on a collection
     settingsRequested = Signal()
+    modelsRequested = Signal()  # the Models page: find, download, choose models
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,7 +161,16 @@ class Sidebar(QFrame):
         name(self.settings_button, "Settings")
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.clicked.connect(self.settingsRequested.emit)
-        layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.models_button = QToolButton(self)
+        self.models_button.setText("◆  Models")
+        name(self.models_button, "Models")
+        self.models_button.setToolTip("Find, download and choose models (Ctrl+Shift+M)")
+        self.models_button.clicked.connect(self.modelsRequested.emit)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.settings_button)
+        bottom.addWidget(self.models_button)
+        bottom.addStretch(1)
+        layout.addLayout(bottom)
         self._suppress = False
 
     def minimumSizeHint(self) -> QSize:

@@ -7,8 +7,8 @@ result or the exception arrives there too, through queued signals. Jobs never to
 Three serial workers own state that must not be shared between threads at once: ``engine`` (the
 loaded model: loading, generating, unloading), ``knowledge`` (index writes) and ``chats`` (the
 chat history: another Ember process may hold its write lock for seconds, so the GUI thread never
-touches it; chat exports run there too). Everything else (listing an Ollama server, pulling a
-model) goes to a small thread pool.
+touches it; chat exports run there too). ``downloads`` runs model downloads, one at a time.
+Everything else (listing an Ollama server, pulling a model) goes to a small thread pool.
 """
 
 from __future__ import annotations
@@ -172,6 +172,7 @@ class TaskManager(QObject):
         self.engine = SerialWorker("engine")
         self.knowledge = SerialWorker("knowledge")
         self.chats = SerialWorker("chats")
+        self.downloads = SerialWorker("downloads")  # model downloads, one at a time
         self._pool_size = pool_size
         self._pool_slots = threading.BoundedSemaphore(pool_size)
         self._bridges: set[_Bridge] = set()
@@ -277,4 +278,5 @@ class TaskManager(QObject):
         ok = self.engine.stop(timeout_ms)
         ok = self.knowledge.stop(timeout_ms) and ok
         ok = self.chats.stop(timeout_ms) and ok
+        ok = self.downloads.stop(timeout_ms) and ok
         return ok

@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         s.addDocumentsRequested.connect(d.choose)
         s.collectionActivated.connect(d.use)
         s.settingsRequested.connect(m.open_settings)
+        s.modelsRequested.connect(m.open_hub)
         more = self.more_menu
         more.addAction("Rename chat…", lambda: c.rename(c.conversation_id))
         more.addAction("Export as Markdown…", lambda: c.export(c.conversation_id, "markdown"))
@@ -279,9 +280,7 @@ class MainWindow(QMainWindow):
         self._started = True
         self._apply_composer_block()
         self.composer.input.setFocus()  # typing goes to the message box, not to "New chat"
-        QTimer.singleShot(
-            0, self.chat, self.chat.warm_up
-        )  # the first Send then pays no first-time costs
+        QTimer.singleShot(0, self.chat, self.chat.warm_up)  # the first Send pays no warm-up
         if self.paths_at_start and (self._documents_listed or not self.start_background_when_shown):
             QTimer.singleShot(0, self._open_paths_at_start)
         # Otherwise they open once the collections are listed, so the dialog can offer them.
@@ -332,6 +331,7 @@ class MainWindow(QMainWindow):
         self.models.load_model()
         self.documents.refresh()
         self.models.refresh_ollama()
+        self.models.hub.restore()  # downloads left unfinished, listed paused
         self.api.start_if_enabled()
 
     def closeEvent(self, event: QCloseEvent) -> None:
