@@ -56,6 +56,7 @@ class _Saved:
 def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
     """Length of the common prefix of two token arrays."""
     import numpy as np  # lazy: loaded with llama.cpp, not with Ember
+
     n = min(len(a), len(b))
     if n == 0:
         return 0
