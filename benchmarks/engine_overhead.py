@@ -7,7 +7,16 @@ Ember's side fits the prompt with the one context policy (:func:`ember.engines.c
 what the Assistant does before every answer) and its token-count cache is cleared before each
 run, so the fitting is paid in full every time.
 
-Usage: ``python benchmarks/engine_overhead.py [--quick] [--model PATH] [--runs N]``
+Later turns (issue 10): ``ttft_turn10_ratio`` is the time to first token of a chat's 10th turn
+÷ its 1st (target <= 1.2). The chat is the Assistant's shape (system prompt, history fitted by
+``fit_prompt``, unseeded greedy answers, as the app sends them), and another chat answers once
+just before the 10th turn, so the ratio covers switching chats too. ``grounded_ttft_s`` is the
+time to first token of a grounded follow-up question with five sources (the Assistant's
+grounded prompt: the instruction in the system prompt, the sources in the question), after one
+grounded turn in that chat. Medians over ``--chats`` repetitions; the tokens llama.cpp evaluated
+for those turns are reported beside them (``turn10_evaluated_tokens`` of ``turn10_prompt_tokens``).
+
+Usage: ``python benchmarks/engine_overhead.py [--quick] [--model PATH] [--runs N] [--chats N]``
 The last line of stdout is one JSON object (ratio = ours ÷ raw tokens per second).
 """
 
@@ -21,10 +30,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ember.assistant import GROUNDING_INSTRUCTION
 from ember.catalog import default_model
-from ember.engines import EngineSpec, GenerationOptions, Token
+from ember.engines import ChatMessage, EngineSpec, GenerationOptions, Token
 from ember.engines.context import fit_prompt
 from ember.engines.llamacpp import LlamaCppEngine, load
+from ember.knowledge.grounding import format_sources
+from ember.knowledge.retrieval import Hit
 
 SYSTEM = "You are Ember, a helpful assistant running privately on the user's own computer."
 QUESTION = "Explain in a few paragraphs how a lighthouse keeper kept the lamp burning at night."
@@ -91,12 +103,127 @@ def run_raw(engine: LlamaCppEngine, max_tokens: int) -> Run:
     return Run(first - started, tokens, last - first, time.perf_counter() - started)
 
 
+CHAT_QUESTIONS = [
+    "What does a lighthouse keeper do?",
+    "How was the lamp lit before electricity?",
+    "Why did the lens matter so much?",
+    "How often was the lamp wound?",
+    "What happened in fog?",
+    "How did keepers get their supplies?",
+    "Were there women keepers?",
+    "What was the loneliest part of the job?",
+    "When did lighthouses become automatic?",
+    "What do lighthouses do today?",
+]
+SOURCES = [
+    "The Fresnel lens, introduced in 1823, gathered the lamp's light into a beam with concentric "
+    "rings of glass prisms, so a small flame could be seen more than twenty miles out at sea.",
+    "Keepers trimmed the wicks every few hours through the night, which earned them the nickname "
+    "wickies; a smoking wick blackened the lens and dimmed the light.",
+    "Clockwork driven by a falling weight turned the lens. The keeper wound the weight back up "
+    "every few hours, and a stopped rotation could make a light look like another station.",
+    "In fog the keeper sounded a bell or a horn at a fixed rhythm that identified the station, "
+    "sometimes for days without rest.",
+    "Supplies came by tender ship a few times a year: oil, wicks, food and mail. Stations on rocks "
+    "far from shore were often cut off for weeks by storms.",
+]
+GROUNDED_QUESTIONS = ["Why was the lens so important?", "What did keepers do in fog?"]
+
+
+def _hits() -> list[Hit]:
+    return [
+        Hit(
+            i + 1,
+            f"/docs/lighthouse-{i + 1}.txt",
+            "history",
+            None,
+            "Keepers",
+            text,
+            0,
+            len(text),
+            0.8,
+            0.8,
+        )
+        for i, text in enumerate(SOURCES)
+    ]
+
+
+def _turn(
+    engine: LlamaCppEngine, system: str, history: list[ChatMessage], question: str, max_tokens: int
+) -> tuple[float, int, int]:
+    """One turn as the Assistant sends it (fitted, unseeded, greedy): the question and answer are
+    appended to ``history``; returns (time to first token in s, prompt tokens, evaluated tokens)."""
+    started = time.perf_counter()
+    fitted = fit_prompt(
+        system,
+        history,
+        question,
+        n_ctx=engine.n_ctx,
+        count_tokens=engine.count_tokens,
+        overhead=engine.template_overhead,
+        max_tokens=max_tokens,
+    )
+    options = GenerationOptions(temperature=0.0, max_tokens=fitted.max_tokens)
+    first = 0.0
+    text = []
+    for event in engine.stream_chat(fitted.messages, options):
+        if isinstance(event, Token):
+            if not text:
+                first = time.perf_counter() - started
+            text.append(event.text)
+    shown = question.rsplit("Question: ", 1)[-1]  # the Assistant stores questions without sources
+    history += [ChatMessage("user", shown), ChatMessage("assistant", "".join(text))]
+    reuse = engine.prompt_cache.last
+    assert reuse is not None
+    return first, reuse.prompt_tokens, reuse.evaluated_tokens
+
+
+def run_chat(engine: LlamaCppEngine, max_tokens: int) -> dict[str, float]:
+    """A ten-turn chat from a cold cache, another chat answering before its 10th turn; then a
+    grounded chat of two turns with five sources each."""
+    engine.prompt_cache.clear()
+    engine._llama.reset()
+    history: list[ChatMessage] = []
+    turns = []
+    for number, question in enumerate(CHAT_QUESTIONS, start=1):
+        if number == len(CHAT_QUESTIONS):
+            _turn(engine, SYSTEM, [], "Give me a short recipe for pancakes.", max_tokens)
+        turns.append(_turn(engine, SYSTEM, history, question, max_tokens))
+    grounded_system = f"{SYSTEM}\n\n{GROUNDING_INSTRUCTION}"
+    sources = format_sources(_hits())
+    grounded: list[ChatMessage] = []
+    asked = [
+        _turn(
+            engine, grounded_system, grounded, f"Sources:\n{sources}\n\nQuestion: {q}", max_tokens
+        )
+        for q in GROUNDED_QUESTIONS
+    ]
+    (first, first_prompt, first_evaluated), tenth = turns[0], turns[-1]
+    return {
+        "turn1_ttft_s": first,
+        "turn10_ttft_s": tenth[0],
+        "turn1_prompt_tokens": first_prompt,
+        "turn10_prompt_tokens": tenth[1],
+        "turn1_evaluated_tokens": first_evaluated,
+        "turn10_evaluated_tokens": tenth[2],
+        "grounded_ttft_s": asked[-1][0],
+        "grounded_prompt_tokens": asked[-1][1],
+        "grounded_evaluated_tokens": asked[-1][2],
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few short runs (< 60 s)")
     parser.add_argument("--model", default="", help="GGUF path (default: the embedded model)")
     parser.add_argument(
         "--runs", type=int, default=0, help="interleaved pairs (default 7; 3 quick)"
+    )
+    parser.add_argument(
+        "--chats",
+        type=int,
+        default=0,
+        help="ten-turn chats for the later-turn figures (3; 1 quick)",
     )
     parser.add_argument("--max-tokens", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0)
@@ -117,6 +244,11 @@ def main(argv: list[str]) -> int:
             else:
                 raw.append(run_raw(engine, max_tokens))
                 ours.append(run_ours(engine, max_tokens))
+        chats = [
+            run_chat(engine, max_tokens) for _ in range(args.chats or (1 if args.quick else 3))
+        ]
+        saved_states = engine.prompt_cache.saved_states
+        saved_bytes = engine.prompt_cache.saved_bytes
     finally:
         engine.close()
 
@@ -137,6 +269,15 @@ def main(argv: list[str]) -> int:
     }
     result["ratio"] = round(result["ours_tokens_per_s"] / result["raw_tokens_per_s"], 4)
     result["ttft_overhead_ms"] = round(1000 * (result["ours_ttft_s"] - result["raw_ttft_s"]), 2)
+    for key in chats[0]:
+        value = median([c[key] for c in chats])
+        result[key] = round(value, 4) if key.endswith("_s") else int(value)
+    result["ttft_turn10_ratio"] = round(
+        median([c["turn10_ttft_s"] / c["turn1_ttft_s"] for c in chats]), 3
+    )
+    result["chats"] = len(chats)
+    result["saved_states"] = saved_states
+    result["saved_state_bytes"] = saved_bytes
     print(f"{'':<8}{'tokens/s':>10}{'TTFT ms':>10}{'total s':>10}   ({runs} runs, medians)")
     for side in ("ours", "raw"):
         print(
@@ -145,6 +286,19 @@ def main(argv: list[str]) -> int:
         )
     print(
         f"ratio (ours/raw tokens/s) {result['ratio']:.3f}; TTFT overhead {result['ttft_overhead_ms']} ms"
+    )
+    print(
+        f"{'turn':<10}{'TTFT ms':>10}{'prompt':>8}{'evaluated':>11}   ({len(chats)} chats, medians)"
+    )
+    for name in ("turn1", "turn10", "grounded"):
+        print(
+            f"{name:<10}{1000 * result[f'{name}_ttft_s']:>10.1f}"
+            f"{result[f'{name}_prompt_tokens']:>8}{result[f'{name}_evaluated_tokens']:>11}"
+        )
+    print(
+        f"ttft_turn10_ratio {result['ttft_turn10_ratio']:.3f} (target <= 1.2); "
+        f"grounded_ttft_s {result['grounded_ttft_s']:.3f}; saved states {saved_states} "
+        f"({saved_bytes / 2**20:.1f} MiB)"
     )
     print(json.dumps(result))
     return 0

@@ -32,6 +32,7 @@ from ember.engines.base import (
     ToolDefinition,
 )
 from ember.engines.gguf import GGUFInfo, inspect_gguf
+from ember.engines.prompt_cache import PromptCache
 from ember.engines.thinking import Piece, ThinkSplitter, opens_thinking
 from ember.engines.tool_calls import (
     NativeCallFilter,
@@ -104,6 +105,8 @@ class LlamaCppEngine:
         self._tokenizer_lock = threading.Lock()
         self._closed = False
         self._count = functools.lru_cache(maxsize=4096)(self._count_uncached)
+        # Other conversations' KV caches, so switching chats does not evaluate a history again.
+        self.prompt_cache = PromptCache(llama)
         self.template_overhead = self._measure_overhead()
 
     # -- Engine protocol -------------------------------------------------------------------------
@@ -263,9 +266,11 @@ class LlamaCppEngine:
             # of the previous prompt evaluates the tail in a smaller batch, which changes the
             # floats enough to flip a greedy choice; so a seeded request starts clean. Unseeded
             # requests (the app's default) keep the prefix reuse that makes follow-ups fast.
+            self.prompt_cache.stash()
             self._llama.reset()
             seed = options.seed
         else:
+            self._reuse_prefix(payload, tools)
             seed = secrets.randbelow(2**31)
         reason = "length"
         chunks: Any = None
@@ -310,6 +315,20 @@ class LlamaCppEngine:
                 chunks.close()  # frees llama.cpp's generator now, not at garbage collection
         return "cancelled" if reason == "cancelled" else ("stop" if reason == "stop" else "length")
 
+    def _reuse_prefix(
+        self, payload: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> None:
+        """Tokenize the prompt as llama-cpp-python's chat handler will, and let the prompt cache
+        load the saved state that shares most of it (another chat's, after a switch)."""
+        try:
+            result = self.formatter(messages=payload, tools=tools)  # type: ignore[arg-type]
+            tokens = self._llama.tokenize(
+                result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+            )
+        except Exception:  # the generation reports a failing template itself
+            return
+        self.prompt_cache.prepare(tokens)
+
     def count_tokens(self, text: str) -> int:
         """Exact token count with the model's own tokenizer (special tokens parsed, as in prompts)."""
         return self._count(text)
@@ -319,6 +338,7 @@ class LlamaCppEngine:
         with self._lock, self._tokenizer_lock:
             if not self._closed:
                 self._closed = True
+                self.prompt_cache.clear()
                 self._llama.close()
 
     # -- helpers ---------------------------------------------------------------------------------
