@@ -237,9 +237,12 @@ def plan_load(
     notes: list[str] = []
     if judged.label == "wont_fit":
         floor = min(MIN_N_CTX, asked)
-        smaller = [s for s in (*CONTEXT_STEPS, floor) if floor <= s < asked]
-        for step in sorted(set(smaller), reverse=True):
-            candidate = fit(info, hardware, step, n_gpu_layers)
+        smaller = sorted({s for s in (*CONTEXT_STEPS, floor) if floor <= s < asked}, reverse=True)
+        candidates = [fit(info, hardware, step, n_gpu_layers) for step in smaller]
+        # The largest that fits with room to spare, else the largest that fits at all.
+        candidates.sort(key=lambda c: (c.label != "fits", -c.n_ctx))
+        for candidate in candidates:
+            step = candidate.n_ctx
             if candidate.label != "wont_fit":
                 notes.append(
                     f"Context lowered from {asked} to {step} tokens so the model fits in the "
