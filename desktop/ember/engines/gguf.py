@@ -89,8 +89,22 @@ def _struct_format(dtype: Any) -> str:
     return "<" + letter
 
 
-# Keys whose (small) values we keep; everything else is validated and stepped over.
-_WANTED_SUFFIXES = (".context_length",)
+# Keys whose (small) values we keep; everything else is validated and stepped over. The
+# architecture's hyperparameters are what a memory estimate needs (ember.engines.fit).
+_WANTED_SUFFIXES = (
+    ".context_length",
+    ".block_count",
+    ".embedding_length",
+    ".feed_forward_length",
+    ".vocab_size",
+    ".expert_count",
+    ".expert_used_count",
+    ".attention.head_count",
+    ".attention.head_count_kv",
+    ".attention.key_length",
+    ".attention.value_length",
+    ".attention.sliding_window",
+)
 _WANTED = frozenset(
     {
         "general.architecture",
@@ -100,6 +114,7 @@ _WANTED = frozenset(
         "tokenizer.chat_template",
         "tokenizer.ggml.eos_token_id",
         "tokenizer.ggml.bos_token_id",
+        "split.count",
     }
 )
 
@@ -136,16 +151,43 @@ class GGUFInfo:
     bos_token: str | None = None
     special_tokens: tuple[str, ...] = ()  # control/user-defined vocabulary entries
     tensors: tuple[TensorInfo, ...] = ()
+    # Hyperparameters (``{architecture}.*`` keys; 0 when the file does not say). A per-layer
+    # array (some architectures vary the KV heads by layer) is kept as its largest item.
+    block_count: int = 0  # transformer layers
+    embedding_length: int = 0  # n_embd
+    feed_forward_length: int = 0
+    head_count: int = 0
+    head_count_kv: int = 0  # 0 = same as head_count
+    key_length: int = 0  # per head; 0 = embedding_length // head_count
+    value_length: int = 0
+    sliding_window: int = 0  # 0 = full attention in every layer
+    vocab_size: int = 0  # from {arch}.vocab_size, else the tokenizer's token count
+    expert_count: int = 0
+    split_count: int = 1  # parts of a split GGUF (``-00001-of-0000N``); this header is one part
+
+    @property
+    def weights_bytes(self) -> int:
+        """Bytes of the tensors this header lists (all of a split model's in its other parts)."""
+        return sum(t.size_bytes for t in self.tensors)
+
+
+class _PrefixEnded(Exception):
+    """The bytes at hand end before the header does (only raised when reading a prefix)."""
 
 
 class _Reader:
-    """Bounds-checked little-endian reads over a memory map; every failure names the file."""
+    """Bounds-checked little-endian reads over a memory map; every failure names the file.
 
-    __slots__ = ("buf", "label", "pos", "size")
+    ``file_size`` > ``len(buf)``: ``buf`` is the start of a longer file, and a read past its end
+    but inside the file raises :class:`_PrefixEnded` instead of calling the file truncated.
+    """
 
-    def __init__(self, buf: mmap.mmap | bytes, label: str) -> None:
+    __slots__ = ("buf", "file_size", "label", "pos", "size")
+
+    def __init__(self, buf: mmap.mmap | bytes, label: str, file_size: int | None = None) -> None:
         self.buf = buf
         self.size = len(buf)
+        self.file_size = max(file_size or 0, self.size)
         self.pos = 0
         self.label = label
 
@@ -153,6 +195,8 @@ class _Reader:
         return ModelLoadError(f"{self.label} is not a usable GGUF model file: {why}.")
 
     def need(self, n: int, what: str) -> None:
+        if 0 <= n and self.size < self.pos + n <= self.file_size:
+            raise _PrefixEnded
         if n < 0 or self.pos + n > self.size:
             raise ModelLoadError(
                 f"{self.label} is truncated or damaged: {what} at byte {self.pos} needs {n} "
@@ -336,6 +380,38 @@ def inspect_gguf(path: Path | str) -> GGUFInfo:
             buf.close()
 
 
+def inspect_gguf_prefix(data: bytes, file_size: int, label: str) -> GGUFInfo | None:
+    """Read a GGUF header from ``data``, the first bytes of a ``file_size``-byte file (a remote
+    file fetched by HTTP Range); ``label`` names it in errors (e.g. ``owner/repo/file.gguf``).
+
+    Returns None when ``data`` ends before the header does: fetch more and call again. Raises
+    :class:`ModelLoadError` for a header that is damaged or unsafe, as :func:`inspect_gguf` does;
+    the tensors' data is checked against ``file_size``, not read.
+    """
+    if file_size < len(data):
+        raise ModelLoadError(f"{label}: {len(data)} bytes read from a {file_size}-byte file.")
+    if len(data) < 4 and file_size >= 4:
+        return None
+    try:
+        return _inspect(_Reader(data, label, file_size), label, file_size)
+    except _PrefixEnded:
+        return None
+
+
+def _largest(r: _Reader, value: object) -> int:
+    """An integer hyperparameter, or the largest item of a per-layer integer array; 0 if none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(value, 0)
+    if not isinstance(value, _Array) or not value.count:
+        return 0
+    fmt = _tables().scalars.get(value.item_type)
+    if fmt is None or fmt[1] not in "bBhHiIqQ":
+        return 0
+    step = struct.calcsize(fmt)
+    items = struct.iter_unpack(fmt, r.buf[value.start : value.start + step * value.count])
+    return max(0, *(item for (item,) in items))
+
+
 def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
     if size < 4 or bytes(r.buf[:4]) != MAGIC:
         raise ModelLoadError(f"{label} is not a GGUF model file (bad magic).")
@@ -411,6 +487,11 @@ def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
     if not isinstance(architecture, str) or not architecture:
         raise r.fail("general.architecture is missing")
     n_ctx_train = kept.get(f"{architecture}.context_length")
+
+    def hyper(key: str) -> int:
+        return _largest(r, kept.get(f"{architecture}.{key}"))
+
+    split_count = kept.get("split.count")
     file_type = kept.get("general.file_type")
     name = kept.get("general.name")
     template = kept.get("tokenizer.chat_template")
@@ -437,4 +518,15 @@ def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
         bos_token=_string_item(r, tokens, bos_id) if tokens and isinstance(bos_id, int) else None,
         special_tokens=_special_tokens(r, tokens, token_types),
         tensors=tuple(tensors),
+        block_count=hyper("block_count"),
+        embedding_length=hyper("embedding_length"),
+        feed_forward_length=hyper("feed_forward_length"),
+        head_count=hyper("attention.head_count"),
+        head_count_kv=hyper("attention.head_count_kv"),
+        key_length=hyper("attention.key_length"),
+        value_length=hyper("attention.value_length"),
+        sliding_window=hyper("attention.sliding_window"),
+        vocab_size=hyper("vocab_size") or (tokens.count if tokens else 0),
+        expert_count=hyper("expert_count"),
+        split_count=split_count if isinstance(split_count, int) and split_count > 1 else 1,
     )
