@@ -59,6 +59,7 @@ test: setup
 BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python benchmarks/engine_overhead.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/model_fit.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/retrieval.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/ui.py $(BENCH_ARGS)

@@ -80,7 +80,9 @@ class Settings(BaseModel):
     max_tokens: Annotated[int, Field(ge=1, le=32768)] = 512  # tokens per reply
     n_ctx: Annotated[int, Field(ge=256, le=1_048_576)] = 4096  # context window, in tokens
     threads: Annotated[int, Field(ge=0)] = 0  # 0 = let llama.cpp choose
-    gpu_layers: Annotated[int, Field(ge=-1)] = 0  # -1 = all
+    # Layers offloaded to a GPU: "auto" = as many as its free memory holds (ember.engines.fit),
+    # -1 = all, 0 = none.
+    gpu_layers: Annotated[int, Field(ge=-1)] | Literal["auto"] = "auto"
     seed: int = -1  # -1 = random
     ollama_host: str = "http://127.0.0.1:11434"
     remotes: list[RemoteEndpoint] = Field(default_factory=list)

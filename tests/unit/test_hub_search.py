@@ -185,3 +185,17 @@ def test_a_header_read_answered_503_is_retried(hub: HubTestServer) -> None:
     info = remote_gguf_info(SMOLLM2_REPO, SMOLLM2_FILE, "main")  # a branch: never from the cache
     assert info.architecture == "llama"
     assert hub.faults.statuses == []
+
+
+def test_each_quant_gets_a_fit_label_from_its_remote_header() -> None:
+    from ember.hardware import Hardware, detect
+    from ember.hub.fit_labels import quant_fits
+
+    repo = repo_models(MULTI)
+    small = Hardware(64 << 20, 64 << 20, "system", "test CPU", 2, (), "none", "no GPU")
+    tiny = {f.quantization: f for f in quant_fits(repo, small)}
+    assert tiny["Q4_K_M"].label == "wont_fit" and tiny["Q4_K_M"].text == "Won't fit"
+    here = {f.quantization: f for f in quant_fits(repo, detect())}
+    assert here["Q4_K_M"].label == "fits" and here["Q4_K_M"].n_ctx_train == 8192
+    assert here["Q8_0"].architecture == "gemma3"
+    assert here["F16"].label == "unknown" and here["F16"].reason  # a cut file, not a real split

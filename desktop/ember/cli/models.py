@@ -167,6 +167,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         report["embedded_embedder"]["onnx"] = _onnx_export(Path(embedder_dir), args.check_embedded)  # type: ignore[index]
     if not args.check_embedded:
         llama = report["llama_cpp"] = _llama_info()
+        report["hardware"] = _hardware(bool(llama.get("gpu_offload")))
         if not llama.get("installed"):
             problems.append(
                 f"llama.cpp cannot be loaded ({llama.get('error')}): local models cannot run. "
@@ -218,9 +219,43 @@ def _llama_info() -> dict[str, object]:
     try:
         from ember.engines.llamacpp import backend_info
 
-        return backend_info()
+        info = backend_info()
     except (ImportError, OSError, RuntimeError) as exc:
         return {"installed": False, "error": str(exc)}
+    info["backend"] = _backend(str(info.get("system_info", "")), bool(info.get("gpu_offload")))
+    return info
+
+
+def _hardware(gpu_offload: bool) -> dict[str, object]:
+    """RAM, CPU features and GPUs (:func:`ember.hardware.detect`), with readable sizes."""
+    from dataclasses import replace
+
+    from ember.hardware import detect
+
+    found = replace(detect(), gpu_offload=gpu_offload)
+    data = found.as_dict()
+
+    def gb(n: object) -> str:
+        return f"{n / 1e9:.1f} GB" if isinstance(n, int) else "unknown"
+
+    data["ram"] = (
+        f"{gb(found.ram_total_bytes)} total, {gb(found.ram_available_bytes)} available"
+        + ("" if found.ram_limit == "system" else f" (capped by {found.ram_limit})")
+    )
+    data["gpu"] = "; ".join(
+        f"{g.name}: {gb(g.memory_total_bytes)} total, {gb(g.memory_free_bytes)} free"
+        + (" (unified memory)" if g.unified else "")
+        for g in found.gpus
+    ) or (found.gpu_note if found.gpu_status == "none" else f"unknown ({found.gpu_note})")
+    return data
+
+
+def _backend(system_info: str, gpu_offload: bool) -> str:
+    """The llama.cpp build's compute backend, named from its system info ("CPU" without one)."""
+    for name in ("CUDA", "Metal", "Vulkan", "HIP", "ROCm", "SYCL", "OpenCL", "CANN", "MUSA"):
+        if f"{name} " in system_info or f"{name}:" in system_info or f"{name} :" in system_info:
+            return name
+    return "GPU (unnamed)" if gpu_offload else "CPU"
 
 
 def _ollama_reachable(host: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Literal
 
 from ember.engines.base import (
     ChatMessage,
@@ -54,7 +55,8 @@ class EngineSpec:
     ending in ``/v1``). ``api_key``: sent as a Bearer token (OpenAI-compatible only).
     ``n_ctx``: the context window asked for, in tokens; the engine's own ``n_ctx`` may be smaller
     (capped at what the model was trained on). ``n_threads``: CPU threads (``None`` = llama.cpp's
-    choice). ``n_gpu_layers``: layers offloaded to a GPU (0 = CPU only). ``timeout_s``: seconds a
+    choice). ``n_gpu_layers``: layers offloaded to a GPU (0 = CPU only, -1 = all, "auto" = as
+    many as the GPU's free memory holds, see :mod:`ember.engines.fit`). ``timeout_s``: seconds a
     server may stay silent mid-answer before it counts as hung.
     """
 
@@ -64,7 +66,7 @@ class EngineSpec:
     api_key: str | None = None
     n_ctx: int = 4096
     n_threads: int | None = None
-    n_gpu_layers: int = 0
+    n_gpu_layers: int | Literal["auto"] = "auto"
     timeout_s: float = 120.0
 
 

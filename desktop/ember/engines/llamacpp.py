@@ -17,7 +17,7 @@ import functools
 import json
 import secrets
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,7 @@ class LlamaCppEngine:
 
     backend = BACKEND
     is_remote = False  # the model runs in this process
+    load_notes: tuple[str, ...] = ()  # what a person should know about the load (set by load)
     structured_output = True  # JSON answers through a llama.cpp grammar
 
     def __init__(self, llama: Llama, info: GGUFInfo, model_name: str) -> None:
@@ -433,8 +434,19 @@ ENGINE = LlamaCppEngine
 
 
 def load(spec: EngineSpec) -> LlamaCppEngine:
-    """Check the GGUF header, then load it in llama.cpp; any failure is a :class:`ModelLoadError`."""
+    """Check the GGUF header, plan the load against this machine's memory, then load it in
+    llama.cpp; any failure is a :class:`ModelLoadError`.
+
+    The context and GPU layers come from :func:`ember.engines.fit.plan_load`: a context that
+    does not fit is lowered (not below 1024 tokens), ``n_gpu_layers`` "auto" offloads what the
+    GPU holds, and a model that fits nowhere raises :class:`ModelTooLarge` before llama.cpp
+    allocates anything. A load that fails on the GPU is retried on the CPU. What a person should
+    know about it (a lowered context, a GPU fallback) is in the engine's ``load_notes``.
+    """
     from pathlib import Path
+
+    from ember.engines.fit import plan_load
+    from ember.hardware import detect
 
     path = Path(spec.model).expanduser()
     info = inspect_gguf(path)
@@ -445,27 +457,49 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
             f"llama-cpp-python is not installed ({exc}); run `make setup` or pick an Ollama model."
         ) from None
     _close_llama_cpp_devnull_at_exit()
-    n_ctx = spec.n_ctx if spec.n_ctx > 0 else (info.n_ctx_train or 4096)
-    if info.n_ctx_train:
-        n_ctx = min(n_ctx, info.n_ctx_train)
-    try:
-        llama = llama_cpp.Llama(
+    gpu_layers = None if spec.n_gpu_layers == "auto" else int(spec.n_gpu_layers)
+    plan = plan_load(info, detect(), spec.n_ctx, gpu_layers)
+    notes = list(plan.notes)
+
+    def open_llama(n_gpu_layers: int) -> Llama:
+        return llama_cpp.Llama(
             model_path=str(path),
-            n_ctx=n_ctx,
+            n_ctx=plan.n_ctx,
             # The threads setting governs prompt processing too: llama.cpp's default of every
             # core for batches stalls badly when another process is busy on one of them.
             n_threads=spec.n_threads or None,
             n_threads_batch=spec.n_threads or None,
-            n_gpu_layers=spec.n_gpu_layers,
+            n_gpu_layers=n_gpu_layers,
             seed=llama_cpp.LLAMA_DEFAULT_SEED,
             verbose=False,
         )
+
+    try:
+        llama = with_cpu_fallback(open_llama, plan.n_gpu_layers, notes)
     except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError/OSError variously
         raise ModelLoadError(
             f"llama.cpp could not load {path.name}: {exc}. The file may be damaged or use an "
             "architecture this llama.cpp build does not know; try another model."
         ) from None
-    return LlamaCppEngine(llama, info, model_name=path.name)
+    engine = LlamaCppEngine(llama, info, model_name=path.name)
+    engine.load_notes = tuple(notes)
+    return engine
+
+
+def with_cpu_fallback(
+    open_llama: Callable[[int], Llama], n_gpu_layers: int, notes: list[str]
+) -> Llama:
+    """``open_llama(n_gpu_layers)``; when that fails with layers on a GPU (out of GPU memory, a
+    driver error), ``open_llama(0)`` on the CPU, with a note saying so appended to ``notes``.
+    A CPU load's failure propagates."""
+    if n_gpu_layers == 0:
+        return open_llama(0)
+    try:
+        return open_llama(n_gpu_layers)
+    except Exception as exc:  # the same variety of errors as any load
+        llama = open_llama(0)
+        notes.append(f"The GPU could not take the model ({exc}); it runs on the CPU instead.")
+        return llama
 
 
 def special_tokens(engine: LlamaCppEngine) -> tuple[str, ...]:

@@ -2,8 +2,8 @@
 
 Each quant's header is read remotely (:func:`ember.hub.search.remote_gguf_info`: a few range
 requests, cached per commit) and given to the hardware fit (:func:`ember.engines.fit.fit`), the
-same estimate a load uses. A split GGUF's first part carries the model's hyperparameters; its
-size is taken as all parts together. A header that cannot be read (a gated repository without a
+same estimate a load uses. A split GGUF's first part carries the model's hyperparameters, each
+part its own tensors: all are read and counted as one model. A header that cannot be read (a gated repository without a
 token, a file that is not a GGUF) gives the label "unknown" with the reason, not an error.
 """
 
@@ -38,10 +38,17 @@ class QuantFit:
 
 
 def quant_header(repo: RepoModels, quant: Quant) -> GGUFInfo:
-    """``quant``'s header read remotely at the repository's pinned commit; a split GGUF's size
-    counts all its parts. Raises :class:`HubError` or :class:`ModelLoadError`."""
+    """``quant``'s header read remotely at the repository's pinned commit. For a split GGUF, the
+    first part's header (the hyperparameters) with every part's tensors and all parts' size,
+    as one model (each part's header lists its own tensors; parts after the first are small).
+    Raises :class:`HubError` or :class:`ModelLoadError`."""
     info = remote_gguf_info(repo.repo_id, quant.filename, repo.revision)
-    return replace(info, size_bytes=quant.size_bytes) if quant.split else info
+    if not quant.split:
+        return info
+    tensors = list(info.tensors)
+    for part in quant.files[1:]:
+        tensors += remote_gguf_info(repo.repo_id, part.filename, repo.revision).tensors
+    return replace(info, size_bytes=quant.size_bytes, tensors=tuple(tensors))
 
 
 def quant_fit(

@@ -238,9 +238,10 @@ class SettingsDialog(QDialog):
         self.threads.setValue(settings.threads)
         hw.addRow("CPU threads", self.threads)
         self.gpu_layers = QSpinBox(hw_box)
-        self.gpu_layers.setRange(-1, 999)
-        self.gpu_layers.setSpecialValueText("All")
-        self.gpu_layers.setValue(settings.gpu_layers)
+        self.gpu_layers.setRange(-2, 999)  # -2 = "auto", -1 = all
+        self.gpu_layers.setSpecialValueText("Automatic")
+        self.gpu_layers.setToolTip("Automatic: as many as the GPU's memory holds; -1: all")
+        self.gpu_layers.setValue(-2 if settings.gpu_layers == "auto" else settings.gpu_layers)
         hw.addRow("GPU layers", self.gpu_layers)
         self.ollama_host = QLineEdit(settings.ollama_host, hw_box)
         hw.addRow("Ollama host", self.ollama_host)
@@ -337,7 +338,7 @@ class SettingsDialog(QDialog):
                 max_tokens=self.max_tokens.value(),
                 n_ctx=self.n_ctx.value(),
                 threads=self.threads.value(),
-                gpu_layers=self.gpu_layers.value(),
+                gpu_layers="auto" if self.gpu_layers.value() == -2 else self.gpu_layers.value(),
                 ollama_host=self.ollama_host.text().strip(),
                 remotes=list(self.remote_servers.remotes),
                 data_dir=self.data_dir.text().strip(),
