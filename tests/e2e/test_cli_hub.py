@@ -40,7 +40,8 @@ def test_search_json_lists_recommended_catalog_models_first(hub: HubTestServer) 
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert hits[0]["repo_id"] == CATALOG_REPO and hits[0]["recommended"] is True
-    assert [h["repo_id"] for h in hits[1:]] == ["someone/qwen-fan-GGUF"]
+    assert [h["repo_id"] for h in hits if not h["recommended"]] == ["someone/qwen-fan-GGUF"]
+    assert hits[-1]["repo_id"] == "someone/qwen-fan-GGUF"  # after every recommended one
 
 
 def test_search_by_a_pasted_url_prints_that_repository(hub: HubTestServer) -> None:

@@ -67,16 +67,20 @@ def test_keywords_are_a_search_and_a_dataset_url_is_refused() -> None:
 
 def test_a_keyword_search_finds_gguf_repositories_most_downloaded_first() -> None:
     hits = search("smollm2")
-    assert [h.repo_id for h in hits] == [SMOLLM2_REPO]
-    assert hits[0].downloads == 50_000 and not hits[0].recommended
+    # The catalog's SmolLM2 1.7B comes first (recommended), then what the hub found.
+    assert [h.repo_id for h in hits] == ["HuggingFaceTB/SmolLM2-1.7B-Instruct-GGUF", SMOLLM2_REPO]
+    assert hits[0].recommended
+    assert hits[1].downloads == 50_000 and not hits[1].recommended
 
 
 def test_catalog_models_that_match_come_first_marked_recommended() -> None:
     hits = search("qwen")
-    assert [h.repo_id for h in hits] == [CATALOG_REPO, FAN_REPO]
-    assert hits[0].recommended and hits[0].title.startswith("Qwen2.5 1.5B")
+    # Every catalog Qwen (in the catalog's recommended order), then the hub's other repository.
+    assert hits[0].repo_id == CATALOG_REPO and hits[-1].repo_id == FAN_REPO
+    assert all(h.recommended for h in hits[:-1]) and len(hits) > 2
+    assert hits[0].title.startswith("Qwen2.5 1.5B")
     assert hits[0].downloads == 10  # the hub's figures, not the catalog's blanks
-    assert not hits[1].recommended
+    assert not hits[-1].recommended
 
 
 def test_an_owner_repo_or_url_search_returns_that_repository() -> None:
@@ -137,7 +141,7 @@ def test_a_hub_that_keeps_rate_limiting_ends_in_a_clear_message(hub: HubTestServ
 def test_a_search_answered_429_once_still_finds(hub: HubTestServer) -> None:
     hub.faults.retry_after_s = 0.1
     hub.faults.api_statuses[:] = [429]
-    assert [h.repo_id for h in search("smollm2")] == [SMOLLM2_REPO]
+    assert [h.repo_id for h in search("smollm2") if not h.recommended] == [SMOLLM2_REPO]
 
 
 def test_a_long_retry_after_is_not_waited_for(hub: HubTestServer) -> None:
