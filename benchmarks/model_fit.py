@@ -10,7 +10,9 @@ measured (target <= 0.15). ``reserved`` (what llama.cpp allocates, the figure th
 is shown beside it.
 
 Usage: ``python benchmarks/model_fit.py [--quick]``  (``--quick``: smaller contexts, < 60 s)
-The last line of stdout is one JSON object.
+The last line of stdout is one JSON object. Last full run (2 cores, AVX-512): max_rel_error
+0.030 (SmolLM2 2048 tokens +3.0%); --quick 0.031. The coefficients were fitted on these same
+models, so this checks the formula, not its reach to other models.
 """
 
 from __future__ import annotations
