@@ -306,6 +306,7 @@ class Core:
                 backend=engine.backend,
                 n_ctx=engine.n_ctx,
                 is_remote=engine.is_remote,
+                notes=tuple(getattr(engine, "load_notes", ())),
             )
             return self.loaded
 

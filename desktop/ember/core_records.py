@@ -31,6 +31,8 @@ class LoadedModel:
     n_ctx: int  # tokens
     # The engine's own verdict: True when prompts leave this computer (a server not on loopback).
     is_remote: bool = False
+    # What a person should know about the load: a lowered context, a fallback from GPU to CPU.
+    notes: tuple[str, ...] = ()
 
     @property
     def builtin(self) -> bool:

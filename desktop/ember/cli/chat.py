@@ -96,7 +96,8 @@ def _session(args: argparse.Namespace) -> Iterator[tuple[Core, list[str]]]:
         core.settings = _settings(args, core.settings)
         collections = [] if args.no_docs else core.known_collections(args.collection)
         check_tools(core, chosen_tools(args))
-        core.load_engine(args.model)
+        for note in core.load_engine(args.model).notes:  # lowered context, GPU fallback
+            print(note, file=sys.stderr)
         core.ground_in(collections)
         yield core, collections
     finally:

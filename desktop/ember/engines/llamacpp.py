@@ -19,6 +19,7 @@ import secrets
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ember.cancel import CancelToken
@@ -443,13 +444,11 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
     allocates anything. A load that fails on the GPU is retried on the CPU. What a person should
     know about it (a lowered context, a GPU fallback) is in the engine's ``load_notes``.
     """
-    from pathlib import Path
-
     from ember.engines.fit import plan_load
     from ember.hardware import detect
 
     path = Path(spec.model).expanduser()
-    info = inspect_gguf(path)
+    info = _whole_model(inspect_gguf(path), path)
     try:
         import llama_cpp
     except ImportError as exc:
@@ -484,6 +483,23 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
     engine = LlamaCppEngine(llama, info, model_name=path.name)
     engine.load_notes = tuple(notes)
     return engine
+
+
+def _whole_model(info: GGUFInfo, path: Path) -> GGUFInfo:
+    """``info`` with every part's tensors where ``path`` is the first part of a split GGUF
+    (``-00001-of-0000N.gguf``; each part's header lists its own), so the memory plan counts the
+    whole model. A missing part is left to llama.cpp, which names it."""
+    import re
+
+    match = re.fullmatch(r"(.*)-00001-of-(\d{5})\.gguf", path.name)
+    if info.split_count <= 1 or match is None:
+        return info
+    tensors = list(info.tensors)
+    for n in range(2, int(match.group(2)) + 1):
+        part = path.with_name(f"{match.group(1)}-{n:05d}-of-{match.group(2)}.gguf")
+        if part.is_file():
+            tensors += inspect_gguf(part).tensors
+    return replace(info, tensors=tuple(tensors))
 
 
 def with_cpu_fallback(

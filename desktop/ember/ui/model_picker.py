@@ -217,6 +217,8 @@ class Models(QObject):
         self.w.status.model_label.setText(f"{loaded.name}  ·  {loaded.backend}")
         show_where(self.w.status.offline_pill, loaded)
         self.w.status.offline_pill.show()
+        if loaded.notes:  # a lowered context, a GPU load that fell back to the CPU
+            message.info(" ".join(loaded.notes), 15000)
 
     def _failed(self, error: BaseException) -> None:
         self.loading = False

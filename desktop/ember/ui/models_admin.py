@@ -26,6 +26,7 @@ from ember.ui.tasks import TaskHandle
 if TYPE_CHECKING:
     from ember.catalog import ModelEntry
     from ember.core import Core
+    from ember.hardware import Hardware
     from ember.hub.types import DownloadEvent, RepoModels
     from ember.paths import Paths
     from ember.ui.tasks import TaskManager
@@ -521,15 +522,25 @@ class ModelsAdmin(QObject):
         )
 
 
-def _hardware_text(hardware: Any) -> str:
-    """``This computer: 16 GB memory (9.1 GB free) · GPU: none`` from ``ember.hardware``."""
+def _hardware_text(hardware: Hardware) -> str:
+    """``This computer: 16 GB memory (9.1 GB free) · GPU: no NVIDIA GPU found`` from
+    :func:`ember.hardware.detect` ("unknown" where a figure could not be read)."""
+    total, free = hardware.ram_total_bytes, hardware.ram_available_bytes
     parts = [
-        f"This computer: {size_text(hardware.ram_total)} memory "
-        f"({size_text(hardware.ram_available)} free)"
+        f"This computer: {size_text(total) if total else 'unknown'} memory "
+        f"({size_text(free) if free else 'unknown'} free)"
     ]
-    gpus = getattr(hardware, "gpus", ())
-    if gpus:
-        parts.append("GPU: " + ", ".join(f"{g.name} {size_text(g.memory_total)}" for g in gpus))
+    if hardware.gpus:
+        parts.append(
+            "GPU: "
+            + ", ".join(
+                f"{g.name} {size_text(g.memory_total_bytes) if g.memory_total_bytes else ''}"
+                f"{' (shared memory)' if g.unified else ''}".strip()
+                for g in hardware.gpus
+            )
+        )
+    else:
+        parts.append(f"GPU: {hardware.gpu_note}")
     return " · ".join(parts)
 
 
