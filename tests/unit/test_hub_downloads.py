@@ -305,3 +305,76 @@ def test_removing_a_model_used_in_place_only_unregisters_it(tmp_path: Path) -> N
     catalog.add_user_model(own, name="mine", sha256=SMOLLM2_SHA256)
     assert DownloadQueue().remove("mine") == []
     assert own.is_file() and catalog.user_models() == []
+
+
+@pytest.mark.parametrize(
+    "filename", ["../../evil.gguf", "/tmp/evil.gguf", "sub/../../../evil.gguf", "a\\..\\b.gguf"]
+)
+def test_a_hub_file_name_that_leaves_the_models_folder_is_refused(
+    filename: str, tmp_path: Path
+) -> None:
+    queue = DownloadQueue()
+    quant = Quant("Q4_K_M", (HubFile(filename, 10, "0" * 64),))
+    with pytest.raises(DownloadError, match="outside"):
+        queue.add("someone/Evil-GGUF", quant, revision="main")
+    projector = HubFile("../mmproj.gguf", 10, "0" * 64)
+    with pytest.raises(DownloadError, match="outside"):
+        queue.add("someone/Evil-GGUF", SMOL, revision="main", projector=projector)
+    with pytest.raises(DownloadError, match="OWNER/REPO"):
+        queue.add("someone/..", SMOL, revision="main")
+    assert queue.jobs() == []
+
+
+def test_a_cancel_that_lands_before_the_run_starts_stops_it(hub: HubTestServer) -> None:
+    """The window cancels a job still waiting behind another download: its run, when its turn
+    comes, must not download it (nor leave its partial file)."""
+    queue = DownloadQueue()
+    job = queue.add(SMOLLM2_REPO, SMOL, revision="main")
+    partial = _partial(queue)
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(smollm2_gguf().read_bytes()[: 1 << 20])
+    queue.cancel(job)
+    with pytest.raises(DownloadStopped) as stopped:
+        queue.run(job, lambda _e: None)
+    assert stopped.value.state == "cancelled"
+    assert _sent(hub) == 0 and not partial.exists()
+    assert queue.jobs()[0].state == "cancelled" and catalog.user_models() == []
+
+
+def _two_quants_sharing_a_projector(hub: HubTestServer, tmp_path: Path):
+    repo = "someone/Vision-GGUF"
+    mmproj = tmp_path / "mm"
+    mmproj.write_bytes(smollm2_gguf().read_bytes()[: 1 << 20])
+    hub.add_file(repo, smollm2_gguf(), "Vision-Q4_1.gguf", sha256=SMOLLM2_SHA256)
+    hub.add_file(repo, smollm2_gguf(), "Vision-Q8_0.gguf", sha256=SMOLLM2_SHA256)
+    hub.add_file(repo, mmproj, "mmproj-Vision-f16.gguf")
+    projector = HubFile("mmproj-Vision-f16.gguf", mmproj.stat().st_size, sha256_file(mmproj))
+    quants = [
+        Quant(q, (HubFile(f"Vision-{q}.gguf", SIZE, SMOLLM2_SHA256),)) for q in ("Q4_1", "Q8_0")
+    ]
+    return repo, quants, projector
+
+
+def test_cancelling_one_quant_keeps_the_projector_another_model_uses(
+    hub: HubTestServer, tmp_path: Path
+) -> None:
+    repo, (q4, q8), projector = _two_quants_sharing_a_projector(hub, tmp_path)
+    queue = DownloadQueue()
+    first = queue.run(queue.add(repo, q4, revision="main", projector=projector), lambda _e: None)
+    second = queue.add(repo, q8, revision="main", projector=projector)
+    queue.cancel(second)
+    assert Path(first.projector_source).is_file()
+    assert Path(first.path).is_file()
+
+
+def test_removing_one_quant_keeps_the_projector_another_model_uses(
+    hub: HubTestServer, tmp_path: Path
+) -> None:
+    repo, (q4, q8), projector = _two_quants_sharing_a_projector(hub, tmp_path)
+    queue = DownloadQueue()
+    first = queue.run(queue.add(repo, q4, revision="main", projector=projector), lambda _e: None)
+    second = queue.run(queue.add(repo, q8, revision="main", projector=projector), lambda _e: None)
+    assert first.projector_source == second.projector_source
+    deleted = queue.remove(first.name)
+    assert [p.name for p in deleted] == ["Vision-Q4_1.gguf"]
+    assert Path(second.projector_source).is_file() and Path(second.path).is_file()

@@ -62,6 +62,28 @@ def margin_bytes(size: int) -> int:
     return (64 << 20) + size // 50
 
 
+def _plain_part(part: str) -> bool:
+    """A path segment that names a file or folder: not empty, ``.``, ``..``, nor holding a
+    separator or a NUL."""
+    return part not in ("", ".", "..") and not any(c in part for c in "\\/\0")
+
+
+def inside(folder: Path, filename: str) -> Path:
+    """Where the hub file ``filename`` (a repository path, ``/``-separated) goes in ``folder``.
+
+    The name comes from the hub, so it is not trusted: an absolute path, a ``..`` segment, a
+    backslash or a drive (``C:``) that would put the file outside ``folder`` raises
+    :class:`DownloadError` and nothing is written."""
+    parts = filename.split("/")
+    target = folder.joinpath(*parts) if all(_plain_part(p) for p in parts) else None
+    if target is None or not target.resolve().is_relative_to(folder.resolve()):
+        raise DownloadError(
+            f"The hub lists a file named {filename!r}, which would be written outside "
+            f"{folder}; it was not downloaded."
+        )
+    return target
+
+
 def model_name_for(repo_id: str, quantization: str) -> str:
     """The catalog name a download registers under: ``smollm2-135m-instruct-q4_k_m``."""
     repo = re.sub(r"[-_.]gguf$", "", repo_id.split("/")[-1], flags=re.IGNORECASE).lower()
@@ -81,11 +103,15 @@ class DownloadQueue:
 
     # -- where things are ------------------------------------------------------------------
     def folder(self, repo_id: str) -> Path:
-        """Where a repository's files go: ``models_dir/hub/OWNER/REPO``."""
-        return self.paths.models_dir / "hub" / Path(*repo_id.split("/"))
+        """Where a repository's files go: ``models_dir/hub/OWNER/REPO``. Raises
+        :class:`DownloadError` for a repository id that is not ``OWNER/REPO``."""
+        parts = repo_id.split("/")
+        if len(parts) != 2 or not all(_plain_part(p) for p in parts):
+            raise DownloadError(f"{repo_id!r} is not a repository name (OWNER/REPO).")
+        return self.paths.models_dir / "hub" / parts[0] / parts[1]
 
     def _final(self, job: JobRow, f: HubFile) -> Path:
-        return self.folder(job.repo_id) / f.filename
+        return inside(self.folder(job.repo_id), f.filename)
 
     def _partial(self, job: JobRow, f: HubFile) -> Path:
         final = self._final(job, f)
@@ -124,8 +150,12 @@ class DownloadQueue:
         branch is pinned to its commit when the job starts) and return the job id. ``name`` is
         the catalog name to register (default from the repo and quant); ``expected_sha256`` maps
         file names to the catalog's hashes, checked besides the hub's. Adding a model already
-        queued and unfinished returns that job."""
+        queued and unfinished returns that job. Raises :class:`DownloadError` when a file name
+        would put the file outside the repository's folder (see :func:`inside`)."""
         name = name or model_name_for(repo_id, quant.quantization)
+        folder = self.folder(repo_id)
+        for f in quant.files + ((projector,) if projector else ()):
+            inside(folder, f.filename)
         for job in self._store.all():
             if job.repo_id == repo_id and job.files == quant.files and job.state != "cancelled":
                 if job.state != "done" or not self._final(job, job.files[0]).is_file():
@@ -208,25 +238,44 @@ class DownloadQueue:
             self._store.update(job_id, state="cancelled", message="Cancelled.")
 
     def _stop(self, job_id: str, state: str) -> None:
-        job = self._row(job_id)
         with self._lock:
             if job_id in self._running:
                 self._stops[job_id] = state
                 return
-        if job.state not in FINISHED_STATES:
-            # Not running here: another process running it sees this at its next checkpoint.
-            self._store.update(job_id, state=state, message=state.capitalize() + ".")
+            job = self._row(job_id)
+            if job.state not in FINISHED_STATES:
+                # Not running here: another process running it sees this at its next
+                # checkpoint; a run starting here sees it at once.
+                self._store.update(job_id, state=state, message=state.capitalize() + ".")
 
     def _discard_files(self, job: JobRow) -> None:
+        """Delete ``job``'s partial files, and its finished ones unless the job is done or
+        another model uses them (a projector two quantizations share)."""
+        shared = self._used_elsewhere(job.model_name, skip_job=job.job_id)
         for f in job.all_files:
             self._partial(job, f).unlink(missing_ok=True)
-            if job.state != "done":
-                self._final(job, f).unlink(missing_ok=True)
+            final = self._final(job, f)
+            if job.state != "done" and final.resolve() not in shared:
+                final.unlink(missing_ok=True)
+
+    def _used_elsewhere(self, model_name: str, skip_job: str = "") -> set[Path]:
+        """The files (resolved) that registered models other than ``model_name`` use, and
+        those of finished download jobs other than ``skip_job``."""
+        used: set[Path] = set()
+        for entry in catalog.user_models(self.paths):
+            if entry.name != model_name:
+                used.update(Path(p).resolve() for p in (entry.path, entry.projector_source) if p)
+        for other in self._store.all():
+            done = other.state == "done" and other.model_name != model_name
+            if done and other.job_id != skip_job:
+                used.update(self._final(other, f).resolve() for f in other.all_files)
+        return used
 
     def remove(self, model_name: str) -> list[Path]:
         """Forget the model ``model_name``: delete the files Ember downloaded for it (all parts
         and its projector) and unregister it. A model used in place from elsewhere (added by
-        path, another app's store) is only unregistered; its files stay. Returns what was deleted.
+        path, another app's store) is only unregistered; its files stay, as do files another
+        registered model uses (a projector two quantizations share). Returns what was deleted.
         Raises :class:`ModelNotFound` when no user model has that name."""
         entry = next((m for m in catalog.user_models(self.paths) if m.name == model_name), None)
         if entry is None:
@@ -237,12 +286,15 @@ class DownloadQueue:
             candidates = [Path(entry.path)]
             if entry.projector_source:
                 candidates.append(Path(entry.projector_source))
+            shared = self._used_elsewhere(model_name)
             for job in self._store.all():
                 if job.model_name == model_name:
                     candidates += [self._final(job, f) for f in job.all_files]
                     self._store.delete(job.job_id)
             for path in dict.fromkeys(candidates):
                 resolved = path.resolve()
+                if resolved in shared:  # another model's too (a shared projector): kept
+                    continue
                 if resolved.is_relative_to(hub_root) and resolved.is_file():
                     resolved.unlink()
                     deleted.append(resolved)
@@ -273,9 +325,16 @@ class DownloadQueue:
             raise DownloadError(
                 f"{display(job)} is already downloading in another Ember."
             ) from None
-        with self._lock:
+        with self._lock:  # (with _stop's: a cancel lands either before this or in _stops)
             self._running.add(job_id)
             self._stops.pop(job_id, None)
+            job = self._row(job_id)
+            if job.state == "cancelled":
+                self._running.discard(job_id)
+        if job.state == "cancelled":  # cancelled while it waited to start: never runs
+            lock.release()
+            self._discard_files(job)
+            raise DownloadStopped("Cancelled; the partial files were deleted.", "cancelled")
         emit_lock = threading.Lock()
 
         def emit(event: DownloadEvent) -> None:
