@@ -17,6 +17,7 @@ from ember.ui.qt import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    Qt,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -54,6 +55,7 @@ class DownloadRow(QFrame):
         self.bar.setFixedHeight(6)
         column.addWidget(self.bar)
         self.status_label = QLabel("", self)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # quotes file names, the hub
         self.status_label.setObjectName("Muted")
         column.addWidget(self.status_label)
 
@@ -96,6 +98,7 @@ class DownloadRows(QWidget):
         self._column.setSpacing(4)
         self.empty_label = QLabel("No downloads.", self)
         self.empty_label.setObjectName("Muted")
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self._column.addWidget(self.empty_label)
 
     def show_event(self, event: DownloadEvent) -> DownloadRow:

@@ -191,6 +191,15 @@ class ModelsPage(QDialog):
         disk_column.addLayout(use_row)
         self.tabs.addTab(disk, "On this computer")
         column.addWidget(self.tabs, 2)
+        # Repository names, licences, file names and hub errors come from the hub: never markup.
+        for label in (
+            self.hardware_label,
+            self.repo_title,
+            self.repo_info,
+            self.detail_note,
+            self.disk_note,
+        ):
+            label.setTextFormat(Qt.TextFormat.PlainText)
         self.resize(fit_to_screen(self, QSize(900, 720)))
 
     # -- the list on the left ------------------------------------------------------------------
