@@ -18,8 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ember.errors import DownloadError
+from ember.files import sha256_file
 from ember.hub import session
-from ember.hub.download_hash import FileHasher, sha256_of
+from ember.hub.download_hash import FileHasher
 from ember.hub.download_progress import Progress, StopDownload, bar_class
 from ember.hub.download_store import DownloadStore, JobRow, boot_id
 from ember.hub.types import HubFile
@@ -153,7 +154,7 @@ def _attempt(
         out.flush()
         progress.set("verifying", "Checking the sha256.")
         digest = hasher.finish()
-    return sha256_of(partial) if progress.rewound else digest
+    return sha256_file(partial) if progress.rewound else digest
 
 
 def _retryable(exc: Exception, job: JobRow) -> tuple[float | None, str]:

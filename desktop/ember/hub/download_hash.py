@@ -3,7 +3,8 @@
 :class:`FileHasher` follows a growing file from a second thread (``hashlib`` releases the GIL,
 so it runs beside the download), reading only bytes already written; :meth:`FileHasher.finish`
 hashes the rest once the writer is done. A file cut shorter meanwhile (the server ignored a
-Range request and the download restarted) is hashed again from the start.
+Range request and the download restarted) is hashed again from the start. (A whole file at
+rest: :func:`ember.files.sha256_file`.)
 """
 
 from __future__ import annotations
@@ -14,15 +15,6 @@ import threading
 from pathlib import Path
 
 _BLOCK = 4 << 20
-
-
-def sha256_of(path: Path) -> str:
-    """The sha256 of a whole file, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FileHasher:

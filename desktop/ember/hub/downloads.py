@@ -37,9 +37,9 @@ from ember import catalog
 from ember.cancel import CancelToken
 from ember.catalog import ModelEntry
 from ember.errors import DownloadError, HubError, ModelNotFound
+from ember.files import sha256_file
 from ember.hub import session
 from ember.hub.download_fetch import display, fetch_file, gb, metadata
-from ember.hub.download_hash import sha256_of
 from ember.hub.download_progress import HubRetryWatch, Progress, StopDownload, Ticker
 from ember.hub.download_store import DownloadStore, JobRow, boot_id
 from ember.hub.types import FINISHED_STATES, DownloadEvent, HubFile, Quant
@@ -451,7 +451,7 @@ class DownloadQueue:
     def _register(self, job: JobRow) -> ModelEntry:
         first = self._final(job, job.files[0])
         projector = self._final(job, job.projector) if job.projector else None
-        sha = job.files[0].sha256 or job.expected.get(job.files[0].filename) or sha256_of(first)
+        sha = job.files[0].sha256 or job.expected.get(job.files[0].filename) or sha256_file(first)
         try:
             return catalog.add_user_model(
                 first,
