@@ -15,9 +15,9 @@ import pytest
 
 from ember.engines.fit import estimate_memory, fit, plan_load
 from ember.engines.gguf import inspect_gguf, inspect_gguf_prefix
-from ember.engines.llamacpp import with_cpu_fallback
+from ember.engines.llamacpp import open_planned
 from ember.errors import ModelLoadError, ModelTooLarge
-from ember.hardware import Hardware, detect, nvidia_gpus
+from ember.hardware import GPU, Hardware, detect, nvidia_gpus
 from tests.support.real_models import gemma3_gguf, smollm2_gguf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,19 +106,52 @@ def test_detect_reads_this_machines_memory_and_cpu() -> None:
     assert ("avx2" in found.cpu_features) == (" avx2" in flags)
 
 
+def with_gpu(available: int, gpu_free: int) -> Hardware:
+    """This machine with ``available`` bytes of RAM and an NVIDIA GPU with ``gpu_free`` free."""
+    gpu = GPU("nvidia", "Test GPU", gpu_free, gpu_free)
+    return dataclasses.replace(machine(available), gpus=(gpu,), gpu_offload=True)
+
+
 def test_a_gpu_failure_falls_back_to_the_cpu_with_a_note() -> None:
-    def open_llama(layers: int) -> str:
+    info = inspect_gguf(smollm2_gguf())
+    opened: list[tuple[int, int]] = []
+
+    def open_llama(layers: int, n_ctx: int) -> str:
+        opened.append((layers, n_ctx))
         if layers:
             raise RuntimeError("cudaMalloc failed: out of memory")
         return "cpu model"
 
-    notes: list[str] = []
-    assert with_cpu_fallback(open_llama, -1, notes) == "cpu model"
-    assert "runs on the CPU" in notes[0] and "out of memory" in notes[0]
-    notes.clear()
+    llama, notes = open_planned(open_llama, info, with_gpu(64 << 30, 64 << 30), 4096, None)
+    assert llama == "cpu model" and opened == [(-1, 4096), (0, 4096)]
+    assert "runs on the CPU" in notes[-1] and "out of memory" in notes[-1]
+
+    def bad_file(layers: int, n_ctx: int) -> str:
+        raise RuntimeError("bad file")
+
     with pytest.raises(RuntimeError):
-        with_cpu_fallback(lambda layers: (_ for _ in ()).throw(RuntimeError("bad file")), 0, notes)
-    assert notes == []
+        open_planned(bad_file, info, machine(64 << 30), 4096, 0)
+
+
+def test_a_cpu_fallback_is_planned_for_the_cpu_before_it_allocates() -> None:
+    """With every layer on the GPU the host holds little, so the plan fits a small RAM; when
+    the GPU then fails, the CPU must hold the whole model: planned again (never opened blind)."""
+    info = inspect_gguf(smollm2_gguf())
+    on_gpu = estimate_memory(info, 1024, -1).total_bytes
+    on_cpu = estimate_memory(info, 1024, 0).total_bytes
+    assert on_gpu < on_cpu
+    room = (on_gpu + on_cpu) // 2  # fits with the GPU, not without it
+    opened: list[int] = []
+
+    def open_llama(layers: int, n_ctx: int) -> str:
+        opened.append(layers)
+        if layers:
+            raise RuntimeError("CUDA driver error")
+        return "cpu model"
+
+    with pytest.raises(ModelTooLarge, match=r"GPU could not take the model.*does not fit"):
+        open_planned(open_llama, info, with_gpu(room, 64 << 30), 1024, None)
+    assert opened == [-1]
 
 
 # Runs in a child under a real RLIMIT_AS: what the label says, then what loading does.

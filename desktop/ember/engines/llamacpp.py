@@ -46,7 +46,7 @@ from ember.engines.tool_calls import (
     native_tools,
     parse_decision,
 )
-from ember.errors import EngineUnavailable, ModelLoadError
+from ember.errors import EngineUnavailable, ModelLoadError, ModelTooLarge
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from llama_cpp.llama_grammar import LlamaGrammar
 
     from ember.engines import EngineSpec
+    from ember.hardware import Hardware
 
 BACKEND = "llama.cpp"
 DECIDE_MAX_TOKENS = 256  # the decide step's JSON: a tool name and its arguments
@@ -444,7 +445,6 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
     allocates anything. A load that fails on the GPU is retried on the CPU. What a person should
     know about it (a lowered context, a GPU fallback) is in the engine's ``load_notes``.
     """
-    from ember.engines.fit import plan_load
     from ember.hardware import detect
 
     path = Path(spec.model).expanduser()
@@ -457,13 +457,11 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
         ) from None
     _close_llama_cpp_devnull_at_exit()
     gpu_layers = None if spec.n_gpu_layers == "auto" else int(spec.n_gpu_layers)
-    plan = plan_load(info, detect(), spec.n_ctx, gpu_layers)
-    notes = list(plan.notes)
 
-    def open_llama(n_gpu_layers: int) -> Llama:
+    def open_llama(n_gpu_layers: int, n_ctx: int) -> Llama:
         return llama_cpp.Llama(
             model_path=str(path),
-            n_ctx=plan.n_ctx,
+            n_ctx=n_ctx,
             # The threads setting governs prompt processing too: llama.cpp's default of every
             # core for batches stalls badly when another process is busy on one of them.
             n_threads=spec.n_threads or None,
@@ -474,7 +472,9 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
         )
 
     try:
-        llama = with_cpu_fallback(open_llama, plan.n_gpu_layers, notes)
+        llama, notes = open_planned(open_llama, info, detect(), spec.n_ctx, gpu_layers)
+    except ModelTooLarge:
+        raise
     except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError/OSError variously
         raise ModelLoadError(
             f"llama.cpp could not load {path.name}: {exc}. The file may be damaged or use an "
@@ -502,20 +502,35 @@ def _whole_model(info: GGUFInfo, path: Path) -> GGUFInfo:
     return replace(info, tensors=tuple(tensors))
 
 
-def with_cpu_fallback(
-    open_llama: Callable[[int], Llama], n_gpu_layers: int, notes: list[str]
-) -> Llama:
-    """``open_llama(n_gpu_layers)``; when that fails with layers on a GPU (out of GPU memory, a
-    driver error), ``open_llama(0)`` on the CPU, with a note saying so appended to ``notes``.
-    A CPU load's failure propagates."""
-    if n_gpu_layers == 0:
-        return open_llama(0)
+def open_planned(
+    open_llama: Callable[[int, int], Llama],
+    info: GGUFInfo,
+    hardware: Hardware,
+    n_ctx: int,
+    n_gpu_layers: int | None,
+) -> tuple[Llama, list[str]]:
+    """``open_llama(n_gpu_layers, n_ctx)`` as :func:`ember.engines.fit.plan_load` settles them
+    for ``hardware`` (``n_ctx`` <= 0: pick; ``n_gpu_layers`` None: auto), and the notes a person
+    should see. When the load fails with layers on a GPU (out of GPU memory, a driver error) it
+    is planned again for the CPU alone, which must then hold every layer, and opened there, with
+    a note. Raises :class:`ModelTooLarge` before anything is opened when a plan does not fit
+    (the CPU's after a GPU failure says so too); a CPU load's own failure propagates."""
+    from ember.engines.fit import plan_load
+
+    plan = plan_load(info, hardware, n_ctx, n_gpu_layers)
+    notes = list(plan.notes)
+    if plan.n_gpu_layers == 0:
+        return open_llama(0, plan.n_ctx), notes
     try:
-        return open_llama(n_gpu_layers)
+        return open_llama(plan.n_gpu_layers, plan.n_ctx), notes
     except Exception as exc:  # the same variety of errors as any load
-        llama = open_llama(0)
-        notes.append(f"The GPU could not take the model ({exc}); it runs on the CPU instead.")
-        return llama
+        failed = f"The GPU could not take the model ({exc})"
+        try:
+            on_cpu = plan_load(info, hardware, n_ctx, 0)
+        except ModelTooLarge as too_large:
+            raise ModelTooLarge(f"{failed}, and on the CPU alone: {too_large}") from None
+        llama = open_llama(0, on_cpu.n_ctx)
+        return llama, [*on_cpu.notes, f"{failed}; it runs on the CPU instead."]
 
 
 def special_tokens(engine: LlamaCppEngine) -> tuple[str, ...]:
