@@ -166,11 +166,9 @@ class Sidebar(QFrame):
         name(self.models_button, "Models")
         self.models_button.setToolTip("Find, download and choose models (Ctrl+Shift+M)")
         self.models_button.clicked.connect(self.modelsRequested.emit)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.settings_button)
-        bottom.addWidget(self.models_button)
-        bottom.addStretch(1)
-        layout.addLayout(bottom)
+        # One per row, Models above Settings: side by side they widen the sidebar at 150 %.
+        layout.addWidget(self.models_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
         self._suppress = False
 
     def minimumSizeHint(self) -> QSize:

@@ -229,7 +229,8 @@ def test_tab_goes_from_the_sidebar_through_the_conversation_to_send(qtbot, windo
     assert len(chips) == 2
     s, c = window.sidebar, window.composer
     expected = [
-        s.new_chat, s.search, s.chats, s.add_docs, s.collections, s.settings_button,
+        s.new_chat, s.search, s.chats, s.add_docs, s.collections, s.models_button,
+        s.settings_button,
         window.collections_button, window.model_picker, window.more_button, window.chat,
         question.body, question.edit_button, question.copy_button,
         answer.body, *chips, answer.regenerate_button, answer.copy_button,
