@@ -53,3 +53,13 @@ def test_a_job_running_elsewhere_shows_no_made_up_speed() -> None:
     assert describe(_event("downloading")).endswith("50.0/100.0 MB  downloading")
     assert "0.0 MB/s" not in describe(_event("downloading"))
     assert describe(_event("downloading", speed=2e6)).endswith("2.0 MB/s")
+
+
+def test_a_model_without_a_chat_template_is_said_to_be_one() -> None:
+    from ember.engines.gguf import inspect_gguf
+    from ember.engines.llamacpp import template_note
+    from tests.support.real_models import gemma3_gguf, smollm2_gguf
+
+    note = template_note(inspect_gguf(gemma3_gguf()), "gemma.gguf")
+    assert note is not None and "no chat template" in note and "base model" in note
+    assert template_note(inspect_gguf(smollm2_gguf()), "smollm2.gguf") is None
