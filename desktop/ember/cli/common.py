@@ -133,8 +133,11 @@ def _size(count: float) -> str:
 
 
 @contextmanager
-def cancel_on_interrupt(cancel: CancelToken) -> Iterator[None]:
-    """First Ctrl-C asks the run to stop cleanly; a second one interrupts at once."""
+def cancel_on_interrupt(
+    cancel: CancelToken, stopping: str = "Stopping after the current batch"
+) -> Iterator[None]:
+    """First Ctrl-C asks the run to stop cleanly (saying ``stopping``); a second one interrupts
+    at once."""
     try:
         previous = signal.getsignal(signal.SIGINT)
     except ValueError:  # not the main thread
@@ -145,7 +148,7 @@ def cancel_on_interrupt(cancel: CancelToken) -> Iterator[None]:
         if cancel.cancelled:
             raise KeyboardInterrupt
         cancel.cancel()
-        print("\nStopping after the current batch (Ctrl-C again to quit now)...", file=sys.stderr)
+        print(f"\n{stopping} (Ctrl-C again to quit now)...", file=sys.stderr)
 
     try:
         signal.signal(signal.SIGINT, handler)

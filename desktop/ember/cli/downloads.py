@@ -74,7 +74,7 @@ def _get(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     bar = DownloadBar()
     try:
-        with cancel_on_interrupt(cancel):
+        with cancel_on_interrupt(cancel, "Pausing the download; the bytes on disk are kept"):
             entry = queue.run(job_id, bar, cancel)
     except DownloadStopped as exc:
         bar.close()
@@ -220,10 +220,14 @@ def describe(event: DownloadEvent) -> str:
     share = f"{100 * event.fraction:3.0f}% " if event.fraction is not None else ""
     sizes = f"{event.bytes_done / 1e6:.1f}/{event.bytes_total / 1e6:.1f} MB"
     line = f"{event.name}  {share}{sizes}"
-    if event.state == "downloading":
+    if event.state == "downloading" and event.speed_bps <= 0:
+        line += "  downloading"  # a job another process runs: its speed is not known here
+    elif event.state == "downloading":
         line += f"  {event.speed_bps / 1e6:.1f} MB/s"
         if event.eta_s is not None:
             line += f"  {event.eta_s:.0f} s left"
+    elif event.message and event.message.lower().startswith(event.state):
+        line += f"  {event.message}"  # "Paused; resume to…", not "paused: Paused; resume to…"
     else:
         line += f"  {_state_note(event)}"
         if event.message and event.state in ("stalled", "failed", "paused"):

@@ -481,8 +481,21 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
             "architecture this llama.cpp build does not know; try another model."
         ) from None
     engine = LlamaCppEngine(llama, info, model_name=path.name)
-    engine.load_notes = tuple(notes)
+    note = template_note(info, path.name)
+    engine.load_notes = tuple(notes + ([note] if note else []))
     return engine
+
+
+def template_note(info: GGUFInfo, name: str) -> str | None:
+    """What a person should know when the GGUF carries no chat template (often a base model,
+    not tuned for chat): its answers come through the ChatML fallback and may be poor. None
+    when it has one."""
+    if info.chat_template:
+        return None
+    return (
+        f"{name} has no chat template (it may be a base model, not tuned for chat): Ember "
+        "formats the conversation as ChatML, and its answers may be poor."
+    )
 
 
 def _whole_model(info: GGUFInfo, path: Path) -> GGUFInfo:

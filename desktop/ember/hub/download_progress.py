@@ -50,9 +50,12 @@ class Progress:
         return self.base + self.current
 
     def file_started(self, on_disk: int) -> None:
+        """A file starts (or resumes) with ``on_disk`` bytes already there: those bytes count as
+        done but not toward the speed (a resume does not read as a burst)."""
         with self._lock:
             self.current = on_disk
             self.rewound = False
+            self._samples = deque([(time.monotonic(), self.done)])
 
     def file_finished(self, size: int) -> None:
         with self._lock:

@@ -85,9 +85,14 @@ def inside(folder: Path, filename: str) -> Path:
 
 
 def model_name_for(repo_id: str, quantization: str) -> str:
-    """The catalog name a download registers under: ``smollm2-135m-instruct-q4_k_m``."""
+    """The catalog name a download registers under: ``smollm2-135m-instruct-q4_k_m``; a repo
+    whose name already ends with the quantization (``gemma-3-270m-Q4_K_M-GGUF``) does not get it
+    twice."""
     repo = re.sub(r"[-_.]gguf$", "", repo_id.split("/")[-1], flags=re.IGNORECASE).lower()
-    return f"{repo}-{quantization.lower()}" if quantization else repo
+    quant = quantization.lower()
+    if not quant or re.search(rf"[-_.]{re.escape(quant)}$", repo):
+        return repo
+    return f"{repo}-{quant}"
 
 
 class DownloadQueue:
