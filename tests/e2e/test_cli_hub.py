@@ -65,9 +65,8 @@ def test_info_json_gives_quants_sizes_licence_context_fit_and_projector(
     for name in ("Q4_K_M", "Q8_0"):  # real models of 98 and 253 MB fit this machine
         assert quants[name]["fit"]["label"] == "fits", quants[name]["fit"]
         assert quants[name]["fit"]["text"] == "Fits"
-    # The split F16 is SmolLM2 cut in three, not a real split: its first part's header points
-    # past the part, so its fit is honestly unknown.
-    assert quants["F16"]["fit"]["label"] == "unknown" and quants["F16"]["fit"]["reason"]
+    # The split F16 is SmolLM2 as a real three-part split: its fit is read from the parts.
+    assert quants["F16"]["fit"]["label"] == "fits", quants["F16"]["fit"]
     assert [p["filename"] for p in repo["projectors"]] == ["mmproj-multi-f16.gguf"]
 
 

@@ -1,8 +1,9 @@
 """Extra repositories for the loopback hub, made from the real model files (for search/info tests).
 
-- ``MULTI``: SmolLM2 as Q4_K_M, Gemma 3 270M as Q8_0, a split F16 (the SmolLM2 file cut into three
-  byte ranges: only part 1 starts with a header, so only grouping reads parts 2 and 3) in a
-  folder, a vision projector (the first MiB of SmolLM2 under an ``mmproj-`` name) and a README;
+- ``MULTI``: SmolLM2 as Q4_K_M, Gemma 3 270M as Q8_0, a split "F16" in a folder (SmolLM2's Q4_1
+  tensors as a real three-part split GGUF, :func:`tests.support.split_gguf.smollm2_split`: each
+  part a GGUF with its own tensors, part 1 with the metadata; the name only groups the parts),
+  a vision projector (the first MiB of SmolLM2 under an ``mmproj-`` name) and a README;
 - ``GATED``: SmolLM2 behind the server's token;
 - ``CATALOG_REPO``: a repository ``models/catalog.toml`` names (so it is "recommended"), and a
   more-downloaded ``someone/qwen-fan-GGUF`` it must still come before.
@@ -21,6 +22,7 @@ from tests.support.real_models import (
     gemma3_gguf,
     smollm2_gguf,
 )
+from tests.support.split_gguf import smollm2_split
 
 MULTI = "test-org/Multi-Quant-GGUF"
 GATED = "test-org/Gated-GGUF"
@@ -39,14 +41,11 @@ def add_test_repos(server: HubTestServer, folder: Path) -> None:
     """Serve the two real models under their own repositories plus the repositories above;
     ``folder`` receives the cut files."""
     smol, gemma = smollm2_gguf(), gemma3_gguf()
-    size = smol.stat().st_size
-    third = size // 3
     server.add_file(SMOLLM2_REPO, smol, sha256=SMOLLM2_SHA256, downloads=50_000)
     server.add_file(GEMMA3_REPO, gemma, sha256=GEMMA3_SHA256, license="gemma")
     server.add_file(MULTI, smol, "multi-Q4_K_M.gguf", sha256=SMOLLM2_SHA256, license="mit")
     server.add_file(MULTI, gemma, "multi-Q8_0.gguf", sha256=GEMMA3_SHA256)
-    for n, start in enumerate((0, third, 2 * third), 1):
-        part = _cut(smol, folder / f"part{n}", start, third if n < 3 else size - start)
+    for n, part in enumerate(smollm2_split(), 1):
         server.add_file(MULTI, part, f"F16/multi-F16-0000{n}-of-00003.gguf")
     server.add_file(MULTI, _cut(smol, folder / "mmproj", 0, 1 << 20), "mmproj-multi-f16.gguf")
     server.add_file(MULTI, _cut(smol, folder / "readme", 0, 100), "README.md")

@@ -19,6 +19,7 @@ from tests.support.real_models import (
     SMOLLM2_SHA256,
     smollm2_gguf,
 )
+from tests.support.split_gguf import smollm2_split
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +101,16 @@ def test_a_repository_lists_its_quants_grouped_with_split_parts_and_projector() 
     repo = repo_models(MULTI)
     assert re.fullmatch(r"[0-9a-f]{40}", repo.revision)  # pinned to the commit read
     assert repo.license == "mit" and not repo.gated
-    # Smallest first; the split F16 (SmolLM2 cut in three) and Q4_K_M are the same size: by name.
-    assert [q.quantization for q in repo.quants] == ["F16", "Q4_K_M", "Q8_0"]
+    # Smallest first: the split F16 (SmolLM2 in three real parts) is a little bigger than
+    # SmolLM2 in one file (three headers instead of one).
+    assert [q.quantization for q in repo.quants] == ["Q4_K_M", "F16", "Q8_0"]
     split = repo.quant("f16")
     assert split is not None and split.split
     assert [f.filename for f in split.files] == [
         f"F16/multi-F16-0000{n}-of-00003.gguf" for n in (1, 2, 3)
     ]
-    assert split.size_bytes == smollm2_gguf().stat().st_size
+    assert split.size_bytes == sum(p.stat().st_size for p in smollm2_split())
+    assert smollm2_gguf().stat().st_size < split.size_bytes
     single = repo.quant("Q4_K_M")
     assert single is not None and single.files[0].sha256 == SMOLLM2_SHA256
     assert [p.filename for p in repo.projectors] == ["mmproj-multi-f16.gguf"]
@@ -202,4 +205,7 @@ def test_each_quant_gets_a_fit_label_from_its_remote_header() -> None:
     here = {f.quantization: f for f in quant_fits(repo, detect())}
     assert here["Q4_K_M"].label == "fits" and here["Q4_K_M"].n_ctx_train == 8192
     assert here["Q8_0"].architecture == "gemma3"
-    assert here["F16"].label == "unknown" and here["F16"].reason  # a cut file, not a real split
+    # The real split: part 1's hyperparameters, every part's tensors, the same fit as one file.
+    assert here["F16"].label == "fits" and here["F16"].architecture == "llama"
+    assert here["F16"].n_ctx_train == 8192 and here["F16"].n_ctx == here["Q4_K_M"].n_ctx
+    assert tiny["F16"].label == "wont_fit"

@@ -17,6 +17,7 @@ from ember.errors import ModelLoadError, ModelNotFound
 from ember.hub import on_disk
 from ember.paths import ember_paths
 from tests.support.real_models import SMOLLM2_SHA256, smollm2_gguf
+from tests.support.split_gguf import smollm2_split
 
 OLLAMA_MODEL = "application/vnd.ollama.image.model"
 
@@ -161,19 +162,19 @@ def test_configured_folders_win(
 
 
 def test_split_gguf_is_one_model_by_its_first_part(home: Path) -> None:
-    """A split model's parts (here the real file cut in three: only the first part carries the
-    header, as in a real split) are one model, registered by the first part."""
+    """A split model's parts (SmolLM2 as a real three-part split GGUF: only the first part
+    carries the metadata) are one model, registered by the first part."""
     folder = home / ".lmstudio" / "models" / "pub" / "Big-GGUF"
     folder.mkdir(parents=True)
-    data = smollm2_gguf().read_bytes()
-    third = len(data) // 3
-    for n, chunk in enumerate((data[:third], data[third : 2 * third], data[2 * third :]), 1):
-        (folder / f"big-Q4_1-{n:05d}-of-00003.gguf").write_bytes(chunk)
+    size = 0
+    for n, part in enumerate(smollm2_split(), 1):
+        (folder / f"big-Q4_1-{n:05d}-of-00003.gguf").write_bytes(part.read_bytes())
+        size += part.stat().st_size
 
     found = on_disk.discover()
 
     assert [(f.path.name, f.parts, f.size_bytes) for f in found] == [
-        ("big-Q4_1-00001-of-00003.gguf", 3, len(data))
+        ("big-Q4_1-00001-of-00003.gguf", 3, size)
     ]
     assert found[0].name == "big-q4_1"
 

@@ -115,6 +115,7 @@ _WANTED = frozenset(
         "tokenizer.ggml.eos_token_id",
         "tokenizer.ggml.bos_token_id",
         "split.count",
+        "split.no",
     }
 )
 
@@ -139,7 +140,7 @@ class GGUFInfo:
     version: int
     tensor_count: int
     kv_count: int
-    architecture: str
+    architecture: str  # "" only for a split GGUF's later part (its metadata is in part 1)
     name: str
     file_type: str  # e.g. "Q4_1"; "" when the file does not say
     n_ctx_train: int | None
@@ -484,14 +485,18 @@ def _inspect(r: _Reader, label: str, size: int) -> GGUFInfo:
             )
 
     architecture = kept.get("general.architecture")
-    if not isinstance(architecture, str) or not architecture:
+    split_count, split_no = kept.get("split.count"), kept.get("split.no")
+    if isinstance(split_no, int) and split_no > 0 and isinstance(split_count, int):
+        # A split GGUF's later part (gguf-split writes the metadata into part 1 only): its
+        # tensors count, the model is read from part 1.
+        architecture = architecture if isinstance(architecture, str) else ""
+    elif not isinstance(architecture, str) or not architecture:
         raise r.fail("general.architecture is missing")
     n_ctx_train = kept.get(f"{architecture}.context_length")
 
     def hyper(key: str) -> int:
         return _largest(r, kept.get(f"{architecture}.{key}"))
 
-    split_count = kept.get("split.count")
     file_type = kept.get("general.file_type")
     name = kept.get("general.name")
     template = kept.get("tokenizer.chat_template")
