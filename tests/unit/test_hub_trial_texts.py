@@ -56,8 +56,8 @@ def test_a_job_running_elsewhere_shows_no_made_up_speed() -> None:
 
 
 def test_a_model_without_a_chat_template_is_said_to_be_one() -> None:
+    from ember.engines.fallback_template import template_note
     from ember.engines.gguf import inspect_gguf
-    from ember.engines.llamacpp import template_note
     from tests.support.real_models import gemma3_gguf, smollm2_gguf
 
     note = template_note(inspect_gguf(gemma3_gguf()), "gemma.gguf")

@@ -32,6 +32,8 @@ from ember.engines.base import (
     TemplateOverhead,
     ToolDefinition,
 )
+from ember.engines.fallback_template import fallback_for, template_note
+from ember.engines.fallback_template import formatter as fallback_formatter
 from ember.engines.gguf import GGUFInfo, inspect_gguf
 from ember.engines.prompt_cache import PromptCache
 from ember.engines.thinking import Piece, ThinkSplitter, opens_thinking
@@ -59,14 +61,6 @@ if TYPE_CHECKING:
 BACKEND = "llama.cpp"
 DECIDE_MAX_TOKENS = 256  # the decide step's JSON: a tool name and its arguments
 
-# For a GGUF without a template: ChatML, the format most small instruct models were tuned on.
-FALLBACK_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-
 
 def chat_formatter(
     template: str, eos_token: str, bos_token: str, stop_token_ids: list[int] | None = None
@@ -92,14 +86,18 @@ class LlamaCppEngine:
         self.info = info
         self.model_name = model_name
         self.n_ctx = int(llama.n_ctx())
-        self.template_source = "gguf" if info.chat_template else "fallback-chatml"
         eos_id, bos_id = llama.token_eos(), llama.token_bos()
         eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
         bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
         # Stop on the end-of-generation id too, as llama-cpp-python's own GGUF handler does.
-        self.formatter = chat_formatter(
-            info.chat_template or FALLBACK_TEMPLATE, eos, bos, [eos_id] if eos_id != -1 else None
-        )
+        stop_ids = [eos_id] if eos_id != -1 else None
+        if info.chat_template:
+            self.template_source = "gguf"
+            self.formatter = chat_formatter(info.chat_template, eos, bos, stop_ids)
+        else:  # the architecture's own format, stopping on its turn markers even as text
+            fallback = fallback_for(info)
+            self.template_source = f"fallback-{fallback.name}"
+            self.formatter = fallback_formatter(fallback, eos, bos, stop_ids)
         llama.chat_handler = self.formatter.to_chat_handler()
         # The template's own tool-call format; None: tools go through grammar mode.
         self.tool_format = native_format(info.chat_template)
@@ -484,18 +482,6 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
     note = template_note(info, path.name)
     engine.load_notes = tuple(notes + ([note] if note else []))
     return engine
-
-
-def template_note(info: GGUFInfo, name: str) -> str | None:
-    """What a person should know when the GGUF carries no chat template (often a base model,
-    not tuned for chat): its answers come through the ChatML fallback and may be poor. None
-    when it has one."""
-    if info.chat_template:
-        return None
-    return (
-        f"{name} has no chat template (it may be a base model, not tuned for chat): Ember "
-        "formats the conversation as ChatML, and its answers may be poor."
-    )
 
 
 def _whole_model(info: GGUFInfo, path: Path) -> GGUFInfo:
