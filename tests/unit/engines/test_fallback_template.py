@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tests.support.real_models import gemma3_gguf
+
 from ember.engines import EngineSpec, create_engine
 from ember.engines.base import ChatMessage, GenerationOptions, complete
 from ember.engines.fallback_template import CHATML, GEMMA, TRANSCRIPT, fallback_for
 from ember.engines.gguf import inspect_gguf
-from tests.support.real_models import gemma3_gguf
 
 
 def test_the_format_follows_the_name_and_the_architecture() -> None:
