@@ -208,7 +208,8 @@ def add_user_model(
     ``origin`` says where it came from (see :class:`ModelEntry`); ``source`` defaults to
     ``file:PATH``; ``sha256`` is computed when not given (a download passes the hash it verified).
     ``projector`` is a vision model's mmproj file. An entry with the same name or path is
-    replaced. Raises :class:`ModelLoadError` for a file that is not a sound GGUF.
+    replaced. Raises :class:`ModelLoadError` for a file that is not a sound GGUF (its special
+    tokens are not collected here: the engine reads them when it loads the model).
     """
     import tomli_w
     from filelock import FileLock
@@ -217,7 +218,7 @@ def add_user_model(
 
     paths = paths or ember_paths()
     path = gguf_path.expanduser().resolve()
-    info = inspect_gguf(path)
+    info = inspect_gguf(path, special_tokens=False)
     entry = ModelEntry(
         name=name or path.stem.lower(),
         display_name=info.name or path.stem,

@@ -48,7 +48,8 @@ class FileHasher:
     def _follow(self) -> None:
         while not self._done.is_set():
             if not self._step():
-                self._done.wait(0.05)
+                # Caught up: look again soon, so little is left to hash when the download ends.
+                self._done.wait(0.005)
 
     def _step(self) -> bool:
         """Hash what was written since the last step; False when there was nothing new."""
