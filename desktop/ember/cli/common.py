@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ember.files import shown_path
+from ember.units import duration_text, size_text
 
 if TYPE_CHECKING:
     from ember.cancel import CancelToken
@@ -99,10 +100,10 @@ class ProgressBar:
 def describe(event: ProgressEvent) -> str:
     """One line for a log: files, chunks, bytes, time left and what the run is doing (the file
     being read, its page, passages embedded of those found, loading the model, saving)."""
-    eta = f", {_duration(event.eta_s)} left" if event.eta_s else ""
+    eta = f", {duration_text(event.eta_s)} left" if event.eta_s else ""
     return (
         f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks, "
-        f"{_size(event.bytes_done)}/{_size(event.bytes_total)}{eta}{_doing(event, '  ')}"
+        f"{size_text(event.bytes_done)}/{size_text(event.bytes_total)}{eta}{_doing(event, '  ')}"
     )
 
 
@@ -113,23 +114,6 @@ def _doing(event: ProgressEvent, gap: str) -> str:
 
         return gap + stage_text(event)
     return f"{gap}{shown_path(Path(event.current).name)}" if event.current else ""
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 5400:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-def _size(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GB"
 
 
 @contextmanager

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
 from ember.ui import message
-from ember.ui.model_rows import size_text
 from ember.ui.models_page import FitShown, ModelsPage
 from ember.ui.qt import QObject, QWidget
 from ember.ui.tasks import TaskHandle
+from ember.units import size_text
 
 if TYPE_CHECKING:
     from ember.catalog import ModelEntry

@@ -34,8 +34,8 @@ def event(**changes: object) -> ProgressEvent:
         "files_done": 3,
         "files_total": 10,
         "chunks_done": 42,
-        "bytes_done": 3 * 1024 * 1024,
-        "bytes_total": 10 * 1024 * 1024,
+        "bytes_done": 3_000_000,
+        "bytes_total": 10_000_000,
         "current": "/docs/manual.pdf",
         "eta_s": 125.0,
         "elapsed_s": 9.0,
@@ -57,7 +57,7 @@ def test_on_a_terminal_the_bar_is_drawn_with_counts_and_closed_on_its_own_line()
     bar = ProgressBar(stream)
     bar(event(phase="discovering"))
     bar(event())
-    bar(event(files_done=10, bytes_done=10 * 1024 * 1024, phase="done"))
+    bar(event(files_done=10, bytes_done=10_000_000, phase="done"))
     bar.close()
     drawn = stream.getvalue()
     assert "10/10 files, 42 chunks" in drawn and "100%" in drawn
