@@ -33,7 +33,7 @@ from pathlib import Path
 from ember.assistant import GROUNDING_INSTRUCTION
 from ember.catalog import default_model
 from ember.engines import ChatMessage, EngineSpec, GenerationOptions, Token
-from ember.engines.context import fit_prompt
+from ember.engines.context import fit_for
 from ember.engines.llamacpp import LlamaCppEngine, load
 from ember.knowledge.grounding import format_sources
 from ember.knowledge.retrieval import Hit
@@ -58,15 +58,7 @@ class Run:
 def run_ours(engine: LlamaCppEngine, max_tokens: int) -> Run:
     engine._count.cache_clear()
     started = time.perf_counter()
-    fitted = fit_prompt(
-        SYSTEM,
-        [],
-        QUESTION,
-        n_ctx=engine.n_ctx,
-        count_tokens=engine.count_tokens,
-        overhead=engine.template_overhead,
-        max_tokens=max_tokens,
-    )
+    fitted = fit_for(engine, SYSTEM, [], QUESTION, max_tokens)
     options = GenerationOptions(temperature=0.0, seed=SEED, max_tokens=fitted.max_tokens)
     first = last = 0.0
     tokens = 0
@@ -154,15 +146,7 @@ def _turn(
     """One turn as the Assistant sends it (fitted, unseeded, greedy): the question and answer are
     appended to ``history``; returns (time to first token in s, prompt tokens, evaluated tokens)."""
     started = time.perf_counter()
-    fitted = fit_prompt(
-        system,
-        history,
-        question,
-        n_ctx=engine.n_ctx,
-        count_tokens=engine.count_tokens,
-        overhead=engine.template_overhead,
-        max_tokens=max_tokens,
-    )
+    fitted = fit_for(engine, system, history, question, max_tokens)  # as the Assistant fits
     options = GenerationOptions(temperature=0.0, max_tokens=fitted.max_tokens)
     first = 0.0
     text = []

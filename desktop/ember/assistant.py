@@ -47,7 +47,7 @@ from ember.engines.base import (
     Token,
     ToolCall,
 )
-from ember.engines.context import MIN_ANSWER_TOKENS, PromptTooLong, fit_prompt
+from ember.engines.context import MIN_ANSWER_TOKENS, PromptTooLong, fit_for
 from ember.engines.sanitize import neutralize_special_tokens
 from ember.errors import EmberError, EngineUnavailable
 from ember.knowledge.types import Citation, Grounding, StaleSource
@@ -514,15 +514,7 @@ class Assistant:
             if m.role in ("user", "assistant") and m.state != "error" and m.content.strip()
         ]
         try:
-            fitted = fit_prompt(
-                system,
-                history,
-                question,
-                n_ctx=engine.n_ctx,
-                count_tokens=engine.count_tokens,
-                overhead=engine.template_overhead,
-                max_tokens=self.settings.max_tokens,
-            )
+            fitted = fit_for(engine, system, history, question, self.settings.max_tokens)
         except PromptTooLong as exc:
             what = "message and its sources" if grounded else "message"
             raise PromptTooLong(

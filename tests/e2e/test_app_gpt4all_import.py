@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.gpt4all_localdocs import localdocs_v3
+from tests.support.gpt4all_localdocs import gpt4all_home, localdocs_v3
 from tests.support.ui_app import close_window, find_dialog, open_window, wait_chats
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -19,12 +19,7 @@ INDEX_TIMEOUT_MS = 240_000
 def test_import_from_gpt4all_makes_the_collections_and_indexes_them(
     qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    gpt4all = home / ".local" / "share" / "nomic.ai" / "GPT4All"
-    gpt4all.mkdir(parents=True)
+    gpt4all = gpt4all_home(tmp_path / "home", monkeypatch)
     router = tmp_path / "router-manuals"
     router.mkdir()
     (router / "router.md").write_text(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 # The tables GPT4All's LocalDocs version 2 and 3 databases have (the ones read here, and two
 # more so the file looks as GPT4All leaves it).
 V3_SCHEMA = """
@@ -31,6 +33,17 @@ create table collections(collection_name varchar not null, folder_id integer not
     unique(collection_name, folder_id));
 create table folders(id integer primary key, folder_path varchar unique not null);
 """
+
+
+def gpt4all_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make ``home`` the HOME, without XDG folders set, and return GPT4All's data folder in it
+    (``~/.local/share/nomic.ai/GPT4All``, made empty), where its LocalDocs database lives."""
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    folder = home / ".local" / "share" / "nomic.ai" / "GPT4All"
+    folder.mkdir(parents=True)
+    return folder
 
 
 def localdocs_v3(db: Path, collections: dict[str, list[Path]]) -> Path:

@@ -38,6 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ember.files import sha256_file
+
 _CHUNK = 256 * 1024
 
 
@@ -87,14 +89,6 @@ class _Repo:
     last_modified: str = "2025-01-01T00:00:00.000Z"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class HubTestServer:
     """The loopback hub. ``url`` is its base (what ``HF_ENDPOINT`` takes); ``token`` opens gated
     repositories."""
@@ -134,7 +128,7 @@ class HubTestServer:
                 commit = hashlib.sha1(repo_id.encode()).hexdigest()
                 repo = self.repos[repo_id] = _Repo(repo_id, commit, license, gated, downloads)
             name = filename or path.name
-            repo.files[name] = _File(path, path.stat().st_size, sha256 or _sha256(path))
+            repo.files[name] = _File(path, path.stat().st_size, sha256 or sha256_file(path))
 
     def record(self, method: str, path: str, range_header: str, status: int) -> None:
         with self._lock:

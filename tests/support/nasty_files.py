@@ -226,7 +226,7 @@ def symlink_loop(folder: Path) -> Path:
     return folder
 
 
-def sparse_file(path: Path, size: int = 5 * 1024**3) -> Path:
+def sparse_file(path: Path, size: int = 5_000_000_000) -> Path:
     """A ``size``-byte file that takes no disk space (``truncate``)."""
     with open(path, "wb") as stream:
         stream.truncate(size)

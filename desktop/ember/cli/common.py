@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ember.files import shown_path
+from ember.units import duration_text, size_text
 
 if TYPE_CHECKING:
     from ember.cancel import CancelToken
@@ -42,53 +43,46 @@ def wants_json(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "json", False))
 
 
-class ProgressBar:
-    """Draws indexing :class:`ProgressEvent`s on ``stream`` with tqdm (bytes, files, chunks,
-    ETA) on a terminal, or as a plain line every ``interval_s`` seconds otherwise."""
+class StreamProgress:
+    """What the CLI's progress displays share: on a terminal ``stream``, tqdm's bar counting
+    bytes in decimal units (as :mod:`ember.units` writes them); elsewhere a plain line at most
+    every ``interval_s`` seconds (the first at once, and any whose ``key`` changed). Subclasses
+    draw their events with :meth:`_bar_for` and :meth:`_line`; :meth:`close` ends the bar."""
 
     def __init__(self, stream: TextIO | None = None, *, interval_s: float = 2.0) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval_s = interval_s
-        self._last = float("-inf")  # the first event is always shown
+        self._last = float("-inf")  # the first line is always written
+        self._last_key = ""
         self._bar: Any = None
 
-    def __call__(self, event: ProgressEvent) -> None:
-        if self.tty:
-            self._draw(event)
-            return
+    def _line(self, text: str, key: str = "") -> None:
+        """Write ``text`` as a line unless one with the same ``key`` went out within the
+        interval."""
         now = time.monotonic()
-        if event.phase == "done" or now - self._last < self.interval_s:
+        if key == self._last_key and now - self._last < self.interval_s:
             return
-        self._last = now
-        text = "Looking for files..." if event.phase == "discovering" else describe(event)
+        self._last, self._last_key = now, key
         self.stream.write(text + "\n")
         self.stream.flush()
 
-    def _draw(self, event: ProgressEvent) -> None:
-        if event.phase == "discovering":
-            return
+    def _bar_for(self, bytes_total: int, **options: Any) -> Any:
+        """The tqdm bar, made at the first call (``bytes_total`` 0: not known yet; ``options``
+        are tqdm's, such as ``desc``)."""
         if self._bar is None:
             from tqdm import tqdm
 
             self._bar = tqdm(
-                total=event.bytes_total or None,
+                total=bytes_total or None,
                 unit="B",
                 unit_scale=True,
-                unit_divisor=1024,
+                unit_divisor=1000,
                 file=self.stream,
                 dynamic_ncols=True,
-                leave=True,
+                **options,
             )
-        if event.bytes_total and self._bar.total != event.bytes_total:
-            self._bar.total = event.bytes_total
-        self._bar.n = event.bytes_done
-        self._bar.set_postfix_str(
-            f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks"
-            f"{_doing(event, ' ')}",
-            refresh=False,
-        )
-        self._bar.refresh()
+        return self._bar
 
     def close(self) -> None:
         if self._bar is not None:
@@ -96,13 +90,38 @@ class ProgressBar:
             self._bar = None
 
 
+class ProgressBar(StreamProgress):
+    """Draws indexing :class:`ProgressEvent`s on ``stream`` with tqdm (bytes, files, chunks,
+    ETA) on a terminal, or as a plain line every ``interval_s`` seconds otherwise."""
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self.tty:
+            self._draw(event)
+        elif event.phase != "done":
+            self._line("Looking for files..." if event.phase == "discovering" else describe(event))
+
+    def _draw(self, event: ProgressEvent) -> None:
+        if event.phase == "discovering":
+            return
+        bar = self._bar_for(event.bytes_total, leave=True)
+        if event.bytes_total and bar.total != event.bytes_total:
+            bar.total = event.bytes_total
+        bar.n = event.bytes_done
+        bar.set_postfix_str(
+            f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks"
+            f"{_doing(event, ' ')}",
+            refresh=False,
+        )
+        bar.refresh()
+
+
 def describe(event: ProgressEvent) -> str:
     """One line for a log: files, chunks, bytes, time left and what the run is doing (the file
     being read, its page, passages embedded of those found, loading the model, saving)."""
-    eta = f", {_duration(event.eta_s)} left" if event.eta_s else ""
+    eta = f", {duration_text(event.eta_s)} left" if event.eta_s else ""
     return (
         f"{event.files_done}/{event.files_total} files, {event.chunks_done} chunks, "
-        f"{_size(event.bytes_done)}/{_size(event.bytes_total)}{eta}{_doing(event, '  ')}"
+        f"{size_text(event.bytes_done)}/{size_text(event.bytes_total)}{eta}{_doing(event, '  ')}"
     )
 
 
@@ -113,23 +132,6 @@ def _doing(event: ProgressEvent, gap: str) -> str:
 
         return gap + stage_text(event)
     return f"{gap}{shown_path(Path(event.current).name)}" if event.current else ""
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 5400:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-def _size(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GB"
 
 
 @contextmanager

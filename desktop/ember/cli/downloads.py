@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import asdict
-from typing import Any, TextIO
+from typing import Any
 
-from ember.cli.common import EXIT_INTERRUPTED, json_flag, wants_json
+from ember.cli.common import EXIT_INTERRUPTED, StreamProgress, json_flag, wants_json
 from ember.errors import DownloadError, ModelNotFound
 from ember.hub.types import DownloadEvent, HubFile, Quant
 
@@ -161,51 +160,19 @@ def _projector_name(entry: Any) -> str:
     return entry.projector_source.rsplit("/", 1)[-1] if entry.projector_source else ""
 
 
-class DownloadBar:
+class DownloadBar(StreamProgress):
     """Draws :class:`DownloadEvent`s on ``stream``: tqdm's bar on a terminal (speed, ETA, the
-    state when stalled or verifying), a plain line every ``interval_s`` seconds otherwise."""
-
-    def __init__(self, stream: TextIO | None = None, *, interval_s: float = 2.0) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval_s = interval_s
-        self._last = float("-inf")
-        self._last_state = ""
-        self._bar: Any = None
+    state when stalled or verifying), a plain line every ``interval_s`` seconds otherwise (and
+    at once when the state changes)."""
 
     def __call__(self, event: DownloadEvent) -> None:
-        if self.tty:
-            self._draw(event)
+        if not self.tty:
+            self._line(describe(event), key=event.state)
             return
-        now = time.monotonic()
-        if event.state == self._last_state and now - self._last < self.interval_s:
-            return
-        self._last, self._last_state = now, event.state
-        self.stream.write(describe(event) + "\n")
-        self.stream.flush()
-
-    def _draw(self, event: DownloadEvent) -> None:
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=event.bytes_total or None,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                file=self.stream,
-                dynamic_ncols=True,
-                desc=event.name,
-            )
-        self._bar.n = event.bytes_done
-        note = _state_note(event)
-        self._bar.set_postfix_str(note, refresh=False)
-        self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        bar = self._bar_for(event.bytes_total, desc=event.name)
+        bar.n = event.bytes_done
+        bar.set_postfix_str(_state_note(event), refresh=False)
+        bar.refresh()
 
 
 def _state_note(event: DownloadEvent) -> str:

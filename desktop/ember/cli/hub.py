@@ -15,6 +15,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
 from ember.cli.common import wants_json
+from ember.units import size_text
 
 if TYPE_CHECKING:
     from ember.hub.fit_labels import QuantFit
@@ -44,10 +45,6 @@ def register(actions: argparse._SubParsersAction, output: argparse.ArgumentParse
 
 def _count(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -135,12 +132,12 @@ def _print_info(repo: RepoModels, fits: list[QuantFit]) -> None:
         fit = fits[index].text if fits else ""
         parts = f"  (+{len(q.files) - 1} parts)" if q.split else ""
         name = q.quantization or "?"
-        print(f"{star} {name:<12} {_size(q.size_bytes):>9}  {fit:<10} {q.filename}{parts}")
+        print(f"{star} {name:<12} {size_text(q.size_bytes):>9}  {fit:<10} {q.filename}{parts}")
     unknown = {f.reason for f in fits if f.label == "unknown" and f.reason}
     for reason in sorted(unknown):
         print(f"\n  Fit unknown: {reason}")
     if repo.projectors:
         print("\n  Vision projectors (offered with the model):")
         for p in repo.projectors:
-            print(f"    {p.filename}  {_size(p.size_bytes)}")
+            print(f"    {p.filename}  {size_text(p.size_bytes)}")
     print(f"\n  * pre-selected. Download: ember models get {repo.repo_id} --quant QUANT")

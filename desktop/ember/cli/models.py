@@ -231,19 +231,20 @@ def _hardware(gpu_offload: bool) -> dict[str, object]:
     from dataclasses import replace
 
     from ember.hardware import detect
+    from ember.units import size_text
 
     found = replace(detect(), gpu_offload=gpu_offload)
     data = found.as_dict()
 
-    def gb(n: object) -> str:
-        return f"{n / 1e9:.1f} GB" if isinstance(n, int) else "unknown"
+    def size(n: object) -> str:
+        return size_text(n) if isinstance(n, int) else "unknown"
 
     data["ram"] = (
-        f"{gb(found.ram_total_bytes)} total, {gb(found.ram_available_bytes)} available"
+        f"{size(found.ram_total_bytes)} total, {size(found.ram_available_bytes)} available"
         + ("" if found.ram_limit == "system" else f" (capped by {found.ram_limit})")
     )
     data["gpu"] = "; ".join(
-        f"{g.name}: {gb(g.memory_total_bytes)} total, {gb(g.memory_free_bytes)} free"
+        f"{g.name}: {size(g.memory_total_bytes)} total, {size(g.memory_free_bytes)} free"
         + (" (unified memory)" if g.unified else "")
         for g in found.gpus
     ) or (found.gpu_note if found.gpu_status == "none" else f"unknown ({found.gpu_note})")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ember.engines.base import ChatMessage, TemplateOverhead
+from ember.engines.base import ChatMessage, Engine, TemplateOverhead
 from ember.errors import EmberError
 
 # Never squeeze the answer below this (or below what was asked, if less) to make a prompt fit.
@@ -93,6 +93,26 @@ def fit_prompt(
     used = required + sum(cost for _, cost in kept)
     turns = _alternate([*(message for message, _ in kept), ChatMessage("user", question)])
     return FittedPrompt([*fixed, *turns], answer, used)
+
+
+def fit_for(
+    engine: Engine,
+    system: str,
+    history: Sequence[ChatMessage],
+    question: str,
+    max_tokens: int,
+) -> FittedPrompt:
+    """:func:`fit_prompt` for ``engine``: its context window, token count and chat template's
+    overhead. Raises :class:`PromptTooLong` as that does."""
+    return fit_prompt(
+        system,
+        history,
+        question,
+        n_ctx=engine.n_ctx,
+        count_tokens=engine.count_tokens,
+        overhead=engine.template_overhead,
+        max_tokens=max_tokens,
+    )
 
 
 def _alternate(turns: list[ChatMessage]) -> list[ChatMessage]:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ember.errors import ModelTooLarge
+from ember.units import size_text
 
 if TYPE_CHECKING:
     from ember.engines.gguf import GGUFInfo
@@ -153,10 +154,6 @@ def estimate_memory(
     )
 
 
-def _gb(n: int) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
-
-
 def _gpu_layers(info: GGUFInfo, hardware: Hardware, n_ctx: int) -> int:
     """As many layers as the GPU's free memory holds (with 10% spare), 0 without a usable GPU;
     -1 when all of them do."""
@@ -177,9 +174,9 @@ def _judge(info: GGUFInfo, hardware: Hardware, n_ctx: int, n_gpu_layers: int | N
     estimate = estimate_memory(info, n_ctx, gpu_layers)
     available = hardware.ram_available_bytes
     need = estimate.total_bytes
-    where = f"{_gb(need)} needed at {n_ctx} tokens"
+    where = f"{size_text(need)} needed at {n_ctx} tokens"
     if estimate.n_gpu_layers:
-        where += f" ({estimate.n_gpu_layers} layers, {_gb(estimate.gpu_bytes)} on the GPU)"
+        where += f" ({estimate.n_gpu_layers} layers, {size_text(estimate.gpu_bytes)} on the GPU)"
     if available is None:
         return Fit("tight", n_ctx, gpu_layers, estimate, f"{where}; free memory unknown", None)
     if need <= available * FITS_SHARE:
@@ -188,7 +185,7 @@ def _judge(info: GGUFInfo, hardware: Hardware, n_ctx: int, n_gpu_layers: int | N
         label = "tight"
     else:
         label = "wont_fit"
-    reason = f"{where}, {_gb(available)} available"
+    reason = f"{where}, {size_text(available)} available"
     return Fit(label, n_ctx, gpu_layers, estimate, reason, available)
 
 

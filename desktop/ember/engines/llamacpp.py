@@ -49,6 +49,7 @@ from ember.engines.tool_calls import (
     parse_decision,
 )
 from ember.errors import EngineUnavailable, ModelLoadError, ModelTooLarge
+from ember.gguf_names import part_names
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -488,14 +489,12 @@ def _whole_model(info: GGUFInfo, path: Path) -> GGUFInfo:
     """``info`` with every part's tensors where ``path`` is the first part of a split GGUF
     (``-00001-of-0000N.gguf``; each part's header lists its own), so the memory plan counts the
     whole model. A missing part is left to llama.cpp, which names it."""
-    import re
-
-    match = re.fullmatch(r"(.*)-00001-of-(\d{5})\.gguf", path.name)
-    if info.split_count <= 1 or match is None:
+    names = part_names(path.name)
+    if info.split_count <= 1 or not names or names[0] != path.name:
         return info
     tensors = list(info.tensors)
-    for n in range(2, int(match.group(2)) + 1):
-        part = path.with_name(f"{match.group(1)}-{n:05d}-of-{match.group(2)}.gguf")
+    for name in names[1:]:
+        part = path.with_name(name)
         if part.is_file():
             tensors += inspect_gguf(part).tensors
     return replace(info, tensors=tuple(tensors))

@@ -24,6 +24,7 @@ from ember.hub.download_hash import FileHasher
 from ember.hub.download_progress import Progress, StopDownload, bar_class
 from ember.hub.download_store import DownloadStore, JobRow, boot_id
 from ember.hub.types import HubFile
+from ember.units import size_text
 
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # waits between attempts (then 30 s each)
 MAX_FAILURES = 8  # attempts in a row without a new byte before a job fails (it stays resumable)
@@ -40,11 +41,6 @@ _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 def display(job: JobRow) -> str:
     """What a person reads for the job: "OWNER/REPO · QUANT"."""
     return f"{job.repo_id} · {job.quantization}" if job.quantization else job.repo_id
-
-
-def gb(n: int) -> str:
-    """A byte count for a message: "1.23 GB", "98 MB"."""
-    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
 def metadata(job: JobRow, f: HubFile, *, translate: bool = True):  # HfFileMetadata
@@ -96,7 +92,7 @@ def fetch_file(
             failures = 0 if now_on_disk > on_disk else failures + 1
             if failures >= MAX_FAILURES:
                 raise DownloadError(
-                    f"{display(job)} keeps failing ({why}); the {gb(now_on_disk)} "
+                    f"{display(job)} keeps failing ({why}); the {size_text(now_on_disk)} "
                     "downloaded are kept: try again later to resume."
                 ) from exc
             wait = wait if wait is not None else BACKOFF_S[min(failures, len(BACKOFF_S)) - 1]

@@ -39,11 +39,12 @@ from ember.catalog import ModelEntry
 from ember.errors import DownloadError, HubError, ModelNotFound
 from ember.files import sha256_file
 from ember.hub import session
-from ember.hub.download_fetch import display, fetch_file, gb, metadata
+from ember.hub.download_fetch import display, fetch_file, metadata
 from ember.hub.download_progress import HubRetryWatch, Progress, StopDownload, Ticker
 from ember.hub.download_store import DownloadStore, JobRow, boot_id
 from ember.hub.types import FINISHED_STATES, DownloadEvent, HubFile, Quant
 from ember.paths import Paths, ember_paths
+from ember.units import size_text
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _ACTIVE = {"queued", "downloading", "stalled", "verifying"}
@@ -448,9 +449,9 @@ class DownloadQueue:
         free = shutil.disk_usage(folder).free
         if free < needed:
             raise DownloadError(
-                f"Not enough free space for {display(job)}: it needs {gb(remaining)} more "
-                f"(plus {gb(margin_bytes(job.bytes_total))} to spare) in {folder}, and "
-                f"{gb(free)} is free. Free some space, then download it again."
+                f"Not enough free space for {display(job)}: it needs {size_text(remaining)} more "
+                f"(plus {size_text(margin_bytes(job.bytes_total))} to spare) in {folder}, and "
+                f"{size_text(free)} is free. Free some space, then download it again."
             )
 
     def _register(self, job: JobRow) -> ModelEntry:

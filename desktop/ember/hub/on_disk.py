@@ -40,6 +40,7 @@ from pathlib import Path
 from ember import catalog
 from ember.catalog import ModelEntry
 from ember.errors import ModelLoadError
+from ember.gguf_names import is_gguf, is_projector, split_part
 from ember.paths import Paths, ember_paths
 
 ORIGINS: dict[str, str] = {
@@ -50,7 +51,6 @@ ORIGINS: dict[str, str] = {
 }
 MODEL_LAYER = "application/vnd.ollama.image.model"
 PROJECTOR_LAYER = "application/vnd.ollama.image.projector"
-_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -171,38 +171,26 @@ def gpt4all_dir() -> Path | None:
 # -- finding -----------------------------------------------------------------------------------
 
 
-def _is_projector(name: str) -> bool:
-    return name.lower().startswith("mmproj") or "-mmproj" in name.lower()
-
-
-def _split_part(name: str) -> tuple[str, int, int] | None:
-    """``(stem, part, count)`` of a split GGUF's file name, else None."""
-    match = _SPLIT.match(name)
-    if match is None:
-        return None
-    return match["stem"], int(match["part"]), int(match["count"])
-
-
 def _ggufs(files: Iterable[Path]) -> Iterator[tuple[Path, list[Path], Path | None]]:
     """The models among ``files`` of one folder: ``(first file, all parts, projector)``.
 
     Projectors are given to the models beside them, not listed; a split model whose first part
     is absent is skipped (llama.cpp starts from the first)."""
-    ggufs = sorted(f for f in files if f.name.lower().endswith(".gguf"))
-    projectors = [f for f in ggufs if _is_projector(f.name)]
+    ggufs = sorted(f for f in files if is_gguf(f.name))
+    projectors = [f for f in ggufs if is_projector(f.name)]
     projector = projectors[0] if projectors else None
     groups: dict[str, list[Path]] = {}
     for gguf in ggufs:
-        if _is_projector(gguf.name):
+        if is_projector(gguf.name):
             continue
-        split = _split_part(gguf.name)
+        split = split_part(gguf.name)
         if split is None:
             yield gguf, [gguf], projector
         else:
             groups.setdefault(f"{split[0]}|{split[2]}", []).append(gguf)
     for parts in groups.values():
         parts.sort()
-        first = _split_part(parts[0].name)
+        first = split_part(parts[0].name)
         if first is not None and first[1] == 1:
             yield parts[0], parts, projector
 
@@ -271,16 +259,8 @@ def _from_lm_studio(root: Path) -> Iterator[FoundModel]:
     for folder in folders:
         publisher, repo = folder.relative_to(root).parts
         for first, parts, projector in _ggufs(folder.iterdir()):
-            yield FoundModel(
-                path=first,
-                origin="lm-studio",
-                label=f"{publisher}/{repo}/{first.name}",
-                name=_stem_name(first),
-                size_bytes=_size(parts),
-                parts=len(parts),
-                source=f"file:{first}",
-                projector=projector,
-            )
+            label = f"{publisher}/{repo}/{first.name}"
+            yield _file_model("lm-studio", label, parts, projector, source=f"file:{first}")
 
 
 def _from_hf_cache(root: Path) -> Iterator[FoundModel]:
@@ -299,36 +279,42 @@ def _from_hf_cache(root: Path) -> Iterator[FoundModel]:
                 for first, parts, projector in _ggufs(in_folder):
                     filename = first.relative_to(snapshot).as_posix()
                     blob = first.resolve()
-                    yield FoundModel(
-                        path=first,
-                        origin="hf-cache",
-                        label=f"{repo_id}/{filename}",
-                        name=_stem_name(first),
-                        size_bytes=_size(parts),
-                        parts=len(parts),
+                    yield _file_model(
+                        "hf-cache",
+                        f"{repo_id}/{filename}",
+                        parts,
+                        projector,
                         source=f"{endpoint()}/{repo_id}/resolve/{snapshot.name}/{filename}",
                         sha256=blob.name if _SHA256.match(blob.name) else "",
-                        projector=projector,
                     )
 
 
 def _from_gpt4all(root: Path) -> Iterator[FoundModel]:
     files = [p for p in root.iterdir() if not p.name.startswith("incomplete-")]
     for first, parts, projector in _ggufs(files):
-        yield FoundModel(
-            path=first,
-            origin="gpt4all",
-            label=first.name,
-            name=_stem_name(first),
-            size_bytes=_size(parts),
-            parts=len(parts),
-            source=f"file:{first}",
-            projector=projector,
-        )
+        yield _file_model("gpt4all", first.name, parts, projector, source=f"file:{first}")
+
+
+def _file_model(
+    origin: str, label: str, parts: list[Path], projector: Path | None, **more: str
+) -> FoundModel:
+    """The :class:`FoundModel` for a GGUF file (``parts``, the first one loaded) in another
+    app's folder; ``more`` sets ``source`` and ``sha256``."""
+    first = parts[0]
+    return FoundModel(
+        path=first,
+        origin=origin,
+        label=label,
+        name=_stem_name(first),
+        size_bytes=_size(parts),
+        parts=len(parts),
+        projector=projector,
+        **more,
+    )
 
 
 def _stem_name(path: Path) -> str:
-    split = _split_part(path.name)
+    split = split_part(path.name)
     return (split[0] if split else path.stem).lower()
 
 

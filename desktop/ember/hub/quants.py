@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from ember.gguf_names import is_gguf, is_projector, split_part
 from ember.hub.types import HubFile, Quant
 
 # One quantization token, between separators: Q4_K_M, Q8_0, Q4_0_4_4, IQ4_XS, IQ2_XXS, TQ1_0,
@@ -27,7 +28,6 @@ _QUANT = re.compile(
     r"(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
 
 # The quantizations a person is offered first, best first: Q4_K_M is the usual balance of size
 # and quality; then the other 4-5-bit quants, then bigger ones, then smaller ones.
@@ -64,23 +64,14 @@ _PREFERRED = (
 )
 
 
-def is_gguf(filename: str) -> bool:
-    return filename.lower().endswith(".gguf")
-
-
-def is_projector(filename: str) -> bool:
-    """A vision projector (``mmproj-model-f16.gguf``, ``…-mmproj-Q8_0.gguf``)."""
-    return is_gguf(filename) and "mmproj" in PurePosixPath(filename).name.lower()
-
-
 def quantization_of(filename: str) -> str:
     """The quantization a GGUF file name states, upper-case (``"Q4_K_M"``, ``"UD-Q4_K_XL"``,
     ``"F16"`` for ``fp16``); the folder's name when the file's does not say; ``""`` when
     neither does. The last token wins (``…-Q8_0-Q4_K_M.gguf`` is Q4_K_M)."""
     path = PurePosixPath(filename)
     stem = path.name
-    split = _SPLIT.match(stem)
-    stem = split.group("stem") if split else stem.removesuffix(".gguf").removesuffix(".GGUF")
+    split = split_part(stem)
+    stem = split[0] if split else stem.removesuffix(".gguf").removesuffix(".GGUF")
     for text in (stem, *(part for part in reversed(path.parts[:-1]))):
         found = _QUANT.findall(text)
         if found:
@@ -103,10 +94,10 @@ def group_files(files: Iterable[HubFile]) -> tuple[tuple[Quant, ...], tuple[HubF
             projectors.append(f)
             continue
         folder = str(PurePosixPath(f.filename).parent)
-        split = _SPLIT.match(PurePosixPath(f.filename).name)
+        split = split_part(PurePosixPath(f.filename).name)
         if split:
-            key = (f"{folder}/{split.group('stem')}", int(split.group("count")))
-            splits.setdefault(key, {})[int(split.group("part"))] = f
+            stem, part, count = split
+            splits.setdefault((f"{folder}/{stem}", count), {})[part] = f
         else:
             singles.append(Quant(quantization_of(f.filename), (f,)))
     for (_stem, count), parts in splits.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 from ember.errors import IngestError
 from ember.knowledge.decode import bom_encoding, utf16_without_bom
 from ember.knowledge.limits import MAX_FILE_BYTES
-from ember.knowledge.parsers.base import human_size
+from ember.units import size_text
 
 SUPPORTED_KINDS: frozenset[str] = frozenset(
     {"pdf", "docx", "html", "markdown", "rst", "text", "code", "csv"}
@@ -180,8 +180,8 @@ def _check_size(size: int) -> None:
         raise IngestError("empty file")
     if size > MAX_FILE_BYTES:
         raise IngestError(
-            f"file is too large ({human_size(size)}); Ember indexes files up to "
-            f"{human_size(MAX_FILE_BYTES)}"
+            f"file is too large ({size_text(size)}); Ember indexes files up to "
+            f"{size_text(MAX_FILE_BYTES)}"
         )
 
 

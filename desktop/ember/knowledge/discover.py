@@ -24,8 +24,8 @@ from ember.knowledge.detect import (
     sniff,
 )
 from ember.knowledge.limits import MAX_FILE_BYTES
-from ember.knowledge.parsers.base import human_size
 from ember.paths import ember_paths
+from ember.units import size_text
 
 __all__ = ["SUPPORTED_KINDS", "Candidate", "Skipped", "discover"]
 
@@ -171,8 +171,8 @@ def _file(
     if st.st_size > MAX_FILE_BYTES:
         yield Skipped(
             path,
-            f"file is too large ({human_size(st.st_size)}; the limit is "
-            f"{human_size(MAX_FILE_BYTES)})",
+            f"file is too large ({size_text(st.st_size)}; the limit is "
+            f"{size_text(MAX_FILE_BYTES)})",
         )
         return
     try:

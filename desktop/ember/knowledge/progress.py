@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ember.files import shown_path
+from ember.units import size_text
 
 # Stages of a run, in order; ``ProgressEvent.stage`` is one of them.
 STAGES = ("discovering", "loading", "reading", "embedding", "saving", "done")
@@ -112,17 +113,6 @@ def estimate(
     remaining = left(read, embed) or 0.0
     fraction = done / (done + remaining) if done + remaining > 0 else 0.0
     return min(1.0, fraction), eta
-
-
-def size_text(count: float) -> str:
-    """A size for people: ``"812 bytes"``, ``"12 KB"``, ``"3.4 MB"``."""
-    if count < 1024:
-        return f"{count:.0f} bytes"
-    for unit in ("KB", "MB", "GB"):
-        count /= 1024
-        if count < 1024 or unit == "GB":
-            return f"{count:.1f} {unit}" if count < 10 else f"{count:,.0f} {unit}"
-    return f"{count:,.0f} GB"
 
 
 def stage_text(event: ProgressEvent) -> str:

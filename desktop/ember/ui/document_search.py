@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ember.files import shown_path
 from ember.ui import message
 from ember.ui.accessibility import name, name_popups
+from ember.ui.fit_screen import show_in_front
 from ember.ui.qt import (
     QAbstractItemView,
     QAction,
@@ -181,11 +182,7 @@ class DocumentSearchDialog(QDialog):
         name_popups(self.scope)
         if not names and self.searched is None:
             self.status.setText(NOTHING_INDEXED)
-        if self.isVisible():  # open already, perhaps behind the window: bring it forward
-            self.raise_()
-            self.activateWindow()
-        else:
-            self.show()
+        show_in_front(self)
         if self.results.count() and self.searched and self.searched.query == self.query.text():
             self.results.setFocus(Qt.FocusReason.OtherFocusReason)  # back where it was
         else:

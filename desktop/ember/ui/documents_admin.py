@@ -17,6 +17,7 @@ from ember.errors import EmberError
 from ember.files import shown_path
 from ember.ui import localdocs_import, message
 from ember.ui.documents_page import DocumentsPage, PageData, RenameDialog, open_folder_of
+from ember.ui.fit_screen import show_in_front
 from ember.ui.folder_watch import FolderWatcher
 from ember.ui.qt import QObject, Qt, QWidget
 
@@ -75,11 +76,7 @@ class DocumentsAdmin(QObject):
         if collection:
             self.collection = collection
         self._show_busy()
-        if self.page.isVisible():  # open already, perhaps behind the window: bring it forward
-            self.page.raise_()
-            self.page.activateWindow()
-        else:
-            self.page.show()
+        show_in_front(self.page)
         self.refresh()
         return self.page
 

@@ -38,3 +38,13 @@ def fit_to_screen(window: QWidget, wanted: QSize | None = None) -> QSize:
         size = size.boundedTo(free)
     window.resize(size)
     return size
+
+
+def show_in_front(window: QWidget) -> None:
+    """Show ``window`` (a page or tool window); one open already, perhaps behind the main
+    window, is brought forward and given the focus instead."""
+    if window.isVisible():
+        window.raise_()
+        window.activateWindow()
+    else:
+        window.show()

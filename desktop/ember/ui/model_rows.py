@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ember.units import duration_text, size_text
+
 if TYPE_CHECKING:
     from ember.catalog import ModelEntry
     from ember.hub.types import DownloadEvent
@@ -26,18 +28,6 @@ ORIGINS = {
 }
 
 
-def size_text(n: int | float) -> str:
-    """``812 MB``, ``1.9 GB``, ``640 KB``, ``0 B`` (decimal units, as download sites write)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover (the loop returns)
-
-
 def speed_text(bps: float) -> str:
     """``12.4 MB/s``; ``—`` when nothing is flowing."""
     return f"{size_text(bps)}/s" if bps > 0 else "—"
@@ -47,12 +37,7 @@ def eta_text(seconds: float | None) -> str:
     """``45 s left``, ``3 min left``, ``1 h 12 min left``; ``""`` when not known."""
     if seconds is None or seconds < 0:
         return ""
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s left"
-    if s < 3600:
-        return f"{s // 60} min left"
-    return f"{s // 3600} h {s % 3600 // 60} min left"
+    return f"{duration_text(seconds)} left"
 
 
 def download_status(event: DownloadEvent) -> str:

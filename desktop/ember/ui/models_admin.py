@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from ember.errors import EmberError, GenerationCancelled
 from ember.ui import message
-from ember.ui.model_rows import size_text
+from ember.ui.fit_screen import show_in_front
 from ember.ui.models_page import FitShown, ModelsPage
 from ember.ui.qt import QObject, QWidget
 from ember.ui.tasks import TaskHandle
+from ember.units import size_text
 
 if TYPE_CHECKING:
     from ember.catalog import ModelEntry
@@ -135,11 +136,7 @@ class ModelsAdmin(QObject):
             self.page = page
             for event in self.events.values():
                 page.downloads.show_event(event)
-        if self.page.isVisible():
-            self.page.raise_()
-            self.page.activateWindow()
-        else:
-            self.page.show()
+        show_in_front(self.page)
         self.refresh()
         return self.page
 

@@ -34,8 +34,8 @@ def event(**changes: object) -> ProgressEvent:
         "files_done": 3,
         "files_total": 10,
         "chunks_done": 42,
-        "bytes_done": 3 * 1024 * 1024,
-        "bytes_total": 10 * 1024 * 1024,
+        "bytes_done": 3_000_000,
+        "bytes_total": 10_000_000,
         "current": "/docs/manual.pdf",
         "eta_s": 125.0,
         "elapsed_s": 9.0,
@@ -57,7 +57,7 @@ def test_on_a_terminal_the_bar_is_drawn_with_counts_and_closed_on_its_own_line()
     bar = ProgressBar(stream)
     bar(event(phase="discovering"))
     bar(event())
-    bar(event(files_done=10, bytes_done=10 * 1024 * 1024, phase="done"))
+    bar(event(files_done=10, bytes_done=10_000_000, phase="done"))
     bar.close()
     drawn = stream.getvalue()
     assert "10/10 files, 42 chunks" in drawn and "100%" in drawn
@@ -80,3 +80,30 @@ def test_a_progress_line_says_what_the_run_is_doing() -> None:
     embedding = event(stage="embedding", passages_found=2633, chunks_done=1744)
     assert describe(embedding).endswith("2 min left  Embedding 1,744 / 2,633 passages")
     assert describe(event(stage="saving", eta_s=None)).endswith("  Saving…")
+
+
+def test_a_download_in_a_log_writes_a_line_every_interval_and_at_once_on_a_new_state() -> None:
+    from ember.cli.downloads import DownloadBar
+    from ember.hub.types import DownloadEvent
+
+    def download(state: str, done: int) -> DownloadEvent:
+        return DownloadEvent("j1", "smol", state, done, 98_000_000, 4e6, 20.0)  # type: ignore[arg-type]
+
+    stream = io.StringIO()
+    bar = DownloadBar(stream, interval_s=3600)
+    for event in (download("downloading", 1), download("downloading", 2), download("stalled", 2)):
+        bar(event)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[-1] for line in lines] == ["left", "stalled"], lines
+
+
+def test_on_a_terminal_a_download_bar_counts_bytes_in_decimal_units() -> None:
+    from ember.cli.downloads import DownloadBar
+    from ember.hub.types import DownloadEvent
+
+    stream = Terminal()
+    bar = DownloadBar(stream)
+    bar(DownloadEvent("j1", "smol", "downloading", 41_300_000, 98_400_000))
+    bar.close()
+    assert "41.3M/98.4M" in stream.getvalue()  # 1024 units would draw 39.4M/93.8M

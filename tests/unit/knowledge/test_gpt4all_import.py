@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.support.gpt4all_localdocs import V1_SCHEMA, localdocs_v3
+from tests.support.gpt4all_localdocs import V1_SCHEMA, gpt4all_home, localdocs_v3
 
 from ember.cli import main
 from ember.errors import StorageError
@@ -96,12 +96,7 @@ def test_imported_collections_index_their_folders_with_one_reindex(
 def test_cli_imports_from_gpt4all_own_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    gpt4all = home / ".local" / "share" / "nomic.ai" / "GPT4All"
-    gpt4all.mkdir(parents=True)
+    gpt4all = gpt4all_home(tmp_path / "home", monkeypatch)
     papers = notes(tmp_path / "papers", "x")
     localdocs_v3(gpt4all / "localdocs_v3.db", {"Papers": [papers], "Lost": [tmp_path / "lost"]})
 

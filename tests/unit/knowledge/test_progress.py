@@ -184,10 +184,10 @@ def test_stage_sentences_use_thousands_separators() -> None:
     )
     assert stage_text(event) == "Embedding 1,744 / 2,633 passages"
     reading = ProgressEvent(
-        0, 1, 0, 0, 12 * 1024 * 1024, "/x/big.docx", None, 1.0, stage="reading",
-        current_bytes=12 * 1024 * 1024,
+        0, 1, 0, 0, 12_400_000, "/x/big.docx", None, 1.0, stage="reading",
+        current_bytes=12_400_000,
     )  # fmt: skip
-    assert stage_text(reading) == "Reading big.docx (12 MB)"
+    assert stage_text(reading) == "Reading big.docx (12.4 MB)"
 
 
 @pytest.mark.slow

@@ -29,7 +29,6 @@ __all__ = [
     "Blocks",
     "TextBudget",
     "clean_text",
-    "human_size",
     "located_sections",
     "normalize_newlines",
     "parse_headed_text",
@@ -44,16 +43,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Only runs that change: matching every single space would build millions of tiny strings.
 _SPACES = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
-
-
-def human_size(n_bytes: int) -> str:
-    """``1536`` -> ``"1.5 KB"``; sizes for messages, in powers of 1024 like file managers show."""
-    size = float(n_bytes)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def clean_text(text: str) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ember.errors import IngestError
-from ember.knowledge.parsers.base import TextBudget, human_size
+from ember.knowledge.parsers.base import TextBudget
 from ember.knowledge.parsers.email_text import message_sections, parse_message
 from ember.knowledge.types import ParsedDocument
+from ember.units import size_text
 
-MAX_EMAIL_BYTES = 256 * 1024 * 1024  # parsed whole, in a worker limited to 1 GB
+MAX_EMAIL_BYTES = 256_000_000  # parsed whole, in a worker limited to 1 GB
 
 
 def parse(path: Path) -> ParsedDocument:
@@ -23,8 +24,8 @@ def parse(path: Path) -> ParsedDocument:
     size = path.stat().st_size
     if size > MAX_EMAIL_BYTES:
         raise IngestError(
-            f"this email message is too large ({human_size(size)}; the limit is "
-            f"{human_size(MAX_EMAIL_BYTES)}): its attachments are not indexed anyway"
+            f"this email message is too large ({size_text(size)}; the limit is "
+            f"{size_text(MAX_EMAIL_BYTES)}): its attachments are not indexed anyway"
         )
     data = Path(path).read_bytes()
     budget = TextBudget()

@@ -15,11 +15,12 @@ from itertools import accumulate
 from pathlib import Path
 
 from ember.errors import IngestError
-from ember.knowledge.parsers.base import TextBudget, human_size, located_sections
+from ember.knowledge.parsers.base import TextBudget, located_sections
 from ember.knowledge.types import ParsedDocument
+from ember.units import size_text
 
 MAX_GROUP_DEPTH = 1_000
-MAX_RTF_BYTES = 256 * 1024 * 1024
+MAX_RTF_BYTES = 256_000_000
 _ESCAPED = re.compile(r"\\[\\{}]")
 _NOT_BRACE = re.compile(r"[^{}]+")
 _TITLE = re.compile(r"{\\title\s*([^{}\\]*)}")
@@ -35,7 +36,7 @@ def parse(path: Path) -> ParsedDocument:
         data = stream.read(min(Path(path).stat().st_size, MAX_RTF_BYTES + 1))
     if len(data) > MAX_RTF_BYTES:
         data = data[:MAX_RTF_BYTES]
-        budget.notes.append(f"only the first {human_size(MAX_RTF_BYTES)} of the file were read")
+        budget.notes.append(f"only the first {size_text(MAX_RTF_BYTES)} of the file were read")
     raw = data.decode("cp1252", "replace")
     del data
     depth = group_depth(raw)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ember.errors import IngestError
-from ember.knowledge.parsers.base import human_size
+from ember.units import size_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,8 @@ class ZipLimits:
     compression ratio of members over ``ratio_floor_bytes``."""
 
     max_members: int = 5_000
-    max_total_bytes: int = 256 * 1024 * 1024  # uncompressed, all members together
-    max_member_bytes: int = 128 * 1024 * 1024
+    max_total_bytes: int = 256_000_000  # uncompressed, all members together
+    max_member_bytes: int = 128_000_000
     max_ratio: float = 100.0  # uncompressed / compressed, for members big enough to matter
     ratio_floor_bytes: int = 1024 * 1024  # smaller members may compress as well as they like
 
@@ -118,7 +118,7 @@ def _check_infos(infos: list[zipfile.ZipInfo], limits: ZipLimits, what: str) -> 
         if size > limits.max_member_bytes:
             raise IngestError(
                 f"refusing this {what}: member {info.filename!r} unpacks to "
-                f"{human_size(size)} (limit {human_size(limits.max_member_bytes)})"
+                f"{size_text(size)} (limit {size_text(limits.max_member_bytes)})"
             )
         if size >= limits.ratio_floor_bytes and size > limits.max_ratio * max(
             info.compress_size, 1
@@ -131,7 +131,7 @@ def _check_infos(infos: list[zipfile.ZipInfo], limits: ZipLimits, what: str) -> 
         if total > limits.max_total_bytes:
             raise IngestError(
                 f"refusing this {what}: it unpacks to more than "
-                f"{human_size(limits.max_total_bytes)} (zip bomb?)"
+                f"{size_text(limits.max_total_bytes)} (zip bomb?)"
             )
 
 
