@@ -36,7 +36,7 @@ EXPECTED_FAILURES = {
     "fifo.txt": "not a regular file: it is a FIFO (named pipe)",
     "loop": "symbolic link to a folder already included",
     "self.txt": "symbolic link loop",
-    "sparse_5gb.txt": "file is too large (5.0 GB; the limit is 1.0 GB)",
+    "sparse_5gb.txt": "file is too large (5.0 GB; the limit is 1.1 GB)",
     "corrupt.csv": "damaged CSV file",
     # PDFium aborts when the worker's memory limit refuses the inflated content stream.
     "decompression_bomb.pdf": "the PDF is too large when decompressed",

@@ -11,7 +11,7 @@ machine with it:
 
 from __future__ import annotations
 
-MAX_FILE_BYTES = 1_000_000_000  # 1 GB, as messages write it (ember.units)
+MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB (messages write it in decimal units: 1.07 GB)
 MAX_TEXT_CHARS = 50_000_000  # characters
 MAX_SECTION_CHARS = 1_000_000  # characters
 READ_CHUNK_BYTES = 1024 * 1024

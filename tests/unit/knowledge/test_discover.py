@@ -102,7 +102,7 @@ def test_empty_huge_and_unsupported_files_are_skipped_with_reasons(tmp_path: Pat
     _, skipped = _walk(tmp_path)
     assert skipped == {
         "empty.txt": "empty file",
-        "huge.txt": "file is too large (5.0 GB; the limit is 1.0 GB)",
+        "huge.txt": "file is too large (5.0 GB; the limit is 1.1 GB)",
         "photo.gif": "unsupported file type '.gif'",
         "budget.xls": "old Excel format (.xls) is not supported; save it as .xlsx or .ods",
     }

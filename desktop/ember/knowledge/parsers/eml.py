@@ -13,7 +13,7 @@ from ember.knowledge.parsers.email_text import message_sections, parse_message
 from ember.knowledge.types import ParsedDocument
 from ember.units import size_text
 
-MAX_EMAIL_BYTES = 256_000_000  # parsed whole, in a worker limited to 1 GB
+MAX_EMAIL_BYTES = 256 * 1024 * 1024  # parsed whole, in a worker limited to 1 GB
 
 
 def parse(path: Path) -> ParsedDocument:

@@ -20,7 +20,7 @@ from ember.knowledge.types import ParsedDocument
 from ember.units import size_text
 
 MAX_GROUP_DEPTH = 1_000
-MAX_RTF_BYTES = 256_000_000
+MAX_RTF_BYTES = 256 * 1024 * 1024
 _ESCAPED = re.compile(r"\\[\\{}]")
 _NOT_BRACE = re.compile(r"[^{}]+")
 _TITLE = re.compile(r"{\\title\s*([^{}\\]*)}")

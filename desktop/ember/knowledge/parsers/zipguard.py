@@ -30,8 +30,8 @@ class ZipLimits:
     compression ratio of members over ``ratio_floor_bytes``."""
 
     max_members: int = 5_000
-    max_total_bytes: int = 256_000_000  # uncompressed, all members together
-    max_member_bytes: int = 128_000_000
+    max_total_bytes: int = 256 * 1024 * 1024  # uncompressed, all members together
+    max_member_bytes: int = 128 * 1024 * 1024
     max_ratio: float = 100.0  # uncompressed / compressed, for members big enough to matter
     ratio_floor_bytes: int = 1024 * 1024  # smaller members may compress as well as they like
 
