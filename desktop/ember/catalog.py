@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ember.config import Settings
@@ -141,8 +141,17 @@ def user_models(paths: Paths | None = None) -> list[ModelEntry]:
 
 
 def all_models(paths: Paths | None = None) -> list[ModelEntry]:
-    """The built-in models, then the user's."""
-    return builtin_models(paths) + user_models(paths)
+    """The built-in models, then the user's. A catalog model the user downloaded (registered
+    under the catalog's name) is listed once, as the catalog's entry with the downloaded file."""
+    users = {entry.name: entry for entry in user_models(paths)}
+    merged = []
+    for entry in builtin_models(paths):
+        mine = users.get(entry.name)
+        if mine is not None and not entry.available:
+            entry = replace(entry, path=mine.path, origin=mine.origin)
+            del users[mine.name]
+        merged.append(entry)
+    return merged + list(users.values())
 
 
 def default_model(paths: Paths | None = None) -> ModelEntry:

@@ -94,3 +94,24 @@ def test_a_user_catalog_written_before_the_n_ctx_train_rename_still_loads(tmp_pa
         "path": str(tmp_path / "old.gguf"),
     }
     assert _entry(raw, tmp_path).n_ctx_train == 4096
+
+
+def test_a_catalog_model_the_user_downloaded_is_listed_once_and_resolves(tmp_path) -> None:
+    """`ember models get qwen2.5-1.5b-instruct` registers the file under the catalog's name; the
+    catalog's entry then points at it (one entry, available), and --model finds it."""
+    from ember.catalog import add_user_model, all_models, find_model
+    from ember.paths import ember_paths
+    from tests.support.real_models import smollm2_gguf
+
+    paths = ember_paths()
+    folder = paths.models_dir / "hub" / "Qwen" / "Qwen2.5-1.5B-Instruct-GGUF"
+    folder.mkdir(parents=True)
+    downloaded = folder / "qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    downloaded.hardlink_to(smollm2_gguf())  # real GGUF bytes; only the registration is tested
+    add_user_model(
+        downloaded, paths, name="qwen2.5-1.5b-instruct", origin="hub:Qwen/x", sha256="0" * 64
+    )
+    named = [m for m in all_models(paths) if m.name == "qwen2.5-1.5b-instruct"]
+    assert len(named) == 1 and named[0].available and named[0].path == str(downloaded)
+    assert named[0].display_name == "Qwen2.5 1.5B Instruct"  # the catalog's words, not the header's
+    assert find_model("qwen2.5-1.5b-instruct", paths).path == str(downloaded)

@@ -87,7 +87,8 @@ def run_models(args: argparse.Namespace) -> int:
         )
         status = "missing" if e.path and not e.available else status  # moved or deleted
         size = f"{e.size_bytes / 1e6:.0f} MB" if e.size_bytes else "?"
-        origin = ORIGINS.get(e.origin, e.origin) if e.origin not in ("", "file") else ""
+        origin = ORIGINS.get(e.origin, e.origin.removeprefix("hub:"))
+        origin = origin if e.origin not in ("", "file") else ""
         shown = e.display_name + (f" (from {origin})" if origin else "")
         print(f"{e.name:<28} {size:>9}  {e.quantization:<7} {status:<12} {shown}")
     for name in ollama_names:
