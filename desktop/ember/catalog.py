@@ -56,6 +56,15 @@ class ModelEntry:
     projector_size_bytes: int = 0
     # Place in the Models page's recommended list (1 first); 0: not recommended.
     recommended: int = 0
+    # The model's shape, for a memory estimate before its file is here (0: not stated):
+    # transformer layers, attention heads, KV heads, size of one head (key = value), embedding
+    # width, vocabulary entries.
+    layers: int = 0
+    heads: int = 0
+    kv_heads: int = 0
+    head_size: int = 0
+    embedding_length: int = 0
+    vocab_size: int = 0
 
     @property
     def available(self) -> bool:
