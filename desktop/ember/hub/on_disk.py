@@ -158,6 +158,13 @@ def gpt4all_dir() -> Path | None:
         configured = ""
     if configured and Path(configured).expanduser().is_dir():
         return Path(configured).expanduser()
+    default = gpt4all_looked_in()[0]
+    return default if default.is_dir() else None
+
+
+def gpt4all_looked_in() -> tuple[Path, Path]:
+    """Where :func:`gpt4all_dir` looks: GPT4All's default data folder on this system, and its
+    settings file (whose ``modelPath`` may name another); for a message when neither is there."""
     if sys.platform == "darwin":
         default = _home() / "Library" / "Application Support" / "nomic.ai" / "GPT4All"
     elif sys.platform == "win32":
@@ -165,7 +172,7 @@ def gpt4all_dir() -> Path | None:
     else:
         data = os.environ.get("XDG_DATA_HOME") or str(_home() / ".local" / "share")
         default = Path(data) / "nomic.ai" / "GPT4All"
-    return default if default.is_dir() else None
+    return default, _gpt4all_settings()
 
 
 # -- finding -----------------------------------------------------------------------------------
