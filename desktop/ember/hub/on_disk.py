@@ -400,7 +400,19 @@ def register(found: FoundModel, paths: Paths | None = None) -> ModelEntry:
         source=found.source or None,
         sha256=found.sha256,  # "" (unknown) is not computed: these files may be many GB
         projector=found.projector,
+        display_name=shown_name(found),
     )
+
+
+def shown_name(found: FoundModel) -> str:
+    """What a person calls ``found``: Ollama's ``model:tag``, else the file's stem (a split
+    model's without the part number), as LM Studio and the other apps list it. Not the GGUF's
+    internal name, which can read like "Smollm2 135M 8k Lc100K Mix1 Ep2" (kept as the entry's
+    ``gguf_name``)."""
+    if found.origin == "ollama":
+        return found.label
+    split = split_part(found.path.name)
+    return split[0] if split else found.path.stem
 
 
 def missing_models(paths: Paths | None = None) -> list[ModelEntry]:

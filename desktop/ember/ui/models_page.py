@@ -440,7 +440,8 @@ class ModelsPage(QDialog):
         self.on_disk.setRowCount(len(entries) + len(self._found))
         for row, entry in enumerate(entries):
             name = QTableWidgetItem(entry.display_name or entry.name)
-            name.setToolTip(entry.path or entry.source)
+            inside = f"\nIts file calls it {entry.gguf_name}" if entry.gguf_name else ""
+            name.setToolTip((entry.path or entry.source) + inside)
             self.on_disk.setItem(row, 0, name)
             self.on_disk.setItem(row, 1, QTableWidgetItem(origin_text(entry)))
             self.on_disk.setItem(row, 2, QTableWidgetItem(size_text(entry.size_bytes)))
