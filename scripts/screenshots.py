@@ -210,7 +210,7 @@ def _models_shot(app, window, out: Path, theme: str, grab) -> None:  # type: ign
         admin = window.models.hub
         page.resize(1060, 760)
         _wait(app, lambda: admin.busy == 0, 60)
-        page.search_box.setText("gguf")
+        page.search_box.setText("gemma")
         page.search_button.click()
         _wait(app, lambda: admin.busy == 0 and ("repo", GEMMA3_REPO) in page.result_keys(), 60)
         page.choose("repo", GEMMA3_REPO)

@@ -56,6 +56,18 @@ class ModelEntry:
     projector_size_bytes: int = 0
     # Place in the Models page's recommended list (1 first); 0: not recommended.
     recommended: int = 0
+    # The model's shape, for a memory estimate before its file is here (0: not stated):
+    # transformer layers, attention heads, KV heads, size of one head (key = value), embedding
+    # width, vocabulary entries.
+    layers: int = 0
+    heads: int = 0
+    kv_heads: int = 0
+    head_size: int = 0
+    embedding_length: int = 0
+    vocab_size: int = 0
+    # The name the GGUF's header gives itself (``general.name``), when it differs from the name
+    # shown; "" for catalog models.
+    gguf_name: str = ""
 
     @property
     def available(self) -> bool:
@@ -211,12 +223,15 @@ def add_user_model(
     sha256: str | None = None,
     license: str = "",
     projector: Path | None = None,
+    display_name: str = "",
 ) -> ModelEntry:
     """Check a GGUF's header and record it, by reference, in the user's catalog (``models.toml``).
 
     ``origin`` says where it came from (see :class:`ModelEntry`); ``source`` defaults to
     ``file:PATH``; ``sha256`` is computed when not given (a download passes the hash it verified).
-    ``projector`` is a vision model's mmproj file. An entry with the same name or path is
+    ``projector`` is a vision model's mmproj file. ``display_name`` is the name shown (default:
+    the header's ``general.name``, else the file's stem; the header's is kept in ``gguf_name``).
+    An entry with the same name or path is
     replaced. Raises :class:`ModelLoadError` for a file that is not a sound GGUF (its special
     tokens are not collected here: the engine reads them when it loads the model).
     """
@@ -230,7 +245,7 @@ def add_user_model(
     info = inspect_gguf(path, special_tokens=False)
     entry = ModelEntry(
         name=name or path.stem.lower(),
-        display_name=info.name or path.stem,
+        display_name=display_name or info.name or path.stem,
         family=info.architecture,
         backend="llama.cpp",
         file=path.name,
@@ -246,6 +261,7 @@ def add_user_model(
         origin=origin,
         projector_source=str(projector.resolve()) if projector else "",
         projector_size_bytes=projector.stat().st_size if projector else 0,
+        gguf_name=info.name if display_name and info.name != display_name else "",
     )
     paths.user_catalog.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(paths.user_catalog) + ".lock"):

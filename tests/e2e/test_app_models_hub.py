@@ -85,6 +85,20 @@ def test_search_download_and_chat_with_gemma(qtbot, window, hub) -> None:
     assert answers[-1].data.state == "done" and answers[-1].data.text.strip()
 
 
+def test_a_keyword_search_lists_only_the_matching_recommended_models_then_the_hubs(
+    qtbot, window
+) -> None:
+    page = _search(qtbot, window, "gemma")
+    keys = page.result_keys()
+    gemmas = [e.name for e in catalog.builtin_models() if e.recommended and "gemma" in e.name]
+    assert keys[: len(gemmas)] == [("catalog", name) for name in gemmas]
+    assert all(kind == "repo" for kind, _ in keys[len(gemmas) :])
+    assert ("repo", GEMMA3_REPO) in keys
+    page.search_box.setText("")
+    page.search_button.click()  # an empty search: every recommended model again
+    assert len([k for k in page.result_keys() if k[0] == "catalog"]) > len(gemmas)
+
+
 def _start_smollm2(qtbot, window, hub):  # type: ignore[no-untyped-def]
     """Start downloading SmolLM2 (rate-capped so it is still running); its job id."""
     hub.faults.rate_bps = 4_000_000  # ~98 MB: about 25 s

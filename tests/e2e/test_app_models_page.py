@@ -108,3 +108,17 @@ def test_a_model_lm_studio_keeps_is_offered_and_used_in_place(qtbot, window, hom
         lambda: window.core.loaded is not None and not window.model_loading, timeout=60_000
     )
     qtbot.waitUntil(lambda: (found[0], "ready") in page.on_disk_names(), timeout=30_000)
+
+
+def test_catalog_models_get_a_fit_label_without_the_hub(qtbot, window, monkeypatch) -> None:
+    """The catalog's own figures (file size, layers, KV heads, head size) give each recommended
+    model a fit label when its repository cannot be reached."""
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    page = _open(qtbot, window)
+    names = [name for kind, name in page.result_keys() if kind == "catalog"]
+    qtbot.waitUntil(lambda: all(n in page.catalog_fits for n in names), timeout=30_000)
+    labels = {page.catalog_fits[n].label for n in names}
+    assert labels and labels <= {"fits", "tight", "wont_fit"}
+    first = page.results.item(1)  # under the RECOMMENDED heading
+    assert "fit unknown" not in first.text()
+    assert first.toolTip().splitlines()[1].startswith("About ")

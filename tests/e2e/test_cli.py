@@ -77,6 +77,18 @@ def test_doctor_reports_backends_and_paths(ember_home: Path) -> None:
     assert report["problems"] == []
 
 
+def test_doctor_text_says_each_thing_once(ember_home: Path) -> None:
+    result = ember("doctor")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    keys = [line.strip().split(":")[0] for line in lines if line.startswith("  ")]
+    assert keys.count("gpu_offload") == 1 and "gpu:" in result.stdout
+    for raw in ("ram_total_bytes", "gpu_status", "gpu_note", "gpus"):
+        assert raw not in keys
+    assert "ram:" in result.stdout and "cpu_features: " in result.stdout
+    assert not [line for line in lines if line != line.rstrip()]  # no trailing spaces
+
+
 @pytest.mark.parametrize("command", [("doctor",), ("index", "{docs}"), ("ask", "hi")])
 def test_a_data_folder_that_cannot_be_made_is_one_clear_line(
     tmp_path: Path, command: tuple[str, ...]

@@ -42,6 +42,15 @@ def test_search_json_lists_recommended_catalog_models_first(hub: HubTestServer) 
     assert hits[0]["repo_id"] == CATALOG_REPO and hits[0]["recommended"] is True
     assert [h["repo_id"] for h in hits if not h["recommended"]] == ["someone/qwen-fan-GGUF"]
     assert hits[-1]["repo_id"] == "someone/qwen-fan-GGUF"  # after every recommended one
+    unlisted = next(h for h in hits if h["repo_id"].endswith("/Qwen2.5-7B-Instruct-GGUF"))
+    assert unlisted["downloads"] is None and unlisted["likes"] is None  # the hub did not say
+
+
+def test_search_shows_a_dash_not_zero_for_counts_the_hub_did_not_give(hub: HubTestServer) -> None:
+    result = ember(hub, "search", "qwen")
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "Qwen2.5-7B-Instruct" in line)
+    assert row.split()[1:3] == ["—", "—"]
 
 
 def test_search_by_a_pasted_url_prints_that_repository(hub: HubTestServer) -> None:
@@ -108,3 +117,17 @@ def test_the_hub_answering_429_then_200_still_answers(hub: HubTestServer) -> Non
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["quants"][0]["quantization"] == "Q4_1"
     assert hub.faults.api_statuses == []
+
+
+def test_an_unreachable_hub_is_one_clear_line_without_retry_logs(hub: HubTestServer) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ember", "models", "search", "gemma"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9"},  # nothing listens there
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ember: Cannot reach the model hub"), lines

@@ -227,3 +227,19 @@ def test_doctor_json_reports_ram_cpu_features_gpu_and_backend(tmp_path: Path) ->
     assert "total" in hardware["ram"] and isinstance(hardware["cpu_features"], list)
     assert hardware["gpu_status"] in ("nvidia", "apple", "none", "unknown") and hardware["gpu"]
     assert report["llama_cpp"]["backend"] in ("CPU", "CUDA", "Metal", "Vulkan", "HIP", "ROCm")
+
+
+def test_the_catalogs_figures_give_the_real_headers_kv_cache_and_an_about_label() -> None:
+    from ember import catalog
+    from ember.hub.fit_labels import catalog_fit, catalog_header
+
+    entry = next(e for e in catalog.builtin_models() if e.embedded)
+    real = estimate_memory(inspect_gguf(smollm2_gguf()), 4096)
+    from_catalog = estimate_memory(catalog_header(entry), 4096)  # type: ignore[arg-type]
+    assert from_catalog.kv_cache_bytes == real.kv_cache_bytes
+    assert abs(from_catalog.total_bytes - real.total_bytes) <= real.total_bytes * 0.02
+    # Every recommended model has its shape in the catalog, so each gets a label offline.
+    for model in catalog.builtin_models():
+        judged = catalog_fit(model, machine(16 << 30))
+        assert judged is not None and judged.reason.startswith("About "), model.name
+    assert catalog_fit(dataclasses.replace(entry, layers=0), machine(16 << 30)) is None

@@ -209,3 +209,46 @@ def test_each_quant_gets_a_fit_label_from_its_remote_header() -> None:
     assert here["F16"].label == "fits" and here["F16"].architecture == "llama"
     assert here["F16"].n_ctx_train == 8192 and here["F16"].n_ctx == here["Q4_K_M"].n_ctx
     assert tiny["F16"].label == "wont_fit"
+
+
+def test_a_wrong_token_on_a_gated_repository_says_this_token_cannot_read_it(
+    monkeypatch: pytest.MonkeyPatch, hub: HubTestServer
+) -> None:
+    repo = repo_models(GATED)
+    monkeypatch.setenv("HF_TOKEN", "hf_not_the_right_one")
+    with pytest.raises(HubError, match="gated") as caught:
+        remote_gguf_info(GATED, "gated-Q4_1.gguf", repo.revision)
+    message = str(caught.value)
+    assert "token in HF_TOKEN cannot read it" in message
+    assert "start Ember with HF_TOKEN set" not in message
+
+
+def test_a_hub_that_drops_the_connection_is_asked_once_and_logs_nothing(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A connection that fails is not retried (huggingface_hub's own backoff would try six times
+    over ~20 s, logging each); Ember's one message says it."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def drop_each() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.close()
+
+    threading.Thread(target=drop_each, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    try:
+        with pytest.raises(HubError, match="Cannot reach"):
+            search("gemma")
+    finally:
+        listener.close()
+    assert len(accepted) == 1
+    assert "Retrying" not in capfd.readouterr().err

@@ -263,3 +263,16 @@ def test_name_clashes_get_the_origin(home: Path) -> None:
     names = sorted(f.name for f in on_disk.discover())
 
     assert names == ["smol", "smol-gpt4all"]
+
+
+def test_an_added_model_is_shown_by_its_file_name_not_its_internal_one(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    place(home / ".lmstudio" / "models" / "QuantFactory" / "Smol-GGUF" / "SmolLM2-135M.Q4_1.gguf")
+    (found,) = on_disk.discover()
+    entry = on_disk.register(found)
+    assert entry.display_name == "SmolLM2-135M.Q4_1"
+    assert entry.gguf_name and entry.gguf_name != entry.display_name  # the header's, kept
+    assert main(["models", "list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "(from LM Studio)" in x)
+    assert line.endswith("SmolLM2-135M.Q4_1 (from LM Studio)")

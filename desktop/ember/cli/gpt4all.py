@@ -35,9 +35,19 @@ def run_import(args: argparse.Namespace) -> int:
 
     db = args.db or gpt4all_import.find_database()
     if db is None:
+        from ember.hub.on_disk import gpt4all_dir, gpt4all_looked_in
+
+        folder = gpt4all_dir()
+        if folder is None:
+            default, settings = gpt4all_looked_in()
+            raise StorageError(
+                f"GPT4All looks not installed: Ember looked for its folder at {default} (and "
+                f"for a models folder named in {settings}) and found neither. If it keeps its "
+                "data elsewhere, pass the database: `ember docs import-gpt4all PATH`."
+            )
         raise StorageError(
-            "GPT4All's LocalDocs database (localdocs_v*.db in its models folder) was not found; "
-            "pass its path: `ember docs import-gpt4all PATH`."
+            f"GPT4All's folder {folder} has no LocalDocs database (localdocs_v*.db): it has "
+            "no LocalDocs collections yet. Or pass the database: `ember docs import-gpt4all PATH`."
         )
     found = gpt4all_import.read_collections(Path(db).expanduser())
     cancel = CancelToken()

@@ -43,7 +43,9 @@ def register(actions: argparse._SubParsersAction, output: argparse.ArgumentParse
     info.set_defaults(handler=run_info)
 
 
-def _count(n: int) -> str:
+def _count(n: int | None) -> str:
+    if n is None:
+        return "—"  # the hub did not say
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e3 else str(n)
 
 

@@ -185,7 +185,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     if wants_json(args):
         print(json.dumps(report, indent=None))
     else:
-        _print_report(report)
+        _print_report(_readable(report))
     if problems and args.check_embedded:
         raise ModelLoadError(
             "Embedded models missing: " + "; ".join(problems) + ". Run `make setup`."
@@ -269,13 +269,34 @@ def _ollama_reachable(host: str) -> bool:
         return False
 
 
+# What the text report leaves out of "hardware": each is said once in words there ("ram", "gpu",
+# and llama_cpp's gpu_offload); --json keeps every field (ram_limit is in "ram" when not "system").
+_HARDWARE_RAW = ("ram_total_bytes", "ram_available_bytes", "ram_limit", "gpu_status", "gpu_note")
+
+
+def _readable(report: dict[str, object]) -> dict[str, object]:
+    """``report`` for people: the hardware's raw figures dropped where a readable line says the
+    same, CPU features on one line."""
+    hardware = report.get("hardware")
+    if not isinstance(hardware, dict):
+        return report
+    shown = {k: v for k, v in hardware.items() if k not in _HARDWARE_RAW}
+    if "gpu_offload" in shown and isinstance(report.get("llama_cpp"), dict):
+        shown.pop("gpu_offload")
+    shown.pop("gpus", None)  # "gpu" names each with its memory, or says why there is none
+    features = shown.get("cpu_features")
+    if isinstance(features, list):
+        shown["cpu_features"] = ", ".join(map(str, features)) or "none found"
+    return {**report, "hardware": shown}
+
+
 def _print_report(report: dict[str, object], indent: int = 0) -> None:
     for key, value in report.items():
         if isinstance(value, dict):
             print(" " * indent + f"{key}:")
             _print_report(value, indent + 2)
         elif isinstance(value, list):
-            print(" " * indent + f"{key}: " + ("none" if not value else ""))
+            print(" " * indent + f"{key}:" + (" none" if not value else ""))
             for item in value:
                 print(" " * (indent + 2) + f"- {item}")
         else:

@@ -430,6 +430,33 @@ def _close_llama_cpp_devnull_at_exit() -> None:
     atexit.register(close)
 
 
+_GGML_LOG_ERROR = 4  # ggml's levels now: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continued
+
+
+@functools.cache
+def _quiet_llama_cpp_logs() -> None:
+    """Keep llama.cpp's warnings off the terminal; its errors go to Python logging.
+
+    llama-cpp-python's own log callback (``verbose=False``) still maps ggml's levels as they
+    were numbered before (it takes 3, now WARN, for ERROR), so warnings such as Gemma 3's
+    "llama_kv_cache_iswa: using full-size SWA cache" reached stderr on every load. This
+    callback replaces it for the process (kept referenced: llama.cpp holds only the pointer)."""
+    import ctypes
+    import logging
+
+    import llama_cpp
+
+    log = logging.getLogger("ember.llama_cpp")
+
+    @llama_cpp.llama_log_callback
+    def on_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        if level == _GGML_LOG_ERROR:
+            log.warning("%s", text.decode("utf-8", "replace").rstrip())
+
+    llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+    _quiet_llama_cpp_logs.callback = on_log  # type: ignore[attr-defined]
+
+
 # The engine class this module loads: what it can do, asked before loading a model.
 ENGINE = LlamaCppEngine
 
@@ -455,6 +482,7 @@ def load(spec: EngineSpec) -> LlamaCppEngine:
             f"llama-cpp-python is not installed ({exc}); run `make setup` or pick an Ollama model."
         ) from None
     _close_llama_cpp_devnull_at_exit()
+    _quiet_llama_cpp_logs()
     gpu_layers = None if spec.n_gpu_layers == "auto" else int(spec.n_gpu_layers)
 
     def open_llama(n_gpu_layers: int, n_ctx: int) -> Llama:

@@ -17,8 +17,14 @@ from ember.hub.search import remote_gguf_info
 from ember.hub.types import Quant, RepoModels
 
 if TYPE_CHECKING:
+    from ember.catalog import ModelEntry
+    from ember.engines.fit import Fit
     from ember.engines.gguf import GGUFInfo
     from ember.hardware import Hardware
+
+# The quantizations whose tensors the CPU backend repacks into a second copy (a Q4_K_M file is
+# mostly Q4_K): counted as repacked whole, so an estimate from the catalog errs on the safe side.
+_REPACKED_QUANTS = ("Q4_0", "Q4_K", "IQ4_NL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +92,51 @@ def quant_fits(
 
         hardware = detect()
     return [quant_fit(repo, q, hardware, n_ctx) for q in repo.quants]
+
+
+def catalog_header(entry: ModelEntry) -> GGUFInfo | None:
+    """A header made from the catalog's own numbers for ``entry`` (no file, no network): the
+    file's size as its weights and the shape the catalog states (``layers``, ``kv_heads`` …).
+    None when the catalog does not give the shape."""
+    from ember.engines.gguf import GGUFInfo, TensorInfo
+
+    if not (entry.layers and entry.heads and entry.head_size and entry.size_bytes):
+        return None
+    quant = entry.quantization.upper()
+    kind = next((q for q in _REPACKED_QUANTS if quant.startswith(q)), quant or "F16")
+    weights = TensorInfo("weights", (entry.size_bytes,), kind, 0, entry.size_bytes)
+    return GGUFInfo(
+        path=entry.file,
+        version=3,
+        tensor_count=1,
+        kv_count=0,
+        architecture=entry.family,
+        name=entry.display_name,
+        file_type=entry.quantization,
+        n_ctx_train=entry.n_ctx_train or None,
+        chat_template=None,
+        size_bytes=entry.size_bytes,
+        alignment=32,
+        data_offset=0,
+        tensors=(weights,),
+        block_count=entry.layers,
+        embedding_length=entry.embedding_length or entry.heads * entry.head_size,
+        head_count=entry.heads,
+        head_count_kv=entry.kv_heads or entry.heads,
+        key_length=entry.head_size,
+        value_length=entry.head_size,
+        vocab_size=entry.vocab_size,
+    )
+
+
+def catalog_fit(entry: ModelEntry, hardware: Hardware | None = None) -> Fit | None:
+    """How the catalog model ``entry`` fits ``hardware``, from the catalog's numbers alone
+    (:func:`catalog_header`, judged by :func:`ember.engines.fit.fit`); the reason starts with
+    "About" (an estimate from the catalog, not the file). None when the catalog lacks the shape."""
+    from ember.engines.fit import fit
+
+    info = catalog_header(entry)
+    if info is None:
+        return None
+    verdict = fit(info, hardware)
+    return replace(verdict, reason=f"About {verdict.reason} (from the catalog's figures)")

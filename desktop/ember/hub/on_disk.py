@@ -158,6 +158,13 @@ def gpt4all_dir() -> Path | None:
         configured = ""
     if configured and Path(configured).expanduser().is_dir():
         return Path(configured).expanduser()
+    default = gpt4all_looked_in()[0]
+    return default if default.is_dir() else None
+
+
+def gpt4all_looked_in() -> tuple[Path, Path]:
+    """Where :func:`gpt4all_dir` looks: GPT4All's default data folder on this system, and its
+    settings file (whose ``modelPath`` may name another); for a message when neither is there."""
     if sys.platform == "darwin":
         default = _home() / "Library" / "Application Support" / "nomic.ai" / "GPT4All"
     elif sys.platform == "win32":
@@ -165,7 +172,7 @@ def gpt4all_dir() -> Path | None:
     else:
         data = os.environ.get("XDG_DATA_HOME") or str(_home() / ".local" / "share")
         default = Path(data) / "nomic.ai" / "GPT4All"
-    return default if default.is_dir() else None
+    return default, _gpt4all_settings()
 
 
 # -- finding -----------------------------------------------------------------------------------
@@ -393,7 +400,19 @@ def register(found: FoundModel, paths: Paths | None = None) -> ModelEntry:
         source=found.source or None,
         sha256=found.sha256,  # "" (unknown) is not computed: these files may be many GB
         projector=found.projector,
+        display_name=shown_name(found),
     )
+
+
+def shown_name(found: FoundModel) -> str:
+    """What a person calls ``found``: Ollama's ``model:tag``, else the file's stem (a split
+    model's without the part number), as LM Studio and the other apps list it. Not the GGUF's
+    internal name, which can read like "Smollm2 135M 8k Lc100K Mix1 Ep2" (kept as the entry's
+    ``gguf_name``)."""
+    if found.origin == "ollama":
+        return found.label
+    split = split_part(found.path.name)
+    return split[0] if split else found.path.stem
 
 
 def missing_models(paths: Paths | None = None) -> list[ModelEntry]:

@@ -10,7 +10,8 @@
 
 Every call runs inside :func:`ember.hub.session.online` at the endpoint and with the token
 :mod:`ember.hub.session` reads at call time. A 429 or 5xx answer is retried a few times (honouring
-``Retry-After`` up to :data:`MAX_WAIT_S`); every failure ends as a :class:`HubError` that says what
+``Retry-After`` up to :data:`MAX_WAIT_S`), a timeout once; a refused or failed connection is not
+retried (an unreachable hub fails at once). Every failure ends as a :class:`HubError` that says what
 to do (:func:`ember.hub.session.translate`).
 """
 
@@ -106,6 +107,12 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is a request that timed out (worth one more try), not a refusal."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "TimeoutError" in names or "TimeoutException" in names
+
+
 def _retry_after(exc: BaseException) -> float | None:
     """Seconds the hub asked to wait (``Retry-After`` in seconds), or None."""
     response = getattr(exc, "response", None)
@@ -118,7 +125,8 @@ def _retry_after(exc: BaseException) -> float | None:
 
 def call(request: Callable[[], T], repo_id: str = "", *, attempts: int = ATTEMPTS) -> T:
     """``request()`` with the hub reachable, retried on 429/5xx (waiting ``Retry-After``, else
-    0.5 s, 1 s, 2 s …, at most :data:`MAX_WAIT_S` a wait). Raises :class:`HubError`."""
+    0.5 s, 1 s, 2 s …, at most :data:`MAX_WAIT_S` a wait) and once after a timeout; a refused
+    connection is not retried. Raises :class:`HubError`."""
     errors = _transport_errors()
     with session.online():
         for attempt in range(attempts):
@@ -131,6 +139,7 @@ def call(request: Callable[[], T], repo_id: str = "", *, attempts: int = ATTEMPT
                 wait = _retry_after(exc)
                 wait = 0.5 * 2**attempt if wait is None else wait
                 busy = status == 429 or (status is not None and status >= 500)
+                busy = busy or (status is None and _timed_out(exc) and attempt == 0)
                 if not busy or attempt == attempts - 1 or wait > MAX_WAIT_S:
                     raise session.translate(exc, repo_id) from exc
                 time.sleep(wait)
@@ -141,6 +150,26 @@ def _api() -> Any:
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=session.endpoint(), token=session.token())
+
+
+def _list_gguf_models(query: str, limit: int) -> list[Any]:
+    """The hub's GGUF repositories for ``query``, most downloaded first, as ``ModelInfo``: the
+    request ``HfApi.list_models`` makes, sent once (its own backoff would retry a refused
+    connection for ~20 s, logging each try); :func:`call` decides what is worth another try."""
+    from huggingface_hub.hf_api import ModelInfo
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    params: dict[str, Any] = {"filter": "gguf", "sort": "downloads", "limit": limit}
+    if query.strip():
+        params["search"] = query.strip()
+    response = get_session().get(
+        f"{session.endpoint()}/api/models",
+        params=params,
+        headers=build_hf_headers(token=session.token()),
+        timeout=session.TIMEOUT_S,
+    )
+    hf_raise_for_status(response)
+    return [ModelInfo(**{"siblings": None, **item}) for item in response.json()[:limit]]
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -185,22 +214,16 @@ def search(query: str, limit: int = 20) -> list[SearchHit]:
     ref = parse_model_ref(query)
     picks = {hit.repo_id: hit for hit in recommended()}
     if ref is not None:
-        info = call(lambda: _api().model_info(ref.repo_id, token=session.token()), ref.repo_id)
+        info = call(
+            lambda: _api().model_info(
+                ref.repo_id, token=session.token(), timeout=session.TIMEOUT_S
+            ),
+            ref.repo_id,
+        )
         pick = picks.get(info.id)
         return [_hit(info, recommended=pick is not None, title=pick.title if pick else "")]
     words = query.lower().split()
-    found = call(
-        lambda: list(
-            _api().list_models(
-                search=query.strip() or None,
-                filter="gguf",
-                sort="downloads",
-                limit=limit,
-                token=session.token(),
-            )
-        ),
-        attempts=1,  # list_models pages with huggingface_hub's own backoff on 429/5xx
-    )
+    found = call(lambda: _list_gguf_models(query, limit))
     first = [hit for hit in picks.values() if _matches(words, hit)]
     from_hub = {info.id: info for info in found}
     hits = [
@@ -252,7 +275,11 @@ def repo_models(repo_id: str, revision: str = "main") -> RepoModels:
     header with :func:`remote_gguf_info`). Raises :class:`HubError`."""
     info = call(
         lambda: _api().model_info(
-            repo_id, revision=revision, files_metadata=True, token=session.token()
+            repo_id,
+            revision=revision,
+            files_metadata=True,
+            token=session.token(),
+            timeout=session.TIMEOUT_S,
         ),
         repo_id,
     )
@@ -323,7 +350,9 @@ def _fetch_range(url: str, start: int, end: int) -> tuple[bytes, int]:
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
     headers = {**build_hf_headers(token=session.token()), "Range": f"bytes={start}-{end}"}
-    with get_session().stream("GET", url, headers=headers, follow_redirects=True) as response:
+    with get_session().stream(
+        "GET", url, headers=headers, follow_redirects=True, timeout=session.TIMEOUT_S
+    ) as response:
         if response.status_code == 416:  # asked past the end: nothing more to read
             total = response.headers.get("Content-Range", "").rpartition("/")[2]
             return b"", int(total) if total.isdigit() else start

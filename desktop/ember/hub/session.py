@@ -4,13 +4,16 @@
   import), so a test, a mirror or a company hub set after start-up is honoured.
 - :func:`token` reads ``HF_TOKEN`` (then ``HUGGING_FACE_HUB_TOKEN``); gated repositories need it.
 - :func:`online` lifts ``huggingface_hub``'s offline switch, which ``import ember`` sets so the
-  embedder never reaches for a hub, for the duration of a search or download a person asked for.
+  embedder never reaches for a hub, for the duration of a search or download a person asked for,
+  and keeps ``huggingface_hub``'s own warnings ("… Retrying in 1s") off the terminal: the
+  :class:`HubError` Ember raises says what went wrong.
 - :func:`translate` turns ``huggingface_hub``/``httpx`` failures into :class:`HubError` with a
   message that says what to do.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from contextlib import contextmanager
 from ember.errors import HubError
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+TIMEOUT_S = 10.0  # seconds a hub API request may take to connect or to send its next bytes
 
 _online_lock = threading.Lock()
 _online_users = 0
@@ -43,6 +47,7 @@ def online() -> Iterator[None]:
     with _online_lock:
         _online_users += 1
         constants.HF_HUB_OFFLINE = False
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     try:
         yield
     finally:
@@ -64,6 +69,12 @@ def translate(exc: BaseException, repo_id: str = "") -> HubError:
 
     where = endpoint()
     repo = f" {repo_id}" if repo_id else ""
+    if isinstance(exc, errors.GatedRepoError) and token():
+        return HubError(
+            f"The model{repo} is gated, and the token in HF_TOKEN cannot read it. Open "
+            f"{where}/{repo_id} logged in as the account the token belongs to and accept the "
+            "licence there, or set HF_TOKEN to a token of an account that has."
+        )
     if isinstance(exc, errors.GatedRepoError):
         return HubError(
             f"The model{repo} is gated: its authors ask you to accept their licence first. Open "

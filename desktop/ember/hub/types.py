@@ -65,11 +65,12 @@ class Quant:
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     """One repository a hub search found. ``recommended`` marks a repository Ember's catalog
-    lists (shown first), ``title`` the catalog's name for it ("" for other hits)."""
+    lists (shown first), ``title`` the catalog's name for it ("" for other hits). ``downloads``
+    and ``likes`` are None when the hub did not say (a recommended repository it did not list)."""
 
     repo_id: str
-    downloads: int = 0
-    likes: int = 0
+    downloads: int | None = None
+    likes: int | None = None
     gated: bool = False
     last_modified: str = ""  # ISO 8601, "" when unknown
     recommended: bool = False

@@ -203,12 +203,14 @@ class ModelsAdmin(QObject):
         return self._hardware
 
     def _catalog_fits(self, entries: list[ModelEntry]) -> None:
-        """The fit of each catalog model: from its file on disk, else its header on the hub."""
+        """The fit of each catalog model: from its file on disk, else from the catalog's own
+        figures (no network), else its header on the hub."""
         hardware_now = self._hardware_now
 
         def estimate(report: Callable[[object], None]) -> str:
             from ember.catalog import hub_file
             from ember.engines.gguf import inspect_gguf
+            from ember.hub.fit_labels import catalog_fit
 
             hardware = hardware_now()
             report(("hardware", hardware))
@@ -218,6 +220,9 @@ class ModelsAdmin(QObject):
                         from pathlib import Path
 
                         info = inspect_gguf(Path(entry.path))
+                    elif (judged := catalog_fit(entry, hardware)) is not None:
+                        report((entry.name, fit_shown(judged)))
+                        continue
                     elif (where := hub_file(entry)) is not None:
                         from ember.hub.search import remote_gguf_info
 

@@ -33,10 +33,13 @@ from ember.ui.qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPalette,
     QPushButton,
     QScrollArea,
     QSize,
     QSplitter,
+    QStyle,
+    QStyledItemDelegate,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -69,6 +72,17 @@ class FitShown:
 UNKNOWN_FIT = FitShown("", "fit unknown", "The model's header has not been read.")
 
 
+class KeepColour(QStyledItemDelegate):
+    """Draws a selected row in the row's own text colour (a fit's green/amber/red), so the
+    selection highlight does not hide it."""
+
+    def initStyleOption(self, option, index) -> None:  # type: ignore[no-untyped-def]
+        super().initStyleOption(option, index)
+        brush = index.data(Qt.ItemDataRole.ForegroundRole)
+        if brush is not None and option.state & QStyle.StateFlag.State_Selected:
+            option.palette.setBrush(QPalette.ColorRole.HighlightedText, brush)
+
+
 class ModelsPage(QDialog):
     """Find, download and choose models; signals say what the person asked."""
 
@@ -87,6 +101,7 @@ class ModelsPage(QDialog):
         self.fits: dict[str, FitShown] = {}  # by quantization of the shown repo
         self.catalog_fits: dict[str, FitShown] = {}  # by catalog name
         self._catalog: list[ModelEntry] = []
+        self._matching: set[str] | None = None  # a search's catalog repositories (None: all)
         self._hits: list[SearchHit] = []
         self._disk: list[ModelEntry] = []
         self._found: list[FoundModel] = []  # other apps' models, not registered yet
@@ -117,6 +132,8 @@ class ModelsPage(QDialog):
         self.results.currentItemChanged.connect(self._result_changed)
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.results.setSpacing(3)
+        self.results.setItemDelegate(KeepColour(self.results))
         detail = QWidget(split)
         right = QVBoxLayout(detail)
         right.setContentsMargins(8, 0, 0, 0)
@@ -134,7 +151,11 @@ class ModelsPage(QDialog):
         self.quants.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.quants.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.quants.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.quants.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.quants.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for section in (1, 2):  # the header's words fit before any repository is shown
+            header.setSectionResizeMode(section, QHeaderView.ResizeMode.ResizeToContents)
+        self.quants.setItemDelegate(KeepColour(self.quants))
         self.quants.itemSelectionChanged.connect(self._quant_changed)
         self.projector_box = QCheckBox("", detail)
         self.projector_box.hide()
@@ -218,18 +239,29 @@ class ModelsPage(QDialog):
                 self._catalog_item(item, entry)
 
     def show_hits(self, hits: list[SearchHit], query: str) -> None:
-        """A search's repositories, under the recommended models; none found says so."""
-        # The catalog's own repositories are listed above already, with their fit.
+        """A search's repositories, under the recommended models that match it (all of them for
+        an empty query); none found says so."""
+        # The catalog's own repositories are listed above, with their fit.
+        self._matching = {hit.repo_id for hit in hits if hit.recommended} if query else None
         self._hits = [hit for hit in hits if not hit.recommended]
         self._fill_results(query)
+
+    def _shown_catalog(self) -> list[ModelEntry]:
+        if self._matching is None:
+            return self._catalog
+        from ember.catalog import hub_file
+
+        return [e for e in self._catalog if (hub_file(e) or ("",))[0] in self._matching]
 
     def _fill_results(self, query: str = "") -> None:
         current = self.results.currentItem()
         wanted = current.data(_KEY_ROLE) if current is not None else None
         self.results.blockSignals(True)
         self.results.clear()
-        self._heading("RECOMMENDED")
-        for entry in self._catalog:
+        shown = self._shown_catalog()
+        if shown:
+            self._heading("RECOMMENDED")
+        for entry in shown:
             item = QListWidgetItem()
             item.setData(_KEY_ROLE, ("catalog", entry.name))
             self._catalog_item(item, entry)
@@ -297,6 +329,8 @@ class ModelsPage(QDialog):
         text = self.search_box.text().strip()
         if text:
             self.searchRequested.emit(text)
+        else:  # an empty search: the recommended models again
+            self.show_hits([], "")
 
     # -- the repository on the right -----------------------------------------------------------
 
@@ -330,8 +364,6 @@ class ModelsPage(QDialog):
             self._fit_cell(row)
             if quant.quantization.upper() == wanted:
                 chosen = row
-        self.quants.resizeColumnToContents(1)
-        self.quants.resizeColumnToContents(2)
         if repo.projectors:
             projector = repo.projectors[0]
             self.projector_box.setText(
@@ -408,7 +440,8 @@ class ModelsPage(QDialog):
         self.on_disk.setRowCount(len(entries) + len(self._found))
         for row, entry in enumerate(entries):
             name = QTableWidgetItem(entry.display_name or entry.name)
-            name.setToolTip(entry.path or entry.source)
+            inside = f"\nIts file calls it {entry.gguf_name}" if entry.gguf_name else ""
+            name.setToolTip((entry.path or entry.source) + inside)
             self.on_disk.setItem(row, 0, name)
             self.on_disk.setItem(row, 1, QTableWidgetItem(origin_text(entry)))
             self.on_disk.setItem(row, 2, QTableWidgetItem(size_text(entry.size_bytes)))

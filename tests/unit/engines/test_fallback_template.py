@@ -36,3 +36,13 @@ def test_a_base_model_answers_without_running_on_into_invented_turns() -> None:
         assert reply.text.strip()  # it says something: the transcript starts with its BOS
     finally:
         engine.close()
+
+
+def test_loading_gemma_3_prints_none_of_llama_cpps_warnings(capfd) -> None:  # type: ignore[no-untyped-def]
+    """llama.cpp's "using full-size SWA cache" warning (Gemma 3's sliding-window layers) stays
+    off the terminal, like its other logs."""
+    capfd.readouterr()
+    engine = create_engine(EngineSpec("llama.cpp", str(gemma3_gguf()), n_ctx=512, n_threads=2))
+    engine.close()
+    err = capfd.readouterr().err
+    assert "llama_kv_cache" not in err and "SWA" not in err

@@ -124,3 +124,24 @@ def test_cli_imports_from_gpt4all_own_folder(
         assert [c.name for c in core.knowledge().collections()] == ["Papers"]
     finally:
         core.close()
+
+
+def test_cli_without_gpt4all_says_it_looks_not_installed_and_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    gpt4all_home(home, monkeypatch).rmdir()  # HOME set, GPT4All's folder not there
+    assert main(["docs", "import-gpt4all"]) != 0
+    said = capsys.readouterr().err
+    assert "GPT4All looks not installed" in said
+    assert str(home / ".local" / "share" / "nomic.ai" / "GPT4All") in said
+    assert str(home / ".config" / "nomic.ai" / "GPT4All.ini") in said
+
+
+def test_cli_with_gpt4all_but_no_localdocs_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = gpt4all_home(tmp_path / "home", monkeypatch)
+    assert main(["docs", "import-gpt4all"]) != 0
+    said = capsys.readouterr().err
+    assert f"GPT4All's folder {folder} has no LocalDocs database" in said
