@@ -33,13 +33,10 @@ from ember.ui.qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPalette,
     QPushButton,
     QScrollArea,
     QSize,
     QSplitter,
-    QStyle,
-    QStyledItemDelegate,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -70,17 +67,6 @@ class FitShown:
 
 
 UNKNOWN_FIT = FitShown("", "fit unknown", "The model's header has not been read.")
-
-
-class KeepColour(QStyledItemDelegate):
-    """Draws a selected row in the row's own text colour (a fit's green/amber/red), so the
-    selection highlight does not hide it."""
-
-    def initStyleOption(self, option, index) -> None:  # type: ignore[no-untyped-def]
-        super().initStyleOption(option, index)
-        brush = index.data(Qt.ItemDataRole.ForegroundRole)
-        if brush is not None and option.state & QStyle.StateFlag.State_Selected:
-            option.palette.setBrush(QPalette.ColorRole.HighlightedText, brush)
 
 
 class ModelsPage(QDialog):
@@ -133,7 +119,6 @@ class ModelsPage(QDialog):
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.results.setSpacing(3)
-        self.results.setItemDelegate(KeepColour(self.results))
         detail = QWidget(split)
         right = QVBoxLayout(detail)
         right.setContentsMargins(8, 0, 0, 0)
@@ -155,7 +140,6 @@ class ModelsPage(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for section in (1, 2):  # the header's words fit before any repository is shown
             header.setSectionResizeMode(section, QHeaderView.ResizeMode.ResizeToContents)
-        self.quants.setItemDelegate(KeepColour(self.quants))
         self.quants.itemSelectionChanged.connect(self._quant_changed)
         self.projector_box = QCheckBox("", detail)
         self.projector_box.hide()
