@@ -6,7 +6,10 @@
 - :func:`online` lifts ``huggingface_hub``'s offline switch, which ``import ember`` sets so the
   embedder never reaches for a hub, for the duration of a search or download a person asked for,
   and keeps ``huggingface_hub``'s own warnings ("… Retrying in 1s") off the terminal: the
-  :class:`HubError` Ember raises says what went wrong.
+  :class:`HubError` Ember raises says what went wrong. The switch is the library's, so it is
+  lifted for the whole process meanwhile; nothing else in Ember asks a hub for anything (the
+  embedder loads its files from a local folder, by path), so the switch is a second line of
+  defence and this module the only way past it.
 - :func:`translate` turns ``huggingface_hub``/``httpx`` failures into :class:`HubError` with a
   message that says what to do.
 """
