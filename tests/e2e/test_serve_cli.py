@@ -245,8 +245,13 @@ def test_serve_unloads_the_model_after_the_idle_time_in_the_settings(home: Path)
         Paths(home / "config", home / "data", home / "cache").ensure(),
     )
     process = start_serving(home)
-    assert process.stdout is not None
+    assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()  # serving
+    said = ""
+    while "Press Ctrl-C" not in said:  # its last line at start (stderr: after the stdout lines)
+        line = process.stderr.readline()
+        assert line, "ember serve ended before saying how it unloads"
+        said += line
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=30)
-    assert "The model unloads after 90 s without requests" in err
+    assert "The model unloads after 90 s without requests" in said + err
