@@ -12,8 +12,8 @@
   chat history's write lock for 5 s (``BEGIN IMMEDIATE`` in a child process): the history is
   written off the GUI thread, so the answer waits, not the window.
 * ``stall_downloading_ms``: the same while the real window downloads Gemma 3 270M (~250 MB) from
-  a loopback Hugging Face Hub (``tests/support/hf_hub_server.py``, through ``HF_ENDPOINT``) with
-  the Models page open, drawing the download's progress row; ``download_s`` how long it took
+  a loopback Hugging Face Hub (``tests/support/hf_hub_server.py``, through ``HF_ENDPOINT``, capped
+  at 50 MB/s so it lasts about 5 s) with the Models page open, drawing the download's progress row; ``download_s`` how long it took
   (fetch, sha256, registration).
 * ``stall_opening_history_ms``: the worst stall from ``show()`` until the window has filled in
   with a large chat history (~200 MB, warm in the page cache; opening checks every page), next to
@@ -132,7 +132,7 @@ def _wait(app, condition, timeout_s: float) -> None:  # type: ignore[no-untyped-
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise SystemExit("benchmark step timed out")
+            raise SystemExit(f"benchmark step timed out: {condition.__code__.co_firstlineno}")
         app.processEvents()
         time.sleep(0.002)
 
@@ -334,6 +334,9 @@ def _download_in_window(app, window) -> tuple[float, int, float, str]:  # type: 
     from ember.ui.probe import StallProbe
 
     hub = serve_real_models()
+    # A fast real link's speed, so the download lasts about 5 s of progress events (uncapped,
+    # loopback delivers the file in well under a second).
+    hub.faults.rate_bps = 50_000_000
     os.environ["HF_ENDPOINT"] = hub.url
     try:
         page = window.models.open_hub()
