@@ -243,3 +243,18 @@ def test_the_catalogs_figures_give_the_real_headers_kv_cache_and_an_about_label(
         judged = catalog_fit(model, machine(16 << 30))
         assert judged is not None and judged.reason.startswith("About "), model.name
     assert catalog_fit(dataclasses.replace(entry, layers=0), machine(16 << 30)) is None
+
+
+def test_apple_unified_memory_offloads_every_layer_and_counts_it_against_the_ram() -> None:
+    """On Apple silicon the GPU shares the RAM: "auto" offloads every layer (Metal), and what
+    the GPU holds is judged against the same RAM, not against a separate GPU budget."""
+    from ember.hardware import GPU
+
+    info = inspect_gguf(gemma3_gguf())
+    apple = GPU("apple", "Apple M2", None, None, unified=True)
+    roomy = dataclasses.replace(machine(16 << 30), gpus=(apple,), gpu_offload=True)
+    judged = fit(info, roomy, 2048)
+    assert judged.n_gpu_layers == -1 and judged.label == "fits"
+    whole = judged.estimate.total_bytes + judged.estimate.gpu_bytes
+    tight_ram = dataclasses.replace(roomy, ram_available_bytes=whole - 1)
+    assert fit(info, tight_ram, 2048).label == "wont_fit"  # the GPU's share is RAM too

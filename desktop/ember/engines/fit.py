@@ -157,6 +157,8 @@ def estimate_memory(
 def _gpu_layers(info: GGUFInfo, hardware: Hardware, n_ctx: int) -> int:
     """As many layers as the GPU's free memory holds (with 10% spare), 0 without a usable GPU;
     -1 when all of them do."""
+    if hardware.gpu_offload and any(g.unified for g in hardware.gpus):
+        return -1  # Apple silicon: the GPU shares the RAM, judged as a whole in _judge
     free = hardware.gpu_free_bytes if hardware.gpu_offload else 0
     if not free:
         return 0
@@ -173,7 +175,8 @@ def _judge(info: GGUFInfo, hardware: Hardware, n_ctx: int, n_gpu_layers: int | N
     gpu_layers = _gpu_layers(info, hardware, n_ctx) if n_gpu_layers is None else n_gpu_layers
     estimate = estimate_memory(info, n_ctx, gpu_layers)
     available = hardware.ram_available_bytes
-    need = estimate.total_bytes
+    unified = any(g.unified for g in hardware.gpus)  # GPU memory is the same RAM
+    need = estimate.total_bytes + (estimate.gpu_bytes if unified else 0)
     where = f"{size_text(need)} needed at {n_ctx} tokens"
     if estimate.n_gpu_layers:
         where += f" ({estimate.n_gpu_layers} layers, {size_text(estimate.gpu_bytes)} on the GPU)"
