@@ -470,7 +470,8 @@ class Core:
     # lock only for itself, so the helper process that indexes can take it right after.
 
     @contextmanager
-    def _writing(self) -> Iterator[KnowledgeBase]:
+    def writing(self) -> Iterator[KnowledgeBase]:
+        """*worker* The knowledge base for one change, holding the writer's lock only for it."""
         if not self.knowledge_helper:
             yield self.knowledge()  # this process indexes too: one object, one lock
             return
@@ -491,23 +492,23 @@ class Core:
 
     def remove_document(self, path: Path, collection: str) -> int:
         """*worker* Forget one document (or every one under a folder) of ``collection``."""
-        with self._writing() as kb:
+        with self.writing() as kb:
             return kb.remove(path, collection)
 
     def delete_collection(self, name: str) -> bool:
         """*worker* Delete a collection and its documents; False when there was none."""
-        with self._writing() as kb:
+        with self.writing() as kb:
             return kb.delete_collection(name)
 
     def rename_collection(self, old: str, new: str) -> None:
         """*worker* Rename a collection in the knowledge base (chats: :func:`follow_rename`).
         Raises :class:`StorageError` for an invalid or taken name."""
-        with self._writing() as kb:
+        with self.writing() as kb:
             kb.rename_collection(old, new)
 
     def watch_folders(self, collection: str, on: bool) -> tuple[str, ...]:
         """*worker* Start or stop watching ``collection``'s folders; returns those watched."""
-        with self._writing() as kb:
+        with self.writing() as kb:
             return kb.watch_folders(collection, on)
 
     def warm_retriever(self) -> None:

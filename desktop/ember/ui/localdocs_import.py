@@ -38,12 +38,11 @@ def database(parent: QWidget) -> Path | None:
 
 def run(core: Core, db: Path) -> list[LocalDocsCollection]:
     """*worker* Read ``db`` and make its collections, holding the writer's lock only for this
-    (the core's own way to change the knowledge base from the page; core.py has no room left
-    under the 600-line limit for a one-line public wrapper)."""
+    (:meth:`Core.writing`)."""
     from ember.knowledge.gpt4all_import import import_collections, read_collections
 
     found = read_collections(db)
-    with core._writing() as kb:
+    with core.writing() as kb:
         import_collections(kb, found)
     return found
 
