@@ -403,8 +403,8 @@ def _handler(hub: HubTestServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve_real_models(port: int = 0) -> HubTestServer:
-    """A started server with the two real models: SmolLM2 135M and Gemma 3 270M."""
+def add_real_models(hub: HubTestServer) -> None:
+    """Serve the two real models under their own repositories: SmolLM2 135M and Gemma 3 270M."""
     from tests.support.real_models import (
         GEMMA3_REPO,
         GEMMA3_SHA256,
@@ -414,9 +414,14 @@ def serve_real_models(port: int = 0) -> HubTestServer:
         smollm2_gguf,
     )
 
-    hub = HubTestServer(port)
     hub.add_file(SMOLLM2_REPO, smollm2_gguf(), sha256=SMOLLM2_SHA256, downloads=50_000)
     hub.add_file(GEMMA3_REPO, gemma3_gguf(), sha256=GEMMA3_SHA256, license="gemma")
+
+
+def serve_real_models(port: int = 0) -> HubTestServer:
+    """A started server with the two real models (:func:`add_real_models`)."""
+    hub = HubTestServer(port)
+    add_real_models(hub)
     return hub.start()
 
 

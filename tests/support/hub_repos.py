@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.hf_hub_server import HubTestServer
+from tests.support.hf_hub_server import HubTestServer, add_real_models
 from tests.support.real_models import (
-    GEMMA3_REPO,
     GEMMA3_SHA256,
-    SMOLLM2_REPO,
     SMOLLM2_SHA256,
     gemma3_gguf,
     smollm2_gguf,
@@ -41,8 +39,7 @@ def add_test_repos(server: HubTestServer, folder: Path) -> None:
     """Serve the two real models under their own repositories plus the repositories above;
     ``folder`` receives the cut files."""
     smol, gemma = smollm2_gguf(), gemma3_gguf()
-    server.add_file(SMOLLM2_REPO, smol, sha256=SMOLLM2_SHA256, downloads=50_000)
-    server.add_file(GEMMA3_REPO, gemma, sha256=GEMMA3_SHA256, license="gemma")
+    add_real_models(server)
     server.add_file(MULTI, smol, "multi-Q4_K_M.gguf", sha256=SMOLLM2_SHA256, license="mit")
     server.add_file(MULTI, gemma, "multi-Q8_0.gguf", sha256=GEMMA3_SHA256)
     for n, part in enumerate(smollm2_split(), 1):
