@@ -27,6 +27,9 @@ the SHA-256 of the model's weights and configs plus :data:`EXPORT_VERSION`: a ch
 mtimes (``source.json``) so a cold start does not hash 90 MB. ``EMBER_ONNX_CACHE`` overrides the
 folder (the test suite shares one export across its per-test homes). A failed export leaves
 ``<export stem>.failed.json`` beside it, and is not retried until something it names changes.
+The export is a model ONNX Runtime runs, so whoever can write it decides every vector: the
+folder is made private (0700), and a folder, checksum stamp or export another user owns is not
+used (:func:`check_ours`; the embedder then falls back to torch with a log line).
 
 The export runs in a child process (:mod:`ember.knowledge.onnx_export_main`), so torch never loads
 in the process that embeds: at ``make setup`` (``ember doctor --check-embedded``), else on first
@@ -39,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -92,10 +96,11 @@ def source_checksum(model_dir: Path, cache: Path | None = None) -> str:
         raise ModelLoadError(f"The embedding model is incomplete ({exc}).") from None
     key = {"dir": os.fspath(model_dir), "stats": stats, "version": EXPORT_VERSION}
     try:
+        check_ours(stamp_file)  # another user's stamp could name their own export
         remembered = json.loads(stamp_file.read_text(encoding="utf-8"))
         if remembered.get("key") == key and isinstance(remembered.get("sha256"), str):
             return str(remembered["sha256"])
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, ModelLoadError):
         pass
     digest = hashlib.sha256(EXPORT_VERSION.encode())
     for name in _SOURCE_FILES:
@@ -105,7 +110,7 @@ def source_checksum(model_dir: Path, cache: Path | None = None) -> str:
                 digest.update(block)
     sha = digest.hexdigest()
     try:
-        cache.mkdir(parents=True, exist_ok=True)
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_atomic(stamp_file, json.dumps({"key": key, "sha256": sha}).encode())
     except OSError:
         pass  # a read-only cache: hash again next time
@@ -120,6 +125,7 @@ def export_path(model_dir: Path, precision: str = "fp32", cache: Path | None = N
     if is_bundled():
         return embedder_export(precision)
     cache = cache or cache_dir()
+    check_ours(cache)
     sha = source_checksum(model_dir, cache)
     return cache / f"all-MiniLM-L6-v2-{sha[:16]}-{precision}.onnx"
 
@@ -136,6 +142,7 @@ def ensure_exported(model_dir: Path, precision: str = "fp32", *, retry: bool = F
     if is_bundled():  # shipped, made at build time: a bundle has no torch to export with
         return embedder_export(precision)
     target = export_path(model_dir, precision)
+    check_ours(target)
     if target.is_file():
         return target
     stamp = failure_stamp(target)
@@ -160,6 +167,34 @@ def ensure_exported(model_dir: Path, precision: str = "fp32", *, retry: bool = F
         raise ModelLoadError(f"exporting the embedding model to ONNX failed ({exc})") from None
     stamp.unlink(missing_ok=True)
     return target
+
+
+def check_ours(path: Path) -> None:
+    """Refuse ``path`` (the cache folder, a stamp or an export) if another user owns it; make it
+    writable by this user alone if it is ours. Nothing to check if it does not exist, or off POSIX.
+
+    Raises :class:`ModelLoadError` naming the path and what to do.
+    """
+    if os.name != "posix":
+        return  # Windows: the per-user profile folders are private already
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ModelLoadError(f"{path} cannot be checked ({exc}).") from None
+    if info.st_uid != os.geteuid():
+        raise ModelLoadError(
+            f"{path} belongs to another user, and Ember runs no model file others can change; "
+            "set EMBER_ONNX_CACHE to a folder of your own."
+        )
+    if info.st_mode & 0o022:
+        try:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077)
+        except OSError as exc:
+            raise ModelLoadError(
+                f"{path} is writable by other users and could not be made private ({exc})."
+            ) from None
 
 
 def failure_stamp(target: Path) -> Path:

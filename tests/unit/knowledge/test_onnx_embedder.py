@@ -251,3 +251,73 @@ def test_a_corrupt_export_in_the_cache_is_exported_again(
     assert corrupt.stat().st_size > 1_000_000
     cosines = np.sum(embedder.embed(TEXTS) * onnx_embedder.embed(TEXTS), axis=1)
     assert cosines.min() >= 0.9999
+
+
+def _cache_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The suite's export cache copied to ``tmp_path`` and named by EMBER_ONNX_CACHE."""
+    shared = export_path(model_dir()).parent
+    ensure_exported(model_dir())
+    copy = tmp_path / "cache"
+    shutil.copytree(shared, copy)
+    monkeypatch.setenv("EMBER_ONNX_CACHE", os.fspath(copy))
+    return copy
+
+
+needs_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user"
+)
+
+
+def test_a_cache_folder_others_can_write_is_made_private_and_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = _cache_copy(tmp_path, monkeypatch)
+    cache.chmod(0o777)
+    export = export_path(model_dir())
+    export.chmod(0o666)
+
+    assert ensure_exported(model_dir()) == export
+    assert cache.stat().st_mode & 0o777 == 0o700
+    assert export.stat().st_mode & 0o777 == 0o600
+
+
+@needs_root
+def test_a_cache_folder_of_another_user_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = _cache_copy(tmp_path, monkeypatch)
+    os.chown(cache, 12345, 12345)
+
+    embedder = MiniLMEmbedder()
+    with caplog.at_level(logging.WARNING, logger="ember.knowledge.embedder"):
+        embedder.load()
+
+    assert embedder.backend == "torch"
+    assert any("belongs to another user" in r.getMessage() for r in caplog.records)
+
+
+@needs_root
+def test_an_export_planted_by_another_user_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cache_copy(tmp_path, monkeypatch)
+    export = export_path(model_dir())
+    os.chown(export, 12345, 12345)
+
+    with pytest.raises(ModelLoadError, match=r"belongs to another user.*EMBER_ONNX_CACHE"):
+        ensure_exported(model_dir())
+
+
+@needs_root
+def test_a_checksum_stamp_of_another_user_is_not_believed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = _cache_copy(tmp_path, monkeypatch)
+    honest = export_path(model_dir())
+    stamp = cache / "source.json"
+    planted = json.loads(stamp.read_text(encoding="utf-8"))
+    planted["sha256"] = "0" * 64  # would point at an export named by the planter
+    stamp.write_text(json.dumps(planted), encoding="utf-8")
+    os.chown(stamp, 12345, 12345)
+
+    assert export_path(model_dir()) == honest
