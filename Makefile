@@ -117,10 +117,12 @@ llama-portable: setup
 		$(LLAMA_PORTABLE_WHEELS)/llama_cpp_python-*.whl
 
 # What building the .deb reads or runs on this machine: dpkg-shlibdeps, rsvg-convert (the icon's
-# PNG sizes), patchelf, lintian (package-test), and the libraries of Qt's Wayland plugins, so that
-# packaging/linux/deb_depends.py can name their packages (EMBER_DEB_STRICT: none may be unknown).
+# PNG sizes), patchelf, lintian (package-test), and the libraries of Qt's Wayland and xcb plugins,
+# so that packaging/linux/deb_depends.py can name their packages (EMBER_DEB_STRICT: none may be
+# unknown; a fresh CI host lacked libxcb-icccm4 and libxcb-keysyms1, and `make package` failed).
 PACKAGE_TOOLS := binutils dpkg-dev librsvg2-bin patchelf lintian libwayland-client0 \
-	libwayland-cursor0 libwayland-egl1
+	libwayland-cursor0 libwayland-egl1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+	libxcb-render-util0 libxkbcommon-x11-0
 package: setup llama-portable
 	dpkg -s $(PACKAGE_TOOLS) >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PACKAGE_TOOLS); }
