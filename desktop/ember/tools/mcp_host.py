@@ -15,7 +15,7 @@ block their caller (never call them on the GUI thread) and never longer than the
   died during the call, and a cancelled call are :class:`~ember.errors.ToolError` with a
   message for the person (quoting the end of the server's log where it helps).
 - :meth:`McpHost.close` ends every server's process group (SIGTERM, SIGKILL after a grace
-  period), also at interpreter exit; it is idempotent.
+  period), also at interpreter exit, and a start in progress at once; it is idempotent.
 
 The model sees a tool by its own name when no other configured server has listed one by that
 name (nor a built-in: ``reserved``), otherwise as ``<server>_<tool>``; names are reduced to
@@ -293,6 +293,8 @@ class McpHost:
         if server.stop is not None:
             server.stop.set()
         if server.runner is not None:
+            if server.state == "starting":  # a start that hangs never looks at ``stop``
+                server.runner.cancel()
             await asyncio.wait({server.runner}, timeout=10)
 
     async def _ensure(self, server: _Server) -> Any:
@@ -348,6 +350,9 @@ class McpHost:
                 server.session = None
                 if server.state == "running":
                     server.state, server.message = "stopped", ""
+        except asyncio.CancelledError:  # stopped while starting (restart, quit)
+            server.state, server.message = "stopped", ""
+            raise
         except Exception as exc:  # the SDK and the transports raise many kinds
             started = server.state != "starting"  # it ran: died since, not a failed start
             if server.child is not None:

@@ -272,6 +272,40 @@ def test_a_server_that_never_answers_at_start_is_given_up(make_host, tmp_path: P
     assert "'silent' did not finish starting within 1 s" in status.message
 
 
+def pids_with(marker: str) -> list[int]:
+    """The processes whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_close_during_a_start_that_hangs_ends_it_at_once(make_host, tmp_path: Path) -> None:
+    marker = str(tmp_path / "hangs-at-start")
+    silent = ServerConfig(
+        "silent", command=sys.executable, args=("-c", "import time; time.sleep(3600)", marker)
+    )
+    host = make_host(silent, start_s=120)
+    listed: list[object] = []
+    caller = threading.Thread(target=lambda: listed.append(host.tools()))
+    caller.start()
+    deadline = time.monotonic() + 30
+    while not pids_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pids_with(marker) and host.status()[0].state == "starting"
+    began = time.monotonic()
+    host.close()
+    caller.join(10)
+    assert listed == [[]]
+    assert time.monotonic() - began < 8  # not the 10 s a stop waits for a runner that ignores it
+    assert host.status()[0].state == "stopped"
+    assert not [pid for pid in pids_with(marker) if process_alive(pid)]
+
+
 def test_a_log_over_its_cap_is_moved_aside(tmp_path: Path) -> None:
     log = StderrLog(tmp_path / "mcp-x.log", cap_bytes=100)
     log.write(b"a" * 150 + b"\n")
