@@ -226,3 +226,46 @@ def test_a_tool_of_a_server_that_did_not_start_names_the_server(
     assert "There is no tool called 'arith/add'. The MCP server 'arith' could not start" in (
         result.stderr
     )
+
+
+def test_sigterm_ends_the_command_and_its_mcp_servers(ember_home: Path, tmp_path: Path) -> None:
+    """A terminal command ended by SIGTERM (a closed terminal, systemd, `kill`) leaves no MCP
+    server behind: here one that hangs while starting, so `tools list` is still waiting."""
+    import signal
+    import time
+
+    from ember.paths import ember_paths
+    from ember.tools.mcp_process import process_alive
+
+    marker = str(tmp_path / "hangs-at-start")
+    server = {"command": sys.executable, "args": ["-c", "import time; time.sleep(3600)", marker]}
+    config = ember_paths().ensure().mcp_config
+    config.write_text(json.dumps({"mcpServers": {"silent": server}}), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ember", "tools", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (started := pids_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started, "the MCP server never started"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "ember: terminated" in err and "Traceback" not in err
+    assert not [pid for pid in pids_with(marker) if process_alive(pid)]
+
+
+def pids_with(marker: str) -> list[int]:
+    """The processes whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,23 @@ from ember.errors import EmberError, StorageError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
+
+
+class _Terminated(BaseException):
+    """SIGTERM reached a terminal command: unwinds it like Ctrl-C, so ``finally`` blocks and
+    the exit handlers run (they end the MCP servers' process groups, which Python's default
+    SIGTERM action, an immediate exit, would leave running)."""
+
+
+def _end_on_sigterm() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (main() called from a test's thread)
+        pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _never_fail_on_file_names()
     args = parse_args(argv)
     handler = getattr(args, "handler", _run_app)
+    if handler is not _run_app:  # the window handles SIGTERM itself (ember.ui.app)
+        _end_on_sigterm()
     try:
         return int(handler(args) or 0)
     except EmberError as exc:
@@ -101,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ember: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Terminated:
+        print("ember: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         return 0
     except OSError as exc:
