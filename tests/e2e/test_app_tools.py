@@ -7,7 +7,7 @@ history, a real MCP server over stdio (pytest-qt, offscreen).
   arguments; Deny runs nothing (the server records every call it gets); Always allow runs it,
   is saved in the settings file, and the next call runs without a card.
 - Switching chats or closing the window while the card waits: the answer ends, nothing runs and
-  the step is stored as cancelled.
+  the step is stored as cancelled; closing the window also ends the MCP server's process.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 
 from ember.config import load_settings
 from ember.paths import ember_paths
+from ember.tools.mcp_process import process_alive
 from ember.ui.qt import Qt
 from tests.support.ui_app import (
     ANSWER_TIMEOUT_MS,
@@ -203,10 +204,19 @@ def test_closing_the_window_while_a_card_waits_runs_nothing(qtbot, tmp_path) -> 
     window, record = _card_waiting(qtbot, tmp_path)
     chat_id = window.conversation_id
     assert chat_id is not None
+    [server_pid] = _started(record)
+    assert process_alive(server_pid)
     close_window(window)  # returns: the worker waiting on the card ends
     [step] = _stored_steps(chat_id)
     assert (step.tool, step.state) == ("add", "cancelled")
     assert _calls(record) == []
+    assert not process_alive(server_pid)  # closing the window ended the MCP server
+
+
+def _started(record: Path) -> list[int]:
+    """The pids of the test server's starts, as it recorded them."""
+    lines = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    return [line["pid"] for line in lines if line["tool"] == "start"]
 
 
 def test_esc_while_a_card_waits_is_deny_and_the_answer_goes_on(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
