@@ -16,6 +16,7 @@ from ember.cli.tools import terminal_approver
 from ember.engines.base import ToolCall
 from ember.tools.builtin import ReadFile
 from ember.tools.types import ApprovalRequest
+from tests.support.processes import pids_with
 
 QUESTION = "What is 1234 * 5678? Use the calculator."
 
@@ -257,15 +258,3 @@ def test_sigterm_ends_the_command_and_its_mcp_servers(ember_home: Path, tmp_path
     assert process.returncode == 143, err
     assert "ember: terminated" in err and "Traceback" not in err
     assert not [pid for pid in pids_with(marker) if process_alive(pid)]
-
-
-def pids_with(marker: str) -> list[int]:
-    """The processes whose command line holds ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found

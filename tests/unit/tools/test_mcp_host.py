@@ -24,6 +24,7 @@ from ember.tools.mcp_config import ServerConfig
 from ember.tools.mcp_host import McpHost, McpTool
 from ember.tools.mcp_process import StderrLog, process_alive
 from ember.tools.types import ToolInfo
+from tests.support.processes import pids_with
 
 SERVER = str(Path(__file__).resolve().parents[2] / "support" / "mcp_tools_server.py")
 
@@ -270,18 +271,6 @@ def test_a_server_that_never_answers_at_start_is_given_up(make_host, tmp_path: P
     (status,) = host.status()
     assert status.state == "failed"
     assert "'silent' did not finish starting within 1 s" in status.message
-
-
-def pids_with(marker: str) -> list[int]:
-    """The processes whose command line holds ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_close_during_a_start_that_hangs_ends_it_at_once(make_host, tmp_path: Path) -> None:
