@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ember.errors import ToolError
 from ember.tools.mcp_config import ServerConfig
 from ember.tools.mcp_output import tool_output
-from ember.tools.mcp_process import StderrLog, end_group
+from ember.tools.mcp_process import StderrLog, end_group, group_alive
 from ember.tools.types import ToolInfo, ToolOutput
 
 if TYPE_CHECKING:
@@ -84,8 +84,7 @@ class McpTool:
 
 
 class _Server:
-    """A configured server and what the loop knows of it (touched only on the loop thread,
-    read from others)."""
+    """A configured server and what the loop knows of it (written on the loop thread only)."""
 
     def __init__(self, config: ServerConfig, log_dir: Path) -> None:
         self.config = config
@@ -101,6 +100,7 @@ class _Server:
         self.stop: asyncio.Event | None = None
         self.runner: asyncio.Task[None] | None = None
         self.ready: asyncio.Event | None = None
+        self.connecting = False  # the runner is starting it: a stop may cancel the runner
 
     def label(self) -> str:
         return f"The MCP server {self.config.name!r}"
@@ -120,9 +120,8 @@ class _Server:
             self.log.note(logged)
         if retry_after_s > 0:
             self.retry_at = time.monotonic() + retry_after_s
-            self.retry_clock = time.strftime(
-                "%H:%M:%S", time.localtime(time.time() + retry_after_s)
-            )
+            later = time.localtime(time.time() + retry_after_s)
+            self.retry_clock = time.strftime("%H:%M:%S", later)
 
     def waiting(self) -> bool:
         """Whether it failed to start and may not be tried yet."""
@@ -267,8 +266,7 @@ class McpHost:
             loop.close()
 
     def _wait(self, future: concurrent.futures.Future[Any], timeout_s: float) -> Any:
-        """The future's result; a :class:`ToolError` if it outlives ``timeout_s`` (a safety net:
-        the loop's own timeouts end first)."""
+        """The future's result; a :class:`ToolError` after ``timeout_s`` (a safety net)."""
         try:
             return future.result(timeout_s)
         except concurrent.futures.TimeoutError:
@@ -293,7 +291,8 @@ class McpHost:
         if server.stop is not None:
             server.stop.set()
         if server.runner is not None:
-            if server.state == "starting":  # a start that hangs never looks at ``stop``
+            # a hung start never looks at ``stop``; a failing one must end its group: not cut
+            if server.connecting and not server.runner.cancelling():
                 server.runner.cancel()
             await asyncio.wait({server.runner}, timeout=10)
 
@@ -330,11 +329,15 @@ class McpHost:
         assert server.ready is not None and server.stop is not None
         try:
             async with AsyncExitStack() as stack:
-                read, write = await self._connect(server, stack)
-                session = await stack.enter_async_context(_client_session(read, write))
-                with anyio.fail_after(self.start_timeout_s):
-                    await session.initialize()
-                    server.tools = await _list_tools(session)
+                server.connecting = True
+                try:
+                    read, write = await self._connect(server, stack)
+                    session = await stack.enter_async_context(_client_session(read, write))
+                    with anyio.fail_after(self.start_timeout_s):
+                        await session.initialize()
+                        server.tools = await _list_tools(session)
+                finally:
+                    server.connecting = False
                 server.session, server.state = session, "running"
                 server.ready.set()
                 while True:
@@ -365,8 +368,8 @@ class McpHost:
             )
         finally:
             server.session = None
-            if server.child is not None:
-                self._groups.discard(server.child.pid)
+            if server.child is not None and not group_alive(server.child.pid):
+                self._groups.discard(server.child.pid)  # else close/restart end it
             server.ready.set()
 
     def _start_failure(self, server: _Server, exc: BaseException, hint: str) -> str:

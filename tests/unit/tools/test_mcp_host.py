@@ -295,6 +295,30 @@ def test_close_during_a_start_that_hangs_ends_it_at_once(make_host, tmp_path: Pa
     assert not [pid for pid in pids_with(marker) if process_alive(pid)]
 
 
+def test_close_while_a_failed_start_is_ending_its_server_leaves_no_process(
+    make_host, tmp_path: Path
+) -> None:
+    """The start gives up after 1 s; the server ignores SIGTERM, so ending it takes seconds
+    (stdin closed, 1 s, SIGTERM, 2 s, SIGKILL). Closing the host meanwhile must not cut that
+    short and leave the server behind."""
+    marker = str(tmp_path / "ignores-sigterm")
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)"
+    )
+    server = ServerConfig("stubborn", command=sys.executable, args=("-c", stubborn, marker))
+    host = make_host(server, start_s=1)
+    caller = threading.Thread(target=host.tools)
+    caller.start()
+    deadline = time.monotonic() + 30
+    while not pids_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [pid] = pids_with(marker)
+    time.sleep(1.5)  # the start has failed; its server is being ended
+    host.close()
+    caller.join(10)
+    assert not process_alive(pid)
+
+
 def test_a_log_over_its_cap_is_moved_aside(tmp_path: Path) -> None:
     log = StderrLog(tmp_path / "mcp-x.log", cap_bytes=100)
     log.write(b"a" * 150 + b"\n")
