@@ -258,3 +258,13 @@ def test_sigterm_ends_the_command_and_its_mcp_servers(ember_home: Path, tmp_path
     assert process.returncode == 143, err
     assert "ember: terminated" in err and "Traceback" not in err
     assert not [pid for pid in pids_with(marker) if process_alive(pid)]
+
+
+def test_main_called_in_process_leaves_the_sigterm_handler_alone(ember_home: Path) -> None:
+    import signal
+
+    from ember.cli import main
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["tools", "list", "--json"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -255,3 +255,13 @@ def test_serve_unloads_the_model_after_the_idle_time_in_the_settings(home: Path)
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=30)
     assert "The model unloads after 90 s without requests" in said + err
+
+
+def test_sigterm_stops_serving_as_ctrl_c_does(serve: subprocess.Popen[str]) -> None:
+    """systemd and `kill` stop a server with SIGTERM: the same clean stop, exit status 0."""
+    assert serve.stdout is not None
+    assert serve.stdout.readline().startswith("Ember's API is at ")
+    serve.send_signal(signal.SIGTERM)
+    _, err = serve.communicate(timeout=30)
+    assert serve.returncode == 0, err
+    assert "ember: stopped serving" in err and "Traceback" not in err

@@ -27,19 +27,21 @@ EXIT_USAGE = 2
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
 
 
-class _Terminated(BaseException):
-    """SIGTERM reached a terminal command: unwinds it like Ctrl-C, so ``finally`` blocks and
-    the exit handlers run (they end the MCP servers' process groups, which Python's default
-    SIGTERM action, an immediate exit, would leave running)."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM reached a terminal command: unwinds it as Ctrl-C does (a running tool step is
+    stored as cancelled, ``ember serve`` stops serving), so ``finally`` blocks and the exit
+    handlers run: they end the MCP servers' process groups, which Python's default SIGTERM
+    action, an immediate exit, would leave running."""
 
 
 def _end_on_sigterm() -> None:
     def handler(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up
         raise _Terminated
 
     try:
         signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (main() called from a test's thread)
+    except ValueError:  # not the main thread
         pass
 
 
@@ -112,18 +114,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     _never_fail_on_file_names()
     args = parse_args(argv)
     handler = getattr(args, "handler", _run_app)
-    if handler is not _run_app:  # the window handles SIGTERM itself (ember.ui.app)
+    # A process of its own (not main([...]) inside a test); the window handles SIGTERM itself.
+    if handler is not _run_app and argv is None:
         _end_on_sigterm()
     try:
         return int(handler(args) or 0)
     except EmberError as exc:
         return _report(args, exc)
-    except KeyboardInterrupt:
-        print("ember: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except _Terminated:
         print("ember: terminated", file=sys.stderr)
         return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("ember: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except OSError as exc:
