@@ -52,11 +52,15 @@ def _choose_tool(qtbot, window, tool: str) -> None:  # type: ignore[no-untyped-d
     assert window.generator.chosen_tools() == (tool,)
 
 
-def _calls(record: Path) -> list[dict]:
+def _records(record: Path) -> list[dict]:
+    """What the test server recorded: one entry per start and per call."""
     if not record.exists():
         return []
-    lines = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
-    return [line for line in lines if line["tool"] != "start"]
+    return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+
+
+def _calls(record: Path) -> list[dict]:
+    return [line for line in _records(record) if line["tool"] != "start"]
 
 
 def test_the_calculator_step_shows_in_the_answer_and_after_a_restart(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -215,8 +219,7 @@ def test_closing_the_window_while_a_card_waits_runs_nothing(qtbot, tmp_path) -> 
 
 def _started(record: Path) -> list[int]:
     """The pids of the test server's starts, as it recorded them."""
-    lines = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
-    return [line["pid"] for line in lines if line["tool"] == "start"]
+    return [line["pid"] for line in _records(record) if line["tool"] == "start"]
 
 
 def test_esc_while_a_card_waits_is_deny_and_the_answer_goes_on(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from ember.cli.tools import terminal_approver
 from ember.engines.base import ToolCall
 from ember.tools.builtin import ReadFile
 from ember.tools.types import ApprovalRequest
-from tests.support.processes import pids_with
+from tests.support.processes import pids_with, wait_for_pids
 
 QUESTION = "What is 1234 * 5678? Use the calculator."
 
@@ -233,7 +233,6 @@ def test_sigterm_ends_the_command_and_its_mcp_servers(ember_home: Path, tmp_path
     """A terminal command ended by SIGTERM (a closed terminal, systemd, `kill`) leaves no MCP
     server behind: here one that hangs while starting, so `tools list` is still waiting."""
     import signal
-    import time
 
     from ember.paths import ember_paths
     from ember.tools.mcp_process import process_alive
@@ -249,10 +248,7 @@ def test_sigterm_ends_the_command_and_its_mcp_servers(ember_home: Path, tmp_path
         stdin=subprocess.DEVNULL,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not (started := pids_with(marker)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert started, "the MCP server never started"
+    assert wait_for_pids(marker, timeout_s=60), "the MCP server never started"
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143, err

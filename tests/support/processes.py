@@ -15,3 +15,13 @@ def pids_with(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def wait_for_pids(marker: str, timeout_s: float = 30.0) -> list[int]:
+    """:func:`pids_with` once it finds any, polling up to ``timeout_s`` ([] if none came)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not (found := pids_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found

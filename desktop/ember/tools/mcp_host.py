@@ -291,7 +291,7 @@ class McpHost:
         if server.stop is not None:
             server.stop.set()
         if server.runner is not None:
-            # a hung start never looks at ``stop``; a failing one must end its group: not cut
+            # a hung start never looks at ``stop``; one already failing is left to end its group
             if server.connecting and not server.runner.cancelling():
                 server.runner.cancel()
             await asyncio.wait({server.runner}, timeout=10)

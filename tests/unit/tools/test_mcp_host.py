@@ -24,7 +24,7 @@ from ember.tools.mcp_config import ServerConfig
 from ember.tools.mcp_host import McpHost, McpTool
 from ember.tools.mcp_process import StderrLog, process_alive
 from ember.tools.types import ToolInfo
-from tests.support.processes import pids_with
+from tests.support.processes import pids_with, wait_for_pids
 
 SERVER = str(Path(__file__).resolve().parents[2] / "support" / "mcp_tools_server.py")
 
@@ -282,10 +282,7 @@ def test_close_during_a_start_that_hangs_ends_it_at_once(make_host, tmp_path: Pa
     listed: list[object] = []
     caller = threading.Thread(target=lambda: listed.append(host.tools()))
     caller.start()
-    deadline = time.monotonic() + 30
-    while not pids_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert pids_with(marker) and host.status()[0].state == "starting"
+    assert wait_for_pids(marker) and host.status()[0].state == "starting"
     began = time.monotonic()
     host.close()
     caller.join(10)
@@ -309,10 +306,7 @@ def test_close_while_a_failed_start_is_ending_its_server_leaves_no_process(
     host = make_host(server, start_s=1)
     caller = threading.Thread(target=host.tools)
     caller.start()
-    deadline = time.monotonic() + 30
-    while not pids_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    [pid] = pids_with(marker)
+    [pid] = wait_for_pids(marker)
     time.sleep(1.5)  # the start has failed; its server is being ended
     host.close()
     caller.join(10)
